@@ -1,1 +1,154 @@
-//! Placeholder: this crate is being written.
+//! The `allowed_outbound_hosts` allow list: which destinations a component
+//! may reach.
+//!
+//! Entries follow Spin: `scheme://host[:port]`, where
+//!
+//! - the scheme may be `*` (any);
+//! - the host is a domain, `*` (any), `*.example.com` (strict subdomains),
+//!   an IP address, a CIDR block (`10.0.0.0/8`, `fd00::/8`), or `self` /
+//!   `self.alt` (the application itself);
+//! - the port is a number, `*`, a range `8000..9000` (end excluded, as in
+//!   Spin), or omitted for the scheme's well-known port (http 80, https 443,
+//!   redis 6379, mysql 3306, postgres 5432, mqtt 1883; other schemes must
+//!   give one).
+//!
+//! `*://*:*` allows everything. Entries arrive with `{{ variable }}`
+//! templates already resolved.
+//!
+//! Destinations are compared after normalization ([`OutboundTarget`]), so
+//! `http://0x7f.1/`, `http://[::ffff:127.0.0.1]/` and `http://127.0.0.1/` are
+//! one address, and `http://allowed.com@evil.com/` is refused outright.
+//!
+//! ```
+//! use spin_outbound_networking::{AllowedHosts, OutboundTarget};
+//!
+//! let allowed = AllowedHosts::parse(&["https://*.example.com", "redis://10.0.0.0/8"]).unwrap();
+//! assert!(allowed.allows(&OutboundTarget::parse_url("https://api.example.com/v1").unwrap()));
+//! assert!(!allowed.allows(&OutboundTarget::parse_url("https://example.com/").unwrap()));
+//! let redis = OutboundTarget::new("redis", "cache.internal", None).unwrap();
+//! assert!(!allowed.allows(&redis));
+//! assert!(allowed.allows_address(&redis, "10.1.2.3".parse().unwrap()));
+//! ```
+
+#![deny(missing_docs)]
+
+mod entry;
+mod target;
+
+use std::fmt;
+use std::net::IpAddr;
+
+pub use entry::EntryProblem;
+pub use target::{Host, OutboundTarget, TargetError};
+
+use entry::Entry;
+use target::well_known_port;
+
+/// Spin 1's "allow any HTTP destination" entry, accepted for compatibility.
+const INSECURE_ALLOW_ALL: &str = "insecure:allow-all";
+
+/// A parsed allow list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowedHosts {
+    entries: Vec<Entry>,
+}
+
+/// An entry of `allowed_outbound_hosts` that could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct AllowedHostError {
+    /// Position of the entry in the list.
+    pub index: usize,
+    /// The entry as given.
+    pub entry: String,
+    /// What is wrong with it.
+    pub problem: EntryProblem,
+    /// What to write instead, with a corrected example.
+    pub hint: String,
+}
+
+impl fmt::Display for AllowedHostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid `allowed_outbound_hosts` entry {:?} (index {}): {}\n\nhint: {}",
+            self.entry, self.index, self.problem, self.hint
+        )
+    }
+}
+
+impl AllowedHosts {
+    /// Parses `allowed_outbound_hosts`. Entries that are empty, `http://` or
+    /// `https://` are skipped: they are what a template over an empty
+    /// variable leaves behind, and Spin treats them as "no endpoint".
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<AllowedHosts, AllowedHostError> {
+        let mut parsed = Vec::with_capacity(entries.len());
+        for (index, text) in entries.iter().map(AsRef::as_ref).enumerate() {
+            if text.trim() == INSECURE_ALLOW_ALL {
+                parsed.extend(Entry::insecure_allow_all());
+                continue;
+            }
+            let entry = Entry::parse(text).map_err(|rejection| AllowedHostError {
+                index,
+                entry: text.to_owned(),
+                problem: rejection.problem,
+                hint: rejection.hint,
+            })?;
+            parsed.extend(entry);
+        }
+        Ok(Self { entries: parsed })
+    }
+
+    /// An empty list: nothing is allowed.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Whether the list allows `target` as named, before any DNS lookup.
+    /// Scheme, host and port must all be allowed by one entry. A CIDR entry
+    /// matches IP-literal targets only; for names, see
+    /// [`Self::allows_address`].
+    pub fn allows(&self, target: &OutboundTarget) -> bool {
+        self.entries.iter().any(|e| e.allows(target))
+    }
+
+    /// Whether the list allows connecting to `addr`, one address `target`'s
+    /// host resolved to. Allowed when `target` itself is allowed, or when an
+    /// entry with a matching scheme and port names an IP address or CIDR
+    /// block containing `addr`. Connect only to the addresses this accepts.
+    pub fn allows_address(&self, target: &OutboundTarget, addr: IpAddr) -> bool {
+        self.allows(target) || self.entries.iter().any(|e| e.allows_address(target, addr))
+    }
+
+    /// Whether requests to the application itself (a relative URL or
+    /// `self.alt`) are allowed with `scheme`: by a `self`/`self.alt` entry or
+    /// an any-host (`*`) entry for that scheme.
+    pub fn allows_self(&self, scheme: &str) -> bool {
+        self.entries.iter().any(|e| e.allows_self(scheme))
+    }
+}
+
+/// The manifest line that would allow `target`, for "not allowed" messages:
+/// `allowed_outbound_hosts = ["https://example.com:8443"]`, or with `v1`, for
+/// HTTP(S), the Spin 1 form `allowed_http_hosts = ["example.com:8443"]`. The
+/// port is left out when it is the scheme's default; a `self.alt` target
+/// gives the `self` entry.
+pub fn suggestion(target: &OutboundTarget, v1: bool) -> String {
+    let host = if target.is_self() {
+        "self".to_owned()
+    } else {
+        target.host.to_string()
+    };
+    let port = if well_known_port(&target.scheme) == Some(target.port) {
+        String::new()
+    } else {
+        format!(":{}", target.port)
+    };
+    if v1 && matches!(target.scheme.as_str(), "http" | "https") {
+        format!("allowed_http_hosts = [\"{host}{port}\"]")
+    } else {
+        format!(
+            "allowed_outbound_hosts = [\"{}://{host}{port}\"]",
+            target.scheme
+        )
+    }
+}

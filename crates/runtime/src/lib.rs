@@ -1,1 +1,22 @@
-//! Placeholder.
+//! The host runtime: the wasmtime engine, the on-disk cache of compiled
+//! components, the per-request store state, and the host capabilities a
+//! manifest can grant.
+//!
+//! Everything expensive happens once, when an application is loaded: each
+//! component is compiled (or loaded from the cache), linked, and turned into an
+//! `InstancePre`. Serving a request then only creates a `Store` and
+//! instantiates from that template, using the pooling allocator's
+//! copy-on-write memory images.
+#![deny(missing_docs)]
+
+pub mod app;
+pub mod capabilities;
+pub mod component_cache;
+pub mod engine;
+pub mod logs;
+pub mod services;
+pub mod state;
+
+pub use app::{LoadedApp, LoadedComponent};
+pub use engine::{EngineOptions, RuntimeEngine};
+pub use state::HostState;

@@ -1,0 +1,197 @@
+//! Builds a [`Component`] from the fields both formats share.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use toml::Spanned;
+
+use super::{Ctx, check_variable_name};
+use crate::allowed_http_hosts;
+use crate::error::{Error, ErrorKind};
+use crate::ids;
+use crate::model::{BuildConfig, Component, ComponentSource, FileMount, Located};
+use crate::schema::StrOr;
+use crate::schema::common::{BuildDef, FileDef, SourceDef, SpannedMap, in_file_order};
+use crate::source::Span;
+
+/// Outbound access every v1 component had before `allowed_outbound_hosts`
+/// existed; Spin keeps granting it to v1 components that do not set
+/// `allowed_outbound_hosts`.
+const LEGACY_DATABASE_ACCESS: &[&str] = &["redis://*:*", "mysql://*:*", "postgres://*:*"];
+
+/// A component's fields, gathered from either format.
+pub(crate) struct ComponentParts {
+    pub(crate) id: String,
+    /// The component's table (v2 `[component.<id>]` header, v1
+    /// `[[component]]` header, or the inline table).
+    pub(crate) span: Span,
+    pub(crate) source: Spanned<SourceDef>,
+    pub(crate) description: Option<String>,
+    pub(crate) variables: SpannedMap<String>,
+    pub(crate) environment: BTreeMap<String, String>,
+    pub(crate) files: Vec<Spanned<FileDef>>,
+    pub(crate) exclude_files: Vec<String>,
+    pub(crate) allowed_http_hosts: Vec<Spanned<String>>,
+    /// `None` only for a v1 component without the field, which then gets
+    /// the legacy database access.
+    pub(crate) allowed_outbound_hosts: Option<Vec<Spanned<String>>>,
+    pub(crate) key_value_stores: Vec<Spanned<String>>,
+    pub(crate) sqlite_databases: Vec<Spanned<String>>,
+    pub(crate) ai_models: Vec<String>,
+    pub(crate) build: Option<BuildDef>,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn component(&self, parts: ComponentParts) -> Result<Component, Error> {
+        let mut variables = BTreeMap::new();
+        for (name, value) in in_file_order(parts.variables) {
+            check_variable_name(self.file, &name)?;
+            self.check_templates(&value, name.get_ref())?;
+            variables.insert(name.into_inner(), value.into_inner());
+        }
+        for (field, labels) in [
+            ("key_value_stores", &parts.key_value_stores),
+            ("sqlite_databases", &parts.sqlite_databases),
+        ] {
+            for label in labels {
+                self.check_label(field, label)?;
+            }
+        }
+        Ok(Component {
+            description: super::non_empty(parts.description),
+            source: self.source(parts.source)?,
+            variables,
+            environment: parts.environment,
+            files: parts
+                .files
+                .into_iter()
+                .map(|f| self.file_mount(f))
+                .collect::<Result<_, _>>()?,
+            exclude_files: parts.exclude_files,
+            allowed_outbound_hosts: self.outbound_hosts(
+                parts.allowed_outbound_hosts,
+                &parts.allowed_http_hosts,
+                &parts.span,
+            )?,
+            key_value_stores: parts
+                .key_value_stores
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            sqlite_databases: parts
+                .sqlite_databases
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            ai_models: parts.ai_models,
+            build: parts.build.map(|b| BuildConfig {
+                command: b.command.0.join(" && "),
+                workdir: b.workdir.map(PathBuf::from),
+                watch: b.watch,
+            }),
+            location: self.file.location(parts.span.start),
+            id: parts.id,
+        })
+    }
+
+    fn source(&self, source: Spanned<SourceDef>) -> Result<Located<ComponentSource>, Error> {
+        let span = source.span();
+        let value = match source.into_inner() {
+            StrOr::Str(path) => ComponentSource::Local(PathBuf::from(path)),
+            StrOr::Table(remote) => {
+                let digest = remote.digest;
+                if !digest.get_ref().starts_with("sha256:") {
+                    return Err(self.file.error(
+                        digest.span(),
+                        "digest",
+                        ErrorKind::InvalidDigest {
+                            digest: digest.into_inner(),
+                        },
+                    ));
+                }
+                ComponentSource::Remote {
+                    url: remote.url,
+                    digest: digest.into_inner(),
+                }
+            }
+        };
+        Ok(self.located(value, &span))
+    }
+
+    fn file_mount(&self, file: Spanned<FileDef>) -> Result<FileMount, Error> {
+        Ok(match file.into_inner() {
+            StrOr::Str(pattern) => FileMount::Pattern(pattern),
+            StrOr::Table(placement) => {
+                let destination = placement.destination;
+                if !destination.get_ref().starts_with('/') {
+                    return Err(self.file.error(
+                        destination.span(),
+                        "destination",
+                        ErrorKind::RelativeDestination {
+                            destination: destination.into_inner(),
+                        },
+                    ));
+                }
+                FileMount::Placement {
+                    source: PathBuf::from(placement.source),
+                    destination: destination.into_inner(),
+                }
+            }
+        })
+    }
+
+    /// `allowed_outbound_hosts` as written, then (v1 only) the legacy
+    /// database access, then the converted `allowed_http_hosts`: the order
+    /// Spin produces.
+    fn outbound_hosts(
+        &self,
+        outbound: Option<Vec<Spanned<String>>>,
+        http: &[Spanned<String>],
+        component_span: &Span,
+    ) -> Result<Vec<Located<String>>, Error> {
+        let legacy = outbound.is_none();
+        let mut hosts = Vec::new();
+        for host in outbound.unwrap_or_default() {
+            self.check_templates(&host, "allowed_outbound_hosts")?;
+            hosts.push(self.located(host.get_ref().clone(), &host.span()));
+        }
+        if legacy {
+            hosts.extend(
+                LEGACY_DATABASE_ACCESS
+                    .iter()
+                    .map(|h| self.located((*h).to_owned(), component_span)),
+            );
+        }
+        let entries: Vec<&str> = http.iter().map(|h| h.get_ref().as_str()).collect();
+        let converted = allowed_http_hosts::convert(&entries).map_err(|(i, reason)| {
+            self.file.error(
+                http[i].span(),
+                "allowed_http_hosts",
+                ErrorKind::InvalidAllowedHttpHost {
+                    entry: http[i].get_ref().clone(),
+                    reason,
+                },
+            )
+        })?;
+        hosts.extend(
+            converted
+                .into_iter()
+                .map(|(i, host)| self.located(host, &http[i].span())),
+        );
+        Ok(hosts)
+    }
+
+    fn check_label(&self, field: &str, label: &Spanned<String>) -> Result<(), Error> {
+        ids::check_label(label.get_ref()).map_err(|reason| {
+            self.file.error(
+                label.span(),
+                field,
+                ErrorKind::InvalidLabel {
+                    field: field.to_owned(),
+                    label: label.get_ref().clone(),
+                    reason,
+                },
+            )
+        })
+    }
+}

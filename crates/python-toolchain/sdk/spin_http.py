@@ -1,0 +1,125 @@
+"""HTTP requests and responses, and outbound HTTP.
+
+An app module defines `handle_request(request: Request) -> Response`;
+`spin py2wasm` connects it to Spin's HTTP trigger. `http_send` makes outbound
+requests, to hosts listed in the component's `allowed_http_hosts`
+(`allowed_outbound_hosts` in newer manifests).
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from spin_py2wasm.errors import SpinError
+from spin_py2wasm.wasi_http import (
+    Headers,
+    body_bytes,
+    fields_to_dict,
+    has_header,
+    header_pairs,
+    method_to_wit,
+    read_body,
+    to_fields,
+    write_body,
+)
+from spin_py2wasm_bindings.imports import outgoing_handler
+from spin_py2wasm_bindings.imports import types as http
+from spin_py2wasm_bindings.types import Err, Ok
+
+__all__ = ["HttpError", "Request", "Response", "http_send"]
+
+
+@dataclass
+class Request:
+    """An HTTP request.
+
+    `uri` is the path and query (e.g. `/hello?x=1`) for a request received by
+    the component, and an absolute URL for one passed to `http_send`.
+    `headers` is a dict, or a list of `(name, value)` pairs when a name must
+    repeat; received requests always carry a dict, with repeated names joined
+    by `", "`.
+    """
+
+    method: str
+    uri: str
+    headers: Headers
+    body: bytes | None
+
+
+@dataclass
+class Response:
+    """An HTTP response; `headers` is a dict or a list of `(name, value)` pairs."""
+
+    status: int
+    headers: Headers
+    body: bytes | None
+
+
+class HttpError(SpinError):
+    """An outbound request failed. The text names the failure as Spin 1 did,
+    e.g. `HttpError::DestinationNotAllowed` when the host is not listed in the
+    component's `allowed_http_hosts`."""
+
+
+# How Spin 1's `http-error` cases map onto `wasi:http`'s error codes; every
+# other code is a `RequestError`.
+_SPIN1_NAMES: dict[type, str] = {
+    http.ErrorCode_HttpRequestDenied: "DestinationNotAllowed",
+    http.ErrorCode_HttpRequestUriInvalid: "InvalidUrl",
+    http.ErrorCode_ConnectionLimitReached: "TooManyRequests",
+    http.ErrorCode_InternalError: "RuntimeError",
+}
+
+
+def _http_error(code: http.ErrorCode) -> HttpError:
+    variant = _SPIN1_NAMES.get(type(code), "RequestError")
+    detail = None if variant == "DestinationNotAllowed" else repr(code)
+    return HttpError.named(variant, detail)
+
+
+def http_send(request: Request) -> Response:
+    """Sends `request` and returns the complete response.
+
+    Raises `HttpError` when the request cannot be sent or no response arrives.
+    A `content-length` header is added when the request has none.
+    """
+    url = urlsplit(request.uri)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise HttpError.named("InvalidUrl", request.uri)
+    body = body_bytes(request.body, "request")
+    pairs = header_pairs(request.headers)
+    if not has_header(pairs, "content-length") and (body or request.method.upper() not in ("GET", "HEAD")):
+        pairs.append(("content-length", str(len(body))))
+
+    try:
+        outgoing = http.OutgoingRequest(to_fields(pairs))
+    except ValueError as error:
+        raise HttpError.named("RequestError", str(error)) from None
+    try:
+        outgoing.set_method(method_to_wit(request.method))
+        outgoing.set_scheme(http.Scheme_Http() if url.scheme == "http" else http.Scheme_Https())
+        outgoing.set_authority(url.netloc)
+        outgoing.set_path_with_query((url.path or "/") + (f"?{url.query}" if url.query else ""))
+    except Err:
+        raise HttpError.named("InvalidUrl", request.uri) from None
+
+    outgoing_body = outgoing.body()
+    try:
+        future = outgoing_handler.handle(outgoing, None)
+    except Err as error:
+        raise _http_error(error.value) from None
+    write_body(outgoing_body, body)
+
+    with future:
+        result = future.get()
+        while result is None:
+            with future.subscribe() as ready:
+                ready.block()
+            result = future.get()
+    if isinstance(result, Err):
+        raise HttpError.named("RuntimeError", "the response was already taken")
+    outcome = result.value
+    if isinstance(outcome, Err):
+        raise _http_error(outcome.value)
+    assert isinstance(outcome, Ok)
+    with outcome.value as incoming:
+        return Response(incoming.status(), fields_to_dict(incoming.headers()), read_body(incoming.consume()))

@@ -1,0 +1,107 @@
+"""Connects an app's `handle_request` function to `wasi:http/incoming-handler`.
+
+`spin py2wasm` generates an entry module that calls `incoming_handler_for`
+with the app's module name; componentize-py then exports the returned class.
+"""
+
+import importlib
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from spin_py2wasm import request_scope
+from spin_py2wasm.errors import SpinError
+from spin_py2wasm.wasi_http import (
+    body_bytes,
+    fields_to_dict,
+    has_header,
+    header_pairs,
+    method_from_wit,
+    read_body,
+    to_fields,
+    write_body,
+)
+from spin_py2wasm_bindings.imports import types as http
+from spin_py2wasm_bindings.types import Ok
+from spin_http import Request, Response
+
+RequestHandler = Callable[[Request], Response]
+
+
+def incoming_handler_for(module_name: str) -> type:
+    """Imports the app module (at build time, so that its top-level code runs
+    during pre-initialisation) and returns the class componentize-py exports
+    as `wasi:http/incoming-handler`."""
+    module = importlib.import_module(module_name)
+    handle_request = getattr(module, "handle_request", None)
+    if not callable(handle_request):
+        raise AttributeError(
+            f"module `{module_name}` defines no "
+            "`handle_request` function; add `def handle_request(request):` returning a "
+            "`spin_http.Response`"
+        )
+
+    class IncomingHandler:
+        """Serves each request with the app's `handle_request`."""
+
+        def handle(self, request: http.IncomingRequest, response_out: http.ResponseOutparam) -> None:
+            serve(handle_request, request, response_out)
+
+    return IncomingHandler
+
+
+def serve(handle_request: RequestHandler, incoming: http.IncomingRequest, response_out: http.ResponseOutparam) -> None:
+    """Reads the whole request, calls the app and sends its response.
+
+    An exception from the app is printed to stderr (where Spin logs it) and
+    answered with a 500, so the server carries on serving.
+    """
+    request_scope.clear()
+    try:
+        status, pairs, body = _response_parts(handle_request(_request_from(incoming)))
+        response = http.OutgoingResponse(to_fields(pairs))
+        response.set_status_code(status)
+    except BaseException as error:  # noqa: BLE001 - the app's failure must become a 500
+        _report(error)
+        status, pairs, body = 500, [("content-length", "0")], b""
+        response = http.OutgoingResponse(to_fields(pairs))
+        response.set_status_code(status)
+    finally:
+        request_scope.clear()
+    outgoing_body = response.body()
+    http.ResponseOutparam.set(response_out, Ok(response))
+    write_body(outgoing_body, body)
+
+
+def _request_from(incoming: http.IncomingRequest) -> Request:
+    with incoming:
+        return Request(
+            method_from_wit(incoming.method()),
+            incoming.path_with_query() or "/",
+            fields_to_dict(incoming.headers()),
+            read_body(incoming.consume()),
+        )
+
+
+def _response_parts(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Checks what the app returned and adds `content-length`, which the 2023
+    SDK always sent (the whole body is known, so there is no need to chunk)."""
+    if not isinstance(response, Response):
+        raise TypeError(f"handle_request must return a spin_http.Response, not {type(response).__name__}")
+    body = body_bytes(response.body, "response")
+    pairs = header_pairs(response.headers)
+    if not has_header(pairs, "content-length"):
+        pairs.append(("content-length", str(len(body))))
+    return response.status, pairs, body
+
+
+def _report(error: BaseException) -> None:
+    """Prints the traceback. Host errors end with `AssertionError: <name>`, the
+    line Spin 1 users saw (and search for), e.g.
+    `AssertionError: HttpError::DestinationNotAllowed`."""
+    lines = traceback.format_exception(error)
+    if isinstance(error, SpinError):
+        lines[-1] = f"AssertionError: {error}\n"
+    sys.stderr.write("".join(lines))
+    sys.stderr.flush()

@@ -1,0 +1,279 @@
+//! One `spin py2wasm` build, from options to component.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::deps;
+use crate::diagnostics::{self, Failure};
+use crate::embedded::{self, GUEST_WORLD_NAME};
+use crate::error::{Error, io_error};
+use crate::fingerprint::{self, InputHasher};
+use crate::toolchain::{self, COMPONENTIZE_PY_VERSION, Toolchain};
+
+/// The module `spin py2wasm` generates to connect the app to the HTTP trigger.
+const ENTRY_MODULE: &str = "spin_py2wasm_entry";
+
+/// What to build, and with what.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The app's module name, e.g. `app` for `app.py`.
+    pub module: String,
+    /// Directories holding the app and its local modules, searched in order.
+    pub python_path: Vec<PathBuf>,
+    /// The component to write.
+    pub output: PathBuf,
+    /// Where `requirements.txt` or `Pipfile` is looked for.
+    pub project_dir: PathBuf,
+    /// Where the toolchain, the unpacked SDK and installed dependencies live.
+    pub cache_dir: PathBuf,
+    /// The interpreter that creates the toolchain's virtual environment.
+    pub python: PathBuf,
+    /// An active virtual environment whose packages the app may import.
+    pub virtual_env: Option<PathBuf>,
+}
+
+impl BuildOptions {
+    /// Options for building `module` found on `python_path` into `output`,
+    /// with the rest taken from the environment: the current directory as
+    /// the project, the user's cache directory, `SPIN_PYTHON` (else
+    /// `python3`) and `VIRTUAL_ENV`.
+    pub fn new(module: impl Into<String>, python_path: Vec<PathBuf>, output: impl Into<PathBuf>) -> Self {
+        Self {
+            module: module.into(),
+            python_path,
+            output: output.into(),
+            project_dir: PathBuf::from("."),
+            cache_dir: default_cache_dir(),
+            python: toolchain::default_python(),
+            virtual_env: std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()).map(PathBuf::from),
+        }
+    }
+}
+
+/// `<user cache dir>/spin/python`, e.g. `~/.cache/spin/python` on Linux.
+pub fn default_cache_dir() -> PathBuf {
+    dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("spin").join("python")
+}
+
+/// A step that may take a while, reported so a caller can show progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stage {
+    /// componentize-py is being installed (first use only).
+    InstallingToolchain,
+    /// The app's dependencies are being installed from this file.
+    InstallingDependencies(PathBuf),
+    /// componentize-py is compiling the app.
+    Componentizing,
+}
+
+/// How a build ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The output was built from the same inputs already; nothing was done.
+    UpToDate,
+    /// The component was written; it is this many bytes long.
+    Built(u64),
+}
+
+/// Builds the component described by `options`, unless the output already
+/// matches its inputs. `progress` hears about each slow step as it starts.
+pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(Stage)) -> Result<Outcome, Error> {
+    validate_module_name(&options.module)?;
+    let python_path = options
+        .python_path
+        .iter()
+        .map(|path| std::path::absolute(path).map_err(io_error("resolve", path)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let declared = deps::declared(&options.project_dir)?;
+    let site_packages = options.virtual_env.as_deref().and_then(deps::site_packages);
+    let searched: Vec<PathBuf> = python_path.iter().chain(&site_packages).cloned().collect();
+    if !searched.iter().any(|dir| module_exists(dir, &options.module)) && declared.is_none() {
+        return Err(Error::ModuleNotFound { module: options.module.clone(), searched });
+    }
+
+    let hash = input_hash(options, &python_path, declared.as_ref(), site_packages.as_deref())?;
+    if fingerprint::is_current(&options.output, &hash) {
+        return Ok(Outcome::UpToDate);
+    }
+
+    let toolchain = match Toolchain::find(&options.cache_dir) {
+        Some(toolchain) => toolchain,
+        None => {
+            progress(Stage::InstallingToolchain);
+            Toolchain::install(&options.cache_dir, &options.python)?
+        }
+    };
+    let deps_dir = match &declared {
+        Some(declared) => {
+            if !declared.dir_in(&options.cache_dir).is_dir() {
+                progress(Stage::InstallingDependencies(declared.file.clone()));
+            }
+            Some(declared.install(&options.cache_dir, &toolchain)?)
+        }
+        None => None,
+    };
+    let unpacked = embedded::unpack(&options.cache_dir)?;
+
+    progress(Stage::Componentizing);
+    let work = tempfile::tempdir().map_err(io_error("create", std::env::temp_dir()))?;
+    let entry_dir = work.path().join("entry");
+    write_entry_module(&entry_dir, &options.module)?;
+    // componentize-py adds `$VIRTUAL_ENV`'s packages (or, failing that, the
+    // system's) to the path by itself. An empty environment keeps it from
+    // picking up anything but what is passed explicitly below.
+    let no_venv = work.path().join("no-venv");
+    let empty_site = no_venv.join("lib").join("site-packages");
+    fs::create_dir_all(&empty_site).map_err(io_error("create", &empty_site))?;
+
+    let mut mounts = vec![entry_dir, unpacked.sdk.clone()];
+    mounts.extend(python_path.iter().cloned());
+    mounts.extend(deps_dir);
+    mounts.extend(site_packages);
+
+    let output_dir = match options.output.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&output_dir).map_err(io_error("create", &output_dir))?;
+    let staged = tempfile::Builder::new()
+        .prefix(".py2wasm-")
+        .suffix(".wasm")
+        .tempfile_in(&output_dir)
+        .map_err(io_error("create a file in", &output_dir))?;
+
+    let mut command = toolchain.componentize_py();
+    command
+        .arg("--quiet")
+        .arg("--wit-path")
+        .arg(&unpacked.wit)
+        .args(["--world", GUEST_WORLD_NAME, "componentize", ENTRY_MODULE])
+        .arg("--output")
+        .arg(staged.path())
+        .env("VIRTUAL_ENV", &no_venv)
+        .env_remove("PYTHONPATH")
+        .env_remove("PYTHONHOME");
+    for mount in &mounts {
+        command.arg("--python-path").arg(mount);
+    }
+    let result = toolchain::run(&mut command, &toolchain.python())?;
+    if !result.status.success() {
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        return Err(match diagnostics::interpret(&stderr, &mounts) {
+            Failure::Python(failure) => Error::Python(failure),
+            Failure::Other(output) => Error::ComponentizeFailed {
+                version: COMPONENTIZE_PY_VERSION,
+                output,
+                toolchain: toolchain.dir().to_owned(),
+            },
+        });
+    }
+
+    fingerprint::record(staged.path(), &hash)?;
+    let bytes = staged.as_file().metadata().map_err(io_error("read", staged.path()))?.len();
+    staged.persist(&options.output).map_err(|e| Error::Io { action: "write", path: options.output.clone(), source: e.error })?;
+    Ok(Outcome::Built(bytes))
+}
+
+/// Everything the component depends on. The toolchain itself enters only
+/// through its version: it is pinned, so its files cannot vary.
+fn input_hash(
+    options: &BuildOptions,
+    python_path: &[PathBuf],
+    declared: Option<&deps::Declared>,
+    site_packages: Option<&Path>,
+) -> Result<String, Error> {
+    let mut hasher = InputHasher::new();
+    hasher.value("py2wasm", env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.value("componentize-py", COMPONENTIZE_PY_VERSION.as_bytes());
+    hasher.value("sdk", embedded::fingerprint().as_bytes());
+    hasher.value("module", options.module.as_bytes());
+    for dir in python_path {
+        hasher.tree("python-path", dir)?;
+    }
+    hasher.value("dependencies", declared.map(|d| d.key.as_bytes()).unwrap_or_default());
+    if let Some(site_packages) = site_packages {
+        hasher.tree("virtual-env", site_packages)?;
+    }
+    Ok(hasher.finish())
+}
+
+fn write_entry_module(dir: &Path, module: &str) -> Result<(), Error> {
+    fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+    let path = dir.join(format!("{ENTRY_MODULE}.py"));
+    let source = format!(
+        "# Generated by `spin py2wasm`: serves the app module `{module}` through Spin's HTTP trigger.\n\
+         from spin_py2wasm.handler import incoming_handler_for\n\n\
+         IncomingHandler = incoming_handler_for({module:?})\n"
+    );
+    fs::write(&path, source).map_err(io_error("write", &path))
+}
+
+/// Accepts dotted Python identifiers (ASCII), e.g. `app` or `pkg.app`, but
+/// not `app.py`: that is a file name given where the module name belongs.
+fn validate_module_name(module: &str) -> Result<(), Error> {
+    let identifier = |part: &str| {
+        let mut chars = part.chars();
+        chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+            && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+    };
+    if module.split('.').all(identifier) && !module.ends_with(".py") {
+        Ok(())
+    } else {
+        Err(Error::InvalidModuleName { module: module.to_owned() })
+    }
+}
+
+/// Whether `dir` holds `module` as a file, a package or a namespace package.
+fn module_exists(dir: &Path, module: &str) -> bool {
+    let base = module.split('.').fold(dir.to_owned(), |path, part| path.join(part));
+    base.with_extension("py").is_file() || base.is_dir()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names_are_dotted_identifiers() {
+        for good in ["app", "_private", "pkg.app", "app2"] {
+            assert!(validate_module_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "app.py", "2app", "my-app", "pkg..app", "a b"] {
+            assert!(matches!(validate_module_name(bad), Err(Error::InvalidModuleName { .. })), "{bad}");
+        }
+    }
+
+    #[test]
+    fn modules_are_found_as_files_and_packages() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("app.py"), "").unwrap();
+        fs::create_dir_all(dir.path().join("pkg/sub")).unwrap();
+        assert!(module_exists(dir.path(), "app"));
+        assert!(module_exists(dir.path(), "pkg"));
+        assert!(module_exists(dir.path(), "pkg.sub"));
+        assert!(!module_exists(dir.path(), "other"));
+    }
+
+    #[test]
+    fn missing_module_is_reported_before_any_tool_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = BuildOptions::new("app", vec![dir.path().to_owned()], dir.path().join("app.wasm"));
+        options.project_dir = dir.path().to_owned();
+        options.cache_dir = dir.path().join("cache");
+        options.virtual_env = None;
+        let mut stages = Vec::new();
+        let error = build(&options, &mut |stage| stages.push(stage)).unwrap_err();
+        assert!(matches!(error, Error::ModuleNotFound { .. }), "{error}");
+        assert!(stages.is_empty());
+        assert!(!options.cache_dir.exists());
+    }
+
+    #[test]
+    fn entry_module_imports_the_app_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        write_entry_module(dir.path(), "pkg.app").unwrap();
+        let source = fs::read_to_string(dir.path().join("spin_py2wasm_entry.py")).unwrap();
+        assert!(source.contains("IncomingHandler = incoming_handler_for(\"pkg.app\")"), "{source}");
+    }
+}

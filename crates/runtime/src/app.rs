@@ -1,0 +1,239 @@
+//! An application ready to serve: every component compiled (or loaded from
+//! the cache), linked against the host capabilities, and pre-instantiated.
+
+use anyhow::{Context as _, Result};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Store, StoreLimitsBuilder};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+use crate::capabilities::PROVIDED_SPIN_INTERFACES;
+use crate::capabilities::outbound_http::OutboundHttp;
+use crate::capabilities::unsupported::define_unsupported_imports;
+use crate::capabilities::variables::{ApplicationVariables, VariableSources};
+use crate::component_cache::load_component;
+use crate::engine::RuntimeEngine;
+use crate::logs::{ComponentLog, Terminal};
+use crate::services::AppServices;
+use crate::state::HostState;
+use spin_manifest::{App, ComponentSource, ManifestFormat};
+use spin_outbound_networking::AllowedHosts;
+
+/// How an application is loaded, beyond what its manifest says.
+#[derive(Debug, Default, Clone)]
+pub struct LoadOptions {
+    /// `-e KEY=VALUE`: environment variables for every component.
+    pub env: Vec<(String, String)>,
+    /// Where application variable values come from.
+    pub variables: VariableSources,
+    /// Where component stdout/stderr files go (`None`: no files).
+    pub log_dir: Option<PathBuf>,
+    /// Don't mirror component output to the terminal.
+    pub quiet: bool,
+    /// Where the default key-value store and database live.
+    pub state_dir: PathBuf,
+}
+
+/// Everything the manifest grants one component, resolved at load time.
+pub struct ComponentConfig {
+    /// The component id.
+    pub id: String,
+    /// The manifest it came from, for messages.
+    pub manifest_path: PathBuf,
+    /// Whether that manifest is v1 (suggestions use v1 field names).
+    pub manifest_v1: bool,
+    /// WASI environment variables.
+    pub environment: Vec<(String, String)>,
+    /// The component's variables, templates expanded.
+    pub variables: HashMap<String, String>,
+    /// Where it may send network traffic.
+    pub allowed_hosts: AllowedHosts,
+    /// Key-value store labels it may open.
+    pub key_value_stores: Vec<String>,
+    /// SQLite database labels it may open.
+    pub sqlite_databases: Vec<String>,
+    pub(crate) services: Arc<AppServices>,
+    stdout: ComponentLog,
+    stderr: ComponentLog,
+}
+
+/// A component ready to instantiate.
+pub struct LoadedComponent {
+    /// What it is granted.
+    pub config: Arc<ComponentConfig>,
+    /// The pre-linked instantiation template.
+    pub pre: ProxyPre<HostState>,
+}
+
+/// An application ready to serve.
+pub struct LoadedApp {
+    /// The manifest.
+    pub app: App,
+    /// The engine all components run on.
+    pub engine: RuntimeEngine,
+    components: HashMap<String, LoadedComponent>,
+}
+
+impl LoadedApp {
+    /// Prepares every component that a trigger uses. Compilation happens on
+    /// blocking threads, one component after another (each compile is itself
+    /// parallel).
+    pub async fn load(app: App, engine: RuntimeEngine, options: LoadOptions) -> Result<Self> {
+        let variables = ApplicationVariables::resolve(&app, &options.variables)?;
+        let mut linker = Linker::<HostState>::new(&engine.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        crate::capabilities::add_to_linker(&mut linker)?;
+        let services = Arc::new(AppServices::new(options.state_dir.clone()));
+
+        let used: Vec<&str> = app
+            .http_triggers
+            .iter()
+            .filter_map(|t| t.component.as_deref())
+            .collect();
+        let mut components = HashMap::new();
+        for component in app.components.iter().filter(|c| used.contains(&c.id.as_str())) {
+            let loaded = Self::load_component(&app, &engine, &linker, component, &variables, &services, &options)
+                .await
+                .with_context(|| format!("loading component `{}`", component.id))?;
+            components.insert(component.id.clone(), loaded);
+        }
+        Ok(Self {
+            app,
+            engine,
+            components,
+        })
+    }
+
+    async fn load_component(
+        app: &App,
+        engine: &RuntimeEngine,
+        linker: &Linker<HostState>,
+        component: &spin_manifest::Component,
+        variables: &ApplicationVariables,
+        services: &Arc<AppServices>,
+        options: &LoadOptions,
+    ) -> Result<LoadedComponent> {
+        let path = match &component.source.value {
+            ComponentSource::Local(path) => app.dir.join(path),
+            ComponentSource::Remote { url, .. } => anyhow::bail!(
+                "the component's source is the URL `{url}`, and this host runs local files only\n\nhint: download it and set `source` to its path"
+            ),
+        };
+        if !path.exists() {
+            return Err(app
+                .error_at(component.source.location, "source", format!(
+                    "the component file `{}` does not exist",
+                    path.display()
+                ))
+                .into());
+        }
+        let wasm: Component = {
+            let engine_handle = engine.engine.clone();
+            let cache_dir = engine.options.cache_dir.clone();
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                load_component(&engine_handle, &path, cache_dir.as_deref())
+            })
+            .await??
+        };
+
+        let mut linker = linker.clone();
+        let stubbed = define_unsupported_imports(
+            &mut linker,
+            &engine.engine,
+            &wasm,
+            PROVIDED_SPIN_INTERFACES,
+        )?;
+        if !stubbed.is_empty() {
+            tracing::debug!(component = %component.id, "imports not provided by this host: {}", stubbed.join(", "));
+        }
+        let instance_pre = linker
+            .instantiate_pre(&wasm)
+            .map_err(anyhow::Error::from)
+            .context("linking the component against the host's interfaces")?;
+        let pre = ProxyPre::new(instance_pre).map_err(anyhow::Error::from).context(
+            "the component does not export `wasi:http/incoming-handler@0.2.x`, so it cannot handle HTTP requests\n\nhint: build it with an SDK that targets Spin 2 or later (for Python: `spin py2wasm`, or `componentize-py -w spin-http`)",
+        )?;
+
+        let mut environment: Vec<(String, String)> = component
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        environment.extend(options.env.iter().cloned());
+
+        let hosts = component
+            .allowed_outbound_hosts
+            .iter()
+            .map(|h| {
+                variables
+                    .expand(&h.value)
+                    .map_err(|e| app.error_at(h.location, "allowed_outbound_hosts", format!("{e:#}")))
+            })
+            .collect::<Result<Vec<String>, _>>()?;
+        let allowed_hosts = AllowedHosts::parse(&hosts).map_err(|e| {
+            let location = component
+                .allowed_outbound_hosts
+                .first()
+                .map(|h| h.location)
+                .unwrap_or(component.location);
+            app.error_at(location, "allowed_outbound_hosts", e.to_string())
+        })?;
+
+        let terminal = |t| (!options.quiet).then_some(t);
+        let log_dir = options.log_dir.as_deref();
+        let config = ComponentConfig {
+            id: component.id.clone(),
+            manifest_path: app.path.clone(),
+            manifest_v1: matches!(app.format, ManifestFormat::V1),
+            environment,
+            variables: variables.expand_all(&component.variables)?,
+            allowed_hosts,
+            key_value_stores: component.key_value_stores.clone(),
+            sqlite_databases: component.sqlite_databases.clone(),
+            services: services.clone(),
+            stdout: ComponentLog::open(&component.id, log_dir, "stdout", terminal(Terminal::Stdout))?,
+            stderr: ComponentLog::open(&component.id, log_dir, "stderr", terminal(Terminal::Stderr))?,
+        };
+        Ok(LoadedComponent {
+            config: Arc::new(config),
+            pre,
+        })
+    }
+
+    /// The prepared component with this id.
+    pub fn component(&self, id: &str) -> Option<&LoadedComponent> {
+        self.components.get(id)
+    }
+
+    /// A fresh store for one request to `component`.
+    pub fn new_store(&self, component: &LoadedComponent) -> Store<HostState> {
+        let config = &component.config;
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.envs(&config.environment)
+            .stdout(config.stdout.clone())
+            .stderr(config.stderr.clone());
+        let state = HostState {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.engine.options.max_instance_memory)
+                .build(),
+            outbound_http: OutboundHttp::new(config.clone()),
+            component: config.clone(),
+        };
+        let mut store = Store::new(&self.engine.engine, state);
+        store.limiter(|state| &mut state.limits);
+        // Yield to the scheduler at every epoch tick so that a busy guest
+        // never holds a worker thread hostage.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        store
+    }
+}

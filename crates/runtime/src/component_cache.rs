@@ -1,0 +1,118 @@
+//! Compile each component once: compiled artifacts are kept on disk, keyed by
+//! the component's content and the engine's configuration, so a second
+//! `spin up` only maps the artifact back in. Individual compiled functions are
+//! cached too (Cranelift's incremental cache), so a component never compiled
+//! before still reuses the code it shares with others — every
+//! componentize-py component embeds the same CPython.
+
+use anyhow::{Context as _, Result};
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// Loads `path` as a component, compiling it only when no cached artifact for
+/// this exact content and engine configuration exists in `cache_dir`.
+pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) -> Result<Component> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading `{}`", path.display()))?;
+    let Some(cache_dir) = cache_dir else {
+        return Component::new(engine, &bytes)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("compiling `{}`", path.display()));
+    };
+    let artifact = cache_dir
+        .join("components")
+        .join(format!("{}.cwasm", artifact_key(engine, &bytes)));
+    if artifact.exists() {
+        // SAFETY: the artifact was written by `precompile_component` of an
+        // engine with the same compatibility hash (part of the file name), in
+        // a directory only this tool writes to.
+        match unsafe { Component::deserialize_file(engine, &artifact) } {
+            Ok(component) => return Ok(component),
+            Err(err) => tracing::warn!(
+                "ignoring the unusable cached artifact `{}`: {err:#}",
+                artifact.display()
+            ),
+        }
+    }
+    // Several `spin up`s (or test processes) may start on the same new
+    // component at once: the first compiles, the rest wait and load its work.
+    std::fs::create_dir_all(artifact.parent().expect("artifact paths have a parent"))?;
+    let lock = std::fs::File::create(artifact.with_extension("lock"))?;
+    lock.lock()?;
+    if artifact.exists() {
+        // SAFETY: as above.
+        if let Ok(component) = unsafe { Component::deserialize_file(engine, &artifact) } {
+            return Ok(component);
+        }
+    }
+    let compiled = engine
+        .precompile_component(&bytes)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("compiling `{}`", path.display()))?;
+    if let Err(err) = write_atomically(&artifact, &compiled) {
+        tracing::warn!("could not cache the compiled component: {err:#}");
+        // SAFETY: `compiled` was just produced by this engine.
+        return unsafe { Component::deserialize(engine, &compiled) }.map_err(Into::into);
+    }
+    // SAFETY: as above; the file is the artifact just written.
+    unsafe { Component::deserialize_file(engine, &artifact) }.map_err(Into::into)
+}
+
+/// The cache key: the component's SHA-256 and the engine's compatibility hash.
+fn artifact_key(engine: &Engine, bytes: &[u8]) -> String {
+    let mut hasher = std::hash::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!(
+        "{}-{:016x}",
+        hex::encode(Sha256::digest(bytes)),
+        hasher.finish()
+    )
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().expect("artifact paths have a parent");
+    std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
+    let tmp = dir.join(format!(".tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing `{}`", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing `{}`", path.display()))
+}
+
+/// Cranelift's incremental compilation cache, one file per compiled function.
+#[derive(Debug)]
+pub struct IncrementalCache {
+    dir: PathBuf,
+}
+
+impl IncrementalCache {
+    /// A cache stored under `dir` (created on first write).
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    fn path(&self, key: &[u8]) -> PathBuf {
+        let name = hex::encode(Sha256::digest(key));
+        self.dir.join(&name[..2]).join(&name[2..])
+    }
+}
+
+impl wasmtime::CacheStore for IncrementalCache {
+    fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
+        std::fs::read(self.path(key)).ok().map(Cow::Owned)
+    }
+
+    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
+        let path = self.path(key);
+        let dir = path.parent().expect("cache paths have a parent");
+        let tmp = dir.join(format!(
+            ".tmp-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(dir).is_ok()
+            && std::fs::write(&tmp, &value).is_ok()
+            && std::fs::rename(&tmp, &path).is_ok()
+    }
+}

@@ -1,0 +1,126 @@
+//! The wasmtime engine and the clock that lets long-running guests yield.
+
+use anyhow::{Context as _, Result};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::component_cache::IncrementalCache;
+
+/// How often the engine's epoch advances. Guest code yields to the async
+/// scheduler at every tick, so one busy request can never starve the others,
+/// and timeouts are enforced with this granularity.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Engine settings chosen on the command line.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Most bytes of linear memory one instance may use.
+    pub max_instance_memory: usize,
+    /// How many instances may exist at once (the pooling allocator's size).
+    pub max_concurrent_instances: u32,
+    /// Use wasmtime's pooling allocator (falls back to on-demand when the
+    /// address space cannot hold the pool).
+    pub pooling: bool,
+    /// Where compiled components and compiled functions are cached; `None`
+    /// disables the cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            max_instance_memory: 512 << 20,
+            max_concurrent_instances: 128,
+            pooling: true,
+            cache_dir: default_cache_dir(),
+        }
+    }
+}
+
+/// The user's cache directory for compiled code (`~/.cache/spin/wasmtime`).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    dirs::cache_dir().map(|d| d.join("spin").join("wasmtime"))
+}
+
+/// A configured engine, plus the background thread that advances its epoch.
+#[derive(Clone)]
+pub struct RuntimeEngine {
+    /// The wasmtime engine shared by every component and request.
+    pub engine: Engine,
+    /// The options it was built with.
+    pub options: Arc<EngineOptions>,
+}
+
+impl RuntimeEngine {
+    /// Builds the engine. Tries the pooling allocator first and falls back to
+    /// on-demand allocation with a warning if the pool cannot be reserved
+    /// (e.g. under a small `ulimit -v`).
+    pub fn new(options: EngineOptions) -> Result<Self> {
+        let engine = if options.pooling {
+            match Engine::new(&Self::config(&options, true)?) {
+                Ok(engine) => engine,
+                Err(err) => {
+                    tracing::warn!(
+                        "the pooling allocator is unavailable ({err:#}); instances will be allocated on demand"
+                    );
+                    Engine::new(&Self::config(&options, false)?)?
+                }
+            }
+        } else {
+            Engine::new(&Self::config(&options, false)?)?
+        };
+        let ticker = engine.weak();
+        std::thread::Builder::new()
+            .name("spin-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = ticker.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .context("starting the epoch thread")?;
+        Ok(Self {
+            engine,
+            options: Arc::new(options),
+        })
+    }
+
+    fn config(options: &EngineOptions, pooling: bool) -> Result<Config> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.memory_init_cow(true);
+        if let Some(dir) = &options.cache_dir {
+            config.enable_incremental_compilation(Arc::new(IncrementalCache::new(
+                dir.join("functions"),
+            )))?;
+        }
+        if pooling {
+            let mut pool = PoolingAllocationConfig::new();
+            let instances = options.max_concurrent_instances;
+            // A componentize-py component links ~14 core modules sharing one
+            // memory, with a handful of tables each.
+            pool.total_component_instances(instances)
+                .total_core_instances(instances * 32)
+                .total_memories(instances * 2)
+                .total_tables(instances * 32)
+                .total_stacks(instances)
+                .max_core_instances_per_component(64)
+                .max_memories_per_component(4)
+                .max_tables_per_component(64)
+                .max_memory_size(options.max_instance_memory)
+                .table_elements(50_000)
+                // Keeping the first pages of each slot resident (and zeroing
+                // them instead of unmapping) removes most copy-on-write page
+                // faults and their TLB shootdowns between requests.
+                .linear_memory_keep_resident(16 << 20)
+                .table_keep_resident(1 << 20)
+                .max_unused_warm_slots(instances);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        Ok(config)
+    }
+}

@@ -1,0 +1,49 @@
+//! The data each request's `Store` holds: WASI and wasi:http contexts, the
+//! resource table, memory limits, and the component's granted capabilities.
+
+use std::sync::Arc;
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::app::ComponentConfig;
+use crate::capabilities::outbound_http::OutboundHttp;
+
+/// Per-request host state: one per `Store`, dropped with the instance.
+pub struct HostState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) limits: StoreLimits,
+    pub(crate) outbound_http: OutboundHttp,
+    /// What the manifest granted this component.
+    pub(crate) component: Arc<ComponentConfig>,
+}
+
+impl HostState {
+    /// The resource table, for creating the incoming request and response
+    /// resources handed to the guest.
+    pub fn http_view(&mut self) -> WasiHttpCtxView<'_> {
+        self.http()
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound_http,
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! One request: route it, then run a fresh instance of its component.
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+
+use crate::server::ServerOptions;
+use spin_manifest::StaticResponse;
+use spin_routes::{RouteMatch, Router, spin_headers};
+use spin_runtime::{LoadedApp, LoadedComponent};
+
+/// The path prefix Spin reserves for its own endpoints.
+const WELL_KNOWN_PREFIX: &str = "/.well-known/spin/";
+
+/// What a route leads to.
+#[derive(Clone, Debug)]
+pub(crate) enum RouteTarget {
+    /// A component, by id.
+    Component(String),
+    /// A fixed response from the manifest.
+    Static(StaticResponse),
+}
+
+pub(crate) struct Handler {
+    app: Arc<LoadedApp>,
+    router: Router<RouteTarget>,
+    options: ServerOptions,
+}
+
+impl Handler {
+    pub(crate) fn new(app: Arc<LoadedApp>, router: Router<RouteTarget>, options: ServerOptions) -> Self {
+        Self {
+            app,
+            router,
+            options,
+        }
+    }
+
+    pub(crate) fn options(&self) -> &ServerOptions {
+        &self.options
+    }
+
+    pub(crate) fn routes(&self) -> Vec<(String, String)> {
+        self.router
+            .routes()
+            .map(|(route, target)| {
+                let what = match target {
+                    RouteTarget::Component(id) => id.clone(),
+                    RouteTarget::Static(r) => format!("static response {}", r.status_code),
+                };
+                (route.to_string(), what)
+            })
+            .collect()
+    }
+
+    /// Answers one request. Never fails: every error becomes a response.
+    pub(crate) async fn handle(
+        &self,
+        req: Request<Incoming>,
+        client: SocketAddr,
+        local: Option<SocketAddr>,
+    ) -> Result<Response<HyperOutgoingBody>, Infallible> {
+        let path = req.uri().path().to_string();
+        if let Some(endpoint) = path.strip_prefix(WELL_KNOWN_PREFIX) {
+            return Ok(self.well_known(endpoint));
+        }
+        let Some(matched) = self.router.route(&path) else {
+            return Ok(text(StatusCode::NOT_FOUND, "Not Found"));
+        };
+        let response = match matched.target {
+            RouteTarget::Static(r) => static_response(r),
+            RouteTarget::Component(id) => {
+                let component = self
+                    .app
+                    .component(id)
+                    .expect("every routed component was loaded");
+                self.run_component(component, &matched, req, client, local).await
+            }
+        };
+        Ok(response)
+    }
+
+    fn well_known(&self, endpoint: &str) -> Response<HyperOutgoingBody> {
+        match endpoint {
+            "health" => text(StatusCode::OK, "OK"),
+            "info" => {
+                let info = format!(
+                    "{{\"name\":{:?},\"version\":{:?},\"oci_image_digest\":null}}",
+                    self.app.app.name,
+                    self.app.app.version.as_deref().unwrap_or("")
+                );
+                let mut resp = text(StatusCode::OK, info);
+                resp.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                resp
+            }
+            _ => text(StatusCode::NOT_FOUND, "Not Found"),
+        }
+    }
+
+    async fn run_component(
+        &self,
+        component: &LoadedComponent,
+        matched: &RouteMatch<'_, RouteTarget>,
+        mut req: Request<Incoming>,
+        client: SocketAddr,
+        local: Option<SocketAddr>,
+    ) -> Response<HyperOutgoingBody> {
+        let host = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| local.map(|a| a.to_string()))
+            .unwrap_or_else(|| "localhost".to_string());
+        if !req.headers().contains_key(http::header::HOST) {
+            if let Ok(value) = HeaderValue::from_str(&host) {
+                req.headers_mut().insert(http::header::HOST, value);
+            }
+        }
+        let path_and_query = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let full_url = format!("http://{host}{path_and_query}");
+        for (name, value) in spin_headers(matched, "/", &full_url, client) {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                req.headers_mut().insert(name, value);
+            }
+        }
+        req.headers_mut().remove(http::header::CONNECTION);
+
+        let id = component.config.id.clone();
+        match self.invoke(component, req).await {
+            Ok(response) => response,
+            Err(err) => {
+                tracing::error!("component `{id}` failed to handle the request: {err:?}");
+                text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
+        }
+    }
+
+    /// Instantiates the component and calls its `wasi:http/incoming-handler`.
+    /// The guest keeps running after it hands over the response head, to
+    /// stream the body; the request timeout covers all of it.
+    async fn invoke(
+        &self,
+        component: &LoadedComponent,
+        req: Request<Incoming>,
+    ) -> anyhow::Result<Response<HyperOutgoingBody>> {
+        let mut store = self.app.new_store(component);
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let request = store
+            .data_mut()
+            .http_view()
+            .new_incoming_request(Scheme::Http, req)?;
+        let outparam = store.data_mut().http_view().new_response_outparam(sender)?;
+        let pre = component.pre.clone();
+        let timeout = self.options.request_timeout;
+        let id = component.config.id.clone();
+        let guest = tokio::spawn(async move {
+            let run = async {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, request, outparam)
+                    .await
+            };
+            match tokio::time::timeout(timeout, run).await {
+                Ok(result) => result.map_err(anyhow::Error::from),
+                Err(_) => Err(anyhow::anyhow!(
+                    "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
+                )),
+            }
+        });
+        match receiver.await {
+            Ok(Ok(response)) => {
+                // The head is out; report a later failure (e.g. while
+                // streaming the body) in the log only.
+                tokio::spawn(async move {
+                    if let Ok(Err(err)) = guest.await {
+                        tracing::error!("component `{id}` failed after responding: {err:?}");
+                    }
+                });
+                Ok(response)
+            }
+            Ok(Err(code)) => Err(anyhow::anyhow!("the component responded with an error: {code:?}")),
+            Err(_) => match guest.await {
+                Ok(Ok(())) => Err(anyhow::anyhow!(
+                    "the component returned without sending a response"
+                )),
+                Ok(Err(err)) => Err(err),
+                Err(join) => Err(anyhow::anyhow!("the request task panicked: {join}")),
+            },
+        }
+    }
+}
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<HyperOutgoingBody> {
+    let mut resp = Response::new(full(body.into()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain"),
+    );
+    resp
+}
+
+fn static_response(r: &StaticResponse) -> Response<HyperOutgoingBody> {
+    let mut resp = Response::new(full(Bytes::from(r.body.clone().unwrap_or_default())));
+    *resp.status_mut() = StatusCode::from_u16(r.status_code).unwrap_or(StatusCode::OK);
+    for (name, value) in &r.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            resp.headers_mut().append(name, value);
+        }
+    }
+    resp
+}
+
+fn full(bytes: Bytes) -> HyperOutgoingBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+}

@@ -1,0 +1,81 @@
+//! `spin build`: runs each component's build command, then optionally
+//! `spin up`. The build itself is the `spin-build` crate; this module finds
+//! the manifest and prints progress the way Spin does.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use spin_build::BuildEvent;
+
+const DEFAULT_MANIFEST: &str = "spin.toml";
+
+/// Build the application's components by running their build commands.
+#[derive(Args)]
+pub struct BuildCommand {
+    /// The application to build: a manifest file, or a directory containing
+    /// spin.toml. Default: spin.toml in the current directory.
+    #[arg(short = 'f', long = "from", alias = "file")]
+    app_source: Option<PathBuf>,
+    /// ID of a component to build. Repeatable; default: all components.
+    #[arg(short = 'c', long = "component-id")]
+    component_ids: Vec<String>,
+    /// Run the application (`spin up`) after building it.
+    #[arg(short = 'u', long = "up")]
+    up: bool,
+    /// Arguments for `spin up`, after `--up`.
+    #[arg(requires = "up", trailing_var_arg = true, allow_hyphen_values = true)]
+    up_args: Vec<String>,
+}
+
+impl BuildCommand {
+    /// Runs `spin build`.
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        let from = self
+            .app_source
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_MANIFEST));
+        let manifest = super::up::resolve_manifest_path(&from)?;
+        build_manifest(&manifest, &self.component_ids)?;
+        if !self.up {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut up_args = vec!["-f".to_owned(), manifest.display().to_string()];
+        up_args.extend(self.up_args);
+        super::up::run_up(up_args)
+    }
+}
+
+/// Loads the manifest and builds the given components (all if empty),
+/// printing progress. `spin up --build` uses this too.
+pub(crate) fn build_manifest(manifest: &Path, component_ids: &[String]) -> anyhow::Result<()> {
+    let app = spin_manifest::load_file(manifest)
+        .with_context(|| format!("Failed to load manifest {}", manifest.display()))?;
+    spin_build::build(&app, component_ids, &mut print_progress)?;
+    Ok(())
+}
+
+fn print_progress(event: BuildEvent) {
+    match event {
+        BuildEvent::Building {
+            component,
+            command,
+            workdir,
+        } => {
+            println!("Building component {component} with `{command}`");
+            if let Some(dir) = workdir {
+                println!("Working directory: {}", dir.display());
+            }
+        }
+        BuildEvent::NoBuildCommand { component } => {
+            println!("Component {component} has no build command; skipping it");
+        }
+        BuildEvent::NothingToBuild => {
+            println!("None of the components have a build command.");
+            println!(
+                "To build a component with `spin build`, add a [component.build] table with a `command` to the manifest."
+            );
+        }
+        BuildEvent::Finished => println!("Finished building all Spin components"),
+    }
+}

@@ -1,0 +1,9 @@
+//! One module per `spin` subcommand.
+
+pub mod build;
+pub mod external;
+pub mod new;
+pub mod plugins;
+pub mod py2wasm;
+pub mod templates;
+pub mod up;

@@ -1,0 +1,234 @@
+//! `spin up`: load the application, prepare its components, and serve HTTP.
+
+use anyhow::{Context as _, Result, bail};
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use spin_runtime::app::LoadOptions;
+use spin_runtime::capabilities::variables::VariableSources;
+use spin_runtime::{EngineOptions, LoadedApp, RuntimeEngine};
+use spin_trigger_http::{HttpServer, ServerOptions};
+
+/// Start the application.
+#[derive(Parser, Debug)]
+#[command(name = "up")]
+pub struct UpCommand {
+    /// The application to run: a manifest file, or a directory holding `spin.toml`.
+    #[arg(short = 'f', long = "from", alias = "file", default_value = "spin.toml")]
+    pub from: PathBuf,
+
+    /// The address to serve HTTP on.
+    #[arg(long, env = "SPIN_HTTP_LISTEN_ADDR", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// Set an environment variable for every component (`KEY=VALUE`; repeatable).
+    #[arg(short = 'e', long = "env", value_parser = parse_key_value)]
+    pub env: Vec<(String, String)>,
+
+    /// Set an application variable (`name=value`, or `name=@file` to read the value from a file; repeatable).
+    #[arg(long = "variable", value_parser = parse_key_value)]
+    pub variables: Vec<(String, String)>,
+
+    /// Where the application keeps its state (logs, key-value and SQLite
+    /// data). Default: `.spin/` beside the manifest.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+
+    /// Where component stdout/stderr files are written. Default: `<state-dir>/logs`.
+    #[arg(short = 'L', long, env = "SPIN_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+
+    /// Don't show component output on the terminal (it still goes to the log files).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Don't read or write the compiled-component cache.
+    #[arg(long, env = "DISABLE_WASMTIME_CACHE")]
+    pub disable_cache: bool,
+
+    /// Allocate instances on demand instead of from a pre-reserved pool.
+    #[arg(long)]
+    pub disable_pooling: bool,
+
+    /// The longest a request may run, in seconds, before it is stopped with a 500.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub request_timeout: f64,
+
+    /// The most linear memory one instance may use, in bytes (suffixes k, M, G allowed).
+    #[arg(long, env = "SPIN_MAX_INSTANCE_MEMORY", default_value = "512M", value_parser = parse_size)]
+    pub max_instance_memory: usize,
+
+    /// The most requests handled at once; more wait for a free slot.
+    #[arg(long, default_value_t = 128)]
+    pub max_concurrent_requests: u32,
+
+    /// Run `spin build` before starting.
+    #[arg(long, env = "SPIN_ALWAYS_BUILD")]
+    pub build: bool,
+}
+
+/// Runs `spin up` with `args` (the words after `up`), for `spin build --up`.
+pub fn run_up(args: Vec<String>) -> Result<ExitCode> {
+    let cmd = UpCommand::try_parse_from(std::iter::once("up".to_string()).chain(args))?;
+    cmd.run()
+}
+
+impl UpCommand {
+    pub fn run(self) -> Result<ExitCode> {
+        init_tracing();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        runtime.block_on(self.serve())?;
+        Ok(ExitCode::SUCCESS)
+    }
+
+    async fn serve(self) -> Result<()> {
+        let manifest_path = resolve_manifest_path(&self.from)?;
+        if self.build {
+            let app = spin_manifest::load_file(&manifest_path)?;
+            spin_build::build(&app, &[], &mut |_| {})?;
+        }
+        let app = spin_manifest::load_file(&manifest_path)?;
+        app.check_sources()?;
+        let state_dir = self
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| app.dir.join(".spin"));
+        let log_dir = self.log_dir.clone().unwrap_or_else(|| state_dir.join("logs"));
+        let cache_dir = if self.disable_cache {
+            None
+        } else {
+            spin_runtime::engine::default_cache_dir()
+        };
+        let engine = RuntimeEngine::new(EngineOptions {
+            max_instance_memory: self.max_instance_memory,
+            max_concurrent_instances: self.max_concurrent_requests,
+            pooling: !self.disable_pooling,
+            cache_dir,
+        })?;
+        let variables = self
+            .variables
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), read_value(v)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let options = LoadOptions {
+            env: self.env.clone(),
+            variables: VariableSources::from_environment(variables, &app.dir)?,
+            log_dir: Some(log_dir),
+            quiet: self.quiet,
+            state_dir,
+        };
+        let spinner = progress("Preparing components");
+        let loaded = LoadedApp::load(app, engine, options).await;
+        spinner.finish_and_clear();
+        let loaded = Arc::new(loaded?);
+
+        let server = HttpServer::new(
+            loaded,
+            ServerOptions {
+                request_timeout: Duration::from_secs_f64(self.request_timeout),
+                ..ServerOptions::default()
+            },
+        )?;
+        let listener = HttpServer::bind(self.listen).await?;
+        let addr = listener.local_addr()?;
+        print_routes(addr, &server.routes());
+        server.serve(listener, shutdown_signal()).await?;
+        eprintln!("Shutting down");
+        Ok(())
+    }
+}
+
+/// A manifest path from `-f`: a file, or a directory holding `spin.toml`.
+pub fn resolve_manifest_path(from: &Path) -> Result<PathBuf> {
+    let path = if from.is_dir() {
+        from.join("spin.toml")
+    } else {
+        from.to_path_buf()
+    };
+    if !path.exists() {
+        bail!(
+            "no application manifest at `{}`\n\nhint: run `spin up` in the directory holding `spin.toml`, or pass `-f <path to spin.toml or its directory>`; `spin new http-py <name>` creates a new application",
+            path.display()
+        );
+    }
+    Ok(path.canonicalize().unwrap_or(path))
+}
+
+fn print_routes(addr: SocketAddr, routes: &[(String, String)]) {
+    println!("Serving http://{addr}");
+    println!("Available Routes:");
+    for (route, target) in routes {
+        let (path, wildcard) = match route.strip_suffix("/...") {
+            Some(prefix) => (prefix, " (wildcard)"),
+            None => (route.as_str(), ""),
+        };
+        println!("  {target}: http://{addr}{path}{wildcard}");
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SPIN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,spin_runtime=info,spin_trigger_http=info,spin_cli=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn progress(message: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got `{s}`"))
+}
+
+fn read_value(v: &str) -> Result<String> {
+    match v.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file)
+            .with_context(|| format!("reading the variable value from `{file}`")),
+        None => Ok(v.to_string()),
+    }
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let (digits, mult) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1usize << 10),
+        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    digits
+        .parse::<usize>()
+        .map(|n| n * mult)
+        .map_err(|_| format!("expected a size like 512M, got `{s}`"))
+}

@@ -1,0 +1,71 @@
+//! The `spin` command line: parses arguments and hands each subcommand to its module.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Build and run serverless WebAssembly applications, Python first.
+#[derive(Parser)]
+#[command(name = "spin", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the application: serve its HTTP components.
+    #[command(alias = "u")]
+    Up(commands::up::UpCommand),
+    /// Build the application's components by running their build commands.
+    #[command(alias = "b")]
+    Build(commands::build::BuildCommand),
+    /// Create a new application from a template.
+    #[command(alias = "n")]
+    New(commands::new::NewCommand),
+    /// Add a component to an existing application from a template.
+    #[command(alias = "a")]
+    Add(commands::new::AddCommand),
+    /// Install, list and remove application templates.
+    #[command(subcommand, alias = "template")]
+    Templates(commands::templates::TemplatesCommand),
+    /// Install, list, update and remove plugins.
+    #[command(subcommand, alias = "plugin")]
+    Plugins(commands::plugins::PluginsCommand),
+    /// Compile a Python app into a Spin component (the `py2wasm` plugin).
+    Py2wasm(commands::py2wasm::Py2wasmCommand),
+    /// Run an installed plugin.
+    #[command(external_subcommand)]
+    External(Vec<String>),
+}
+
+/// Runs the command line and turns the outcome into an exit code: errors are
+/// printed once, with their whole cause chain, and exit with status 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up(cmd) => cmd.run(),
+        Command::Build(cmd) => cmd.run(),
+        Command::New(cmd) => cmd.run(),
+        Command::Add(cmd) => cmd.run(),
+        Command::Templates(cmd) => cmd.run(),
+        Command::Plugins(cmd) => cmd.run(),
+        Command::Py2wasm(cmd) => cmd.run(),
+        Command::External(args) => commands::external::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("Error: {err}");
+            let mut causes = err.chain().skip(1).peekable();
+            if causes.peek().is_some() {
+                eprintln!("\nCaused by:");
+                for (i, cause) in causes.enumerate() {
+                    eprintln!("  {i}: {cause}");
+                }
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

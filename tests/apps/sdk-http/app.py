@@ -1,0 +1,28 @@
+# A test app written against the official spin-sdk 3.x: it reflects what the
+# host hands it, so tests can check routing, headers, bodies and variables.
+import json
+
+from spin_sdk import http, variables
+from spin_sdk.http import Request, Response
+
+
+class IncomingHandler(http.IncomingHandler):
+    def handle_request(self, request: Request) -> Response:
+        path = request.uri.split("?", 1)[0]
+        if path.startswith("/echo"):
+            headers = {"content-type": "application/octet-stream", "x-method": request.method, "x-uri": request.uri}
+            return Response(200, headers, request.body)
+        if path.startswith("/variable/"):
+            name = path[len("/variable/"):]
+            return Response(200, {"content-type": "text/plain"}, bytes(variables.get(name), "utf-8"))
+        if path == "/boom":
+            raise ValueError("boom from Python")
+        if path == "/spin-forever":
+            while True:
+                pass
+        if path == "/allocate":
+            hog = []
+            while True:
+                hog.append(bytearray(16 << 20))
+        body = json.dumps({"method": request.method, "uri": request.uri, "headers": dict(request.headers)})
+        return Response(200, {"content-type": "application/json"}, bytes(body, "utf-8"))

@@ -1,0 +1,197 @@
+//! `spin up` serving a component built with the official Python spin-sdk 3.x
+//! (componentize-py), through the real binary: routing, Spin's request
+//! headers, bodies, variables, and failure isolation.
+
+mod support;
+
+use serde_json::Value;
+use support::http::request;
+use support::python::build_sdk_app;
+use support::spin::{SpinUp, app_dir};
+use std::path::PathBuf;
+
+const MANIFEST: &str = r#"
+spin_manifest_version = 2
+
+[application]
+name = "sdk-http"
+version = "1.2.3"
+
+[variables]
+greeting = { default = "hello" }
+secret_word = { required = true, secret = true }
+
+[[trigger.http]]
+route = "/exact"
+component = "reflect"
+
+[[trigger.http]]
+route = "/echo/..."
+component = "reflect"
+
+[[trigger.http]]
+route = "/users/:id/posts/:post"
+component = "reflect"
+
+[[trigger.http]]
+route = "/files/..."
+component = "reflect"
+
+[[trigger.http]]
+route = "/files/special/..."
+component = "reflect-special"
+
+[[trigger.http]]
+route = "/..."
+component = "reflect"
+
+[component.reflect]
+source = "{source}"
+variables = { greeting = "{{ greeting }}", secret = "{{ secret_word }}" }
+
+[component.reflect-special]
+source = "{source}"
+"#;
+
+fn component() -> PathBuf {
+    build_sdk_app(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/apps/sdk-http"))
+}
+
+fn start() -> (tempfile::TempDir, SpinUp) {
+    let (dir, manifest) = app_dir(MANIFEST, &component());
+    let up = SpinUp::start_with(&manifest, &["--request-timeout", "3"], |cmd| {
+        cmd.env("SPIN_VARIABLE_SECRET_WORD", "swordfish");
+    });
+    (dir, up)
+}
+
+fn json(resp: &support::http::Response) -> Value {
+    serde_json::from_slice(&resp.body).unwrap_or_else(|e| panic!("{e}: {}", resp.text()))
+}
+
+#[test]
+fn routes_and_spin_headers() {
+    let (_dir, up) = start();
+    let addr = up.addr;
+
+    let exact = json(&up.get("/exact?x=1"));
+    assert_eq!(exact["uri"], "/exact?x=1");
+    assert_eq!(exact["method"], "GET");
+    let h = &exact["headers"];
+    assert_eq!(h["spin-full-url"], format!("http://{addr}/exact?x=1"));
+    assert_eq!(h["spin-matched-route"], "/exact");
+    assert_eq!(h["spin-raw-component-route"], "/exact");
+    assert_eq!(h["spin-component-route"], "/exact");
+    assert_eq!(h["spin-path-info"], "");
+    assert_eq!(h["spin-base-path"], "/");
+    assert_eq!(h["host"], addr.to_string());
+    assert!(h["spin-client-addr"].as_str().unwrap().starts_with("127.0.0.1:"));
+
+    let wild = json(&up.get("/files/a/b.txt"));
+    assert_eq!(wild["headers"]["spin-matched-route"], "/files/...");
+    assert_eq!(wild["headers"]["spin-component-route"], "/files");
+    assert_eq!(wild["headers"]["spin-path-info"], "/a/b.txt");
+
+    // The longest wildcard prefix wins.
+    let special = json(&up.get("/files/special/x"));
+    assert_eq!(special["headers"]["spin-matched-route"], "/files/special/...");
+    assert_eq!(special["headers"]["spin-path-info"], "/x");
+
+    let params = json(&up.get("/users/42/posts/7"));
+    assert_eq!(params["headers"]["spin-path-match-id"], "42");
+    assert_eq!(params["headers"]["spin-path-match-post"], "7");
+
+    // Anything else falls to the catch-all.
+    let other = json(&up.get("/somewhere/else"));
+    assert_eq!(other["headers"]["spin-matched-route"], "/...");
+}
+
+#[test]
+fn method_headers_and_large_body_round_trip() {
+    let (_dir, up) = start();
+    let body: Vec<u8> = (0..10 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let resp = request(up.addr, "PUT", "/echo/upload?q=1", &[("x-custom", "yes")], &body).unwrap();
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("x-method"), Some("PUT"));
+    assert_eq!(resp.header("x-uri"), Some("/echo/upload?q=1"));
+    assert_eq!(resp.body.len(), body.len());
+    assert!(resp.body == body, "the echoed body differs");
+
+    let resp = request(up.addr, "POST", "/headers", &[("x-custom", "yes")], b"").unwrap();
+    assert_eq!(json(&resp)["headers"]["x-custom"], "yes");
+    assert_eq!(json(&resp)["method"], "POST");
+}
+
+#[test]
+fn well_known_and_not_found() {
+    let (dir, manifest) = app_dir(
+        &MANIFEST.replace("route = \"/...\"", "route = \"/only/...\""),
+        &component(),
+    );
+    let up = SpinUp::start_with(&manifest, &[], |cmd| {
+        cmd.env("SPIN_VARIABLE_SECRET_WORD", "x");
+    });
+    let health = up.get("/.well-known/spin/health");
+    assert_eq!((health.status, health.text().as_str()), (200, "OK"));
+    let info = up.get("/.well-known/spin/info");
+    assert_eq!(serde_json::from_slice::<Value>(&info.body).unwrap()["name"], "sdk-http");
+    assert_eq!(up.get("/.well-known/spin/nope").status, 404);
+    assert_eq!(up.get("/nothing-here").status, 404);
+    drop(dir);
+}
+
+#[test]
+fn variables_from_manifest_environment_and_flags() {
+    let (_dir, up) = start();
+    assert_eq!(up.get("/variable/greeting").text(), "hello");
+    assert_eq!(up.get("/variable/secret").text(), "swordfish");
+    drop(up);
+
+    let (_dir, manifest) = app_dir(MANIFEST, &component());
+    let up = SpinUp::start_with(&manifest, &["--variable", "greeting=bonjour"], |cmd| {
+        cmd.env("SPIN_VARIABLE_SECRET_WORD", "from-env");
+    });
+    assert_eq!(up.get("/variable/greeting").text(), "bonjour");
+    assert_eq!(up.get("/variable/secret").text(), "from-env");
+}
+
+#[test]
+fn missing_required_variable_is_a_startup_error() {
+    let (dir, manifest) = app_dir(MANIFEST, &component());
+    let out = support::spin::spin(dir.path())
+        .args(["up", "-f"])
+        .arg(&manifest)
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("SPIN_VARIABLE_SECRET_WORD")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("secret_word"), "{err}");
+    assert!(err.contains("SPIN_VARIABLE_SECRET_WORD"), "{err}");
+}
+
+#[test]
+fn failures_fail_one_request_and_the_server_keeps_serving() {
+    let (_dir, up) = start();
+    let boom = up.get("/boom");
+    assert_eq!(boom.status, 500);
+    let log = up.wait_for_stderr("boom from Python");
+    assert!(log.contains("ValueError: boom from Python"), "{log}");
+    assert!(log.contains("[reflect]"), "component output is prefixed: {log}");
+
+    // A request that never finishes is cut off at the timeout, while other
+    // requests are served meanwhile.
+    let addr = up.addr;
+    let forever = std::thread::spawn(move || request(addr, "GET", "/spin-forever", &[], b"").unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(up.get("/exact").status, 200);
+    assert_eq!(forever.join().unwrap().status, 500);
+
+    // A runaway allocation hits the memory limit and fails fast.
+    assert_eq!(up.get("/allocate").status, 500);
+    assert_eq!(up.get("/exact").status, 200);
+
+    // SIGTERM exits promptly and cleanly.
+    assert_eq!(up.terminate(), Some(0));
+}

@@ -1,0 +1,97 @@
+//! The Python toolchain for building test components: a virtualenv holding
+//! the pinned componentize-py and the official spin-sdk, and a cache of built
+//! components keyed by the hash of their sources and those versions.
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The componentize-py version the tests build official-SDK apps with.
+pub const COMPONENTIZE_PY: &str = "0.16.0";
+/// The official Python SDK the compatibility tests use.
+pub const SPIN_SDK: &str = "3.3.0";
+
+/// The repository's `target/` directory.
+pub fn target_dir() -> PathBuf {
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_spin"));
+    exe.ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == "target"))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// The test virtualenv (`$SPIN_TEST_VENV`, or `target/test-venv`), created on
+/// first use. A file lock keeps parallel tests from racing to create it.
+pub fn venv() -> PathBuf {
+    let venv = std::env::var_os("SPIN_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("test-venv"));
+    let marker = venv.join(format!("ready-{COMPONENTIZE_PY}-{SPIN_SDK}"));
+    if marker.exists() {
+        return venv;
+    }
+    std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
+    let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
+    lock.lock().unwrap();
+    run(Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/test-venv.sh")).arg(&venv));
+    assert!(
+        marker.exists(),
+        "scripts/test-venv.sh pins other versions than tests/support/python.rs"
+    );
+    venv
+}
+
+fn site_packages(venv: &Path) -> PathBuf {
+    std::fs::read_dir(venv.join("lib"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("site-packages"))
+        .find(|p| p.exists())
+        .expect("the venv has a site-packages directory")
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Builds the official-SDK app in `app_dir` (module `app`, world
+/// `spin-http`) with componentize-py, unless a component built from the same
+/// sources is cached. Returns the component's path.
+pub fn build_sdk_app(app_dir: &Path) -> PathBuf {
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{COMPONENTIZE_PY}/{SPIN_SDK}"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(app_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    files.sort();
+    for file in &files {
+        hasher.update(file.file_name().unwrap().as_encoded_bytes());
+        hasher.update(std::fs::read(file).unwrap());
+    }
+    let out = target_dir()
+        .join("test-components")
+        .join(format!("{}.wasm", hex::encode(hasher.finalize())));
+    if out.exists() {
+        return out;
+    }
+    let venv = venv();
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    run(Command::new(venv.join("bin/componentize-py"))
+        .current_dir(app_dir)
+        .env("RUST_BACKTRACE", "0")
+        .args(["-w", "spin-http", "componentize", "app", "-p", "."])
+        .arg("-p")
+        .arg(site_packages(&venv))
+        .arg("-o")
+        .arg(&tmp));
+    std::fs::rename(&tmp, &out).unwrap();
+    out
+}

@@ -1,0 +1,161 @@
+//! Running the real `spin` binary.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A `spin` command with a private HOME and cache, so tests never touch the
+/// user's real ones. The compiled-component cache is shared between tests
+/// (under `target/`) so each component is compiled once per run.
+pub fn spin(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_spin"));
+    cmd.current_dir(dir)
+        .env("XDG_CACHE_HOME", super::python::target_dir().join("test-cache"))
+        .env_remove("SPIN_HTTP_LISTEN_ADDR")
+        .env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `spin up`, killed when dropped.
+pub struct SpinUp {
+    child: Child,
+    pub addr: SocketAddr,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl SpinUp {
+    /// Starts `spin up -f <manifest> <args>` on a free port and waits until
+    /// it answers its health endpoint.
+    pub fn start(manifest: &Path, args: &[&str]) -> SpinUp {
+        Self::start_with(manifest, args, |_| {})
+    }
+
+    /// Like `start`, with a hook to adjust the command (environment etc.).
+    pub fn start_with(manifest: &Path, args: &[&str], adjust: impl FnOnce(&mut Command)) -> SpinUp {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let dir = manifest.parent().unwrap();
+        let mut cmd = spin(dir);
+        cmd.arg("up")
+            .arg("-f")
+            .arg(manifest)
+            .arg("--listen")
+            .arg(addr.to_string())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        adjust(&mut cmd);
+        let mut child = cmd.spawn().expect("starting spin up");
+        let stdout = capture(child.stdout.take().unwrap());
+        let stderr = capture(child.stderr.take().unwrap());
+        let mut up = SpinUp {
+            child,
+            addr,
+            stdout,
+            stderr,
+        };
+        up.wait_ready();
+        up
+    }
+
+    fn wait_ready(&mut self) {
+        // Generous: the first start in a fresh cache compiles the component.
+        let deadline = Instant::now() + Duration::from_secs(600);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "spin up exited with {status} before serving\nstdout:\n{}\nstderr:\n{}",
+                    self.stdout(),
+                    self.stderr()
+                );
+            }
+            if super::http::get(self.addr, "/.well-known/spin/health")
+                .is_ok_and(|r| r.status == 200)
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("spin up did not start serving\nstderr:\n{}", self.stderr());
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until stderr contains `needle` (output is flushed asynchronously).
+    pub fn wait_for_stderr(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let err = self.stderr();
+            if err.contains(needle) || Instant::now() > deadline {
+                return err;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM and waits for exit, returning the exit code.
+    pub fn terminate(mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("spin up did not exit after SIGTERM");
+    }
+
+    pub fn get(&self, path: &str) -> super::http::Response {
+        super::http::get(self.addr, path).unwrap()
+    }
+}
+
+impl Drop for SpinUp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn capture(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+    let buf = Arc::new(Mutex::new(String::new()));
+    let sink = buf.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let mut s = sink.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+    buf
+}
+
+/// Writes `manifest` (with `{source}` replaced by `source`) into a new temp
+/// dir, returning the dir and the manifest path.
+pub fn app_dir(manifest: &str, source: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spin.toml");
+    std::fs::write(&path, manifest.replace("{source}", &source.display().to_string())).unwrap();
+    (dir, path)
+}
