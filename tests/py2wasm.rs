@@ -64,8 +64,16 @@ fn stderr(output: &Output) -> String {
 
 fn assert_built(dir: &Path) {
     let output = py2wasm(dir);
-    assert!(output.status.success(), "spin py2wasm failed:\n{}", stderr(&output));
-    assert!(stderr(&output).contains("Built `app.wasm`"), "{}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "spin py2wasm failed:\n{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("Built `app.wasm`"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 /// The component's top-level import names.
@@ -75,12 +83,15 @@ fn imports(component: &Path) -> Vec<String> {
     let mut depth = 0;
     for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
         match payload.unwrap() {
-            wasmparser::Payload::ModuleSection { .. } | wasmparser::Payload::ComponentSection { .. } => {
-                depth += 1
-            }
+            wasmparser::Payload::ModuleSection { .. }
+            | wasmparser::Payload::ComponentSection { .. } => depth += 1,
             wasmparser::Payload::End(_) => depth -= 1,
             wasmparser::Payload::ComponentImportSection(reader) if depth == 0 => {
-                names.extend(reader.into_iter().map(|import| import.unwrap().name.name.to_owned()));
+                names.extend(
+                    reader
+                        .into_iter()
+                        .map(|import| import.unwrap().name.name.to_owned()),
+                );
             }
             _ => {}
         }
@@ -102,13 +113,25 @@ fn seed_hello_app_builds_serves_and_is_not_rebuilt() {
     assert_built(dir.path());
 
     let imports = imports(&dir.path().join("app.wasm"));
-    assert!(imports.iter().any(|i| i == "wasi:http/outgoing-handler@0.2.0"), "{imports:?}");
+    assert!(
+        imports
+            .iter()
+            .any(|i| i == "wasi:http/outgoing-handler@0.2.0"),
+        "{imports:?}"
+    );
     let foreign: Vec<_> = imports.iter().filter(|i| !spin_provides(i)).collect();
-    assert!(foreign.is_empty(), "imports Spin does not provide: {foreign:?}");
+    assert!(
+        foreign.is_empty(),
+        "imports Spin does not provide: {foreign:?}"
+    );
 
     let again = py2wasm(dir.path());
     assert!(again.status.success(), "{}", stderr(&again));
-    assert!(stderr(&again).contains("`app.wasm` is up to date"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("`app.wasm` is up to date"),
+        "{}",
+        stderr(&again)
+    );
 
     let up = SpinUp::start(&dir.path().join("spin.toml"), &[]);
     let response = up.get("/hello");
@@ -125,10 +148,19 @@ fn syntax_error_is_reported_with_file_and_line() {
     let output = py2wasm(dir.path());
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
-    let location = format!("{}:3: SyntaxError: expected ':'", dir.path().join("app.py").display());
+    let location = format!(
+        "{}:3: SyntaxError: expected ':'",
+        dir.path().join("app.py").display()
+    );
     assert!(text.contains(&location), "no `{location}` in:\n{text}");
     assert!(text.contains("hint: "), "{text}");
-    for noise in ["panicked", "stack backtrace", "Stack backtrace", "RUST_BACKTRACE", "/0/"] {
+    for noise in [
+        "panicked",
+        "stack backtrace",
+        "Stack backtrace",
+        "RUST_BACKTRACE",
+        "/0/",
+    ] {
         assert!(!text.contains(noise), "`{noise}` in:\n{text}");
     }
     assert!(!dir.path().join("app.wasm").exists());
@@ -140,7 +172,11 @@ fn pure_python_dependency_from_requirements_txt() {
         def handle_request(request):\n    \
         return Response(200, {\"content-type\": \"text/plain\"}, humanize.naturalsize(1_000_000).encode())\n";
     let manifest = HELLO_MANIFEST.replace("hello-world", "humanized");
-    let dir = app(&[("app.py", source), ("requirements.txt", "humanize==4.9.0\n"), ("spin.toml", &manifest)]);
+    let dir = app(&[
+        ("app.py", source),
+        ("requirements.txt", "humanize==4.9.0\n"),
+        ("spin.toml", &manifest),
+    ]);
     assert_built(dir.path());
 
     let up = SpinUp::start(&dir.path().join("spin.toml"), &[]);
@@ -198,10 +234,22 @@ fn sdk_modules_behave_like_the_2023_sdk() {
     assert_built(dir.path());
     let up = SpinUp::start(&dir.path().join("spin.toml"), &[]);
 
-    let echo = request(up.addr, "POST", "/echo?x=1", &[("x-test", "yes")], b"payload").unwrap();
+    let echo = request(
+        up.addr,
+        "POST",
+        "/echo?x=1",
+        &[("x-test", "yes")],
+        b"payload",
+    )
+    .unwrap();
     assert_eq!(echo.status, 201);
     assert_eq!(echo.text(), "POST /echo?x=1 yes payload");
-    let multi: Vec<_> = echo.headers.iter().filter(|(n, _)| n == "x-multi").map(|(_, v)| v.as_str()).collect();
+    let multi: Vec<_> = echo
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "x-multi")
+        .map(|(_, v)| v.as_str())
+        .collect();
     assert_eq!(multi, ["a", "b"]);
 
     let big = up.get("/big");
@@ -221,7 +269,10 @@ fn sdk_modules_behave_like_the_2023_sdk() {
     let denied = up.get("/outbound");
     assert_eq!(denied.status, 500);
     let log = up.wait_for_stderr("AssertionError: HttpError::DestinationNotAllowed");
-    assert!(log.contains("AssertionError: HttpError::DestinationNotAllowed"), "{log}");
+    assert!(
+        log.contains("AssertionError: HttpError::DestinationNotAllowed"),
+        "{log}"
+    );
 
     // The server keeps serving after failures.
     assert_eq!(up.get("/env").status, 200);

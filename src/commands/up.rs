@@ -91,8 +91,7 @@ impl UpCommand {
     async fn serve(self) -> Result<()> {
         let manifest_path = resolve_manifest_path(&self.from)?;
         if self.build {
-            let app = spin_manifest::load_file(&manifest_path)?;
-            spin_build::build(&app, &[], &mut |_| {})?;
+            super::build::build_manifest(&manifest_path, &[])?;
         }
         let app = spin_manifest::load_file(&manifest_path)?;
         app.check_sources()?;

@@ -1,7 +1,7 @@
 //! A deliberately small HTTP/1.1 client for tests: one request per
 //! connection, content-length and chunked bodies.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 

@@ -83,6 +83,12 @@ pub fn build_sdk_app(app_dir: &Path) -> PathBuf {
     }
     let venv = venv();
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    // Tests build the same app from several threads and processes at once.
+    let lock = std::fs::File::create(out.with_extension("lock")).unwrap();
+    lock.lock().unwrap();
+    if out.exists() {
+        return out;
+    }
     let tmp = out.with_extension(format!("tmp{}", std::process::id()));
     run(Command::new(venv.join("bin/componentize-py"))
         .current_dir(app_dir)

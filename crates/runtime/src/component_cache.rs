@@ -16,15 +16,29 @@ use wasmtime::component::Component;
 /// Loads `path` as a component, compiling it only when no cached artifact for
 /// this exact content and engine configuration exists in `cache_dir`.
 pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) -> Result<Component> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading `{}`", path.display()))?;
     let Some(cache_dir) = cache_dir else {
-        return Component::new(engine, &bytes)
+        return Component::from_file(engine, path)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("compiling `{}`", path.display()));
     };
-    let artifact = cache_dir
-        .join("components")
-        .join(format!("{}.cwasm", artifact_key(engine, &bytes)));
+    // Hashing a 30 MB component costs more than loading its artifact, so a
+    // small index remembers the hash of each file by path, size and mtime.
+    let stamp = FileStamp::of(path)?;
+    let index = cache_dir.join("components").join("index").join(format!(
+        "{}.txt",
+        hex::encode(Sha256::digest(path.as_os_str().as_encoded_bytes()))
+    ));
+    if let Some(key) = stamp.lookup(&index) {
+        let artifact = cache_dir.join("components").join(format!("{key}.cwasm"));
+        // SAFETY: see below.
+        if let Ok(component) = unsafe { Component::deserialize_file(engine, &artifact) } {
+            return Ok(component);
+        }
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading `{}`", path.display()))?;
+    let key = artifact_key(engine, &bytes);
+    let _ = stamp.record(&index, &key);
+    let artifact = cache_dir.join("components").join(format!("{key}.cwasm"));
     if artifact.exists() {
         // SAFETY: the artifact was written by `precompile_component` of an
         // engine with the same compatibility hash (part of the file name), in
@@ -59,6 +73,32 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
     }
     // SAFETY: as above; the file is the artifact just written.
     unsafe { Component::deserialize_file(engine, &artifact) }.map_err(Into::into)
+}
+
+/// A file's identity for the hash index: its size and modification time.
+struct FileStamp(String);
+
+impl FileStamp {
+    fn of(path: &Path) -> Result<Self> {
+        let meta = std::fs::metadata(path).with_context(|| format!("reading `{}`", path.display()))?;
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        Ok(Self(format!("{} {mtime}", meta.len())))
+    }
+
+    /// The key recorded for this stamp, if the file has not changed since.
+    fn lookup(&self, index: &Path) -> Option<String> {
+        let text = std::fs::read_to_string(index).ok()?;
+        let (stamp, key) = text.trim().rsplit_once(' ')?;
+        (stamp == self.0).then(|| key.to_string())
+    }
+
+    fn record(&self, index: &Path, key: &str) -> Result<()> {
+        write_atomically(index, format!("{} {key}", self.0).as_bytes())
+    }
 }
 
 /// The cache key: the component's SHA-256 and the engine's compatibility hash.
