@@ -194,3 +194,56 @@ fn failures_fail_one_request_and_the_server_keeps_serving() {
     // SIGTERM exits promptly and cleanly.
     assert_eq!(up.terminate(), Some(0));
 }
+
+#[test]
+fn interfaces_the_host_lacks_fail_only_when_called() {
+    let (_dir, up) = start();
+    assert_eq!(up.get("/llm").status, 500);
+    let log = up.wait_for_stderr("fermyon:spin/llm@2.0.0");
+    assert!(log.contains("`fermyon:spin/llm@2.0.0` is not supported by this host"), "{log}");
+    assert_eq!(up.get("/exact").status, 200);
+}
+
+#[test]
+fn port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (dir, manifest) = app_dir(MANIFEST, &component());
+    let out = support::spin::spin(dir.path())
+        .args(["up", "-f"])
+        .arg(&manifest)
+        .args(["--listen", &addr])
+        .env("SPIN_VARIABLE_SECRET_WORD", "x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    assert!(err.contains("hint: another program is listening"), "{err}");
+}
+
+#[test]
+fn missing_component_file_suggests_spin_build() {
+    let manifest = r#"spin_manifest_version = 2
+[application]
+name = "missing"
+[[trigger.http]]
+route = "/..."
+component = "app"
+[component.app]
+source = "app.wasm"
+[component.app.build]
+command = "true"
+"#;
+    let (dir, path) = app_dir(manifest, std::path::Path::new(""));
+    let out = support::spin::spin(dir.path())
+        .args(["up", "-f"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("spin.toml:8"), "names the file and line: {err}");
+    assert!(err.contains("source"), "names the field: {err}");
+    assert!(err.contains("spin build"), "suggests the fix: {err}");
+}

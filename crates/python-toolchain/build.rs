@@ -49,7 +49,10 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
     let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
     for entry in entries {
         let path = entry.expect("directory entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if name.starts_with('.') || name == "__pycache__" {
             continue;
         }
@@ -58,7 +61,11 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
         } else {
             println!("cargo:rerun-if-changed={}", path.display());
             let relative = path.strip_prefix(root).expect("under root");
-            let relative = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let relative = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
             files.push((relative, path.display().to_string()));
         }
     }

@@ -17,11 +17,21 @@ pub struct Py2wasmCommand {
     pub app_name: String,
 
     /// A directory holding the app and its local modules (repeatable; searched in order).
-    #[arg(short = 'p', long = "python-path", value_name = "PATH", default_value = ".")]
+    #[arg(
+        short = 'p',
+        long = "python-path",
+        value_name = "PATH",
+        default_value = "."
+    )]
     pub python_path: Vec<PathBuf>,
 
     /// The component file to write.
-    #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "index.wasm")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        default_value = "index.wasm"
+    )]
     pub output: PathBuf,
 }
 
@@ -58,13 +68,18 @@ impl Spinner {
             Stage::InstallingToolchain => {
                 format!("Installing componentize-py {COMPONENTIZE_PY_VERSION} (first use only)")
             }
-            Stage::InstallingDependencies(file) => format!("Installing dependencies from `{}`", file.display()),
+            Stage::InstallingDependencies(file) => {
+                format!("Installing dependencies from `{}`", file.display())
+            }
             Stage::Componentizing => format!("Compiling `{}` with componentize-py", options.module),
             _ => "Working".to_owned(),
         };
         let bar = self.0.get_or_init(|| {
             let bar = ProgressBar::new_spinner();
-            bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .expect("valid template"),
+            );
             bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });

@@ -103,7 +103,8 @@ pub enum Error {
 }
 
 /// Runs the build command of each component named in `component_ids`
-/// (every component if it is empty), in manifest order.
+/// (every component if it is empty), in manifest order, calling `on_event`
+/// before each component and at the end.
 pub fn build(
     app: &App,
     component_ids: &[String],
@@ -287,7 +288,7 @@ workdir = "sub"
     #[test]
     fn builds_only_the_selected_components() {
         let (dir, app) = load(TWO_COMPONENTS);
-        events(&app, &["first"]).0.unwrap();
+        build(&app, &["first".to_owned()], &mut |_| {}).unwrap();
         assert!(dir.path().join("first.out").exists());
         assert!(!dir.path().join("sub").exists());
 

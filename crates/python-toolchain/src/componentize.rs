@@ -37,7 +37,11 @@ impl BuildOptions {
     /// with the rest taken from the environment: the current directory as
     /// the project, the user's cache directory, `SPIN_PYTHON` (else
     /// `python3`) and `VIRTUAL_ENV`.
-    pub fn new(module: impl Into<String>, python_path: Vec<PathBuf>, output: impl Into<PathBuf>) -> Self {
+    pub fn new(
+        module: impl Into<String>,
+        python_path: Vec<PathBuf>,
+        output: impl Into<PathBuf>,
+    ) -> Self {
         Self {
             module: module.into(),
             python_path,
@@ -45,14 +49,19 @@ impl BuildOptions {
             project_dir: PathBuf::from("."),
             cache_dir: default_cache_dir(),
             python: toolchain::default_python(),
-            virtual_env: std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()).map(PathBuf::from),
+            virtual_env: std::env::var_os("VIRTUAL_ENV")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         }
     }
 }
 
 /// `<user cache dir>/spin/python`, e.g. `~/.cache/spin/python` on Linux.
 pub fn default_cache_dir() -> PathBuf {
-    dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("spin").join("python")
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("spin")
+        .join("python")
 }
 
 /// A step that may take a while, reported so a caller can show progress.
@@ -88,11 +97,23 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(Stage)) -> Result<
     let declared = deps::declared(&options.project_dir)?;
     let site_packages = options.virtual_env.as_deref().and_then(deps::site_packages);
     let searched: Vec<PathBuf> = python_path.iter().chain(&site_packages).cloned().collect();
-    if !searched.iter().any(|dir| module_exists(dir, &options.module)) && declared.is_none() {
-        return Err(Error::ModuleNotFound { module: options.module.clone(), searched });
+    if !searched
+        .iter()
+        .any(|dir| module_exists(dir, &options.module))
+        && declared.is_none()
+    {
+        return Err(Error::ModuleNotFound {
+            module: options.module.clone(),
+            searched,
+        });
     }
 
-    let hash = input_hash(options, &python_path, declared.as_ref(), site_packages.as_deref())?;
+    let hash = input_hash(
+        options,
+        &python_path,
+        declared.as_ref(),
+        site_packages.as_deref(),
+    )?;
     if fingerprint::is_current(&options.output, &hash) {
         return Ok(Outcome::UpToDate);
     }
@@ -118,7 +139,6 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(Stage)) -> Result<
     progress(Stage::Componentizing);
     let work = tempfile::tempdir().map_err(io_error("create", std::env::temp_dir()))?;
     let entry_dir = work.path().join("entry");
-    write_entry_module(&entry_dir, &options.module)?;
     // componentize-py adds `$VIRTUAL_ENV`'s packages (or, failing that, the
     // system's) to the path by itself. An empty environment keeps it from
     // picking up anything but what is passed explicitly below.
@@ -126,10 +146,27 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(Stage)) -> Result<
     let empty_site = no_venv.join("lib").join("site-packages");
     fs::create_dir_all(&empty_site).map_err(io_error("create", &empty_site))?;
 
-    let mut mounts = vec![entry_dir, unpacked.sdk.clone()];
-    mounts.extend(python_path.iter().cloned());
-    mounts.extend(deps_dir);
-    mounts.extend(site_packages);
+    // componentize-py mounts these at `/0`, `/1`, ... in this order; each is
+    // paired with the name runtime tracebacks show for it.
+    let project = std::path::absolute(&options.project_dir)
+        .map_err(io_error("resolve", &options.project_dir))?;
+    let mut mounts = vec![
+        (entry_dir.clone(), String::new()),
+        (unpacked.sdk.clone(), "spin-sdk/".to_owned()),
+    ];
+    mounts.extend(
+        python_path
+            .iter()
+            .map(|dir| (dir.clone(), display_prefix(dir, &project))),
+    );
+    mounts.extend(
+        deps_dir
+            .into_iter()
+            .chain(site_packages)
+            .map(|dir| (dir, "site-packages/".to_owned())),
+    );
+    write_entry_module(&entry_dir, &options.module, &mounts)?;
+    let mounts: Vec<PathBuf> = mounts.into_iter().map(|(dir, _)| dir).collect();
 
     let output_dir = match options.output.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
@@ -170,8 +207,16 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(Stage)) -> Result<
     }
 
     fingerprint::record(staged.path(), &hash)?;
-    let bytes = staged.as_file().metadata().map_err(io_error("read", staged.path()))?.len();
-    staged.persist(&options.output).map_err(|e| Error::Io { action: "write", path: options.output.clone(), source: e.error })?;
+    let bytes = staged
+        .as_file()
+        .metadata()
+        .map_err(io_error("read", staged.path()))?
+        .len();
+    staged.persist(&options.output).map_err(|e| Error::Io {
+        action: "write",
+        path: options.output.clone(),
+        source: e.error,
+    })?;
     Ok(Outcome::Built(bytes))
 }
 
@@ -191,22 +236,61 @@ fn input_hash(
     for dir in python_path {
         hasher.tree("python-path", dir)?;
     }
-    hasher.value("dependencies", declared.map(|d| d.key.as_bytes()).unwrap_or_default());
+    hasher.value(
+        "dependencies",
+        declared.map(|d| d.key.as_bytes()).unwrap_or_default(),
+    );
     if let Some(site_packages) = site_packages {
         hasher.tree("virtual-env", site_packages)?;
     }
     Ok(hasher.finish())
 }
 
-fn write_entry_module(dir: &Path, module: &str) -> Result<(), Error> {
+/// Writes the entry module, which hands the app's module name and the mount
+/// display names to the SDK.
+fn write_entry_module(dir: &Path, module: &str, mounts: &[(PathBuf, String)]) -> Result<(), Error> {
     fs::create_dir_all(dir).map_err(io_error("create", dir))?;
     let path = dir.join(format!("{ENTRY_MODULE}.py"));
+    let mounts: String = mounts
+        .iter()
+        .enumerate()
+        .map(|(index, (_, shown))| format!("    \"/{index}/\": {},\n", python_string(shown)))
+        .collect();
     let source = format!(
         "# Generated by `spin py2wasm`: serves the app module `{module}` through Spin's HTTP trigger.\n\
          from spin_py2wasm.handler import incoming_handler_for\n\n\
-         IncomingHandler = incoming_handler_for({module:?})\n"
+         MOUNTS = {{\n{mounts}}}\n\n\
+         IncomingHandler = incoming_handler_for({}, MOUNTS)\n",
+        python_string(module)
     );
     fs::write(&path, source).map_err(io_error("write", &path))
+}
+
+/// How tracebacks name files under `dir`: relative to the project when it is
+/// inside it (`app.py`, `src/app.py`), else by its full path.
+fn display_prefix(dir: &Path, project: &Path) -> String {
+    match dir.strip_prefix(project) {
+        Ok(relative) if relative.as_os_str().is_empty() => String::new(),
+        Ok(relative) => format!("{}/", relative.display()),
+        Err(_) => format!("{}/", dir.display()),
+    }
+}
+
+/// A double-quoted Python string literal holding `text`.
+fn python_string(text: &str) -> String {
+    let mut literal = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '\\' | '"' => {
+                literal.push('\\');
+                literal.push(c);
+            }
+            c if c.is_control() => literal.push_str(&format!("\\u{:04x}", c as u32)),
+            c => literal.push(c),
+        }
+    }
+    literal.push('"');
+    literal
 }
 
 /// Accepts dotted Python identifiers (ASCII), e.g. `app` or `pkg.app`, but
@@ -214,19 +298,25 @@ fn write_entry_module(dir: &Path, module: &str) -> Result<(), Error> {
 fn validate_module_name(module: &str) -> Result<(), Error> {
     let identifier = |part: &str| {
         let mut chars = part.chars();
-        chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        chars
+            .next()
+            .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
             && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
     };
     if module.split('.').all(identifier) && !module.ends_with(".py") {
         Ok(())
     } else {
-        Err(Error::InvalidModuleName { module: module.to_owned() })
+        Err(Error::InvalidModuleName {
+            module: module.to_owned(),
+        })
     }
 }
 
 /// Whether `dir` holds `module` as a file, a package or a namespace package.
 fn module_exists(dir: &Path, module: &str) -> bool {
-    let base = module.split('.').fold(dir.to_owned(), |path, part| path.join(part));
+    let base = module
+        .split('.')
+        .fold(dir.to_owned(), |path, part| path.join(part));
     base.with_extension("py").is_file() || base.is_dir()
 }
 
@@ -240,7 +330,13 @@ mod tests {
             assert!(validate_module_name(good).is_ok(), "{good}");
         }
         for bad in ["", "app.py", "2app", "my-app", "pkg..app", "a b"] {
-            assert!(matches!(validate_module_name(bad), Err(Error::InvalidModuleName { .. })), "{bad}");
+            assert!(
+                matches!(
+                    validate_module_name(bad),
+                    Err(Error::InvalidModuleName { .. })
+                ),
+                "{bad}"
+            );
         }
     }
 
@@ -258,7 +354,11 @@ mod tests {
     #[test]
     fn missing_module_is_reported_before_any_tool_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let mut options = BuildOptions::new("app", vec![dir.path().to_owned()], dir.path().join("app.wasm"));
+        let mut options = BuildOptions::new(
+            "app",
+            vec![dir.path().to_owned()],
+            dir.path().join("app.wasm"),
+        );
         options.project_dir = dir.path().to_owned();
         options.cache_dir = dir.path().join("cache");
         options.virtual_env = None;
@@ -270,10 +370,37 @@ mod tests {
     }
 
     #[test]
-    fn entry_module_imports_the_app_by_name() {
+    fn entry_module_names_the_app_and_the_mounts() {
         let dir = tempfile::tempdir().unwrap();
-        write_entry_module(dir.path(), "pkg.app").unwrap();
+        let mounts = [
+            (PathBuf::from("/e"), String::new()),
+            (PathBuf::from("/s"), "spin-sdk/".to_owned()),
+        ];
+        write_entry_module(dir.path(), "pkg.app", &mounts).unwrap();
         let source = fs::read_to_string(dir.path().join("spin_py2wasm_entry.py")).unwrap();
-        assert!(source.contains("IncomingHandler = incoming_handler_for(\"pkg.app\")"), "{source}");
+        assert!(
+            source.contains("MOUNTS = {\n    \"/0/\": \"\",\n    \"/1/\": \"spin-sdk/\",\n}\n"),
+            "{source}"
+        );
+        assert!(
+            source.contains("IncomingHandler = incoming_handler_for(\"pkg.app\", MOUNTS)"),
+            "{source}"
+        );
+    }
+
+    #[test]
+    fn python_strings_escape_quotes_backslashes_and_controls() {
+        assert_eq!(
+            python_string("C:\\a \"b\"\u{7}é"),
+            "\"C:\\\\a \\\"b\\\"\\u0007é\""
+        );
+    }
+
+    #[test]
+    fn display_prefix_is_relative_inside_the_project() {
+        let project = Path::new("/home/me/app");
+        assert_eq!(display_prefix(project, project), "");
+        assert_eq!(display_prefix(&project.join("src"), project), "src/");
+        assert_eq!(display_prefix(Path::new("/opt/lib"), project), "/opt/lib/");
     }
 }

@@ -37,7 +37,10 @@ pub(crate) fn declared(project: &Path) -> Result<Option<Declared>, Error> {
     let requirements = project.join("requirements.txt");
     if requirements.is_file() {
         let text = fs::read(&requirements).map_err(io_error("read", &requirements))?;
-        if !String::from_utf8_lossy(&text).lines().any(is_requirement_line) {
+        if !String::from_utf8_lossy(&text)
+            .lines()
+            .any(is_requirement_line)
+        {
             return Ok(None);
         }
         return Ok(Some(Declared {
@@ -78,21 +81,37 @@ fn key(declaration: &[u8]) -> String {
 
 /// Turns a Pipfile's `[packages]` into pip requirement specifiers.
 fn pipfile_packages(path: &Path, text: &str) -> Result<Vec<String>, Error> {
-    let invalid = |message: String| Error::InvalidPipfile { path: path.to_owned(), message };
-    let document: toml::Table = text.parse().map_err(|e: toml::de::Error| invalid(e.message().to_owned()))?;
+    let invalid = |message: String| Error::InvalidPipfile {
+        path: path.to_owned(),
+        message,
+    };
+    let document: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| invalid(e.message().to_owned()))?;
     let Some(packages) = document.get("packages") else {
         return Ok(Vec::new());
     };
-    let packages = packages.as_table().ok_or_else(|| invalid("`packages` is not a table".into()))?;
+    let packages = packages
+        .as_table()
+        .ok_or_else(|| invalid("`packages` is not a table".into()))?;
     packages
         .iter()
         .map(|(name, spec)| match spec {
             toml::Value::String(version) => Ok(requirement(name, &[], version)),
             toml::Value::Table(table) => {
-                if ["git", "path", "file", "editable"].iter().any(|k| table.contains_key(*k)) {
-                    return Err(Error::UnsupportedPipfileEntry { path: path.to_owned(), name: name.clone() });
+                if ["git", "path", "file", "editable"]
+                    .iter()
+                    .any(|k| table.contains_key(*k))
+                {
+                    return Err(Error::UnsupportedPipfileEntry {
+                        path: path.to_owned(),
+                        name: name.clone(),
+                    });
                 }
-                let version = table.get("version").and_then(toml::Value::as_str).unwrap_or("*");
+                let version = table
+                    .get("version")
+                    .and_then(toml::Value::as_str)
+                    .unwrap_or("*");
                 let extras: Vec<&str> = table
                     .get("extras")
                     .and_then(toml::Value::as_array)
@@ -104,13 +123,20 @@ fn pipfile_packages(path: &Path, text: &str) -> Result<Vec<String>, Error> {
                 }
                 Ok(requirement)
             }
-            other => Err(invalid(format!("package `{name}` has a {} where a version was expected", other.type_str()))),
+            other => Err(invalid(format!(
+                "package `{name}` has a {} where a version was expected",
+                other.type_str()
+            ))),
         })
         .collect()
 }
 
 fn requirement(name: &str, extras: &[&str], version: &str) -> String {
-    let extras = if extras.is_empty() { String::new() } else { format!("[{}]", extras.join(",")) };
+    let extras = if extras.is_empty() {
+        String::new()
+    } else {
+        format!("[{}]", extras.join(","))
+    };
     let version = version.trim();
     let version = if version == "*" { "" } else { version };
     format!("{name}{extras}{version}")
@@ -158,7 +184,10 @@ impl Declared {
         };
         let output = toolchain::run(&mut pip, &toolchain.python())?;
         if !output.status.success() {
-            return Err(Error::DependencyInstallFailed { file: self.file.clone(), output: toolchain::tail(&output) });
+            return Err(Error::DependencyInstallFailed {
+                file: self.file.clone(),
+                output: toolchain::tail(&output),
+            });
         }
         let staged = staging.keep();
         if fs::rename(&staged, &dir).is_err() {
@@ -226,7 +255,10 @@ mod tests {
 
     #[test]
     fn pipfile_git_entry_is_refused_with_a_hint() {
-        let dir = project(&[("Pipfile", "[packages]\nmine = { git = \"https://example.com/mine.git\" }\n")]);
+        let dir = project(&[(
+            "Pipfile",
+            "[packages]\nmine = { git = \"https://example.com/mine.git\" }\n",
+        )]);
         let error = declared(dir.path()).unwrap_err();
         assert!(matches!(&error, Error::UnsupportedPipfileEntry { name, .. } if name == "mine"));
         assert!(error.to_string().contains("requirements.txt"));
@@ -234,7 +266,10 @@ mod tests {
 
     #[test]
     fn requirements_txt_wins_and_its_content_is_the_key() {
-        let dir = project(&[("requirements.txt", "humanize==4.9.0\n"), ("Pipfile", "[packages]\nother = \"*\"\n")]);
+        let dir = project(&[
+            ("requirements.txt", "humanize==4.9.0\n"),
+            ("Pipfile", "[packages]\nother = \"*\"\n"),
+        ]);
         let first = declared(dir.path()).unwrap().unwrap();
         assert!(matches!(first.request, PipRequest::File(_)));
         fs::write(dir.path().join("requirements.txt"), "humanize==4.10.0\n").unwrap();

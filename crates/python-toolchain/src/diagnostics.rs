@@ -15,7 +15,11 @@ const TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
 
 /// Files whose frames are glue, not the app: the generated entry module, the
 /// SDK's handler factory, and the standard library's import machinery.
-const GLUE_FILES: &[&str] = &["spin_py2wasm_entry.py", "spin_py2wasm/handler.py", "/python/importlib/"];
+const GLUE_FILES: &[&str] = &[
+    "spin_py2wasm_entry.py",
+    "spin_py2wasm/handler.py",
+    "/python/importlib/",
+];
 
 /// What componentize-py's error output says.
 #[derive(Debug, PartialEq, Eq)]
@@ -36,7 +40,10 @@ pub(crate) fn interpret(stderr: &str, python_path: &[PathBuf]) -> Failure {
     };
     // The Rust error chain that follows the traceback repeats its last line.
     let traceback = &error[start..];
-    let traceback = traceback.split("\n\nCaused by:").next().unwrap_or(traceback);
+    let traceback = traceback
+        .split("\n\nCaused by:")
+        .next()
+        .unwrap_or(traceback);
     Failure::Python(clean_traceback(traceback, python_path))
 }
 
@@ -72,12 +79,21 @@ fn clean_traceback(traceback: &str, python_path: &[PathBuf]) -> PythonFailure {
         location = Some((host, line_number));
         kept.extend(frame);
     }
-    let message = kept.iter().rev().find(|line| !line.trim().is_empty()).cloned().unwrap_or_default();
+    let message = kept
+        .iter()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .cloned()
+        .unwrap_or_default();
     if location.is_none() {
         // Only glue frames: the exception message is all there is to say.
         kept.retain(|line| line != TRACEBACK_HEADER);
     }
-    PythonFailure { location, message, traceback: kept.join("\n") }
+    PythonFailure {
+        location,
+        message,
+        traceback: kept.join("\n"),
+    }
 }
 
 /// `  File "/0/app.py", line 3, in <module>` → (`/0/app.py`, 3).
@@ -126,7 +142,11 @@ Caused by:
 "#;
 
     fn paths() -> Vec<PathBuf> {
-        vec!["/tmp/entry".into(), "/cache/sdk".into(), "/home/me/hello".into()]
+        vec![
+            "/tmp/entry".into(),
+            "/cache/sdk".into(),
+            "/home/me/hello".into(),
+        ]
     }
 
     #[test]
@@ -134,7 +154,10 @@ Caused by:
         let Failure::Python(failure) = interpret(SYNTAX_ERROR, &paths()) else {
             panic!("not recognised as a Python failure");
         };
-        assert_eq!(failure.location, Some((PathBuf::from("/home/me/hello/app.py"), 3)));
+        assert_eq!(
+            failure.location,
+            Some((PathBuf::from("/home/me/hello/app.py"), 3))
+        );
         assert_eq!(failure.message, "SyntaxError: expected ':'");
         assert_eq!(
             failure.traceback,
@@ -154,16 +177,29 @@ Caused by:
         let Failure::Python(failure) = interpret(stderr, &python_path) else {
             panic!("not recognised as a Python failure");
         };
-        assert_eq!(failure.location, Some((PathBuf::from("/cache/deps/abc/helper/__init__.py"), 4)));
-        assert!(failure.traceback.contains("\"/home/me/hello/app.py\", line 1"));
-        assert_eq!(failure.message, "ModuleNotFoundError: No module named 'missing'");
+        assert_eq!(
+            failure.location,
+            Some((PathBuf::from("/cache/deps/abc/helper/__init__.py"), 4))
+        );
+        assert!(
+            failure
+                .traceback
+                .contains("\"/home/me/hello/app.py\", line 1")
+        );
+        assert_eq!(
+            failure.message,
+            "ModuleNotFoundError: No module named 'missing'"
+        );
     }
 
     #[test]
     fn other_failures_lose_the_wrapper_and_backtrace() {
         let stderr = "Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\n\
             AssertionError: package not found\n\nCaused by:\n    nope\nStack backtrace:\n   0: frame\n";
-        assert_eq!(interpret(stderr, &paths()), Failure::Other("package not found\n\nCaused by:\n    nope".into()));
+        assert_eq!(
+            interpret(stderr, &paths()),
+            Failure::Other("package not found\n\nCaused by:\n    nope".into())
+        );
     }
 
     #[test]
@@ -175,12 +211,18 @@ Caused by:
             panic!("not recognised as a Python failure");
         };
         assert_eq!(failure.location, None);
-        assert_eq!(failure.traceback, "AttributeError: module `app` defines no `handle_request` function");
+        assert_eq!(
+            failure.traceback,
+            "AttributeError: module `app` defines no `handle_request` function"
+        );
     }
 
     #[test]
     fn unknown_mount_is_left_alone() {
-        assert_eq!(host_path("/python/json/__init__.py", &paths()), PathBuf::from("/python/json/__init__.py"));
+        assert_eq!(
+            host_path("/python/json/__init__.py", &paths()),
+            PathBuf::from("/python/json/__init__.py")
+        );
         assert_eq!(host_path("/9/x.py", &paths()), PathBuf::from("/9/x.py"));
     }
 }

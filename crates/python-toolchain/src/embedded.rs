@@ -37,13 +37,17 @@ pub(crate) struct Unpacked {
 /// build with the same binary finds them already there.
 pub(crate) fn unpack(cache: &Path) -> Result<Unpacked, Error> {
     let dir = cache.join("sdk").join(&fingerprint()[..16]);
-    let unpacked = Unpacked { sdk: dir.join("sdk"), wit: dir.join("wit") };
+    let unpacked = Unpacked {
+        sdk: dir.join("sdk"),
+        wit: dir.join("wit"),
+    };
     if dir.is_dir() {
         return Ok(unpacked);
     }
     let parent = dir.parent().expect("has a parent");
     fs::create_dir_all(parent).map_err(io_error("create", parent))?;
-    let staging = tempfile::tempdir_in(parent).map_err(io_error("create a directory in", parent))?;
+    let staging =
+        tempfile::tempdir_in(parent).map_err(io_error("create a directory in", parent))?;
     for (relative, contents) in layout() {
         let path = staging.path().join(&relative);
         let folder = path.parent().expect("has a parent");
@@ -72,7 +76,11 @@ pub(crate) fn unpack(cache: &Path) -> Result<Unpacked, Error> {
 /// beside the WASI packages, which componentize-py expects to be flat.
 fn layout() -> Vec<(String, &'static [u8])> {
     let mut files = vec![("wit/world.wit".to_owned(), GUEST_WORLD)];
-    files.extend(SDK_FILES.iter().map(|(path, contents)| (format!("sdk/{path}"), *contents)));
+    files.extend(
+        SDK_FILES
+            .iter()
+            .map(|(path, contents)| (format!("sdk/{path}"), *contents)),
+    );
     files.extend(SPIN_WIT_FILES.iter().map(|(path, contents)| {
         let relative = match path.strip_prefix("deps/") {
             Some(dep) => format!("wit/deps/{dep}"),
@@ -100,7 +108,10 @@ mod tests {
             "sdk/spin_py2wasm/handler.py",
             "sdk/spin_py2wasm/py.typed",
         ] {
-            assert!(paths.iter().any(|p| p == expected), "missing {expected} in {paths:?}");
+            assert!(
+                paths.iter().any(|p| p == expected),
+                "missing {expected} in {paths:?}"
+            );
         }
         assert!(!paths.iter().any(|p| p.contains("__pycache__")));
     }
@@ -116,7 +127,14 @@ mod tests {
         let cache = tempfile::tempdir().unwrap();
         let first = unpack(cache.path()).unwrap();
         let http = fs::read(first.sdk.join("spin_http.py")).unwrap();
-        assert_eq!(http, SDK_FILES.iter().find(|(p, _)| *p == "spin_http.py").unwrap().1);
+        assert_eq!(
+            http,
+            SDK_FILES
+                .iter()
+                .find(|(p, _)| *p == "spin_http.py")
+                .unwrap()
+                .1
+        );
         assert!(first.wit.join("deps/spin@2.0.0/key-value.wit").is_file());
         let second = unpack(cache.path()).unwrap();
         assert_eq!(first.sdk, second.sdk);

@@ -179,13 +179,24 @@ impl fmt::Display for PythonFailure {
 }
 
 /// Adapts an `io::Error` into [`Error::Io`] for `map_err`.
-pub(crate) fn io_error(action: &'static str, path: impl AsRef<Path>) -> impl FnOnce(io::Error) -> Error {
+pub(crate) fn io_error(
+    action: &'static str,
+    path: impl AsRef<Path>,
+) -> impl FnOnce(io::Error) -> Error {
     let path = path.as_ref().to_owned();
-    move |source| Error::Io { action, path, source }
+    move |source| Error::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 fn list_paths(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+    paths
+        .iter()
+        .map(|p| format!("`{}`", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn module_file(module: &str) -> String {
@@ -204,13 +215,19 @@ mod tests {
             traceback: "  File \"/app/app.py\", line 3\nSyntaxError: expected ':'\n".into(),
         };
         let text = Error::Python(failure).to_string();
-        assert!(text.starts_with("/app/app.py:3: SyntaxError: expected ':'\n"), "{text}");
+        assert!(
+            text.starts_with("/app/app.py:3: SyntaxError: expected ':'\n"),
+            "{text}"
+        );
         assert!(text.trim_end().ends_with("run the build again"), "{text}");
     }
 
     #[test]
     fn module_not_found_names_the_file_to_look_for() {
-        let error = Error::ModuleNotFound { module: "pkg.app".into(), searched: vec![".".into()] };
+        let error = Error::ModuleNotFound {
+            module: "pkg.app".into(),
+            searched: vec![".".into()],
+        };
         let text = error.to_string();
         assert!(text.contains("`pkg/app.py`"), "{text}");
         assert!(text.contains("in `.`"), "{text}");

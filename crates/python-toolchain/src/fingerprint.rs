@@ -52,8 +52,15 @@ impl InputHasher {
             .map_err(io_error("read", dir))?;
         entries.sort();
         for path in entries {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            if name.starts_with('.') || name == "__pycache__" || name.ends_with(".pyc") || name.ends_with(".wasm") {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name.starts_with('.')
+                || name == "__pycache__"
+                || name.ends_with(".pyc")
+                || name.ends_with(".wasm")
+            {
                 continue;
             }
             if path.is_dir() {
@@ -104,13 +111,19 @@ pub(crate) fn is_current(output: &Path, hash: &str) -> bool {
         return false;
     };
     let mut tail = vec![0; expected.len()];
-    file.seek(SeekFrom::End(-(expected.len() as i64))).is_ok() && file.read_exact(&mut tail).is_ok() && tail == expected
+    file.seek(SeekFrom::End(-(expected.len() as i64))).is_ok()
+        && file.read_exact(&mut tail).is_ok()
+        && tail == expected
 }
 
 /// Appends the record of `hash` to the component at `path`.
 pub(crate) fn record(path: &Path, hash: &str) -> Result<(), Error> {
-    let mut file = fs::OpenOptions::new().append(true).open(path).map_err(io_error("open", path))?;
-    file.write_all(&stamp(hash)).map_err(io_error("write", path))
+    let mut file = fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(io_error("open", path))?;
+    file.write_all(&stamp(hash))
+        .map_err(io_error("write", path))
 }
 
 #[cfg(test)]
@@ -136,7 +149,10 @@ mod tests {
                 found = Some((reader.name().to_owned(), reader.data().to_vec()));
             }
         }
-        assert_eq!(found, Some((SECTION_NAME.to_owned(), "ab".repeat(32).into_bytes())));
+        assert_eq!(
+            found,
+            Some((SECTION_NAME.to_owned(), "ab".repeat(32).into_bytes()))
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `spin py2wasm`: compiles a Python HTTP app written against the 2023 Spin
 //! Python SDK (`spin_http`, `spin_config`, `spin_redis`, `spin_key_value`,
-//! `spin_sqlite`) into a WebAssembly component.
+//! `spin_sqlite`, `spin_llm`) into a WebAssembly component.
 //!
 //! The original py2wasm shipped its own CPython build. This crate instead
 //! drives componentize-py (pinned to [`COMPONENTIZE_PY_VERSION`], installed

@@ -32,7 +32,9 @@ impl Toolchain {
     /// The installation under `cache`, if one is complete and its interpreter
     /// still exists (a removed base Python leaves a dangling link behind).
     pub fn find(cache: &Path) -> Option<Toolchain> {
-        let toolchain = Toolchain { dir: Self::dir_in(cache) };
+        let toolchain = Toolchain {
+            dir: Self::dir_in(cache),
+        };
         toolchain.python().exists().then_some(toolchain)
     }
 
@@ -54,7 +56,13 @@ impl Toolchain {
             .tempdir_in(cache)
             .map_err(io_error("create a directory in", cache))?;
 
-        let venv = run(Command::new(python).arg("-m").arg("venv").arg(staging.path()), python)?;
+        let venv = run(
+            Command::new(python)
+                .arg("-m")
+                .arg("venv")
+                .arg(staging.path()),
+            python,
+        )?;
         if !venv.status.success() {
             return Err(Error::VenvFailed {
                 python: python.to_owned(),
@@ -62,11 +70,16 @@ impl Toolchain {
                 output: tail(&venv),
             });
         }
-        let staged = Toolchain { dir: staging.path().to_owned() };
+        let staged = Toolchain {
+            dir: staging.path().to_owned(),
+        };
         let package = format!("componentize-py=={COMPONENTIZE_PY_VERSION}");
         let pip = run(staged.pip().arg(&package), &staged.python())?;
         if !pip.status.success() {
-            return Err(Error::ToolchainInstallFailed { package, output: tail(&pip) });
+            return Err(Error::ToolchainInstallFailed {
+                package,
+                output: tail(&pip),
+            });
         }
 
         let staged = staging.keep();
@@ -103,7 +116,14 @@ impl Toolchain {
     pub(crate) fn pip(&self) -> Command {
         let mut command = Command::new(self.python());
         command
-            .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "--quiet",
+            ])
             .env("PIP_NO_WARN_SCRIPT_LOCATION", "1");
         command
     }
@@ -113,7 +133,10 @@ impl Toolchain {
     pub(crate) fn componentize_py(&self) -> Command {
         let mut command = Command::new(self.python());
         command
-            .args(["-c", "import sys, componentize_py; sys.exit(componentize_py.script())"])
+            .args([
+                "-c",
+                "import sys, componentize_py; sys.exit(componentize_py.script())",
+            ])
             .env("RUST_BACKTRACE", "0")
             .env("RUST_LIB_BACKTRACE", "0");
         command
@@ -143,10 +166,21 @@ pub(crate) fn run(command: &mut Command, python: &Path) -> Result<Output, Error>
 /// reason.
 pub(crate) fn tail(output: &Output) -> String {
     const LINES: usize = 20;
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    let lines: Vec<&str> = text.lines().filter(|line| !line.trim().is_empty()).collect();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
     let start = lines.len().saturating_sub(LINES);
-    lines[start..].iter().map(|line| format!("  {line}")).collect::<Vec<_>>().join("\n")
+    lines[start..]
+        .iter()
+        .map(|line| format!("  {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -179,7 +213,10 @@ mod tests {
     #[test]
     fn tail_keeps_the_last_lines() {
         let output = Command::new("sh")
-            .args(["-c", "for i in $(seq 1 30); do echo line$i; done; echo oops >&2"])
+            .args([
+                "-c",
+                "for i in $(seq 1 30); do echo line$i; done; echo oops >&2",
+            ])
             .output()
             .unwrap();
         let text = tail(&output);

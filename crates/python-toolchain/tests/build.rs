@@ -43,7 +43,8 @@ fn imports(component: &Path) -> Vec<String> {
     let mut depth = 0;
     for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
         match payload.unwrap() {
-            wasmparser::Payload::ModuleSection { .. } | wasmparser::Payload::ComponentSection { .. } => depth += 1,
+            wasmparser::Payload::ModuleSection { .. }
+            | wasmparser::Payload::ComponentSection { .. } => depth += 1,
             wasmparser::Payload::End(_) => depth -= 1,
             wasmparser::Payload::ComponentImportSection(reader) if depth == 0 => {
                 for import in reader {
@@ -59,7 +60,8 @@ fn imports(component: &Path) -> Vec<String> {
 /// Whether Spin (2.x and later) provides the interface `name`.
 fn spin_provides(name: &str) -> bool {
     let (package, version) = name.rsplit_once('@').unwrap_or((name, ""));
-    (package.starts_with("wasi:") && version.starts_with("0.2.")) || (package.starts_with("fermyon:spin/") && version == "2.0.0")
+    (package.starts_with("wasi:") && version.starts_with("0.2."))
+        || (package.starts_with("fermyon:spin/") && version == "2.0.0")
 }
 
 #[test]
@@ -68,31 +70,64 @@ fn hello_app_builds_once_and_imports_only_what_spin_provides() {
     let options = options(dir.path());
     let mut stages = Vec::new();
     let outcome = build(&options, &mut |stage| stages.push(stage)).unwrap();
-    assert!(matches!(outcome, Outcome::Built(bytes) if bytes > 1_000_000), "{outcome:?}");
+    assert!(
+        matches!(outcome, Outcome::Built(bytes) if bytes > 1_000_000),
+        "{outcome:?}"
+    );
     assert!(stages.contains(&Stage::Componentizing));
 
     let imports = imports(&options.output);
-    assert!(imports.iter().any(|name| name == "wasi:http/outgoing-handler@0.2.0"), "{imports:?}");
-    assert!(imports.iter().any(|name| name == "fermyon:spin/variables@2.0.0"), "{imports:?}");
+    assert!(
+        imports
+            .iter()
+            .any(|name| name == "wasi:http/outgoing-handler@0.2.0"),
+        "{imports:?}"
+    );
+    assert!(
+        imports
+            .iter()
+            .any(|name| name == "fermyon:spin/variables@2.0.0"),
+        "{imports:?}"
+    );
     let foreign: Vec<&String> = imports.iter().filter(|name| !spin_provides(name)).collect();
-    assert!(foreign.is_empty(), "imports Spin does not provide: {foreign:?}");
+    assert!(
+        foreign.is_empty(),
+        "imports Spin does not provide: {foreign:?}"
+    );
 
     let mut stages = Vec::new();
-    assert_eq!(build(&options, &mut |stage| stages.push(stage)).unwrap(), Outcome::UpToDate);
+    assert_eq!(
+        build(&options, &mut |stage| stages.push(stage)).unwrap(),
+        Outcome::UpToDate
+    );
     assert!(stages.is_empty(), "a no-op build ran {stages:?}");
 }
 
 #[test]
 fn syntax_error_is_reported_with_file_and_line() {
-    let dir = app(&[("app.py", "from spin_http import Response\n\ndef handle_request(request)\n    return None\n")]);
+    let dir = app(&[(
+        "app.py",
+        "from spin_http import Response\n\ndef handle_request(request)\n    return None\n",
+    )]);
     let options = options(dir.path());
     let error = build(&options, &mut |_| {}).unwrap_err();
-    let Error::Python(failure) = &error else { panic!("unexpected error: {error}") };
+    let Error::Python(failure) = &error else {
+        panic!("unexpected error: {error}")
+    };
     assert_eq!(failure.location, Some((dir.path().join("app.py"), 3)));
     assert_eq!(failure.message, "SyntaxError: expected ':'");
     let text = error.to_string();
-    assert!(text.starts_with(&format!("{}:3: SyntaxError", dir.path().join("app.py").display())), "{text}");
-    assert!(!text.contains("spin_py2wasm"), "SDK glue leaked into the message: {text}");
+    assert!(
+        text.starts_with(&format!(
+            "{}:3: SyntaxError",
+            dir.path().join("app.py").display()
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.contains("spin_py2wasm"),
+        "SDK glue leaked into the message: {text}"
+    );
     assert!(!options.output.exists());
 }
 
@@ -101,7 +136,10 @@ fn missing_handler_is_explained() {
     let dir = app(&[("app.py", "x = 1\n")]);
     let error = build(&options(dir.path()), &mut |_| {}).unwrap_err();
     let text = error.to_string();
-    assert!(text.contains("defines no `handle_request` function"), "{text}");
+    assert!(
+        text.contains("defines no `handle_request` function"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -109,7 +147,10 @@ fn pure_python_dependency_from_requirements_txt() {
     let source = "import humanize\nfrom spin_http import Response\n\n\
         SIZE = humanize.naturalsize(1_000_000)\n\n\
         def handle_request(request):\n    return Response(200, {}, SIZE.encode())\n";
-    let dir = app(&[("app.py", source), ("requirements.txt", "humanize==4.9.0\n")]);
+    let dir = app(&[
+        ("app.py", source),
+        ("requirements.txt", "humanize==4.9.0\n"),
+    ]);
     let options = options(dir.path());
     let mut stages = Vec::new();
     let outcome = build(&options, &mut |stage| stages.push(stage)).unwrap();
@@ -121,6 +162,9 @@ fn pure_python_dependency_from_requirements_txt() {
 fn native_only_dependency_fails_with_a_hint() {
     let dir = app(&[("app.py", HELLO), ("requirements.txt", "numpy==2.1.0\n")]);
     let error = build(&options(dir.path()), &mut |_| {}).unwrap_err();
-    assert!(matches!(error, Error::DependencyInstallFailed { .. }), "{error}");
+    assert!(
+        matches!(error, Error::DependencyInstallFailed { .. }),
+        "{error}"
+    );
     assert!(error.to_string().contains("pure-Python"), "{error}");
 }

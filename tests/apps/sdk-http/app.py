@@ -2,7 +2,7 @@
 # host hands it, so tests can check routing, headers, bodies and variables.
 import json
 
-from spin_sdk import http, variables
+from spin_sdk import http, llm, variables
 from spin_sdk.http import Request, Response
 
 
@@ -20,6 +20,8 @@ class IncomingHandler(http.IncomingHandler):
         if path == "/spin-forever":
             while True:
                 pass
+        if path == "/llm":
+            return Response(200, {}, bytes(llm.infer("llama2-chat", "hi").text, "utf-8"))
         if path == "/allocate":
             hog = []
             while True:

@@ -1,6 +1,6 @@
 """The exception hierarchy for failed host calls."""
 
-from typing import Any
+from typing import Any, Self
 
 
 class SpinError(AssertionError):
@@ -20,7 +20,7 @@ class SpinError(AssertionError):
         self.detail = detail
 
     @classmethod
-    def named(cls, variant: str, detail: str | None = None) -> "SpinError":
+    def named(cls, variant: str, detail: str | None = None) -> Self:
         """An error whose text reads like the Rust `Debug` output Spin 1 printed,
         e.g. `HttpError::DestinationNotAllowed` or `ConfigError::Undefined("x")`."""
         message = f"{cls.__name__}::{variant}"
@@ -29,7 +29,7 @@ class SpinError(AssertionError):
         return cls(message, variant, detail)
 
     @classmethod
-    def from_wit(cls, error: Any) -> "SpinError":
+    def from_wit(cls, error: Any) -> Self:
         """Converts a WIT error variant value into this exception type."""
         variant, detail = describe_variant(error)
         return cls.named(variant, detail)

@@ -6,12 +6,10 @@ with the app's module name; componentize-py then exports the returned class.
 
 import importlib
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Any
 
-from spin_py2wasm import request_scope
-from spin_py2wasm.errors import SpinError
+from spin_py2wasm import request_scope, tracebacks
 from spin_py2wasm.wasi_http import (
     body_bytes,
     fields_to_dict,
@@ -29,24 +27,29 @@ from spin_http import Request, Response
 RequestHandler = Callable[[Request], Response]
 
 
-def incoming_handler_for(module_name: str) -> type:
+def incoming_handler_for(module_name: str, mounts: dict[str, str]) -> type:
     """Imports the app module (at build time, so that its top-level code runs
     during pre-initialisation) and returns the class componentize-py exports
-    as `wasi:http/incoming-handler`."""
+    as `wasi:http/incoming-handler`.
+
+    `mounts` maps guest python-path prefixes to the names tracebacks show for
+    them (see `tracebacks.register_sources`)."""
     module = importlib.import_module(module_name)
-    handle_request = getattr(module, "handle_request", None)
-    if not callable(handle_request):
+    handle_request: RequestHandler | None = getattr(module, "handle_request", None)
+    if handle_request is None or not callable(handle_request):
         raise AttributeError(
             f"module `{module_name}` defines no "
             "`handle_request` function; add `def handle_request(request):` returning a "
             "`spin_http.Response`"
         )
+    app_handler: RequestHandler = handle_request
+    tracebacks.register_sources(mounts)
 
     class IncomingHandler:
         """Serves each request with the app's `handle_request`."""
 
         def handle(self, request: http.IncomingRequest, response_out: http.ResponseOutparam) -> None:
-            serve(handle_request, request, response_out)
+            serve(app_handler, request, response_out)
 
     return IncomingHandler
 
@@ -63,7 +66,8 @@ def serve(handle_request: RequestHandler, incoming: http.IncomingRequest, respon
         response = http.OutgoingResponse(to_fields(pairs))
         response.set_status_code(status)
     except BaseException as error:  # noqa: BLE001 - the app's failure must become a 500
-        _report(error)
+        sys.stderr.write(tracebacks.render(error))
+        sys.stderr.flush()
         status, pairs, body = 500, [("content-length", "0")], b""
         response = http.OutgoingResponse(to_fields(pairs))
         response.set_status_code(status)
@@ -95,13 +99,3 @@ def _response_parts(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
         pairs.append(("content-length", str(len(body))))
     return response.status, pairs, body
 
-
-def _report(error: BaseException) -> None:
-    """Prints the traceback. Host errors end with `AssertionError: <name>`, the
-    line Spin 1 users saw (and search for), e.g.
-    `AssertionError: HttpError::DestinationNotAllowed`."""
-    lines = traceback.format_exception(error)
-    if isinstance(error, SpinError):
-        lines[-1] = f"AssertionError: {error}\n"
-    sys.stderr.write("".join(lines))
-    sys.stderr.flush()

@@ -1,0 +1,9 @@
+# The benchmark's Python reference: the same response as every other case, as
+# a bare ASGI app under uvicorn (uvloop + httptools), with no isolation.
+BODY = b"Hello from the Python SDK"
+HEADERS = [(b"content-type", b"text/plain")]
+
+
+async def app(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    await send({"type": "http.response.body", "body": BODY})
