@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import measure
-import profile
+import perf_breakdown
 import report
 from measure import BenchError, Load, Server
 
@@ -87,7 +87,7 @@ class Bench:
         self.max_wait = args.max_wait if args.max_wait is not None else (0.0 if smoke else 60.0)
         self.notes: list[str] = []
         self.profiles: dict[str, str] = {}
-        self.perf = args.perf and profile.available()
+        self.perf = args.perf and perf_breakdown.available()
         if args.perf and not self.perf:
             self.notes.append("`--perf` asked for, but `perf record -e cpu-clock` does not work here.")
 
@@ -246,8 +246,8 @@ class Bench:
         free of its overhead) and keeps the breakdown table."""
         print(f"profiling {key} …", file=sys.stderr, flush=True)
         data = self.work / "perf" / f"{key.replace('/', '-')}.data"
-        profile.record(running.proc.pid, data, lambda: measure.run_wrk(self.load, running.port))
-        self.profiles[key] = profile.table(profile.breakdown(data), cpu_ms_per_req)
+        perf_breakdown.record(running.proc.pid, data, lambda: measure.run_wrk(self.load, running.port))
+        self.profiles[key] = perf_breakdown.table(perf_breakdown.breakdown(data), cpu_ms_per_req)
 
     # ----- the run ----------------------------------------------------------
 

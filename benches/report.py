@@ -3,7 +3,7 @@ results into Markdown tables (every figure with its ratio to the uvicorn and
 hyper references) and into docs/performance.md.
 
 Nothing here runs a process, so all of it is unit-tested
-(benches/test_report.py).
+(benches/test_bench.py).
 """
 
 from __future__ import annotations
@@ -295,9 +295,9 @@ def render(results: dict) -> str:
             "",
             f"#### Where the CPU goes: {case_label(key)}",
             "",
-            "From `perf record -e cpu-clock --call-graph dwarf` during one more load run; each sample is "
-            "put in the first phase any frame of its stack matches (benches/profile.py), and µs/request "
-            "scale the measured server CPU per request.",
+            "From `perf record -e cpu-clock --call-graph dwarf` during one more load run: each sample "
+            "goes to the phase of the innermost frame of its stack that names one "
+            "(benches/perf_breakdown.py); µs/request scale the server CPU per request measured above.",
             "",
             breakdown,
         ]

@@ -101,3 +101,37 @@ pub fn build_sdk_app(app_dir: &Path) -> PathBuf {
     std::fs::rename(&tmp, &out).unwrap();
     out
 }
+
+/// Builds the app in `app_dir` (module `app`, our 2023-style SDK) with the
+/// real `spin py2wasm`, unless a component built from the same sources by
+/// the same `spin` binary is cached. Returns the component's path.
+pub fn build_py2wasm_app(app_dir: &Path) -> PathBuf {
+    let mut hasher = Sha256::new();
+    hasher.update(std::fs::read(env!("CARGO_BIN_EXE_spin")).unwrap());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(app_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    for file in &files {
+        hasher.update(file.file_name().unwrap().as_encoded_bytes());
+        hasher.update(std::fs::read(file).unwrap());
+    }
+    let out = target_dir()
+        .join("test-components")
+        .join(format!("py2wasm-{}.wasm", hex::encode(hasher.finalize())));
+    if out.exists() {
+        return out;
+    }
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let lock = std::fs::File::create(out.with_extension("lock")).unwrap();
+    lock.lock().unwrap();
+    if out.exists() {
+        return out;
+    }
+    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    run(super::spin::spin(app_dir).args(["py2wasm", "app", "-o"]).arg(&tmp));
+    std::fs::rename(&tmp, &out).unwrap();
+    out
+}

@@ -6,12 +6,10 @@ use std::path::{Path, PathBuf};
 use crate::deps;
 use crate::diagnostics::{self, Failure};
 use crate::embedded::{self, GUEST_WORLD_NAME};
+use crate::entry::{ENTRY_MODULE, display_prefix, write_entry_module};
 use crate::error::{Error, io_error};
 use crate::fingerprint::{self, InputHasher};
 use crate::toolchain::{self, COMPONENTIZE_PY_VERSION, Toolchain};
-
-/// The module `spin py2wasm` generates to connect the app to the HTTP trigger.
-const ENTRY_MODULE: &str = "spin_py2wasm_entry";
 
 /// What to build, and with what.
 #[derive(Debug, Clone)]
@@ -88,32 +86,8 @@ pub enum Outcome {
 /// Builds the component described by `options`, unless the output already
 /// matches its inputs. `progress` hears about each slow step as it starts.
 pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(Stage)) -> Result<Outcome, Error> {
-    validate_module_name(&options.module)?;
-    let python_path = options
-        .python_path
-        .iter()
-        .map(|path| std::path::absolute(path).map_err(io_error("resolve", path)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let declared = deps::declared(&options.project_dir)?;
-    let site_packages = options.virtual_env.as_deref().and_then(deps::site_packages);
-    let searched: Vec<PathBuf> = python_path.iter().chain(&site_packages).cloned().collect();
-    if !searched
-        .iter()
-        .any(|dir| module_exists(dir, &options.module))
-        && declared.is_none()
-    {
-        return Err(Error::ModuleNotFound {
-            module: options.module.clone(),
-            searched,
-        });
-    }
-
-    let hash = input_hash(
-        options,
-        &python_path,
-        declared.as_ref(),
-        site_packages.as_deref(),
-    )?;
+    let inputs = Inputs::gather(options)?;
+    let hash = inputs.hash(options)?;
     if fingerprint::is_current(&options.output, &hash) {
         return Ok(Outcome::UpToDate);
     }
@@ -125,7 +99,7 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(Stage)) -> Result<
             Toolchain::install(&options.cache_dir, &options.python)?
         }
     };
-    let deps_dir = match &declared {
+    let deps_dir = match &inputs.declared {
         Some(declared) => {
             if !declared.dir_in(&options.cache_dir).is_dir() {
                 progress(Stage::InstallingDependencies(declared.file.clone()));
@@ -139,13 +113,6 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(Stage)) -> Result<
     progress(Stage::Componentizing);
     let work = tempfile::tempdir().map_err(io_error("create", std::env::temp_dir()))?;
     let entry_dir = work.path().join("entry");
-    // componentize-py adds `$VIRTUAL_ENV`'s packages (or, failing that, the
-    // system's) to the path by itself. An empty environment keeps it from
-    // picking up anything but what is passed explicitly below.
-    let no_venv = work.path().join("no-venv");
-    let empty_site = no_venv.join("lib").join("site-packages");
-    fs::create_dir_all(&empty_site).map_err(io_error("create", &empty_site))?;
-
     // componentize-py mounts these at `/0`, `/1`, ... in this order; each is
     // paired with the name runtime tracebacks show for it.
     let project = std::path::absolute(&options.project_dir)
@@ -155,57 +122,28 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(Stage)) -> Result<
         (unpacked.sdk.clone(), "spin-sdk/".to_owned()),
     ];
     mounts.extend(
-        python_path
+        inputs
+            .python_path
             .iter()
             .map(|dir| (dir.clone(), display_prefix(dir, &project))),
     );
     mounts.extend(
         deps_dir
             .into_iter()
-            .chain(site_packages)
+            .chain(inputs.site_packages)
             .map(|dir| (dir, "site-packages/".to_owned())),
     );
     write_entry_module(&entry_dir, &options.module, &mounts)?;
     let mounts: Vec<PathBuf> = mounts.into_iter().map(|(dir, _)| dir).collect();
 
-    let output_dir = match options.output.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&output_dir).map_err(io_error("create", &output_dir))?;
-    let staged = tempfile::Builder::new()
-        .prefix(".py2wasm-")
-        .suffix(".wasm")
-        .tempfile_in(&output_dir)
-        .map_err(io_error("create a file in", &output_dir))?;
-
-    let mut command = toolchain.componentize_py();
-    command
-        .arg("--quiet")
-        .arg("--wit-path")
-        .arg(&unpacked.wit)
-        .args(["--world", GUEST_WORLD_NAME, "componentize", ENTRY_MODULE])
-        .arg("--output")
-        .arg(staged.path())
-        .env("VIRTUAL_ENV", &no_venv)
-        .env_remove("PYTHONPATH")
-        .env_remove("PYTHONHOME");
-    for mount in &mounts {
-        command.arg("--python-path").arg(mount);
-    }
-    let result = toolchain::run(&mut command, &toolchain.python())?;
-    if !result.status.success() {
-        let stderr = String::from_utf8_lossy(&result.stderr);
-        return Err(match diagnostics::interpret(&stderr, &mounts) {
-            Failure::Python(failure) => Error::Python(failure),
-            Failure::Other(output) => Error::ComponentizeFailed {
-                version: COMPONENTIZE_PY_VERSION,
-                output,
-                toolchain: toolchain.dir().to_owned(),
-            },
-        });
-    }
-
+    let staged = staging_file(&options.output)?;
+    componentize(
+        &toolchain,
+        &unpacked.wit,
+        &mounts,
+        work.path(),
+        staged.path(),
+    )?;
     fingerprint::record(staged.path(), &hash)?;
     let bytes = staged
         .as_file()
@@ -220,77 +158,125 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(Stage)) -> Result<
     Ok(Outcome::Built(bytes))
 }
 
-/// Everything the component depends on. The toolchain itself enters only
-/// through its version: it is pinned, so its files cannot vary.
-fn input_hash(
-    options: &BuildOptions,
-    python_path: &[PathBuf],
-    declared: Option<&deps::Declared>,
-    site_packages: Option<&Path>,
-) -> Result<String, Error> {
-    let mut hasher = InputHasher::new();
-    hasher.value("py2wasm", env!("CARGO_PKG_VERSION").as_bytes());
-    hasher.value("componentize-py", COMPONENTIZE_PY_VERSION.as_bytes());
-    hasher.value("sdk", embedded::fingerprint().as_bytes());
-    hasher.value("module", options.module.as_bytes());
-    for dir in python_path {
-        hasher.tree("python-path", dir)?;
-    }
-    hasher.value(
-        "dependencies",
-        declared.map(|d| d.key.as_bytes()).unwrap_or_default(),
-    );
-    if let Some(site_packages) = site_packages {
-        hasher.tree("virtual-env", site_packages)?;
-    }
-    Ok(hasher.finish())
+/// What a build reads, resolved and checked before anything runs.
+struct Inputs {
+    python_path: Vec<PathBuf>,
+    declared: Option<deps::Declared>,
+    site_packages: Option<PathBuf>,
 }
 
-/// Writes the entry module, which hands the app's module name and the mount
-/// display names to the SDK.
-fn write_entry_module(dir: &Path, module: &str, mounts: &[(PathBuf, String)]) -> Result<(), Error> {
-    fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-    let path = dir.join(format!("{ENTRY_MODULE}.py"));
-    let mounts: String = mounts
-        .iter()
-        .enumerate()
-        .map(|(index, (_, shown))| format!("    \"/{index}/\": {},\n", python_string(shown)))
-        .collect();
-    let source = format!(
-        "# Generated by `spin py2wasm`: serves the app module `{module}` through Spin's HTTP trigger.\n\
-         from spin_py2wasm.handler import incoming_handler_for\n\n\
-         MOUNTS = {{\n{mounts}}}\n\n\
-         IncomingHandler = incoming_handler_for({}, MOUNTS)\n",
-        python_string(module)
-    );
-    fs::write(&path, source).map_err(io_error("write", &path))
-}
-
-/// How tracebacks name files under `dir`: relative to the project when it is
-/// inside it (`app.py`, `src/app.py`), else by its full path.
-fn display_prefix(dir: &Path, project: &Path) -> String {
-    match dir.strip_prefix(project) {
-        Ok(relative) if relative.as_os_str().is_empty() => String::new(),
-        Ok(relative) => format!("{}/", relative.display()),
-        Err(_) => format!("{}/", dir.display()),
-    }
-}
-
-/// A double-quoted Python string literal holding `text`.
-fn python_string(text: &str) -> String {
-    let mut literal = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '\\' | '"' => {
-                literal.push('\\');
-                literal.push(c);
-            }
-            c if c.is_control() => literal.push_str(&format!("\\u{:04x}", c as u32)),
-            c => literal.push(c),
+impl Inputs {
+    fn gather(options: &BuildOptions) -> Result<Self, Error> {
+        validate_module_name(&options.module)?;
+        let python_path = options
+            .python_path
+            .iter()
+            .map(|path| std::path::absolute(path).map_err(io_error("resolve", path)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let declared = deps::declared(&options.project_dir)?;
+        let site_packages = options.virtual_env.as_deref().and_then(deps::site_packages);
+        // Declared dependencies are not installed yet, so a module that only
+        // they could provide cannot be looked for here.
+        let searched: Vec<PathBuf> = python_path.iter().chain(&site_packages).cloned().collect();
+        if declared.is_none()
+            && !searched
+                .iter()
+                .any(|dir| module_exists(dir, &options.module))
+        {
+            return Err(Error::ModuleNotFound {
+                module: options.module.clone(),
+                searched,
+            });
         }
+        Ok(Self {
+            python_path,
+            declared,
+            site_packages,
+        })
     }
-    literal.push('"');
-    literal
+
+    /// Everything the component depends on. The toolchain itself enters only
+    /// through its version: it is pinned, so its files cannot vary.
+    fn hash(&self, options: &BuildOptions) -> Result<String, Error> {
+        let mut hasher = InputHasher::new();
+        hasher.value("py2wasm", env!("CARGO_PKG_VERSION").as_bytes());
+        hasher.value("componentize-py", COMPONENTIZE_PY_VERSION.as_bytes());
+        hasher.value("sdk", embedded::fingerprint().as_bytes());
+        hasher.value("module", options.module.as_bytes());
+        for dir in &self.python_path {
+            hasher.tree("python-path", dir)?;
+        }
+        let key = self
+            .declared
+            .as_ref()
+            .map(|d| d.key.as_bytes())
+            .unwrap_or_default();
+        hasher.value("dependencies", key);
+        if let Some(site_packages) = &self.site_packages {
+            hasher.tree("virtual-env", site_packages)?;
+        }
+        Ok(hasher.finish())
+    }
+}
+
+/// A temporary file beside `output`, renamed over it once the build has
+/// succeeded, so a failed build leaves the previous component in place.
+fn staging_file(output: &Path) -> Result<tempfile::NamedTempFile, Error> {
+    let dir = match output.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&dir).map_err(io_error("create", &dir))?;
+    tempfile::Builder::new()
+        .prefix(".py2wasm-")
+        .suffix(".wasm")
+        .tempfile_in(&dir)
+        .map_err(io_error("create a file in", &dir))
+}
+
+/// Runs componentize-py on the entry module with `mounts` as the python path,
+/// writing the component to `output`.
+fn componentize(
+    toolchain: &Toolchain,
+    wit: &Path,
+    mounts: &[PathBuf],
+    work: &Path,
+    output: &Path,
+) -> Result<(), Error> {
+    // componentize-py adds `$VIRTUAL_ENV`'s packages (or, failing that, the
+    // system's) to the path by itself. An empty environment keeps it from
+    // picking up anything but the mounts.
+    let no_venv = work.join("no-venv");
+    let empty_site = no_venv.join("lib").join("site-packages");
+    fs::create_dir_all(&empty_site).map_err(io_error("create", &empty_site))?;
+
+    let mut command = toolchain.componentize_py();
+    command
+        .arg("--quiet")
+        .arg("--wit-path")
+        .arg(wit)
+        .args(["--world", GUEST_WORLD_NAME, "componentize", ENTRY_MODULE])
+        .arg("--output")
+        .arg(output)
+        .env("VIRTUAL_ENV", &no_venv)
+        .env_remove("PYTHONPATH")
+        .env_remove("PYTHONHOME");
+    for mount in mounts {
+        command.arg("--python-path").arg(mount);
+    }
+    let result = toolchain::run(&mut command, &toolchain.python())?;
+    if result.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    Err(match diagnostics::interpret(&stderr, mounts) {
+        Failure::Python(failure) => Error::Python(failure),
+        Failure::Other(output) => Error::ComponentizeFailed {
+            version: COMPONENTIZE_PY_VERSION,
+            output,
+            toolchain: toolchain.dir().to_owned(),
+        },
+    })
 }
 
 /// Accepts dotted Python identifiers (ASCII), e.g. `app` or `pkg.app`, but
@@ -367,40 +353,5 @@ mod tests {
         assert!(matches!(error, Error::ModuleNotFound { .. }), "{error}");
         assert!(stages.is_empty());
         assert!(!options.cache_dir.exists());
-    }
-
-    #[test]
-    fn entry_module_names_the_app_and_the_mounts() {
-        let dir = tempfile::tempdir().unwrap();
-        let mounts = [
-            (PathBuf::from("/e"), String::new()),
-            (PathBuf::from("/s"), "spin-sdk/".to_owned()),
-        ];
-        write_entry_module(dir.path(), "pkg.app", &mounts).unwrap();
-        let source = fs::read_to_string(dir.path().join("spin_py2wasm_entry.py")).unwrap();
-        assert!(
-            source.contains("MOUNTS = {\n    \"/0/\": \"\",\n    \"/1/\": \"spin-sdk/\",\n}\n"),
-            "{source}"
-        );
-        assert!(
-            source.contains("IncomingHandler = incoming_handler_for(\"pkg.app\", MOUNTS)"),
-            "{source}"
-        );
-    }
-
-    #[test]
-    fn python_strings_escape_quotes_backslashes_and_controls() {
-        assert_eq!(
-            python_string("C:\\a \"b\"\u{7}é"),
-            "\"C:\\\\a \\\"b\\\"\\u0007é\""
-        );
-    }
-
-    #[test]
-    fn display_prefix_is_relative_inside_the_project() {
-        let project = Path::new("/home/me/app");
-        assert_eq!(display_prefix(project, project), "");
-        assert_eq!(display_prefix(&project.join("src"), project), "src/");
-        assert_eq!(display_prefix(Path::new("/opt/lib"), project), "/opt/lib/");
     }
 }

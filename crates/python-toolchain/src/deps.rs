@@ -156,11 +156,11 @@ impl Declared {
     /// wheels for the guest's Python version, and fails clearly otherwise.
     pub(crate) fn install(&self, cache: &Path, toolchain: &Toolchain) -> Result<PathBuf, Error> {
         let dir = self.dir_in(cache);
+        let parent = dir.parent().expect("has a parent");
+        let _lock = toolchain::install_lock(parent)?;
         if dir.is_dir() {
             return Ok(dir);
         }
-        let parent = dir.parent().expect("has a parent");
-        fs::create_dir_all(parent).map_err(io_error("create", parent))?;
         let staging = tempfile::Builder::new()
             .prefix(".install-")
             .tempdir_in(parent)
@@ -190,9 +190,7 @@ impl Declared {
             });
         }
         let staged = staging.keep();
-        if fs::rename(&staged, &dir).is_err() {
-            let _ = fs::remove_dir_all(&staged);
-        }
+        fs::rename(&staged, &dir).map_err(io_error("move the installed packages to", &dir))?;
         Ok(dir)
     }
 }

@@ -170,11 +170,20 @@ impl fmt::Display for PythonFailure {
         if traceback != self.message {
             write!(f, "\n\n{traceback}")?;
         }
-        write!(
-            f,
-            "\n\nhint: componentize-py imports the app module at build time; fix the error \
-             above and run the build again"
-        )
+        if self.message.starts_with("ModuleNotFoundError") {
+            write!(
+                f,
+                "\n\nhint: list the package in `requirements.txt` (or the Pipfile's \
+                 `[packages]`), or activate the virtual environment that has it, then run the \
+                 build again"
+            )
+        } else {
+            write!(
+                f,
+                "\n\nhint: componentize-py imports the app module at build time; fix the error \
+                 above and run the build again"
+            )
+        }
     }
 }
 
@@ -220,6 +229,20 @@ mod tests {
             "{text}"
         );
         assert!(text.trim_end().ends_with("run the build again"), "{text}");
+    }
+
+    #[test]
+    fn missing_package_hint_points_at_requirements() {
+        let failure = PythonFailure {
+            location: Some((PathBuf::from("app.py"), 1)),
+            message: "ModuleNotFoundError: No module named 'humanize'".into(),
+            traceback: String::new(),
+        };
+        let text = failure.to_string();
+        assert!(
+            text.contains("hint: list the package in `requirements.txt`"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod componentize;
 mod deps;
 mod diagnostics;
 mod embedded;
+mod entry;
 mod error;
 mod fingerprint;
 mod toolchain;

@@ -45,12 +45,16 @@ impl Toolchain {
     /// only once pip has succeeded, so an interrupted install is never
     /// mistaken for a complete one, and concurrent builds don't collide.
     pub fn install(cache: &Path, python: &Path) -> Result<Toolchain, Error> {
+        let _lock = install_lock(cache)?;
+        if let Some(toolchain) = Toolchain::find(cache) {
+            // Another build installed it while this one waited for the lock.
+            return Ok(toolchain);
+        }
         let dir = Self::dir_in(cache);
         if dir.exists() {
             // Present but unusable (see `find`): start again.
             fs::remove_dir_all(&dir).map_err(io_error("remove", &dir))?;
         }
-        fs::create_dir_all(cache).map_err(io_error("create", cache))?;
         let staging = tempfile::Builder::new()
             .prefix(".componentize-py-")
             .tempdir_in(cache)
@@ -83,10 +87,7 @@ impl Toolchain {
         }
 
         let staged = staging.keep();
-        if fs::rename(&staged, &dir).is_err() {
-            // Another build finished first; use its copy.
-            let _ = fs::remove_dir_all(&staged);
-        }
+        fs::rename(&staged, &dir).map_err(io_error("move the new toolchain to", &dir))?;
         Toolchain::find(cache).ok_or_else(|| Error::Io {
             action: "install componentize-py into",
             path: dir,
@@ -112,7 +113,9 @@ impl Toolchain {
         }
     }
 
-    /// `python -m pip install`, quiet and non-interactive.
+    /// `python -m pip install`, non-interactive. Its output is only shown
+    /// when it fails, and then the retry warnings that name an unreachable
+    /// index are the useful part, so it is not made quiet.
     pub(crate) fn pip(&self) -> Command {
         let mut command = Command::new(self.python());
         command
@@ -122,7 +125,6 @@ impl Toolchain {
                 "install",
                 "--disable-pip-version-check",
                 "--no-input",
-                "--quiet",
             ])
             .env("PIP_NO_WARN_SCRIPT_LOCATION", "1");
         command
@@ -141,6 +143,18 @@ impl Toolchain {
             .env("RUST_LIB_BACKTRACE", "0");
         command
     }
+}
+
+/// Serialises installs into `dir` across processes (`spin build` may run
+/// several `spin py2wasm` at once), so only one of them downloads. The lock
+/// is released when the returned file is dropped. Installs still go through
+/// a staging directory, so a killed install leaves nothing half-made.
+pub(crate) fn install_lock(dir: &Path) -> Result<fs::File, Error> {
+    fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+    let path = dir.join(".install.lock");
+    let file = fs::File::create(&path).map_err(io_error("create", &path))?;
+    file.lock().map_err(io_error("lock", &path))?;
+    Ok(file)
 }
 
 /// The interpreter to provision with: `SPIN_PYTHON` if set, else `python3`

@@ -4,12 +4,13 @@
 //! `HTTP-request-denied` (Spin's `DestinationNotAllowed`), and the log names
 //! the manifest line that would allow it.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::app::ComponentConfig;
-use spin_outbound_networking::{OutboundTarget, suggestion};
+use spin_outbound_networking::{Host, OutboundTarget, suggestion};
 
 /// How long to wait for an upstream to accept a connection, unless the guest
 /// asks for less.
@@ -29,20 +30,34 @@ impl OutboundHttp {
         Self { component }
     }
 
-    /// Whether the component may reach `uri`; logs the refusal if not.
-    fn check(&self, uri: &http::Uri) -> Result<(), Error> {
+    /// Decides where a request may go. A host allowed by name is reached by
+    /// name; a domain allowed only through an IP range is resolved here and
+    /// reached at the first address inside the range (so the address that was
+    /// checked is the one connected to). Anything else is refused and logged
+    /// with the manifest line that would allow it.
+    async fn check(component: &ComponentConfig, uri: &http::Uri) -> Result<Option<SocketAddr>, Error> {
         let target = OutboundTarget::parse_url(&uri.to_string()).map_err(|err| {
-            tracing::warn!(component = %self.component.id, "outbound request to `{uri}` refused: {err}");
+            tracing::error!(component = %component.id, "outbound request to `{uri}` refused: {err}");
             Error::HttpRequestUriInvalid
         })?;
-        if self.component.allowed_hosts.allows(&target) {
-            return Ok(());
+        if component.allowed_hosts.allows(&target) {
+            return Ok(None);
+        }
+        if let Host::Domain(name) = &target.host {
+            if let Ok(addrs) = tokio::net::lookup_host((name.as_str(), target.port)).await {
+                let allowed = addrs
+                    .into_iter()
+                    .find(|a| component.allowed_hosts.allows_address(&target, a.ip()));
+                if let Some(addr) = allowed {
+                    return Ok(Some(addr));
+                }
+            }
         }
         tracing::error!(
             "component `{}` is not allowed to send a request to `{uri}` (HttpError::DestinationNotAllowed)\n\nhint: to allow it, add this to the component in `{}`:\n    {}",
-            self.component.id,
-            self.component.manifest_path.display(),
-            suggestion(&target, self.component.manifest_v1),
+            component.id,
+            component.manifest_path.display(),
+            suggestion(&target, component.manifest_v1),
         );
         Err(Error::HttpRequestDenied)
     }
@@ -66,10 +81,21 @@ impl WasiHttpHooks for OutboundHttp {
             > + Send,
     > {
         drop(fut);
-        let checked = self.check(request.uri());
+        let component = self.component.clone();
         Box::new(async move {
             use http_body_util::BodyExt;
-            checked?;
+            let mut request = request;
+            if let Some(addr) = Self::check(&component, request.uri()).await? {
+                // Connect to the checked address; the Host header keeps the name.
+                let mut parts = request.uri().clone().into_parts();
+                parts.authority = Some(
+                    addr.to_string()
+                        .parse()
+                        .map_err(|_| Error::HttpRequestUriInvalid)?,
+                );
+                *request.uri_mut() =
+                    http::Uri::from_parts(parts).map_err(|_| Error::HttpRequestUriInvalid)?;
+            }
             let mut options = options.unwrap_or_default();
             options.connect_timeout = Some(
                 options

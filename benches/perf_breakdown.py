@@ -4,7 +4,7 @@ an extra load run, then every sample's call stack is put in one phase of a
 request (instantiate, guest code, host calls, drop, HTTP, …) and one kind of
 work (user code, allocator, page faults, other kernel).
 
-The classification is pure and unit-tested (benches/test_report.py).
+The classification is pure and unit-tested (benches/test_bench.py).
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-# A phase is the first rule whose pattern matches any frame of the stack,
-# tried in this order. Guest code is recognised by wasmtime's symbol names
-# for compiled Wasm (`wasm[N]::function[M]…`).
+# A sample's phase is decided by the innermost frame that matches one of
+# these patterns (the first in this order, if several match that frame):
+# code called from the guest belongs to the host call, code the host runs
+# around the guest to the request plumbing, and so on. Guest code is
+# recognised by wasmtime's symbol names for compiled Wasm
+# (`wasm[N]::function[M]…`).
 PHASES = [
     # Funcref tables are initialised lazily: the first use of each entry
     # calls back into the runtime to look the function up. Stacks through
@@ -28,13 +31,15 @@ PHASES = [
                                                     r"table_get_lazy_init_func_ref|func_loc")),
     ("instantiate", re.compile(r"instantiate|InstancePre|Instance::new|OwnedComponentInstance|module_start")),
     ("drop the store/instance", re.compile(r"drop_in_place<wasmtime::runtime::store|StoreOpaque.*drop|deallocate|decommit")),
+    ("guest code (Wasm)", re.compile(r"^wasm\[\d+\]|array_to_wasm_trampoline|call_handle")),
     ("guest → host calls (WASI, wasi:http)", re.compile(r"wasmtime_wasi|lower-import|resource-drop|"
                                                        r"resource_drop|spin_runtime::capabilities")),
-    ("guest code (Wasm)", re.compile(r"^wasm\[\d+\]|array_to_wasm_trampoline|wasm_to_array_trampoline")),
     ("new store, request/response plumbing", re.compile(r"spin_trigger_http|spin_runtime|Store.*::new")),
     ("HTTP server (hyper)", re.compile(r"^hyper::|hyper_util")),
-    ("tokio scheduling, idle", re.compile(r"^tokio::|epoll_wait|schedule|do_idle|cpuidle")),
 ]
+# The scheduler is below everything; it only counts when no frame above
+# belongs to a phase.
+SCHEDULER_PHASE = ("tokio scheduling, idle", re.compile(r"^tokio::|epoll_wait|schedule|do_idle|cpuidle"))
 OTHER_PHASE = "other"
 
 ALLOCATOR = re.compile(r"^(_int_malloc|_int_free|malloc|free|cfree|realloc|calloc|malloc_consolidate|"
@@ -45,11 +50,10 @@ KINDS = ["user code", "allocator", "page faults (kernel)", "TLB shootdowns (kern
 
 def classify(stack: list[str], leaf_is_kernel: bool) -> tuple[str, str]:
     """(phase, kind) of one sample; `stack` runs from the leaf outwards."""
-    phase = OTHER_PHASE
-    for name, pattern in PHASES:
-        if any(pattern.search(frame) for frame in stack):
-            phase = name
-            break
+    phase = next((name for frame in stack for name, pattern in PHASES if pattern.search(frame)), None)
+    if phase is None:
+        name, pattern = SCHEDULER_PHASE
+        phase = name if any(pattern.search(frame) for frame in stack) else OTHER_PHASE
     if any(re.search(r"flush_tlb|smp_call_function|call_function_interrupt", f) for f in stack):
         kind = "TLB shootdowns (kernel)"
     elif any(f in ("asm_exc_page_fault", "exc_page_fault") for f in stack):
@@ -67,26 +71,26 @@ _FRAME = re.compile(r"^\s*[0-9a-f]+\s+(.*?)\s+\((.*)\)\s*$")
 
 
 def parse_perf_script(text: str) -> Counter:
-    """Counts (phase, kind) over the samples of `perf script` output (one
-    header line, then one frame per line, a blank line between samples)."""
+    """Counts (phase, kind) over the samples of `perf script` output: each
+    sample is a header line (`comm tid`, not indented) followed by its
+    frames, one per indented line, leaf first."""
     counts: Counter = Counter()
-    for block in text.split("\n\n"):
-        lines = [ln for ln in block.splitlines() if ln.strip()]
-        if len(lines) < 2:
+    samples: list[list[tuple[str, str]]] = []
+    for line in text.splitlines():
+        if not line.strip():
             continue
-        frames = []
-        kernel_leaf = False
-        for i, line in enumerate(lines[1:]):
-            match = _FRAME.match(line)
-            if not match:
-                continue
+        if not line[0].isspace():
+            samples.append([])
+            continue
+        match = _FRAME.match(line)
+        if match and samples:
             symbol, dso = match.groups()
-            symbol = re.sub(r"\+0x[0-9a-f]+$", "", symbol)
-            if i == 0:
-                kernel_leaf = "kernel" in dso or dso.startswith("[k")
-            frames.append(symbol)
+            samples[-1].append((re.sub(r"\+0x[0-9a-f]+$", "", symbol), dso))
+    for frames in samples:
         if frames:
-            counts[classify(frames, kernel_leaf)] += 1
+            leaf_dso = frames[0][1]
+            kernel_leaf = "kernel" in leaf_dso or leaf_dso.startswith("[k")
+            counts[classify([symbol for symbol, _ in frames], kernel_leaf)] += 1
     return counts
 
 
@@ -126,22 +130,19 @@ def record(pid: int, out: Path, during) -> None:
 def breakdown(data: Path) -> Counter:
     """The (phase, kind) counts of a recording."""
     script = subprocess.run(
-        ["perf", "script", "-i", str(data), "-F", "ip,sym,dso", "--no-inline"],
+        ["perf", "script", "-i", str(data), "-F", "comm,tid,ip,sym,dso", "--no-inline"],
         capture_output=True,
         text=True,
         errors="replace",
         timeout=1800,
     )
-    # Without a header field, perf script starts each sample with its frames;
-    # put a header line back so every block has the same shape.
-    text = "\n\n".join("sample\n" + block for block in script.stdout.split("\n\n"))
-    return parse_perf_script(text)
+    return parse_perf_script(script.stdout)
 
 
 def table(counts: Counter, cpu_ms_per_req: float) -> str:
     """Phase × kind, as % of server CPU and µs per request."""
     total = sum(counts.values()) or 1
-    phases = [name for name, _ in PHASES] + [OTHER_PHASE]
+    phases = [name for name, _ in PHASES] + [SCHEDULER_PHASE[0], OTHER_PHASE]
     lines = [
         "| phase | µs/request | % of server CPU | " + " | ".join(KINDS) + " |",
         "|---" * (len(KINDS) + 3) + "|",

@@ -1,7 +1,9 @@
 """Unit tests of the benchmark's pure logic: `python3 -m unittest discover -s benches`."""
 
 import unittest
+from collections import Counter
 
+import perf_breakdown
 import report
 
 WRK = """Running 10s test @ http://127.0.0.1:40000/
@@ -136,3 +138,56 @@ class DocsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+PERF_SCRIPT = """tokio-rt-worker  8841
+\t          152cca __memmove_avx_unaligned_erms (/usr/lib/x86_64-linux-gnu/libc.so.6)
+\t         1270858 wasmtime::runtime::vm::cow::MemoryImageSlot::reset_with_original_mapping::manually_reset_region (/x/spin)
+\t         116d5e2 <wasmtime::runtime::vm::instance::allocator::pooling::PoolingInstanceAllocator as wasmtime::runtime::vm::instance::allocator::InstanceAllocator>::deallocate_memory (/x/spin)
+\t          a8dbb2 spin_trigger_http::handler::Handler::invoke::{{closure}}::{{closure}} (/x/spin)
+\t          a9596a tokio::runtime::task::core::Core<T,S>::poll (/x/spin)
+
+tokio-rt-worker  8841
+\t          60e4ed wasm[5]::function[3595]::_PyEval_EvalFrameDefault (/x/app.cwasm)
+
+
+tokio-rt-worker  8842
+\t ffffffff8100 clear_page_erms+0x5 ([kernel.kallsyms])
+\t ffffffff8101 asm_exc_page_fault ([kernel.kallsyms])
+\t          60e4ee wasm[5]::function[2000]::dlmalloc (/x/app.cwasm)
+\t          a9596b wasmtime_wasi_http::p2::bindings::exports::wasi::http::incoming_handler::Guest::call_handle::{{closure}} (/x/spin)
+
+tokio-rt-worker  8842
+\t          12159d2 wasmtime::runtime::vm::instance::Instance::get_func_ref (/x/spin)
+\t           db55ac [unknown] (/x/app.cwasm)
+tokio-rt-worker  8842
+\t          dd0000 wasmtime_wasi::p2::host::io::write (/x/spin)
+\t          60e4ef wasm[5]::function[9]::write (/x/app.cwasm)
+tokio-rt-worker  8842
+\t ffffffff8200 _raw_spin_unlock ([kernel.kallsyms])
+\t ffffffff8201 ep_poll ([kernel.kallsyms])
+\t ffffffff8202 epoll_wait ([kernel.kallsyms])
+\t          a9597a tokio::runtime::io::driver::Driver::turn (/x/spin)
+"""
+
+
+class ProfileTest(unittest.TestCase):
+    def test_each_sample_goes_to_the_innermost_phase_and_its_kind(self):
+        self.assertEqual(
+            dict(perf_breakdown.parse_perf_script(PERF_SCRIPT)),
+            {
+                ("drop the store/instance", "user code"): 1,
+                ("guest code (Wasm)", "user code"): 1,
+                ("guest code (Wasm)", "page faults (kernel)"): 1,
+                ("funcref lookups (lazy table init)", "user code"): 1,
+                ("guest → host calls (WASI, wasi:http)", "user code"): 1,
+                ("tokio scheduling, idle", "other kernel"): 1,
+            },
+        )
+
+    def test_table_scales_shares_to_microseconds_per_request(self):
+        counts = Counter({("guest code (Wasm)", "user code"): 3, ("instantiate", "allocator"): 1})
+        table = perf_breakdown.table(counts, 2.0)
+        self.assertIn("| instantiate | 500 | 25.0% |  | 25.0% |", table)
+        self.assertIn("| guest code (Wasm) | 1,500 | 75.0% | 75.0% |", table)
+        self.assertIn("| all | 2,000 | 100% | 75.0% | 25.0% | 0.0% |", table)

@@ -1,0 +1,38 @@
+# An app on our 2023-style SDK that exercises key-value, SQLite and Redis,
+# reporting errors as text so tests can check allowed and denied cases.
+from spin_http import Response
+from spin_key_value import kv_open_default
+from spin_redis import redis_execute, redis_get, redis_set
+from spin_sqlite import sqlite_open_default
+
+
+def handle_request(request):
+    path = request.uri.split("?", 1)[0]
+    try:
+        body = dispatch(path)
+        status = 200
+    except AssertionError as e:
+        body, status = f"{type(e).__name__}: {e}", 502
+    return Response(status, {"content-type": "text/plain"}, bytes(body, "utf-8"))
+
+
+def dispatch(path):
+    if path == "/kv":
+        store = kv_open_default()
+        store.set("greeting", b"hi")
+        missing = store.get("missing")
+        return f"{store.get('greeting')!r} {missing!r} {store.exists('greeting')} {store.get_keys()}"
+    if path == "/sqlite":
+        db = sqlite_open_default()
+        db.execute("CREATE TABLE IF NOT EXISTS pets (name TEXT, age INTEGER, weight REAL, photo BLOB)", [])
+        db.execute("DELETE FROM pets", [])
+        db.execute("INSERT INTO pets VALUES (?, ?, ?, ?)", ["rex", 3, 12.5, b"\x00\x01"])
+        result = db.execute("SELECT name, age, weight, photo, NULL AS absent FROM pets", [])
+        return f"{result.columns()} {result.rows()}"
+    if path == "/redis-denied":
+        redis_set("redis://127.0.0.1:6379", "denied", b"x")
+        return "unexpectedly allowed"
+    if path == "/redis-execute":
+        redis_execute("redis://127.0.0.1:6379", "set", [b"exec-key", 42])
+        return repr(redis_execute("redis://127.0.0.1:6379", "get", [b"exec-key"]))
+    raise ValueError(path)
