@@ -132,6 +132,7 @@ impl UpCommand {
             loaded,
             ServerOptions {
                 request_timeout: Duration::from_secs_f64(self.request_timeout),
+                max_concurrent_instances: self.max_concurrent_requests as usize,
                 ..ServerOptions::default()
             },
         )?;

@@ -7,6 +7,7 @@ use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 
@@ -31,6 +32,7 @@ pub(crate) struct Handler {
     app: Arc<LoadedApp>,
     router: Router<RouteTarget>,
     options: ServerOptions,
+    instances: Arc<Semaphore>,
 }
 
 impl Handler {
@@ -38,6 +40,7 @@ impl Handler {
         Self {
             app,
             router,
+            instances: Arc::new(Semaphore::new(options.max_concurrent_instances)),
             options,
         }
     }
@@ -160,6 +163,8 @@ impl Handler {
         component: &LoadedComponent,
         req: Request<Incoming>,
     ) -> anyhow::Result<Response<HyperOutgoingBody>> {
+        // Held until the guest finishes (body streaming included).
+        let permit = self.instances.clone().acquire_owned().await?;
         let mut store = self.app.new_store(component);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let request = store
@@ -171,6 +176,7 @@ impl Handler {
         let timeout = self.options.request_timeout;
         let id = component.config.id.clone();
         let guest = tokio::spawn(async move {
+            let _permit = permit;
             let run = async {
                 let proxy = pre.instantiate_async(&mut store).await?;
                 proxy

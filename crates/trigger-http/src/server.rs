@@ -22,6 +22,9 @@ pub struct ServerOptions {
     pub request_timeout: Duration,
     /// How long Ctrl-C waits for in-flight requests before exiting anyway.
     pub shutdown_grace: Duration,
+    /// The most component instances alive at once; further requests wait
+    /// for a slot rather than fail (this must not exceed the engine's pool).
+    pub max_concurrent_instances: usize,
 }
 
 impl Default for ServerOptions {
@@ -29,6 +32,7 @@ impl Default for ServerOptions {
         Self {
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            max_concurrent_instances: 128,
         }
     }
 }
