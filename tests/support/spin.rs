@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 pub fn spin(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_spin"));
     cmd.current_dir(dir)
-        .env("XDG_CACHE_HOME", super::python::target_dir().join("test-cache"))
+        .env(
+            "XDG_CACHE_HOME",
+            super::python::target_dir().join("test-cache"),
+        )
         .env_remove("SPIN_HTTP_LISTEN_ADDR")
         .env("RUST_BACKTRACE", "0");
     cmd
@@ -156,6 +159,10 @@ fn capture(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
 pub fn app_dir(manifest: &str, source: &Path) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("spin.toml");
-    std::fs::write(&path, manifest.replace("{source}", &source.display().to_string())).unwrap();
+    std::fs::write(
+        &path,
+        manifest.replace("{source}", &source.display().to_string()),
+    )
+    .unwrap();
     (dir, path)
 }

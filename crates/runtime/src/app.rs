@@ -96,10 +96,16 @@ impl LoadedApp {
             .filter_map(|t| t.component.as_deref())
             .collect();
         let mut components = HashMap::new();
-        for component in app.components.iter().filter(|c| used.contains(&c.id.as_str())) {
-            let loaded = Self::load_component(&app, &engine, &linker, component, &variables, &services, &options)
-                .await
-                .with_context(|| format!("loading component `{}`", component.id))?;
+        for component in app
+            .components
+            .iter()
+            .filter(|c| used.contains(&c.id.as_str()))
+        {
+            let loaded = Self::load_component(
+                &app, &engine, &linker, component, &variables, &services, &options,
+            )
+            .await
+            .with_context(|| format!("loading component `{}`", component.id))?;
             components.insert(component.id.clone(), loaded);
         }
         Ok(Self {
@@ -126,10 +132,11 @@ impl LoadedApp {
         };
         if !path.exists() {
             return Err(app
-                .error_at(component.source.location, "source", format!(
-                    "the component file `{}` does not exist",
-                    path.display()
-                ))
+                .error_at(
+                    component.source.location,
+                    "source",
+                    format!("the component file `{}` does not exist", path.display()),
+                )
                 .into());
         }
         let wasm: Component = {
@@ -171,9 +178,9 @@ impl LoadedApp {
             .allowed_outbound_hosts
             .iter()
             .map(|h| {
-                variables
-                    .expand(&h.value)
-                    .map_err(|e| app.error_at(h.location, "allowed_outbound_hosts", format!("{e:#}")))
+                variables.expand(&h.value).map_err(|e| {
+                    app.error_at(h.location, "allowed_outbound_hosts", format!("{e:#}"))
+                })
             })
             .collect::<Result<Vec<String>, _>>()?;
         let allowed_hosts = AllowedHosts::parse(&hosts).map_err(|e| {
@@ -197,8 +204,18 @@ impl LoadedApp {
             key_value_stores: component.key_value_stores.clone(),
             sqlite_databases: component.sqlite_databases.clone(),
             services: services.clone(),
-            stdout: ComponentLog::open(&component.id, log_dir, "stdout", terminal(Terminal::Stdout))?,
-            stderr: ComponentLog::open(&component.id, log_dir, "stderr", terminal(Terminal::Stderr))?,
+            stdout: ComponentLog::open(
+                &component.id,
+                log_dir,
+                "stdout",
+                terminal(Terminal::Stdout),
+            )?,
+            stderr: ComponentLog::open(
+                &component.id,
+                log_dir,
+                "stderr",
+                terminal(Terminal::Stderr),
+            )?,
         };
         Ok(LoadedComponent {
             config: Arc::new(config),

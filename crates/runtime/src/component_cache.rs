@@ -80,7 +80,8 @@ struct FileStamp(String);
 
 impl FileStamp {
     fn of(path: &Path) -> Result<Self> {
-        let meta = std::fs::metadata(path).with_context(|| format!("reading `{}`", path.display()))?;
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("reading `{}`", path.display()))?;
         let mtime = meta
             .modified()
             .ok()

@@ -8,8 +8,8 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
-use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::server::ServerOptions;
 use spin_manifest::StaticResponse;
@@ -36,7 +36,11 @@ pub(crate) struct Handler {
 }
 
 impl Handler {
-    pub(crate) fn new(app: Arc<LoadedApp>, router: Router<RouteTarget>, options: ServerOptions) -> Self {
+    pub(crate) fn new(
+        app: Arc<LoadedApp>,
+        router: Router<RouteTarget>,
+        options: ServerOptions,
+    ) -> Self {
         Self {
             app,
             router,
@@ -83,7 +87,8 @@ impl Handler {
                     .app
                     .component(id)
                     .expect("every routed component was loaded");
-                self.run_component(component, &matched, req, client, local).await
+                self.run_component(component, &matched, req, client, local)
+                    .await
             }
         };
         Ok(response)
@@ -124,10 +129,10 @@ impl Handler {
             .map(str::to_string)
             .or_else(|| local.map(|a| a.to_string()))
             .unwrap_or_else(|| "localhost".to_string());
-        if !req.headers().contains_key(http::header::HOST) {
-            if let Ok(value) = HeaderValue::from_str(&host) {
-                req.headers_mut().insert(http::header::HOST, value);
-            }
+        if !req.headers().contains_key(http::header::HOST)
+            && let Ok(value) = HeaderValue::from_str(&host)
+        {
+            req.headers_mut().insert(http::header::HOST, value);
         }
         let path_and_query = req
             .uri()
@@ -202,7 +207,9 @@ impl Handler {
                 });
                 Ok(response)
             }
-            Ok(Err(code)) => Err(anyhow::anyhow!("the component responded with an error: {code:?}")),
+            Ok(Err(code)) => Err(anyhow::anyhow!(
+                "the component responded with an error: {code:?}"
+            )),
             Err(_) => match guest.await {
                 Ok(Ok(())) => Err(anyhow::anyhow!(
                     "the component returned without sending a response"
@@ -239,5 +246,7 @@ fn static_response(r: &StaticResponse) -> Response<HyperOutgoingBody> {
 }
 
 fn full(bytes: Bytes) -> HyperOutgoingBody {
-    Full::new(bytes).map_err(|never| match never {}).boxed_unsync()
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }

@@ -58,7 +58,8 @@ impl HttpServer {
             };
             routes.push((route.clone(), target));
         }
-        let (router, duplicates) = Router::build(routes.clone()).context("building the routing table")?;
+        let (router, duplicates) =
+            Router::build(routes.clone()).context("building the routing table")?;
         for dup in duplicates {
             tracing::warn!(
                 "the route `{}` is declared more than once; only the first is used",
@@ -90,7 +91,11 @@ impl HttpServer {
     /// Serves connections from `listener` until `shutdown` completes, then
     /// stops accepting and waits (up to the grace period) for in-flight
     /// requests to finish.
-    pub async fn serve(&self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<()> {
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<()> {
         let graceful = GracefulShutdown::new();
         let builder = auto::Builder::new(TokioExecutor::new());
         let mut shutdown = std::pin::pin!(shutdown);

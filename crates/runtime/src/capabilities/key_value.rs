@@ -44,7 +44,10 @@ impl HostState {
 impl Host for HostState {}
 
 impl HostStore for HostState {
-    async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<KeyValueStore>, Error>> {
+    async fn open(
+        &mut self,
+        label: String,
+    ) -> wasmtime::Result<Result<Resource<KeyValueStore>, Error>> {
         if !self.component.key_value_stores.contains(&label) {
             tracing::error!(
                 "component `{}` opened the key-value store `{label}`, which it is not allowed to use\n\nhint: add `key_value_stores = [\"{label}\"]` to the component in `{}`",
@@ -75,7 +78,11 @@ impl HostStore for HostState {
         Ok(Ok(self.table.push(store)?))
     }
 
-    async fn get(&mut self, store: Resource<KeyValueStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+    async fn get(
+        &mut self,
+        store: Resource<KeyValueStore>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         Ok(self
             .kv(&store)?
             .with_db(move |conn, label| {
@@ -90,7 +97,12 @@ impl HostStore for HostState {
             .await)
     }
 
-    async fn set(&mut self, store: Resource<KeyValueStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+    async fn set(
+        &mut self,
+        store: Resource<KeyValueStore>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
         Ok(self
             .kv(&store)?
             .with_db(move |conn, label| {
@@ -103,17 +115,28 @@ impl HostStore for HostState {
             .await)
     }
 
-    async fn delete(&mut self, store: Resource<KeyValueStore>, key: String) -> wasmtime::Result<Result<(), Error>> {
+    async fn delete(
+        &mut self,
+        store: Resource<KeyValueStore>,
+        key: String,
+    ) -> wasmtime::Result<Result<(), Error>> {
         Ok(self
             .kv(&store)?
             .with_db(move |conn, label| {
-                conn.execute("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2", (label, &key))
-                    .map(drop)
+                conn.execute(
+                    "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                    (label, &key),
+                )
+                .map(drop)
             })
             .await)
     }
 
-    async fn exists(&mut self, store: Resource<KeyValueStore>, key: String) -> wasmtime::Result<Result<bool, Error>> {
+    async fn exists(
+        &mut self,
+        store: Resource<KeyValueStore>,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, Error>> {
         Ok(self
             .kv(&store)?
             .with_db(move |conn, label| {
@@ -126,11 +149,15 @@ impl HostStore for HostState {
             .await)
     }
 
-    async fn get_keys(&mut self, store: Resource<KeyValueStore>) -> wasmtime::Result<Result<Vec<String>, Error>> {
+    async fn get_keys(
+        &mut self,
+        store: Resource<KeyValueStore>,
+    ) -> wasmtime::Result<Result<Vec<String>, Error>> {
         Ok(self
             .kv(&store)?
             .with_db(|conn, label| {
-                let mut stmt = conn.prepare("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
+                let mut stmt =
+                    conn.prepare("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
                 stmt.query_map([label], |row| row.get(0))?.collect()
             })
             .await)

@@ -35,7 +35,10 @@ impl OutboundHttp {
     /// reached at the first address inside the range (so the address that was
     /// checked is the one connected to). Anything else is refused and logged
     /// with the manifest line that would allow it.
-    async fn check(component: &ComponentConfig, uri: &http::Uri) -> Result<Option<SocketAddr>, Error> {
+    async fn check(
+        component: &ComponentConfig,
+        uri: &http::Uri,
+    ) -> Result<Option<SocketAddr>, Error> {
         let target = OutboundTarget::parse_url(&uri.to_string()).map_err(|err| {
             tracing::error!(component = %component.id, "outbound request to `{uri}` refused: {err}");
             Error::HttpRequestUriInvalid
@@ -43,15 +46,13 @@ impl OutboundHttp {
         if component.allowed_hosts.allows(&target) {
             return Ok(None);
         }
-        if let Host::Domain(name) = &target.host {
-            if let Ok(addrs) = tokio::net::lookup_host((name.as_str(), target.port)).await {
-                let allowed = addrs
-                    .into_iter()
-                    .find(|a| component.allowed_hosts.allows_address(&target, a.ip()));
-                if let Some(addr) = allowed {
-                    return Ok(Some(addr));
-                }
-            }
+        if let Host::Domain(name) = &target.host
+            && let Ok(addrs) = tokio::net::lookup_host((name.as_str(), target.port)).await
+            && let Some(addr) = addrs
+                .into_iter()
+                .find(|a| component.allowed_hosts.allows_address(&target, a.ip()))
+        {
+            return Ok(Some(addr));
         }
         tracing::error!(
             "component `{}` is not allowed to send a request to `{uri}` (HttpError::DestinationNotAllowed)\n\nhint: to allow it, add this to the component in `{}`:\n    {}",

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 use wasmtime::component::Resource;
 
-use crate::capabilities::bindings::redis::{Error, Host, HostConnection, RedisParameter, RedisResult};
+use crate::capabilities::bindings::redis::{
+    Error, Host, HostConnection, RedisParameter, RedisResult,
+};
 use crate::state::HostState;
 use spin_outbound_networking::{OutboundTarget, suggestion};
 
@@ -69,7 +71,10 @@ impl HostState {
         Err(Error::InvalidAddress)
     }
 
-    fn redis_conn(&self, conn: &Resource<RedisConnection>) -> wasmtime::Result<MultiplexedConnection> {
+    fn redis_conn(
+        &self,
+        conn: &Resource<RedisConnection>,
+    ) -> wasmtime::Result<MultiplexedConnection> {
         Ok(self.table.get(conn)?.conn.clone())
     }
 }
@@ -88,7 +93,10 @@ async fn run<T>(fut: impl Future<Output = redis::RedisResult<T>>) -> Result<T, E
 impl Host for HostState {}
 
 impl HostConnection for HostState {
-    async fn open(&mut self, address: String) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
+    async fn open(
+        &mut self,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
         if let Err(e) = self.redis_allowed(&address) {
             return Ok(Err(e));
         }
@@ -102,47 +110,88 @@ impl HostConnection for HostState {
         Ok(Ok(self.table.push(RedisConnection { conn })?))
     }
 
-    async fn publish(&mut self, conn: Resource<RedisConnection>, channel: String, payload: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+    async fn publish(
+        &mut self,
+        conn: Resource<RedisConnection>,
+        channel: String,
+        payload: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
         let mut c = self.redis_conn(&conn)?;
         Ok(run(c.publish::<_, _, ()>(channel, payload)).await)
     }
 
-    async fn get(&mut self, conn: Resource<RedisConnection>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+    async fn get(
+        &mut self,
+        conn: Resource<RedisConnection>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         let mut c = self.redis_conn(&conn)?;
         Ok(run(c.get::<_, Option<Vec<u8>>>(key)).await)
     }
 
-    async fn set(&mut self, conn: Resource<RedisConnection>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), Error>> {
+    async fn set(
+        &mut self,
+        conn: Resource<RedisConnection>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
         let mut c = self.redis_conn(&conn)?;
         Ok(run(c.set::<_, _, ()>(key, value)).await)
     }
 
-    async fn incr(&mut self, conn: Resource<RedisConnection>, key: String) -> wasmtime::Result<Result<i64, Error>> {
+    async fn incr(
+        &mut self,
+        conn: Resource<RedisConnection>,
+        key: String,
+    ) -> wasmtime::Result<Result<i64, Error>> {
         let mut c = self.redis_conn(&conn)?;
         Ok(run(c.incr::<_, _, i64>(key, 1)).await)
     }
 
-    async fn del(&mut self, conn: Resource<RedisConnection>, keys: Vec<String>) -> wasmtime::Result<Result<u32, Error>> {
+    async fn del(
+        &mut self,
+        conn: Resource<RedisConnection>,
+        keys: Vec<String>,
+    ) -> wasmtime::Result<Result<u32, Error>> {
         let mut c = self.redis_conn(&conn)?;
         Ok(run(c.del::<_, u32>(keys)).await)
     }
 
-    async fn sadd(&mut self, conn: Resource<RedisConnection>, key: String, values: Vec<String>) -> wasmtime::Result<Result<u32, Error>> {
+    async fn sadd(
+        &mut self,
+        conn: Resource<RedisConnection>,
+        key: String,
+        values: Vec<String>,
+    ) -> wasmtime::Result<Result<u32, Error>> {
         let mut c = self.redis_conn(&conn)?;
         Ok(run(c.sadd::<_, _, u32>(key, values)).await)
     }
 
-    async fn smembers(&mut self, conn: Resource<RedisConnection>, key: String) -> wasmtime::Result<Result<Vec<String>, Error>> {
+    async fn smembers(
+        &mut self,
+        conn: Resource<RedisConnection>,
+        key: String,
+    ) -> wasmtime::Result<Result<Vec<String>, Error>> {
         let mut c = self.redis_conn(&conn)?;
         Ok(run(c.smembers::<_, Vec<String>>(key)).await)
     }
 
-    async fn srem(&mut self, conn: Resource<RedisConnection>, key: String, values: Vec<String>) -> wasmtime::Result<Result<u32, Error>> {
+    async fn srem(
+        &mut self,
+        conn: Resource<RedisConnection>,
+        key: String,
+        values: Vec<String>,
+    ) -> wasmtime::Result<Result<u32, Error>> {
         let mut c = self.redis_conn(&conn)?;
         Ok(run(c.srem::<_, _, u32>(key, values)).await)
     }
 
-    async fn execute(&mut self, conn: Resource<RedisConnection>, command: String, arguments: Vec<RedisParameter>) -> wasmtime::Result<Result<Vec<RedisResult>, Error>> {
+    async fn execute(
+        &mut self,
+        conn: Resource<RedisConnection>,
+        command: String,
+        arguments: Vec<RedisParameter>,
+    ) -> wasmtime::Result<Result<Vec<RedisResult>, Error>> {
         let mut c = self.redis_conn(&conn)?;
         let mut cmd = redis::cmd(&command);
         for arg in arguments {

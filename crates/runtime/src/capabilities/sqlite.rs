@@ -6,7 +6,9 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use std::sync::{Arc, Mutex};
 use wasmtime::component::Resource;
 
-use crate::capabilities::bindings::sqlite::{Error, Host, HostConnection, QueryResult, RowResult, Value};
+use crate::capabilities::bindings::sqlite::{
+    Error, Host, HostConnection, QueryResult, RowResult, Value,
+};
 use crate::state::HostState;
 
 /// The file behind the `default` database (Spin's name for it).
@@ -20,7 +22,10 @@ pub struct SqliteConnection {
 impl Host for HostState {}
 
 impl HostConnection for HostState {
-    async fn open(&mut self, database: String) -> wasmtime::Result<Result<Resource<SqliteConnection>, Error>> {
+    async fn open(
+        &mut self,
+        database: String,
+    ) -> wasmtime::Result<Result<Resource<SqliteConnection>, Error>> {
         if !self.component.sqlite_databases.contains(&database) {
             tracing::error!(
                 "component `{}` opened the SQLite database `{database}`, which it is not allowed to use\n\nhint: add `sqlite_databases = [\"{database}\"]` to the component in `{}`",
@@ -59,7 +64,11 @@ impl HostConnection for HostState {
     }
 }
 
-fn query(conn: &rusqlite::Connection, statement: &str, parameters: Vec<Value>) -> rusqlite::Result<QueryResult> {
+fn query(
+    conn: &rusqlite::Connection,
+    statement: &str,
+    parameters: Vec<Value>,
+) -> rusqlite::Result<QueryResult> {
     let mut stmt = conn.prepare_cached(statement)?;
     let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
     let params: Vec<SqlValue> = parameters

@@ -48,9 +48,8 @@ pub fn define_unsupported_imports<T: 'static>(
         for (export, item) in instance.exports(engine) {
             match item.ty {
                 ComponentItem::ComponentFunc(_) => {
-                    let message = format!(
-                        "`{name}` is not supported by this host (called `{export}`)"
-                    );
+                    let message =
+                        format!("`{name}` is not supported by this host (called `{export}`)");
                     scope.func_new_async(export, move |_, _, _, _| {
                         let message = message.clone();
                         Box::new(async move { Err(wasmtime::format_err!(message)) })
