@@ -275,3 +275,30 @@ command = "true"
     assert!(err.contains("source"), "names the field: {err}");
     assert!(err.contains("spin build"), "suggests the fix: {err}");
 }
+
+#[test]
+fn files_are_mounted_read_only_with_exclusions() {
+    let manifest = MANIFEST.replace(
+        "[component.reflect-special]",
+        "files = [\"static/*.txt\", { source = \"assets\", destination = \"/assets\" }]\nexclude_files = [\"static/secret.txt\"]\n\n[component.reflect-special]",
+    );
+    let (dir, manifest) = app_dir(&manifest, &component());
+    for (path, text) in [
+        ("static/hello.txt", "hello file"),
+        ("static/secret.txt", "do not serve"),
+        ("static/other.md", "not matched"),
+        ("assets/logo.txt", "an asset"),
+    ] {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let up = SpinUp::start_with(&manifest, &[], |cmd| {
+        cmd.env("SPIN_VARIABLE_SECRET_WORD", "x");
+    });
+    assert_eq!(up.get("/file/static/hello.txt").text(), "hello file");
+    assert_eq!(up.get("/file/assets/logo.txt").text(), "an asset");
+    assert_eq!(up.get("/file/static/secret.txt").status, 404);
+    assert_eq!(up.get("/file/static/other.md").status, 404);
+    assert_eq!(up.get("/file/spin.toml").status, 404);
+}

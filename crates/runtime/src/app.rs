@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Store, StoreLimitsBuilder};
-use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
@@ -17,6 +17,7 @@ use crate::capabilities::unsupported::define_unsupported_imports;
 use crate::capabilities::variables::{ApplicationVariables, VariableSources};
 use crate::component_cache::load_component;
 use crate::engine::RuntimeEngine;
+use crate::files::Mounts;
 use crate::logs::{ComponentLog, Terminal};
 use crate::services::AppServices;
 use crate::state::HostState;
@@ -57,6 +58,7 @@ pub struct ComponentConfig {
     /// SQLite database labels it may open.
     pub sqlite_databases: Vec<String>,
     pub(crate) services: Arc<AppServices>,
+    mounts: Mounts,
     stdout: ComponentLog,
     stderr: ComponentLog,
 }
@@ -204,6 +206,12 @@ impl LoadedApp {
             key_value_stores: component.key_value_stores.clone(),
             sqlite_databases: component.sqlite_databases.clone(),
             services: services.clone(),
+            mounts: crate::files::prepare(
+                &app.dir,
+                &options.state_dir.join("files").join(&component.id),
+                component,
+            )
+            .context("preparing the component's `files`")?,
             stdout: ComponentLog::open(
                 &component.id,
                 log_dir,
@@ -235,6 +243,11 @@ impl LoadedApp {
         wasi.envs(&config.environment)
             .stdout(config.stdout.clone())
             .stderr(config.stderr.clone());
+        for (host, guest) in &config.mounts.0 {
+            if let Err(err) = wasi.preopened_dir(host, guest, FsPerms::ReadOnly) {
+                tracing::warn!(component = %config.id, "cannot mount `{}` at `{guest}`: {err:#}", host.display());
+            }
+        }
         let state = HostState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),

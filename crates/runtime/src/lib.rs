@@ -13,6 +13,7 @@ pub mod app;
 pub mod capabilities;
 pub mod component_cache;
 pub mod engine;
+pub mod files;
 pub mod logs;
 pub mod services;
 pub mod state;

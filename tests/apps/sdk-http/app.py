@@ -15,6 +15,12 @@ class IncomingHandler(http.IncomingHandler):
         if path.startswith("/variable/"):
             name = path[len("/variable/"):]
             return Response(200, {"content-type": "text/plain"}, bytes(variables.get(name), "utf-8"))
+        if path.startswith("/file/"):
+            try:
+                with open(path[len("/file"):], "rb") as f:
+                    return Response(200, {"content-type": "text/plain"}, f.read())
+            except OSError as e:
+                return Response(404, {"content-type": "text/plain"}, bytes(repr(e), "utf-8"))
         if path == "/boom":
             raise ValueError("boom from Python")
         if path == "/spin-forever":
