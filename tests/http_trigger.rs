@@ -302,3 +302,24 @@ fn files_are_mounted_read_only_with_exclusions() {
     assert_eq!(up.get("/file/static/other.md").status, 404);
     assert_eq!(up.get("/file/spin.toml").status, 404);
 }
+
+#[test]
+fn instance_reuse_is_opt_in() {
+    let (_dir, up) = start();
+    let counts: Vec<String> = (0..3).map(|_| up.get("/counter").text()).collect();
+    assert_eq!(
+        counts,
+        ["1", "1", "1"],
+        "a fresh instance per request by default"
+    );
+    drop(up);
+
+    let (_dir, manifest) = app_dir(MANIFEST, &component());
+    let up = SpinUp::start_with(&manifest, &["--max-instance-reuse-count", "3"], |cmd| {
+        cmd.env("SPIN_VARIABLE_SECRET_WORD", "x");
+    });
+    // Requests run one after another, so one instance serves three of them,
+    // then a fresh one takes over.
+    let counts: Vec<String> = (0..4).map(|_| up.get("/counter").text()).collect();
+    assert_eq!(counts, ["1", "2", "3", "1"]);
+}

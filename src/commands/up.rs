@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use spin_runtime::app::LoadOptions;
 use spin_runtime::capabilities::variables::VariableSources;
+use spin_runtime::runtime_config::RuntimeConfig;
 use spin_runtime::{EngineOptions, LoadedApp, RuntimeEngine};
 use spin_trigger_http::{HttpServer, ServerOptions};
 
@@ -39,13 +40,20 @@ pub struct UpCommand {
     pub variables: Vec<(String, String)>,
 
     /// Where the application keeps its state (logs, key-value and SQLite
-    /// data). Default: `.spin/` beside the manifest.
+    /// data); `""` for none (default stores in memory, no log files).
+    /// Default: the runtime config's `state_dir`, else `.spin/` beside the manifest.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
 
-    /// Where component stdout/stderr files are written. Default: `<state-dir>/logs`.
+    /// Where component stdout/stderr files are written; `""` for none.
+    /// Default: the runtime config's `log_dir`, else `<state-dir>/logs`.
     #[arg(short = 'L', long, env = "SPIN_LOG_DIR")]
     pub log_dir: Option<PathBuf>,
+
+    /// A runtime config file (TOML): key-value stores, SQLite databases,
+    /// variable providers, state and log directories.
+    #[arg(long, env = "RUNTIME_CONFIG_FILE", value_name = "FILE")]
+    pub runtime_config_file: Option<PathBuf>,
 
     /// Don't show component output on the terminal (it still goes to the log files).
     #[arg(short = 'q', long)]
@@ -63,18 +71,31 @@ pub struct UpCommand {
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub request_timeout: f64,
 
-    /// The most linear memory one instance may use, in bytes (suffixes k, M, G allowed).
-    #[arg(long, env = "SPIN_MAX_INSTANCE_MEMORY", default_value = "512M", value_parser = parse_size)]
-    pub max_instance_memory: usize,
+    /// The most linear memory one instance may use, in bytes (suffixes k, M,
+    /// G allowed). Default: the runtime config's `max_instance_memory`, else 512M.
+    #[arg(long, env = "SPIN_MAX_INSTANCE_MEMORY", value_parser = parse_size)]
+    pub max_instance_memory: Option<usize>,
 
     /// The most requests handled at once; more wait for a free slot.
     #[arg(long, default_value_t = 128)]
     pub max_concurrent_requests: u32,
 
+    /// How many requests one instance may serve, one after another (1: a
+    /// fresh instance per request, the default). Python globals persist
+    /// across the requests an instance serves.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub max_instance_reuse_count: u32,
+
     /// Run `spin build` before starting.
     #[arg(long, env = "SPIN_ALWAYS_BUILD")]
     pub build: bool,
 }
+
+/// The most idle instances kept per component when instances are reused.
+const IDLE_INSTANCES_PER_COMPONENT: usize = 16;
+
+/// The default for `--max-instance-memory`.
+const DEFAULT_MAX_INSTANCE_MEMORY: usize = 512 << 20;
 
 /// Runs `spin up` with `args` (the words after `up`), for `spin build --up`.
 pub fn run_up(args: Vec<String>) -> Result<ExitCode> {
@@ -95,27 +116,30 @@ impl UpCommand {
 
     async fn serve(self) -> Result<()> {
         let manifest_path = resolve_manifest_path(&self.from)?;
+        let runtime_config = match &self.runtime_config_file {
+            Some(path) => RuntimeConfig::load(path)?,
+            None => RuntimeConfig::default(),
+        };
         if self.build {
             super::build::build_manifest(&manifest_path, &[])?;
         }
         let app = spin_manifest::load_file(&manifest_path)?;
         app.check_sources()?;
-        let state_dir = self
-            .state_dir
-            .clone()
-            .unwrap_or_else(|| app.dir.join(".spin"));
-        let log_dir = self
-            .log_dir
-            .clone()
-            .unwrap_or_else(|| state_dir.join("logs"));
+        let state_dir = runtime_config.state_dir(self.state_dir.as_deref(), &app.dir);
+        let log_dir = runtime_config.log_dir(self.log_dir.as_deref(), state_dir.as_deref());
         let cache_dir = if self.disable_cache {
             None
         } else {
             spin_runtime::engine::default_cache_dir()
         };
         let engine = RuntimeEngine::new(EngineOptions {
-            max_instance_memory: self.max_instance_memory,
-            max_concurrent_instances: self.max_concurrent_requests,
+            max_instance_memory: self
+                .max_instance_memory
+                .or(runtime_config.max_instance_memory)
+                .unwrap_or(DEFAULT_MAX_INSTANCE_MEMORY),
+            // Idle instances kept for reuse hold pool slots too.
+            max_concurrent_instances: self.max_concurrent_requests
+                + IDLE_INSTANCES_PER_COMPONENT as u32 * app.components.len() as u32,
             pooling: !self.disable_pooling,
             cache_dir,
         })?;
@@ -126,10 +150,16 @@ impl UpCommand {
             .collect::<Result<Vec<_>>>()?;
         let options = LoadOptions {
             env: self.env.clone(),
-            variables: VariableSources::from_environment(variables, &app.dir)?,
-            log_dir: Some(log_dir),
+            variables: VariableSources::from_environment(
+                variables,
+                &app.dir,
+                &runtime_config.variables_providers,
+            )?,
+            log_dir,
             quiet: self.quiet,
-            state_dir,
+            stores: runtime_config.stores(state_dir.as_deref()),
+            // With no state directory, `files` are still staged beside the manifest.
+            state_dir: state_dir.unwrap_or_else(|| app.dir.join(".spin")),
         };
         let spinner = progress("Preparing components");
         let loaded = LoadedApp::load(app, engine, options).await;
@@ -141,6 +171,8 @@ impl UpCommand {
             ServerOptions {
                 request_timeout: Duration::from_secs_f64(self.request_timeout),
                 max_concurrent_instances: self.max_concurrent_requests as usize,
+                max_instance_reuse_count: self.max_instance_reuse_count,
+                max_idle_instances: IDLE_INSTANCES_PER_COMPONENT,
                 ..ServerOptions::default()
             },
         )?;

@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use crate::reuse::{Idle, InstancePool};
 use crate::server::ServerOptions;
 use spin_manifest::StaticResponse;
 use spin_routes::{RouteMatch, Router, spin_headers};
@@ -33,6 +34,7 @@ pub(crate) struct Handler {
     router: Router<RouteTarget>,
     options: ServerOptions,
     instances: Arc<Semaphore>,
+    pool: Arc<InstancePool>,
 }
 
 impl Handler {
@@ -45,6 +47,10 @@ impl Handler {
             app,
             router,
             instances: Arc::new(Semaphore::new(options.max_concurrent_instances)),
+            pool: Arc::new(InstancePool::new(
+                options.max_instance_reuse_count,
+                options.max_idle_instances,
+            )),
             options,
         }
     }
@@ -170,7 +176,11 @@ impl Handler {
     ) -> anyhow::Result<Response<HyperOutgoingBody>> {
         // Held until the guest finishes (body streaming included).
         let permit = self.instances.clone().acquire_owned().await?;
-        let mut store = self.app.new_store(component);
+        let id = component.config.id.clone();
+        let (mut store, proxy, uses) = match self.pool.take(&id) {
+            Some(idle) => (idle.store, Some(idle.proxy), idle.uses),
+            None => (self.app.new_store(component), None, 0),
+        };
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let request = store
             .data_mut()
@@ -179,21 +189,33 @@ impl Handler {
         let outparam = store.data_mut().http_view().new_response_outparam(sender)?;
         let pre = component.pre.clone();
         let timeout = self.options.request_timeout;
-        let id = component.config.id.clone();
-        let guest = tokio::spawn(async move {
-            let _permit = permit;
-            let run = async {
-                let proxy = pre.instantiate_async(&mut store).await?;
-                proxy
-                    .wasi_http_incoming_handler()
-                    .call_handle(&mut store, request, outparam)
-                    .await
-            };
-            match tokio::time::timeout(timeout, run).await {
-                Ok(result) => result.map_err(anyhow::Error::from),
-                Err(_) => Err(anyhow::anyhow!(
-                    "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
-                )),
+        let pool = self.pool.clone();
+        let guest = tokio::spawn({
+            let id = id.clone();
+            async move {
+                let _permit = permit;
+                let run = async {
+                    let proxy = match proxy {
+                        Some(proxy) => proxy,
+                        None => pre.instantiate_async(&mut store).await?,
+                    };
+                    proxy
+                        .wasi_http_incoming_handler()
+                        .call_handle(&mut store, request, outparam)
+                        .await?;
+                    Ok::<_, wasmtime::Error>(proxy)
+                };
+                match tokio::time::timeout(timeout, run).await {
+                    Ok(Ok(proxy)) => {
+                        let uses = uses + 1;
+                        pool.give_back(&id, Idle { store, proxy, uses });
+                        Ok(())
+                    }
+                    Ok(Err(err)) => Err(anyhow::Error::from(err)),
+                    Err(_) => Err(anyhow::anyhow!(
+                        "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
+                    )),
+                }
             }
         });
         match receiver.await {

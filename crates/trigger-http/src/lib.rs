@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 mod handler;
+mod reuse;
 mod server;
 
 pub use server::{HttpServer, ServerOptions};

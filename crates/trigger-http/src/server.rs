@@ -25,6 +25,11 @@ pub struct ServerOptions {
     /// The most component instances alive at once; further requests wait
     /// for a slot rather than fail (this must not exceed the engine's pool).
     pub max_concurrent_instances: usize,
+    /// How many requests one instance may serve (1: a fresh instance per
+    /// request, the default).
+    pub max_instance_reuse_count: u32,
+    /// The most idle instances kept per component for reuse.
+    pub max_idle_instances: usize,
 }
 
 impl Default for ServerOptions {
@@ -33,6 +38,8 @@ impl Default for ServerOptions {
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             max_concurrent_instances: 128,
+            max_instance_reuse_count: 1,
+            max_idle_instances: 16,
         }
     }
 }

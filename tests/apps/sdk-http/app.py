@@ -6,6 +6,11 @@ from spin_sdk import http, llm, variables
 from spin_sdk.http import Request, Response
 
 
+# Counts the requests this instance served: always 1 with a fresh instance
+# per request, more with instance reuse.
+served = 0
+
+
 class IncomingHandler(http.IncomingHandler):
     def handle_request(self, request: Request) -> Response:
         path = request.uri.split("?", 1)[0]
@@ -21,6 +26,10 @@ class IncomingHandler(http.IncomingHandler):
                     return Response(200, {"content-type": "text/plain"}, f.read())
             except OSError as e:
                 return Response(404, {"content-type": "text/plain"}, bytes(repr(e), "utf-8"))
+        if path == "/counter":
+            global served
+            served += 1
+            return Response(200, {"content-type": "text/plain"}, bytes(str(served), "utf-8"))
         if path == "/boom":
             raise ValueError("boom from Python")
         if path == "/spin-forever":
