@@ -19,6 +19,7 @@ use crate::component_cache::load_component;
 use crate::engine::RuntimeEngine;
 use crate::files::Mounts;
 use crate::logs::{ComponentLog, Terminal};
+use crate::runtime_config::Stores;
 use crate::services::AppServices;
 use crate::state::HostState;
 use spin_manifest::{App, ComponentSource, ManifestFormat};
@@ -35,8 +36,11 @@ pub struct LoadOptions {
     pub log_dir: Option<PathBuf>,
     /// Don't mirror component output to the terminal.
     pub quiet: bool,
-    /// Where the default key-value store and database live.
+    /// Where `files` are staged (`<state_dir>/files/<component>`).
     pub state_dir: PathBuf,
+    /// The key-value stores and SQLite databases components may open, by
+    /// label (see [`crate::runtime_config::RuntimeConfig::stores`]).
+    pub stores: Stores,
 }
 
 /// Everything the manifest grants one component, resolved at load time.
@@ -90,19 +94,22 @@ impl LoadedApp {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         crate::capabilities::add_to_linker(&mut linker)?;
-        let services = Arc::new(AppServices::new(options.state_dir.clone()));
+        let services = Arc::new(AppServices::new(options.stores.clone()));
 
         let used: Vec<&str> = app
             .http_triggers
             .iter()
             .filter_map(|t| t.component.as_deref())
             .collect();
-        let mut components = HashMap::new();
-        for component in app
+        let used_components = app
             .components
             .iter()
-            .filter(|c| used.contains(&c.id.as_str()))
-        {
+            .filter(|c| used.contains(&c.id.as_str()));
+        for component in used_components.clone() {
+            options.stores.check(component)?;
+        }
+        let mut components = HashMap::new();
+        for component in used_components {
             let loaded = Self::load_component(
                 &app, &engine, &linker, component, &variables, &services, &options,
             )

@@ -15,6 +15,7 @@ pub mod component_cache;
 pub mod engine;
 pub mod files;
 pub mod logs;
+pub mod runtime_config;
 pub mod services;
 pub mod state;
 

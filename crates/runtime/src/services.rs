@@ -1,6 +1,6 @@
 //! State shared by every request of an application: pooled Redis
-//! connections and the SQLite files behind the default key-value store and
-//! database, opened on first use.
+//! connections, and the SQLite databases behind key-value stores and
+//! `sqlite_databases`, opened on first use.
 
 use anyhow::{Context as _, Result};
 use rusqlite::Connection;
@@ -9,42 +9,72 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::capabilities::redis::RedisPool;
+use crate::runtime_config::{DatabaseLocation, KeyValueBackend, Stores};
 
 /// One application's shared services.
 pub struct AppServices {
-    /// Where the default stores live (`.spin/` beside the manifest).
-    pub state_dir: PathBuf,
     /// Redis connections by address.
     pub redis: RedisPool,
-    databases: Mutex<HashMap<PathBuf, Arc<Mutex<Connection>>>>,
+    stores: Stores,
+    databases: Mutex<HashMap<DatabaseKey, Arc<Mutex<Connection>>>>,
+}
+
+/// What makes two opens share one connection: the same file, or the same
+/// owner of an in-memory database.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum DatabaseKey {
+    File(PathBuf),
+    Memory(String),
 }
 
 impl AppServices {
-    /// Services keeping their files under `state_dir`.
-    pub fn new(state_dir: PathBuf) -> Self {
+    /// Services for the stores and databases in `stores`.
+    pub fn new(stores: Stores) -> Self {
         Self {
-            state_dir,
             redis: RedisPool::default(),
+            stores,
             databases: Mutex::default(),
         }
     }
 
-    /// The connection to the SQLite file `name` in the state directory,
-    /// opened (and created) on first use, then shared.
-    pub fn database(&self, name: &str) -> Result<Arc<Mutex<Connection>>> {
-        let path = self.state_dir.join(name);
+    /// Where the key-value store `label` keeps its data, if it is defined.
+    pub fn key_value_store(&self, label: &str) -> Option<&KeyValueBackend> {
+        self.stores.key_value.get(label)
+    }
+
+    /// Where the SQLite database `label` lives, if it is defined.
+    pub fn sqlite_database(&self, label: &str) -> Option<&DatabaseLocation> {
+        self.stores.sqlite.get(label)
+    }
+
+    /// The connection to the database at `location`, opened (and created)
+    /// on first use, then shared. `owner` (e.g. `sqlite_database.orders`)
+    /// keeps in-memory databases of different owners apart.
+    pub fn database(
+        &self,
+        owner: &str,
+        location: &DatabaseLocation,
+    ) -> Result<Arc<Mutex<Connection>>> {
+        let key = match location {
+            DatabaseLocation::File(path) => DatabaseKey::File(path.clone()),
+            DatabaseLocation::Memory => DatabaseKey::Memory(owner.to_owned()),
+        };
         let mut dbs = self.databases.lock().expect("database map lock");
-        if let Some(db) = dbs.get(&path) {
+        if let Some(db) = dbs.get(&key) {
             return Ok(db.clone());
         }
-        let db = Arc::new(Mutex::new(open(&path)?));
-        dbs.insert(path, db.clone());
+        let conn = match location {
+            DatabaseLocation::File(path) => open(path)?,
+            DatabaseLocation::Memory => Connection::open_in_memory()?,
+        };
+        let db = Arc::new(Mutex::new(conn));
+        dbs.insert(key, db.clone());
         Ok(db)
     }
 }
 
 fn open(path: &Path) -> Result<Connection> {
-    if let Some(dir) = path.parent() {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
     }
     let conn = Connection::open(path).with_context(|| format!("opening `{}`", path.display()))?;
@@ -53,4 +83,27 @@ fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_shared_by_path_and_memory_by_owner() {
+        let dir = std::env::temp_dir().join(format!("spin-services-{}", std::process::id()));
+        let file = DatabaseLocation::File(dir.join("nested/db.sqlite"));
+        let services = AppServices::new(Stores::default());
+        let a = services.database("a", &file).unwrap();
+        let b = services.database("b", &file).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(dir.join("nested/db.sqlite").exists());
+
+        let m1 = services.database("a", &DatabaseLocation::Memory).unwrap();
+        let m2 = services.database("b", &DatabaseLocation::Memory).unwrap();
+        let m1_again = services.database("a", &DatabaseLocation::Memory).unwrap();
+        assert!(!Arc::ptr_eq(&m1, &m2));
+        assert!(Arc::ptr_eq(&m1, &m1_again));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

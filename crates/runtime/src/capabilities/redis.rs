@@ -32,7 +32,7 @@ pub struct RedisPool {
 }
 
 impl RedisPool {
-    async fn connect(&self, address: &str) -> Result<MultiplexedConnection, Error> {
+    pub(crate) async fn connect(&self, address: &str) -> Result<MultiplexedConnection, Error> {
         let mut connections = self.connections.lock().await;
         if let Some(conn) = connections.get(address) {
             return Ok(conn.clone());
@@ -47,7 +47,7 @@ impl RedisPool {
     }
 
     /// Forgets a connection that failed, so the next request reconnects.
-    async fn forget(&self, address: &str) {
+    pub(crate) async fn forget(&self, address: &str) {
         self.connections.lock().await.remove(address);
     }
 }

@@ -1,6 +1,7 @@
-//! SQLite (`fermyon:spin/sqlite@2.0.0`). The `default` database is a file in
-//! the state directory, as in Spin; a component may open only the databases
-//! its manifest lists in `sqlite_databases`.
+//! SQLite (`fermyon:spin/sqlite@2.0.0`). A component may open only the
+//! databases its manifest lists in `sqlite_databases`. The runtime config
+//! file says where each label's database lives; the `default` database is a
+//! file in the state directory unless configured otherwise.
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use std::sync::{Arc, Mutex};
@@ -10,9 +11,6 @@ use crate::capabilities::bindings::sqlite::{
     Error, Host, HostConnection, QueryResult, RowResult, Value,
 };
 use crate::state::HostState;
-
-/// The file behind the `default` database (Spin's name for it).
-const DEFAULT_DATABASE_FILE: &str = "sqlite_db.db";
 
 /// A guest's handle on an open database.
 pub struct SqliteConnection {
@@ -34,10 +32,11 @@ impl HostConnection for HostState {
             );
             return Ok(Err(Error::AccessDenied));
         }
-        if database != "default" {
+        let services = &self.component.services;
+        let Some(location) = services.sqlite_database(&database) else {
             return Ok(Err(Error::NoSuchDatabase));
-        }
-        match self.component.services.database(DEFAULT_DATABASE_FILE) {
+        };
+        match services.database(&format!("sqlite_database.{database}"), location) {
             Ok(db) => Ok(Ok(self.table.push(SqliteConnection { db })?)),
             Err(e) => Ok(Err(Error::Io(format!("{e:#}")))),
         }

@@ -1,44 +1,117 @@
 //! Application variables: resolved once at startup from the providers
-//! (`--variable`, `SPIN_VARIABLE_<NAME>`, a `.env` file, then the manifest's
-//! defaults), expanded into each component's `variables`/`config` templates,
-//! and served to guests through `fermyon:spin/variables@2.0.0`.
+//! (`--variable`, the runtime config file's `[[variables_provider]]`s, then
+//! `SPIN_VARIABLE_<NAME>` and a `.env` file, then the manifest's defaults),
+//! expanded into each component's `variables`/`config` templates, and served
+//! to guests through `fermyon:spin/variables@2.0.0`.
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use spin_manifest::App;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-/// Where variable values come from, highest priority first.
+use crate::runtime_config::VariablesProviderConfig;
+
+/// The prefix of the environment provider that is always present.
+const DEFAULT_ENV_PREFIX: &str = "SPIN_VARIABLE";
+
+/// Where variable values come from, highest priority first: `--variable`,
+/// the configured providers in file order, then the default environment
+/// provider (Spin's order).
 #[derive(Debug, Default, Clone)]
 pub struct VariableSources {
-    /// `--variable name=value` flags.
-    pub cli: Vec<(String, String)>,
-    /// The process environment (`SPIN_VARIABLE_<NAME>`).
-    pub env: Vec<(String, String)>,
-    /// `KEY=VALUE` lines of a `.env` file, read as `SPIN_VARIABLE_<NAME>` too.
-    pub dotenv: Vec<(String, String)>,
+    cli: Vec<(String, String)>,
+    providers: Vec<Provider>,
+    env: Vec<(String, String)>,
+}
+
+/// One provider, with its files already read.
+#[derive(Debug, Clone)]
+enum Provider {
+    /// Fixed values by name.
+    Static(BTreeMap<String, String>),
+    /// `<PREFIX>_<NAME>` in the process environment, then in `dotenv`.
+    Env {
+        prefix: String,
+        dotenv: Vec<(String, String)>,
+    },
 }
 
 impl VariableSources {
-    /// Reads the environment and the `.env` file in `dir`, if there is one.
-    pub fn from_environment(cli: Vec<(String, String)>, dir: &Path) -> Result<Self> {
-        let dotenv = match std::fs::read_to_string(dir.join(".env")) {
-            Ok(text) => parse_dotenv(&text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => bail!("reading `{}`: {e}", dir.join(".env").display()),
-        };
+    /// Reads the process environment, the dotenv files of the `configured`
+    /// providers, and the `.env` file in `dir`, if there is one.
+    pub fn from_environment(
+        cli: Vec<(String, String)>,
+        dir: &Path,
+        configured: &[VariablesProviderConfig],
+    ) -> Result<Self> {
+        Self::new(cli, dir, configured, std::env::vars().collect())
+    }
+
+    fn new(
+        cli: Vec<(String, String)>,
+        dir: &Path,
+        configured: &[VariablesProviderConfig],
+        env: Vec<(String, String)>,
+    ) -> Result<Self> {
+        let mut providers = configured
+            .iter()
+            .map(|config| {
+                Ok(match config {
+                    VariablesProviderConfig::Static { values } => Provider::Static(values.clone()),
+                    VariablesProviderConfig::Env {
+                        prefix,
+                        dotenv_path,
+                    } => Provider::Env {
+                        prefix: prefix.clone().unwrap_or_else(|| DEFAULT_ENV_PREFIX.into()),
+                        dotenv: match dotenv_path {
+                            Some(path) => read_dotenv(path)?,
+                            None => Vec::new(),
+                        },
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        providers.push(Provider::Env {
+            prefix: DEFAULT_ENV_PREFIX.into(),
+            dotenv: read_dotenv(&dir.join(".env"))?,
+        });
         Ok(Self {
             cli,
-            env: std::env::vars().collect(),
-            dotenv,
+            providers,
+            env,
         })
     }
 
     fn lookup(&self, name: &str) -> Option<&str> {
-        let env_name = format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase());
-        find(&self.cli, name)
-            .or_else(|| find(&self.env, &env_name))
-            .or_else(|| find(&self.dotenv, &env_name))
+        find(&self.cli, name).or_else(|| {
+            self.providers.iter().find_map(|provider| match provider {
+                Provider::Static(values) => values.get(name).map(String::as_str),
+                Provider::Env { prefix, dotenv } => {
+                    let key = env_name(prefix, name);
+                    find(&self.env, &key).or_else(|| find(dotenv, &key))
+                }
+            })
+        })
+    }
+}
+
+/// The environment variable an env provider reads for `name`: the prefix,
+/// unless empty, joined to the upper-cased name with an underscore.
+fn env_name(prefix: &str, name: &str) -> String {
+    let upper = name.to_ascii_uppercase();
+    if prefix.is_empty() {
+        upper
+    } else {
+        format!("{prefix}_{upper}")
+    }
+}
+
+/// The lines of a dotenv file; a missing file has none, as in Spin.
+fn read_dotenv(path: &Path) -> Result<Vec<(String, String)>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(parse_dotenv(&text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("reading `{}`", path.display())),
     }
 }
 
@@ -184,6 +257,58 @@ mod tests {
                 ("SPIN_VARIABLE_B".to_string(), "two".to_string())
             ]
         );
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn providers_are_asked_in_spins_order() {
+        let dir = std::env::temp_dir().join(format!("spin-vars-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(".env"), "SPIN_VARIABLE_FROM_DOTENV=dot\n").unwrap();
+        std::fs::write(dir.join("app.env"), "APP_FROM_APP_DOTENV=app-dot\n").unwrap();
+        let configured = [
+            VariablesProviderConfig::Static {
+                values: [("shadowed".into(), "static".into())].into(),
+            },
+            VariablesProviderConfig::Env {
+                prefix: Some("APP".into()),
+                dotenv_path: Some(dir.join("app.env")),
+            },
+            VariablesProviderConfig::Env {
+                prefix: Some(String::new()),
+                dotenv_path: Some(dir.join("missing.env")),
+            },
+        ];
+        let env = pairs(&[
+            ("SPIN_VARIABLE_SHADOWED", "env"),
+            ("SPIN_VARIABLE_ONLY_ENV", "env"),
+            ("APP_PREFIXED", "app"),
+            ("BARE", "bare"),
+        ]);
+        let cli = pairs(&[("from_cli", "cli"), ("shadowed", "cli-wins")]);
+        let sources = VariableSources::new(cli, &dir, &configured, env).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        assert_eq!(sources.lookup("from_cli"), Some("cli"));
+        // `--variable`, then the configured providers in order, then the
+        // default environment provider.
+        assert_eq!(sources.lookup("shadowed"), Some("cli-wins"));
+        let without_cli = VariableSources {
+            cli: Vec::new(),
+            ..sources.clone()
+        };
+        assert_eq!(without_cli.lookup("shadowed"), Some("static"));
+        assert_eq!(sources.lookup("prefixed"), Some("app"));
+        assert_eq!(sources.lookup("from_app_dotenv"), Some("app-dot"));
+        assert_eq!(sources.lookup("bare"), Some("bare"));
+        assert_eq!(sources.lookup("only_env"), Some("env"));
+        assert_eq!(sources.lookup("from_dotenv"), Some("dot"));
+        assert_eq!(sources.lookup("nowhere"), None);
     }
 
     #[test]

@@ -1,0 +1,196 @@
+//! The two kinds of store behind a label: an SQLite table shared by every
+//! store in the file (rows keyed by label, as in Spin), or a Redis database
+//! whose keys are used as they are (as in Spin, so two labels on one Redis
+//! database share their keys).
+
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::capabilities::bindings::key_value::Error;
+use crate::capabilities::bindings::redis::Error as RedisError;
+use crate::services::AppServices;
+
+/// How long one Redis command may take.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An open store.
+pub(super) enum Backend {
+    Sqlite(SqliteStore),
+    Redis(RedisStore),
+}
+
+/// One label's rows in an SQLite key-value table.
+pub(super) struct SqliteStore {
+    db: Arc<Mutex<rusqlite::Connection>>,
+    label: String,
+}
+
+/// A connection to the Redis database behind a store.
+pub(super) struct RedisStore {
+    conn: MultiplexedConnection,
+    url: String,
+    services: Arc<AppServices>,
+}
+
+impl Backend {
+    /// Opens the SQLite store `label` in `db`, creating its table if needed.
+    pub(super) async fn sqlite(
+        db: Arc<Mutex<rusqlite::Connection>>,
+        label: String,
+    ) -> Result<Self, Error> {
+        let store = SqliteStore { db, label };
+        store
+            .run(|conn, _| {
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS spin_key_value (store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (store, key))",
+                    [],
+                )
+            })
+            .await?;
+        Ok(Self::Sqlite(store))
+    }
+
+    /// Connects to the Redis server at `url` through the app's shared pool.
+    pub(super) async fn redis(url: &str, services: Arc<AppServices>) -> Result<Self, Error> {
+        match services.redis.connect(url).await {
+            Ok(conn) => Ok(Self::Redis(RedisStore {
+                conn,
+                url: url.to_owned(),
+                services,
+            })),
+            Err(e) => {
+                services.redis.forget(url).await;
+                Err(Error::Other(match e {
+                    RedisError::Other(message) => message,
+                    other => format!("cannot use the Redis server at {url}: {other:?}"),
+                }))
+            }
+        }
+    }
+
+    pub(super) async fn get(&self, key: String) -> Result<Option<Vec<u8>>, Error> {
+        match self {
+            Self::Sqlite(store) => {
+                store
+                    .run(move |conn, label| {
+                        use rusqlite::OptionalExtension;
+                        conn.query_row(
+                            "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                            (label, &key),
+                            |row| row.get(0),
+                        )
+                        .optional()
+                    })
+                    .await
+            }
+            Self::Redis(store) => store.run(async |mut c| c.get(key).await).await,
+        }
+    }
+
+    pub(super) async fn set(&self, key: String, value: Vec<u8>) -> Result<(), Error> {
+        match self {
+            Self::Sqlite(store) => {
+                store.run(move |conn, label| {
+                    conn.execute(
+                        "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+                        (label, &key, &value),
+                    )
+                    .map(drop)
+                })
+                .await
+            }
+            Self::Redis(store) => store.run(async |mut c| c.set(key, value).await).await,
+        }
+    }
+
+    pub(super) async fn delete(&self, key: String) -> Result<(), Error> {
+        match self {
+            Self::Sqlite(store) => {
+                store
+                    .run(move |conn, label| {
+                        conn.execute(
+                            "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                            (label, &key),
+                        )
+                        .map(drop)
+                    })
+                    .await
+            }
+            Self::Redis(store) => store.run(async |mut c| c.del(key).await).await,
+        }
+    }
+
+    pub(super) async fn exists(&self, key: String) -> Result<bool, Error> {
+        match self {
+            Self::Sqlite(store) => {
+                store.run(move |conn, label| {
+                    conn.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2)",
+                        (label, &key),
+                        |row| row.get(0),
+                    )
+                })
+                .await
+            }
+            Self::Redis(store) => store.run(async |mut c| c.exists(key).await).await,
+        }
+    }
+
+    pub(super) async fn get_keys(&self) -> Result<Vec<String>, Error> {
+        match self {
+            Self::Sqlite(store) => {
+                store
+                    .run(|conn, label| {
+                        let mut stmt = conn.prepare(
+                            "SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key",
+                        )?;
+                        stmt.query_map([label], |row| row.get(0))?.collect()
+                    })
+                    .await
+            }
+            Self::Redis(store) => store.run(async |mut c| c.keys("*").await).await,
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Runs `f` on the database, with the store's label, off the async threads.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection, &str) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, Error> {
+        let (db, label) = (self.db.clone(), self.label.clone());
+        tokio::task::spawn_blocking(move || {
+            let conn = db.lock().expect("key-value database lock");
+            f(&conn, &label)
+        })
+        .await
+        .map_err(|e| Error::Other(e.to_string()))?
+        .map_err(|e| Error::Other(e.to_string()))
+    }
+}
+
+impl RedisStore {
+    /// Runs one command with a timeout. A broken connection is dropped from
+    /// the pool so that the next open reconnects.
+    async fn run<T>(
+        &self,
+        f: impl AsyncFnOnce(MultiplexedConnection) -> redis::RedisResult<T>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(REDIS_TIMEOUT, f(self.conn.clone())).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
+                    self.services.redis.forget(&self.url).await;
+                }
+                Err(Error::Other(e.to_string()))
+            }
+            Err(_) => Err(Error::Other(format!(
+                "the Redis server at {} did not answer in time",
+                self.url
+            ))),
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! `spin up --runtime-config-file`, through the real `spin` binary and an
+//! official-SDK component: labelled key-value stores backed by an SQLite
+//! file and by the local Redis, a labelled SQLite database at a custom path,
+//! variable providers, and the errors a bad file or an undefined label give.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::python::build_sdk_app;
+use support::spin::{SpinUp, spin};
+
+const MANIFEST: &str = r#"spin_manifest_version = 2
+[application]
+name = "runtime-config"
+[variables]
+greeting = { required = true }
+token = { default = "from the manifest" }
+[[trigger.http]]
+route = "/..."
+component = "app"
+[component.app]
+source = "app.wasm"
+key_value_stores = ["default", "files", "cache"]
+sqlite_databases = ["notes"]
+[component.app.variables]
+greeting = "{{ greeting }}"
+token = "{{ token }}"
+"#;
+
+/// A temp app dir holding `manifest`, the test component as `app.wasm`, and
+/// `files` (path, contents) relative to it.
+fn app_dir(manifest: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let component = build_sdk_app(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/apps/sdk-runtime-config"),
+    );
+    std::os::unix::fs::symlink(component, dir.path().join("app.wasm")).unwrap();
+    std::fs::write(dir.path().join("spin.toml"), manifest).unwrap();
+    for (path, contents) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+    dir
+}
+
+fn redis_get(key: &str) -> String {
+    let out = Command::new("redis-cli")
+        .args(["get", key])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn labels_are_wired_to_the_configured_stores_databases_and_providers() {
+    let redis_key = format!("runtime-config-test-{}", std::process::id());
+    // The key-value `path` is relative to the config file, the SQLite one to
+    // the current directory (the app dir here), as in Spin.
+    let config = r#"
+[key_value_store.files]
+type = "spin"
+path = "data/files.db"
+
+[key_value_store.cache]
+type = "redis"
+url = "redis://127.0.0.1:6379"
+
+[sqlite_database.notes]
+type = "spin"
+path = "db/notes.db"
+
+[[variables_provider]]
+type = "static"
+values = { greeting = "hello from the static provider" }
+
+[[variables_provider]]
+type = "env"
+prefix = "RCTEST"
+"#;
+    let dir = app_dir(MANIFEST, &[("config/runtime-config.toml", config)]);
+    let manifest = dir.path().join("spin.toml");
+    let args = ["--runtime-config-file", "config/runtime-config.toml"];
+    let start = || {
+        SpinUp::start_with(&manifest, &args, |cmd| {
+            cmd.env("RCTEST_TOKEN", "from the env provider");
+        })
+    };
+    let up = start();
+    let text = |path: &str| {
+        let resp = up.get(path);
+        assert_eq!(resp.status, 200, "{path}: {}\n{}", resp.text(), up.stderr());
+        resp.text()
+    };
+
+    // A spin store: its own file, and separate from `default`.
+    assert_eq!(text("/kv/set?label=files&key=k&value=filed"), "ok");
+    assert_eq!(text("/kv/get?label=files&key=k"), "filed");
+    assert_eq!(text("/kv/get?label=default&key=k"), "missing");
+    assert!(dir.path().join("config/data/files.db").is_file());
+
+    // A Redis store: keys are used as they are.
+    assert_eq!(
+        text(&format!("/kv/set?label=cache&key={redis_key}&value=cached")),
+        "ok"
+    );
+    assert_eq!(redis_get(&redis_key), "cached");
+    assert_eq!(
+        text(&format!("/kv/get?label=cache&key={redis_key}")),
+        "cached"
+    );
+    Command::new("redis-cli")
+        .args(["del", &redis_key])
+        .output()
+        .unwrap();
+
+    // An SQLite database at the configured path.
+    assert_eq!(text("/sqlite?label=notes&note=first"), "first");
+    assert!(dir.path().join("db/notes.db").is_file());
+    assert!(!dir.path().join(".spin/sqlite_db.db").exists());
+
+    // Variables: the static provider, then the env provider's prefix.
+    assert_eq!(
+        text("/variable?name=greeting"),
+        "hello from the static provider"
+    );
+    assert_eq!(text("/variable?name=token"), "from the env provider");
+    drop(up);
+
+    // The files outlive the process.
+    let up = start();
+    assert_eq!(up.get("/kv/get?label=files&key=k").text(), "filed");
+    assert_eq!(
+        up.get("/sqlite?label=notes&note=second").text(),
+        "first,second"
+    );
+}
+
+/// Runs `spin up` expecting it to fail before serving; returns stderr.
+fn failed_start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = spin(dir)
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "spin up started:\n{stdout}\n{stderr}"
+    );
+    assert!(!stdout.contains("Serving"), "{stdout}");
+    stderr
+}
+
+#[test]
+fn a_bad_runtime_config_stops_startup_naming_the_line_and_the_fix() {
+    let dir = app_dir(
+        MANIFEST,
+        &[
+            (
+                "typo.toml",
+                "[key_value_store.files]\ntype = \"spin\"\npth = \"files.db\"\n",
+            ),
+            (
+                "cosmos.toml",
+                "[key_value_store.cache]\ntype = \"azure_cosmos\"\n",
+            ),
+        ],
+    );
+    let err = failed_start(
+        dir.path(),
+        &[
+            "--runtime-config-file",
+            "typo.toml",
+            "--variable",
+            "greeting=x",
+        ],
+        &[],
+    );
+    assert!(
+        err.contains("unknown key `pth` in `[key_value_store.files]`"),
+        "{err}"
+    );
+    assert!(err.contains("--> typo.toml:3:1"), "{err}");
+    assert!(err.contains(" 3 | pth = \"files.db\""), "{err}");
+    assert!(
+        err.contains("hint: the keys allowed here are `type` and `path`"),
+        "{err}"
+    );
+
+    // The environment variable names the file too.
+    let err = failed_start(
+        dir.path(),
+        &["--variable", "greeting=x"],
+        &[("RUNTIME_CONFIG_FILE", "cosmos.toml")],
+    );
+    assert!(
+        err.contains("`azure_cosmos` is not a key-value store type that this host supports"),
+        "{err}"
+    );
+    assert!(err.contains("cosmos.toml:2:8"), "{err}");
+
+    let err = failed_start(dir.path(), &["--runtime-config-file", "absent.toml"], &[]);
+    assert!(err.contains("cannot read the runtime config file"), "{err}");
+    assert!(err.contains("absent.toml"), "{err}");
+}
+
+#[test]
+fn an_undefined_label_stops_startup() {
+    let dir = app_dir(MANIFEST, &[]);
+    let err = failed_start(dir.path(), &["--variable", "greeting=x"], &[]);
+    assert!(
+        err.contains("component `app` uses the key-value store `files`, which is not defined"),
+        "{err}"
+    );
+    assert!(err.contains("[key_value_store.files]"), "{err}");
+}
