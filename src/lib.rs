@@ -43,6 +43,13 @@ enum Command {
 /// Runs the command line and turns the outcome into an exit code: errors are
 /// printed once, with their whole cause chain, and exit with status 1.
 pub fn main() -> ExitCode {
+    // A failed request is an expected event for a server: capturing a
+    // backtrace for every error (what `RUST_BACKTRACE=1` alone implies for
+    // anyhow) costs more CPU than the request. Panics keep their backtraces.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: nothing else runs yet; no other thread reads the environment.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(cmd) => cmd.run(),
