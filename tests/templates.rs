@@ -2,8 +2,11 @@
 //! a fresh home and data directory per test, against real Git repositories
 //! and directories.
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use support::seed::SEED_MANIFEST;
 
 /// A throwaway user: home, data directory and working directory.
 struct User {
@@ -130,22 +133,10 @@ fn table(rows: &[(&str, &str)]) -> String {
     out + &border
 }
 
-const SEED_SPIN_TOML: &str = r#"spin_version = "1"
-authors = ["Fermyon Engineering <engineering@fermyon.com>"]
-description = ""
-name = "hello-world"
-trigger = { type = "http", base = "/" }
-version = "0.1.0"
-
-[[component]]
-id = "hello-world"
-source = "app.wasm"
-[component.trigger]
-route = "/..."
-[component.build]
-command = "spin py2wasm app -o app.wasm"
-watch = ["app.py", "Pipfile"]
-"#;
+/// What `spin new http-py` writes: the seed's manifest plus `watch`.
+fn seed_spin_toml() -> String {
+    format!("{SEED_MANIFEST}watch = [\"app.py\", \"Pipfile\"]\n")
+}
 
 const SEED_APP_PY: &str = r#"from spin_http import Response
 
@@ -186,7 +177,7 @@ fn new_http_py_creates_the_seed_application() {
             "spin.toml"
         ]
     );
-    assert_eq!(user.read("hello-world/spin.toml"), SEED_SPIN_TOML);
+    assert_eq!(user.read("hello-world/spin.toml"), seed_spin_toml());
     assert_eq!(user.read("hello-world/app.py"), SEED_APP_PY);
     assert_eq!(user.read("hello-world/Pipfile"), PIPFILE);
     assert_eq!(
@@ -410,7 +401,7 @@ fn first_party_repository_offline_installs_the_built_in_copy() {
         "{list}"
     );
     user.spin_ok(&["new", "http-py", "hello-world", "--accept-defaults"]);
-    assert_eq!(user.read("hello-world/spin.toml"), SEED_SPIN_TOML);
+    assert_eq!(user.read("hello-world/spin.toml"), seed_spin_toml());
 }
 
 #[test]

@@ -8,4 +8,5 @@
 
 pub mod http;
 pub mod python;
+pub mod seed;
 pub mod spin;

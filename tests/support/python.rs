@@ -68,51 +68,39 @@ fn run(cmd: &mut Command) {
 /// `spin-http`) with componentize-py, unless a component built from the same
 /// sources is cached. Returns the component's path.
 pub fn build_sdk_app(app_dir: &Path) -> PathBuf {
-    let mut hasher = Sha256::new();
-    hasher.update(format!("{COMPONENTIZE_PY}/{SPIN_SDK}"));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(app_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "py"))
-        .collect();
-    files.sort();
-    for file in &files {
-        hasher.update(file.file_name().unwrap().as_encoded_bytes());
-        hasher.update(std::fs::read(file).unwrap());
-    }
-    let out = target_dir()
-        .join("test-components")
-        .join(format!("{}.wasm", hex::encode(hasher.finalize())));
-    if out.exists() {
-        return out;
-    }
-    let venv = venv();
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    // Tests build the same app from several threads and processes at once.
-    let lock = std::fs::File::create(out.with_extension("lock")).unwrap();
-    lock.lock().unwrap();
-    if out.exists() {
-        return out;
-    }
-    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
-    run(Command::new(venv.join("bin/componentize-py"))
-        .current_dir(app_dir)
-        .env("RUST_BACKTRACE", "0")
-        .args(["-w", "spin-http", "componentize", "app", "-p", "."])
-        .arg("-p")
-        .arg(site_packages(&venv))
-        .arg("-o")
-        .arg(&tmp));
-    std::fs::rename(&tmp, &out).unwrap();
-    out
+    let salt = format!("{COMPONENTIZE_PY}/{SPIN_SDK}");
+    cached_build("sdk", salt.as_bytes(), app_dir, |out| {
+        let venv = venv();
+        run(Command::new(venv.join("bin/componentize-py"))
+            .current_dir(app_dir)
+            .env("RUST_BACKTRACE", "0")
+            .args(["-w", "spin-http", "componentize", "app", "-p", "."])
+            .arg("-p")
+            .arg(site_packages(&venv))
+            .arg("-o")
+            .arg(out));
+    })
 }
 
 /// Builds the app in `app_dir` (module `app`, our 2023-style SDK) with the
 /// real `spin py2wasm`, unless a component built from the same sources by
-/// the same `spin` binary is cached. Returns the component's path.
+/// the same `spin` binary (which embeds the SDK) is cached.
 pub fn build_py2wasm_app(app_dir: &Path) -> PathBuf {
+    let spin = std::fs::read(env!("CARGO_BIN_EXE_spin")).unwrap();
+    cached_build("py2wasm", &spin, app_dir, |out| {
+        run(super::spin::spin(app_dir)
+            .args(["py2wasm", "app", "-o"])
+            .arg(out));
+    })
+}
+
+/// The component built from the files in `app_dir` (and `salt`), from the
+/// cache under `target/test-components/` or made by `build` (which writes
+/// the path it is given). Tests build the same app from several threads and
+/// processes at once, so building is serialised by a file lock.
+fn cached_build(kind: &str, salt: &[u8], app_dir: &Path, build: impl FnOnce(&Path)) -> PathBuf {
     let mut hasher = Sha256::new();
-    hasher.update(std::fs::read(env!("CARGO_BIN_EXE_spin")).unwrap());
+    hasher.update(salt);
     let mut files: Vec<PathBuf> = std::fs::read_dir(app_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -125,20 +113,17 @@ pub fn build_py2wasm_app(app_dir: &Path) -> PathBuf {
     }
     let out = target_dir()
         .join("test-components")
-        .join(format!("py2wasm-{}.wasm", hex::encode(hasher.finalize())));
+        .join(format!("{kind}-{}.wasm", hex::encode(hasher.finalize())));
     if out.exists() {
         return out;
     }
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     let lock = std::fs::File::create(out.with_extension("lock")).unwrap();
     lock.lock().unwrap();
-    if out.exists() {
-        return out;
+    if !out.exists() {
+        let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+        build(&tmp);
+        std::fs::rename(&tmp, &out).unwrap();
     }
-    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
-    run(super::spin::spin(app_dir)
-        .args(["py2wasm", "app", "-o"])
-        .arg(&tmp));
-    std::fs::rename(&tmp, &out).unwrap();
     out
 }
