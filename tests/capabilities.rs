@@ -36,7 +36,18 @@ fn upstream(
     headers: &'static str,
     body: &'static str,
 ) -> SocketAddr {
-    let listener = TcpListener::bind(("127.0.0.1", port)).expect("binding the test upstream");
+    // A fixed port (the seed app's URL names it) may be held for a while by
+    // another run of this test on the same machine: wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let listener = loop {
+        match TcpListener::bind(("127.0.0.1", port)) {
+            Ok(listener) => break listener,
+            Err(e) if std::time::Instant::now() > deadline => {
+                panic!("binding the test upstream on port {port}: {e}")
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(200)),
+        }
+    };
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         for stream in listener.incoming().take(64) {
