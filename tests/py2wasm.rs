@@ -5,7 +5,11 @@
 //! The first run installs componentize-py into the test cache under
 //! `target/`, which needs the Python package index; later runs reuse it.
 
+#[path = "../crates/python-toolchain/tests/component_imports/mod.rs"]
+mod component_imports;
 mod support;
+
+use component_imports::{imports, spin_provides};
 
 use support::seed::SEED_MANIFEST;
 
@@ -59,37 +63,6 @@ fn assert_built(dir: &Path) {
         "{}",
         stderr(&output)
     );
-}
-
-/// The component's top-level import names.
-fn imports(component: &Path) -> Vec<String> {
-    let bytes = fs::read(component).unwrap();
-    let mut names = Vec::new();
-    let mut depth = 0;
-    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
-        match payload.unwrap() {
-            wasmparser::Payload::ModuleSection { .. }
-            | wasmparser::Payload::ComponentSection { .. } => depth += 1,
-            wasmparser::Payload::End(_) => depth -= 1,
-            wasmparser::Payload::ComponentImportSection(reader) if depth == 0 => {
-                names.extend(
-                    reader
-                        .into_iter()
-                        .map(|import| import.unwrap().name.name.to_owned()),
-                );
-            }
-            _ => {}
-        }
-    }
-    names
-}
-
-/// Whether Spin (2.x and later) provides the interface `name`: WASI 0.2 and
-/// `fermyon:spin@2.0.0`.
-fn spin_provides(name: &str) -> bool {
-    let (package, version) = name.rsplit_once('@').unwrap_or((name, ""));
-    (package.starts_with("wasi:") && version.starts_with("0.2."))
-        || (package.starts_with("fermyon:spin/") && version == "2.0.0")
 }
 
 #[test]

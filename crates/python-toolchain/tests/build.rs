@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use spin_python_toolchain::{BuildOptions, Error, Outcome, Stage, build};
 
+mod component_imports;
+use component_imports::{imports, spin_provides};
+
 /// The seed page's hello-world handler.
 const HELLO: &str = r#"from spin_http import Response
 
@@ -34,34 +37,6 @@ fn options(dir: &Path) -> BuildOptions {
     options.cache_dir = cache_dir();
     options.virtual_env = None;
     options
-}
-
-/// The component's top-level import names.
-fn imports(component: &Path) -> Vec<String> {
-    let bytes = fs::read(component).unwrap();
-    let mut names = Vec::new();
-    let mut depth = 0;
-    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
-        match payload.unwrap() {
-            wasmparser::Payload::ModuleSection { .. }
-            | wasmparser::Payload::ComponentSection { .. } => depth += 1,
-            wasmparser::Payload::End(_) => depth -= 1,
-            wasmparser::Payload::ComponentImportSection(reader) if depth == 0 => {
-                for import in reader {
-                    names.push(import.unwrap().name.name.to_owned());
-                }
-            }
-            _ => {}
-        }
-    }
-    names
-}
-
-/// Whether Spin (2.x and later) provides the interface `name`.
-fn spin_provides(name: &str) -> bool {
-    let (package, version) = name.rsplit_once('@').unwrap_or((name, ""));
-    (package.starts_with("wasi:") && version.starts_with("0.2."))
-        || (package.starts_with("fermyon:spin/") && version == "2.0.0")
 }
 
 #[test]

@@ -114,16 +114,7 @@ impl Builder<'_> {
     ) -> Result<HttpTrigger, Error> {
         let span = trigger.span();
         let trigger = trigger.into_inner();
-        reject(
-            self.ctx.file,
-            trigger.components,
-            "the trigger `components` field",
-        )?;
-        reject(
-            self.ctx.file,
-            trigger.dependencies,
-            "trigger `dependencies`",
-        )?;
+        reject_trigger_extras(self.ctx.file, trigger.components, trigger.dependencies)?;
         let trigger_id = ids.next("http", trigger.id.as_ref(), trigger.component.as_ref());
         let (component, static_response) = match (trigger.component, trigger.static_response) {
             (Some(_), Some(response)) => {
@@ -170,16 +161,7 @@ impl Builder<'_> {
     ) -> Result<RedisTrigger, Error> {
         let span = trigger.span();
         let trigger = trigger.into_inner();
-        reject(
-            self.ctx.file,
-            trigger.components,
-            "the trigger `components` field",
-        )?;
-        reject(
-            self.ctx.file,
-            trigger.dependencies,
-            "trigger `dependencies`",
-        )?;
+        reject_trigger_extras(self.ctx.file, trigger.components, trigger.dependencies)?;
         let trigger_id = ids.next("redis", trigger.id.as_ref(), Some(&trigger.component));
         match &trigger.address {
             Some(address) => self.ctx.check_templates(address, "address")?,
@@ -298,6 +280,17 @@ fn reject(
             },
         )),
     }
+}
+
+/// Rejects the trigger-level `components` and `dependencies` fields, which
+/// Spin accepts and this implementation does not run.
+fn reject_trigger_extras(
+    file: SourceFile<'_>,
+    components: Option<Spanned<IgnoredAny>>,
+    dependencies: Option<Spanned<IgnoredAny>>,
+) -> Result<(), Error> {
+    reject(file, components, "the trigger `components` field")?;
+    reject(file, dependencies, "trigger `dependencies`")
 }
 
 /// Separates the shared component fields from v2-only ones, rejecting
