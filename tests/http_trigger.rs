@@ -323,3 +323,29 @@ fn instance_reuse_is_opt_in() {
     let counts: Vec<String> = (0..4).map(|_| up.get("/counter").text()).collect();
     assert_eq!(counts, ["1", "2", "3", "1"]);
 }
+
+#[test]
+fn a_bad_allowed_host_entry_is_reported_at_its_line() {
+    let manifest = MANIFEST.replace(
+        "[component.reflect-special]",
+        "allowed_outbound_hosts = [\n    \"https://example.com\",\n    \"ftp://files.example.com\",\n]\n\n[component.reflect-special]",
+    );
+    let bad_line = manifest
+        .lines()
+        .position(|l| l.contains("ftp://files.example.com"))
+        .unwrap()
+        + 1;
+    let (dir, path) = app_dir(&manifest, &component());
+    let out = support::spin::spin(dir.path())
+        .args(["up", "-f"])
+        .arg(&path)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("SPIN_VARIABLE_SECRET_WORD", "x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("spin.toml:{bad_line}")), "{err}");
+    assert!(err.contains("allowed_outbound_hosts"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+}

@@ -193,12 +193,18 @@ impl LoadedApp {
             })
             .collect::<Result<Vec<String>, _>>()?;
         let allowed_hosts = AllowedHosts::parse(&hosts).map_err(|e| {
+            // Point at the entry that failed, not just the field.
             let location = component
                 .allowed_outbound_hosts
-                .first()
+                .get(e.index)
                 .map(|h| h.location)
                 .unwrap_or(component.location);
-            app.error_at(location, "allowed_outbound_hosts", e.to_string())
+            app.error_at(
+                location,
+                "allowed_outbound_hosts",
+                format!("invalid entry {:?}: {}", e.entry, e.problem),
+            )
+            .with_hint(e.hint)
         })?;
 
         let terminal = |t| (!options.quiet).then_some(t);
