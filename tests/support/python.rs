@@ -64,17 +64,19 @@ fn run(cmd: &mut Command) {
     );
 }
 
-/// Builds the official-SDK app in `app_dir` (module `app`, world
-/// `spin-http`) with componentize-py, unless a component built from the same
+/// Builds the official-SDK app in `app_dir` (module `app`, the SDK's widest
+/// HTTP world `fermyon:spin/spin-http@3.0.0`: Spin 2's imports plus
+/// `spin:postgres@3.0.0`, `wasi:config` and `wasi:keyvalue`) with componentize-py, unless a component built from the same
 /// sources is cached. Returns the component's path.
 pub fn build_sdk_app(app_dir: &Path) -> PathBuf {
-    let salt = format!("{COMPONENTIZE_PY}/{SPIN_SDK}");
+    const WORLD: &str = "fermyon:spin/spin-http@3.0.0";
+    let salt = format!("{COMPONENTIZE_PY}/{SPIN_SDK}/{WORLD}");
     cached_build("sdk", salt.as_bytes(), app_dir, |out| {
         let venv = venv();
         run(Command::new(venv.join("bin/componentize-py"))
             .current_dir(app_dir)
             .env("RUST_BACKTRACE", "0")
-            .args(["-w", "spin-http", "componentize", "app", "-p", "."])
+            .args(["-w", WORLD, "componentize", "app", "-p", "."])
             .arg("-p")
             .arg(site_packages(&venv))
             .arg("-o")

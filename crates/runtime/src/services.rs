@@ -1,6 +1,6 @@
-//! State shared by every request of an application: pooled Redis
-//! connections, and the SQLite databases behind key-value stores and
-//! `sqlite_databases`, opened on first use.
+//! State shared by every request of an application: pooled Redis,
+//! PostgreSQL and MySQL connections, and the SQLite databases behind
+//! key-value stores and `sqlite_databases`, opened on first use.
 
 use anyhow::{Context as _, Result};
 use rusqlite::Connection;
@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::capabilities::mysql::MysqlPools;
+use crate::capabilities::postgres::PgPool;
 use crate::capabilities::redis::RedisPool;
 use crate::runtime_config::{DatabaseLocation, KeyValueBackend, Stores};
 
@@ -15,6 +17,10 @@ use crate::runtime_config::{DatabaseLocation, KeyValueBackend, Stores};
 pub struct AppServices {
     /// Redis connections by address.
     pub redis: RedisPool,
+    /// Idle PostgreSQL connections by address.
+    pub postgres: PgPool,
+    /// MySQL connection pools by address.
+    pub mysql: MysqlPools,
     stores: Stores,
     databases: Mutex<HashMap<DatabaseKey, Arc<Mutex<Connection>>>>,
 }
@@ -32,6 +38,8 @@ impl AppServices {
     pub fn new(stores: Stores) -> Self {
         Self {
             redis: RedisPool::default(),
+            postgres: PgPool::default(),
+            mysql: MysqlPools::default(),
             stores,
             databases: Mutex::default(),
         }

@@ -11,8 +11,23 @@ mod generated {
             "fermyon:spin/redis.connection": crate::capabilities::redis::RedisConnection,
             "fermyon:spin/key-value.store": crate::capabilities::key_value::KeyValueStore,
             "fermyon:spin/sqlite.connection": crate::capabilities::sqlite::SqliteConnection,
+            "fermyon:spin/postgres.connection": crate::capabilities::postgres::PgConnection,
+            "spin:postgres/postgres.connection": crate::capabilities::postgres::PgConnection,
+            "fermyon:spin/mysql.connection": crate::capabilities::mysql::MysqlConnection,
+            "fermyon:spin/mqtt.connection": crate::capabilities::mqtt::MqttConnection,
         },
     });
 }
 
 pub use generated::fermyon::spin2_0_0::*;
+
+/// `spin:postgres@3.0.0`, Spin 3's PostgreSQL interface with date and time
+/// types.
+pub mod postgres3 {
+    pub use super::generated::spin::postgres::postgres::*;
+}
+
+/// `wasi:config/store`, the draft configuration interface Spin 3 serves.
+pub mod wasi_config {
+    pub use super::generated::wasi::config::store::*;
+}

@@ -3,7 +3,10 @@
 
 pub mod bindings;
 pub mod key_value;
+pub mod mqtt;
+pub mod mysql;
 pub mod outbound_http;
+pub mod postgres;
 pub mod redis;
 pub mod sqlite;
 pub mod unsupported;
@@ -13,14 +16,21 @@ use anyhow::Result;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::state::HostState;
+use spin_outbound_networking::{Host, OutboundTarget, suggestion};
 
-/// The `fermyon:spin@2.0.0` interfaces this host implements; a component's
-/// imports of any other Spin interface are stubbed (see [`unsupported`]).
+/// The Spin interfaces this host implements; a component's imports of any
+/// other Spin interface are stubbed (see [`unsupported`]).
 pub const PROVIDED_SPIN_INTERFACES: &[&str] = &[
     "fermyon:spin/variables@2.0.0",
     "fermyon:spin/redis@2.0.0",
     "fermyon:spin/key-value@2.0.0",
     "fermyon:spin/sqlite@2.0.0",
+    "fermyon:spin/rdbms-types@2.0.0",
+    "fermyon:spin/postgres@2.0.0",
+    "fermyon:spin/mysql@2.0.0",
+    "fermyon:spin/mqtt@2.0.0",
+    "spin:postgres/postgres@3.0.0",
+    "wasi:config/store@0.2.0-draft-2024-09-27",
 ];
 
 /// Adds every implemented Spin interface to `linker`.
@@ -29,5 +39,112 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     bindings::redis::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     bindings::key_value::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     bindings::sqlite::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    bindings::rdbms_types::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    bindings::postgres::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    bindings::mysql::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    bindings::mqtt::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    bindings::postgres3::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    bindings::wasi_config::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())
+}
+
+/// Why a component may not open a connection to an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutboundDenied {
+    /// The address is not a `scheme://host[:port]` URL.
+    InvalidAddress,
+    /// The component's `allowed_outbound_hosts` does not list it.
+    NotAllowed,
+}
+
+impl OutboundDenied {
+    /// The refusal as the text of a guest-visible `connection-failed` error.
+    pub(crate) fn reason(self, scheme: &str, address: &str) -> String {
+        match self {
+            Self::InvalidAddress => format!("`{address}` is not a {scheme}:// address"),
+            Self::NotAllowed => {
+                "the destination is not allowed by the component's allowed_outbound_hosts".into()
+            }
+        }
+    }
+}
+
+/// A database or broker address that passed the allow list.
+pub(crate) struct CheckedAddress {
+    /// The full URL, for credentials, database name and options.
+    pub url: url::Url,
+    /// The host to connect to: exactly the one that was checked, so that no
+    /// client library re-parses the URL differently.
+    pub host: String,
+    /// The port, the scheme's well-known one when the URL gave none.
+    pub port: u16,
+}
+
+impl CheckedAddress {
+    /// The user name and password in the URL, percent-decoded.
+    pub fn credentials(&self) -> (Option<String>, Option<String>) {
+        let decode = |s: &str| percent_decode(s);
+        let user = Some(self.url.username())
+            .filter(|u| !u.is_empty())
+            .map(decode);
+        (user, self.url.password().map(decode))
+    }
+
+    /// The URL's path without its leading `/`, e.g. a database name.
+    pub fn path_name(&self) -> Option<String> {
+        Some(self.url.path().trim_start_matches('/'))
+            .filter(|p| !p.is_empty())
+            .map(percent_decode)
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(format!("x={text}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+impl HostState {
+    /// Checks a connection URL (`redis://…`, `postgres://user:pw@host/db`,
+    /// `mqtt://…`) against the component's allowed hosts. A refusal is
+    /// logged with the manifest line that would allow it, since the guest
+    /// only sees an error code.
+    pub(crate) fn connection_allowed(
+        &self,
+        service: &str,
+        address: &str,
+    ) -> Result<CheckedAddress, OutboundDenied> {
+        let target = OutboundTarget::parse_connection_url(address)
+            .map_err(|_| OutboundDenied::InvalidAddress)?;
+        let url = url::Url::parse(address).map_err(|_| OutboundDenied::InvalidAddress)?;
+        if !self.component.allowed_hosts.allows(&target) {
+            tracing::error!(
+                "component `{}` is not allowed to connect to {service} at `{}`\n\nhint: to allow it, add this to the component in `{}`:\n    {}",
+                self.component.id,
+                redact_password(&url),
+                self.component.manifest_path.display(),
+                suggestion(&target, false),
+            );
+            return Err(OutboundDenied::NotAllowed);
+        }
+        let host = match &target.host {
+            Host::Domain(domain) => domain.clone(),
+            Host::Ip(ip) => ip.to_string(),
+        };
+        Ok(CheckedAddress {
+            url,
+            host,
+            port: target.port,
+        })
+    }
+}
+
+/// `url` with any password replaced, for logs.
+pub(crate) fn redact_password(url: &url::Url) -> String {
+    let mut url = url.clone();
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    url.to_string()
 }

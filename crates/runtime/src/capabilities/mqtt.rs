@@ -1,0 +1,148 @@
+//! Outbound MQTT (`fermyon:spin/mqtt@2.0.0`): publish to a broker the
+//! component's `allowed_outbound_hosts` lists.
+//!
+//! A connection is the guest's own: the host drives its event loop inside
+//! the guest's calls, so `open` returns once the broker accepted the client
+//! and `publish` once the message is as delivered as its QoS asks (sent for
+//! at-most-once, acknowledged for at-least-once, completed for exactly-once).
+
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use wasmtime::component::Resource;
+
+use crate::capabilities::OutboundDenied;
+use crate::capabilities::bindings::mqtt::{Error, Host, HostConnection, Qos};
+use crate::state::HostState;
+
+/// How long to wait for the broker to accept the connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a publish may take to be sent and acknowledged.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest message either way; MQTT allows up to 256 MiB, rumqttc's
+/// default is 10 KiB.
+const MAX_PACKET_SIZE: usize = 16 * 1024 * 1024;
+
+/// A guest's connection to a broker.
+pub struct MqttConnection {
+    client: AsyncClient,
+    events: EventLoop,
+}
+
+/// A client id unique to this process, as brokers drop a second client that
+/// connects with the id of one already connected.
+fn client_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "spin-{}-{}-{nanos:x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Polls `events` until `done` accepts one, failing on a connection error
+/// or after `limit`.
+async fn drive(
+    events: &mut EventLoop,
+    limit: Duration,
+    mut done: impl FnMut(&Event) -> bool,
+) -> Result<(), String> {
+    let wait = async {
+        loop {
+            match events.poll().await {
+                Ok(event) if done(&event) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    };
+    tokio::time::timeout(limit, wait)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer from the broker in {limit:?}")))
+}
+
+impl Host for HostState {}
+
+impl HostConnection for HostState {
+    async fn open(
+        &mut self,
+        address: String,
+        username: String,
+        password: String,
+        keep_alive_interval_in_secs: u64,
+    ) -> wasmtime::Result<Result<Resource<MqttConnection>, Error>> {
+        let checked = match self.connection_allowed("MQTT", &address) {
+            Ok(checked) => checked,
+            Err(OutboundDenied::InvalidAddress) => return Ok(Err(Error::InvalidAddress)),
+            Err(denied) => {
+                return Ok(Err(Error::ConnectionFailed(
+                    denied.reason("mqtt", &address),
+                )));
+            }
+        };
+        let mut options = MqttOptions::new(client_id(), checked.host.clone(), checked.port);
+        // rumqttc takes whole seconds; MQTT's field is 16 bits.
+        options
+            .set_keep_alive(Duration::from_secs(
+                keep_alive_interval_in_secs.min(u16::MAX.into()),
+            ))
+            .set_max_packet_size(MAX_PACKET_SIZE, MAX_PACKET_SIZE);
+        if !username.is_empty() || !password.is_empty() {
+            options.set_credentials(username, password);
+        }
+        let (client, mut events) = AsyncClient::new(options, 16);
+        let connected = drive(&mut events, CONNECT_TIMEOUT, |e| {
+            matches!(e, Event::Incoming(Packet::ConnAck(_)))
+        })
+        .await;
+        if let Err(e) = connected {
+            return Ok(Err(Error::ConnectionFailed(format!(
+                "cannot connect to the MQTT broker at {}:{}: {e}",
+                checked.host, checked.port
+            ))));
+        }
+        Ok(Ok(self.table.push(MqttConnection { client, events })?))
+    }
+
+    async fn publish(
+        &mut self,
+        conn: Resource<MqttConnection>,
+        topic: String,
+        payload: Vec<u8>,
+        qos: Qos,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        let MqttConnection { client, events } = self.table.get_mut(&conn)?;
+        let qos = match qos {
+            Qos::AtMostOnce => QoS::AtMostOnce,
+            Qos::AtLeastOnce => QoS::AtLeastOnce,
+            Qos::ExactlyOnce => QoS::ExactlyOnce,
+        };
+        if let Err(e) = client.publish(topic, qos, false, payload).await {
+            return Ok(Err(Error::Other(e.to_string())));
+        }
+        let delivered = drive(events, PUBLISH_TIMEOUT, |e| match qos {
+            QoS::AtMostOnce => matches!(e, Event::Outgoing(Outgoing::Publish(_))),
+            QoS::AtLeastOnce => matches!(e, Event::Incoming(Packet::PubAck(_))),
+            QoS::ExactlyOnce => matches!(e, Event::Incoming(Packet::PubComp(_))),
+        })
+        .await;
+        Ok(delivered.map_err(Error::Other))
+    }
+
+    async fn drop(&mut self, conn: Resource<MqttConnection>) -> wasmtime::Result<()> {
+        let MqttConnection { client, mut events } = self.table.delete(conn)?;
+        // Say goodbye so the broker does not treat this as a lost client.
+        if client.try_disconnect().is_ok() {
+            tokio::spawn(async move {
+                let _ = drive(&mut events, Duration::from_secs(1), |e| {
+                    matches!(e, Event::Outgoing(Outgoing::Disconnect))
+                })
+                .await;
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,309 @@
+//! Outbound MySQL and MariaDB (`fermyon:spin/mysql@2.0.0`).
+//!
+//! The address must be allowed by the component's `allowed_outbound_hosts`,
+//! and the host connects to exactly the host and port that were checked.
+//! Each address gets one connection pool for the whole application;
+//! mysql_async resets a connection's session before reusing it.
+
+use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder, Params, Pool, Value};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use wasmtime::component::Resource;
+
+use crate::capabilities::CheckedAddress;
+use crate::capabilities::bindings::mysql::{Host, HostConnection};
+use crate::capabilities::bindings::rdbms_types::{
+    Column, DbDataType, DbValue, Error, ParameterValue, RowSet,
+};
+use crate::state::HostState;
+
+/// How long to wait for a connection, new or pooled.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A guest's handle on a pooled connection; dropping it returns the
+/// connection to its pool.
+pub struct MysqlConnection {
+    conn: Conn,
+}
+
+/// One pool per address, shared by all requests.
+#[derive(Default)]
+pub struct MysqlPools {
+    pools: Mutex<HashMap<String, Pool>>,
+}
+
+impl MysqlPools {
+    fn pool(&self, address: &str, checked: &CheckedAddress) -> Result<Pool, Error> {
+        let mut pools = self.pools.lock().unwrap();
+        if let Some(pool) = pools.get(address) {
+            return Ok(pool.clone());
+        }
+        let (user, password) = checked.credentials();
+        let mut opts = OptsBuilder::default()
+            .ip_or_hostname(checked.host.clone())
+            .tcp_port(checked.port)
+            .user(user)
+            .pass(password)
+            .db_name(checked.path_name());
+        for (key, value) in checked.url.query_pairs() {
+            match (&*key.to_ascii_lowercase(), &*value.to_ascii_lowercase()) {
+                ("ssl-mode" | "sslmode", "disabled") => {}
+                ("ssl-mode" | "sslmode", _) => {
+                    return Err(Error::ConnectionFailed(format!(
+                        "{key}={value} is not supported yet: this host connects to MySQL without TLS"
+                    )));
+                }
+                _ => {
+                    return Err(Error::ConnectionFailed(format!(
+                        "unknown connection option `{key}`: only ssl-mode is supported"
+                    )));
+                }
+            }
+        }
+        opts = opts.prefer_socket(false);
+        let pool = Pool::new(opts);
+        pools.insert(address.to_owned(), pool.clone());
+        Ok(pool)
+    }
+}
+
+impl HostState {
+    fn mysql_conn(&mut self, conn: &Resource<MysqlConnection>) -> wasmtime::Result<&mut Conn> {
+        Ok(&mut self.table.get_mut(conn)?.conn)
+    }
+}
+
+fn failed(e: mysql_async::Error) -> Error {
+    Error::QueryFailed(e.to_string())
+}
+
+fn params(values: Vec<ParameterValue>) -> Params {
+    if values.is_empty() {
+        return Params::Empty;
+    }
+    Params::Positional(
+        values
+            .into_iter()
+            .map(|v| match v {
+                ParameterValue::Boolean(v) => Value::Int(v.into()),
+                ParameterValue::Int8(v) => Value::Int(v.into()),
+                ParameterValue::Int16(v) => Value::Int(v.into()),
+                ParameterValue::Int32(v) => Value::Int(v.into()),
+                ParameterValue::Int64(v) => Value::Int(v),
+                ParameterValue::Uint8(v) => Value::UInt(v.into()),
+                ParameterValue::Uint16(v) => Value::UInt(v.into()),
+                ParameterValue::Uint32(v) => Value::UInt(v.into()),
+                ParameterValue::Uint64(v) => Value::UInt(v),
+                ParameterValue::Floating32(v) => Value::Float(v),
+                ParameterValue::Floating64(v) => Value::Double(v),
+                ParameterValue::Str(v) => Value::Bytes(v.into_bytes()),
+                ParameterValue::Binary(v) => Value::Bytes(v),
+                ParameterValue::DbNull => Value::NULL,
+            })
+            .collect(),
+    )
+}
+
+/// The interface's name for a column's type, as Spin names it.
+fn data_type(column: &mysql_async::Column) -> DbDataType {
+    let unsigned = column.flags().contains(ColumnFlags::UNSIGNED_FLAG);
+    let binary = column.flags().contains(ColumnFlags::BINARY_FLAG);
+    match (column.column_type(), unsigned) {
+        (ColumnType::MYSQL_TYPE_TINY, false) => DbDataType::Int8,
+        (ColumnType::MYSQL_TYPE_TINY, true) => DbDataType::Uint8,
+        (ColumnType::MYSQL_TYPE_SHORT, false) => DbDataType::Int16,
+        (ColumnType::MYSQL_TYPE_SHORT, true) => DbDataType::Uint16,
+        (ColumnType::MYSQL_TYPE_LONG | ColumnType::MYSQL_TYPE_INT24, false) => DbDataType::Int32,
+        (ColumnType::MYSQL_TYPE_LONG | ColumnType::MYSQL_TYPE_INT24, true) => DbDataType::Uint32,
+        (ColumnType::MYSQL_TYPE_LONGLONG, false) => DbDataType::Int64,
+        (ColumnType::MYSQL_TYPE_LONGLONG, true) => DbDataType::Uint64,
+        (ColumnType::MYSQL_TYPE_FLOAT, _) => DbDataType::Floating32,
+        (ColumnType::MYSQL_TYPE_DOUBLE, _) => DbDataType::Floating64,
+        (
+            ColumnType::MYSQL_TYPE_STRING
+            | ColumnType::MYSQL_TYPE_VAR_STRING
+            | ColumnType::MYSQL_TYPE_VARCHAR
+            | ColumnType::MYSQL_TYPE_BLOB
+            | ColumnType::MYSQL_TYPE_TINY_BLOB
+            | ColumnType::MYSQL_TYPE_MEDIUM_BLOB
+            | ColumnType::MYSQL_TYPE_LONG_BLOB,
+            _,
+        ) => {
+            if binary {
+                DbDataType::Binary
+            } else {
+                DbDataType::Str
+            }
+        }
+        _ => DbDataType::Other,
+    }
+}
+
+fn convert<T: mysql_async::prelude::FromValue>(
+    value: Value,
+    wrap: impl FnOnce(T) -> DbValue,
+) -> Result<DbValue, Error> {
+    mysql_async::from_value_opt::<T>(value)
+        .map(wrap)
+        .map_err(|e| Error::ValueConversionFailed(e.to_string()))
+}
+
+/// Converts one value of a column of type `ty`. Types the interface has no
+/// case for (decimals, dates, JSON, enums…) come back as their text, so
+/// every column can be read.
+fn value(value: Value, ty: DbDataType, column: &mysql_async::Column) -> Result<DbValue, Error> {
+    if value == Value::NULL {
+        return Ok(DbValue::DbNull);
+    }
+    match ty {
+        DbDataType::Int8 => convert(value, DbValue::Int8),
+        DbDataType::Int16 => convert(value, DbValue::Int16),
+        DbDataType::Int32 => convert(value, DbValue::Int32),
+        DbDataType::Int64 => convert(value, DbValue::Int64),
+        DbDataType::Uint8 => convert(value, DbValue::Uint8),
+        DbDataType::Uint16 => convert(value, DbValue::Uint16),
+        DbDataType::Uint32 => convert(value, DbValue::Uint32),
+        DbDataType::Uint64 => convert(value, DbValue::Uint64),
+        DbDataType::Floating32 => convert(value, DbValue::Floating32),
+        DbDataType::Floating64 => convert(value, DbValue::Floating64),
+        DbDataType::Str => convert(value, DbValue::Str),
+        DbDataType::Binary => convert(value, DbValue::Binary),
+        DbDataType::Boolean => convert(value, DbValue::Boolean),
+        DbDataType::Other => Ok(other_value(value, column)),
+    }
+}
+
+fn other_value(value: Value, column: &mysql_async::Column) -> DbValue {
+    match value {
+        Value::NULL => DbValue::DbNull,
+        Value::Bytes(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => DbValue::Str(text),
+            Err(e) => DbValue::Binary(e.into_bytes()),
+        },
+        Value::Int(v) => DbValue::Int64(v),
+        Value::UInt(v) => DbValue::Uint64(v),
+        Value::Float(v) => DbValue::Floating32(v),
+        Value::Double(v) => DbValue::Floating64(v),
+        Value::Date(y, mo, d, h, mi, s, us) => {
+            let date = format!("{y:04}-{mo:02}-{d:02}");
+            DbValue::Str(if column.column_type() == ColumnType::MYSQL_TYPE_DATE {
+                date
+            } else {
+                format!("{date} {}", clock(h.into(), mi, s, us))
+            })
+        }
+        Value::Time(negative, days, h, mi, s, us) => DbValue::Str(format!(
+            "{}{}",
+            if negative { "-" } else { "" },
+            clock(days * 24 + u32::from(h), mi, s, us)
+        )),
+    }
+}
+
+/// `HH:MM:SS`, with microseconds when there are any.
+fn clock(hours: u32, minutes: u8, seconds: u8, micros: u32) -> String {
+    let mut text = format!("{hours:02}:{minutes:02}:{seconds:02}");
+    if micros > 0 {
+        text.push_str(&format!(".{micros:06}"));
+    }
+    text
+}
+
+impl Host for HostState {}
+
+impl HostConnection for HostState {
+    async fn open(
+        &mut self,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<MysqlConnection>, Error>> {
+        let checked = match self.connection_allowed("MySQL", &address) {
+            Ok(checked) => checked,
+            Err(denied) => {
+                return Ok(Err(Error::ConnectionFailed(
+                    denied.reason("mysql", &address),
+                )));
+            }
+        };
+        let pool = match self.component.services.mysql.pool(&address, &checked) {
+            Ok(pool) => pool,
+            Err(e) => return Ok(Err(e)),
+        };
+        let conn = match tokio::time::timeout(CONNECT_TIMEOUT, pool.get_conn()).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => {
+                return Ok(Err(Error::ConnectionFailed(format!(
+                    "cannot connect to MySQL at {}:{}: {e}",
+                    checked.host, checked.port
+                ))));
+            }
+            Err(_) => {
+                return Ok(Err(Error::ConnectionFailed(format!(
+                    "timed out connecting to MySQL at {}:{}",
+                    checked.host, checked.port
+                ))));
+            }
+        };
+        Ok(Ok(self.table.push(MysqlConnection { conn })?))
+    }
+
+    async fn query(
+        &mut self,
+        conn: Resource<MysqlConnection>,
+        statement: String,
+        values: Vec<ParameterValue>,
+    ) -> wasmtime::Result<Result<RowSet, Error>> {
+        let conn = self.mysql_conn(&conn)?;
+        let mut result = match conn.exec_iter(statement, params(values)).await {
+            Ok(result) => result,
+            Err(e) => return Ok(Err(failed(e))),
+        };
+        let columns = result.columns().unwrap_or_else(|| Vec::new().into());
+        let rows: Vec<mysql_async::Row> = match result.collect().await {
+            Ok(rows) => rows,
+            Err(e) => return Ok(Err(failed(e))),
+        };
+        let types: Vec<DbDataType> = columns.iter().map(data_type).collect();
+        let rows = rows
+            .into_iter()
+            .map(|row| {
+                row.unwrap()
+                    .into_iter()
+                    .zip(types.iter().zip(columns.iter()))
+                    .map(|(v, (ty, column))| value(v, *ty, column))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>();
+        Ok(rows.map(|rows| RowSet {
+            columns: columns
+                .iter()
+                .zip(types)
+                .map(|(c, data_type)| Column {
+                    name: c.name_str().into_owned(),
+                    data_type,
+                })
+                .collect(),
+            rows,
+        }))
+    }
+
+    async fn execute(
+        &mut self,
+        conn: Resource<MysqlConnection>,
+        statement: String,
+        values: Vec<ParameterValue>,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        let conn = self.mysql_conn(&conn)?;
+        Ok(conn
+            .exec_drop(statement, params(values))
+            .await
+            .map_err(failed))
+    }
+
+    async fn drop(&mut self, conn: Resource<MysqlConnection>) -> wasmtime::Result<()> {
+        self.table.delete(conn)?;
+        Ok(())
+    }
+}

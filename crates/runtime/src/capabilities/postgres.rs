@@ -1,0 +1,469 @@
+//! Outbound PostgreSQL: `fermyon:spin/postgres@2.0.0` and
+//! `spin:postgres@3.0.0`, one implementation behind both.
+//!
+//! The address must be allowed by the component's `allowed_outbound_hosts`,
+//! and the host connects to exactly the host and port that were checked.
+//! Connections are pooled per address for the whole application: a backend
+//! process costs milliseconds to start, so a component that opens a
+//! connection on every request reuses an idle one instead. A connection goes
+//! back to the pool only after `DISCARD ALL` succeeded, so no session state
+//! (and no open transaction) leaks from one request to the next.
+
+mod values;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls};
+use wasmtime::component::Resource;
+
+use crate::capabilities::CheckedAddress;
+use crate::capabilities::bindings::{postgres as v2, postgres3 as v3, rdbms_types};
+use crate::state::HostState;
+use values::{ColumnType, Param, Value};
+
+/// How long to wait for the server to accept a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections kept per address.
+const MAX_IDLE_PER_ADDRESS: usize = 8;
+
+/// A guest's handle on a connection.
+pub struct PgConnection {
+    client: Option<Client>,
+    /// The pool the connection returns to.
+    address: String,
+}
+
+/// Idle connections shared by all requests, by address.
+#[derive(Default)]
+pub struct PgPool {
+    idle: Mutex<HashMap<String, Vec<Client>>>,
+}
+
+impl PgPool {
+    fn take(&self, address: &str) -> Option<Client> {
+        let mut idle = self.idle.lock().unwrap();
+        let clients = idle.get_mut(address)?;
+        std::iter::from_fn(|| clients.pop()).find(|c| !c.is_closed())
+    }
+
+    fn put(&self, address: String, client: Client) {
+        let mut idle = self.idle.lock().unwrap();
+        let clients = idle.entry(address).or_default();
+        if clients.len() < MAX_IDLE_PER_ADDRESS {
+            clients.push(client);
+        }
+    }
+}
+
+/// Why an operation failed, before it is put in a version's error type.
+enum PgError {
+    ConnectionFailed(String),
+    BadParameter(String),
+    QueryFailed(String),
+    ValueConversionFailed(String),
+}
+
+/// A query's result, before it is put in a version's row-set type.
+struct Rows {
+    columns: Vec<(String, ColumnType)>,
+    rows: Vec<Vec<Value>>,
+}
+
+/// Builds the client configuration from the checked address.
+fn config(address: &CheckedAddress) -> Result<tokio_postgres::Config, PgError> {
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host(&address.host)
+        .port(address.port)
+        .connect_timeout(CONNECT_TIMEOUT);
+    let (user, password) = address.credentials();
+    let user = user.ok_or_else(|| {
+        PgError::ConnectionFailed(
+            "the address names no user: write it as postgres://user[:password]@host[:port]/database"
+                .into(),
+        )
+    })?;
+    config.user(&user);
+    if let Some(password) = password {
+        config.password(password);
+    }
+    if let Some(database) = address.path_name() {
+        config.dbname(&database);
+    }
+    for (key, value) in address.url.query_pairs() {
+        match (&*key, &*value) {
+            ("sslmode", "disable" | "prefer") => {}
+            ("sslmode", _) => {
+                return Err(PgError::ConnectionFailed(format!(
+                    "sslmode={value} is not supported yet: this host connects to PostgreSQL without TLS"
+                )));
+            }
+            ("application_name", name) => {
+                config.application_name(name);
+            }
+            ("options", options) => {
+                config.options(options);
+            }
+            _ => {
+                return Err(PgError::ConnectionFailed(format!(
+                    "unknown connection option `{key}`: supported are sslmode, application_name and options"
+                )));
+            }
+        }
+    }
+    Ok(config)
+}
+
+impl HostState {
+    async fn pg_open(
+        &mut self,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
+        let checked = match self.connection_allowed("PostgreSQL", &address) {
+            Ok(checked) => checked,
+            Err(denied) => {
+                return Ok(Err(PgError::ConnectionFailed(
+                    denied.reason("postgres", &address),
+                )));
+            }
+        };
+        let pool = &self.component.services.postgres;
+        let client = match pool.take(&address) {
+            Some(client) => client,
+            None => match connect(&checked).await {
+                Ok(client) => client,
+                Err(e) => return Ok(Err(e)),
+            },
+        };
+        Ok(Ok(self.table.push(PgConnection {
+            client: Some(client),
+            address,
+        })?))
+    }
+
+    fn pg_client(&self, conn: &Resource<PgConnection>) -> wasmtime::Result<&Client> {
+        self.table
+            .get(conn)?
+            .client
+            .as_ref()
+            .ok_or_else(|| wasmtime::format_err!("the PostgreSQL connection was closed"))
+    }
+
+    async fn pg_query(
+        &mut self,
+        conn: &Resource<PgConnection>,
+        statement: String,
+        params: Result<Vec<Param>, String>,
+    ) -> wasmtime::Result<Result<Rows, PgError>> {
+        let params = match params {
+            Ok(params) => params,
+            Err(e) => return Ok(Err(PgError::BadParameter(e))),
+        };
+        let client = self.pg_client(conn)?;
+        Ok(query(client, &statement, &params).await)
+    }
+
+    async fn pg_execute(
+        &mut self,
+        conn: &Resource<PgConnection>,
+        statement: String,
+        params: Result<Vec<Param>, String>,
+    ) -> wasmtime::Result<Result<u64, PgError>> {
+        let params = match params {
+            Ok(params) => params,
+            Err(e) => return Ok(Err(PgError::BadParameter(e))),
+        };
+        let client = self.pg_client(conn)?;
+        Ok(client
+            .execute(&statement, &param_refs(&params))
+            .await
+            .map_err(|e| PgError::QueryFailed(values::error_text(&e))))
+    }
+
+    /// Returns the connection to the pool once its session is reset.
+    fn pg_drop(&mut self, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
+        let PgConnection { client, address } = self.table.delete(conn)?;
+        let Some(client) = client.filter(|c| !c.is_closed()) else {
+            return Ok(());
+        };
+        let services = self.component.services.clone();
+        tokio::spawn(async move {
+            if client.simple_query("DISCARD ALL").await.is_ok() {
+                services.postgres.put(address, client);
+            }
+        });
+        Ok(())
+    }
+}
+
+async fn connect(address: &CheckedAddress) -> Result<Client, PgError> {
+    let (client, connection) = config(address)?.connect(NoTls).await.map_err(|e| {
+        PgError::ConnectionFailed(format!(
+            "cannot connect to PostgreSQL at {}:{}: {}",
+            address.host,
+            address.port,
+            values::error_text(&e)
+        ))
+    })?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!("PostgreSQL connection closed: {e}");
+        }
+    });
+    Ok(client)
+}
+
+fn param_refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+async fn query(client: &Client, statement: &str, params: &[Param]) -> Result<Rows, PgError> {
+    let failed = |e: tokio_postgres::Error| PgError::QueryFailed(values::error_text(&e));
+    // Preparing first gives the columns even when no row comes back.
+    let prepared = client.prepare(statement).await.map_err(failed)?;
+    let rows = client
+        .query(&prepared, &param_refs(params))
+        .await
+        .map_err(failed)?;
+    let columns = prepared
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_owned(), ColumnType::of(c.type_())))
+        .collect();
+    let rows = rows
+        .iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| values::read(row, i, row.columns()[i].type_()))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(PgError::ValueConversionFailed)?;
+    Ok(Rows { columns, rows })
+}
+
+/// The conversions from the shared operations' results to one interface
+/// version's types, and that version's `HostConnection`. Each version's
+/// module defines `param`, `value` and `data_type` for its own types.
+macro_rules! host_connection {
+    ($interface:ident) => {
+        impl From<PgError> for Error {
+            fn from(e: PgError) -> Self {
+                match e {
+                    PgError::ConnectionFailed(m) => Error::ConnectionFailed(m),
+                    PgError::BadParameter(m) => Error::BadParameter(m),
+                    PgError::QueryFailed(m) => Error::QueryFailed(m),
+                    PgError::ValueConversionFailed(m) => Error::ValueConversionFailed(m),
+                }
+            }
+        }
+
+        fn params(values: Vec<ParameterValue>) -> Result<Vec<Param>, String> {
+            values.into_iter().map(param).collect()
+        }
+
+        impl $interface::HostConnection for HostState {
+            async fn open(
+                &mut self,
+                address: String,
+            ) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
+                Ok(self.pg_open(address).await?.map_err(Error::from))
+            }
+
+            async fn query(
+                &mut self,
+                conn: Resource<PgConnection>,
+                statement: String,
+                values: Vec<ParameterValue>,
+            ) -> wasmtime::Result<Result<RowSet, Error>> {
+                let rows = self.pg_query(&conn, statement, params(values)).await?;
+                Ok(rows.map_err(Error::from).map(|rows| RowSet {
+                    columns: rows
+                        .columns
+                        .into_iter()
+                        .map(|(name, ty)| Column {
+                            name,
+                            data_type: data_type(ty),
+                        })
+                        .collect(),
+                    rows: rows
+                        .rows
+                        .into_iter()
+                        .map(|row| row.into_iter().map(value).collect())
+                        .collect(),
+                }))
+            }
+
+            async fn execute(
+                &mut self,
+                conn: Resource<PgConnection>,
+                statement: String,
+                values: Vec<ParameterValue>,
+            ) -> wasmtime::Result<Result<u64, Error>> {
+                let count = self.pg_execute(&conn, statement, params(values)).await?;
+                Ok(count.map_err(Error::from))
+            }
+
+            async fn drop(&mut self, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
+                self.pg_drop(conn)
+            }
+        }
+    };
+}
+
+mod v2_host {
+    //! `fermyon:spin/postgres@2.0.0`, whose types (shared with MySQL) have
+    //! unsigned integers and no dates.
+
+    use super::*;
+    use rdbms_types::{Column, DbDataType, DbValue, Error, ParameterValue, RowSet};
+
+    fn param(value: ParameterValue) -> Result<Param, String> {
+        Ok(match value {
+            ParameterValue::Boolean(v) => Param::Bool(v),
+            ParameterValue::Int8(v) => Param::I8(v),
+            ParameterValue::Int16(v) => Param::I16(v),
+            ParameterValue::Int32(v) => Param::I32(v),
+            ParameterValue::Int64(v) => Param::I64(v),
+            // PostgreSQL has no unsigned types: widen to the next signed one.
+            ParameterValue::Uint8(v) => Param::I16(v.into()),
+            ParameterValue::Uint16(v) => Param::I32(v.into()),
+            ParameterValue::Uint32(v) => Param::I64(v.into()),
+            ParameterValue::Uint64(v) => Param::I64(
+                i64::try_from(v).map_err(|_| format!("{v} does not fit PostgreSQL's bigint"))?,
+            ),
+            ParameterValue::Floating32(v) => Param::F32(v),
+            ParameterValue::Floating64(v) => Param::F64(v),
+            ParameterValue::Str(v) => Param::Str(v),
+            ParameterValue::Binary(v) => Param::Bytes(v),
+            ParameterValue::DbNull => Param::Null,
+        })
+    }
+
+    fn value(value: Value) -> DbValue {
+        match value {
+            Value::Bool(v) => DbValue::Boolean(v),
+            Value::I8(v) => DbValue::Int8(v),
+            Value::I16(v) => DbValue::Int16(v),
+            Value::I32(v) => DbValue::Int32(v),
+            Value::I64(v) => DbValue::Int64(v),
+            Value::F32(v) => DbValue::Floating32(v),
+            Value::F64(v) => DbValue::Floating64(v),
+            Value::Str(v) => DbValue::Str(v),
+            Value::Bytes(v) => DbValue::Binary(v),
+            Value::Null => DbValue::DbNull,
+            Value::Date(_) | Value::Time(_) | Value::DateTime(_) | Value::Unsupported => {
+                DbValue::Unsupported
+            }
+        }
+    }
+
+    fn data_type(ty: ColumnType) -> DbDataType {
+        match ty {
+            ColumnType::Bool => DbDataType::Boolean,
+            ColumnType::I8 => DbDataType::Int8,
+            ColumnType::I16 => DbDataType::Int16,
+            ColumnType::I32 => DbDataType::Int32,
+            ColumnType::I64 => DbDataType::Int64,
+            ColumnType::F32 => DbDataType::Floating32,
+            ColumnType::F64 => DbDataType::Floating64,
+            ColumnType::Str => DbDataType::Str,
+            ColumnType::Bytes => DbDataType::Binary,
+            ColumnType::Date | ColumnType::Time | ColumnType::DateTime | ColumnType::Other => {
+                DbDataType::Other
+            }
+        }
+    }
+
+    impl v2::Host for HostState {}
+
+    /// The types shared with MySQL; the interface has no functions.
+    impl rdbms_types::Host for HostState {}
+
+    host_connection!(v2);
+}
+
+mod v3_host {
+    //! `spin:postgres@3.0.0`: signed integers only, plus dates and times.
+
+    use super::*;
+    use chrono::{Datelike, NaiveDateTime, Timelike};
+    use v3::{Column, DbDataType, DbValue, Error, ParameterValue, RowSet};
+
+    fn param(value: ParameterValue) -> Result<Param, String> {
+        Ok(match value {
+            ParameterValue::Boolean(v) => Param::Bool(v),
+            ParameterValue::Int8(v) => Param::I8(v),
+            ParameterValue::Int16(v) => Param::I16(v),
+            ParameterValue::Int32(v) => Param::I32(v),
+            ParameterValue::Int64(v) => Param::I64(v),
+            ParameterValue::Floating32(v) => Param::F32(v),
+            ParameterValue::Floating64(v) => Param::F64(v),
+            ParameterValue::Str(v) => Param::Str(v),
+            ParameterValue::Binary(v) => Param::Bytes(v),
+            ParameterValue::Date((y, m, d)) => Param::Date(values::date(y, m, d)?),
+            ParameterValue::Time((h, m, s, ns)) => Param::Time(values::time(h, m, s, ns)?),
+            ParameterValue::Datetime((y, mo, d, h, mi, s, ns)) => Param::DateTime(
+                NaiveDateTime::new(values::date(y, mo, d)?, values::time(h, mi, s, ns)?),
+            ),
+            ParameterValue::Timestamp(v) => Param::Timestamp(values::timestamp(v)?),
+            ParameterValue::DbNull => Param::Null,
+        })
+    }
+
+    fn value(value: Value) -> DbValue {
+        match value {
+            Value::Bool(v) => DbValue::Boolean(v),
+            Value::I8(v) => DbValue::Int8(v),
+            Value::I16(v) => DbValue::Int16(v),
+            Value::I32(v) => DbValue::Int32(v),
+            Value::I64(v) => DbValue::Int64(v),
+            Value::F32(v) => DbValue::Floating32(v),
+            Value::F64(v) => DbValue::Floating64(v),
+            Value::Str(v) => DbValue::Str(v),
+            Value::Bytes(v) => DbValue::Binary(v),
+            Value::Date(d) => DbValue::Date((d.year(), d.month() as u8, d.day() as u8)),
+            Value::Time(t) => DbValue::Time((
+                t.hour() as u8,
+                t.minute() as u8,
+                t.second() as u8,
+                t.nanosecond(),
+            )),
+            Value::DateTime(dt) => DbValue::Datetime((
+                dt.year(),
+                dt.month() as u8,
+                dt.day() as u8,
+                dt.hour() as u8,
+                dt.minute() as u8,
+                dt.second() as u8,
+                dt.nanosecond(),
+            )),
+            Value::Null => DbValue::DbNull,
+            Value::Unsupported => DbValue::Unsupported,
+        }
+    }
+
+    fn data_type(ty: ColumnType) -> DbDataType {
+        match ty {
+            ColumnType::Bool => DbDataType::Boolean,
+            ColumnType::I8 => DbDataType::Int8,
+            ColumnType::I16 => DbDataType::Int16,
+            ColumnType::I32 => DbDataType::Int32,
+            ColumnType::I64 => DbDataType::Int64,
+            ColumnType::F32 => DbDataType::Floating32,
+            ColumnType::F64 => DbDataType::Floating64,
+            ColumnType::Str => DbDataType::Str,
+            ColumnType::Bytes => DbDataType::Binary,
+            ColumnType::Date => DbDataType::Date,
+            ColumnType::Time => DbDataType::Time,
+            ColumnType::DateTime => DbDataType::Datetime,
+            ColumnType::Other => DbDataType::Other,
+        }
+    }
+
+    impl v3::Host for HostState {}
+
+    host_connection!(v3);
+}

