@@ -1,4 +1,4 @@
-//! State shared by every request of an application: pooled Redis,
+//! State shared by every request of an application: pooled HTTP, Redis,
 //! PostgreSQL and MySQL connections, and the SQLite databases behind
 //! key-value stores and `sqlite_databases`, opened on first use.
 
@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::capabilities::mysql::MysqlPools;
+use crate::capabilities::outbound_http::HttpClient;
 use crate::capabilities::postgres::PgPool;
 use crate::capabilities::redis::RedisPool;
 use crate::runtime_config::{DatabaseLocation, KeyValueBackend, Stores};
@@ -17,6 +18,8 @@ use crate::runtime_config::{DatabaseLocation, KeyValueBackend, Stores};
 pub struct AppServices {
     /// Redis connections by address.
     pub redis: RedisPool,
+    /// The outbound HTTP client, with its idle upstream connections.
+    pub http: HttpClient,
     /// Idle PostgreSQL connections by address.
     pub postgres: PgPool,
     /// MySQL connection pools by address.
@@ -38,6 +41,7 @@ impl AppServices {
     pub fn new(stores: Stores) -> Self {
         Self {
             redis: RedisPool::default(),
+            http: HttpClient::default(),
             postgres: PgPool::default(),
             mysql: MysqlPools::default(),
             stores,

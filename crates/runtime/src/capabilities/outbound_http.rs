@@ -4,20 +4,24 @@
 //! `HTTP-request-denied` (Spin's `DestinationNotAllowed`), and the log names
 //! the manifest line that would allow it.
 
+mod client;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
+pub use client::HttpClient;
+
 use crate::app::ComponentConfig;
 use spin_outbound_networking::{Host, OutboundTarget, suggestion};
 
-/// How long to wait for an upstream to accept a connection, unless the guest
-/// asks for less.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long to wait for an upstream's first response byte, unless the guest
-/// asks for less.
+/// How long to wait for an upstream's response headers (connecting
+/// included), unless the guest asks for less.
 const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an upstream may pause between body frames, unless the guest
+/// asks for less.
+const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The wasi:http hooks of one component's requests.
 pub struct OutboundHttp {
@@ -84,35 +88,24 @@ impl WasiHttpHooks for OutboundHttp {
         drop(fut);
         let component = self.component.clone();
         Box::new(async move {
-            use http_body_util::BodyExt;
-            let mut request = request;
-            if let Some(addr) = Self::check(&component, request.uri()).await? {
-                // Connect to the checked address; the Host header keeps the name.
-                let mut parts = request.uri().clone().into_parts();
-                parts.authority = Some(
-                    addr.to_string()
-                        .parse()
-                        .map_err(|_| Error::HttpRequestUriInvalid)?,
-                );
-                *request.uri_mut() =
-                    http::Uri::from_parts(parts).map_err(|_| Error::HttpRequestUriInvalid)?;
-            }
-            let mut options = options.unwrap_or_default();
-            options.connect_timeout = Some(
-                options
-                    .connect_timeout
-                    .map_or(CONNECT_TIMEOUT, |t| t.min(CONNECT_TIMEOUT)),
-            );
-            options.first_byte_timeout = Some(
-                options
-                    .first_byte_timeout
-                    .map_or(FIRST_BYTE_TIMEOUT, |t| t.min(FIRST_BYTE_TIMEOUT)),
-            );
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let checked = Self::check(&component, request.uri()).await?;
+            let options = options.unwrap_or_default();
+            let limit = |asked: Option<Duration>, default: Duration| {
+                asked.map_or(default, |t| t.min(default))
+            };
+            // Connecting and waiting for the first byte share one deadline:
+            // a pooled connection may need no connecting at all.
+            let first_byte = limit(options.connect_timeout, client::CONNECT_TIMEOUT)
+                + limit(options.first_byte_timeout, FIRST_BYTE_TIMEOUT);
+            let between_bytes = limit(options.between_bytes_timeout, BETWEEN_BYTES_TIMEOUT);
+            let response = component
+                .services
+                .http
+                .send(request, checked, first_byte, between_bytes)
+                .await?;
             Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+                response,
+                Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
             ))
         })
     }

@@ -1,0 +1,226 @@
+//! The HTTP client behind outbound requests: one per application, keeping
+//! connections to upstreams alive between requests (a fresh TCP and TLS
+//! handshake per request would dominate a fast upstream's latency).
+//!
+//! TLS uses rustls and trusts both the webpki roots and the platform's
+//! (including `SSL_CERT_FILE` / `SSL_CERT_DIR`), so a corporate or test CA
+//! installed on the machine works as it does for other tools.
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
+use hyper_util::rt::TokioExecutor;
+use std::error::Error as StdError;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use wasmtime_wasi_http::{Error, WasiBody};
+
+/// How long an idle upstream connection is kept.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to wait for an upstream to accept a connection.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+type Https<R> = HttpsConnector<HttpConnector<R>>;
+
+/// The application's outbound HTTP client, created on first use.
+#[derive(Default)]
+pub struct HttpClient {
+    pooled: OnceLock<Client<Https<GaiResolver>, WasiBody>>,
+}
+
+/// The TLS settings every outbound connection uses, built once: loading the
+/// platform's certificates reads files.
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let native = rustls_native_certs::load_native_certs();
+            for error in &native.errors {
+                tracing::debug!("skipping a platform certificate: {error}");
+            }
+            let (added, ignored) = roots.add_parsable_certificates(native.certs);
+            tracing::debug!("trusting {added} platform certificates ({ignored} unusable)");
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("ring supports the default TLS versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Arc::new(config)
+        })
+        .clone()
+}
+
+fn connector<R>(resolver: R) -> Https<R> {
+    let mut http = HttpConnector::new_with_resolver(resolver);
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    HttpsConnectorBuilder::new()
+        .with_tls_config((*tls_config()).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http)
+}
+
+/// Resolves every name to one address: the one the allow list checked.
+#[derive(Clone, Copy)]
+struct Checked(SocketAddr);
+
+impl tower_service::Service<Name> for Checked {
+    type Response = std::iter::Once<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Name) -> Self::Future {
+        std::future::ready(Ok(std::iter::once(self.0)))
+    }
+}
+
+impl HttpClient {
+    /// Sends `request` (an absolute URI). With `checked`, the connection
+    /// goes to that address rather than wherever the name resolves now,
+    /// while TLS still verifies the name; such connections are not pooled,
+    /// since the pool is keyed by name alone.
+    pub async fn send(
+        &self,
+        request: http::Request<WasiBody>,
+        checked: Option<SocketAddr>,
+        first_byte_timeout: Duration,
+        between_bytes_timeout: Duration,
+    ) -> Result<http::Response<WasiBody>, Error> {
+        let sent = match checked {
+            None => {
+                let client = self.pooled.get_or_init(|| {
+                    Client::builder(TokioExecutor::new())
+                        .pool_idle_timeout(IDLE_TIMEOUT)
+                        .build(connector(GaiResolver::new()))
+                });
+                tokio::time::timeout(first_byte_timeout, client.request(request)).await
+            }
+            Some(addr) => {
+                let client = Client::builder(TokioExecutor::new())
+                    .pool_max_idle_per_host(0)
+                    .build(connector(Checked(addr)));
+                tokio::time::timeout(first_byte_timeout, client.request(request)).await
+            }
+        };
+        let response = sent
+            .map_err(|_| Error::ConnectionReadTimeout)?
+            .map_err(|e| classify(&e))?;
+        Ok(response.map(|body| {
+            BetweenBytes {
+                body,
+                limit: between_bytes_timeout,
+                sleep: None,
+            }
+            .boxed_unsync()
+        }))
+    }
+}
+
+/// The wasi:http error code for a failed request, from the error's causes.
+fn classify(error: &hyper_util::client::legacy::Error) -> Error {
+    let mut chain = String::new();
+    let mut code = None;
+    let mut cause: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(e) = cause {
+        chain.push_str(&format!(": {e}"));
+        code = code.or_else(|| code_of(e));
+        cause = e.source();
+    }
+    tracing::debug!("outbound request failed{chain}");
+    code.unwrap_or_else(|| {
+        if error.is_connect() && chain.contains("dns error") {
+            Error::DnsError {
+                rcode: None,
+                info_code: None,
+            }
+        } else {
+            Error::InternalError(Some(chain.trim_start_matches(": ").to_owned()))
+        }
+    })
+}
+
+/// The error code one cause stands for, if it is one we recognize.
+fn code_of(e: &(dyn StdError + 'static)) -> Option<Error> {
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        return match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => Some(Error::ConnectionRefused),
+            std::io::ErrorKind::TimedOut => Some(Error::ConnectionTimeout),
+            // TLS failures arrive wrapped in an I/O error, whose `source`
+            // skips the wrapped error itself.
+            _ => io.get_ref().and_then(|inner| code_of(inner)),
+        };
+    }
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(match tls {
+            rustls::Error::InvalidCertificate(_) => Error::TlsCertificateError,
+            rustls::Error::AlertReceived(alert) => Error::TlsAlertReceived {
+                alert_id: None,
+                alert_message: Some(format!("{alert:?}")),
+            },
+            _ => Error::TlsProtocolError,
+        });
+    }
+    match e.downcast_ref::<hyper::Error>() {
+        Some(hyper) if hyper.is_incomplete_message() => Some(Error::HttpResponseIncomplete),
+        _ => None,
+    }
+}
+
+/// A response body that fails when the upstream goes quiet for longer than
+/// `limit` between frames.
+struct BetweenBytes {
+    body: hyper::body::Incoming,
+    limit: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl http_body::Body for BetweenBytes {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Error>>> {
+        match Pin::new(&mut self.body).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                self.sleep = None;
+                Poll::Ready(frame.map(|f| f.map_err(Error::from)))
+            }
+            Poll::Pending => {
+                let limit = self.limit;
+                let sleep = self
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(Error::ConnectionReadTimeout))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}

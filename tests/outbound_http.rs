@@ -1,0 +1,202 @@
+//! Outbound HTTP beyond the allow list: keep-alive reuse of upstream
+//! connections and TLS, against real upstreams on loopback (a Python
+//! server, over HTTPS with a certificate from a test CA made by openssl).
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use support::python::build_sdk_app;
+use support::spin::{SpinUp, app_dir};
+
+const MANIFEST: &str = "spin_manifest_version = 2\n[application]\nname = \"out\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"out\"\n[component.out]\nsource = \"{source}\"\n";
+
+fn component() -> PathBuf {
+    build_sdk_app(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/apps/sdk-outbound"))
+}
+
+/// A running upstream; killed on drop.
+struct Upstream {
+    child: Child,
+    port: u16,
+}
+
+impl Upstream {
+    /// Starts `tests/upstreams/http_upstream.py`, over TLS with `tls`
+    /// (certificate and key files).
+    fn start(tls: Option<(&Path, &Path)>) -> Upstream {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstreams/http_upstream.py");
+        let mut cmd = Command::new("python3");
+        cmd.arg(script).stdout(Stdio::piped());
+        if let Some((cert, key)) = tls {
+            cmd.arg(cert).arg(key);
+        }
+        let mut child = cmd.spawn().expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().expect("the upstream prints its port");
+        Upstream { child, port }
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A test CA (`ca.pem`) and a certificate for `localhost` it signed
+/// (`server.pem`, `server.key`), in `dir`.
+fn make_certificates(dir: &Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        dir,
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=spin test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        dir,
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+}
+
+#[test]
+fn upstream_connections_are_kept_alive() {
+    let upstream = Upstream::start(None);
+    let port = upstream.port;
+    let manifest = format!("{MANIFEST}allowed_outbound_hosts = [\"http://127.0.0.1:{port}\"]\n");
+    let (_dir, path) = app_dir(&manifest, &component());
+    let up = SpinUp::start(&path, &[]);
+    for _ in 0..5 {
+        assert_eq!(
+            up.get(&format!("/http?url=http://127.0.0.1:{port}/"))
+                .text(),
+            "200 upstream says hi"
+        );
+    }
+    // Five requests from five guest instances, one connection.
+    assert_eq!(
+        up.get(&format!("/http?url=http://127.0.0.1:{port}/count"))
+            .text(),
+        "200 1"
+    );
+}
+
+#[test]
+fn https_upstreams_are_verified() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certificates(certs.path());
+    let upstream = Upstream::start(Some((
+        &certs.path().join("server.pem"),
+        &certs.path().join("server.key"),
+    )));
+    let port = upstream.port;
+    let url = format!("/http?url=https://localhost:{port}/");
+    let component = component();
+
+    // Trusted through SSL_CERT_FILE, as for other tools on the machine.
+    let manifest = format!("{MANIFEST}allowed_outbound_hosts = [\"https://localhost:{port}\"]\n");
+    let (_dir, path) = app_dir(&manifest, &component);
+    let up = SpinUp::start_with(&path, &[], |cmd| {
+        cmd.env("SSL_CERT_FILE", certs.path().join("ca.pem"));
+    });
+    assert_eq!(up.get(&url).text(), "200 upstream says hi");
+    drop(up);
+
+    // Allowed only through an IP range: the connection goes to the checked
+    // address, and the certificate is still checked against the name.
+    let manifest = format!("{MANIFEST}allowed_outbound_hosts = [\"https://127.0.0.0/8:{port}\"]\n");
+    let (_dir, path) = app_dir(&manifest, &component);
+    let up = SpinUp::start_with(&path, &[], |cmd| {
+        cmd.env("SSL_CERT_FILE", certs.path().join("ca.pem"));
+    });
+    assert_eq!(up.get(&url).text(), "200 upstream says hi");
+    drop(up);
+
+    // Not trusted: the request fails with a certificate error.
+    let manifest = format!("{MANIFEST}allowed_outbound_hosts = [\"https://localhost:{port}\"]\n");
+    let (_dir, path) = app_dir(&manifest, &component);
+    let up = SpinUp::start_with(&path, &[], |cmd| {
+        cmd.env("SSL_CERT_FILE", "/dev/null")
+            .env("SSL_CERT_DIR", "/nonexistent");
+    });
+    let text = up.get(&url).text();
+    assert!(text.contains("TlsCertificateError"), "{text}");
+}

@@ -1,0 +1,45 @@
+"""A real HTTP(S) upstream for the outbound HTTP tests.
+
+Usage: http_upstream.py [CERT KEY]. Prints its port, then serves HTTP/1.1
+with keep-alive (over TLS when given a certificate and key). `GET /count`
+answers how many TCP connections it has accepted; any other path answers
+`upstream says hi`.
+"""
+
+import http.server
+import ssl
+import sys
+import threading
+
+connections = 0
+lock = threading.Lock()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        global connections
+        with lock:
+            connections += 1
+        super().setup()
+
+    def do_GET(self):
+        body = str(connections).encode() if self.path == "/count" else b"upstream says hi"
+        self.send_response(200)
+        self.send_header("content-type", "text/plain")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if len(sys.argv) == 3:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[1], sys.argv[2])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
