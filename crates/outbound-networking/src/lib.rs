@@ -39,7 +39,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 pub use entry::EntryProblem;
-pub use target::{Host, OutboundTarget, TargetError};
+pub use target::{Host, OutboundTarget, SELF_ALT, TargetError};
 
 use entry::Entry;
 use target::well_known_port;

@@ -9,7 +9,7 @@ const SERVICE_CHAINING_DOMAIN: &str = "spin.internal";
 
 /// The host a guest names to call its own application (`http://self.alt/…`)
 /// when its HTTP library insists on an absolute URL.
-pub(crate) const SELF_ALT: &str = "self.alt";
+pub const SELF_ALT: &str = "self.alt";
 
 /// A normalized host.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

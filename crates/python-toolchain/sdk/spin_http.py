@@ -79,11 +79,14 @@ def _http_error(code: http.ErrorCode) -> HttpError:
 def http_send(request: Request) -> Response:
     """Sends `request` and returns the complete response.
 
+    A relative URI (`/api/items`) is a request to the application itself; the
+    manifest must allow it with `allowed_outbound_hosts = ["http://self"]`.
     Raises `HttpError` when the request cannot be sent or no response arrives.
     A `content-length` header is added when the request has none.
     """
     url = urlsplit(request.uri)
-    if url.scheme not in ("http", "https") or not url.netloc:
+    relative = not url.scheme and not url.netloc and url.path.startswith("/")
+    if not relative and (url.scheme not in ("http", "https") or not url.netloc):
         raise HttpError.named("InvalidUrl", request.uri)
     body = body_bytes(request.body, "request")
     pairs = header_pairs(request.headers)
@@ -96,8 +99,9 @@ def http_send(request: Request) -> Response:
         raise HttpError.named("RequestError", str(error)) from None
     try:
         outgoing.set_method(method_to_wit(request.method))
-        outgoing.set_scheme(http.Scheme_Http() if url.scheme == "http" else http.Scheme_Https())
-        outgoing.set_authority(url.netloc)
+        if not relative:
+            outgoing.set_scheme(http.Scheme_Http() if url.scheme == "http" else http.Scheme_Https())
+            outgoing.set_authority(url.netloc)
         outgoing.set_path_with_query((url.path or "/") + (f"?{url.query}" if url.query else ""))
     except Err:
         raise HttpError.named("InvalidUrl", request.uri) from None

@@ -82,6 +82,7 @@ pub struct LoadedApp {
     /// The engine all components run on.
     pub engine: RuntimeEngine,
     components: HashMap<String, LoadedComponent>,
+    services: Arc<AppServices>,
 }
 
 impl LoadedApp {
@@ -92,7 +93,7 @@ impl LoadedApp {
         let variables = ApplicationVariables::resolve(&app, &options.variables)?;
         let mut linker = Linker::<HostState>::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        crate::capabilities::outbound_http::add_to_linker(&mut linker)?;
         crate::capabilities::add_to_linker(&mut linker)?;
         let services = Arc::new(AppServices::new(options.stores.clone()));
 
@@ -121,6 +122,7 @@ impl LoadedApp {
             app,
             engine,
             components,
+            services,
         })
     }
 
@@ -242,6 +244,12 @@ impl LoadedApp {
             config: Arc::new(config),
             pre,
         })
+    }
+
+    /// Tells the application where its HTTP trigger listens, so that
+    /// components can send requests to it (relative URLs, `self.alt`).
+    pub fn serving_at(&self, addr: std::net::SocketAddr) {
+        self.services.set_app_address(addr);
     }
 
     /// The prepared component with this id.

@@ -5,8 +5,9 @@
 use anyhow::{Context as _, Result};
 use rusqlite::Connection;
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::capabilities::mysql::MysqlPools;
 use crate::capabilities::outbound_http::HttpClient;
@@ -25,6 +26,8 @@ pub struct AppServices {
     /// MySQL connection pools by address.
     pub mysql: MysqlPools,
     stores: Stores,
+    /// Where the application's HTTP trigger listens, for self requests.
+    app_address: OnceLock<SocketAddr>,
     databases: Mutex<HashMap<DatabaseKey, Arc<Mutex<Connection>>>>,
 }
 
@@ -45,8 +48,25 @@ impl AppServices {
             postgres: PgPool::default(),
             mysql: MysqlPools::default(),
             stores,
+            app_address: OnceLock::new(),
             databases: Mutex::default(),
         }
+    }
+
+    /// Records where the HTTP trigger listens. A wildcard address (all
+    /// interfaces) is reached on loopback.
+    pub fn set_app_address(&self, addr: SocketAddr) {
+        let ip = match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let _ = self.app_address.set(SocketAddr::new(ip, addr.port()));
+    }
+
+    /// Where requests to the application itself go, once it listens.
+    pub fn app_address(&self) -> Option<SocketAddr> {
+        self.app_address.get().copied()
     }
 
     /// Where the key-value store `label` keeps its data, if it is defined.

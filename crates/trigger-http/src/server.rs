@@ -47,6 +47,8 @@ impl Default for ServerOptions {
 /// An application's HTTP server.
 pub struct HttpServer {
     handler: Arc<Handler>,
+    /// Told where the server listens, for the components' self requests.
+    app: Arc<LoadedApp>,
 }
 
 impl HttpServer {
@@ -74,7 +76,8 @@ impl HttpServer {
             );
         }
         Ok(Self {
-            handler: Arc::new(Handler::new(app, router, options)),
+            handler: Arc::new(Handler::new(app.clone(), router, options)),
+            app,
         })
     }
 
@@ -103,6 +106,9 @@ impl HttpServer {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<()> {
+        if let Ok(addr) = listener.local_addr() {
+            self.app.serving_at(addr);
+        }
         let graceful = GracefulShutdown::new();
         let builder = auto::Builder::new(TokioExecutor::new());
         let mut shutdown = std::pin::pin!(shutdown);

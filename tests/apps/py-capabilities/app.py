@@ -1,6 +1,6 @@
 # An app on our 2023-style SDK that exercises key-value, SQLite and Redis,
 # reporting errors as text so tests can check allowed and denied cases.
-from spin_http import Response
+from spin_http import Request, Response, http_send
 from spin_key_value import kv_open_default
 from spin_redis import redis_execute, redis_get, redis_set
 from spin_sqlite import sqlite_open_default
@@ -17,6 +17,10 @@ def handle_request(request):
 
 
 def dispatch(path):
+    if path == "/self":
+        # A relative URL is a request to this application.
+        response = http_send(Request("GET", "/kv", [], None))
+        return f"{response.status} {response.body!r}"
     if path == "/kv":
         store = kv_open_default()
         store.set("greeting", b"hi")

@@ -9,12 +9,19 @@ mod client;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+use wasmtime::StoreContextMut;
+use wasmtime::component::{Linker, Resource};
+use wasmtime_wasi_http::p2::bindings::LinkOptions;
+use wasmtime_wasi_http::p2::bindings::http::{outgoing_handler, types};
+use wasmtime_wasi_http::p2::types::HostOutgoingRequest;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttp, WasiHttpHooks, WasiHttpView};
+
+use crate::state::HostState;
 
 pub use client::HttpClient;
 
 use crate::app::ComponentConfig;
-use spin_outbound_networking::{Host, OutboundTarget, suggestion};
+use spin_outbound_networking::{Host, OutboundTarget, SELF_ALT, suggestion};
 
 /// How long to wait for an upstream's response headers (connecting
 /// included), unless the guest asks for less.
@@ -22,6 +29,16 @@ const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long an upstream may pause between body frames, unless the guest
 /// asks for less.
 const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where an allowed request goes.
+enum Route {
+    /// To the URI's host, resolved as usual.
+    ByName,
+    /// To this address, which the allow list checked.
+    At(SocketAddr),
+    /// To the application's own HTTP listener.
+    App,
+}
 
 /// The wasi:http hooks of one component's requests.
 pub struct OutboundHttp {
@@ -37,26 +54,27 @@ impl OutboundHttp {
     /// Decides where a request may go. A host allowed by name is reached by
     /// name; a domain allowed only through an IP range is resolved here and
     /// reached at the first address inside the range (so the address that was
-    /// checked is the one connected to). Anything else is refused and logged
-    /// with the manifest line that would allow it.
-    async fn check(
-        component: &ComponentConfig,
-        uri: &http::Uri,
-    ) -> Result<Option<SocketAddr>, Error> {
+    /// checked is the one connected to); `self.alt` is the application itself.
+    /// Anything else is refused and logged with the manifest line that would
+    /// allow it.
+    async fn check(component: &ComponentConfig, uri: &http::Uri) -> Result<Route, Error> {
         let target = OutboundTarget::parse_url(&uri.to_string()).map_err(|err| {
             tracing::error!(component = %component.id, "outbound request to `{uri}` refused: {err}");
             Error::HttpRequestUriInvalid
         })?;
-        if component.allowed_hosts.allows(&target) {
-            return Ok(None);
-        }
-        if let Host::Domain(name) = &target.host
+        if target.is_self() {
+            if component.allowed_hosts.allows_self(&target.scheme) {
+                return Ok(Route::App);
+            }
+        } else if component.allowed_hosts.allows(&target) {
+            return Ok(Route::ByName);
+        } else if let Host::Domain(name) = &target.host
             && let Ok(addrs) = tokio::net::lookup_host((name.as_str(), target.port)).await
             && let Some(addr) = addrs
                 .into_iter()
                 .find(|a| component.allowed_hosts.allows_address(&target, a.ip()))
         {
-            return Ok(Some(addr));
+            return Ok(Route::At(addr));
         }
         tracing::error!(
             "component `{}` is not allowed to send a request to `{uri}` (HttpError::DestinationNotAllowed)\n\nhint: to allow it, add this to the component in `{}`:\n    {}",
@@ -88,7 +106,24 @@ impl WasiHttpHooks for OutboundHttp {
         drop(fut);
         let component = self.component.clone();
         Box::new(async move {
-            let checked = Self::check(&component, request.uri()).await?;
+            let mut request = request;
+            let checked = match Self::check(&component, request.uri()).await? {
+                Route::ByName => None,
+                Route::At(addr) => Some(addr),
+                Route::App => {
+                    let addr = component
+                        .services
+                        .app_address()
+                        .ok_or(Error::DestinationNotFound)?;
+                    // The listener speaks plain HTTP whatever the scheme; the
+                    // Host header still says `self.alt`.
+                    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+                    *request.uri_mut() = format!("http://{addr}{path}")
+                        .parse()
+                        .map_err(|_| Error::HttpRequestUriInvalid)?;
+                    None
+                }
+            };
             let options = options.unwrap_or_default();
             let limit = |asked: Option<Duration>, default: Duration| {
                 asked.map_or(default, |t| t.min(default))
@@ -109,4 +144,46 @@ impl WasiHttpHooks for OutboundHttp {
             ))
         })
     }
+}
+
+/// The `wasi:http` version wasmtime-wasi-http implements; guests importing
+/// any 0.2.x link against it.
+const WASI_HTTP_OUTGOING_HANDLER: &str = "wasi:http/outgoing-handler@0.2.12";
+
+/// `wasi:http` for guests, with one change to wasmtime's outgoing handler: a
+/// request without a host (a relative URL such as `/api/items`) is
+/// addressed to `self.alt`, the application itself, as on Spin. Without
+/// this, wasmtime would fail such a request before the allow list saw it.
+pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    types::add_to_linker::<_, WasiHttp>(linker, &LinkOptions::default().into(), |state| {
+        state.http()
+    })?;
+    linker.instance(WASI_HTTP_OUTGOING_HANDLER)?.func_wrap(
+        "handle",
+        |mut store: StoreContextMut<'_, HostState>,
+         (request, options): (
+            Resource<HostOutgoingRequest>,
+            Option<Resource<types::RequestOptions>>,
+        )| {
+            let mut http = store.data_mut().http();
+            let outgoing = http.table.get_mut(&request)?;
+            // spin-sdk 3.x sends a relative URL with the authority `:80` or
+            // `:443`: no host means this application, whatever the port.
+            if outgoing
+                .authority
+                .as_deref()
+                .is_none_or(|a| a.is_empty() || a.starts_with(':'))
+            {
+                outgoing.authority = Some(SELF_ALT.to_owned());
+                // Relative requests are allowed by `http://self`, as on Spin.
+                outgoing.scheme.get_or_insert(types::Scheme::Http);
+            }
+            let response = match outgoing_handler::Host::handle(&mut http, request, options) {
+                Ok(response) => Ok(response),
+                Err(error) => Err(error.downcast()?),
+            };
+            Ok((response,))
+        },
+    )?;
+    Ok(())
 }
