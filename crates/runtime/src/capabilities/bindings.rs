@@ -12,7 +12,8 @@ mod generated {
             "fermyon:spin/key-value.store": crate::capabilities::key_value::KeyValueStore,
             "fermyon:spin/sqlite.connection": crate::capabilities::sqlite::SqliteConnection,
             "fermyon:spin/postgres.connection": crate::capabilities::postgres::PgConnection,
-            "spin:postgres/postgres.connection": crate::capabilities::postgres::PgConnection,
+            "spin:postgres/postgres@3.0.0.connection": crate::capabilities::postgres::PgConnection,
+            "spin:postgres/postgres@4.0.0.connection": crate::capabilities::postgres::PgConnection,
             "fermyon:spin/mysql.connection": crate::capabilities::mysql::MysqlConnection,
             "fermyon:spin/mqtt.connection": crate::capabilities::mqtt::MqttConnection,
         },
@@ -24,7 +25,13 @@ pub use generated::fermyon::spin2_0_0::*;
 /// `spin:postgres@3.0.0`, Spin 3's PostgreSQL interface with date and time
 /// types.
 pub mod postgres3 {
-    pub use super::generated::spin::postgres::postgres::*;
+    pub use super::generated::spin::postgres3_0_0::postgres::*;
+}
+
+/// `spin:postgres@4.0.0`, Spin 3.4's PostgreSQL interface with UUIDs, JSONB,
+/// decimals, ranges, arrays and intervals.
+pub mod postgres4 {
+    pub use super::generated::spin::postgres4_0_0::postgres::*;
 }
 
 /// `wasi:config/store`, the draft configuration interface Spin 3 serves.

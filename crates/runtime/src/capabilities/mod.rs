@@ -30,6 +30,7 @@ pub const PROVIDED_SPIN_INTERFACES: &[&str] = &[
     "fermyon:spin/mysql@2.0.0",
     "fermyon:spin/mqtt@2.0.0",
     "spin:postgres/postgres@3.0.0",
+    "spin:postgres/postgres@4.0.0",
     "wasi:config/store@0.2.0-draft-2024-09-27",
 ];
 
@@ -44,6 +45,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     bindings::mysql::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     bindings::mqtt::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     bindings::postgres3::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    bindings::postgres4::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     bindings::wasi_config::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! back to the pool only after `DISCARD ALL` succeeded, so no session state
 //! (and no open transaction) leaks from one request to the next.
 
+mod rich;
 mod values;
 
 use std::collections::HashMap;
@@ -19,7 +20,9 @@ use tokio_postgres::{Client, NoTls};
 use wasmtime::component::Resource;
 
 use crate::capabilities::CheckedAddress;
-use crate::capabilities::bindings::{postgres as v2, postgres3 as v3, rdbms_types};
+use crate::capabilities::bindings::{
+    postgres as v2, postgres3 as v3, postgres4 as v4, rdbms_types,
+};
 use crate::state::HostState;
 use values::{ColumnType, Param, Value};
 
@@ -61,8 +64,55 @@ impl PgPool {
 enum PgError {
     ConnectionFailed(String),
     BadParameter(String),
-    QueryFailed(String),
+    QueryFailed(QueryFailure),
     ValueConversionFailed(String),
+}
+
+/// A failed statement: one line for interfaces that take text, and the
+/// server's error fields, when it sent some, for those that take them.
+struct QueryFailure {
+    text: String,
+    /// Boxed: the fields are large and most results are not failures.
+    server: Option<Box<ServerError>>,
+}
+
+/// The fields of an error the server reported.
+struct ServerError {
+    severity: String,
+    code: String,
+    message: String,
+    detail: Option<String>,
+    extras: Vec<(String, String)>,
+}
+
+impl QueryFailure {
+    fn from(error: &tokio_postgres::Error) -> Self {
+        let server = error.as_db_error().map(|db| {
+            let extras = [
+                ("hint", db.hint()),
+                ("where", db.where_()),
+                ("schema", db.schema()),
+                ("table", db.table()),
+                ("column", db.column()),
+                ("datatype", db.datatype()),
+                ("constraint", db.constraint()),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.to_owned(), value?.to_owned())))
+            .collect();
+            Box::new(ServerError {
+                severity: db.severity().to_owned(),
+                code: db.code().code().to_owned(),
+                message: db.message().to_owned(),
+                detail: db.detail().map(str::to_owned),
+                extras,
+            })
+        });
+        QueryFailure {
+            text: values::error_text(error),
+            server,
+        }
+    }
 }
 
 /// A query's result, before it is put in a version's row-set type.
@@ -179,7 +229,7 @@ impl HostState {
         Ok(client
             .execute(&statement, &param_refs(&params))
             .await
-            .map_err(|e| PgError::QueryFailed(values::error_text(&e))))
+            .map_err(|e| PgError::QueryFailed(QueryFailure::from(&e))))
     }
 
     /// Returns the connection to the pool once its session is reset.
@@ -220,7 +270,7 @@ fn param_refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 async fn query(client: &Client, statement: &str, params: &[Param]) -> Result<Rows, PgError> {
-    let failed = |e: tokio_postgres::Error| PgError::QueryFailed(values::error_text(&e));
+    let failed = |e: tokio_postgres::Error| PgError::QueryFailed(QueryFailure::from(&e));
     // Preparing first gives the columns even when no row comes back.
     let prepared = client.prepare(statement).await.map_err(failed)?;
     let rows = client
@@ -246,7 +296,8 @@ async fn query(client: &Client, statement: &str, params: &[Param]) -> Result<Row
 
 /// The conversions from the shared operations' results to one interface
 /// version's types, and that version's `HostConnection`. Each version's
-/// module defines `param`, `value` and `data_type` for its own types.
+/// module defines `param`, `value`, `data_type` and `query_failed` for its
+/// own types.
 macro_rules! host_connection {
     ($interface:ident) => {
         impl From<PgError> for Error {
@@ -254,7 +305,7 @@ macro_rules! host_connection {
                 match e {
                     PgError::ConnectionFailed(m) => Error::ConnectionFailed(m),
                     PgError::BadParameter(m) => Error::BadParameter(m),
-                    PgError::QueryFailed(m) => Error::QueryFailed(m),
+                    PgError::QueryFailed(failure) => query_failed(failure),
                     PgError::ValueConversionFailed(m) => Error::ValueConversionFailed(m),
                 }
             }
@@ -354,9 +405,7 @@ mod v2_host {
             Value::Str(v) => DbValue::Str(v),
             Value::Bytes(v) => DbValue::Binary(v),
             Value::Null => DbValue::DbNull,
-            Value::Date(_) | Value::Time(_) | Value::DateTime(_) | Value::Unsupported => {
-                DbValue::Unsupported
-            }
+            _ => DbValue::Unsupported,
         }
     }
 
@@ -371,9 +420,7 @@ mod v2_host {
             ColumnType::F64 => DbDataType::Floating64,
             ColumnType::Str => DbDataType::Str,
             ColumnType::Bytes => DbDataType::Binary,
-            ColumnType::Date | ColumnType::Time | ColumnType::DateTime | ColumnType::Other => {
-                DbDataType::Other
-            }
+            _ => DbDataType::Other,
         }
     }
 
@@ -382,6 +429,10 @@ mod v2_host {
     /// The types shared with MySQL; the interface has no functions.
     impl rdbms_types::Host for HostState {}
 
+    fn query_failed(failure: QueryFailure) -> Error {
+        Error::QueryFailed(failure.text)
+    }
+
     host_connection!(v2);
 }
 
@@ -389,7 +440,6 @@ mod v3_host {
     //! `spin:postgres@3.0.0`: signed integers only, plus dates and times.
 
     use super::*;
-    use chrono::{Datelike, NaiveDateTime, Timelike};
     use v3::{Column, DbDataType, DbValue, Error, ParameterValue, RowSet};
 
     fn param(value: ParameterValue) -> Result<Param, String> {
@@ -405,9 +455,7 @@ mod v3_host {
             ParameterValue::Binary(v) => Param::Bytes(v),
             ParameterValue::Date((y, m, d)) => Param::Date(values::date(y, m, d)?),
             ParameterValue::Time((h, m, s, ns)) => Param::Time(values::time(h, m, s, ns)?),
-            ParameterValue::Datetime((y, mo, d, h, mi, s, ns)) => Param::DateTime(
-                NaiveDateTime::new(values::date(y, mo, d)?, values::time(h, mi, s, ns)?),
-            ),
+            ParameterValue::Datetime(parts) => Param::DateTime(values::datetime(parts)?),
             ParameterValue::Timestamp(v) => Param::Timestamp(values::timestamp(v)?),
             ParameterValue::DbNull => Param::Null,
         })
@@ -424,24 +472,11 @@ mod v3_host {
             Value::F64(v) => DbValue::Floating64(v),
             Value::Str(v) => DbValue::Str(v),
             Value::Bytes(v) => DbValue::Binary(v),
-            Value::Date(d) => DbValue::Date((d.year(), d.month() as u8, d.day() as u8)),
-            Value::Time(t) => DbValue::Time((
-                t.hour() as u8,
-                t.minute() as u8,
-                t.second() as u8,
-                t.nanosecond(),
-            )),
-            Value::DateTime(dt) => DbValue::Datetime((
-                dt.year(),
-                dt.month() as u8,
-                dt.day() as u8,
-                dt.hour() as u8,
-                dt.minute() as u8,
-                dt.second() as u8,
-                dt.nanosecond(),
-            )),
+            Value::Date(d) => DbValue::Date(values::date_parts(d)),
+            Value::Time(t) => DbValue::Time(values::time_parts(t)),
+            Value::DateTime(dt) => DbValue::Datetime(values::datetime_parts(dt)),
             Value::Null => DbValue::DbNull,
-            Value::Unsupported => DbValue::Unsupported,
+            _ => DbValue::Unsupported,
         }
     }
 
@@ -459,11 +494,187 @@ mod v3_host {
             ColumnType::Date => DbDataType::Date,
             ColumnType::Time => DbDataType::Time,
             ColumnType::DateTime => DbDataType::Datetime,
-            ColumnType::Other => DbDataType::Other,
+            _ => DbDataType::Other,
         }
     }
 
     impl v3::Host for HostState {}
 
+    fn query_failed(failure: QueryFailure) -> Error {
+        Error::QueryFailed(failure.text)
+    }
+
     host_connection!(v3);
+}
+
+mod v4_host {
+    //! `spin:postgres@4.0.0`: adds UUIDs, JSONB, decimals, ranges, arrays
+    //! and intervals, and the server's error fields.
+
+    use super::*;
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+    use v4::{
+        Column, DbDataType, DbError, DbValue, Error, ParameterValue, QueryError, RangeBoundKind,
+        RowSet,
+    };
+    use values::{Interval, JsonText, Range};
+
+    type WitBound<T> = Option<(T, RangeBoundKind)>;
+
+    fn decimal(text: String) -> Result<Decimal, String> {
+        Decimal::from_str(&text).map_err(|e| format!("`{text}` is not a decimal: {e}"))
+    }
+
+    fn range_in<T, U>(
+        (lower, upper): (WitBound<T>, WitBound<T>),
+        convert: impl Fn(T) -> Result<U, String>,
+    ) -> Result<Range<U>, String> {
+        let bound = |b: WitBound<T>| {
+            b.map(|(v, kind)| Ok::<_, String>((convert(v)?, kind == RangeBoundKind::Inclusive)))
+                .transpose()
+        };
+        Ok(Range {
+            lower: bound(lower)?,
+            upper: bound(upper)?,
+        })
+    }
+
+    fn range_out<T, U>(range: Range<T>, convert: impl Fn(T) -> U) -> (WitBound<U>, WitBound<U>) {
+        let bound = |b: Option<(T, bool)>| {
+            b.map(|(v, inclusive)| {
+                let kind = if inclusive {
+                    RangeBoundKind::Inclusive
+                } else {
+                    RangeBoundKind::Exclusive
+                };
+                (convert(v), kind)
+            })
+        };
+        (bound(range.lower), bound(range.upper))
+    }
+
+    fn param(value: ParameterValue) -> Result<Param, String> {
+        Ok(match value {
+            ParameterValue::Boolean(v) => Param::Bool(v),
+            ParameterValue::Int8(v) => Param::I8(v),
+            ParameterValue::Int16(v) => Param::I16(v),
+            ParameterValue::Int32(v) => Param::I32(v),
+            ParameterValue::Int64(v) => Param::I64(v),
+            ParameterValue::Floating32(v) => Param::F32(v),
+            ParameterValue::Floating64(v) => Param::F64(v),
+            ParameterValue::Str(v) => Param::Str(v),
+            ParameterValue::Binary(v) => Param::Bytes(v),
+            ParameterValue::Date((y, m, d)) => Param::Date(values::date(y, m, d)?),
+            ParameterValue::Time((h, m, s, ns)) => Param::Time(values::time(h, m, s, ns)?),
+            ParameterValue::Datetime(parts) => Param::DateTime(values::datetime(parts)?),
+            ParameterValue::Timestamp(v) => Param::Timestamp(values::timestamp(v)?),
+            ParameterValue::Uuid(v) => Param::Uuid(
+                uuid::Uuid::parse_str(&v).map_err(|e| format!("`{v}` is not a UUID: {e}"))?,
+            ),
+            ParameterValue::Jsonb(v) => Param::Json(JsonText(v)),
+            ParameterValue::Decimal(v) => Param::Decimal(decimal(v)?),
+            ParameterValue::RangeInt32(r) => Param::RangeI32(range_in(r, Ok)?),
+            ParameterValue::RangeInt64(r) => Param::RangeI64(range_in(r, Ok)?),
+            ParameterValue::RangeDecimal(r) => Param::RangeDecimal(range_in(r, decimal)?),
+            ParameterValue::ArrayInt32(v) => Param::ArrayI32(v),
+            ParameterValue::ArrayInt64(v) => Param::ArrayI64(v),
+            ParameterValue::ArrayDecimal(v) => Param::ArrayDecimal(
+                v.into_iter()
+                    .map(|d| d.map(decimal).transpose())
+                    .collect::<Result<_, _>>()?,
+            ),
+            ParameterValue::ArrayStr(v) => Param::ArrayStr(v),
+            ParameterValue::Interval(v) => Param::Interval(Interval {
+                micros: v.micros,
+                days: v.days,
+                months: v.months,
+            }),
+            ParameterValue::DbNull => Param::Null,
+        })
+    }
+
+    fn value(value: Value) -> DbValue {
+        let text = |d: Decimal| d.to_string();
+        match value {
+            Value::Bool(v) => DbValue::Boolean(v),
+            Value::I8(v) => DbValue::Int8(v),
+            Value::I16(v) => DbValue::Int16(v),
+            Value::I32(v) => DbValue::Int32(v),
+            Value::I64(v) => DbValue::Int64(v),
+            Value::F32(v) => DbValue::Floating32(v),
+            Value::F64(v) => DbValue::Floating64(v),
+            Value::Str(v) => DbValue::Str(v),
+            Value::Bytes(v) => DbValue::Binary(v),
+            Value::Date(d) => DbValue::Date(values::date_parts(d)),
+            Value::Time(t) => DbValue::Time(values::time_parts(t)),
+            Value::DateTime(dt) => DbValue::Datetime(values::datetime_parts(dt)),
+            Value::Uuid(v) => DbValue::Uuid(v.to_string()),
+            Value::Json(v) => DbValue::Jsonb(v),
+            Value::Decimal(v) => DbValue::Decimal(text(v)),
+            Value::RangeI32(r) => DbValue::RangeInt32(range_out(r, |v| v)),
+            Value::RangeI64(r) => DbValue::RangeInt64(range_out(r, |v| v)),
+            Value::RangeDecimal(r) => DbValue::RangeDecimal(range_out(r, text)),
+            Value::ArrayI32(v) => DbValue::ArrayInt32(v),
+            Value::ArrayI64(v) => DbValue::ArrayInt64(v),
+            Value::ArrayDecimal(v) => {
+                DbValue::ArrayDecimal(v.into_iter().map(|d| d.map(text)).collect())
+            }
+            Value::ArrayStr(v) => DbValue::ArrayStr(v),
+            Value::Interval(v) => DbValue::Interval(v4::Interval {
+                micros: v.micros,
+                days: v.days,
+                months: v.months,
+            }),
+            Value::Null => DbValue::DbNull,
+            Value::Unsupported(raw) => DbValue::Unsupported(raw),
+        }
+    }
+
+    fn data_type(ty: ColumnType) -> DbDataType {
+        match ty {
+            ColumnType::Bool => DbDataType::Boolean,
+            ColumnType::I8 => DbDataType::Int8,
+            ColumnType::I16 => DbDataType::Int16,
+            ColumnType::I32 => DbDataType::Int32,
+            ColumnType::I64 => DbDataType::Int64,
+            ColumnType::F32 => DbDataType::Floating32,
+            ColumnType::F64 => DbDataType::Floating64,
+            ColumnType::Str => DbDataType::Str,
+            ColumnType::Bytes => DbDataType::Binary,
+            ColumnType::Date => DbDataType::Date,
+            ColumnType::Time => DbDataType::Time,
+            ColumnType::DateTime => DbDataType::Datetime,
+            ColumnType::Uuid => DbDataType::Uuid,
+            ColumnType::Json => DbDataType::Jsonb,
+            ColumnType::Decimal => DbDataType::Decimal,
+            ColumnType::RangeI32 => DbDataType::RangeInt32,
+            ColumnType::RangeI64 => DbDataType::RangeInt64,
+            ColumnType::RangeDecimal => DbDataType::RangeDecimal,
+            ColumnType::ArrayI32 => DbDataType::ArrayInt32,
+            ColumnType::ArrayI64 => DbDataType::ArrayInt64,
+            ColumnType::ArrayDecimal => DbDataType::ArrayDecimal,
+            ColumnType::ArrayStr => DbDataType::ArrayStr,
+            ColumnType::Interval => DbDataType::Interval,
+            ColumnType::Other(name) => DbDataType::Other(name),
+        }
+    }
+
+    fn query_failed(failure: QueryFailure) -> Error {
+        Error::QueryFailed(match failure.server {
+            Some(server) => QueryError::DbError(DbError {
+                as_text: failure.text,
+                severity: server.severity,
+                code: server.code,
+                message: server.message,
+                detail: server.detail,
+                extras: server.extras,
+            }),
+            None => QueryError::Text(failure.text),
+        })
+    }
+
+    impl v4::Host for HostState {}
+
+    host_connection!(v4);
 }

@@ -1,12 +1,17 @@
 //! PostgreSQL values independent of the interface version: parameters are
 //! bound and columns read through these, then converted to the types of
-//! `fermyon:spin/postgres@2.0.0` or `spin:postgres@3.0.0`.
+//! `fermyon:spin/postgres@2.0.0` or `spin:postgres@3.0.0`/`@4.0.0`.
 
 use bytes::BytesMut;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use rust_decimal::Decimal;
 use std::error::Error as StdError;
 use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
+use uuid::Uuid;
+
+use super::rich::RawBytes;
+pub use super::rich::{Interval, JsonText, Range};
 
 /// A statement parameter.
 #[derive(Debug)]
@@ -26,6 +31,17 @@ pub enum Param {
     DateTime(NaiveDateTime),
     /// A Unix timestamp, bound as `timestamptz`.
     Timestamp(DateTime<Utc>),
+    Uuid(Uuid),
+    Json(JsonText),
+    Decimal(Decimal),
+    RangeI32(Range<i32>),
+    RangeI64(Range<i64>),
+    RangeDecimal(Range<Decimal>),
+    ArrayI32(Vec<Option<i32>>),
+    ArrayI64(Vec<Option<i64>>),
+    ArrayDecimal(Vec<Option<Decimal>>),
+    ArrayStr(Vec<Option<String>>),
+    Interval(Interval),
     Null,
 }
 
@@ -55,6 +71,17 @@ impl ToSql for Param {
             Param::Time(v) => v.to_sql_checked(ty, out),
             Param::DateTime(v) => v.to_sql_checked(ty, out),
             Param::Timestamp(v) => v.to_sql_checked(ty, out),
+            Param::Uuid(v) => v.to_sql_checked(ty, out),
+            Param::Json(v) => v.to_sql_checked(ty, out),
+            Param::Decimal(v) => v.to_sql_checked(ty, out),
+            Param::RangeI32(v) => v.to_sql_checked(ty, out),
+            Param::RangeI64(v) => v.to_sql_checked(ty, out),
+            Param::RangeDecimal(v) => v.to_sql_checked(ty, out),
+            Param::ArrayI32(v) => v.to_sql_checked(ty, out),
+            Param::ArrayI64(v) => v.to_sql_checked(ty, out),
+            Param::ArrayDecimal(v) => v.to_sql_checked(ty, out),
+            Param::ArrayStr(v) => v.to_sql_checked(ty, out),
+            Param::Interval(v) => v.to_sql_checked(ty, out),
             // NULL fits a column of any type.
             Param::Null => Ok(IsNull::Yes),
         }
@@ -98,7 +125,7 @@ fn float(
 }
 
 /// A column's type, as the interfaces can name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColumnType {
     Bool,
     I8,
@@ -112,7 +139,19 @@ pub enum ColumnType {
     Date,
     Time,
     DateTime,
-    Other,
+    Uuid,
+    Json,
+    Decimal,
+    RangeI32,
+    RangeI64,
+    RangeDecimal,
+    ArrayI32,
+    ArrayI64,
+    ArrayDecimal,
+    ArrayStr,
+    Interval,
+    /// Any other type, by its PostgreSQL name.
+    Other(String),
 }
 
 impl ColumnType {
@@ -130,7 +169,18 @@ impl ColumnType {
             Type::DATE => Self::Date,
             Type::TIME => Self::Time,
             Type::TIMESTAMP | Type::TIMESTAMPTZ => Self::DateTime,
-            _ => Self::Other,
+            Type::UUID => Self::Uuid,
+            Type::JSONB => Self::Json,
+            Type::NUMERIC => Self::Decimal,
+            Type::INT4_RANGE => Self::RangeI32,
+            Type::INT8_RANGE => Self::RangeI64,
+            Type::NUM_RANGE => Self::RangeDecimal,
+            Type::INT4_ARRAY => Self::ArrayI32,
+            Type::INT8_ARRAY => Self::ArrayI64,
+            Type::NUMERIC_ARRAY => Self::ArrayDecimal,
+            Type::TEXT_ARRAY | Type::VARCHAR_ARRAY | Type::BPCHAR_ARRAY => Self::ArrayStr,
+            Type::INTERVAL => Self::Interval,
+            _ => Self::Other(ty.name().to_owned()),
         }
     }
 }
@@ -151,9 +201,20 @@ pub enum Value {
     Time(NaiveTime),
     /// In UTC: `timestamptz` values are converted, `timestamp` taken as is.
     DateTime(NaiveDateTime),
+    Uuid(Uuid),
+    Json(Vec<u8>),
+    Decimal(Decimal),
+    RangeI32(Range<i32>),
+    RangeI64(Range<i64>),
+    RangeDecimal(Range<Decimal>),
+    ArrayI32(Vec<Option<i32>>),
+    ArrayI64(Vec<Option<i64>>),
+    ArrayDecimal(Vec<Option<Decimal>>),
+    ArrayStr(Vec<Option<String>>),
+    Interval(Interval),
     Null,
-    /// A value of a type the interfaces cannot carry.
-    Unsupported,
+    /// A value of a type no interface case carries, as its raw bytes.
+    Unsupported(Vec<u8>),
 }
 
 /// Reads column `index` of `row`, whose type is `ty`.
@@ -183,21 +244,18 @@ pub fn read(row: &Row, index: usize, ty: &Type) -> Result<Value, String> {
             Value::DateTime(v.naive_utc())
         }),
         ColumnType::DateTime => get(row, index, Value::DateTime),
-        ColumnType::Other => get(row, index, |_: AnyValue| Value::Unsupported),
-    }
-}
-
-/// Accepts a non-null value of any type without decoding it, so that an
-/// unsupported column still tells NULL from a value.
-struct AnyValue;
-
-impl<'a> FromSql<'a> for AnyValue {
-    fn from_sql(_: &Type, _: &'a [u8]) -> Result<Self, Box<dyn StdError + Sync + Send>> {
-        Ok(AnyValue)
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
+        ColumnType::Uuid => get(row, index, Value::Uuid),
+        ColumnType::Json => get(row, index, |v: JsonText| Value::Json(v.0)),
+        ColumnType::Decimal => get(row, index, Value::Decimal),
+        ColumnType::RangeI32 => get(row, index, Value::RangeI32),
+        ColumnType::RangeI64 => get(row, index, Value::RangeI64),
+        ColumnType::RangeDecimal => get(row, index, Value::RangeDecimal),
+        ColumnType::ArrayI32 => get(row, index, Value::ArrayI32),
+        ColumnType::ArrayI64 => get(row, index, Value::ArrayI64),
+        ColumnType::ArrayDecimal => get(row, index, Value::ArrayDecimal),
+        ColumnType::ArrayStr => get(row, index, Value::ArrayStr),
+        ColumnType::Interval => get(row, index, Value::Interval),
+        ColumnType::Other(_) => get(row, index, |v: RawBytes| Value::Unsupported(v.0)),
     }
 }
 
@@ -232,4 +290,39 @@ pub fn time(hour: u8, minute: u8, second: u8, nanos: u32) -> Result<NaiveTime, S
 /// A Unix timestamp in seconds.
 pub fn timestamp(seconds: i64) -> Result<DateTime<Utc>, String> {
     DateTime::from_timestamp(seconds, 0).ok_or_else(|| format!("{seconds} is out of range"))
+}
+
+/// A date and time from its parts, refusing impossible ones.
+pub fn datetime(
+    (year, month, day, hour, minute, second, nanos): (i32, u8, u8, u8, u8, u8, u32),
+) -> Result<NaiveDateTime, String> {
+    Ok(NaiveDateTime::new(
+        date(year, month, day)?,
+        time(hour, minute, second, nanos)?,
+    ))
+}
+
+/// A date as (year, month, day).
+pub fn date_parts(d: NaiveDate) -> (i32, u8, u8) {
+    use chrono::Datelike;
+    // Months and days always fit a byte.
+    (d.year(), d.month() as u8, d.day() as u8)
+}
+
+/// A time as (hour, minute, second, nanosecond).
+pub fn time_parts(t: NaiveTime) -> (u8, u8, u8, u32) {
+    use chrono::Timelike;
+    (
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+        t.nanosecond(),
+    )
+}
+
+/// A date and time as (year, month, day, hour, minute, second, nanosecond).
+pub fn datetime_parts(dt: NaiveDateTime) -> (i32, u8, u8, u8, u8, u8, u32) {
+    let (year, month, day) = date_parts(dt.date());
+    let (hour, minute, second, nanos) = time_parts(dt.time());
+    (year, month, day, hour, minute, second, nanos)
 }
