@@ -279,3 +279,26 @@ fn postgres_4_types_round_trip() {
         "{error}"
     );
 }
+
+/// A v1 manifest without `allowed_outbound_hosts` may reach any Redis,
+/// MySQL or PostgreSQL, as on Spin (the legacy default), but nothing else.
+#[test]
+fn v1_manifest_reaches_databases_by_default() {
+    let component = build_sdk_app(&app("sdk-outbound"));
+    let manifest = "spin_version = \"1\"\nname = \"legacy\"\nversion = \"0.1.0\"\ntrigger = { type = \"http\", base = \"/\" }\n\n[[component]]\nid = \"db\"\nsource = \"{source}\"\n[component.trigger]\nroute = \"/...\"\n";
+    let (_dir, path) = app_dir(manifest, &component);
+    let up = SpinUp::start(&path, &[]);
+    let pg = up
+        .get(&format!("/pg?address={POSTGRES}&table={}", unique("v1_pg")))
+        .text();
+    assert!(pg.starts_with("1 b:BOOLEAN"), "{pg}");
+    let mysql = up
+        .get(&format!(
+            "/mysql?address={MYSQL}&table={}",
+            unique("v1_mysql")
+        ))
+        .text();
+    assert!(mysql.starts_with("i1:INT8"), "{mysql}");
+    let mqtt = up.get(&format!("/mqtt?address={MQTT}&topic=t")).text();
+    assert!(mqtt.contains("not allowed"), "{mqtt}");
+}

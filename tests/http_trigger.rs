@@ -322,6 +322,20 @@ fn instance_reuse_is_opt_in() {
     // then a fresh one takes over.
     let counts: Vec<String> = (0..4).map(|_| up.get("/counter").text()).collect();
     assert_eq!(counts, ["1", "2", "3", "1"]);
+    drop(up);
+
+    // The same, asked for by the component in the manifest, where Spin
+    // looks past it.
+    let manifest = MANIFEST.replace(
+        "[component.reflect-special]",
+        "[component.reflect.tool.spin-py]\nmax_instance_reuse_count = 2\n\n[component.reflect-special]",
+    );
+    let (_dir, manifest) = app_dir(&manifest, &component());
+    let up = SpinUp::start_with(&manifest, &[], |cmd| {
+        cmd.env("SPIN_VARIABLE_SECRET_WORD", "x");
+    });
+    let counts: Vec<String> = (0..3).map(|_| up.get("/counter").text()).collect();
+    assert_eq!(counts, ["1", "2", "1"]);
 }
 
 #[test]

@@ -80,11 +80,13 @@ pub struct UpCommand {
     #[arg(long, default_value_t = 128)]
     pub max_concurrent_requests: u32,
 
-    /// How many requests one instance may serve, one after another (1: a
-    /// fresh instance per request, the default). Python globals persist
-    /// across the requests an instance serves.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub max_instance_reuse_count: u32,
+    /// How many requests one instance may serve, one after another, for
+    /// every component (default: each component's
+    /// `tool.spin-py.max_instance_reuse_count`, else 1, a fresh instance per
+    /// request). Python globals persist across the requests an instance
+    /// serves.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_instance_reuse_count: Option<u32>,
 
     /// Run `spin build` before starting.
     #[arg(long, env = "SPIN_ALWAYS_BUILD")]

@@ -181,6 +181,9 @@ pub struct Component {
     pub ai_models: Vec<String>,
     /// How `spin build` builds the component.
     pub build: Option<BuildConfig>,
+    /// How many requests one instance may serve in turn, from
+    /// `[component.<id>.tool.spin-py]` (v2); `None` leaves it to `spin up`.
+    pub max_instance_reuse_count: Option<u32>,
     /// Where the component is defined.
     pub location: Location,
 }

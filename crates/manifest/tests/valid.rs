@@ -177,6 +177,14 @@ fn v2_equivalent_of_the_seed_matches_its_v1_forms() {
 fn v2_features_load() {
     let app = load("v2_everything.toml");
     assert_eq!(app.name, "everything");
+    let api = app.components.iter().find(|c| c.id == "api").unwrap();
+    assert_eq!(api.max_instance_reuse_count, Some(1000));
+    assert!(
+        app.components
+            .iter()
+            .filter(|c| c.id != "api")
+            .all(|c| c.max_instance_reuse_count.is_none())
+    );
     assert_eq!(
         app.description.as_deref(),
         Some("Uses every supported v2 feature")

@@ -43,14 +43,25 @@ impl Handler {
         router: Router<RouteTarget>,
         options: ServerOptions,
     ) -> Self {
+        let pool = Arc::new(InstancePool::new(
+            app.app
+                .components
+                .iter()
+                .map(|c| {
+                    let uses = options
+                        .max_instance_reuse_count
+                        .or(c.max_instance_reuse_count)
+                        .unwrap_or(1);
+                    (c.id.clone(), uses)
+                })
+                .collect(),
+            options.max_idle_instances,
+        ));
         Self {
             app,
             router,
             instances: Arc::new(Semaphore::new(options.max_concurrent_instances)),
-            pool: Arc::new(InstancePool::new(
-                options.max_instance_reuse_count,
-                options.max_idle_instances,
-            )),
+            pool,
             options,
         }
     }

@@ -1,5 +1,6 @@
-//! Opt-in instance reuse (`--max-instance-reuse-count`). By default every
-//! request gets a fresh instance, as in Spin. With reuse, an instance that
+//! Opt-in instance reuse (`--max-instance-reuse-count`, or a component's
+//! `[component.<id>.tool.spin-py] max_instance_reuse_count`). By default
+//! every request gets a fresh instance, as in Spin. With reuse, an instance that
 //! finished a request cleanly is kept and serves up to N requests, one after
 //! another — never two at once. Python globals then persist between those
 //! requests; an instance that trapped, timed out or failed is dropped.
@@ -20,25 +21,31 @@ pub(crate) struct Idle {
 
 /// Idle instances by component id.
 pub(crate) struct InstancePool {
-    max_uses: u32,
+    /// How many requests an instance of each component may serve; a
+    /// component not listed gets a fresh instance per request.
+    max_uses: HashMap<String, u32>,
     max_idle: usize,
     idle: Mutex<HashMap<String, Vec<Idle>>>,
 }
 
 impl InstancePool {
-    /// A pool letting each instance serve `max_uses` requests (1: no reuse),
-    /// keeping at most `max_idle` idle instances per component.
-    pub(crate) fn new(max_uses: u32, max_idle: usize) -> Self {
+    /// A pool letting each instance of a component serve its `max_uses`
+    /// requests, keeping at most `max_idle` idle instances per component.
+    pub(crate) fn new(max_uses: HashMap<String, u32>, max_idle: usize) -> Self {
         Self {
-            max_uses: max_uses.max(1),
+            max_uses,
             max_idle,
             idle: Mutex::default(),
         }
     }
 
+    fn max_uses(&self, component: &str) -> u32 {
+        self.max_uses.get(component).copied().unwrap_or(1)
+    }
+
     /// An idle instance of `component`, if one is kept.
     pub(crate) fn take(&self, component: &str) -> Option<Idle> {
-        if self.max_uses == 1 {
+        if self.max_uses(component) <= 1 {
             return None;
         }
         self.idle
@@ -51,7 +58,7 @@ impl InstancePool {
     /// Keeps an instance that completed a request, unless it has served its
     /// share or enough are idle already.
     pub(crate) fn give_back(&self, component: &str, idle: Idle) {
-        if idle.uses >= self.max_uses {
+        if idle.uses >= self.max_uses(component) {
             return;
         }
         let mut pool = self.idle.lock().expect("pool lock");

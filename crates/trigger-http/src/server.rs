@@ -25,9 +25,10 @@ pub struct ServerOptions {
     /// The most component instances alive at once; further requests wait
     /// for a slot rather than fail (this must not exceed the engine's pool).
     pub max_concurrent_instances: usize,
-    /// How many requests one instance may serve (1: a fresh instance per
-    /// request, the default).
-    pub max_instance_reuse_count: u32,
+    /// How many requests one instance may serve, for every component;
+    /// `None` leaves it to each component's manifest setting (whose absence
+    /// means a fresh instance per request).
+    pub max_instance_reuse_count: Option<u32>,
     /// The most idle instances kept per component for reuse.
     pub max_idle_instances: usize,
 }
@@ -38,7 +39,7 @@ impl Default for ServerOptions {
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             max_concurrent_instances: 128,
-            max_instance_reuse_count: 1,
+            max_instance_reuse_count: None,
             max_idle_instances: 16,
         }
     }

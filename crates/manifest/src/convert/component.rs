@@ -39,6 +39,8 @@ pub(crate) struct ComponentParts {
     pub(crate) sqlite_databases: Vec<Spanned<String>>,
     pub(crate) ai_models: Vec<String>,
     pub(crate) build: Option<BuildDef>,
+    /// `tool.spin-py.max_instance_reuse_count` (v2 only).
+    pub(crate) max_instance_reuse_count: Option<Spanned<i64>>,
 }
 
 impl Ctx<'_> {
@@ -57,7 +59,12 @@ impl Ctx<'_> {
                 self.check_label(field, label)?;
             }
         }
+        let max_instance_reuse_count = parts
+            .max_instance_reuse_count
+            .map(|count| self.reuse_count(count))
+            .transpose()?;
         Ok(Component {
+            max_instance_reuse_count,
             description: super::non_empty(parts.description),
             source: self.source(parts.source)?,
             variables,
@@ -92,6 +99,26 @@ impl Ctx<'_> {
             location: self.file.location(parts.span.start),
             id: parts.id,
         })
+    }
+
+    fn reuse_count(&self, count: Spanned<i64>) -> Result<u32, Error> {
+        let span = count.span();
+        u32::try_from(*count.get_ref())
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                self.file
+                    .error(
+                        span,
+                        "max_instance_reuse_count",
+                        ErrorKind::InvalidValue {
+                            field: "max_instance_reuse_count".into(),
+                            context: "in `tool.spin-py`".into(),
+                            message: format!("{} is not a request count", count.get_ref()),
+                        },
+                    )
+                    .with_hint("write a whole number from 1 (a fresh instance for every request, the default) up, e.g. `max_instance_reuse_count = 1000`")
+            })
     }
 
     fn source(&self, source: Spanned<SourceDef>) -> Result<Located<ComponentSource>, Error> {

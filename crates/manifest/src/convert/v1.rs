@@ -160,6 +160,7 @@ fn split(id: String, span: Span, c: ComponentV1) -> (ComponentParts, Spanned<Com
         sqlite_databases: c.sqlite_databases,
         ai_models: c.ai_models,
         build: c.build,
+        max_instance_reuse_count: None,
     };
     (parts, c.trigger)
 }

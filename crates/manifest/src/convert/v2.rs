@@ -313,5 +313,6 @@ fn parts(ctx: &Ctx<'_>, id: String, span: Span, c: ComponentV2) -> Result<Compon
         sqlite_databases: c.sqlite_databases,
         ai_models: c.ai_models,
         build: c.build,
+        max_instance_reuse_count: c.tool.spin_py.and_then(|t| t.max_instance_reuse_count),
     })
 }

@@ -126,6 +126,27 @@ pub(crate) struct RedisTriggerV2 {
     pub(crate) dependencies: Option<Spanned<IgnoredAny>>,
 }
 
+/// `[component.<id>.tool]`: a table per tool.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ToolsV2 {
+    #[serde(default, rename = "spin-py")]
+    pub(crate) spin_py: Option<SpinPyToolV2>,
+    /// Other tools' settings.
+    #[serde(flatten)]
+    pub(crate) _others: BTreeMap<String, IgnoredAny>,
+}
+
+/// `[component.<id>.tool.spin-py]`: settings only this host reads, kept
+/// where Spin looks past them so that the manifest still runs on Spin.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SpinPyToolV2 {
+    /// How many requests one instance may serve in turn (1: a fresh
+    /// instance per request).
+    #[serde(default)]
+    pub(crate) max_instance_reuse_count: Option<Spanned<i64>>,
+}
+
 /// `[component.<id>]`, or an inline component in a trigger.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,9 +177,10 @@ pub(crate) struct ComponentV2 {
     pub(crate) _targets: IgnoredAny,
     #[serde(default)]
     pub(crate) build: Option<BuildDef>,
-    /// Settings for other tools; Spin ignores them too.
-    #[serde(default, rename = "tool")]
-    pub(crate) _tool: IgnoredAny,
+    /// Settings for tools other than Spin, which Spin ignores; this host's
+    /// own live in `tool.spin-py`.
+    #[serde(default)]
+    pub(crate) tool: ToolsV2,
     /// Only meaningful with `dependencies`, which are rejected.
     #[serde(default, rename = "dependencies_inherit_configuration")]
     pub(crate) _dependencies_inherit_configuration: IgnoredAny,
