@@ -222,12 +222,12 @@ fn our_sdk_postgres_mysql_and_mqtt() {
     );
 }
 
-/// An unreachable server fails that request with a clear error, and the
-/// server keeps serving.
+/// An unreachable server (database, broker, Redis or HTTP upstream) fails
+/// that request with a clear error, and the server keeps serving.
 #[test]
 fn unreachable_database_fails_only_that_request() {
     let component = build_sdk_app(&app("sdk-outbound"));
-    let grant = "allowed_outbound_hosts = [\"postgres://127.0.0.1:1\", \"mysql://127.0.0.1:1\", \"mqtt://127.0.0.1:1\"]";
+    let grant = "allowed_outbound_hosts = [\"postgres://127.0.0.1:1\", \"mysql://127.0.0.1:1\", \"mqtt://127.0.0.1:1\", \"redis://127.0.0.1:1\", \"http://127.0.0.1:1\"]";
     let (_dir, path) = app_dir(&manifest(grant), &component);
     let up = SpinUp::start(&path, &[]);
     for route in [
@@ -241,6 +241,10 @@ fn unreachable_database_fails_only_that_request() {
             "{route}: {text}"
         );
     }
+    let redis = up.get("/redis?address=redis://127.0.0.1:1").text();
+    assert!(redis.contains("cannot connect to Redis"), "{redis}");
+    let http = up.get("/http?url=http://127.0.0.1:1/").text();
+    assert!(http.contains("ConnectionRefused"), "{http}");
     assert!(
         up.get("/kv").text().contains("AccessDenied"),
         "still serving"
