@@ -97,6 +97,18 @@ fn official_sdk_postgres_mysql_mqtt_and_config() {
          | Boolean=True Int8=-1 Int16=-2 Int32=-4 Int64=-8 Floating32=1.5 Floating64=2.25 Str='text' Str='varchar' Binary=b'\\x00\\xff' DbNull=None Unsupported=None",
     );
 
+    // Pooled connections come back with a fresh session.
+    for _ in 0..3 {
+        let session = up.get(&format!("/pg-session?address={POSTGRES}")).text();
+        assert!(!session.contains("leaked"), "{session}");
+    }
+
+    // An allow-list entry for another protocol does not open PostgreSQL.
+    let other = up
+        .get("/pg?address=mqtt://postgres:postgres@127.0.0.1:1883/postgres&table=t")
+        .text();
+    assert!(other.contains("is not a postgres:// address"), "{other}");
+
     let pg3 = up.get(&format!(
         "/pg3?address={POSTGRES}&table={}",
         unique("sdk_pg3")

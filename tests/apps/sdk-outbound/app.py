@@ -77,6 +77,16 @@ class IncomingHandler(http.IncomingHandler):
                 rows = db.query(f"SELECT * FROM {table} WHERE i4 = $1", [rdbms.ParameterValue_Int32(-4)])
                 db.execute(f"DROP TABLE {table}", [])
                 return f"{count} {show(rows)}"
+        if path == "/pg-session":
+            # Reports the session's settings, then leaves a setting changed
+            # and a transaction open: a pooled connection must not carry
+            # them into the next request.
+            with postgres.open(args["address"]) as db:
+                rows = db.query("SELECT current_setting('application_name'), current_setting('search_path')", [])
+                db.execute("SET application_name = 'leaked'", [])
+                db.execute("BEGIN", [])
+                db.execute("SET LOCAL search_path = 'leaked'", [])
+                return " ".join(v.value for v in rows.rows[0])
         if path == "/pg3":
             table = args["table"]
             with pg3.Connection.open(args["address"]) as db:

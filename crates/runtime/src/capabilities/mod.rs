@@ -61,9 +61,11 @@ pub(crate) enum OutboundDenied {
 
 impl OutboundDenied {
     /// The refusal as the text of a guest-visible `connection-failed` error.
-    pub(crate) fn reason(self, scheme: &str, address: &str) -> String {
+    pub(crate) fn reason(self, service: &Service, address: &str) -> String {
         match self {
-            Self::InvalidAddress => format!("`{address}` is not a {scheme}:// address"),
+            Self::InvalidAddress => {
+                format!("`{address}` is not a {}:// address", service.schemes[0])
+            }
             Self::NotAllowed => {
                 "the destination is not allowed by the component's allowed_outbound_hosts".into()
             }
@@ -100,12 +102,40 @@ impl CheckedAddress {
     }
 }
 
+/// `%XX` escapes decoded (a `+` stays a `+`: this is a URL, not a form).
 fn percent_decode(text: &str) -> String {
-    url::form_urlencoded::parse(format!("x={text}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
+
+/// A service reached through a connection URL, and the URL schemes that
+/// name it: an allow-list entry for one protocol must not open another.
+pub(crate) struct Service {
+    /// The name used in logs.
+    pub name: &'static str,
+    /// The schemes accepted, the usual one first.
+    pub schemes: &'static [&'static str],
+}
+
+pub(crate) const POSTGRES: Service = Service {
+    name: "PostgreSQL",
+    schemes: &["postgres", "postgresql"],
+};
+pub(crate) const MYSQL: Service = Service {
+    name: "MySQL",
+    schemes: &["mysql"],
+};
+/// `mqtts` (TLS) is not supported yet: refusing it keeps credentials from
+/// crossing the network in clear.
+pub(crate) const MQTT: Service = Service {
+    name: "MQTT",
+    schemes: &["mqtt"],
+};
+pub(crate) const REDIS: Service = Service {
+    name: "Redis",
+    schemes: &["redis"],
+};
 
 impl HostState {
     /// Checks a connection URL (`redis://…`, `postgres://user:pw@host/db`,
@@ -114,16 +144,20 @@ impl HostState {
     /// only sees an error code.
     pub(crate) fn connection_allowed(
         &self,
-        service: &str,
+        service: &Service,
         address: &str,
     ) -> Result<CheckedAddress, OutboundDenied> {
         let target = OutboundTarget::parse_connection_url(address)
             .map_err(|_| OutboundDenied::InvalidAddress)?;
         let url = url::Url::parse(address).map_err(|_| OutboundDenied::InvalidAddress)?;
+        if !service.schemes.contains(&target.scheme.as_str()) {
+            return Err(OutboundDenied::InvalidAddress);
+        }
         if !self.component.allowed_hosts.allows(&target) {
             tracing::error!(
-                "component `{}` is not allowed to connect to {service} at `{}`\n\nhint: to allow it, add this to the component in `{}`:\n    {}",
+                "component `{}` is not allowed to connect to {} at `{}`\n\nhint: to allow it, add this to the component in `{}`:\n    {}",
                 self.component.id,
+                service.name,
                 redact_password(&url),
                 self.component.manifest_path.display(),
                 suggestion(&target, false),

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use wasmtime::component::Resource;
 
+use crate::capabilities;
 use crate::capabilities::OutboundDenied;
 use crate::capabilities::bindings::mqtt::{Error, Host, HostConnection, Qos};
 use crate::state::HostState;
@@ -74,16 +75,29 @@ impl HostConnection for HostState {
         password: String,
         keep_alive_interval_in_secs: u64,
     ) -> wasmtime::Result<Result<Resource<MqttConnection>, Error>> {
-        let checked = match self.connection_allowed("MQTT", &address) {
+        let checked = match self.connection_allowed(&capabilities::MQTT, &address) {
             Ok(checked) => checked,
             Err(OutboundDenied::InvalidAddress) => return Ok(Err(Error::InvalidAddress)),
             Err(denied) => {
                 return Ok(Err(Error::ConnectionFailed(
-                    denied.reason("mqtt", &address),
+                    denied.reason(&capabilities::MQTT, &address),
                 )));
             }
         };
-        let mut options = MqttOptions::new(client_id(), checked.host.clone(), checked.port);
+        // As in Spin, `?client_id=` chooses the id the broker sees.
+        let id = checked
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "client_id")
+            .map_or_else(client_id, |(_, v)| v.into_owned());
+        // rumqttc joins host and port as `host:port`: an IPv6 address needs
+        // its brackets.
+        let host = if checked.host.contains(':') {
+            format!("[{}]", checked.host)
+        } else {
+            checked.host.clone()
+        };
+        let mut options = MqttOptions::new(id, host, checked.port);
         // rumqttc takes whole seconds; MQTT's field is 16 bits.
         options
             .set_keep_alive(Duration::from_secs(
@@ -120,8 +134,18 @@ impl HostConnection for HostState {
             Qos::AtLeastOnce => QoS::AtLeastOnce,
             Qos::ExactlyOnce => QoS::ExactlyOnce,
         };
-        if let Err(e) = client.publish(topic, qos, false, payload).await {
-            return Ok(Err(Error::Other(e.to_string())));
+        // The request queue is bounded: with the broker gone it fills up,
+        // and a publish must not wait past the timeout for room.
+        match tokio::time::timeout(PUBLISH_TIMEOUT, client.publish(topic, qos, false, payload))
+            .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Ok(Err(Error::Other(e.to_string()))),
+            Err(_) => {
+                return Ok(Err(Error::Other(
+                    "the broker is not accepting messages".into(),
+                )));
+            }
         }
         let delivered = drive(events, PUBLISH_TIMEOUT, |e| match qos {
             QoS::AtMostOnce => matches!(e, Event::Outgoing(Outgoing::Publish(_))),

@@ -2,17 +2,19 @@
 //!
 //! The address must be allowed by the component's `allowed_outbound_hosts`,
 //! and the host connects to exactly the host and port that were checked.
-//! Each address gets one connection pool for the whole application;
-//! mysql_async resets a connection's session before reusing it.
+//! Each server, database and user gets one connection pool for the whole
+//! application; mysql_async resets a connection's session before reusing
+//! it, and closes connections idle for a minute.
 
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder, Params, Pool, Value};
+use mysql_async::{Conn, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use wasmtime::component::Resource;
 
+use crate::capabilities;
 use crate::capabilities::CheckedAddress;
 use crate::capabilities::bindings::mysql::{Host, HostConnection};
 use crate::capabilities::bindings::rdbms_types::{
@@ -22,6 +24,13 @@ use crate::state::HostState;
 
 /// How long to wait for a connection, new or pooled.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections per pool: none kept when idle, at most this many open.
+const POOL_CONSTRAINTS: PoolConstraints = match PoolConstraints::new(0, 16) {
+    Some(constraints) => constraints,
+    None => panic!("0..=16 is a valid pool size"),
+};
+/// How long an idle connection is kept.
+const IDLE_TTL: Duration = Duration::from_secs(60);
 
 /// A guest's handle on a pooled connection; dropping it returns the
 /// connection to its pool.
@@ -29,16 +38,27 @@ pub struct MysqlConnection {
     conn: Conn,
 }
 
-/// One pool per address, shared by all requests.
+/// One pool per server, database, user and options, shared by all
+/// requests.
 #[derive(Default)]
 pub struct MysqlPools {
     pools: Mutex<HashMap<String, Pool>>,
 }
 
 impl MysqlPools {
-    fn pool(&self, address: &str, checked: &CheckedAddress) -> Result<Pool, Error> {
+    fn pool(&self, checked: &CheckedAddress) -> Result<Pool, Error> {
+        let key = format!(
+            "{:?}",
+            (
+                checked.credentials(),
+                &checked.host,
+                checked.port,
+                checked.path_name(),
+                checked.url.query(),
+            )
+        );
         let mut pools = self.pools.lock().unwrap();
-        if let Some(pool) = pools.get(address) {
+        if let Some(pool) = pools.get(&key) {
             return Ok(pool.clone());
         }
         let (user, password) = checked.credentials();
@@ -63,9 +83,14 @@ impl MysqlPools {
                 }
             }
         }
-        opts = opts.prefer_socket(false);
+        opts = opts.prefer_socket(false).pool_opts(
+            PoolOpts::default()
+                .with_constraints(POOL_CONSTRAINTS)
+                .with_inactive_connection_ttl(IDLE_TTL)
+                .with_ttl_check_interval(IDLE_TTL),
+        );
         let pool = Pool::new(opts);
-        pools.insert(address.to_owned(), pool.clone());
+        pools.insert(key, pool.clone());
         Ok(pool)
     }
 }
@@ -198,13 +223,13 @@ fn other_value(value: Value, column: &mysql_async::Column) -> DbValue {
         Value::Time(negative, days, h, mi, s, us) => DbValue::Str(format!(
             "{}{}",
             if negative { "-" } else { "" },
-            clock(days * 24 + u32::from(h), mi, s, us)
+            clock(u64::from(days) * 24 + u64::from(h), mi, s, us)
         )),
     }
 }
 
 /// `HH:MM:SS`, with microseconds when there are any.
-fn clock(hours: u32, minutes: u8, seconds: u8, micros: u32) -> String {
+fn clock(hours: u64, minutes: u8, seconds: u8, micros: u32) -> String {
     let mut text = format!("{hours:02}:{minutes:02}:{seconds:02}");
     if micros > 0 {
         text.push_str(&format!(".{micros:06}"));
@@ -219,15 +244,15 @@ impl HostConnection for HostState {
         &mut self,
         address: String,
     ) -> wasmtime::Result<Result<Resource<MysqlConnection>, Error>> {
-        let checked = match self.connection_allowed("MySQL", &address) {
+        let checked = match self.connection_allowed(&capabilities::MYSQL, &address) {
             Ok(checked) => checked,
             Err(denied) => {
                 return Ok(Err(Error::ConnectionFailed(
-                    denied.reason("mysql", &address),
+                    denied.reason(&capabilities::MYSQL, &address),
                 )));
             }
         };
-        let pool = match self.component.services.mysql.pool(&address, &checked) {
+        let pool = match self.component.services.mysql.pool(&checked) {
             Ok(pool) => pool,
             Err(e) => return Ok(Err(e)),
         };

@@ -30,6 +30,15 @@ const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(60);
 /// asks for less.
 const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// `uri` without what may be secret (credentials before the host, the query
+/// string), for logs.
+fn for_log(uri: &http::Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let host = uri.host().unwrap_or("");
+    let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{scheme}://{host}{port}{}", uri.path())
+}
+
 /// Where an allowed request goes.
 enum Route {
     /// To the URI's host, resolved as usual.
@@ -59,11 +68,15 @@ impl OutboundHttp {
     /// allow it.
     async fn check(component: &ComponentConfig, uri: &http::Uri) -> Result<Route, Error> {
         let target = OutboundTarget::parse_url(&uri.to_string()).map_err(|err| {
-            tracing::error!(component = %component.id, "outbound request to `{uri}` refused: {err}");
+            tracing::error!(component = %component.id, "outbound request to `{}` refused: {err}", for_log(uri));
             Error::HttpRequestUriInvalid
         })?;
         if target.is_self() {
-            if component.allowed_hosts.allows_self(&target.scheme) {
+            // As in Spin, `http://self` or `https://self` allows both: the
+            // request never leaves the host.
+            let allowed = component.allowed_hosts.allows_self("http")
+                || component.allowed_hosts.allows_self("https");
+            if allowed {
                 return Ok(Route::App);
             }
         } else if component.allowed_hosts.allows(&target) {
@@ -77,8 +90,9 @@ impl OutboundHttp {
             return Ok(Route::At(addr));
         }
         tracing::error!(
-            "component `{}` is not allowed to send a request to `{uri}` (HttpError::DestinationNotAllowed)\n\nhint: to allow it, add this to the component in `{}`:\n    {}",
+            "component `{}` is not allowed to send a request to `{}` (HttpError::DestinationNotAllowed)\n\nhint: to allow it, add this to the component in `{}`:\n    {}",
             component.id,
+            for_log(uri),
             component.manifest_path.display(),
             suggestion(&target, component.manifest_v1),
         );

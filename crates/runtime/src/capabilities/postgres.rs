@@ -3,22 +3,22 @@
 //!
 //! The address must be allowed by the component's `allowed_outbound_hosts`,
 //! and the host connects to exactly the host and port that were checked.
-//! Connections are pooled per address for the whole application: a backend
-//! process costs milliseconds to start, so a component that opens a
-//! connection on every request reuses an idle one instead. A connection goes
-//! back to the pool only after `DISCARD ALL` succeeded, so no session state
-//! (and no open transaction) leaks from one request to the next.
+//! Connections are pooled for the whole application: a backend process costs
+//! milliseconds to start, so a component that opens a connection on every
+//! request reuses an idle one instead. A connection goes back to the pool
+//! only after its session was reset (see [`RESET`]), so no session state and
+//! no open transaction leaks from one request to the next.
 
 mod rich;
 mod values;
 
-use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls};
 use wasmtime::component::Resource;
 
+use crate::capabilities;
 use crate::capabilities::CheckedAddress;
 use crate::capabilities::bindings::{
     postgres as v2, postgres3 as v3, postgres4 as v4, rdbms_types,
@@ -26,38 +26,89 @@ use crate::capabilities::bindings::{
 use crate::state::HostState;
 use values::{ColumnType, Param, Value};
 
-/// How long to wait for the server to accept a connection.
+/// How long connecting (DNS, TCP, start-up and authentication) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Idle connections kept per address.
-const MAX_IDLE_PER_ADDRESS: usize = 8;
+/// Idle connections kept, over all addresses.
+const MAX_IDLE: usize = 16;
+/// How long an idle connection is kept.
+const IDLE_TTL: Duration = Duration::from_secs(60);
+/// How long resetting a returned connection may take.
+const RESET_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What `DISCARD ALL` does, except `DEALLOCATE ALL`: that would also drop
+/// the statements tokio-postgres prepared for its own type lookups, which it
+/// expects to keep. An open transaction is rolled back first (a warning when
+/// there is none). The last statement counts the statements the guest
+/// prepared with SQL `PREPARE`: such a connection is closed, not pooled.
+const RESET: &str = "ROLLBACK; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLOSE ALL; \
+    UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES; \
+    SELECT count(*) FROM pg_prepared_statements WHERE from_sql";
 
 /// A guest's handle on a connection.
 pub struct PgConnection {
     client: Option<Client>,
-    /// The pool the connection returns to.
-    address: String,
+    /// Which idle connections this one can stand in for.
+    key: String,
 }
 
-/// Idle connections shared by all requests, by address.
+/// Idle connections shared by all requests.
 #[derive(Default)]
 pub struct PgPool {
-    idle: Mutex<HashMap<String, Vec<Client>>>,
+    idle: Mutex<Vec<Idle>>,
+}
+
+struct Idle {
+    key: String,
+    client: Client,
+    since: Instant,
 }
 
 impl PgPool {
-    fn take(&self, address: &str) -> Option<Client> {
+    fn take(&self, key: &str) -> Option<Client> {
         let mut idle = self.idle.lock().unwrap();
-        let clients = idle.get_mut(address)?;
-        std::iter::from_fn(|| clients.pop()).find(|c| !c.is_closed())
+        idle.retain(|i| i.since.elapsed() < IDLE_TTL && !i.client.is_closed());
+        let index = idle.iter().rposition(|i| i.key == key)?;
+        Some(idle.remove(index).client)
     }
 
-    fn put(&self, address: String, client: Client) {
+    fn put(&self, key: String, client: Client) {
         let mut idle = self.idle.lock().unwrap();
-        let clients = idle.entry(address).or_default();
-        if clients.len() < MAX_IDLE_PER_ADDRESS {
-            clients.push(client);
+        if idle.len() >= MAX_IDLE {
+            idle.remove(0);
         }
+        idle.push(Idle {
+            key,
+            client,
+            since: Instant::now(),
+        });
     }
+}
+
+/// Connections to the same server, database and user, with the same
+/// options, are interchangeable.
+fn pool_key(address: &CheckedAddress) -> String {
+    format!(
+        "{:?}",
+        (
+            address.credentials(),
+            &address.host,
+            address.port,
+            address.path_name(),
+            address.url.query(),
+        )
+    )
+}
+
+/// Resets a returned connection's session; whether it may be pooled.
+async fn reset(client: &Client) -> bool {
+    let Ok(Ok(messages)) = tokio::time::timeout(RESET_TIMEOUT, client.simple_query(RESET)).await
+    else {
+        return false;
+    };
+    messages.iter().rev().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(row) => Some(row.get(0) == Some("0")),
+        _ => None,
+    }) == Some(true)
 }
 
 /// Why an operation failed, before it is put in a version's error type.
@@ -171,16 +222,17 @@ impl HostState {
         &mut self,
         address: String,
     ) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
-        let checked = match self.connection_allowed("PostgreSQL", &address) {
+        let checked = match self.connection_allowed(&capabilities::POSTGRES, &address) {
             Ok(checked) => checked,
             Err(denied) => {
                 return Ok(Err(PgError::ConnectionFailed(
-                    denied.reason("postgres", &address),
+                    denied.reason(&capabilities::POSTGRES, &address),
                 )));
             }
         };
+        let key = pool_key(&checked);
         let pool = &self.component.services.postgres;
-        let client = match pool.take(&address) {
+        let client = match pool.take(&key) {
             Some(client) => client,
             None => match connect(&checked).await {
                 Ok(client) => client,
@@ -189,7 +241,7 @@ impl HostState {
         };
         Ok(Ok(self.table.push(PgConnection {
             client: Some(client),
-            address,
+            key,
         })?))
     }
 
@@ -234,14 +286,14 @@ impl HostState {
 
     /// Returns the connection to the pool once its session is reset.
     fn pg_drop(&mut self, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
-        let PgConnection { client, address } = self.table.delete(conn)?;
+        let PgConnection { client, key } = self.table.delete(conn)?;
         let Some(client) = client.filter(|c| !c.is_closed()) else {
             return Ok(());
         };
         let services = self.component.services.clone();
         tokio::spawn(async move {
-            if client.simple_query("DISCARD ALL").await.is_ok() {
-                services.postgres.put(address, client);
+            if reset(&client).await {
+                services.postgres.put(key, client);
             }
         });
         Ok(())
@@ -249,14 +301,17 @@ impl HostState {
 }
 
 async fn connect(address: &CheckedAddress) -> Result<Client, PgError> {
-    let (client, connection) = config(address)?.connect(NoTls).await.map_err(|e| {
+    let failed = |why: String| {
         PgError::ConnectionFailed(format!(
-            "cannot connect to PostgreSQL at {}:{}: {}",
-            address.host,
-            address.port,
-            values::error_text(&e)
+            "cannot connect to PostgreSQL at {}:{}: {why}",
+            address.host, address.port
         ))
-    })?;
+    };
+    let (client, connection) =
+        tokio::time::timeout(CONNECT_TIMEOUT, config(address)?.connect(NoTls))
+            .await
+            .map_err(|_| failed(format!("no answer in {CONNECT_TIMEOUT:?}")))?
+            .map_err(|e| failed(values::error_text(&e)))?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!("PostgreSQL connection closed: {e}");

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 use wasmtime::component::Resource;
 
+use crate::capabilities;
 use crate::capabilities::bindings::redis::{
     Error, Host, HostConnection, RedisParameter, RedisResult,
 };
@@ -80,7 +81,10 @@ impl HostConnection for HostState {
     ) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
         // Redis's error type has no "denied" case; Spin reports both as an
         // invalid address too.
-        if self.connection_allowed("Redis", &address).is_err() {
+        if self
+            .connection_allowed(&capabilities::REDIS, &address)
+            .is_err()
+        {
             return Ok(Err(Error::InvalidAddress));
         }
         let conn = match self.component.services.redis.connect(&address).await {

@@ -12,7 +12,7 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -23,6 +23,8 @@ use wasmtime_wasi_http::{Error, WasiBody};
 
 /// How long an idle upstream connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle connections kept per upstream.
+const MAX_IDLE_PER_HOST: usize = 32;
 /// How long to wait for an upstream to accept a connection.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -106,7 +108,9 @@ impl HttpClient {
             None => {
                 let client = self.pooled.get_or_init(|| {
                     Client::builder(TokioExecutor::new())
+                        .pool_timer(TokioTimer::new())
                         .pool_idle_timeout(IDLE_TIMEOUT)
+                        .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
                         .build(connector(GaiResolver::new()))
                 });
                 tokio::time::timeout(first_byte_timeout, client.request(request)).await
