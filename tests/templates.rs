@@ -428,8 +428,9 @@ fn add_appends_a_component_to_a_v1_application() {
         "second",
         "-f",
         "app/spin.toml",
-        "-v",
-        "http-path=/second/...",
+        // The default path of an added component is its own, not the
+        // first component's `/...`.
+        "-a",
     ]);
 
     let manifest = user.read("app/spin.toml");

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use crate::Error;
 use crate::render::Parsed;
 use crate::template::{Parameter, Template, Variant};
+use heck::ToKebabCase;
 
 /// What the template is run for.
 #[derive(Debug, Clone)]
@@ -198,6 +199,7 @@ impl Template {
             .iter()
             .filter(|p| !variant.skip_parameters.contains(&p.id));
         for parameter in asked {
+            let parameter = &for_operation(parameter, options);
             let given = options.values.get(&parameter.id).cloned();
             let default = parameter
                 .default
@@ -295,6 +297,21 @@ impl Template {
                 error,
             })
     }
+}
+
+/// `parameter` as this run asks it. `spin add` offers an added component a
+/// path of its own (`/<name>/...`) instead of a template's catch-all `/...`,
+/// which the application's first component already serves: a second
+/// trigger on the same route is a manifest error.
+fn for_operation(parameter: &Parameter, options: &RunOptions) -> Parameter {
+    let mut parameter = parameter.clone();
+    if matches!(options.operation, Operation::AddComponent { .. })
+        && parameter.id == "http-path"
+        && parameter.default.as_deref() == Some("/...")
+    {
+        parameter.default = Some(format!("/{}/...", options.name.to_kebab_case()));
+    }
+    parameter
 }
 
 fn ask_until_valid(
