@@ -349,6 +349,89 @@ async fn query(client: &Client, statement: &str, params: &[Param]) -> Result<Row
     Ok(Rows { columns, rows })
 }
 
+/// The conversions every interface version shares, as `match` arms; each
+/// version passes the arms of its own extra cases. `dated` adds the date and
+/// time cases of versions 3 and 4.
+macro_rules! param_cases {
+    ($value:expr, dated { $($extra:tt)* }) => {
+        param_cases!($value, {
+            ParameterValue::Date((y, m, d)) => Param::Date(values::date(y, m, d)?),
+            ParameterValue::Time((h, m, s, ns)) => Param::Time(values::time(h, m, s, ns)?),
+            ParameterValue::Datetime(parts) => Param::DateTime(values::datetime(parts)?),
+            ParameterValue::Timestamp(v) => Param::Timestamp(values::timestamp(v)?),
+            $($extra)*
+        })
+    };
+    ($value:expr, { $($extra:tt)* }) => {
+        match $value {
+            ParameterValue::Boolean(v) => Param::Bool(v),
+            ParameterValue::Int8(v) => Param::I8(v),
+            ParameterValue::Int16(v) => Param::I16(v),
+            ParameterValue::Int32(v) => Param::I32(v),
+            ParameterValue::Int64(v) => Param::I64(v),
+            ParameterValue::Floating32(v) => Param::F32(v),
+            ParameterValue::Floating64(v) => Param::F64(v),
+            ParameterValue::Str(v) => Param::Str(v),
+            ParameterValue::Binary(v) => Param::Bytes(v),
+            ParameterValue::DbNull => Param::Null,
+            $($extra)*
+        }
+    };
+}
+
+/// [`param_cases`] for values read from a row.
+macro_rules! value_cases {
+    ($value:expr, dated { $($extra:tt)* }) => {
+        value_cases!($value, {
+            Value::Date(d) => DbValue::Date(values::date_parts(d)),
+            Value::Time(t) => DbValue::Time(values::time_parts(t)),
+            Value::DateTime(dt) => DbValue::Datetime(values::datetime_parts(dt)),
+            $($extra)*
+        })
+    };
+    ($value:expr, { $($extra:tt)* }) => {
+        match $value {
+            Value::Bool(v) => DbValue::Boolean(v),
+            Value::I8(v) => DbValue::Int8(v),
+            Value::I16(v) => DbValue::Int16(v),
+            Value::I32(v) => DbValue::Int32(v),
+            Value::I64(v) => DbValue::Int64(v),
+            Value::F32(v) => DbValue::Floating32(v),
+            Value::F64(v) => DbValue::Floating64(v),
+            Value::Str(v) => DbValue::Str(v),
+            Value::Bytes(v) => DbValue::Binary(v),
+            Value::Null => DbValue::DbNull,
+            $($extra)*
+        }
+    };
+}
+
+/// [`param_cases`] for column types.
+macro_rules! type_cases {
+    ($ty:expr, dated { $($extra:tt)* }) => {
+        type_cases!($ty, {
+            ColumnType::Date => DbDataType::Date,
+            ColumnType::Time => DbDataType::Time,
+            ColumnType::DateTime => DbDataType::Datetime,
+            $($extra)*
+        })
+    };
+    ($ty:expr, { $($extra:tt)* }) => {
+        match $ty {
+            ColumnType::Bool => DbDataType::Boolean,
+            ColumnType::I8 => DbDataType::Int8,
+            ColumnType::I16 => DbDataType::Int16,
+            ColumnType::I32 => DbDataType::Int32,
+            ColumnType::I64 => DbDataType::Int64,
+            ColumnType::F32 => DbDataType::Floating32,
+            ColumnType::F64 => DbDataType::Floating64,
+            ColumnType::Str => DbDataType::Str,
+            ColumnType::Bytes => DbDataType::Binary,
+            $($extra)*
+        }
+    };
+}
+
 /// The conversions from the shared operations' results to one interface
 /// version's types, and that version's `HostConnection`. Each version's
 /// module defines `param`, `value`, `data_type` and `query_failed` for its
@@ -427,12 +510,7 @@ mod v2_host {
     use rdbms_types::{Column, DbDataType, DbValue, Error, ParameterValue, RowSet};
 
     fn param(value: ParameterValue) -> Result<Param, String> {
-        Ok(match value {
-            ParameterValue::Boolean(v) => Param::Bool(v),
-            ParameterValue::Int8(v) => Param::I8(v),
-            ParameterValue::Int16(v) => Param::I16(v),
-            ParameterValue::Int32(v) => Param::I32(v),
-            ParameterValue::Int64(v) => Param::I64(v),
+        Ok(param_cases!(value, {
             // PostgreSQL has no unsigned types: widen to the next signed one.
             ParameterValue::Uint8(v) => Param::I16(v.into()),
             ParameterValue::Uint16(v) => Param::I32(v.into()),
@@ -440,43 +518,15 @@ mod v2_host {
             ParameterValue::Uint64(v) => Param::I64(
                 i64::try_from(v).map_err(|_| format!("{v} does not fit PostgreSQL's bigint"))?,
             ),
-            ParameterValue::Floating32(v) => Param::F32(v),
-            ParameterValue::Floating64(v) => Param::F64(v),
-            ParameterValue::Str(v) => Param::Str(v),
-            ParameterValue::Binary(v) => Param::Bytes(v),
-            ParameterValue::DbNull => Param::Null,
-        })
+        }))
     }
 
     fn value(value: Value) -> DbValue {
-        match value {
-            Value::Bool(v) => DbValue::Boolean(v),
-            Value::I8(v) => DbValue::Int8(v),
-            Value::I16(v) => DbValue::Int16(v),
-            Value::I32(v) => DbValue::Int32(v),
-            Value::I64(v) => DbValue::Int64(v),
-            Value::F32(v) => DbValue::Floating32(v),
-            Value::F64(v) => DbValue::Floating64(v),
-            Value::Str(v) => DbValue::Str(v),
-            Value::Bytes(v) => DbValue::Binary(v),
-            Value::Null => DbValue::DbNull,
-            _ => DbValue::Unsupported,
-        }
+        value_cases!(value, { _ => DbValue::Unsupported })
     }
 
     fn data_type(ty: ColumnType) -> DbDataType {
-        match ty {
-            ColumnType::Bool => DbDataType::Boolean,
-            ColumnType::I8 => DbDataType::Int8,
-            ColumnType::I16 => DbDataType::Int16,
-            ColumnType::I32 => DbDataType::Int32,
-            ColumnType::I64 => DbDataType::Int64,
-            ColumnType::F32 => DbDataType::Floating32,
-            ColumnType::F64 => DbDataType::Floating64,
-            ColumnType::Str => DbDataType::Str,
-            ColumnType::Bytes => DbDataType::Binary,
-            _ => DbDataType::Other,
-        }
+        type_cases!(ty, { _ => DbDataType::Other })
     }
 
     impl v2::Host for HostState {}
@@ -498,59 +548,15 @@ mod v3_host {
     use v3::{Column, DbDataType, DbValue, Error, ParameterValue, RowSet};
 
     fn param(value: ParameterValue) -> Result<Param, String> {
-        Ok(match value {
-            ParameterValue::Boolean(v) => Param::Bool(v),
-            ParameterValue::Int8(v) => Param::I8(v),
-            ParameterValue::Int16(v) => Param::I16(v),
-            ParameterValue::Int32(v) => Param::I32(v),
-            ParameterValue::Int64(v) => Param::I64(v),
-            ParameterValue::Floating32(v) => Param::F32(v),
-            ParameterValue::Floating64(v) => Param::F64(v),
-            ParameterValue::Str(v) => Param::Str(v),
-            ParameterValue::Binary(v) => Param::Bytes(v),
-            ParameterValue::Date((y, m, d)) => Param::Date(values::date(y, m, d)?),
-            ParameterValue::Time((h, m, s, ns)) => Param::Time(values::time(h, m, s, ns)?),
-            ParameterValue::Datetime(parts) => Param::DateTime(values::datetime(parts)?),
-            ParameterValue::Timestamp(v) => Param::Timestamp(values::timestamp(v)?),
-            ParameterValue::DbNull => Param::Null,
-        })
+        Ok(param_cases!(value, dated {}))
     }
 
     fn value(value: Value) -> DbValue {
-        match value {
-            Value::Bool(v) => DbValue::Boolean(v),
-            Value::I8(v) => DbValue::Int8(v),
-            Value::I16(v) => DbValue::Int16(v),
-            Value::I32(v) => DbValue::Int32(v),
-            Value::I64(v) => DbValue::Int64(v),
-            Value::F32(v) => DbValue::Floating32(v),
-            Value::F64(v) => DbValue::Floating64(v),
-            Value::Str(v) => DbValue::Str(v),
-            Value::Bytes(v) => DbValue::Binary(v),
-            Value::Date(d) => DbValue::Date(values::date_parts(d)),
-            Value::Time(t) => DbValue::Time(values::time_parts(t)),
-            Value::DateTime(dt) => DbValue::Datetime(values::datetime_parts(dt)),
-            Value::Null => DbValue::DbNull,
-            _ => DbValue::Unsupported,
-        }
+        value_cases!(value, dated { _ => DbValue::Unsupported })
     }
 
     fn data_type(ty: ColumnType) -> DbDataType {
-        match ty {
-            ColumnType::Bool => DbDataType::Boolean,
-            ColumnType::I8 => DbDataType::Int8,
-            ColumnType::I16 => DbDataType::Int16,
-            ColumnType::I32 => DbDataType::Int32,
-            ColumnType::I64 => DbDataType::Int64,
-            ColumnType::F32 => DbDataType::Floating32,
-            ColumnType::F64 => DbDataType::Floating64,
-            ColumnType::Str => DbDataType::Str,
-            ColumnType::Bytes => DbDataType::Binary,
-            ColumnType::Date => DbDataType::Date,
-            ColumnType::Time => DbDataType::Time,
-            ColumnType::DateTime => DbDataType::Datetime,
-            _ => DbDataType::Other,
-        }
+        type_cases!(ty, dated { _ => DbDataType::Other })
     }
 
     impl v3::Host for HostState {}
@@ -610,20 +616,7 @@ mod v4_host {
     }
 
     fn param(value: ParameterValue) -> Result<Param, String> {
-        Ok(match value {
-            ParameterValue::Boolean(v) => Param::Bool(v),
-            ParameterValue::Int8(v) => Param::I8(v),
-            ParameterValue::Int16(v) => Param::I16(v),
-            ParameterValue::Int32(v) => Param::I32(v),
-            ParameterValue::Int64(v) => Param::I64(v),
-            ParameterValue::Floating32(v) => Param::F32(v),
-            ParameterValue::Floating64(v) => Param::F64(v),
-            ParameterValue::Str(v) => Param::Str(v),
-            ParameterValue::Binary(v) => Param::Bytes(v),
-            ParameterValue::Date((y, m, d)) => Param::Date(values::date(y, m, d)?),
-            ParameterValue::Time((h, m, s, ns)) => Param::Time(values::time(h, m, s, ns)?),
-            ParameterValue::Datetime(parts) => Param::DateTime(values::datetime(parts)?),
-            ParameterValue::Timestamp(v) => Param::Timestamp(values::timestamp(v)?),
+        Ok(param_cases!(value, dated {
             ParameterValue::Uuid(v) => Param::Uuid(
                 uuid::Uuid::parse_str(&v).map_err(|e| format!("`{v}` is not a UUID: {e}"))?,
             ),
@@ -645,25 +638,12 @@ mod v4_host {
                 days: v.days,
                 months: v.months,
             }),
-            ParameterValue::DbNull => Param::Null,
-        })
+        }))
     }
 
     fn value(value: Value) -> DbValue {
         let text = |d: Decimal| d.to_string();
-        match value {
-            Value::Bool(v) => DbValue::Boolean(v),
-            Value::I8(v) => DbValue::Int8(v),
-            Value::I16(v) => DbValue::Int16(v),
-            Value::I32(v) => DbValue::Int32(v),
-            Value::I64(v) => DbValue::Int64(v),
-            Value::F32(v) => DbValue::Floating32(v),
-            Value::F64(v) => DbValue::Floating64(v),
-            Value::Str(v) => DbValue::Str(v),
-            Value::Bytes(v) => DbValue::Binary(v),
-            Value::Date(d) => DbValue::Date(values::date_parts(d)),
-            Value::Time(t) => DbValue::Time(values::time_parts(t)),
-            Value::DateTime(dt) => DbValue::Datetime(values::datetime_parts(dt)),
+        value_cases!(value, dated {
             Value::Uuid(v) => DbValue::Uuid(v.to_string()),
             Value::Json(v) => DbValue::Jsonb(v),
             Value::Decimal(v) => DbValue::Decimal(text(v)),
@@ -681,25 +661,12 @@ mod v4_host {
                 days: v.days,
                 months: v.months,
             }),
-            Value::Null => DbValue::DbNull,
             Value::Unsupported(raw) => DbValue::Unsupported(raw),
-        }
+        })
     }
 
     fn data_type(ty: ColumnType) -> DbDataType {
-        match ty {
-            ColumnType::Bool => DbDataType::Boolean,
-            ColumnType::I8 => DbDataType::Int8,
-            ColumnType::I16 => DbDataType::Int16,
-            ColumnType::I32 => DbDataType::Int32,
-            ColumnType::I64 => DbDataType::Int64,
-            ColumnType::F32 => DbDataType::Floating32,
-            ColumnType::F64 => DbDataType::Floating64,
-            ColumnType::Str => DbDataType::Str,
-            ColumnType::Bytes => DbDataType::Binary,
-            ColumnType::Date => DbDataType::Date,
-            ColumnType::Time => DbDataType::Time,
-            ColumnType::DateTime => DbDataType::Datetime,
+        type_cases!(ty, dated {
             ColumnType::Uuid => DbDataType::Uuid,
             ColumnType::Json => DbDataType::Jsonb,
             ColumnType::Decimal => DbDataType::Decimal,
@@ -712,7 +679,7 @@ mod v4_host {
             ColumnType::ArrayStr => DbDataType::ArrayStr,
             ColumnType::Interval => DbDataType::Interval,
             ColumnType::Other(name) => DbDataType::Other(name),
-        }
+        })
     }
 
     fn query_failed(failure: QueryFailure) -> Error {
