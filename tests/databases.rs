@@ -108,6 +108,8 @@ fn official_sdk_postgres_mysql_mqtt_and_config() {
         .get("/pg?address=mqtt://postgres:postgres@127.0.0.1:1883/postgres&table=t")
         .text();
     assert!(other.contains("is not a postgres:// address"), "{other}");
+    let log = up.wait_for_stderr("which is not a postgres:// or postgresql:// address");
+    assert!(log.contains("component `db` asked for PostgreSQL"), "{log}");
 
     let pg3 = up.get(&format!(
         "/pg3?address={POSTGRES}&table={}",

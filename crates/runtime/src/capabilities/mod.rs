@@ -151,6 +151,18 @@ impl HostState {
             .map_err(|_| OutboundDenied::InvalidAddress)?;
         let url = url::Url::parse(address).map_err(|_| OutboundDenied::InvalidAddress)?;
         if !service.schemes.contains(&target.scheme.as_str()) {
+            tracing::error!(
+                "component `{}` asked for {} at `{}`, which is not a {} address",
+                self.component.id,
+                service.name,
+                redact_password(&url),
+                service
+                    .schemes
+                    .iter()
+                    .map(|s| format!("{s}://"))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            );
             return Err(OutboundDenied::InvalidAddress);
         }
         if !self.component.allowed_hosts.allows(&target) {
