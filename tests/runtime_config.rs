@@ -5,9 +5,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use support::python::build_sdk_app;
+use support::python::{build_sdk_app, test_app};
 use support::spin::{SpinUp, spin};
 
 const MANIFEST: &str = r#"spin_manifest_version = 2
@@ -32,9 +32,7 @@ token = "{{ token }}"
 /// `files` (path, contents) relative to it.
 fn app_dir(manifest: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let component = build_sdk_app(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/apps/sdk-runtime-config"),
-    );
+    let component = build_sdk_app(&test_app("sdk-runtime-config"));
     std::os::unix::fs::symlink(component, dir.path().join("app.wasm")).unwrap();
     std::fs::write(dir.path().join("spin.toml"), manifest).unwrap();
     for (path, contents) in files {

