@@ -199,6 +199,12 @@ fn https_upstreams_are_verified() {
     });
     let text = up.get(&url).text();
     assert!(text.contains("TlsCertificateError"), "{text}");
+    let log = up.wait_for_stderr("hint: if the server's certificate");
+    assert!(
+        log.contains("component `out`: request to `https://localhost:"),
+        "{log}"
+    );
+    assert!(log.contains("UnknownIssuer"), "{log}");
 }
 
 /// Relative URLs and `self.alt` reach the application itself when the

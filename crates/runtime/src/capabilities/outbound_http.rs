@@ -150,7 +150,7 @@ impl WasiHttpHooks for OutboundHttp {
             let response = component
                 .services
                 .http
-                .send(request, checked, first_byte, between_bytes)
+                .send(&component.id, request, checked, first_byte, between_bytes)
                 .await?;
             Ok((
                 response,

@@ -99,11 +99,13 @@ impl HttpClient {
     /// since the pool is keyed by name alone.
     pub async fn send(
         &self,
+        component: &str,
         request: http::Request<WasiBody>,
         checked: Option<SocketAddr>,
         first_byte_timeout: Duration,
         between_bytes_timeout: Duration,
     ) -> Result<http::Response<WasiBody>, Error> {
+        let target = super::for_log(request.uri());
         let sent = match checked {
             None => {
                 let client = self.pooled.get_or_init(|| {
@@ -123,8 +125,22 @@ impl HttpClient {
             }
         };
         let response = sent
-            .map_err(|_| Error::ConnectionReadTimeout)?
-            .map_err(|e| classify(&e))?;
+            .map_err(|_| {
+                tracing::warn!(
+                    "component `{component}`: no response from `{target}` in {first_byte_timeout:?}"
+                );
+                Error::ConnectionReadTimeout
+            })?
+            .map_err(|e| {
+                let (code, chain) = classify(&e);
+                let hint = if matches!(code, Error::TlsCertificateError) {
+                    "\n\nhint: if the server's certificate comes from a private CA, point SSL_CERT_FILE at that CA's PEM file"
+                } else {
+                    ""
+                };
+                tracing::warn!("component `{component}`: request to `{target}` failed: {chain}{hint}");
+                code
+            })?;
         Ok(response.map(|body| {
             BetweenBytes {
                 body,
@@ -136,8 +152,9 @@ impl HttpClient {
     }
 }
 
-/// The wasi:http error code for a failed request, from the error's causes.
-fn classify(error: &hyper_util::client::legacy::Error) -> Error {
+/// The wasi:http error code for a failed request, from the error's causes,
+/// and those causes as one line.
+fn classify(error: &hyper_util::client::legacy::Error) -> (Error, String) {
     let mut chain = String::new();
     let mut code = None;
     let mut cause: Option<&(dyn StdError + 'static)> = Some(error);
@@ -146,17 +163,18 @@ fn classify(error: &hyper_util::client::legacy::Error) -> Error {
         code = code.or_else(|| code_of(e));
         cause = e.source();
     }
-    tracing::debug!("outbound request failed{chain}");
-    code.unwrap_or_else(|| {
+    let chain = chain.trim_start_matches(": ").to_owned();
+    let code = code.unwrap_or_else(|| {
         if error.is_connect() && chain.contains("dns error") {
             Error::DnsError {
                 rcode: None,
                 info_code: None,
             }
         } else {
-            Error::InternalError(Some(chain.trim_start_matches(": ").to_owned()))
+            Error::InternalError(Some(chain.clone()))
         }
-    })
+    });
+    (code, chain)
 }
 
 /// The error code one cause stands for, if it is one we recognize.
