@@ -164,9 +164,15 @@ class Bench:
     def reference_server(self, key: str) -> Server:
         if key == report.HYPER:
             return Server([str(self.args.hyper), "127.0.0.1:{port}"])
+        # Both uvicorn references run from one virtualenv; the flags pick
+        # what a plain `pip install uvicorn` runs, or uvloop + httptools.
+        if key == report.UVICORN:
+            stack = ["--http", "h11", "--loop", "asyncio"]
+        else:
+            stack = ["--http", "httptools", "--loop", "uvloop"]
         return Server(
             [str(self.args.uvicorn_python), "-m", "uvicorn", "asgi_hello:app", "--host", "127.0.0.1",
-             "--port", "{port}", "--no-access-log", "--log-level", "warning", "--lifespan", "off"],
+             "--port", "{port}", *stack, "--no-access-log", "--log-level", "warning", "--lifespan", "off"],
             cwd=APPS / "uvicorn-hello",
         )
 
@@ -176,7 +182,7 @@ class Bench:
     def launch_phase(self, builds: dict) -> dict:
         launches = {}
         warm_runs = 1 if self.args.smoke else 3
-        for key in (report.HYPER, report.UVICORN):
+        for key in report.REFERENCES:
             server = self.reference_server(key)
             try:
                 cold = measure.measure_launch(server, self.log(key), START_TIMEOUT)
@@ -205,7 +211,7 @@ class Bench:
         return launches
 
     def load_cases(self, builds: dict) -> list[tuple[str, Server | None, str | None]]:
-        cases = [(key, self.reference_server(key), None) for key in (report.HYPER, report.UVICORN)]
+        cases = [(key, self.reference_server(key), None) for key in report.REFERENCES]
         settings = ["default"] if self.args.smoke else list(report.SETTINGS)
         for key in SPIN_APPS:
             built = (self.app_dir(key) / "app.wasm").exists()

@@ -99,7 +99,7 @@ class FormatTest(unittest.TestCase):
 
     def test_case_labels_name_the_setting(self):
         self.assertEqual(report.case_label("spin-sdk/no-pooling"), "spin · official spin-sdk 3.3.0, `--disable-pooling`")
-        self.assertEqual(report.case_label("uvicorn"), "uvicorn (Python reference)")
+        self.assertEqual(report.case_label("uvicorn"), "uvicorn (Python reference: h11, asyncio)")
 
 
 class TargetsTest(unittest.TestCase):
@@ -110,6 +110,16 @@ class TargetsTest(unittest.TestCase):
         self.assertIn("after another was compiled ≤ 1.5 s | 2,000 ms | not met: 1.33× the limit |", table)
         self.assertIn("(≈ 2.5× Spin 4.1) | not measured | — |", table)
         self.assertIn("| our-SDK hello, instance reuse: ≥ 0.5× uvicorn req/s | not measured | — |", table)
+
+    def test_targets_are_judged_on_plain_uvicorn_and_show_the_fast_one_too(self):
+        run = results()
+        run["load"]["uvicorn-fast"] = entry(40_000.0)
+        table = report.targets_table(run)
+        self.assertIn(
+            "| our-SDK hello ≥ 0.1× uvicorn req/s | 2,000 req/s = 0.2× uvicorn "
+            "(0.05× uvicorn with uvloop + httptools) | met |",
+            table,
+        )
 
     def test_a_failed_case_shows_its_first_line(self):
         self.assertIn("| not measured: build failed: no |", report.load_table(results()["load"]))

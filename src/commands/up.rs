@@ -108,6 +108,7 @@ pub fn run_up(args: Vec<String>) -> Result<ExitCode> {
 impl UpCommand {
     pub fn run(self) -> Result<ExitCode> {
         init_tracing();
+        spin_runtime::host_allocator::keep_heap_resident();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

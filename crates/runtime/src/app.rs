@@ -16,7 +16,7 @@ use crate::capabilities::outbound_http::OutboundHttp;
 use crate::capabilities::unsupported::define_unsupported_imports;
 use crate::capabilities::variables::{ApplicationVariables, VariableSources};
 use crate::component_cache::load_component;
-use crate::engine::RuntimeEngine;
+use crate::engine::{RuntimeEngine, TICKS_PER_SLICE};
 use crate::files::Mounts;
 use crate::logs::{ComponentLog, Terminal};
 use crate::runtime_config::Stores;
@@ -281,10 +281,10 @@ impl LoadedApp {
         };
         let mut store = Store::new(&self.engine.engine, state);
         store.limiter(|state| &mut state.limits);
-        // Yield to the scheduler at every epoch tick so that a busy guest
-        // never holds a worker thread hostage.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
+        // A busy guest yields to the scheduler so that it never holds a
+        // worker thread hostage; see `TICKS_PER_SLICE` for how often.
+        store.set_epoch_deadline(TICKS_PER_SLICE);
+        store.epoch_deadline_async_yield_and_update(TICKS_PER_SLICE);
         store
     }
 }

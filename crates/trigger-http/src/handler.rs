@@ -188,27 +188,31 @@ impl Handler {
         // Held until the guest finishes (body streaming included).
         let permit = self.instances.clone().acquire_owned().await?;
         let id = component.config.id.clone();
-        let (mut store, proxy, uses) = match self.pool.take(&id) {
-            Some(idle) => (idle.store, Some(idle.proxy), idle.uses),
-            None => (self.app.new_store(component), None, 0),
-        };
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let request = store
-            .data_mut()
-            .http_view()
-            .new_incoming_request(Scheme::Http, req)?;
-        let outparam = store.data_mut().http_view().new_response_outparam(sender)?;
-        let pre = component.pre.clone();
+        let app = self.app.clone();
         let timeout = self.options.request_timeout;
         let pool = self.pool.clone();
+        // The instance is taken (or its store made) only once the task runs:
+        // tasks queued behind a busy worker hold no instance, so with reuse
+        // only about one instance per worker is in use.
         let guest = tokio::spawn({
             let id = id.clone();
             async move {
                 let _permit = permit;
+                let component = app.component(&id).expect("the component was loaded");
+                let (mut store, proxy, uses) = match pool.take(&id) {
+                    Some(idle) => (idle.store, Some(idle.proxy), idle.uses),
+                    None => (app.new_store(component), None, 0),
+                };
+                let request = store
+                    .data_mut()
+                    .http_view()
+                    .new_incoming_request(Scheme::Http, req)?;
+                let outparam = store.data_mut().http_view().new_response_outparam(sender)?;
                 let run = async {
                     let proxy = match proxy {
                         Some(proxy) => proxy,
-                        None => pre.instantiate_async(&mut store).await?,
+                        None => component.pre.instantiate_async(&mut store).await?,
                     };
                     proxy
                         .wasi_http_incoming_handler()
