@@ -151,13 +151,9 @@ impl LoadedApp {
                 .into());
         }
         let wasm: Component = {
-            let engine_handle = engine.engine.clone();
-            let cache_dir = engine.options.cache_dir.clone();
+            let engine = engine.clone();
             let path = path.clone();
-            tokio::task::spawn_blocking(move || {
-                load_component(&engine_handle, &path, cache_dir.as_deref())
-            })
-            .await??
+            tokio::task::spawn_blocking(move || load_component(&engine, &path)).await??
         };
 
         let mut linker = linker.clone();

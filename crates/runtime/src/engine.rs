@@ -59,6 +59,8 @@ pub struct RuntimeEngine {
     pub engine: Engine,
     /// The options it was built with.
     pub options: Arc<EngineOptions>,
+    /// Cranelift's cache of compiled functions, when caching is on.
+    pub(crate) function_cache: Option<Arc<IncrementalCache>>,
 }
 
 impl RuntimeEngine {
@@ -66,18 +68,23 @@ impl RuntimeEngine {
     /// on-demand allocation with a warning if the pool cannot be reserved
     /// (e.g. under a small `ulimit -v`).
     pub fn new(options: EngineOptions) -> Result<Self> {
+        let function_cache = options
+            .cache_dir
+            .as_ref()
+            .map(|dir| Arc::new(IncrementalCache::new(dir.join("functions"))));
+        let config = |pooling| Self::config(&options, pooling, function_cache.clone());
         let engine = if options.pooling {
-            match Engine::new(&Self::config(&options, true)?) {
+            match Engine::new(&config(true)?) {
                 Ok(engine) => engine,
                 Err(err) => {
                     tracing::warn!(
                         "the pooling allocator is unavailable ({err:#}); instances will be allocated on demand"
                     );
-                    Engine::new(&Self::config(&options, false)?)?
+                    Engine::new(&config(false)?)?
                 }
             }
         } else {
-            Engine::new(&Self::config(&options, false)?)?
+            Engine::new(&config(false)?)?
         };
         let ticker = engine.weak();
         std::thread::Builder::new()
@@ -93,18 +100,21 @@ impl RuntimeEngine {
         Ok(Self {
             engine,
             options: Arc::new(options),
+            function_cache,
         })
     }
 
-    fn config(options: &EngineOptions, pooling: bool) -> Result<Config> {
+    fn config(
+        options: &EngineOptions,
+        pooling: bool,
+        function_cache: Option<Arc<IncrementalCache>>,
+    ) -> Result<Config> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         config.memory_init_cow(true);
-        if let Some(dir) = &options.cache_dir {
-            config.enable_incremental_compilation(Arc::new(IncrementalCache::new(
-                dir.join("functions"),
-            )))?;
+        if let Some(cache) = function_cache {
+            config.enable_incremental_compilation(cache)?;
         }
         if pooling {
             let mut pool = PoolingAllocationConfig::new();
