@@ -1,16 +1,14 @@
 //! Compile each component once: compiled artifacts are kept on disk, keyed by
 //! the component's content and the engine's configuration, so a second
 //! `spin up` only maps the artifact back in. Individual compiled functions are
-//! cached too (Cranelift's incremental cache), so a component never compiled
-//! before still reuses the code it shares with others — every
-//! componentize-py component embeds the same CPython.
+//! cached too (see `function_cache`), so a component never compiled before
+//! still reuses the code it shares with others — every componentize-py
+//! component embeds the same CPython.
 
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
-use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -73,6 +71,9 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
         .with_context(|| format!("compiling `{}`", path.display()))?;
     let cache = runtime.function_cache.as_deref();
     let cold = cache.is_some_and(|c| c.take_was_cold());
+    if let Some(cache) = cache {
+        cache.finish();
+    }
     let written = write_atomically(&artifact, &compiled);
     drop(lock);
     if cold && let Some(cache) = cache {
@@ -88,6 +89,7 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
         );
         let _ = engine.precompile_component(&bytes);
         cache.take_was_cold();
+        cache.finish();
     }
     if let Err(err) = written {
         tracing::warn!("could not cache the compiled component: {err:#}");
@@ -142,93 +144,4 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".tmp-{}", std::process::id()));
     std::fs::write(&tmp, bytes).with_context(|| format!("writing `{}`", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing `{}`", path.display()))
-}
-
-/// Cranelift's incremental compilation cache, one file per compiled function.
-#[derive(Debug)]
-pub struct IncrementalCache {
-    dir: PathBuf,
-    /// Lookups and misses since the last `take_was_cold`.
-    lookups: AtomicUsize,
-    misses: AtomicUsize,
-}
-
-impl IncrementalCache {
-    /// A cache stored under `dir` (created on first write).
-    pub fn new(dir: PathBuf) -> Self {
-        Self {
-            dir,
-            lookups: AtomicUsize::new(0),
-            misses: AtomicUsize::new(0),
-        }
-    }
-
-    /// Whether the compilation since the last call found less than half of
-    /// its (more than 1,000) functions here: the first Python app compiled
-    /// on this machine. Resets the counts.
-    pub fn take_was_cold(&self) -> bool {
-        let lookups = self.lookups.swap(0, Ordering::Relaxed);
-        let misses = self.misses.swap(0, Ordering::Relaxed);
-        lookups > 1000 && misses * 2 > lookups
-    }
-
-    fn path(&self, key: &[u8]) -> PathBuf {
-        let name = hex::encode(Sha256::digest(key));
-        self.dir.join(&name[..2]).join(&name[2..])
-    }
-}
-
-impl wasmtime::CacheStore for IncrementalCache {
-    fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
-        self.lookups.fetch_add(1, Ordering::Relaxed);
-        let found = std::fs::read(self.path(key)).ok().map(Cow::Owned);
-        if found.is_none() {
-            self.misses.fetch_add(1, Ordering::Relaxed);
-        }
-        found
-    }
-
-    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
-        let path = self.path(key);
-        let dir = path.parent().expect("cache paths have a parent");
-        let tmp = dir.join(format!(
-            ".tmp-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        std::fs::create_dir_all(dir).is_ok()
-            && std::fs::write(&tmp, &value).is_ok()
-            && std::fs::rename(&tmp, &path).is_ok()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use wasmtime::CacheStore as _;
-
-    #[test]
-    fn a_compilation_is_cold_when_most_functions_miss() {
-        let dir = std::env::temp_dir().join(format!("spin-fn-cache-{}", std::process::id()));
-        let cache = IncrementalCache::new(dir.clone());
-        let key = |i: u32| i.to_le_bytes();
-        for i in 0..2000 {
-            assert!(cache.get(&key(i)).is_none());
-            if i % 2 == 0 {
-                assert!(cache.insert(&key(i), vec![1]));
-            }
-        }
-        assert!(cache.take_was_cold(), "2,000 misses of 2,000");
-        assert!(!cache.take_was_cold(), "the counts start again");
-
-        for i in 0..2000 {
-            let _ = cache.get(&key(i));
-        }
-        assert!(!cache.take_was_cold(), "1,000 misses of 2,000");
-        for i in 0..500 {
-            let _ = cache.get(&key(i * 2 + 1));
-        }
-        assert!(!cache.take_was_cold(), "too few lookups to tell");
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::component_cache::IncrementalCache;
+use crate::function_cache::FunctionCache;
 
 /// How often the engine's epoch advances: the clock of guest time slices
 /// (`TICKS_PER_SLICE`), and so of how precisely request timeouts are enforced.
@@ -60,7 +60,7 @@ pub struct RuntimeEngine {
     /// The options it was built with.
     pub options: Arc<EngineOptions>,
     /// Cranelift's cache of compiled functions, when caching is on.
-    pub(crate) function_cache: Option<Arc<IncrementalCache>>,
+    pub(crate) function_cache: Option<Arc<FunctionCache>>,
 }
 
 impl RuntimeEngine {
@@ -68,10 +68,11 @@ impl RuntimeEngine {
     /// on-demand allocation with a warning if the pool cannot be reserved
     /// (e.g. under a small `ulimit -v`).
     pub fn new(options: EngineOptions) -> Result<Self> {
-        let function_cache = options
-            .cache_dir
-            .as_ref()
-            .map(|dir| Arc::new(IncrementalCache::new(dir.join("functions"))));
+        let function_cache = options.cache_dir.as_ref().map(|dir| {
+            // Before the pack, each function was a file under `functions/`.
+            let _ = std::fs::remove_dir_all(dir.join("functions"));
+            Arc::new(FunctionCache::new(dir.join("functions.pack")))
+        });
         let config = |pooling| Self::config(&options, pooling, function_cache.clone());
         let engine = if options.pooling {
             match Engine::new(&config(true)?) {
@@ -107,7 +108,7 @@ impl RuntimeEngine {
     fn config(
         options: &EngineOptions,
         pooling: bool,
-        function_cache: Option<Arc<IncrementalCache>>,
+        function_cache: Option<Arc<FunctionCache>>,
     ) -> Result<Config> {
         let mut config = Config::new();
         config.wasm_component_model(true);

@@ -14,6 +14,7 @@ pub mod capabilities;
 pub mod component_cache;
 pub mod engine;
 pub mod files;
+pub mod function_cache;
 pub mod host_allocator;
 pub mod logs;
 pub mod runtime_config;
