@@ -81,7 +81,7 @@ pub struct LoadedApp {
     pub app: App,
     /// The engine all components run on.
     pub engine: RuntimeEngine,
-    components: HashMap<String, LoadedComponent>,
+    components: HashMap<String, Arc<LoadedComponent>>,
     services: Arc<AppServices>,
 }
 
@@ -116,7 +116,7 @@ impl LoadedApp {
             )
             .await
             .with_context(|| format!("loading component `{}`", component.id))?;
-            components.insert(component.id.clone(), loaded);
+            components.insert(component.id.clone(), Arc::new(loaded));
         }
         Ok(Self {
             app,
@@ -249,7 +249,7 @@ impl LoadedApp {
     }
 
     /// The prepared component with this id.
-    pub fn component(&self, id: &str) -> Option<&LoadedComponent> {
+    pub fn component(&self, id: &str) -> Option<&Arc<LoadedComponent>> {
         self.components.get(id)
     }
 

@@ -93,8 +93,21 @@ impl FunctionCache {
         state.added = HashSet::new();
         let pending = std::mem::take(&mut state.pending);
         drop(state);
-        if let Err(err) = self.append(&pending) {
-            tracing::debug!("could not add to `{}`: {err}", self.path.display());
+        self.save(&pending);
+    }
+
+    /// Appends records, warning (once per batch) when the pack cannot be
+    /// written: compilation goes on, only the cache misses them later.
+    fn save(&self, records: &[u8]) -> bool {
+        match self.append(records) {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::warn!(
+                    "could not save compiled functions to `{}`: {err}; the next new app will compile them again",
+                    self.path.display()
+                );
+                false
+            }
         }
     }
 
@@ -203,7 +216,7 @@ impl wasmtime::CacheStore for FunctionCache {
         }
         let batch = std::mem::take(&mut state.pending);
         drop(state);
-        self.append(&batch).is_ok()
+        self.save(&batch)
     }
 }
 

@@ -133,7 +133,7 @@ impl Handler {
 
     async fn run_component(
         &self,
-        component: &LoadedComponent,
+        component: &Arc<LoadedComponent>,
         matched: &RouteMatch<'_, RouteTarget>,
         mut req: Request<Incoming>,
         client: SocketAddr,
@@ -182,7 +182,7 @@ impl Handler {
     /// stream the body; the request timeout covers all of it.
     async fn invoke(
         &self,
-        component: &LoadedComponent,
+        component: &Arc<LoadedComponent>,
         req: Request<Incoming>,
     ) -> anyhow::Result<Response<HyperOutgoingBody>> {
         // Held until the guest finishes (body streaming included).
@@ -190,19 +190,18 @@ impl Handler {
         let id = component.config.id.clone();
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let app = self.app.clone();
+        let component = component.clone();
         let timeout = self.options.request_timeout;
         let pool = self.pool.clone();
-        // The instance is taken (or its store made) only once the task runs:
-        // tasks queued behind a busy worker hold no instance, so with reuse
-        // only about one instance per worker is in use.
+        // The instance is taken (or its store made) only once the task runs,
+        // so a task queued behind a busy worker holds none.
         let guest = tokio::spawn({
             let id = id.clone();
             async move {
                 let _permit = permit;
-                let component = app.component(&id).expect("the component was loaded");
                 let (mut store, proxy, uses) = match pool.take(&id) {
                     Some(idle) => (idle.store, Some(idle.proxy), idle.uses),
-                    None => (app.new_store(component), None, 0),
+                    None => (app.new_store(&component), None, 0),
                 };
                 let request = store
                     .data_mut()
