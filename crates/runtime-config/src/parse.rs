@@ -116,19 +116,41 @@ fn key_value_store(table: &Table, base: &Path) -> Result<KeyValueBackend, Runtim
         "redis" => {
             table.check_keys(&["type", "url"])?;
             let url = table.required_string("url", "url = \"redis://127.0.0.1:6379\"")?;
-            if let Err(e) = redis::Client::open(url.as_str()) {
+            if let Err(reason) = check_redis_url(&url) {
                 let span = table.get("url").map(|(_, v)| v.span()).unwrap_or(span);
                 return Err(table.file.error(
                     span,
                     ErrorKind::InvalidRedisUrl {
                         url,
-                        reason: e.to_string(),
+                        reason,
                     },
                 ));
             }
             Ok(KeyValueBackend::Redis { url })
         }
         _ => Err(table.unknown_type("key-value store", kind, span, TYPES)),
+    }
+}
+
+/// Checks a Redis URL the way the Redis client will read it, without
+/// depending on the client (this crate stays free of networking code).
+fn check_redis_url(url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
+    match parsed.scheme() {
+        "redis" | "rediss" => {
+            if parsed.host_str().is_none_or(str::is_empty) {
+                return Err("the URL has no host".into());
+            }
+            let db = parsed.path().trim_start_matches('/');
+            if !db.is_empty() && db.parse::<u32>().is_err() {
+                return Err(format!("`{db}` is not a database number"));
+            }
+            Ok(())
+        }
+        "redis+unix" | "unix" => Ok(()),
+        other => Err(format!(
+            "`{other}` is not a Redis scheme (use `redis`, `rediss` or `redis+unix`)"
+        )),
     }
 }
 

@@ -6,9 +6,12 @@
 //! The file is checked completely before anything starts: an unknown table,
 //! key or store type is an error naming the file, line and key.
 //!
+//! This crate is pure (no wasmtime, no tokio), so `spin up` can check the
+//! file before it compiles anything, and the parser can be fuzzed alone.
+//!
 //! ```
 //! use std::path::Path;
-//! use spin_runtime::runtime_config::{KeyValueBackend, RuntimeConfig};
+//! use spin_runtime_config::{KeyValueBackend, RuntimeConfig};
 //!
 //! let text = "[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://127.0.0.1\"\n";
 //! let config = RuntimeConfig::parse(text, Path::new("runtime-config.toml")).unwrap();
@@ -16,6 +19,8 @@
 //! assert!(matches!(stores.key_value["cache"], KeyValueBackend::Redis { .. }));
 //! assert!(stores.key_value.contains_key("default"));
 //! ```
+
+#![deny(missing_docs)]
 
 mod error;
 mod parse;
