@@ -64,12 +64,15 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("Error: {err}");
+            // Secret variable values never reach the terminal, even when an
+            // error quotes what was built from one.
+            let redact = |text: String| spin_runtime::secrets::redact(&text).into_owned();
+            eprintln!("Error: {}", redact(err.to_string()));
             let mut causes = err.chain().skip(1).peekable();
             if causes.peek().is_some() {
                 eprintln!("\nCaused by:");
                 for (i, cause) in causes.enumerate() {
-                    eprintln!("  {i}: {cause}");
+                    eprintln!("  {i}: {}", redact(cause.to_string()));
                 }
             }
             ExitCode::FAILURE

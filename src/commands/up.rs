@@ -239,7 +239,8 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_writer(std::io::stderr)
+        // Secret variable values never reach the log (`secrets`).
+        .with_writer(|| spin_runtime::secrets::RedactingWriter(std::io::stderr()))
         .try_init();
 }
 

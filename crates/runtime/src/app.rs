@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Store, StoreLimitsBuilder};
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -16,7 +16,10 @@ use crate::capabilities::outbound_http::OutboundHttp;
 use crate::capabilities::unsupported::define_unsupported_imports;
 use crate::capabilities::variables::{ApplicationVariables, VariableSources};
 use crate::component_cache::load_component;
-use crate::engine::{RuntimeEngine, TICKS_PER_SLICE};
+use crate::engine::{
+    MAX_CORE_INSTANCES_PER_COMPONENT, MAX_MEMORIES_PER_COMPONENT, MAX_TABLE_ELEMENTS,
+    MAX_TABLES_PER_COMPONENT, RuntimeEngine, TICKS_PER_SLICE,
+};
 use crate::files::Mounts;
 use crate::logs::{ComponentLog, Terminal};
 use crate::runtime_config::Stores;
@@ -269,9 +272,7 @@ impl LoadedApp {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.engine.options.max_instance_memory)
-                .build(),
+            limits: store_limits(self.engine.options.max_instance_memory),
             outbound_http: OutboundHttp::new(config.clone()),
             component: config.clone(),
         };
@@ -282,5 +283,58 @@ impl LoadedApp {
         store.set_epoch_deadline(TICKS_PER_SLICE);
         store.epoch_deadline_async_yield_and_update(TICKS_PER_SLICE);
         store
+    }
+}
+
+/// The limits of one instance. The pooling allocator enforces the same ones
+/// by its slot sizes; these also hold when it is off (`--disable-pooling`, or
+/// an address space too small for the pool), where nothing else would stop a
+/// guest from growing a table or a memory until the host runs out.
+pub(crate) fn store_limits(max_instance_memory: usize) -> StoreLimits {
+    StoreLimitsBuilder::new()
+        .memory_size(max_instance_memory)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .instances(MAX_CORE_INSTANCES_PER_COMPONENT)
+        .tables(MAX_TABLES_PER_COMPONENT)
+        .memories(MAX_MEMORIES_PER_COMPONENT)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::{Engine, Instance, Module};
+
+    /// A guest that grows its table and its memory as far as it is let.
+    const GROWER: &str = r#"(module
+        (table 1 funcref)
+        (memory 1)
+        (func (export "grow_table") (param i32) (result i32)
+            (table.grow (ref.null func) (local.get 0)))
+        (func (export "grow_memory") (param i32) (result i32)
+            (memory.grow (local.get 0))))"#;
+
+    /// On-demand allocation (no pool) is where only these limits stop a
+    /// guest: a table grown without end would otherwise take host memory.
+    #[test]
+    fn tables_and_memories_are_bounded_without_the_pool() {
+        let engine = Engine::default();
+        let module = Module::new(&engine, GROWER).unwrap();
+        let mut store = Store::new(&engine, store_limits(4 << 20));
+        store.limiter(|limits| limits);
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let grow_table = instance
+            .get_typed_func::<i32, i32>(&mut store, "grow_table")
+            .unwrap();
+        let grow_memory = instance
+            .get_typed_func::<i32, i32>(&mut store, "grow_memory")
+            .unwrap();
+
+        let too_many = i32::try_from(MAX_TABLE_ELEMENTS).unwrap();
+        assert_eq!(grow_table.call(&mut store, too_many).unwrap(), -1);
+        assert_eq!(grow_table.call(&mut store, 1_000).unwrap(), 1);
+        // 4 MiB is 64 pages of 64 KiB; the module starts with one.
+        assert_eq!(grow_memory.call(&mut store, 64).unwrap(), -1);
+        assert_eq!(grow_memory.call(&mut store, 63).unwrap(), 1);
     }
 }

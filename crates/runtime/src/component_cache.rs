@@ -7,74 +7,74 @@
 
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
+use std::fs::OpenOptions;
 use std::hash::{Hash, Hasher};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::engine::RuntimeEngine;
+use crate::private_files::{ensure_private_dir, is_private, write_private};
 
 /// Loads `path` as a component, compiling it only when no cached artifact for
 /// this exact content and engine configuration exists in the engine's cache
 /// directory.
+///
+/// The artifact is found by the SHA-256 of the component's bytes, computed
+/// at every start (about 20 ms for a 30 MB Python component with the CPU's
+/// SHA instructions): a file's path, size and modification time, which an
+/// earlier version trusted instead, can all stay the same while its content
+/// changes, and then the wrong native code would run.
 pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component> {
     let engine = &runtime.engine;
-    let Some(cache_dir) = runtime.options.cache_dir.as_deref() else {
-        return Component::from_file(engine, path)
+    let bytes = std::fs::read(path).with_context(|| format!("reading `{}`", path.display()))?;
+    let compile = |bytes: &[u8]| {
+        engine
+            .precompile_component(bytes)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("compiling `{}`", path.display()))
+    };
+    let Some(dir) = runtime
+        .options
+        .cache_dir
+        .as_deref()
+        .map(|d| d.join("components"))
+    else {
+        return Component::new(engine, &bytes)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("compiling `{}`", path.display()));
     };
-    // Hashing a 30 MB component costs more than loading its artifact, so a
-    // small index remembers the hash of each file by path, size and mtime.
-    let stamp = FileStamp::of(path)?;
-    let index = cache_dir.join("components").join("index").join(format!(
-        "{}.txt",
-        hex::encode(Sha256::digest(path.as_os_str().as_encoded_bytes()))
-    ));
-    if let Some(key) = stamp.lookup(&index) {
-        let artifact = cache_dir.join("components").join(format!("{key}.cwasm"));
-        // SAFETY: see below.
-        if let Ok(component) = unsafe { Component::deserialize_file(engine, &artifact) } {
-            return Ok(component);
-        }
+    if let Err(err) = ensure_private_dir(&dir) {
+        tracing::warn!(
+            "not caching compiled code: {err}\n\nhint: remove `{}` or give it to this user with mode 0700",
+            dir.display()
+        );
+        return Component::new(engine, &bytes).map_err(Into::into);
     }
-    let bytes = std::fs::read(path).with_context(|| format!("reading `{}`", path.display()))?;
-    let key = artifact_key(engine, &bytes);
-    let _ = stamp.record(&index, &key);
-    let artifact = cache_dir.join("components").join(format!("{key}.cwasm"));
-    if artifact.exists() {
-        // SAFETY: the artifact was written by `precompile_component` of an
-        // engine with the same compatibility hash (part of the file name), in
-        // a directory only this tool writes to.
-        match unsafe { Component::deserialize_file(engine, &artifact) } {
-            Ok(component) => return Ok(component),
-            Err(err) => tracing::warn!(
-                "ignoring the unusable cached artifact `{}`: {err:#}",
-                artifact.display()
-            ),
-        }
+    let artifact = dir.join(ArtifactKey::new(engine, &bytes).file_name());
+    if let Some(component) = load_cached(engine, &artifact) {
+        return Ok(component);
     }
     // Several `spin up`s (or test processes) may start on the same new
     // component at once: the first compiles, the rest wait and load its work.
-    std::fs::create_dir_all(artifact.parent().expect("artifact paths have a parent"))?;
-    let lock = std::fs::File::create(artifact.with_extension("lock"))?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(artifact.with_extension("lock"))?;
     lock.lock()?;
-    if artifact.exists() {
-        // SAFETY: as above.
-        if let Ok(component) = unsafe { Component::deserialize_file(engine, &artifact) } {
-            return Ok(component);
-        }
+    if let Some(component) = load_cached(engine, &artifact) {
+        return Ok(component);
     }
-    let compiled = engine
-        .precompile_component(&bytes)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("compiling `{}`", path.display()))?;
+    let compiled = compile(&bytes)?;
     let cache = runtime.function_cache.as_deref();
     let cold = cache.is_some_and(|c| c.take_was_cold());
     if let Some(cache) = cache {
         cache.finish();
     }
-    let written = write_atomically(&artifact, &compiled);
+    let written = write_private(&artifact, &compiled);
     drop(lock);
     if cold && let Some(cache) = cache {
         // Cranelift's cache key for a function can depend on whether the
@@ -92,56 +92,61 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
         cache.finish();
     }
     if let Err(err) = written {
-        tracing::warn!("could not cache the compiled component: {err:#}");
+        tracing::warn!(
+            "could not cache the compiled component in `{}`: {err}",
+            artifact.display()
+        );
         // SAFETY: `compiled` was just produced by this engine.
         return unsafe { Component::deserialize(engine, &compiled) }.map_err(Into::into);
     }
-    // SAFETY: as above; the file is the artifact just written.
+    // SAFETY: the file is the artifact just written, in a directory only
+    // this user can write to.
     unsafe { Component::deserialize_file(engine, &artifact) }.map_err(Into::into)
 }
 
-/// A file's identity for the hash index: its size and modification time.
-struct FileStamp(String);
-
-impl FileStamp {
-    fn of(path: &Path) -> Result<Self> {
-        let meta =
-            std::fs::metadata(path).with_context(|| format!("reading `{}`", path.display()))?;
-        let mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        Ok(Self(format!("{} {mtime}", meta.len())))
+/// The cached artifact at `artifact`, if there is a usable one.
+fn load_cached(engine: &Engine, artifact: &Path) -> Option<Component> {
+    let meta = std::fs::symlink_metadata(artifact).ok()?;
+    if !is_private(&meta) {
+        tracing::warn!(
+            "ignoring the cached artifact `{}`: another user could have written it",
+            artifact.display()
+        );
+        return None;
     }
-
-    /// The key recorded for this stamp, if the file has not changed since.
-    fn lookup(&self, index: &Path) -> Option<String> {
-        let text = std::fs::read_to_string(index).ok()?;
-        let (stamp, key) = text.trim().rsplit_once(' ')?;
-        (stamp == self.0).then(|| key.to_string())
-    }
-
-    fn record(&self, index: &Path, key: &str) -> Result<()> {
-        write_atomically(index, format!("{} {key}", self.0).as_bytes())
+    // SAFETY: the artifact was written by `precompile_component` of an engine
+    // with the same compatibility hash (part of its name) and the same
+    // component bytes (the rest of its name), into a directory and a file
+    // that only this user can write (checked above and by
+    // `ensure_private_dir`). wasmtime also checks its header.
+    match unsafe { Component::deserialize_file(engine, artifact) } {
+        Ok(component) => Some(component),
+        Err(err) => {
+            tracing::warn!(
+                "ignoring the unusable cached artifact `{}`: {err:#}",
+                artifact.display()
+            );
+            None
+        }
     }
 }
 
-/// The cache key: the component's SHA-256 and the engine's compatibility hash.
-fn artifact_key(engine: &Engine, bytes: &[u8]) -> String {
-    let mut hasher = std::hash::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    format!(
-        "{}-{:016x}",
-        hex::encode(Sha256::digest(bytes)),
-        hasher.finish()
-    )
-}
+/// The name of a cached artifact: the component's SHA-256 and the engine's
+/// compatibility hash, both hex, so it is always a plain file name.
+struct ArtifactKey(String);
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().expect("artifact paths have a parent");
-    std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
-    let tmp = dir.join(format!(".tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing `{}`", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing `{}`", path.display()))
+impl ArtifactKey {
+    fn new(engine: &Engine, bytes: &[u8]) -> Self {
+        let mut hasher = std::hash::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        Self(format!(
+            "{}-{:016x}",
+            hex::encode(Sha256::digest(bytes)),
+            hasher.finish()
+        ))
+    }
+
+    fn file_name(&self) -> String {
+        format!("{}.cwasm", self.0)
+    }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::function_cache::FunctionCache;
+use crate::private_files::ensure_private_dir;
 
 /// How often the engine's epoch advances: the clock of guest time slices
 /// (`TICKS_PER_SLICE`), and so of how precisely request timeouts are enforced.
@@ -20,6 +21,19 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// official-SDK hello world (`wrk -t2 -c16`, fresh instance per request):
 /// peak RSS 131–143 MB → 71 MB at the same 1,300 req/s.
 pub const TICKS_PER_SLICE: u64 = 2;
+
+/// The most elements one table of an instance may hold. CPython's function
+/// table in a componentize-py component has ~5,650 entries; the limit stops a
+/// guest that grows a table without end (`table.grow`) from taking host
+/// memory, with or without the pooling allocator.
+pub const MAX_TABLE_ELEMENTS: usize = 50_000;
+/// The most core instances one component instance may create: a
+/// componentize-py component links ~14 core modules.
+pub const MAX_CORE_INSTANCES_PER_COMPONENT: usize = 64;
+/// The most tables one component instance may hold (a handful per module).
+pub const MAX_TABLES_PER_COMPONENT: usize = 64;
+/// The most linear memories one component instance may hold (they share one).
+pub const MAX_MEMORIES_PER_COMPONENT: usize = 4;
 
 /// Engine settings chosen on the command line.
 #[derive(Clone, Debug)]
@@ -67,10 +81,22 @@ impl RuntimeEngine {
     /// Builds the engine. Tries the pooling allocator first and falls back to
     /// on-demand allocation with a warning if the pool cannot be reserved
     /// (e.g. under a small `ulimit -v`).
-    pub fn new(options: EngineOptions) -> Result<Self> {
+    pub fn new(mut options: EngineOptions) -> Result<Self> {
+        if let Some(dir) = &options.cache_dir
+            && let Err(err) = ensure_private_dir(dir)
+        {
+            tracing::warn!(
+                "not caching compiled code: {err}\n\nhint: remove `{}` or give it to this user with mode 0700",
+                dir.display()
+            );
+            options.cache_dir = None;
+        }
         let function_cache = options.cache_dir.as_ref().map(|dir| {
-            // Before the pack, each function was a file under `functions/`.
+            // Before the pack, each function was a file under `functions/`;
+            // before artifacts were found by content alone, an index of
+            // file stamps lived under `components/index/`.
             let _ = std::fs::remove_dir_all(dir.join("functions"));
+            let _ = std::fs::remove_dir_all(dir.join("components").join("index"));
             Arc::new(FunctionCache::new(dir.join("functions.pack")))
         });
         let config = |pooling| Self::config(&options, pooling, function_cache.clone());
@@ -127,11 +153,11 @@ impl RuntimeEngine {
                 .total_memories(instances * 2)
                 .total_tables(instances * 32)
                 .total_stacks(instances)
-                .max_core_instances_per_component(64)
-                .max_memories_per_component(4)
-                .max_tables_per_component(64)
+                .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT as u32)
+                .max_memories_per_component(MAX_MEMORIES_PER_COMPONENT as u32)
+                .max_tables_per_component(MAX_TABLES_PER_COMPONENT as u32)
                 .max_memory_size(options.max_instance_memory)
-                .table_elements(50_000)
+                .table_elements(MAX_TABLE_ELEMENTS)
                 // Keeping the first pages of each slot resident (and zeroing
                 // them instead of unmapping) removes most copy-on-write page
                 // faults and their TLB shootdowns between requests.

@@ -20,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::ops::Range;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -127,6 +128,16 @@ impl FunctionCache {
         let Ok(mut file) = File::open(&self.path) else {
             return empty();
         };
+        if !file
+            .metadata()
+            .is_ok_and(|m| crate::private_files::is_private(&m))
+        {
+            tracing::warn!(
+                "ignoring `{}`: another user could have written it",
+                self.path.display()
+            );
+            return empty();
+        }
         let mut bytes = Vec::new();
         let read = file
             .lock_shared()
@@ -174,12 +185,14 @@ impl FunctionCache {
             return Ok(());
         }
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::private_files::ensure_private_dir(dir).map_err(std::io::Error::other)?;
         }
+        // Compiled code: only this user may write it (see `private_files`).
         let mut file = OpenOptions::new()
             .create(true)
             .read(true)
             .append(true)
+            .mode(0o600)
             .open(&self.path)?;
         file.lock()?;
         let result = (|| {

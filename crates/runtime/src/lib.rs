@@ -17,6 +17,8 @@ pub mod files;
 pub mod function_cache;
 pub mod host_allocator;
 pub mod logs;
+pub mod private_files;
+pub mod secrets;
 /// The runtime config file, parsed by its own pure crate.
 pub use spin_runtime_config as runtime_config;
 pub mod services;

@@ -177,6 +177,13 @@ impl ApplicationVariables {
                 None => {}
             }
         }
+        // From here on, the host's logs and errors never show a secret.
+        crate::secrets::register(
+            app.variables
+                .iter()
+                .filter(|(_, variable)| variable.secret)
+                .filter_map(|(name, _)| values.get(name).cloned()),
+        );
         Ok(Self { values })
     }
 
