@@ -264,6 +264,7 @@ def load_with_faults(args, running, redis: Redis, hang: HangingUpstream) -> dict
         t.join(timeout=15)
 
     wrk_out = out.decode(errors="replace")
+    (args.work / "wrk.txt").write_text(wrk_out)
     load = report.parse_wrk(wrk_out)
     non2xx = re_int(r"Non-2xx or 3xx responses: (\d+)", wrk_out)
     socket_errors = load["errors"] - non2xx
@@ -276,9 +277,12 @@ def load_with_faults(args, running, redis: Redis, hang: HangingUpstream) -> dict
     outside = [(t, s) for t, s in probes if s != 200 and not (kill <= t <= window_end)]
     inside_failed = sum(1 for t, s in probes if s != 200 and kill <= t <= window_end)
 
+    # Fresh instances per request: RSS climbs with the number of requests
+    # in flight until the load is steady (the pool keeps used slots warm),
+    # so "flat" compares the second quarter with the last, after warm-up.
     rss_values = [r for _, r in rss]
     quarter = max(len(rss_values) // 4, 1)
-    first_q = statistics.median(rss_values[:quarter])
+    first_q = statistics.median(rss_values[quarter:2 * quarter] or rss_values)
     last_q = statistics.median(rss_values[-quarter:])
     health = http_status(port, "/.well-known/spin/health", 5)
     hello = http_status(port, "/hello", 5)
@@ -297,6 +301,7 @@ def load_with_faults(args, running, redis: Redis, hang: HangingUpstream) -> dict
         "redis": {
             "probes": len(probes), "failed_while_down": inside_failed,
             "failed_otherwise": len(outside), "killed_at": kill, "restarted_at": restart,
+            "failures": [(round(t, 2), s) for t, s in probes if s != 200],
             "recovered_after_restart_s": None if recovered_at is None else recovered_at - restart,
         },
         "hanging_upstream": {
@@ -309,7 +314,7 @@ def load_with_faults(args, running, redis: Redis, hang: HangingUpstream) -> dict
     }
     checks = {
         "no non-2xx or socket error under load": non2xx == 0 and socket_errors == 0,
-        "RSS flat (last quarter ≤ 1.25 × first)": last_q <= 1.25 * first_q,
+        "RSS flat (last quarter ≤ 1.25 × second)": last_q <= 1.25 * first_q,
         "Redis probes failed only while Redis was down": not outside,
         "Redis recovered by itself": recovered_at is not None and redis_after == 200,
         "hanging upstream requests ended by the request timeout": len(hangs) == 8
@@ -338,7 +343,7 @@ def render(r: dict, command: str) -> str:
         f"| load on `/hello` | {w['requests']:,} requests, {w['rps']:,.0f} req/s, p50 {w['p50_ms']:.2f} ms, "
         f"p99 {w['p99_ms']:.2f} ms |",
         f"| non-2xx / socket errors | {w['non2xx']} / {w['socket_errors']} |",
-        f"| RSS of `spin up` | median {m['first_quarter']:.0f} MB in the first quarter, {m['last_quarter']:.0f} MB "
+        f"| RSS of `spin up` | median {m['first_quarter']:.0f} MB in the second quarter, {m['last_quarter']:.0f} MB "
         f"in the last; {m['min']:.0f}–{m['max']:.0f} MB |",
         f"| Redis killed at {rd['killed_at']:.0f} s, restarted at {rd['restarted_at']:.0f} s | "
         f"{rd['probes']} probes: {rd['failed_while_down']} failed while it was down, "
