@@ -94,6 +94,11 @@ impl SpinUp {
         panic!("spin up did not start serving\nstderr:\n{}", self.stderr());
     }
 
+    /// The `spin up` process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn stdout(&self) -> String {
         self.stdout.lock().unwrap().clone()
     }

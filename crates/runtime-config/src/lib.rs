@@ -25,7 +25,7 @@
 mod error;
 mod parse;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub use error::{ErrorKind, RuntimeConfigError};
@@ -51,6 +51,9 @@ pub struct RuntimeConfig {
     pub key_value_stores: BTreeMap<String, KeyValueBackend>,
     /// `[sqlite_database.<label>]` tables.
     pub sqlite_databases: BTreeMap<String, DatabaseLocation>,
+    /// The `sqlite_database` labels with `allow_attach_file = true`, whose
+    /// statements may `ATTACH` (and `VACUUM INTO`) files.
+    pub sqlite_attach_allowed: BTreeSet<String>,
     /// `[[variables_provider]]` (or `[[config_provider]]`) entries, highest
     /// priority first.
     pub variables_providers: Vec<VariablesProviderConfig>,
@@ -130,6 +133,10 @@ pub struct Stores {
     pub key_value: BTreeMap<String, KeyValueBackend>,
     /// SQLite databases.
     pub sqlite: BTreeMap<String, DatabaseLocation>,
+    /// SQLite database labels whose statements may attach files
+    /// (`allow_attach_file = true`); every other database may attach only
+    /// in-memory or temporary databases.
+    pub sqlite_attach_allowed: BTreeSet<String>,
 }
 
 impl RuntimeConfig {
@@ -179,6 +186,7 @@ impl RuntimeConfig {
         let mut stores = Stores {
             key_value: self.key_value_stores.clone(),
             sqlite: self.sqlite_databases.clone(),
+            sqlite_attach_allowed: self.sqlite_attach_allowed.clone(),
         };
         stores
             .key_value

@@ -76,7 +76,10 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<RuntimeConfig, RuntimeCon
             }
             "sqlite_database" => {
                 for (label, database) in top.labelled(key, value)? {
-                    let location = sqlite_database(&database)?;
+                    let (location, allow_attach_file) = sqlite_database(&database)?;
+                    if allow_attach_file {
+                        config.sqlite_attach_allowed.insert(label.clone());
+                    }
                     config.sqlite_databases.insert(label, location);
                 }
             }
@@ -150,20 +153,23 @@ fn check_redis_url(url: &str) -> Result<(), String> {
     }
 }
 
-fn sqlite_database(table: &Table) -> Result<DatabaseLocation, RuntimeConfigError> {
+/// The database's location, and whether its statements may attach files.
+fn sqlite_database(table: &Table) -> Result<(DatabaseLocation, bool), RuntimeConfigError> {
     const TYPES: &[&str] = &["spin"];
     let (kind, span) = table.kind(TYPES)?;
     if kind != "spin" {
         return Err(table.unknown_type("SQLite database", kind, span, TYPES));
     }
     table.check_keys(&["type", "path", "allow_attach_file"])?;
-    // Accepted for compatibility: this host does not restrict `ATTACH`.
-    table.boolean("allow_attach_file")?;
-    Ok(match table.string("path")? {
+    // Off by default, as in Spin: a statement that could attach any path
+    // could read or overwrite any file the host user can.
+    let allow_attach_file = table.boolean("allow_attach_file")?.unwrap_or(false);
+    let location = match table.string("path")? {
         // Relative to the current directory, as in Spin.
         Some(path) => DatabaseLocation::File(PathBuf::from(path)),
         None => DatabaseLocation::Memory,
-    })
+    };
+    Ok((location, allow_attach_file))
 }
 
 fn variables_provider(table: &Table) -> Result<VariablesProviderConfig, RuntimeConfigError> {
@@ -504,6 +510,7 @@ dotenv_path = "vars.env"
             config.sqlite_databases["orders"],
             DatabaseLocation::File("db/orders.db".into())
         );
+        assert_eq!(config.sqlite_attach_allowed, ["orders".to_string()].into());
         assert_eq!(
             config.variables_providers,
             vec![

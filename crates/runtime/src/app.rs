@@ -98,7 +98,10 @@ impl LoadedApp {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         crate::capabilities::outbound_http::add_to_linker(&mut linker)?;
         crate::capabilities::add_to_linker(&mut linker)?;
-        let services = Arc::new(AppServices::new(options.stores.clone()));
+        let services = Arc::new(AppServices::new(
+            options.stores.clone(),
+            engine.options.max_instance_memory,
+        ));
 
         let used: Vec<&str> = app
             .http_triggers
@@ -275,6 +278,7 @@ impl LoadedApp {
             limits: store_limits(self.engine.options.max_instance_memory),
             outbound_http: OutboundHttp::new(config.clone()),
             component: config.clone(),
+            query_deadline: None,
         };
         let mut store = Store::new(&self.engine.engine, state);
         store.limiter(|state| &mut state.limits);

@@ -1,13 +1,22 @@
 //! State shared by every request of an application: pooled HTTP, Redis,
 //! PostgreSQL and MySQL connections, and the SQLite databases behind
 //! key-value stores and `sqlite_databases`, opened on first use.
+//!
+//! A guest's SQL runs on a sandboxed connection (see [`Database`]): it cannot
+//! reach files other than its database, cannot outlive its request, and
+//! cannot build a result larger than the guest could receive.
 
 use anyhow::{Context as _, Result};
-use rusqlite::Connection;
+use rusqlite::config::DbConfig;
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use rusqlite::limits::Limit;
+use rusqlite::{Connection, ErrorCode};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use crate::capabilities::mysql::MysqlPools;
 use crate::capabilities::outbound_http::HttpClient;
@@ -26,28 +35,37 @@ pub struct AppServices {
     /// MySQL connection pools by address.
     pub mysql: MysqlPools,
     stores: Stores,
+    /// The most bytes one SQLite result (or value) may hold.
+    max_result_bytes: usize,
     /// Where the application's HTTP trigger listens, for self requests.
     app_address: OnceLock<SocketAddr>,
-    databases: Mutex<HashMap<DatabaseKey, Arc<Mutex<Connection>>>>,
+    databases: Mutex<HashMap<DatabaseKey, Arc<Database>>>,
 }
 
-/// What makes two opens share one connection: the same file, or the same
-/// owner of an in-memory database.
+/// What makes two opens share one connection: the same file with the same
+/// permission to attach files, or the same owner of an in-memory database.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum DatabaseKey {
-    File(PathBuf),
+    File {
+        path: PathBuf,
+        allow_attach_file: bool,
+    },
     Memory(String),
 }
 
 impl AppServices {
-    /// Services for the stores and databases in `stores`.
-    pub fn new(stores: Stores) -> Self {
+    /// Services for the stores and databases in `stores`. A SQLite result
+    /// may hold at most `max_result_bytes` (the instance memory limit: the
+    /// result is copied into the guest's memory, so a larger one could never
+    /// be delivered).
+    pub fn new(stores: Stores, max_result_bytes: usize) -> Self {
         Self {
             redis: RedisPool::default(),
             http: HttpClient::default(),
             postgres: PgPool::default(),
             mysql: MysqlPools::default(),
             stores,
+            max_result_bytes,
             app_address: OnceLock::new(),
             databases: Mutex::default(),
         }
@@ -79,17 +97,37 @@ impl AppServices {
         self.stores.sqlite.get(label)
     }
 
+    /// The connection to the SQLite database `label` (see
+    /// [`Self::database`]), if it is defined; its statements may attach files
+    /// only if its runtime config says `allow_attach_file = true`.
+    pub fn sqlite_connection(&self, label: &str) -> Option<Result<Arc<Database>>> {
+        let location = self.sqlite_database(label)?;
+        let sandbox = Sandbox {
+            owner: format!("sqlite_database.{label}"),
+            allow_attach_file: self.stores.sqlite_attach_allowed.contains(label),
+        };
+        Some(self.open_shared(sandbox, location))
+    }
+
     /// The connection to the database at `location`, opened (and created)
-    /// on first use, then shared. `owner` (e.g. `sqlite_database.orders`)
-    /// keeps in-memory databases of different owners apart.
-    pub fn database(
-        &self,
-        owner: &str,
-        location: &DatabaseLocation,
-    ) -> Result<Arc<Mutex<Connection>>> {
+    /// on first use, then shared. `owner` (e.g. `key_value_store.cache`)
+    /// keeps in-memory databases of different owners apart. Its statements
+    /// may not attach files.
+    pub fn database(&self, owner: &str, location: &DatabaseLocation) -> Result<Arc<Database>> {
+        let sandbox = Sandbox {
+            owner: owner.to_owned(),
+            allow_attach_file: false,
+        };
+        self.open_shared(sandbox, location)
+    }
+
+    fn open_shared(&self, sandbox: Sandbox, location: &DatabaseLocation) -> Result<Arc<Database>> {
         let key = match location {
-            DatabaseLocation::File(path) => DatabaseKey::File(path.clone()),
-            DatabaseLocation::Memory => DatabaseKey::Memory(owner.to_owned()),
+            DatabaseLocation::File(path) => DatabaseKey::File {
+                path: path.clone(),
+                allow_attach_file: sandbox.allow_attach_file,
+            },
+            DatabaseLocation::Memory => DatabaseKey::Memory(sandbox.owner.clone()),
         };
         let mut dbs = self.databases.lock().expect("database map lock");
         if let Some(db) = dbs.get(&key) {
@@ -99,7 +137,7 @@ impl AppServices {
             DatabaseLocation::File(path) => open(path)?,
             DatabaseLocation::Memory => Connection::open_in_memory()?,
         };
-        let db = Arc::new(Mutex::new(conn));
+        let db = Arc::new(Database::new(conn, sandbox, self.max_result_bytes)?);
         dbs.insert(key, db.clone());
         Ok(db)
     }
@@ -117,6 +155,232 @@ fn open(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// How often (in SQLite virtual machine instructions, a few microseconds)
+/// a running statement checks whether it must stop.
+const PROGRESS_OPS: i32 = 1000;
+
+/// Who uses a connection, and what its statements may do beyond their own
+/// database.
+struct Sandbox {
+    /// `sqlite_database.<label>` or `key_value_store.<label>`, for messages.
+    owner: String,
+    /// `allow_attach_file = true`: `ATTACH` and `VACUUM INTO` may name files.
+    allow_attach_file: bool,
+}
+
+/// A shared SQLite connection whose statements are confined: an authorizer
+/// refuses what would reach other files (`ATTACH`/`VACUUM INTO` a path,
+/// unless the runtime config allows it; `load_extension`; pragmas that
+/// move files elsewhere), each statement stops at its deadline or when its
+/// request ends, and values and results are capped.
+pub struct Database {
+    /// An async lock, so that requests waiting for the connection hold no
+    /// thread and can give up when their request ends.
+    conn: Arc<tokio::sync::Mutex<Connection>>,
+    /// Why the authorizer last refused an action, for the guest's error.
+    refusal: Arc<Mutex<Option<String>>>,
+    max_result_bytes: usize,
+}
+
+/// Why a statement failed; the guest receives the text.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    /// SQLite's own error (a syntax error, a constraint, …).
+    #[error("{0}")]
+    Sqlite(rusqlite::Error),
+    /// The authorizer refused part of the statement.
+    #[error("not authorized: {0}")]
+    Refused(String),
+    /// The statement was stopped.
+    #[error("interrupted: {0}")]
+    Interrupted(&'static str),
+    /// The result, or one value in it, is larger than the limit.
+    #[error(
+        "the result is larger than the limit of {limit} bytes per query (the instance memory limit)\n\nhint: select fewer rows or smaller values (e.g. with `LIMIT`, `substr`), or raise `spin up --max-instance-memory`"
+    )]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+}
+
+impl From<rusqlite::Error> for DatabaseError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sqlite(e)
+    }
+}
+
+/// What the guest is told when its request's time runs out mid-statement.
+const DEADLINE_PASSED: &str = "the statement ran until the request's time was nearly up and was stopped\n\nhint: make the query cheaper, or raise `spin up --request-timeout`";
+/// Logged when the request ended (timed out, or its client went away)
+/// first: no guest is left to read it.
+const REQUEST_ENDED: &str = "the request ended while the statement ran";
+
+/// How many more bytes a statement's result may take.
+pub struct ResultBudget {
+    left: usize,
+    limit: usize,
+}
+
+impl ResultBudget {
+    /// Counts `bytes` more of the result, failing once over the limit.
+    pub fn spend(&mut self, bytes: usize) -> Result<(), DatabaseError> {
+        self.left = self
+            .left
+            .checked_sub(bytes)
+            .ok_or(DatabaseError::TooLarge { limit: self.limit })?;
+        Ok(())
+    }
+}
+
+/// Sets the flag when dropped: the request's future holding it was dropped
+/// (timeout, client gone, shutdown) or finished, so the statement it was
+/// waiting for must stop.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Database {
+    fn new(conn: Connection, sandbox: Sandbox, max_result_bytes: usize) -> Result<Self> {
+        // Defensive mode refuses what corrupts a database file on purpose
+        // (`writable_schema`, shadow-table writes); an untrusted schema may
+        // not run functions with side effects from views and triggers.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+        // SQLite then refuses any longer string or blob itself (e.g.
+        // `zeroblob(1e9)`), before allocating it.
+        let length = i32::try_from(max_result_bytes).unwrap_or(i32::MAX);
+        conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, length)?;
+        let refusal = Arc::new(Mutex::new(None));
+        let record = refusal.clone();
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+            match refused(&ctx.action, &sandbox) {
+                Some(why) => {
+                    *record.lock().expect("refusal lock") = Some(why);
+                    Authorization::Deny
+                }
+                None => Authorization::Allow,
+            }
+        }));
+        Ok(Self {
+            conn: Arc::new(tokio::sync::Mutex::new(conn)),
+            refusal,
+            max_result_bytes,
+        })
+    }
+
+    /// Runs `f` on the connection on a blocking thread. It stops with
+    /// [`DatabaseError::Interrupted`] at `deadline`, or as soon as the
+    /// returned future is dropped (its request timed out or ended), so no
+    /// statement keeps a thread, a core or the connection's lock after its
+    /// request. `f` spends the result's bytes from the budget it is given.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        deadline: Option<Instant>,
+        f: impl FnOnce(&Connection, &mut ResultBudget) -> Result<T, DatabaseError> + Send + 'static,
+    ) -> Result<T, DatabaseError> {
+        let lock = self.conn.clone().lock_owned();
+        let conn = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline.into(), lock)
+                .await
+                .map_err(|_| DatabaseError::Interrupted(DEADLINE_PASSED))?,
+            None => lock.await,
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let _stop_on_drop = StopOnDrop(stop.clone());
+        let refusal = self.refusal.clone();
+        let mut budget = ResultBudget {
+            left: self.max_result_bytes,
+            limit: self.max_result_bytes,
+        };
+        let work = tokio::task::spawn_blocking(move || {
+            if stop.load(Ordering::Relaxed) {
+                return Err(DatabaseError::Interrupted(REQUEST_ENDED));
+            }
+            let past = move || deadline.is_some_and(|d| Instant::now() >= d);
+            let stopped = stop.clone();
+            conn.progress_handler(
+                PROGRESS_OPS,
+                Some(move || stopped.load(Ordering::Relaxed) || past()),
+            );
+            refusal.lock().expect("refusal lock").take();
+            let result = f(&conn, &mut budget);
+            conn.progress_handler(0, None::<fn() -> bool>);
+            let refused = refusal.lock().expect("refusal lock").take();
+            result.map_err(|e| match e {
+                DatabaseError::Sqlite(e) => match (refused, e.sqlite_error_code()) {
+                    // Checked first: `VACUUM INTO` reports its refused inner
+                    // `ATTACH` as a plain error.
+                    (Some(why), _) => DatabaseError::Refused(why),
+                    (None, Some(ErrorCode::OperationInterrupted)) if past() => {
+                        DatabaseError::Interrupted(DEADLINE_PASSED)
+                    }
+                    (None, Some(ErrorCode::OperationInterrupted)) => {
+                        DatabaseError::Interrupted(REQUEST_ENDED)
+                    }
+                    (None, Some(ErrorCode::TooBig)) => DatabaseError::TooLarge {
+                        limit: budget.limit,
+                    },
+                    _ => DatabaseError::Sqlite(e),
+                },
+                other => other,
+            })
+        });
+        // A join error means the runtime is shutting down (or `f` panicked).
+        work.await
+            .unwrap_or(Err(DatabaseError::Interrupted(REQUEST_ENDED)))
+    }
+}
+
+/// Why the authorizer refuses `action` on `sandbox`'s connection, if it does.
+fn refused(action: &AuthAction<'_>, sandbox: &Sandbox) -> Option<String> {
+    let owner = &sandbox.owner;
+    let hint = |what: &str| {
+        format!(
+            "{what}\n\nhint: to let `{owner}` attach files, set `allow_attach_file = true` in its `[{owner}]` table of the runtime config file (`spin up --runtime-config-file`)"
+        )
+    };
+    match action {
+        // `:memory:` and `""` (a private temporary database) reach no file
+        // anyone else uses. `VACUUM INTO` attaches its target the same way.
+        AuthAction::Attach { filename } if filename.is_empty() || *filename == ":memory:" => None,
+        AuthAction::Attach { filename } if !sandbox.allow_attach_file => Some(hint(&format!(
+            "`{owner}` may not attach the file `{filename}` (`ATTACH` and `VACUUM INTO` may name only `:memory:`)"
+        ))),
+        // SQLite names the file only when it is a literal; a computed or
+        // bound name could be anything.
+        AuthAction::Unknown { code, .. }
+            if *code == rusqlite::ffi::SQLITE_ATTACH && !sandbox.allow_attach_file =>
+        {
+            Some(hint(&format!(
+                "`{owner}` may attach only the literal `':memory:'`, not a computed or bound file name"
+            )))
+        }
+        AuthAction::Function { function_name }
+            if function_name.eq_ignore_ascii_case("load_extension") =>
+        {
+            Some("`load_extension` would run native code in the host; it is never allowed".into())
+        }
+        // These two move SQLite's temporary (or, on Windows, data) files to
+        // any directory; they are deprecated and nothing needs them.
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value: Some(_),
+        } if pragma_name.eq_ignore_ascii_case("temp_store_directory")
+            || pragma_name.eq_ignore_ascii_case("data_store_directory") =>
+        {
+            Some(format!(
+                "`PRAGMA {pragma_name}` would place files outside the database's directory; it is never allowed"
+            ))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,7 +389,7 @@ mod tests {
     fn files_are_shared_by_path_and_memory_by_owner() {
         let dir = std::env::temp_dir().join(format!("spin-services-{}", std::process::id()));
         let file = DatabaseLocation::File(dir.join("nested/db.sqlite"));
-        let services = AppServices::new(Stores::default());
+        let services = AppServices::new(Stores::default(), 1 << 20);
         let a = services.database("a", &file).unwrap();
         let b = services.database("b", &file).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
@@ -137,5 +401,103 @@ mod tests {
         assert!(!Arc::ptr_eq(&m1, &m2));
         assert!(Arc::ptr_eq(&m1, &m1_again));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    const ENDLESS: &str =
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+
+    fn memory_database(max_result_bytes: usize) -> Arc<Database> {
+        let services = AppServices::new(Stores::default(), max_result_bytes);
+        services
+            .database("test", &DatabaseLocation::Memory)
+            .unwrap()
+    }
+
+    fn endless(conn: &Connection, _: &mut ResultBudget) -> Result<i64, DatabaseError> {
+        Ok(conn.query_row(ENDLESS, [], |row| row.get(0))?)
+    }
+
+    #[tokio::test]
+    async fn a_statement_stops_at_its_deadline() {
+        let db = memory_database(1 << 20);
+        let deadline = Instant::now() + std::time::Duration::from_millis(200);
+        let err = db.run(Some(deadline), endless).await.unwrap_err();
+        assert!(err.to_string().starts_with("interrupted: "), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_statement_stops_when_its_request_is_dropped_and_frees_the_connection() {
+        let db = memory_database(1 << 20);
+        let abandoned = tokio::time::timeout(std::time::Duration::from_millis(200), {
+            let db = db.clone();
+            async move { db.run(None, endless).await }
+        })
+        .await;
+        assert!(abandoned.is_err());
+        // The next statement gets the connection, so the endless one ended.
+        let answer = db
+            .run(None, |conn, _| {
+                Ok(conn.query_row("SELECT 42", [], |r| r.get::<_, i64>(0))?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(answer, 42);
+    }
+
+    #[tokio::test]
+    async fn values_and_results_are_capped() {
+        let db = memory_database(1000);
+        let err = db
+            .run(None, |conn, _| {
+                Ok(conn.query_row("SELECT zeroblob(2000)", [], |r| r.get::<_, Vec<u8>>(0))?)
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DatabaseError::TooLarge { limit: 1000 }),
+            "{err}"
+        );
+        let mut budget = ResultBudget {
+            left: 10,
+            limit: 10,
+        };
+        budget.spend(10).unwrap();
+        assert!(budget.spend(1).is_err());
+    }
+
+    #[tokio::test]
+    async fn files_cannot_be_attached_without_permission() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("other.db");
+        let attach = format!("ATTACH '{}' AS other", target.display());
+        let db = memory_database(1 << 20);
+        let statement = attach.clone();
+        let err = db
+            .run(None, move |conn, _| Ok(conn.execute(&statement, [])?))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DatabaseError::Refused(_)), "{err}");
+        assert!(
+            err.to_string().contains("allow_attach_file = true"),
+            "{err}"
+        );
+        assert!(!target.exists());
+        db.run(None, |conn, _| {
+            Ok(conn.execute("ATTACH ':memory:' AS m", [])?)
+        })
+        .await
+        .unwrap();
+
+        let mut stores = Stores::default();
+        stores
+            .sqlite
+            .insert("open".into(), DatabaseLocation::Memory);
+        stores.sqlite_attach_allowed.insert("open".into());
+        let services = AppServices::new(stores, 1 << 20);
+        let open = services.sqlite_connection("open").unwrap().unwrap();
+        open.run(None, move |conn, _| Ok(conn.execute(&attach, [])?))
+            .await
+            .unwrap();
+        assert!(target.exists());
     }
 }

@@ -2,6 +2,7 @@
 //! resource table, memory limits, and the component's granted capabilities.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -19,6 +20,8 @@ pub struct HostState {
     pub(crate) outbound_http: OutboundHttp,
     /// What the manifest granted this component.
     pub(crate) component: Arc<ComponentConfig>,
+    /// When the current request's SQLite statements must stop.
+    pub(crate) query_deadline: Option<Instant>,
 }
 
 impl HostState {
@@ -26,6 +29,15 @@ impl HostState {
     /// resources handed to the guest.
     pub fn http_view(&mut self) -> WasiHttpCtxView<'_> {
         self.http()
+    }
+
+    /// Starts the clock of a request that may run for `timeout`. SQLite
+    /// statements stop a quarter of it (at most 1 s) before it runs out, so
+    /// that the guest still receives their error and can answer, instead of
+    /// the statement burning a core after the request was abandoned.
+    pub fn set_request_timeout(&mut self, timeout: Duration) {
+        let reserve = (timeout / 4).min(Duration::from_secs(1));
+        self.query_deadline = Instant::now().checked_add(timeout - reserve);
     }
 }
 

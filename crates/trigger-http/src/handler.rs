@@ -208,6 +208,7 @@ impl Handler {
                     .http_view()
                     .new_incoming_request(Scheme::Http, req)?;
                 let outparam = store.data_mut().http_view().new_response_outparam(sender)?;
+                store.data_mut().set_request_timeout(timeout);
                 let run = async {
                     let proxy = match proxy {
                         Some(proxy) => proxy,

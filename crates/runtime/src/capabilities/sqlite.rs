@@ -2,19 +2,25 @@
 //! databases its manifest lists in `sqlite_databases`. The runtime config
 //! file says where each label's database lives; the `default` database is a
 //! file in the state directory unless configured otherwise.
+//!
+//! Statements run sandboxed (see [`crate::services::Database`]): no file
+//! other than the database is reachable unless the runtime config says
+//! `allow_attach_file = true`, a statement stops shortly before its request's
+//! deadline, and a result may not exceed the instance memory limit.
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use wasmtime::component::Resource;
 
 use crate::capabilities::bindings::sqlite::{
     Error, Host, HostConnection, QueryResult, RowResult, Value,
 };
+use crate::services::{Database, DatabaseError, ResultBudget};
 use crate::state::HostState;
 
 /// A guest's handle on an open database.
 pub struct SqliteConnection {
-    db: Arc<Mutex<rusqlite::Connection>>,
+    db: Arc<Database>,
 }
 
 impl Host for HostState {}
@@ -32,13 +38,10 @@ impl HostConnection for HostState {
             );
             return Ok(Err(Error::AccessDenied));
         }
-        let services = &self.component.services;
-        let Some(location) = services.sqlite_database(&database) else {
-            return Ok(Err(Error::NoSuchDatabase));
-        };
-        match services.database(&format!("sqlite_database.{database}"), location) {
-            Ok(db) => Ok(Ok(self.table.push(SqliteConnection { db })?)),
-            Err(e) => Ok(Err(Error::Io(format!("{e:#}")))),
+        match self.component.services.sqlite_connection(&database) {
+            None => Ok(Err(Error::NoSuchDatabase)),
+            Some(Ok(db)) => Ok(Ok(self.table.push(SqliteConnection { db })?)),
+            Some(Err(e)) => Ok(Err(Error::Io(format!("{e:#}")))),
         }
     }
 
@@ -49,11 +52,14 @@ impl HostConnection for HostState {
         parameters: Vec<Value>,
     ) -> wasmtime::Result<Result<QueryResult, Error>> {
         let db = self.table.get(&conn)?.db.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let conn = db.lock().expect("database lock");
-            query(&conn, &statement, parameters)
-        })
-        .await?;
+        let result = db
+            .run(self.query_deadline, move |conn, budget| {
+                query(conn, &statement, parameters, budget)
+            })
+            .await;
+        if let Err(e @ (DatabaseError::Refused(_) | DatabaseError::TooLarge { .. })) = &result {
+            tracing::warn!(component = %self.component.id, "SQLite statement refused: {e}");
+        }
         Ok(result.map_err(|e| Error::Io(e.to_string())))
     }
 
@@ -63,13 +69,18 @@ impl HostConnection for HostState {
     }
 }
 
+/// What one value costs the host besides its bytes (the enum itself).
+const VALUE_OVERHEAD: usize = size_of::<Value>();
+
 fn query(
     conn: &rusqlite::Connection,
     statement: &str,
     parameters: Vec<Value>,
-) -> rusqlite::Result<QueryResult> {
+    budget: &mut ResultBudget,
+) -> Result<QueryResult, DatabaseError> {
     let mut stmt = conn.prepare_cached(statement)?;
     let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+    budget.spend(columns.iter().map(|c| c.len() + VALUE_OVERHEAD).sum())?;
     let params: Vec<SqlValue> = parameters
         .into_iter()
         .map(|v| match v {
@@ -86,7 +97,15 @@ fn query(
     while let Some(row) = cursor.next()? {
         let values = (0..width)
             .map(|i| {
-                Ok(match row.get_ref(i)? {
+                let value = row.get_ref(i)?;
+                // Counted before copying, so an over-limit result is refused
+                // without the host ever holding it.
+                let bytes = match value {
+                    ValueRef::Text(b) | ValueRef::Blob(b) => b.len(),
+                    _ => 0,
+                };
+                budget.spend(bytes + VALUE_OVERHEAD)?;
+                Ok(match value {
                     ValueRef::Null => Value::Null,
                     ValueRef::Integer(i) => Value::Integer(i),
                     ValueRef::Real(f) => Value::Real(f),
@@ -94,7 +113,7 @@ fn query(
                     ValueRef::Blob(b) => Value::Blob(b.to_vec()),
                 })
             })
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<Result<_, DatabaseError>>()?;
         rows.push(RowResult { values });
     }
     Ok(QueryResult { columns, rows })

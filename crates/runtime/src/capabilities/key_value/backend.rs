@@ -5,12 +5,12 @@
 
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::capabilities::bindings::key_value::Error;
 use crate::capabilities::bindings::redis::Error as RedisError;
-use crate::services::AppServices;
+use crate::services::{AppServices, Database, DatabaseError, ResultBudget};
 
 /// How long one Redis command may take.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -23,7 +23,7 @@ pub(super) enum Backend {
 
 /// One label's rows in an SQLite key-value table.
 pub(super) struct SqliteStore {
-    db: Arc<Mutex<rusqlite::Connection>>,
+    db: Arc<Database>,
     label: String,
 }
 
@@ -36,13 +36,10 @@ pub(super) struct RedisStore {
 
 impl Backend {
     /// Opens the SQLite store `label` in `db`, creating its table if needed.
-    pub(super) async fn sqlite(
-        db: Arc<Mutex<rusqlite::Connection>>,
-        label: String,
-    ) -> Result<Self, Error> {
+    pub(super) async fn sqlite(db: Arc<Database>, label: String) -> Result<Self, Error> {
         let store = SqliteStore { db, label };
         store
-            .run(|conn, _| {
+            .run(|conn, _, _| {
                 conn.execute(
                     "CREATE TABLE IF NOT EXISTS spin_key_value (store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (store, key))",
                     [],
@@ -74,7 +71,7 @@ impl Backend {
         match self {
             Self::Sqlite(store) => {
                 store
-                    .run(move |conn, label| {
+                    .run(move |conn, label, _| {
                         use rusqlite::OptionalExtension;
                         conn.query_row(
                             "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
@@ -92,7 +89,7 @@ impl Backend {
     pub(super) async fn set(&self, key: String, value: Vec<u8>) -> Result<(), Error> {
         match self {
             Self::Sqlite(store) => {
-                store.run(move |conn, label| {
+                store.run(move |conn, label, _| {
                     conn.execute(
                         "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
                         (label, &key, &value),
@@ -109,7 +106,7 @@ impl Backend {
         match self {
             Self::Sqlite(store) => {
                 store
-                    .run(move |conn, label| {
+                    .run(move |conn, label, _| {
                         conn.execute(
                             "DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2",
                             (label, &key),
@@ -125,7 +122,7 @@ impl Backend {
     pub(super) async fn exists(&self, key: String) -> Result<bool, Error> {
         match self {
             Self::Sqlite(store) => {
-                store.run(move |conn, label| {
+                store.run(move |conn, label, _| {
                     conn.query_row(
                         "SELECT EXISTS (SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2)",
                         (label, &key),
@@ -142,11 +139,20 @@ impl Backend {
         match self {
             Self::Sqlite(store) => {
                 store
-                    .run(|conn, label| {
+                    .run(|conn, label, budget| {
                         let mut stmt = conn.prepare(
                             "SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key",
                         )?;
-                        stmt.query_map([label], |row| row.get(0))?.collect()
+                        let mut keys = Vec::new();
+                        let mut rows = stmt.query([label])?;
+                        while let Some(row) = rows.next()? {
+                            let key: String = row.get(0)?;
+                            // A store may hold more keys than the guest
+                            // could receive.
+                            budget.spend(key.len() + size_of::<String>())?;
+                            keys.push(key);
+                        }
+                        Ok::<_, DatabaseError>(keys)
                     })
                     .await
             }
@@ -156,19 +162,20 @@ impl Backend {
 }
 
 impl SqliteStore {
-    /// Runs `f` on the database, with the store's label, off the async threads.
-    async fn run<T: Send + 'static>(
+    /// Runs `f` on the database, with the store's label, off the async
+    /// threads. It stops when the request ends (see [`Database::run`]);
+    /// values and key lists are capped like SQLite results.
+    async fn run<T: Send + 'static, E: Into<DatabaseError>>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection, &str) -> rusqlite::Result<T> + Send + 'static,
+        f: impl FnOnce(&rusqlite::Connection, &str, &mut ResultBudget) -> Result<T, E> + Send + 'static,
     ) -> Result<T, Error> {
-        let (db, label) = (self.db.clone(), self.label.clone());
-        tokio::task::spawn_blocking(move || {
-            let conn = db.lock().expect("key-value database lock");
-            f(&conn, &label)
-        })
-        .await
-        .map_err(|e| Error::Other(e.to_string()))?
-        .map_err(|e| Error::Other(e.to_string()))
+        let label = self.label.clone();
+        self.db
+            .run(None, move |conn, budget| {
+                f(conn, &label, budget).map_err(Into::into)
+            })
+            .await
+            .map_err(|e| Error::Other(e.to_string()))
     }
 }
 
