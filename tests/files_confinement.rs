@@ -80,6 +80,7 @@ impl Up {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = child.kill();
+        let _ = child.wait();
         panic!("spin up neither served nor exited");
     }
 

@@ -118,13 +118,9 @@ fn key_value_store(table: &Table, base: &Path) -> Result<KeyValueBackend, Runtim
             let url = table.required_string("url", "url = \"redis://127.0.0.1:6379\"")?;
             if let Err(reason) = check_redis_url(&url) {
                 let span = table.get("url").map(|(_, v)| v.span()).unwrap_or(span);
-                return Err(table.file.error(
-                    span,
-                    ErrorKind::InvalidRedisUrl {
-                        url,
-                        reason,
-                    },
-                ));
+                return Err(table
+                    .file
+                    .error(span, ErrorKind::InvalidRedisUrl { url, reason }));
             }
             Ok(KeyValueBackend::Redis { url })
         }
