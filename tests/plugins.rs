@@ -88,19 +88,33 @@ const ECHO_PLUGIN: &str = "#!/bin/sh\necho \"args: $*\"\necho \"version: $SPIN_V
 /// Packages `script` as plugin `name` (a `.tar.gz` made by the system
 /// `tar`) and returns (archive path, its SHA-256).
 fn package(dir: &Path, name: &str, script: &str) -> (PathBuf, String) {
+    package_with(dir, name, script, "755", &[])
+}
+
+/// Like `package`, with the executable's mode (for `chmod`) and extra
+/// member paths, relative to the package's staging directory, stored as
+/// written (`tar -P`), so `../x` stays `../x`.
+fn package_with(
+    dir: &Path,
+    name: &str,
+    script: &str,
+    mode: &str,
+    extra: &[&str],
+) -> (PathBuf, String) {
     let staging = dir.join(format!("{name}-package"));
     std::fs::create_dir_all(&staging).unwrap();
     let exe = staging.join(name);
     std::fs::write(&exe, script).unwrap();
-    let chmod = Command::new("chmod").arg("755").arg(&exe).status().unwrap();
+    let chmod = Command::new("chmod").arg(mode).arg(&exe).status().unwrap();
     assert!(chmod.success());
     let archive = dir.join(format!("{name}.tar.gz"));
     let tar = Command::new("tar")
-        .arg("-czf")
+        .arg("-czPf")
         .arg(&archive)
         .arg("-C")
         .arg(&staging)
         .arg(name)
+        .args(extra)
         .status()
         .unwrap();
     assert!(tar.success());
@@ -377,4 +391,90 @@ fn install_from_an_http_manifest_url() {
         "{err}"
     );
     server.join().unwrap();
+}
+
+/// Writes a manifest for `name` whose package is `archive` into the user's
+/// directory and returns its file name.
+fn write_manifest(user: &User, name: &str, (archive, sha): &(PathBuf, String)) -> String {
+    let url = format!("file://{}", archive.display());
+    std::fs::write(
+        user.path().join("plugin.json"),
+        manifest(name, "1.0.0", &url, sha),
+    )
+    .unwrap();
+    "plugin.json".to_owned()
+}
+
+#[test]
+fn a_plugin_name_that_is_a_path_is_refused() {
+    let user = User::offline();
+    // `<data>/plugins/../../victim` is this directory, outside the store.
+    let victim = user.path().join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("canary.txt"), "alive").unwrap();
+    // and `<data>/plugins/manifests/../../victim.json` is this file.
+    std::fs::create_dir_all(user.path().join("data")).unwrap();
+    std::fs::write(user.path().join("data/victim.json"), "{}").unwrap();
+
+    let package = package(user.path(), "echo", ECHO_PLUGIN);
+    for name in ["../../victim", "a/b", ".."] {
+        let file = write_manifest(&user, name, &package);
+        let err = user.spin_err(&["plugins", "install", "--file", &file, "--yes"]);
+        assert!(
+            err.contains(&format!("Invalid plugin name '{name}'")),
+            "{err}"
+        );
+        assert!(err.contains("hint: a plugin name is made of"), "{err}");
+    }
+    let err = user.spin_err(&["plugins", "uninstall", "../../victim"]);
+    assert!(err.contains("Invalid plugin name '../../victim'"), "{err}");
+
+    assert_eq!(
+        std::fs::read_to_string(victim.join("canary.txt")).unwrap(),
+        "alive"
+    );
+    assert!(user.path().join("data/victim.json").exists());
+    let (out, _) = user.spin_ok(&["plugins", "list", "--installed"]);
+    assert_eq!(out, "No plugins found\n");
+}
+
+#[test]
+fn a_setuid_file_in_a_package_installs_without_the_bit() {
+    use std::os::unix::fs::PermissionsExt;
+    let user = User::offline();
+    let package = package_with(user.path(), "echo", ECHO_PLUGIN, "6777", &[]);
+    let file = write_manifest(&user, "echo", &package);
+    user.spin_ok(&["plugins", "install", "--file", &file, "--yes"]);
+
+    let exe = user.path().join("data/plugins/echo/echo");
+    let mode = std::fs::metadata(&exe).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(
+        mode, 0o755,
+        "setid bits and group/other write dropped: {mode:o}"
+    );
+    let run = user.spin(&["echo", "hi"]);
+    assert_eq!(run.status.code(), Some(7), "{}", describe(&run));
+}
+
+#[test]
+fn a_package_with_an_entry_outside_its_directory_is_refused() {
+    let user = User::offline();
+    std::fs::write(user.path().join("escape.txt"), "written by the package").unwrap();
+    let package = package_with(user.path(), "echo", ECHO_PLUGIN, "755", &["../escape.txt"]);
+    std::fs::remove_file(user.path().join("escape.txt")).unwrap();
+    let file = write_manifest(&user, "echo", &package);
+
+    let err = user.spin_err(&["plugins", "install", "--file", &file, "--yes"]);
+    assert!(
+        err.contains("its entry `../escape.txt` has an absolute path or a `..`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: the package is broken or malicious"),
+        "{err}"
+    );
+    assert!(!user.path().join("data/plugins/escape.txt").exists());
+    assert!(!user.path().join("data/escape.txt").exists());
+    let (out, _) = user.spin_ok(&["plugins", "list", "--installed"]);
+    assert_eq!(out, "No plugins found\n");
 }

@@ -59,6 +59,12 @@ pub struct UpCommand {
     #[arg(short = 'q', long)]
     pub quiet: bool,
 
+    /// The longest line of component output kept whole, in bytes (suffixes
+    /// k, M allowed); longer lines are split, so a component printing without
+    /// newlines cannot make spin buffer without bound. Default: 64k.
+    #[arg(long, value_name = "BYTES", value_parser = parse_line_limit)]
+    pub max_log_line_length: Option<usize>,
+
     /// Don't read or write the compiled-component cache.
     #[arg(long, env = "DISABLE_WASMTIME_CACHE")]
     pub disable_cache: bool,
@@ -160,6 +166,7 @@ impl UpCommand {
             )?,
             log_dir,
             quiet: self.quiet,
+            max_log_line_length: self.max_log_line_length,
             stores: runtime_config.stores(state_dir.as_deref()),
             // With no state directory, `files` are still staged beside the manifest.
             state_dir: state_dir.unwrap_or_else(|| app.dir.join(".spin")),
@@ -263,6 +270,13 @@ fn read_value(v: &str) -> Result<String> {
         Some(file) => std::fs::read_to_string(file)
             .with_context(|| format!("reading the variable value from `{file}`")),
         None => Ok(v.to_string()),
+    }
+}
+
+fn parse_line_limit(s: &str) -> Result<usize, String> {
+    match parse_size(s)? {
+        0 => Err("a line must be allowed at least 1 byte".into()),
+        n => Ok(n),
     }
 }
 

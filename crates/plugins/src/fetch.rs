@@ -55,10 +55,13 @@ pub fn manifest_from_url(url: &str) -> Result<PluginManifest, Error> {
         location: url.to_owned(),
         message,
     })?;
-    serde_json::from_str(&text).map_err(|error| Error::ManifestParse {
-        location: url.to_owned(),
-        error,
-    })
+    let manifest: PluginManifest =
+        serde_json::from_str(&text).map_err(|error| Error::ManifestParse {
+            location: url.to_owned(),
+            error,
+        })?;
+    manifest.check_name()?;
+    Ok(manifest)
 }
 
 /// Downloads (or locates) a package archive into `work_dir`, checks its
@@ -102,8 +105,13 @@ fn sha256_of(path: &Path) -> Result<String, Error> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-/// Unpacks a `.tar.gz` into `dest`, keeping file modes so the executable
-/// stays executable. `tar` refuses entries that would land outside `dest`.
+/// Unpacks a `.tar.gz` into `dest`, keeping the permission bits so the
+/// executable stays executable, but never setuid, setgid or sticky bits,
+/// nor write access for group or others.
+/// Every entry must stay inside `dest`: an absolute path, a `..`, or a link
+/// that could lead out of `dest` refuses the whole package (the `tar` crate
+/// would skip a `..` entry silently and create such links as asked). Only
+/// files, directories and links are accepted.
 pub(crate) fn unpack(archive: &Path, dest: &Path) -> Result<(), Error> {
     let extract = |message: String| Error::Extract {
         archive: archive.to_owned(),
@@ -111,9 +119,69 @@ pub(crate) fn unpack(archive: &Path, dest: &Path) -> Result<(), Error> {
     };
     let file = std::fs::File::open(archive).map_err(|e| extract(e.to_string()))?;
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    tar.set_preserve_permissions(true);
+    // Without `preserve_permissions`, `tar` sets each file's mode to the
+    // entry's mode masked to 0o777: the setid and sticky bits are dropped.
+    tar.set_preserve_permissions(false);
+    // Nor may others write to a plugin's files, which spin will execute.
+    tar.set_mask(0o022);
+    tar.set_preserve_ownerships(false);
+    tar.set_unpack_xattrs(false);
+    tar.set_overwrite(true);
     std::fs::create_dir_all(dest).map_err(|e| extract(e.to_string()))?;
-    tar.unpack(dest).map_err(|e| extract(e.to_string()))
+    let entries = tar.entries().map_err(|e| extract(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| extract(e.to_string()))?;
+        let path = entry
+            .path()
+            .map_err(|e| extract(e.to_string()))?
+            .into_owned();
+        let unsafe_entry = |problem: &str| Error::UnsafeArchiveEntry {
+            archive: archive.to_owned(),
+            entry: path.display().to_string(),
+            problem: problem.to_owned(),
+        };
+        if !points_down(&path) {
+            return Err(unsafe_entry(
+                "has an absolute path or a `..`, which would land outside the plugin directory",
+            ));
+        }
+        let kind = entry.header().entry_type();
+        if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
+            // Metadata for other entries (`git archive` writes one); there
+            // is nothing to unpack.
+            continue;
+        }
+        if kind.is_symlink() || kind.is_hard_link() {
+            let target = entry
+                .link_name()
+                .map_err(|e| extract(e.to_string()))?
+                .ok_or_else(|| unsafe_entry("is a link without a target"))?;
+            if !points_down(&target) {
+                return Err(unsafe_entry(&format!(
+                    "is a link to `{}`; a plugin's links must point down into its own directory, without `..`",
+                    target.display()
+                )));
+            }
+        } else if !(kind.is_file() || kind.is_dir() || kind == tar::EntryType::GNUSparse) {
+            return Err(unsafe_entry(
+                "is neither a file, a directory nor a link (a device or a pipe)",
+            ));
+        }
+        entry
+            .unpack_in(dest)
+            .map_err(|e| extract(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+/// Whether `path` only goes down: relative, without `..`. Links are held to
+/// this too (not merely to staying inside lexically): a link whose target
+/// only goes down leads below its own directory whatever other links it
+/// passes through, while `a/..` leaves it if `a` is itself a link.
+fn points_down(path: &Path) -> bool {
+    use std::path::Component;
+    path.components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
 /// Decodes `%XX` escapes, which `file://` URLs use for spaces and the like.
@@ -195,6 +263,99 @@ pub(crate) mod tests {
             matches!(err, Error::Checksum { ref actual, .. } if *actual == sha),
             "{err}"
         );
+    }
+
+    /// Writes a `.tar.gz` of raw entries (path, type, link target, mode),
+    /// bypassing the `tar` builder's own path checks as a hostile archive
+    /// would.
+    fn make_raw_archive(dir: &Path, entries: &[(&str, tar::EntryType, &str, u32)]) -> PathBuf {
+        let path = dir.join("raw.tar.gz");
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::default(),
+        );
+        let mut tar = tar::Builder::new(gz);
+        for (name, kind, link, mode) in entries {
+            let mut header = tar::Header::new_gnu();
+            let raw = &mut header.as_old_mut().name;
+            raw[..name.len()].copy_from_slice(name.as_bytes());
+            let raw = &mut header.as_old_mut().linkname;
+            raw[..link.len()].copy_from_slice(link.as_bytes());
+            header.set_entry_type(*kind);
+            header.set_mode(*mode);
+            let body: &[u8] = if kind.is_file() { b"data" } else { b"" };
+            header.set_size(body.len() as u64);
+            header.set_cksum();
+            tar.append(&header, body).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn setid_and_sticky_bits_are_dropped() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let archive = make_raw_archive(
+            dir.path(),
+            &[
+                ("tool", tar::EntryType::Regular, "", 0o6777),
+                ("data", tar::EntryType::Directory, "", 0o1777),
+            ],
+        );
+        let dest = dir.path().join("out");
+        unpack(&archive, &dest).unwrap();
+        let mode = |p: &str| {
+            std::fs::metadata(dest.join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777
+        };
+        assert_eq!(mode("tool"), 0o755);
+        assert_eq!(mode("data"), 0o755);
+    }
+
+    #[test]
+    fn entries_and_links_leading_outside_are_refused() {
+        use tar::EntryType::{Link, Regular, Symlink};
+        let dir = tempfile::tempdir().unwrap();
+        let cases: &[&[(&str, tar::EntryType, &str, u32)]] = &[
+            &[("../escape", Regular, "", 0o644)],
+            &[("a/../../escape", Regular, "", 0o644)],
+            &[("/tmp/escape", Regular, "", 0o644)],
+            &[("link", Symlink, "/etc", 0o777)],
+            &[("link", Symlink, "..", 0o777)],
+            &[("sub/link", Symlink, "../..", 0o777)],
+            &[("x", Symlink, ".", 0o777), ("y", Symlink, "x/..", 0o777)],
+            &[("hard", Link, "../outside", 0o644)],
+            &[("fifo", tar::EntryType::Fifo, "", 0o644)],
+        ];
+        for (i, entries) in cases.iter().enumerate() {
+            let case_dir = dir.path().join(i.to_string());
+            std::fs::create_dir_all(&case_dir).unwrap();
+            let archive = make_raw_archive(&case_dir, entries);
+            let dest = case_dir.join("plugins/tool");
+            let err = unpack(&archive, &dest).unwrap_err();
+            assert!(
+                matches!(err, Error::UnsafeArchiveEntry { .. }),
+                "{entries:?}: {err}"
+            );
+            assert!(!case_dir.join("plugins/escape").exists());
+            assert!(!case_dir.join("escape").exists());
+        }
+
+        // Links that stay below their directory are fine.
+        let archive = make_raw_archive(
+            dir.path(),
+            &[
+                ("bin/tool", Regular, "", 0o755),
+                ("tool", Symlink, "bin/tool", 0o777),
+            ],
+        );
+        let dest = dir.path().join("ok");
+        unpack(&archive, &dest).unwrap();
+        assert_eq!(std::fs::read_to_string(dest.join("tool")).unwrap(), "data");
     }
 
     #[test]

@@ -143,15 +143,21 @@ impl Snapshot {
     }
 }
 
+/// Reads a manifest file, refusing a manifest whose name is not a plain
+/// plugin name (so an index entry with such a name is skipped like any
+/// unreadable one).
 pub(crate) fn read_manifest(path: &Path) -> Result<PluginManifest, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::ManifestRead {
         location: path.display().to_string(),
         message: source.to_string(),
     })?;
-    serde_json::from_str(&text).map_err(|error| Error::ManifestParse {
-        location: path.display().to_string(),
-        error,
-    })
+    let manifest: PluginManifest =
+        serde_json::from_str(&text).map_err(|error| Error::ManifestParse {
+            location: path.display().to_string(),
+            error,
+        })?;
+    manifest.check_name()?;
+    Ok(manifest)
 }
 
 fn json_files(dir: &Path) -> Vec<PathBuf> {

@@ -21,7 +21,7 @@ mod manifest;
 pub use fetch::manifest_from_url;
 pub use index::{DEFAULT_INDEX_URL, IndexSource};
 pub use manager::{InstallAction, ManifestSource, PluginManager, manifest_from_file};
-pub use manifest::{Arch, Compatibility, Os, PluginManifest, PluginPackage};
+pub use manifest::{Arch, Compatibility, Os, PluginManifest, PluginPackage, check_name};
 /// Re-exported because versions in this crate's API are `semver` types.
 pub use semver;
 
@@ -56,6 +56,18 @@ pub enum Error {
         version: String,
         /// The versions the index has.
         available: Vec<String>,
+    },
+    /// A plugin name that is not a plain word: it becomes a directory and a
+    /// file name in the plugins directory, so `..` or `/` would reach
+    /// outside it.
+    #[error(
+        "Invalid plugin name '{name}': {reason}\n\nhint: a plugin name is made of letters, digits, `-` and `_`, starting with a letter or digit, e.g. `cloud` or `trigger-sqs`"
+    )]
+    InvalidName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The plugin's name is a `spin` command.
     #[error(
@@ -148,6 +160,20 @@ pub enum Error {
         archive: PathBuf,
         /// What went wrong.
         message: String,
+    },
+    /// The package archive has an entry that would land outside the plugin's
+    /// directory, or that is not a file, directory or link.
+    #[error(
+        "Refusing to install plugin package {}: its entry `{entry}` {problem}\n\nhint: the package is broken or malicious; tell the plugin's author",
+        .archive.display()
+    )]
+    UnsafeArchiveEntry {
+        /// The archive.
+        archive: PathBuf,
+        /// The entry's path as stored in the archive.
+        entry: String,
+        /// What is wrong with it.
+        problem: String,
     },
     /// `git clone` of the index failed.
     #[error(

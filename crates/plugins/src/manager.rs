@@ -138,6 +138,7 @@ impl PluginManager {
         version: Option<&semver::Version>,
         spin_version: &semver::Version,
     ) -> Result<PluginManifest, Error> {
+        crate::check_name(name)?;
         let name = name.to_lowercase();
         if let Some(built_in) = builtin::manifest(&name) {
             return match version {
@@ -204,6 +205,7 @@ impl PluginManager {
 
     /// The installed manifest of `name`, if it is installed.
     pub fn installed_manifest(&self, name: &str) -> Result<Option<PluginManifest>, Error> {
+        crate::check_name(name)?;
         let path = self.installed_manifest_path(name);
         if path.is_file() {
             read_manifest(&path).map(Some)
@@ -222,6 +224,7 @@ impl PluginManager {
         override_compatibility: bool,
         allow_downgrade: bool,
     ) -> Result<InstallAction, Error> {
+        manifest.check_name()?;
         let name = manifest.normalized_name();
         if RESERVED_NAMES.contains(&name.as_str())
             || (builtin::is_built_in(&name) && builtin::manifest(&name).as_ref() != Some(manifest))
@@ -267,6 +270,9 @@ impl PluginManager {
     /// manifest. Built-in plugins are only recorded. Call
     /// [`check_install`](Self::check_install) first.
     pub fn install(&self, manifest: &PluginManifest, source: &ManifestSource) -> Result<(), Error> {
+        // The name becomes paths below `root`; checked here too so that no
+        // caller can skip it.
+        manifest.check_name()?;
         let name = manifest.normalized_name();
         let io = |path: &Path| {
             let path = path.to_owned();
@@ -318,6 +324,7 @@ impl PluginManager {
 
     /// Removes a plugin. Returns `false` if it was not installed.
     pub fn uninstall(&self, name: &str) -> Result<bool, Error> {
+        crate::check_name(name)?;
         let name = name.to_lowercase();
         let manifest = self.installed_manifest_path(&name);
         if !manifest.exists() {
@@ -490,6 +497,50 @@ mod tests {
             manager.check_install(&foreign, &spin, true, false),
             Err(Error::NoPackage { .. })
         ));
+    }
+
+    #[test]
+    fn names_that_are_paths_touch_nothing_outside_the_store() {
+        let data = tempfile::tempdir().unwrap();
+        let root = data.path().join("store/plugins");
+        let victim = data.path().join("victim");
+        std::fs::create_dir_all(&victim).unwrap();
+        std::fs::write(victim.join("canary"), "alive").unwrap();
+        std::fs::write(data.path().join("victim.json"), "{}").unwrap();
+        let index = data.path().join("index");
+        let mut evil = packaged(data.path(), "evil", "1.0.0", "#!/bin/sh\n");
+        evil.name = "../../../victim".into();
+        // Not `write_index`: it would file the entry under its name.
+        std::fs::create_dir_all(index.join("manifests/evil")).unwrap();
+        std::fs::write(
+            index.join("manifests/evil/evil.json"),
+            serde_json::to_string(&evil).unwrap(),
+        )
+        .unwrap();
+        let manager = PluginManager::new(&root, IndexSource::Directory(index));
+        let spin = v("1.5.1");
+
+        let invalid = |r: Result<_, Error>| matches!(r, Err(Error::InvalidName { .. }));
+        assert!(invalid(
+            manager
+                .check_install(&evil, &spin, false, false)
+                .map(|_| ())
+        ));
+        assert!(invalid(manager.install(&evil, &ManifestSource::Index)));
+        assert!(invalid(manager.uninstall("../../../victim").map(|_| ())));
+        assert!(invalid(manager.lookup("../x", None, &spin).map(|_| ())));
+        // An index entry with such a name is skipped like a broken one.
+        assert!(matches!(
+            manager.lookup("evil", None, &spin),
+            Err(Error::NotInIndex { .. })
+        ));
+        assert!(manager.catalogue().iter().all(|m| m.name != evil.name));
+
+        assert_eq!(
+            std::fs::read_to_string(victim.join("canary")).unwrap(),
+            "alive"
+        );
+        assert!(data.path().join("victim.json").exists());
     }
 
     #[test]

@@ -97,7 +97,41 @@ pub enum Compatibility {
     NoPackage,
 }
 
+/// Checks a plugin name (case-insensitively). The name becomes
+/// `<plugins>/<name>/` and `<plugins>/manifests/<name>.json`, so it must be
+/// one plain path segment: ASCII letters, digits, `-` and `_`, starting with
+/// a letter or digit, as in `cloud`, `js2wasm` or `trigger-sqs`.
+pub fn check_name(name: &str) -> Result<(), crate::Error> {
+    let invalid = |reason: String| crate::Error::InvalidName {
+        name: name.to_owned(),
+        reason,
+    };
+    let Some(first) = name.chars().next() else {
+        return Err(invalid("it is empty".into()));
+    };
+    if !first.is_ascii_alphanumeric() {
+        return Err(invalid(format!(
+            "it must start with a letter or digit, not `{first}`"
+        )));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(invalid(format!(
+            "`{}` is not allowed in a plugin name",
+            bad.escape_default()
+        )));
+    }
+    Ok(())
+}
+
 impl PluginManifest {
+    /// Checks the manifest's `name` with [`check_name`].
+    pub fn check_name(&self) -> Result<(), crate::Error> {
+        check_name(&self.name)
+    }
+
     /// Plugin names are case-insensitive; Spin stores them lower-cased.
     pub fn normalized_name(&self) -> String {
         self.name.to_lowercase()
@@ -203,6 +237,21 @@ pub(crate) mod tests {
         let round_trip: PluginManifest =
             serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(round_trip, m);
+    }
+
+    #[test]
+    fn plugin_names_are_single_path_segments() {
+        for good in ["cloud", "js2wasm", "trigger-sqs", "Cloud_GPU", "2fa"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "", "..", ".", "../../x", "a/b", "-x", ".hidden", "a b", "a\\b", "x\0",
+        ] {
+            assert!(
+                matches!(check_name(bad), Err(crate::Error::InvalidName { .. })),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub struct LoadOptions {
     pub log_dir: Option<PathBuf>,
     /// Don't mirror component output to the terminal.
     pub quiet: bool,
+    /// Lines of component output longer than this are split (`None`:
+    /// [`crate::logs::MAX_LINE_BYTES`]).
+    pub max_log_line_length: Option<usize>,
     /// Where `files` are staged (`<state_dir>/files/<component>`).
     pub state_dir: PathBuf,
     /// The key-value stores and SQLite databases components may open, by
@@ -234,13 +237,15 @@ impl LoadedApp {
                 log_dir,
                 "stdout",
                 terminal(Terminal::Stdout),
-            )?,
+            )?
+            .max_line_length(options.max_log_line_length),
             stderr: ComponentLog::open(
                 &component.id,
                 log_dir,
                 "stderr",
                 terminal(Terminal::Stderr),
-            )?,
+            )?
+            .max_line_length(options.max_log_line_length),
         };
         Ok(LoadedComponent {
             config: Arc::new(config),

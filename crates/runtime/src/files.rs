@@ -3,8 +3,15 @@
 //! exactly the matched files, minus `exclude_files`, and later edits to the
 //! sources cannot leak in mid-run); `{ source, destination }` directories are
 //! mounted as they are.
+//!
+//! Everything mounted stays inside the application directory (issue 10): the
+//! manifest already refuses absolute and `..` sources, and here symbolic
+//! links are resolved, so a link committed into the app cannot smuggle a
+//! host directory into the guest. The staging directory is emptied before
+//! each run, so it must be a real directory: a committed `.spin/files` link
+//! would otherwise point that deletion at a directory elsewhere.
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::path::{Path, PathBuf};
 
@@ -14,19 +21,18 @@ use spin_manifest::{Component, FileMount};
 #[derive(Debug, Default, Clone)]
 pub struct Mounts(pub Vec<(PathBuf, String)>);
 
-/// Prepares `component`'s mounts; `staging` is emptied and refilled.
+/// Prepares `component`'s mounts; `staging` (`<state_dir>/files/<id>`) is
+/// emptied and refilled.
 pub fn prepare(app_dir: &Path, staging: &Path, component: &Component) -> Result<Mounts> {
     if component.files.is_empty() {
         return Ok(Mounts::default());
     }
-    if staging.exists() {
-        std::fs::remove_dir_all(staging)
-            .with_context(|| format!("clearing `{}`", staging.display()))?;
-    }
-    std::fs::create_dir_all(staging)
-        .with_context(|| format!("creating `{}`", staging.display()))?;
+    let app_root = app_dir
+        .canonicalize()
+        .with_context(|| format!("resolving `{}`", app_dir.display()))?;
+    let staging = fresh_staging_dir(staging)?;
     let excluded = globs(&component.exclude_files, "exclude_files")?;
-    let mut mounts = vec![(staging.to_path_buf(), "/".to_string())];
+    let mut mounts = vec![(staging.clone(), "/".to_string())];
     let mut patterns = Vec::new();
     for mount in &component.files {
         match mount {
@@ -35,10 +41,12 @@ pub fn prepare(app_dir: &Path, staging: &Path, component: &Component) -> Result<
                 source,
                 destination,
             } => {
-                let source = app_dir.join(source);
+                let source = inside_app(&app_root, &app_dir.join(source), component)?;
                 if source.is_dir() {
                     mounts.push((source, destination.clone()));
                 } else {
+                    // The manifest normalised the destination, so it cannot
+                    // climb out of the staging directory.
                     let target = staging.join(destination.trim_start_matches('/'));
                     copy(&source, &target)?;
                 }
@@ -47,21 +55,88 @@ pub fn prepare(app_dir: &Path, staging: &Path, component: &Component) -> Result<
     }
     let included = globs(&patterns, "files")?;
     if !patterns.is_empty() {
-        for entry in walkdir::WalkDir::new(app_dir).follow_links(true) {
+        // A linked directory that leads out of the app is not entered: its
+        // files are not the app's, and walking it could mean walking `/`.
+        let walk = walkdir::WalkDir::new(&app_root)
+            .follow_links(true)
+            .into_iter()
+            .filter_entry(|e| {
+                !(e.path_is_symlink()
+                    && e.file_type().is_dir()
+                    && !resolves_inside(&app_root, e.path()))
+            });
+        for entry in walk {
             let entry = entry.with_context(|| format!("reading `{}`", app_dir.display()))?;
             if !entry.file_type().is_file() {
                 continue;
             }
             let relative = entry
                 .path()
-                .strip_prefix(app_dir)
-                .expect("walked under app_dir");
-            if included.is_match(relative) && !excluded.is_match(relative) {
-                copy(entry.path(), &staging.join(relative))?;
+                .strip_prefix(&app_root)
+                .expect("walked under app_root");
+            if !included.is_match(relative) || excluded.is_match(relative) {
+                continue;
             }
+            if entry.path_is_symlink() {
+                inside_app(&app_root, entry.path(), component)?;
+            }
+            copy(entry.path(), &staging.join(relative))?;
         }
     }
     Ok(Mounts(mounts))
+}
+
+/// Empties (or creates) `staging`, refusing symbolic links at it and at its
+/// parent (`<state_dir>/files`): `remove_dir_all` through a linked `files`
+/// would empty whatever directory the link names.
+fn fresh_staging_dir(staging: &Path) -> Result<PathBuf> {
+    for dir in staging.parent().into_iter().chain([staging]) {
+        match std::fs::symlink_metadata(dir) {
+            Ok(meta) if meta.file_type().is_symlink() => bail!(
+                "`{}` is a symbolic link; spin stages `files` there and empties it on every start, so it must be a real directory\n\nhint: remove the link (`rm {}`), or pass another `--state-dir`",
+                dir.display(),
+                dir.display()
+            ),
+            Ok(meta) if !meta.is_dir() => bail!(
+                "`{}` is not a directory; spin stages `files` there\n\nhint: remove it, or pass another `--state-dir`",
+                dir.display()
+            ),
+            _ => {}
+        }
+    }
+    if staging.exists() {
+        std::fs::remove_dir_all(staging)
+            .with_context(|| format!("clearing `{}`", staging.display()))?;
+    }
+    std::fs::create_dir_all(staging)
+        .with_context(|| format!("creating `{}`", staging.display()))?;
+    Ok(staging.to_path_buf())
+}
+
+fn resolves_inside(app_root: &Path, path: &Path) -> bool {
+    path.canonicalize()
+        .is_ok_and(|real| real.starts_with(app_root))
+}
+
+/// `path` with its links resolved, if that is inside the app directory.
+fn inside_app(app_root: &Path, path: &Path, component: &Component) -> Result<PathBuf> {
+    let real = path.canonicalize().with_context(|| {
+        format!(
+            "the `files` source `{}` of component `{}` cannot be read\n\nhint: check the path; it is relative to the directory containing the manifest",
+            path.display(),
+            component.id
+        )
+    })?;
+    if !real.starts_with(app_root) {
+        bail!(
+            "the `files` entry `{}` of component `{}` resolves to `{}`, outside the application directory `{}`\n\nhint: a component only gets files from inside its application directory; copy the files in, or list the link in `exclude_files`",
+            path.display(),
+            component.id,
+            real.display(),
+            app_root.display()
+        );
+    }
+    Ok(real)
 }
 
 fn globs(patterns: &[String], field: &str) -> Result<GlobSet> {

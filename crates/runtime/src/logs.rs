@@ -1,15 +1,31 @@
 //! Guest stdout and stderr: each line goes to the terminal, prefixed with the
 //! component id so interleaved output from several components stays readable,
 //! and to `<log-dir>/<id>_stdout.txt` / `<id>_stderr.txt`.
+//!
+//! The guest controls what it prints (issue 10): a line longer than
+//! [`MAX_LINE_BYTES`] is split, so a guest printing without newlines cannot
+//! grow the host's buffer without bound, and each write is scanned once.
+//! Log files are opened without following symbolic links, so a link
+//! committed at `.spin/logs/<id>_stdout.txt` cannot aim the log at another
+//! file.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+
+/// The longest line kept whole by default (`--max-log-line-length`): longer lines are cut into pieces of this
+/// size, each but the last ending with [`SPLIT_MARKER`]. 64 KiB holds any
+/// traceback line or JSON log record a guest writes in practice.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Ends each piece of a line that was split at [`MAX_LINE_BYTES`].
+pub const SPLIT_MARKER: &[u8] = b" [line continues]";
 
 /// Which terminal stream a guest stream is mirrored to.
 #[derive(Clone, Copy, Debug)]
@@ -26,6 +42,7 @@ pub struct ComponentLog {
     prefix: Arc<str>,
     terminal: Option<Terminal>,
     file: Option<Arc<Mutex<File>>>,
+    max_line: usize,
 }
 
 impl ComponentLog {
@@ -44,8 +61,9 @@ impl ComponentLog {
                 let file = OpenOptions::new()
                     .create(true)
                     .append(true)
+                    .custom_flags(libc::O_NOFOLLOW)
                     .open(&path)
-                    .map_err(|e| anyhow::anyhow!("opening log file `{}`: {e}", path.display()))?;
+                    .map_err(|e| open_error(&path, e))?;
                 Some(Arc::new(Mutex::new(file)))
             }
             None => None,
@@ -54,7 +72,16 @@ impl ComponentLog {
             prefix: format!("[{component_id}] ").into(),
             terminal,
             file,
+            max_line: MAX_LINE_BYTES,
         })
+    }
+
+    /// Splits lines longer than `bytes` (`--max-log-line-length`) instead
+    /// of [`MAX_LINE_BYTES`]; `None` keeps the default.
+    pub fn max_line_length(mut self, bytes: Option<usize>) -> Self {
+        // At least one byte, or splitting would never make progress.
+        self.max_line = bytes.unwrap_or(MAX_LINE_BYTES).max(1);
+        self
     }
 
     /// Writes complete lines: to the file as they are, and to the terminal
@@ -89,33 +116,76 @@ impl IsTerminal for ComponentLog {
 
 impl StdoutStream for ComponentLog {
     fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
-        Box::new(LineWriter {
-            log: self.clone(),
-            pending: Vec::new(),
-        })
+        Box::new(LineWriter::new(self.clone(), self.max_line))
+    }
+}
+
+/// Why a log file cannot be opened; a symbolic link gets its own message,
+/// since `O_NOFOLLOW` reports it as a bare `ELOOP`.
+fn open_error(path: &Path, error: std::io::Error) -> anyhow::Error {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if is_link {
+        anyhow::anyhow!(
+            "the log file `{}` is a symbolic link, and spin does not write logs through links\n\nhint: remove the link (`rm {}`), or pass another log directory with `-L`",
+            path.display(),
+            path.display()
+        )
+    } else {
+        anyhow::Error::new(error).context(format!("opening log file `{}`", path.display()))
     }
 }
 
 /// Buffers a partial line until its newline arrives (or the stream is
-/// flushed or dropped), so the prefix only ever starts a line.
+/// flushed or dropped), so the prefix only ever starts a line. The partial
+/// line never exceeds `max_line` bytes.
 struct LineWriter {
     log: ComponentLog,
     pending: Vec<u8>,
+    max_line: usize,
 }
 
 impl LineWriter {
-    fn emit(&mut self, all: bool) {
-        let end = if all {
-            self.pending.len()
-        } else {
-            match self.pending.iter().rposition(|b| *b == b'\n') {
-                Some(i) => i + 1,
-                None => return,
+    fn new(log: ComponentLog, max_line: usize) -> Self {
+        Self {
+            log,
+            pending: Vec::new(),
+            max_line,
+        }
+    }
+
+    /// Appends `buf`, writing out every line it completes. Each byte is
+    /// looked at once: only `buf` is searched for newlines, never the
+    /// buffered partial line again.
+    fn push(&mut self, buf: &[u8]) {
+        let mut complete = Vec::new();
+        for mut piece in buf.split_inclusive(|b| *b == b'\n') {
+            loop {
+                let room = self.max_line - self.pending.len();
+                let ends_line = piece.last() == Some(&b'\n');
+                if piece.len() - usize::from(ends_line) <= room {
+                    self.pending.extend_from_slice(piece);
+                    if ends_line {
+                        complete.append(&mut self.pending);
+                    }
+                    break;
+                }
+                self.pending.extend_from_slice(&piece[..room]);
+                self.pending.extend_from_slice(SPLIT_MARKER);
+                self.pending.push(b'\n');
+                complete.append(&mut self.pending);
+                piece = &piece[room..];
             }
-        };
-        if end > 0 {
-            let lines: Vec<u8> = self.pending.drain(..end).collect();
-            self.log.write_lines(&lines);
+        }
+        if !complete.is_empty() {
+            self.log.write_lines(&complete);
+        }
+    }
+
+    /// Writes out the partial line, if any.
+    fn finish(&mut self) {
+        if !self.pending.is_empty() {
+            let line = std::mem::take(&mut self.pending);
+            self.log.write_lines(&line);
         }
     }
 }
@@ -126,8 +196,7 @@ impl AsyncWrite for LineWriter {
         _cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        self.pending.extend_from_slice(buf);
-        self.emit(false);
+        self.push(buf);
         Poll::Ready(Ok(buf.len()))
     }
 
@@ -136,13 +205,93 @@ impl AsyncWrite for LineWriter {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        self.emit(true);
+        self.finish();
         Poll::Ready(Ok(()))
     }
 }
 
 impl Drop for LineWriter {
     fn drop(&mut self) {
-        self.emit(true);
+        self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `chunks` to a stream whose lines go to a file, as a guest's
+    /// writes arrive, and returns the file's contents and the largest the
+    /// buffered partial line grew.
+    fn write_through(chunks: impl IntoIterator<Item = Vec<u8>>) -> (Vec<u8>, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = ComponentLog::open("guest", Some(dir.path()), "stdout", None).unwrap();
+        let mut writer = LineWriter::new(log, MAX_LINE_BYTES);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut largest = 0;
+        for chunk in chunks {
+            let written = Pin::new(&mut writer).poll_write(&mut cx, &chunk);
+            assert!(matches!(written, Poll::Ready(Ok(n)) if n == chunk.len()));
+            largest = largest.max(writer.pending.capacity());
+        }
+        drop(writer);
+        let text = std::fs::read(dir.path().join("guest_stdout.txt")).unwrap();
+        (text, largest)
+    }
+
+    #[test]
+    fn a_ten_mebibyte_line_is_split_and_never_buffered_whole() {
+        let total = 10 * 1024 * 1024;
+        let chunks = (0..total / 4096).map(|_| vec![b'x'; 4096]);
+        let (text, largest) = write_through(chunks);
+        assert!(
+            largest <= 2 * MAX_LINE_BYTES,
+            "the partial line grew to {largest} bytes"
+        );
+        let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
+        // Every piece but the last, which the end of the stream flushes.
+        assert_eq!(lines.len(), total / MAX_LINE_BYTES);
+        for line in &lines[..lines.len() - 1] {
+            assert_eq!(line.len(), MAX_LINE_BYTES + SPLIT_MARKER.len());
+            assert!(line.ends_with(SPLIT_MARKER));
+        }
+        assert_eq!(lines.last().unwrap().len(), MAX_LINE_BYTES);
+        let payload: usize = lines
+            .iter()
+            .map(|l| l.strip_suffix(SPLIT_MARKER).unwrap_or(l).len())
+            .sum();
+        assert_eq!(payload, total, "nothing is lost");
+    }
+
+    #[test]
+    fn lines_are_kept_whole_across_writes_and_flushed_at_the_end() {
+        let chunks = [&b"hel"[..], b"lo\nwor", b"ld\n\npartial"];
+        let (text, _) = write_through(chunks.iter().map(|c| c.to_vec()));
+        assert_eq!(text, b"hello\nworld\n\npartial");
+
+        let exact = vec![b'y'; MAX_LINE_BYTES];
+        let (text, _) = write_through([exact.clone(), b"\n".to_vec()]);
+        assert_eq!(
+            text.len(),
+            MAX_LINE_BYTES + 1,
+            "a line of exactly the limit is not split"
+        );
+    }
+
+    #[test]
+    fn a_log_file_that_is_a_symbolic_link_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.txt");
+        std::fs::write(&target, "precious\n").unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        std::os::unix::fs::symlink(&target, logs.join("guest_stdout.txt")).unwrap();
+        let err = ComponentLog::open("guest", Some(&logs), "stdout", None)
+            .err()
+            .expect("a linked log file is refused");
+        let message = format!("{err:#}");
+        assert!(message.contains("symbolic link"), "{message}");
+        assert!(message.contains("hint:"), "{message}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious\n");
     }
 }

@@ -146,9 +146,15 @@ impl Ctx<'_> {
     }
 
     fn file_mount(&self, file: Spanned<FileDef>) -> Result<FileMount, Error> {
+        let span = file.span();
         Ok(match file.into_inner() {
-            StrOr::Str(pattern) => FileMount::Pattern(pattern),
+            StrOr::Str(pattern) => {
+                self.check_file_source(&pattern, &span, "files")?;
+                FileMount::Pattern(pattern)
+            }
             StrOr::Table(placement) => {
+                let source = placement.source;
+                self.check_file_source(source.get_ref(), &source.span(), "source")?;
                 let destination = placement.destination;
                 if !destination.get_ref().starts_with('/') {
                     return Err(self.file.error(
@@ -159,12 +165,45 @@ impl Ctx<'_> {
                         },
                     ));
                 }
+                let Some(normalized) = normalize_destination(destination.get_ref()) else {
+                    return Err(self.file.error(
+                        destination.span(),
+                        "destination",
+                        ErrorKind::DestinationEscapes {
+                            destination: destination.into_inner(),
+                        },
+                    ));
+                };
                 FileMount::Placement {
-                    source: PathBuf::from(placement.source),
-                    destination: destination.into_inner(),
+                    source: PathBuf::from(source.into_inner()),
+                    destination: normalized,
                 }
             }
         })
+    }
+
+    /// A `files` pattern or source names host files, so it must stay inside
+    /// the application directory: an absolute path or a `..` would mount
+    /// any directory of the host into the guest.
+    fn check_file_source(&self, source: &str, span: &Span, field: &str) -> Result<(), Error> {
+        let path = std::path::Path::new(source);
+        let escapes = path.has_root()
+            || path.components().any(|c| {
+                matches!(
+                    c,
+                    std::path::Component::ParentDir | std::path::Component::Prefix(_)
+                )
+            });
+        if escapes {
+            return Err(self.file.error(
+                span.clone(),
+                field,
+                ErrorKind::FileSourceOutsideApp {
+                    path: source.to_owned(),
+                },
+            ));
+        }
+        Ok(())
     }
 
     /// `allowed_outbound_hosts` as written, then (v1 only) the legacy
@@ -220,5 +259,37 @@ impl Ctx<'_> {
                 },
             )
         })
+    }
+}
+
+/// A guest path with `.`, `..` and repeated `/` resolved lexically, or
+/// `None` if a `..` climbs above `/`: joined to the staging directory, such a
+/// destination would place files outside it.
+pub(crate) fn normalize_destination(destination: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in destination.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(format!("/{}", parts.join("/")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_destination;
+
+    #[test]
+    fn destinations_are_normalised_lexically() {
+        assert_eq!(normalize_destination("/").as_deref(), Some("/"));
+        assert_eq!(normalize_destination("//a/./b/").as_deref(), Some("/a/b"));
+        assert_eq!(normalize_destination("/a/b/../c").as_deref(), Some("/a/c"));
+        assert_eq!(normalize_destination("/a/..").as_deref(), Some("/"));
+        assert_eq!(normalize_destination("/.."), None);
+        assert_eq!(normalize_destination("/a/../../etc"), None);
     }
 }

@@ -208,6 +208,18 @@ pub enum ErrorKind {
         /// The destination as written.
         destination: String,
     },
+    /// A file mount destination whose `..` climbs above `/`.
+    #[error("file mount destination `{destination}` climbs above `/`")]
+    DestinationEscapes {
+        /// The destination as written.
+        destination: String,
+    },
+    /// A `files` pattern or source that is absolute or climbs out with `..`.
+    #[error("`files` source `{path}` is outside the application directory")]
+    FileSourceOutsideApp {
+        /// The pattern or source as written.
+        path: String,
+    },
     /// A key-value store or SQLite database label that is not an id.
     #[error("invalid `{field}` label `{label}`: {reason}")]
     InvalidLabel {
@@ -343,6 +355,12 @@ impl ErrorKind {
                 "write the digest as `sha256:` followed by the hex SHA-256 of the file".into()
             }
             RelativeDestination { .. } => "start the destination with `/`, e.g. `destination = \"/\"`".into(),
+            DestinationEscapes { .. } => {
+                "remove the `..` segments: the destination is a path inside the guest, e.g. `destination = \"/assets\"`".into()
+            }
+            FileSourceOutsideApp { .. } => {
+                "a component only gets files from the directory containing the manifest; copy them into it and name them relative to it, e.g. `files = [\"assets/**/*\"]` or `source = \"assets\"`".into()
+            }
             InvalidLabel { .. } => {
                 "labels are ids such as `default` or `my-store`: ASCII letters and digits in words joined by `-` or `_`".into()
             }

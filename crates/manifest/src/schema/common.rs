@@ -44,7 +44,7 @@ pub(crate) type FileDef = StrOr<FilePlacement>;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FilePlacement {
-    pub(crate) source: String,
+    pub(crate) source: Spanned<String>,
     pub(crate) destination: Spanned<String>,
 }
 
