@@ -82,9 +82,36 @@ pub struct UpCommand {
     #[arg(long, env = "SPIN_MAX_INSTANCE_MEMORY", value_parser = parse_size)]
     pub max_instance_memory: Option<usize>,
 
-    /// The most requests handled at once; more wait for a free slot.
+    /// The most requests handled at once; more wait for a free slot (up to `--max-queue-wait`).
     #[arg(long, default_value_t = 128)]
     pub max_concurrent_requests: u32,
+
+    /// How long a request may wait for a free slot (see
+    /// `--max-concurrent-requests`), in seconds, before it is answered
+    /// `503 Service Unavailable` with `Retry-After`.
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub max_queue_wait: Duration,
+
+    /// The most client connections open at once; more wait in the listen
+    /// backlog until one closes. Default: half the open-file limit, at most 16384.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+
+    /// How long a client may take to send a request's headers, in seconds
+    /// (from connecting, or from the first byte on a kept-alive
+    /// connection); then the connection is closed.
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub http_header_read_timeout: Duration,
+
+    /// How long a kept-alive connection may sit idle between requests, in
+    /// seconds, before it is closed.
+    #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub http_idle_timeout: Duration,
+
+    /// The largest request head (request line and headers), in bytes
+    /// (suffixes k, M allowed; at least 8k); a larger one is answered 431.
+    #[arg(long, default_value = "64k", value_name = "SIZE", value_parser = parse_header_size)]
+    pub http_max_header_size: usize,
 
     /// How many requests one instance may serve, one after another, for
     /// every component (default: each component's
@@ -124,6 +151,9 @@ impl UpCommand {
     }
 
     async fn serve(self) -> Result<()> {
+        if let Err(err) = spin_trigger_http::raise_open_file_limit() {
+            tracing::warn!("could not raise the open-file limit: {err}");
+        }
         let manifest_path = resolve_manifest_path(&self.from)?;
         let runtime_config = match &self.runtime_config_file {
             Some(path) => RuntimeConfig::load(path)?,
@@ -181,6 +211,11 @@ impl UpCommand {
             ServerOptions {
                 request_timeout: Duration::from_secs_f64(self.request_timeout),
                 max_concurrent_instances: self.max_concurrent_requests as usize,
+                max_queue_wait: self.max_queue_wait,
+                max_connections: self.max_connections.map(|n| n as usize),
+                header_read_timeout: self.http_header_read_timeout,
+                idle_timeout: self.http_idle_timeout,
+                max_header_size: self.http_max_header_size,
                 max_instance_reuse_count: self.max_instance_reuse_count,
                 max_idle_instances: IDLE_INSTANCES_PER_COMPONENT,
                 ..ServerOptions::default()
@@ -290,6 +325,29 @@ fn parse_size(s: &str) -> Result<usize, String> {
     };
     digits
         .parse::<usize>()
-        .map(|n| n * mult)
-        .map_err(|_| format!("expected a size like 512M, got `{s}`"))
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("expected a size like 512M, got `{s}`"))
+}
+
+/// A positive number of seconds (fractions allowed).
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs.is_finite() => {
+            Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` seconds is too long"))
+        }
+        _ => Err(format!("expected a positive number of seconds, got `{s}`")),
+    }
+}
+
+/// A request-head limit: a size of at least hyper's smallest buffer.
+fn parse_header_size(s: &str) -> Result<usize, String> {
+    let size = parse_size(s)?;
+    if size < spin_trigger_http::MIN_HEADER_SIZE {
+        return Err(format!(
+            "`{s}` is below the smallest allowed, {}k",
+            spin_trigger_http::MIN_HEADER_SIZE >> 10
+        ));
+    }
+    Ok(size)
 }

@@ -8,9 +8,11 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
+use tokio::task::AbortHandle;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use crate::overload::Burst;
 use crate::reuse::{Idle, InstancePool};
 use crate::server::ServerOptions;
 use spin_manifest::StaticResponse;
@@ -34,6 +36,8 @@ pub(crate) struct Handler {
     router: Router<RouteTarget>,
     options: ServerOptions,
     instances: Arc<Semaphore>,
+    /// Requests answered 503 for want of an instance slot, logged once per run.
+    turned_away: Burst,
     pool: Arc<InstancePool>,
 }
 
@@ -61,6 +65,7 @@ impl Handler {
             app,
             router,
             instances: Arc::new(Semaphore::new(options.max_concurrent_instances)),
+            turned_away: Burst::default(),
             pool,
             options,
         }
@@ -185,8 +190,26 @@ impl Handler {
         component: &Arc<LoadedComponent>,
         req: Request<Incoming>,
     ) -> anyhow::Result<Response<HyperOutgoingBody>> {
-        // Held until the guest finishes (body streaming included).
-        let permit = self.instances.clone().acquire_owned().await?;
+        // Held until the guest finishes (body streaming included). A request
+        // that cannot get one in time is turned away: an unbounded queue
+        // would hold every waiting client's connection and memory.
+        let wait = self.options.max_queue_wait;
+        let permit = match tokio::time::timeout(wait, self.instances.clone().acquire_owned()).await
+        {
+            Ok(permit) => {
+                self.turned_away.end();
+                permit?
+            }
+            Err(_) => {
+                if self.turned_away.hit() {
+                    tracing::warn!(
+                        "requests waited over {wait:?} for one of the {} instance slots and are answered 503 (logged once until one is served in time)\n\nhint: raise `spin up --max-concurrent-requests` or `--max-queue-wait`",
+                        self.options.max_concurrent_instances
+                    );
+                }
+                return Ok(unavailable());
+            }
+        };
         let id = component.config.id.clone();
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let app = self.app.clone();
@@ -233,10 +256,18 @@ impl Handler {
                 }
             }
         });
+        // Until the response head is handed over, this future is all that
+        // waits for the guest: when hyper drops it (the client went away),
+        // the guest is stopped and its slot freed, not left running to the
+        // request timeout.
+        let cancel = CancelOnDrop(Some(guest.abort_handle()));
         match receiver.await {
             Ok(Ok(response)) => {
+                cancel.disarm();
                 // The head is out; report a later failure (e.g. while
-                // streaming the body) in the log only.
+                // streaming the body) in the log only. The guest keeps
+                // running to stream the body; if the client goes away, its
+                // writes fail.
                 tokio::spawn(async move {
                     if let Ok(Err(err)) = guest.await {
                         tracing::error!("component `{id}` failed after responding: {err:?}");
@@ -244,9 +275,12 @@ impl Handler {
                 });
                 Ok(response)
             }
-            Ok(Err(code)) => Err(anyhow::anyhow!(
-                "the component responded with an error: {code:?}"
-            )),
+            Ok(Err(code)) => {
+                cancel.disarm();
+                Err(anyhow::anyhow!(
+                    "the component responded with an error: {code:?}"
+                ))
+            }
             Err(_) => match guest.await {
                 Ok(Ok(())) => Err(anyhow::anyhow!(
                     "the component returned without sending a response"
@@ -256,6 +290,34 @@ impl Handler {
             },
         }
     }
+}
+
+/// Aborts a spawned task when dropped, unless disarmed.
+struct CancelOnDrop(Option<AbortHandle>);
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
+/// The answer to a request that found no instance slot in time.
+fn unavailable() -> Response<HyperOutgoingBody> {
+    let mut resp = text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Service Unavailable: the server is at its limit of concurrent requests; retry later",
+    );
+    resp.headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    resp
 }
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<HyperOutgoingBody> {

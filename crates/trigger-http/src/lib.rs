@@ -2,8 +2,11 @@
 //! component, and runs a fresh instance of that component per request.
 #![deny(missing_docs)]
 
+mod connection;
 mod handler;
+mod overload;
 mod reuse;
 mod server;
 
-pub use server::{HttpServer, ServerOptions};
+pub use overload::raise_open_file_limit;
+pub use server::{HttpServer, MIN_HEADER_SIZE, ServerOptions};

@@ -5,12 +5,16 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
+use crate::connection::{BusyBody, ClockedIo, ConnectionClock};
 use crate::handler::{Handler, RouteTarget};
+use crate::overload::{self, Backoff, Burst};
 use spin_manifest::HttpRoute;
 use spin_routes::Router;
 use spin_runtime::LoadedApp;
@@ -23,15 +27,35 @@ pub struct ServerOptions {
     /// How long Ctrl-C waits for in-flight requests before exiting anyway.
     pub shutdown_grace: Duration,
     /// The most component instances alive at once; further requests wait
-    /// for a slot rather than fail (this must not exceed the engine's pool).
+    /// for a slot, up to `max_queue_wait` (this must not exceed the
+    /// engine's pool).
     pub max_concurrent_instances: usize,
+    /// How long a request may wait for an instance slot before it is
+    /// answered `503 Service Unavailable` with `Retry-After`.
+    pub max_queue_wait: Duration,
     /// How many requests one instance may serve, for every component;
     /// `None` leaves it to each component's manifest setting (whose absence
     /// means a fresh instance per request).
     pub max_instance_reuse_count: Option<u32>,
     /// The most idle instances kept per component for reuse.
     pub max_idle_instances: usize,
+    /// How long a client may take to send a complete request head, counted
+    /// from the accept for a connection's first request and from the first
+    /// byte for a later one; then the connection is closed.
+    pub header_read_timeout: Duration,
+    /// How long a kept-alive connection may wait, idle, for its next request.
+    pub idle_timeout: Duration,
+    /// The most connections open at once; more wait in the listen backlog
+    /// until one closes. `None`: half the open-file limit, at most 16384.
+    pub max_connections: Option<usize>,
+    /// The largest HTTP/1 request head (request line and headers) and
+    /// HTTP/2 header list, in bytes; a larger one is answered `431`. HTTP/1
+    /// also buffers at most this much of a connection's input and output.
+    pub max_header_size: usize,
 }
+
+/// The smallest `max_header_size`: hyper's smallest buffer.
+pub const MIN_HEADER_SIZE: usize = 8 << 10;
 
 impl Default for ServerOptions {
     fn default() -> Self {
@@ -39,8 +63,13 @@ impl Default for ServerOptions {
             request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             max_concurrent_instances: 128,
+            max_queue_wait: Duration::from_secs(10),
             max_instance_reuse_count: None,
             max_idle_instances: 16,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: None,
+            max_header_size: 64 << 10,
         }
     }
 }
@@ -110,32 +139,96 @@ impl HttpServer {
         if let Ok(addr) = listener.local_addr() {
             self.app.serving_at(addr);
         }
+        let options = self.handler.options();
+        let max_connections = options
+            .max_connections
+            .unwrap_or_else(overload::default_max_connections);
+        tracing::debug!("serving at most {max_connections} connections at once");
+        let connections = Arc::new(Semaphore::new(max_connections));
+        let at_capacity = Burst::default();
+        let accept_failures = Burst::default();
+        let mut backoff = Backoff::default();
         let graceful = GracefulShutdown::new();
-        let builder = auto::Builder::new(TokioExecutor::new());
+        let builder = connection_builder(options);
+        let local = listener.local_addr().ok();
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
+            // A connection slot first: past the cap, clients wait in the
+            // listen backlog instead of costing a file descriptor each.
+            let slot = match connections.clone().try_acquire_owned() {
+                Ok(slot) => {
+                    // Only well below the cap does a burst end, so a
+                    // server held at it logs once, not at every close.
+                    if connections.available_permits() >= (max_connections / 10).max(1) {
+                        at_capacity.end();
+                    }
+                    slot
+                }
+                Err(_) => {
+                    if at_capacity.hit() {
+                        tracing::warn!(
+                            "{max_connections} connections are open, the limit; new ones wait until one closes\n\nhint: raise it with `spin up --max-connections <N>`"
+                        );
+                    }
+                    tokio::select! {
+                        slot = connections.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                        () = &mut shutdown => break,
+                    }
+                }
+            };
             let (stream, client) = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok(conn) => conn,
-                    Err(err) => {
-                        tracing::warn!("accepting a connection failed: {err}");
+                    Err(err) if overload::is_connection_error(&err) => {
+                        tracing::debug!("a connection was lost before it was accepted: {err}");
                         continue;
+                    }
+                    Err(err) => {
+                        if accept_failures.hit() {
+                            tracing::warn!(
+                                "accepting connections failed: {err}; retrying with back-off (logged once until it recovers)\n\nhint: if the process is out of file descriptors, lower `--max-connections` (now {max_connections}) or raise `ulimit -n`"
+                            );
+                        }
+                        tokio::select! {
+                            () = tokio::time::sleep(backoff.next_delay()) => continue,
+                            () = &mut shutdown => break,
+                        }
                     }
                 },
                 () = &mut shutdown => break,
             };
+            backoff.reset();
+            if let Some(failures) = accept_failures.end() {
+                tracing::info!("accepting connections again after {failures} failed attempts");
+            }
             let _ = stream.set_nodelay(true);
+            let clock = ConnectionClock::new(options.header_read_timeout, options.idle_timeout);
             let handler = self.handler.clone();
-            let local = listener.local_addr().ok();
-            let service = service_fn(move |req| {
-                let handler = handler.clone();
-                async move { handler.handle(req, client, local).await }
+            let service = service_fn({
+                let clock = clock.clone();
+                move |req| {
+                    let handler = handler.clone();
+                    let busy = clock.request_started();
+                    async move {
+                        let response = handler.handle(req, client, local).await?;
+                        Ok::<_, Infallible>(response.map(|body| BusyBody::new(body, busy)))
+                    }
+                }
             });
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            let io = TokioIo::new(ClockedIo::new(stream, clock.clone()));
+            let conn = builder.serve_connection_with_upgrades(io, service);
             let conn = graceful.watch(conn.into_owned());
             tokio::spawn(async move {
-                if let Err(err) = conn.await {
-                    tracing::debug!("connection from {client} ended: {err}");
+                let _slot = slot;
+                tokio::select! {
+                    ended = conn => {
+                        if let Err(err) = ended {
+                            tracing::debug!("connection from {client} ended: {err}");
+                        }
+                    }
+                    why = clock.expired() => {
+                        tracing::debug!("closing the connection from {client}: {why}");
+                    }
                 }
             });
         }
@@ -148,4 +241,20 @@ impl HttpServer {
         }
         Ok(())
     }
+}
+
+/// hyper's connection settings. [`ConnectionClock`] replaces hyper's
+/// header-read timeout.
+fn connection_builder(options: &ServerOptions) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .header_read_timeout(None)
+        // A head that does not fit the buffer is answered 431 (through
+        // `auto`, hyper has no separate limit on the head).
+        .max_buf_size(options.max_header_size.max(MIN_HEADER_SIZE));
+    builder
+        .http2()
+        .max_header_list_size(u32::try_from(options.max_header_size).unwrap_or(u32::MAX));
+    builder
 }
