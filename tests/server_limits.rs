@@ -406,6 +406,7 @@ fn limit_flags_reject_bad_values_clearly() {
             "expected a positive number of seconds",
         ),
         ("--http-idle-timeout", "NaN", "expected a positive number"),
+        ("--request-timeout", "-1", "expected a positive number"),
         ("--http-max-header-size", "1k", "below the smallest allowed"),
         ("--max-connections", "0", "0"),
     ] {

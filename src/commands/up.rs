@@ -74,8 +74,8 @@ pub struct UpCommand {
     pub disable_pooling: bool,
 
     /// The longest a request may run, in seconds, before it is stopped with a 500.
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
-    pub request_timeout: f64,
+    #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub request_timeout: Duration,
 
     /// The most linear memory one instance may use, in bytes (suffixes k, M,
     /// G allowed). Default: the runtime config's `max_instance_memory`, else 512M.
@@ -209,7 +209,7 @@ impl UpCommand {
         let server = HttpServer::new(
             loaded,
             ServerOptions {
-                request_timeout: Duration::from_secs_f64(self.request_timeout),
+                request_timeout: self.request_timeout,
                 max_concurrent_instances: self.max_concurrent_requests as usize,
                 max_queue_wait: self.max_queue_wait,
                 max_connections: self.max_connections.map(|n| n as usize),
