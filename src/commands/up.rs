@@ -121,6 +121,11 @@ pub struct UpCommand {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_instance_reuse_count: Option<u32>,
 
+    /// The most outbound HTTP requests one instance may have in flight at
+    /// once (sent, response headers not yet in); more wait for a slot.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_outbound_http_per_instance: u32,
+
     /// Run `spin build` before starting.
     #[arg(long, env = "SPIN_ALWAYS_BUILD")]
     pub build: bool,
@@ -198,6 +203,8 @@ impl UpCommand {
             quiet: self.quiet,
             max_log_line_length: self.max_log_line_length,
             stores: runtime_config.stores(state_dir.as_deref()),
+            blocked_networks: runtime_config.blocked_networks.clone(),
+            max_outbound_http_per_instance: Some(self.max_outbound_http_per_instance as usize),
             // With no state directory, `files` are still staged beside the manifest.
             state_dir: state_dir.unwrap_or_else(|| app.dir.join(".spin")),
         };

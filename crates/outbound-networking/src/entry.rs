@@ -147,14 +147,6 @@ impl Entry {
             && self.host.allows(&target.host)
     }
 
-    /// Scheme and port allow the target, and the host part names an address
-    /// or range containing `addr`.
-    pub(crate) fn allows_address(&self, target: &OutboundTarget, addr: IpAddr) -> bool {
-        self.scheme.allows(&target.scheme)
-            && self.port.allows(target.port)
-            && self.host.contains_ip(addr.to_canonical())
-    }
-
     /// Requests to the application itself with this scheme.
     pub(crate) fn allows_self(&self, scheme: &str) -> bool {
         self.scheme.allows(&scheme.to_ascii_lowercase())

@@ -19,26 +19,36 @@
 //! `http://0x7f.1/`, `http://[::ffff:127.0.0.1]/` and `http://127.0.0.1/` are
 //! one address, and `http://allowed.com@evil.com/` is refused outright.
 //!
+//! As in Spin, an IP or CIDR entry allows IP-literal destinations only: a
+//! name is allowed by a name entry, never by what it resolves to (so
+//! `http://127.0.0.1:*` does not open `http://localhost:…`). Where resolved
+//! addresses may go is the operator's decision, [`BlockedNetworks`]
+//! (`[outbound_networking] block_networks`), checked on every address a
+//! connection is made to.
+//!
 //! ```
 //! use spin_outbound_networking::{AllowedHosts, OutboundTarget};
 //!
 //! let allowed = AllowedHosts::parse(&["https://*.example.com", "redis://10.0.0.0/8"]).unwrap();
 //! assert!(allowed.allows(&OutboundTarget::parse_url("https://api.example.com/v1").unwrap()));
 //! assert!(!allowed.allows(&OutboundTarget::parse_url("https://example.com/").unwrap()));
-//! let redis = OutboundTarget::new("redis", "cache.internal", None).unwrap();
-//! assert!(!allowed.allows(&redis));
-//! assert!(allowed.allows_address(&redis, "10.1.2.3".parse().unwrap()));
+//! // A CIDR entry matches addresses, not names that resolve into it.
+//! assert!(allowed.allows(&OutboundTarget::new("redis", "10.1.2.3", None).unwrap()));
+//! assert!(!allowed.allows(&OutboundTarget::new("redis", "cache.internal", None).unwrap()));
 //! ```
 
 #![deny(missing_docs)]
 
+mod blocked;
 mod entry;
+mod redact;
 mod target;
 
 use std::fmt;
-use std::net::IpAddr;
 
+pub use blocked::{BlockRule, BlockedNetworks, BlockedRange, is_private};
 pub use entry::EntryProblem;
+pub use redact::redact_url;
 pub use target::{Host, OutboundTarget, SELF_ALT, TargetError};
 
 use entry::Entry;
@@ -104,19 +114,11 @@ impl AllowedHosts {
     }
 
     /// Whether the list allows `target` as named, before any DNS lookup.
-    /// Scheme, host and port must all be allowed by one entry. A CIDR entry
-    /// matches IP-literal targets only; for names, see
-    /// [`Self::allows_address`].
+    /// Scheme, host and port must all be allowed by one entry. An IP or CIDR
+    /// entry matches IP-literal targets only, as in Spin: a name that
+    /// resolves into the range is not allowed by it.
     pub fn allows(&self, target: &OutboundTarget) -> bool {
         self.entries.iter().any(|e| e.allows(target))
-    }
-
-    /// Whether the list allows connecting to `addr`, one address `target`'s
-    /// host resolved to. Allowed when `target` itself is allowed, or when an
-    /// entry with a matching scheme and port names an IP address or CIDR
-    /// block containing `addr`. Connect only to the addresses this accepts.
-    pub fn allows_address(&self, target: &OutboundTarget, addr: IpAddr) -> bool {
-        self.allows(target) || self.entries.iter().any(|e| e.allows_address(target, addr))
     }
 
     /// Whether requests to the application itself (a relative URL or

@@ -64,7 +64,7 @@ impl fmt::Display for Host {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TargetError {
-    /// Not a URL at all.
+    /// Not a URL at all. The URL is kept with any password hidden.
     #[error(
         "`{url}` is not a valid URL: {error}\n\nhint: percent-encode special characters such as `#`, `/` and `@` in user names and passwords"
     )]
@@ -88,7 +88,8 @@ pub enum TargetError {
         url: String,
     },
     /// `user@host`: refused because an allow-list check that looked at the
-    /// text before `@` would pass `http://allowed.com@evil.com/`.
+    /// text before `@` would pass `http://allowed.com@evil.com/`. The URL
+    /// is kept with its password hidden ([`crate::redact_url`]).
     #[error(
         "`{url}` has credentials before its host\n\nhint: send credentials in a header such as `Authorization` instead"
     )]
@@ -136,7 +137,7 @@ impl OutboundTarget {
         let parsed = parse_absolute(url)?;
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(TargetError::Userinfo {
-                url: url.to_owned(),
+                url: crate::redact_url(url),
             });
         }
         Self::from_parsed(url, &parsed)
@@ -241,7 +242,7 @@ fn parse_absolute(url: &str) -> Result<url::Url, TargetError> {
             url: url.to_owned(),
         },
         error => TargetError::InvalidUrl {
-            url: url.to_owned(),
+            url: crate::redact_url(url),
             error,
         },
     })

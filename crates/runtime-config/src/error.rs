@@ -95,6 +95,12 @@ pub enum ErrorKind {
     /// `[[variables_provider]]` and `[[config_provider]]` both present.
     #[error("both `variables_provider` and `config_provider` are present")]
     BothProviderLists,
+    /// A `block_networks` entry that is not a network.
+    #[error("`{entry}` is not a network to block")]
+    InvalidBlockedNetwork {
+        /// The entry as written.
+        entry: String,
+    },
     /// A Redis URL that does not parse.
     #[error("`{url}` is not a Redis URL this host can use: {reason}")]
     InvalidRedisUrl {
@@ -115,6 +121,12 @@ impl ErrorKind {
             Self::Syntax { .. } => "fix the TOML syntax at the position shown".into(),
             Self::UnknownKey { expected, .. } => {
                 format!("the keys allowed here are {}", list(expected))
+            }
+            Self::UnsupportedKey { key } if key.contains('.') => {
+                "remove it; this host does not enforce it".into()
+            }
+            Self::InvalidBlockedNetwork { .. } => {
+                "write a CIDR block such as \"10.0.0.0/8\" or \"fd00::/8\", a single address, or \"private\" for every address that is not globally routable".into()
             }
             Self::UnsupportedKey { .. } => format!(
                 "remove it; this host reads {} from a runtime config file",

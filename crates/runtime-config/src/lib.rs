@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub use error::{ErrorKind, RuntimeConfigError};
+pub use spin_outbound_networking::BlockedNetworks;
 
 /// The label every application may use without configuration.
 pub const DEFAULT_LABEL: &str = "default";
@@ -57,6 +58,9 @@ pub struct RuntimeConfig {
     /// `[[variables_provider]]` (or `[[config_provider]]`) entries, highest
     /// priority first.
     pub variables_providers: Vec<VariablesProviderConfig>,
+    /// `[outbound_networking] block_networks`: addresses no outbound
+    /// connection may reach, each rule with the file and line it came from.
+    pub blocked_networks: BlockedNetworks,
 }
 
 /// A directory setting: a path, or `""`, which Spin reads as "none".

@@ -13,6 +13,7 @@ use super::error::{ErrorKind, RuntimeConfigError};
 use super::{
     DatabaseLocation, DirSetting, KeyValueBackend, RuntimeConfig, VariablesProviderConfig,
 };
+use spin_outbound_networking::{BlockRule, BlockedNetworks, BlockedRange};
 
 /// The top-level keys this host reads.
 pub(super) const TOP_LEVEL_KEYS: &[&str] = &[
@@ -23,13 +24,13 @@ pub(super) const TOP_LEVEL_KEYS: &[&str] = &[
     "sqlite_database",
     "variables_provider",
     "config_provider",
+    "outbound_networking",
 ];
 
 /// Spin runtime configuration that this host does not implement, reported
 /// as unsupported rather than unknown.
 const SPIN_ONLY_KEYS: &[&str] = &[
     "llm_compute",
-    "outbound_networking",
     "client_tls",
     "outbound_http",
     "outbound_redis",
@@ -94,6 +95,10 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<RuntimeConfig, RuntimeCon
                         .push(variables_provider(&provider)?);
                 }
             }
+            "outbound_networking" => {
+                let table = top.nested(key, value, "a table")?;
+                config.blocked_networks = outbound_networking(&table)?;
+            }
             other if SPIN_ONLY_KEYS.contains(&other) => {
                 return Err(file.error(key.span(), ErrorKind::UnsupportedKey { key: other.into() }));
             }
@@ -151,6 +156,53 @@ fn check_redis_url(url: &str) -> Result<(), String> {
             "`{other}` is not a Redis scheme (use `redis`, `rediss` or `redis+unix`)"
         )),
     }
+}
+
+/// `[outbound_networking]`: `block_networks` is read; Spin's connection
+/// limits are refused by name, since this host does not enforce them.
+fn outbound_networking(table: &Table) -> Result<BlockedNetworks, RuntimeConfigError> {
+    const KEYS: &[&str] = &[
+        "block_networks",
+        "max_socket_connections",
+        "max_total_connections",
+    ];
+    table.check_keys(KEYS)?;
+    for (key, _) in &table.entries {
+        if key.get_ref().starts_with("max_") {
+            return Err(table.file.error(
+                key.span(),
+                ErrorKind::UnsupportedKey {
+                    key: table.child_name(key.get_ref()),
+                },
+            ));
+        }
+    }
+    let Some((key, value)) = table.get("block_networks") else {
+        return Ok(BlockedNetworks::default());
+    };
+    const EXPECTED: &str = "an array of CIDR blocks or \"private\"";
+    let DeValue::Array(items) = value.get_ref() else {
+        return Err(table.wrong_type(key, value, EXPECTED));
+    };
+    let file = table.file;
+    let rules = items
+        .iter()
+        .map(|item| {
+            let text = table.str(key, item)?;
+            let range = BlockedRange::parse(&text).ok_or_else(|| {
+                file.error(
+                    item.span(),
+                    ErrorKind::InvalidBlockedNetwork { entry: text },
+                )
+            })?;
+            let line = file.text[..item.span().start].matches('\n').count() + 1;
+            Ok(BlockRule {
+                range,
+                origin: format!("{}:{line}", file.path.display()),
+            })
+        })
+        .collect::<Result<_, RuntimeConfigError>>()?;
+    Ok(BlockedNetworks::new(rules))
 }
 
 /// The database's location, and whether its statements may attach files.
@@ -578,6 +630,54 @@ dotenv_path = "vars.env"
         assert!(
             err.to_string()
                 .contains("Spin runtime configuration that this host does not support"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn outbound_networking_blocks_networks_with_their_origin() {
+        let config = parse_ok(
+            "state_dir = \"s\"\n[outbound_networking]\nblock_networks = [\n  \"127.0.0.0/8\",\n  \"private\",\n  \"8.8.8.8/16\",\n  \"::1\",\n]\n",
+        );
+        let rules = config.blocked_networks.rules();
+        let shown: Vec<String> = rules.iter().map(|r| r.range.to_string()).collect();
+        assert_eq!(shown, ["127.0.0.0/8", "private", "8.8.0.0/16", "::1/128"]);
+        assert_eq!(rules[0].origin, "conf/rc.toml:4");
+        assert_eq!(rules[3].origin, "conf/rc.toml:7");
+        assert!(
+            parse_ok("[outbound_networking]\n")
+                .blocked_networks
+                .is_empty()
+        );
+        assert!(
+            parse_ok("[outbound_networking]\nblock_networks = []\n")
+                .blocked_networks
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn outbound_networking_mistakes_are_located() {
+        let err = parse_err("[outbound_networking]\nblock_networks = [\"10.0.0.0/33\"]\n");
+        assert_eq!(err.line(), Some(2));
+        let text = err.to_string();
+        assert!(
+            text.starts_with("`10.0.0.0/33` is not a network to block"),
+            "{text}"
+        );
+        assert!(text.contains("hint: write a CIDR block"), "{text}");
+        let err = parse_err("[outbound_networking]\nblock_networks = \"private\"\n");
+        assert!(err.to_string().contains("must be an array"), "{err}");
+        let err = parse_err("[outbound_networking]\nblock_networks = [1]\n");
+        assert!(matches!(err.kind(), ErrorKind::WrongType { .. }), "{err}");
+        // The key is `block_networks`, as in Spin.
+        let err = parse_err("[outbound_networking]\nblocked_networks = [\"private\"]\n");
+        assert!(
+            matches!(err.kind(), ErrorKind::UnknownKey { key, .. } if key == "blocked_networks")
+        );
+        let err = parse_err("[outbound_networking]\nmax_total_connections = 10\n");
+        assert!(
+            matches!(err.kind(), ErrorKind::UnsupportedKey { key } if key == "outbound_networking.max_total_connections"),
             "{err}"
         );
     }

@@ -47,6 +47,12 @@ pub struct LoadOptions {
     /// The key-value stores and SQLite databases components may open, by
     /// label (see [`crate::runtime_config::RuntimeConfig::stores`]).
     pub stores: Stores,
+    /// Networks no outbound connection may reach (`[outbound_networking]
+    /// block_networks`).
+    pub blocked_networks: spin_outbound_networking::BlockedNetworks,
+    /// Outbound HTTP requests one instance may have in flight (`None`: the
+    /// default, 32).
+    pub max_outbound_http_per_instance: Option<usize>,
 }
 
 /// Everything the manifest grants one component, resolved at load time.
@@ -101,10 +107,16 @@ impl LoadedApp {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         crate::capabilities::outbound_http::add_to_linker(&mut linker)?;
         crate::capabilities::add_to_linker(&mut linker)?;
-        let services = Arc::new(AppServices::new(
-            options.stores.clone(),
-            engine.options.max_instance_memory,
-        ));
+        let services = Arc::new(
+            AppServices::new(
+                options.stores.clone(),
+                engine.options.max_instance_memory,
+            )
+            .with_outbound_limits(
+                options.blocked_networks.clone(),
+                options.max_outbound_http_per_instance,
+            ),
+        );
 
         let used: Vec<&str> = app
             .http_triggers

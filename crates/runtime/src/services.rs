@@ -19,10 +19,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use crate::capabilities::mysql::MysqlPools;
+use crate::capabilities::outbound_http::DEFAULT_MAX_REQUESTS_PER_INSTANCE;
 use crate::capabilities::outbound_http::HttpClient;
 use crate::capabilities::postgres::PgPool;
 use crate::capabilities::redis::RedisPool;
 use crate::runtime_config::{DatabaseLocation, KeyValueBackend, Stores};
+use spin_outbound_networking::BlockedNetworks;
 
 /// One application's shared services.
 pub struct AppServices {
@@ -34,6 +36,9 @@ pub struct AppServices {
     pub postgres: PgPool,
     /// MySQL connection pools by address.
     pub mysql: MysqlPools,
+    /// Addresses no outbound connection may reach (runtime config).
+    blocked_networks: BlockedNetworks,
+    max_outbound_http_per_instance: usize,
     stores: Stores,
     /// The most bytes one SQLite result (or value) may hold.
     max_result_bytes: usize,
@@ -64,11 +69,39 @@ impl AppServices {
             http: HttpClient::default(),
             postgres: PgPool::default(),
             mysql: MysqlPools::default(),
+            blocked_networks: BlockedNetworks::default(),
+            max_outbound_http_per_instance: DEFAULT_MAX_REQUESTS_PER_INSTANCE,
             stores,
             max_result_bytes,
             app_address: OnceLock::new(),
             databases: Mutex::default(),
         }
+    }
+
+    /// Applies the outbound networking limits: `blocked` networks for every
+    /// connection, and at most `max_http_per_instance` outbound HTTP
+    /// requests in flight per instance (at least 1).
+    pub fn with_outbound_limits(
+        mut self,
+        blocked: BlockedNetworks,
+        max_http_per_instance: Option<usize>,
+    ) -> Self {
+        self.http = HttpClient::new(blocked.clone());
+        self.blocked_networks = blocked;
+        self.max_outbound_http_per_instance = max_http_per_instance
+            .unwrap_or(DEFAULT_MAX_REQUESTS_PER_INSTANCE)
+            .max(1);
+        self
+    }
+
+    /// The networks no outbound connection may reach.
+    pub fn blocked_networks(&self) -> &BlockedNetworks {
+        &self.blocked_networks
+    }
+
+    /// How many outbound HTTP requests one instance may have in flight.
+    pub fn max_outbound_http_per_instance(&self) -> usize {
+        self.max_outbound_http_per_instance
     }
 
     /// Records where the HTTP trigger listens. A wildcard address (all

@@ -15,8 +15,11 @@ pub mod variables;
 use anyhow::Result;
 use wasmtime::component::{HasSelf, Linker};
 
+use crate::app::ComponentConfig;
 use crate::state::HostState;
-use spin_outbound_networking::{Host, OutboundTarget, suggestion};
+use spin_outbound_networking::{Host, OutboundTarget, redact_url, suggestion};
+use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The Spin interfaces this host implements; a component's imports of any
 /// other Spin interface are stubbed (see [`unsupported`]).
@@ -64,7 +67,11 @@ impl OutboundDenied {
     pub(crate) fn reason(self, service: &Service, address: &str) -> String {
         match self {
             Self::InvalidAddress => {
-                format!("`{address}` is not a {}:// address", service.schemes[0])
+                format!(
+                    "`{}` is not a {}:// address",
+                    redact_url(address),
+                    service.schemes[0]
+                )
             }
             Self::NotAllowed => {
                 "the destination is not allowed by the component's allowed_outbound_hosts".into()
@@ -186,6 +193,53 @@ impl HostState {
             port: target.port,
         })
     }
+}
+
+/// With `[outbound_networking] block_networks` configured, resolves a
+/// checked address's host and points it at the first address outside the
+/// blocked networks, so the client connects to the address that was
+/// checked. When every address is blocked, logs the component, host,
+/// address and rule, and returns the guest-visible reason. (A free function
+/// holding its own `Arc`: a `&HostState` may not be held across an await.)
+pub(crate) async fn unblocked(
+    component: Arc<ComponentConfig>,
+    service: &Service,
+    checked: &mut CheckedAddress,
+) -> Result<(), String> {
+    let blocked = component.services.blocked_networks();
+    if blocked.is_empty() {
+        return Ok(());
+    }
+    let addrs: Vec<IpAddr> = match checked.host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => tokio::net::lookup_host((checked.host.as_str(), checked.port))
+            .await
+            .map_err(|e| format!("cannot resolve `{}`: {e}", checked.host))?
+            .map(|a| a.ip())
+            .collect(),
+    };
+    if let Some(addr) = addrs.iter().find(|a| blocked.blocking(**a).is_none()) {
+        checked.host = addr.to_string();
+        return Ok(());
+    }
+    let Some((addr, rule)) = addrs
+        .first()
+        .and_then(|a| blocked.blocking(*a).map(|rule| (a, rule)))
+    else {
+        return Err(format!("`{}` has no address", checked.host));
+    };
+    tracing::error!(
+        "component `{}` may not connect to {} at `{}`: {}:{} is {addr}, which is blocked by {rule}\n\nhint: the runtime config file forbids this address; use a server outside the blocked networks, or change the rule",
+        component.id,
+        service.name,
+        redact_password(&checked.url),
+        checked.host,
+        checked.port,
+    );
+    Err(format!(
+        "{}:{} is {addr}, in a network the runtime configuration blocks",
+        checked.host, checked.port
+    ))
 }
 
 /// `url` with any password replaced, for logs.

@@ -75,7 +75,7 @@ impl HostConnection for HostState {
         password: String,
         keep_alive_interval_in_secs: u64,
     ) -> wasmtime::Result<Result<Resource<MqttConnection>, Error>> {
-        let checked = match self.connection_allowed(&capabilities::MQTT, &address) {
+        let mut checked = match self.connection_allowed(&capabilities::MQTT, &address) {
             Ok(checked) => checked,
             Err(OutboundDenied::InvalidAddress) => return Ok(Err(Error::InvalidAddress)),
             Err(denied) => {
@@ -84,6 +84,11 @@ impl HostConnection for HostState {
                 )));
             }
         };
+        if let Err(reason) =
+            capabilities::unblocked(self.component.clone(), &capabilities::MQTT, &mut checked).await
+        {
+            return Ok(Err(Error::ConnectionFailed(reason)));
+        }
         // As in Spin, `?client_id=` chooses the id the broker sees.
         let id = checked
             .url

@@ -244,7 +244,7 @@ impl HostConnection for HostState {
         &mut self,
         address: String,
     ) -> wasmtime::Result<Result<Resource<MysqlConnection>, Error>> {
-        let checked = match self.connection_allowed(&capabilities::MYSQL, &address) {
+        let mut checked = match self.connection_allowed(&capabilities::MYSQL, &address) {
             Ok(checked) => checked,
             Err(denied) => {
                 return Ok(Err(Error::ConnectionFailed(
@@ -252,6 +252,12 @@ impl HostConnection for HostState {
                 )));
             }
         };
+        if let Err(reason) =
+            capabilities::unblocked(self.component.clone(), &capabilities::MYSQL, &mut checked)
+                .await
+        {
+            return Ok(Err(Error::ConnectionFailed(reason)));
+        }
         let pool = match self.component.services.mysql.pool(&checked) {
             Ok(pool) => pool,
             Err(e) => return Ok(Err(e)),

@@ -2,13 +2,18 @@
 //! is checked against the component's `allowed_outbound_hosts` before any
 //! connection is made. A denied request reaches the guest as
 //! `HTTP-request-denied` (Spin's `DestinationNotAllowed`), and the log names
-//! the manifest line that would allow it.
+//! the manifest line that would allow it. An address in the runtime
+//! config's `block_networks` is refused as `destination-IP-prohibited`.
+//!
+//! One instance may have at most [`DEFAULT_MAX_REQUESTS_PER_INSTANCE`]
+//! requests in flight (`--max-outbound-http-per-instance`); more wait for a
+//! slot, so one guest cannot open thousands of upstream connections at once.
 
 mod client;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi_http::p2::bindings::LinkOptions;
@@ -19,6 +24,12 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttp, WasiHttpHook
 use crate::state::HostState;
 
 pub use client::HttpClient;
+
+/// How many outbound requests one instance may have in flight (sent, and
+/// waiting for the response headers) unless `--max-outbound-http-per-instance`
+/// says otherwise. Spin has no per-instance limit; 32 is far above what a
+/// handler needs and far below what would exhaust the host's sockets.
+pub const DEFAULT_MAX_REQUESTS_PER_INSTANCE: usize = 32;
 
 use crate::app::ComponentConfig;
 use spin_outbound_networking::{Host, OutboundTarget, SELF_ALT, suggestion};
@@ -41,32 +52,35 @@ fn for_log(uri: &http::Uri) -> String {
 
 /// Where an allowed request goes.
 enum Route {
-    /// To the URI's host, resolved as usual.
-    ByName,
-    /// To this address, which the allow list checked.
-    At(SocketAddr),
+    /// To the URI's host: its addresses outside blocked networks.
+    Upstream,
     /// To the application's own HTTP listener.
     App,
 }
 
-/// The wasi:http hooks of one component's requests.
+/// The wasi:http hooks of one instance's requests.
 pub struct OutboundHttp {
     component: Arc<ComponentConfig>,
+    /// This instance's request slots.
+    in_flight: Arc<Semaphore>,
 }
 
 impl OutboundHttp {
-    /// Hooks enforcing `component`'s allow list.
+    /// Hooks enforcing `component`'s allow list, for one instance.
     pub fn new(component: Arc<ComponentConfig>) -> Self {
-        Self { component }
+        let slots = component.services.max_outbound_http_per_instance();
+        Self {
+            component,
+            in_flight: Arc::new(Semaphore::new(slots)),
+        }
     }
 
-    /// Decides where a request may go. A host allowed by name is reached by
-    /// name; a domain allowed only through an IP range is resolved here and
-    /// reached at the first address inside the range (so the address that was
-    /// checked is the one connected to); `self.alt` is the application itself.
-    /// Anything else is refused and logged with the manifest line that would
-    /// allow it.
-    async fn check(component: &ComponentConfig, uri: &http::Uri) -> Result<Route, Error> {
+    /// Decides where a request may go. A host allowed by the manifest is
+    /// reached by name (IP and CIDR entries allow IP-literal hosts only, as
+    /// in Spin), at the addresses it resolves to outside blocked networks;
+    /// `self.alt` is the application itself. Anything else is refused and
+    /// logged with the manifest line that would allow it.
+    fn check(component: &ComponentConfig, uri: &http::Uri) -> Result<Route, Error> {
         let target = OutboundTarget::parse_url(&uri.to_string()).map_err(|err| {
             tracing::error!(component = %component.id, "outbound request to `{}` refused: {err}", for_log(uri));
             Error::HttpRequestUriInvalid
@@ -80,14 +94,20 @@ impl OutboundHttp {
                 return Ok(Route::App);
             }
         } else if component.allowed_hosts.allows(&target) {
-            return Ok(Route::ByName);
-        } else if let Host::Domain(name) = &target.host
-            && let Ok(addrs) = tokio::net::lookup_host((name.as_str(), target.port)).await
-            && let Some(addr) = addrs
-                .into_iter()
-                .find(|a| component.allowed_hosts.allows_address(&target, a.ip()))
-        {
-            return Ok(Route::At(addr));
+            // Names are checked where they are resolved (the client's
+            // resolver); an address written in the URL is checked here.
+            let blocked = component.services.http.blocked_networks();
+            if let Host::Ip(addr) = target.host
+                && let Some(rule) = blocked.blocking(addr)
+            {
+                tracing::error!(
+                    "component `{}`: request to `{}` refused: {addr} is blocked by {rule} (HttpError::DestinationIpProhibited)\n\nhint: the runtime config file forbids this address; use a host outside the blocked networks, or change the rule",
+                    component.id,
+                    for_log(uri),
+                );
+                return Err(Error::DestinationIpProhibited);
+            }
+            return Ok(Route::Upstream);
         }
         tracing::error!(
             "component `{}` is not allowed to send a request to `{}` (HttpError::DestinationNotAllowed)\n\nhint: to allow it, add this to the component in `{}`:\n    {}",
@@ -119,11 +139,11 @@ impl WasiHttpHooks for OutboundHttp {
     > {
         drop(fut);
         let component = self.component.clone();
+        let in_flight = self.in_flight.clone();
         Box::new(async move {
             let mut request = request;
-            let checked = match Self::check(&component, request.uri()).await? {
-                Route::ByName => None,
-                Route::At(addr) => Some(addr),
+            match Self::check(&component, request.uri())? {
+                Route::Upstream => {}
                 Route::App => {
                     let addr = component
                         .services
@@ -135,7 +155,21 @@ impl WasiHttpHooks for OutboundHttp {
                     *request.uri_mut() = format!("http://{addr}{path}")
                         .parse()
                         .map_err(|_| Error::HttpRequestUriInvalid)?;
-                    None
+                }
+            }
+            let permit = match in_flight.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    tracing::warn!(
+                        "component `{}`: this instance already has {} outbound HTTP requests in flight; the request to `{}` waits for one to finish\n\nhint: raise the limit with `spin up --max-outbound-http-per-instance <N>`",
+                        component.id,
+                        component.services.max_outbound_http_per_instance(),
+                        for_log(request.uri()),
+                    );
+                    in_flight
+                        .acquire_owned()
+                        .await
+                        .map_err(|_| Error::InternalError(None))?
                 }
             };
             let options = options.unwrap_or_default();
@@ -150,7 +184,7 @@ impl WasiHttpHooks for OutboundHttp {
             let response = component
                 .services
                 .http
-                .send(&component.id, request, checked, first_byte, between_bytes)
+                .send(&component.id, request, permit, first_byte, between_bytes)
                 .await?;
             Ok((
                 response,

@@ -222,7 +222,7 @@ impl HostState {
         &mut self,
         address: String,
     ) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
-        let checked = match self.connection_allowed(&capabilities::POSTGRES, &address) {
+        let mut checked = match self.connection_allowed(&capabilities::POSTGRES, &address) {
             Ok(checked) => checked,
             Err(denied) => {
                 return Ok(Err(PgError::ConnectionFailed(
@@ -230,6 +230,15 @@ impl HostState {
                 )));
             }
         };
+        if let Err(reason) = capabilities::unblocked(
+            self.component.clone(),
+            &capabilities::POSTGRES,
+            &mut checked,
+        )
+        .await
+        {
+            return Ok(Err(PgError::ConnectionFailed(reason)));
+        }
         let key = pool_key(&checked);
         let pool = &self.component.services.postgres;
         let client = match pool.take(&key) {

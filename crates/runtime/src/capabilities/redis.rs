@@ -1,11 +1,25 @@
-//! Outbound Redis (`fermyon:spin/redis@2.0.0`). Connections are multiplexed
-//! and pooled per address for the whole application, so a request only pays
-//! for the TCP handshake the first time an address is used. The address must
-//! be allowed by the component's `allowed_outbound_hosts`.
+//! Outbound Redis (`fermyon:spin/redis@2.0.0`). The address must be
+//! allowed by the component's `allowed_outbound_hosts`, and must not
+//! resolve into a blocked network.
+//!
+//! A guest's connection is its own: `execute` can change a session (`SELECT`,
+//! `AUTH`, `MULTI`, `CLIENT REPLY OFF`, `SUBSCRIBE`), so connections are
+//! never shared between two opens. A closed connection is kept for the next
+//! `open` of the same address only once Redis's `RESET` has put its session
+//! back to what a fresh connection has (the URL's credentials and database
+//! are applied again); a connection that ran a command that changes how
+//! replies flow (`CLIENT`, `SUBSCRIBE`, `MONITOR`, `HELLO`, ...), or that
+//! failed, is closed instead. So a request pays for the TCP handshake only
+//! the first time, and no session state crosses from one request to another.
+//!
+//! Key-value stores backed by Redis (runtime config) share one multiplexed
+//! connection per URL ([`RedisPool::connect`]): they send only the host's
+//! own commands.
 
-use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
+use redis::{AsyncCommands, ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 use wasmtime::component::Resource;
 
@@ -14,41 +28,123 @@ use crate::capabilities::bindings::redis::{
     Error, Host, HostConnection, RedisParameter, RedisResult,
 };
 use crate::state::HostState;
+use spin_outbound_networking::redact_url;
 
 /// How long to wait for a Redis server to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one command may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long resetting a closed connection may take before it is dropped.
+const RESET_TIMEOUT: Duration = Duration::from_secs(2);
+/// Closed connections kept per address and credentials.
+const MAX_IDLE_PER_ADDRESS: usize = 16;
 
-/// A guest's handle on a connection.
+/// Commands after which a connection is closed rather than reset and
+/// reused: they change how replies flow (or may, e.g. `CLIENT REPLY OFF`,
+/// `CLIENT SETNAME`, which `RESET` leaves), so a reused connection could
+/// hand one request's replies to another.
+const SESSION_BREAKING: &[&str] = &[
+    "CLIENT",
+    "HELLO",
+    "MONITOR",
+    "PSUBSCRIBE",
+    "QUIT",
+    "SSUBSCRIBE",
+    "SUBSCRIBE",
+    "SYNC",
+    "PSYNC",
+    "REPLCONF",
+];
+
+/// A guest's handle on its own connection.
 pub struct RedisConnection {
     conn: MultiplexedConnection,
+    /// How it was opened, to restore the session before reuse.
+    info: ConnectionInfo,
+    /// Its idle list in the pool.
+    key: String,
+    /// False once a command may have left the session unfit for reuse.
+    reusable: bool,
 }
 
-/// Connections shared by all requests, one per address.
+/// Redis connections of the application: shared ones for key-value stores,
+/// and idle guest connections, reset, waiting for the next `open`.
 #[derive(Default)]
 pub struct RedisPool {
     connections: tokio::sync::Mutex<HashMap<String, MultiplexedConnection>>,
+    idle: Mutex<HashMap<String, Vec<MultiplexedConnection>>>,
+}
+
+/// Connects with `info`, within [`CONNECT_TIMEOUT`]; `shown` is the
+/// address as it may be logged.
+async fn open_connection(
+    info: ConnectionInfo,
+    shown: &str,
+) -> Result<MultiplexedConnection, Error> {
+    let client = redis::Client::open(info).map_err(|_| Error::InvalidAddress)?;
+    tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection())
+        .await
+        .map_err(|_| Error::Other(format!("timed out connecting to Redis at {shown}")))?
+        .map_err(|e| Error::Other(format!("cannot connect to Redis at {shown}: {e}")))
 }
 
 impl RedisPool {
+    /// The connection shared by the key-value stores using `address`.
     pub(crate) async fn connect(&self, address: &str) -> Result<MultiplexedConnection, Error> {
         let mut connections = self.connections.lock().await;
         if let Some(conn) = connections.get(address) {
             return Ok(conn.clone());
         }
-        let client = redis::Client::open(address).map_err(|_| Error::InvalidAddress)?;
-        let conn = tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection())
-            .await
-            .map_err(|_| Error::Other(format!("timed out connecting to Redis at {address}")))?
-            .map_err(|e| Error::Other(format!("cannot connect to Redis at {address}: {e}")))?;
+        let info = address
+            .into_connection_info()
+            .map_err(|_| Error::InvalidAddress)?;
+        let conn = open_connection(info, &redact_url(address)).await?;
         connections.insert(address.to_string(), conn.clone());
         Ok(conn)
     }
 
-    /// Forgets a connection that failed, so the next request reconnects.
+    /// Forgets a shared connection that failed, so the next use reconnects.
     pub(crate) async fn forget(&self, address: &str) {
         self.connections.lock().await.remove(address);
+    }
+
+    fn take_idle(&self, key: &str) -> Option<MultiplexedConnection> {
+        self.idle.lock().ok()?.get_mut(key)?.pop()
+    }
+
+    fn put_idle(&self, key: String, conn: MultiplexedConnection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            let list = idle.entry(key).or_default();
+            if list.len() < MAX_IDLE_PER_ADDRESS {
+                list.push(conn);
+            }
+        }
+    }
+}
+
+/// Puts a closed connection's session back to what `info` opens: `RESET`
+/// (Redis 6.2+), then the URL's `AUTH` and `SELECT`. False when any step
+/// fails or takes too long; the connection must then be closed.
+async fn reset(conn: &mut MultiplexedConnection, info: &ConnectionInfo) -> bool {
+    let mut pipe = redis::pipe();
+    pipe.cmd("RESET");
+    if let Some(password) = &info.redis.password {
+        let auth = pipe.cmd("AUTH");
+        if let Some(user) = &info.redis.username {
+            auth.arg(user);
+        }
+        auth.arg(password);
+    }
+    if info.redis.db != 0 {
+        pipe.cmd("SELECT").arg(info.redis.db);
+    }
+    let replies = tokio::time::timeout(RESET_TIMEOUT, pipe.query_async::<Vec<redis::Value>>(conn));
+    match replies.await {
+        Ok(Ok(replies)) => {
+            matches!(replies.first(), Some(redis::Value::SimpleString(s)) if s == "RESET")
+                && replies[1..].iter().all(|r| matches!(r, redis::Value::Okay))
+        }
+        _ => false,
     }
 }
 
@@ -59,16 +155,25 @@ impl HostState {
     ) -> wasmtime::Result<MultiplexedConnection> {
         Ok(self.table.get(conn)?.conn.clone())
     }
-}
 
-/// Runs one command with the command timeout, mapping failures to the
-/// guest-visible error.
-async fn run<T>(fut: impl Future<Output = redis::RedisResult<T>>) -> Result<T, Error> {
-    match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) if e.kind() == redis::ErrorKind::TypeError => Err(Error::TypeError),
-        Ok(Err(e)) => Err(Error::Other(e.to_string())),
-        Err(_) => Err(Error::Other("the Redis command timed out".into())),
+    /// Runs one command on `conn` with the command timeout, mapping
+    /// failures to the guest-visible error. A connection whose command
+    /// failed or timed out is not reused: a reply may still be on its way.
+    async fn redis_run<T>(
+        &mut self,
+        conn: &Resource<RedisConnection>,
+        fut: impl Future<Output = redis::RedisResult<T>>,
+    ) -> wasmtime::Result<Result<T, Error>> {
+        let result = match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) if e.kind() == redis::ErrorKind::TypeError => Err(Error::TypeError),
+            Ok(Err(e)) => Err(Error::Other(e.to_string())),
+            Err(_) => Err(Error::Other("the Redis command timed out".into())),
+        };
+        if result.is_err() {
+            self.table.get_mut(conn)?.reusable = false;
+        }
+        Ok(result)
     }
 }
 
@@ -81,20 +186,38 @@ impl HostConnection for HostState {
     ) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
         // Redis's error type has no "denied" case; Spin reports both as an
         // invalid address too.
-        if self
-            .connection_allowed(&capabilities::REDIS, &address)
-            .is_err()
-        {
+        let Ok(mut checked) = self.connection_allowed(&capabilities::REDIS, &address) else {
             return Ok(Err(Error::InvalidAddress));
-        }
-        let conn = match self.component.services.redis.connect(&address).await {
-            Ok(conn) => conn,
-            Err(e) => {
-                self.component.services.redis.forget(&address).await;
-                return Ok(Err(e));
-            }
         };
-        Ok(Ok(self.table.push(RedisConnection { conn })?))
+        if let Err(reason) =
+            capabilities::unblocked(self.component.clone(), &capabilities::REDIS, &mut checked)
+                .await
+        {
+            return Ok(Err(Error::Other(reason)));
+        }
+        let Ok(mut info) = address.as_str().into_connection_info() else {
+            return Ok(Err(Error::InvalidAddress));
+        };
+        // Connect to the host that was checked (and, with blocked networks,
+        // the address that was checked), not a re-parse of the URL.
+        info.addr = ConnectionAddr::Tcp(checked.host.clone(), checked.port);
+        // The address with its credentials: a connection authenticated for
+        // one user is never handed to an `open` for another.
+        let key = format!("{address}\n{}", checked.host);
+        let pool = &self.component.services.redis;
+        let conn = match pool.take_idle(&key) {
+            Some(conn) => conn,
+            None => match open_connection(info.clone(), &redact_url(&address)).await {
+                Ok(conn) => conn,
+                Err(e) => return Ok(Err(e)),
+            },
+        };
+        Ok(Ok(self.table.push(RedisConnection {
+            conn,
+            info,
+            key,
+            reusable: true,
+        })?))
     }
 
     async fn publish(
@@ -104,7 +227,8 @@ impl HostConnection for HostState {
         payload: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
         let mut c = self.redis_conn(&conn)?;
-        Ok(run(c.publish::<_, _, ()>(channel, payload)).await)
+        self.redis_run(&conn, c.publish::<_, _, ()>(channel, payload))
+            .await
     }
 
     async fn get(
@@ -113,7 +237,8 @@ impl HostConnection for HostState {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         let mut c = self.redis_conn(&conn)?;
-        Ok(run(c.get::<_, Option<Vec<u8>>>(key)).await)
+        self.redis_run(&conn, c.get::<_, Option<Vec<u8>>>(key))
+            .await
     }
 
     async fn set(
@@ -123,7 +248,7 @@ impl HostConnection for HostState {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
         let mut c = self.redis_conn(&conn)?;
-        Ok(run(c.set::<_, _, ()>(key, value)).await)
+        self.redis_run(&conn, c.set::<_, _, ()>(key, value)).await
     }
 
     async fn incr(
@@ -132,7 +257,7 @@ impl HostConnection for HostState {
         key: String,
     ) -> wasmtime::Result<Result<i64, Error>> {
         let mut c = self.redis_conn(&conn)?;
-        Ok(run(c.incr::<_, _, i64>(key, 1)).await)
+        self.redis_run(&conn, c.incr::<_, _, i64>(key, 1)).await
     }
 
     async fn del(
@@ -141,7 +266,7 @@ impl HostConnection for HostState {
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<u32, Error>> {
         let mut c = self.redis_conn(&conn)?;
-        Ok(run(c.del::<_, u32>(keys)).await)
+        self.redis_run(&conn, c.del::<_, u32>(keys)).await
     }
 
     async fn sadd(
@@ -151,7 +276,8 @@ impl HostConnection for HostState {
         values: Vec<String>,
     ) -> wasmtime::Result<Result<u32, Error>> {
         let mut c = self.redis_conn(&conn)?;
-        Ok(run(c.sadd::<_, _, u32>(key, values)).await)
+        self.redis_run(&conn, c.sadd::<_, _, u32>(key, values))
+            .await
     }
 
     async fn smembers(
@@ -160,7 +286,8 @@ impl HostConnection for HostState {
         key: String,
     ) -> wasmtime::Result<Result<Vec<String>, Error>> {
         let mut c = self.redis_conn(&conn)?;
-        Ok(run(c.smembers::<_, Vec<String>>(key)).await)
+        self.redis_run(&conn, c.smembers::<_, Vec<String>>(key))
+            .await
     }
 
     async fn srem(
@@ -170,7 +297,8 @@ impl HostConnection for HostState {
         values: Vec<String>,
     ) -> wasmtime::Result<Result<u32, Error>> {
         let mut c = self.redis_conn(&conn)?;
-        Ok(run(c.srem::<_, _, u32>(key, values)).await)
+        self.redis_run(&conn, c.srem::<_, _, u32>(key, values))
+            .await
     }
 
     async fn execute(
@@ -180,6 +308,9 @@ impl HostConnection for HostState {
         arguments: Vec<RedisParameter>,
     ) -> wasmtime::Result<Result<Vec<RedisResult>, Error>> {
         let mut c = self.redis_conn(&conn)?;
+        if SESSION_BREAKING.contains(&command.to_ascii_uppercase().as_str()) {
+            self.table.get_mut(&conn)?.reusable = false;
+        }
         let mut cmd = redis::cmd(&command);
         for arg in arguments {
             match arg {
@@ -187,17 +318,32 @@ impl HostConnection for HostState {
                 RedisParameter::Binary(b) => cmd.arg(b),
             };
         }
-        Ok(run(cmd.query_async::<redis::Value>(&mut c))
-            .await
-            .map(|value| {
-                let mut results = Vec::new();
-                flatten(value, &mut results);
-                results
-            }))
+        let reply = self
+            .redis_run(&conn, cmd.query_async::<redis::Value>(&mut c))
+            .await?;
+        Ok(reply.map(|value| {
+            let mut results = Vec::new();
+            flatten(value, &mut results);
+            results
+        }))
     }
 
+    /// Returns the connection to the pool once its session is reset.
     async fn drop(&mut self, conn: Resource<RedisConnection>) -> wasmtime::Result<()> {
-        self.table.delete(conn)?;
+        let RedisConnection {
+            mut conn,
+            info,
+            key,
+            reusable,
+        } = self.table.delete(conn)?;
+        if reusable {
+            let services = self.component.services.clone();
+            tokio::spawn(async move {
+                if reset(&mut conn, &info).await {
+                    services.redis.put_idle(key, conn);
+                }
+            });
+        }
         Ok(())
     }
 }

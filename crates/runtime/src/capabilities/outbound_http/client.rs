@@ -11,14 +11,16 @@ use http_body_util::BodyExt;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
+use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use spin_outbound_networking::BlockedNetworks;
 use std::error::Error as StdError;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime_wasi_http::{Error, WasiBody};
 
 /// How long an idle upstream connection is kept.
@@ -33,7 +35,8 @@ type Https<R> = HttpsConnector<HttpConnector<R>>;
 /// The application's outbound HTTP client, created on first use.
 #[derive(Default)]
 pub struct HttpClient {
-    pooled: OnceLock<Client<Https<GaiResolver>, WasiBody>>,
+    pooled: OnceLock<Client<Https<Guarded>, WasiBody>>,
+    blocked: Arc<BlockedNetworks>,
 }
 
 /// The TLS settings every outbound connection uses, built once: loading the
@@ -74,56 +77,96 @@ fn connector<R>(resolver: R) -> Https<R> {
         .wrap_connector(http)
 }
 
-/// Resolves every name to one address: the one the allow list checked.
-#[derive(Clone, Copy)]
-struct Checked(SocketAddr);
+/// A name that resolved only into blocked networks.
+#[derive(Debug, thiserror::Error)]
+#[error("`{host}` resolves to {addr}, which is blocked by {rule}")]
+pub(crate) struct Prohibited {
+    pub(crate) host: String,
+    pub(crate) addr: IpAddr,
+    /// The rule and where it is configured.
+    pub(crate) rule: String,
+}
 
-impl tower_service::Service<Name> for Checked {
-    type Response = std::iter::Once<SocketAddr>;
+/// Resolves names as the system does, then drops the addresses in blocked
+/// networks: the connection is made to an address that was checked, so a
+/// name cannot be re-pointed at a blocked address between check and use.
+/// (IP-literal hosts never reach a resolver; `check` handles them.)
+#[derive(Clone)]
+struct Guarded(Arc<BlockedNetworks>);
+
+impl tower_service::Service<Name> for Guarded {
+    type Response = std::vec::IntoIter<SocketAddr>;
     type Error = std::io::Error;
-    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, _: Name) -> Self::Future {
-        std::future::ready(Ok(std::iter::once(self.0)))
+    fn call(&mut self, name: Name) -> Self::Future {
+        let blocked = self.0.clone();
+        Box::pin(async move {
+            // Port 0: the connector fills in the request's port.
+            let resolved = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let (refused, allowed): (Vec<SocketAddr>, Vec<SocketAddr>) =
+                resolved.partition(|addr| blocked.blocking(addr.ip()).is_some());
+            if let (true, Some(addr)) = (allowed.is_empty(), refused.first()) {
+                let rule = blocked.blocking(addr.ip()).map(ToString::to_string);
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    Prohibited {
+                        host: name.as_str().to_owned(),
+                        addr: addr.ip(),
+                        rule: rule.unwrap_or_default(),
+                    },
+                ));
+            }
+            Ok(allowed.into_iter())
+        })
     }
 }
 
 impl HttpClient {
-    /// Sends `request` (an absolute URI). With `checked`, the connection
-    /// goes to that address rather than wherever the name resolves now,
-    /// while TLS still verifies the name; such connections are not pooled,
-    /// since the pool is keyed by name alone.
+    /// A client that never connects to an address in `blocked`.
+    pub fn new(blocked: BlockedNetworks) -> Self {
+        Self {
+            pooled: OnceLock::new(),
+            blocked: Arc::new(blocked),
+        }
+    }
+
+    /// The networks no request may reach.
+    pub fn blocked_networks(&self) -> &BlockedNetworks {
+        &self.blocked
+    }
+
+    /// Sends `request` (an absolute URI). `permit` is one of the instance's
+    /// outbound request slots, held until the response headers arrive (or
+    /// the request fails).
     pub async fn send(
         &self,
         component: &str,
         request: http::Request<WasiBody>,
-        checked: Option<SocketAddr>,
+        permit: OwnedSemaphorePermit,
         first_byte_timeout: Duration,
         between_bytes_timeout: Duration,
     ) -> Result<http::Response<WasiBody>, Error> {
         let target = super::for_log(request.uri());
-        let sent = match checked {
-            None => {
-                let client = self.pooled.get_or_init(|| {
-                    Client::builder(TokioExecutor::new())
-                        .pool_timer(TokioTimer::new())
-                        .pool_idle_timeout(IDLE_TIMEOUT)
-                        .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
-                        .build(connector(GaiResolver::new()))
-                });
-                tokio::time::timeout(first_byte_timeout, client.request(request)).await
-            }
-            Some(addr) => {
-                let client = Client::builder(TokioExecutor::new())
-                    .pool_max_idle_per_host(0)
-                    .build(connector(Checked(addr)));
-                tokio::time::timeout(first_byte_timeout, client.request(request)).await
-            }
-        };
+        let client = self.pooled.get_or_init(|| {
+            Client::builder(TokioExecutor::new())
+                .pool_timer(TokioTimer::new())
+                .pool_idle_timeout(IDLE_TIMEOUT)
+                .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
+                .build(connector(Guarded(self.blocked.clone())))
+        });
+        let sent = tokio::time::timeout(first_byte_timeout, client.request(request)).await;
+        // The slot is freed once the response's headers are in, not when
+        // its body is finished: the official Python SDK reads no body until
+        // every request it sent at once has its response, so holding slots
+        // for bodies would deadlock such a guest (found by the test
+        // `one_instance_has_a_bounded_number_of_outbound_requests_in_flight`).
+        drop(permit);
         let response = sent
             .map_err(|_| {
                 tracing::warn!(
@@ -133,10 +176,10 @@ impl HttpClient {
             })?
             .map_err(|e| {
                 let (code, chain) = classify(&e);
-                let hint = if matches!(code, Error::TlsCertificateError) {
-                    "\n\nhint: if the server's certificate comes from a private CA, point SSL_CERT_FILE at that CA's PEM file"
-                } else {
-                    ""
+                let hint = match code {
+                    Error::TlsCertificateError => "\n\nhint: if the server's certificate comes from a private CA, point SSL_CERT_FILE at that CA's PEM file",
+                    Error::DestinationIpProhibited => "\n\nhint: the runtime config file's `[outbound_networking] block_networks` forbids this address; allow a host outside those networks, or change the rule",
+                    _ => "",
                 };
                 tracing::warn!("component `{component}`: request to `{target}` failed: {chain}{hint}");
                 code
@@ -188,6 +231,9 @@ fn code_of(e: &(dyn StdError + 'static)) -> Option<Error> {
             _ => io.get_ref().and_then(|inner| code_of(inner)),
         };
     }
+    if e.is::<Prohibited>() {
+        return Some(Error::DestinationIpProhibited);
+    }
     if let Some(tls) = e.downcast_ref::<rustls::Error>() {
         return Some(match tls {
             rustls::Error::InvalidCertificate(_) => Error::TlsCertificateError,
@@ -223,6 +269,7 @@ impl http_body::Body for BetweenBytes {
         match Pin::new(&mut self.body).poll_frame(cx) {
             Poll::Ready(frame) => {
                 self.sleep = None;
+
                 Poll::Ready(frame.map(|f| f.map_err(Error::from)))
             }
             Poll::Pending => {

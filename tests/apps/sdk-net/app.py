@@ -1,0 +1,69 @@
+# Official spin-sdk 3.x app for the outbound security tests: each route
+# reaches one service at an address given in the query, and answers with
+# the result or the error (the error is also printed to stderr, so that the
+# component's log file holds what a careless guest would log).
+import asyncio
+import sys
+from urllib.parse import parse_qs
+
+from spin_sdk import http, mqtt, mysql, postgres, redis
+from spin_sdk.http import Request, Response, send, send_async
+from spin_sdk.http.poll_loop import PollLoop
+from spin_sdk.wit.imports.redis import RedisParameter_Binary, RedisParameter_Int64
+
+
+def param(word):
+    try:
+        return RedisParameter_Int64(int(word))
+    except ValueError:
+        return RedisParameter_Binary(bytes(word, "utf-8"))
+
+
+def show(value):
+    return repr(getattr(value, "value", value))
+
+
+class IncomingHandler(http.IncomingHandler):
+    def handle_request(self, request: Request) -> Response:
+        path, _, query = request.uri.partition("?")
+        args = {k: v[0] for k, v in parse_qs(query).items()}
+        try:
+            body, status = self.dispatch(path, args), 200
+        except Exception as e:
+            body, status = f"error: {e!r}", 502
+            print(body, file=sys.stderr)
+        return Response(status, {"content-type": "text/plain"}, bytes(body, "utf-8"))
+
+    def dispatch(self, path, args):
+        if path == "/http":
+            resp = send(Request("GET", args["url"], {}, None))
+            return f"{resp.status} {str(resp.body or b'', 'utf-8')}"
+        if path == "/burst":
+            # `n` requests at once, on the SDK's wasi:io event loop.
+            async def all_at_once():
+                requests = [send_async(Request("GET", args["url"], {}, None)) for _ in range(int(args["n"]))]
+                return await asyncio.gather(*requests)
+
+            loop = PollLoop()
+            asyncio.set_event_loop(loop)
+            responses = loop.run_until_complete(all_at_once())
+            return " ".join(str(r.status) for r in responses)
+        if path == "/redis":
+            # `cmds`: commands separated by `|`, words by spaces.
+            with redis.open(args["address"]) as conn:
+                results = []
+                for command in args["cmds"].split("|"):
+                    name, *words = command.split(" ")
+                    results.append(" ".join(show(v) for v in conn.execute(name, [param(w) for w in words])))
+                return " ; ".join(results)
+        if path == "/pg":
+            with postgres.open(args["address"]) as db:
+                return repr(db.query("SELECT 1", []).rows[0].values[0].value)
+        if path == "/mysql":
+            with mysql.open(args["address"]) as db:
+                return repr(db.query("SELECT 1", []).rows[0].values[0].value)
+        if path == "/mqtt":
+            with mqtt.open(args["address"], "", "", 30) as conn:
+                conn.publish("spin-net-test", b"x", mqtt.Qos.AT_MOST_ONCE)
+                return "published"
+        raise ValueError(f"no such test route {path}")

@@ -1,0 +1,406 @@
+//! Outbound networking hardening, through a real official-SDK component
+//! (`tests/apps/sdk-net`) and real services: IP allow-list entries do not
+//! admit names, `[outbound_networking] block_networks` is enforced on
+//! resolved addresses, one instance's outbound HTTP requests are capped,
+//! Redis sessions never cross requests, and passwords in URLs never reach a
+//! log.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+use support::python::{build_sdk_app, test_app};
+use support::spin::{SpinUp, app_dir, spin};
+
+fn component() -> PathBuf {
+    build_sdk_app(&test_app("sdk-net"))
+}
+
+/// A manifest for the component `net` with `allowed_outbound_hosts`.
+fn manifest(allowed: &[&str]) -> String {
+    let hosts: Vec<String> = allowed.iter().map(|h| format!("\"{h}\"")).collect();
+    format!(
+        "spin_manifest_version = 2\n[application]\nname = \"net\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"net\"\n[component.net]\nsource = \"{{source}}\"\nallowed_outbound_hosts = [{}]\n",
+        hosts.join(", ")
+    )
+}
+
+/// `text` with query-string escapes for the characters the tests use.
+fn encode(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace(':', "%3A")
+        .replace('/', "%2F")
+        .replace('@', "%40")
+        .replace('&', "%26")
+        .replace('|', "%7C")
+        .replace(' ', "%20")
+}
+
+/// An HTTP upstream on 127.0.0.1 that answers `hi`, counts requests, and
+/// records how many it held at once. Each request is held until `gather`
+/// requests are in flight together (or 10 s pass), so a test can see
+/// whether requests arrive concurrently without timing anything.
+struct Upstream {
+    port: u16,
+    served: Arc<AtomicUsize>,
+    most_at_once: Arc<AtomicUsize>,
+}
+
+impl Upstream {
+    fn start(gather: usize) -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let served = Arc::new(AtomicUsize::new(0));
+        let most_at_once = Arc::new(AtomicUsize::new(0));
+        // (requests in flight, whether `gather` were ever in flight together)
+        let in_flight = Arc::new((Mutex::new((0usize, false)), Condvar::new()));
+        let (served2, most2) = (served.clone(), most_at_once.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (served, most, in_flight) = (served2.clone(), most2.clone(), in_flight.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                        line.clear();
+                    }
+                    let (state, wake) = &*in_flight;
+                    let mut now = state.lock().unwrap();
+                    now.0 += 1;
+                    most.fetch_max(now.0, Ordering::SeqCst);
+                    if now.0 >= gather {
+                        now.1 = true;
+                    }
+                    wake.notify_all();
+                    let (mut now, _) = wake
+                        .wait_timeout_while(now, Duration::from_secs(10), |(_, gathered)| {
+                            !*gathered
+                        })
+                        .unwrap();
+                    now.0 -= 1;
+                    drop(now);
+                    served.fetch_add(1, Ordering::SeqCst);
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nhi",
+                    );
+                });
+            }
+        });
+        Upstream {
+            port,
+            served,
+            most_at_once,
+        }
+    }
+}
+
+/// Writes a runtime config file beside the manifest.
+fn runtime_config(manifest: &Path, text: &str) -> PathBuf {
+    let path = manifest.with_file_name("rc.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Serves the component with `allowed` hosts and a runtime config whose
+/// `[outbound_networking]` blocks `networks` (a TOML array, on line 2).
+fn serve_blocking(allowed: &[&str], networks: &str) -> (tempfile::TempDir, SpinUp) {
+    let (dir, path) = app_dir(&manifest(allowed), &component());
+    let rc = runtime_config(
+        &path,
+        &format!("[outbound_networking]\nblock_networks = {networks}\n"),
+    );
+    let up = SpinUp::start(&path, &["--runtime-config-file", rc.to_str().unwrap()]);
+    (dir, up)
+}
+
+#[test]
+fn ip_entries_allow_ip_literals_not_names() {
+    let upstream = Upstream::start(1);
+    let port = upstream.port;
+    let (_dir, path) = app_dir(&manifest(&["http://127.0.0.1:*"]), &component());
+    let up = SpinUp::start(&path, &[]);
+
+    let ok = up.get(&format!(
+        "/http?url={}",
+        encode(&format!("http://127.0.0.1:{port}/"))
+    ));
+    assert_eq!((ok.status, ok.text()), (200, "200 hi".into()));
+
+    // `localhost` resolves to 127.0.0.1, but the entry names an address:
+    // as in Spin, a name needs a name entry.
+    let named = up.get(&format!(
+        "/http?url={}",
+        encode(&format!("http://localhost:{port}/"))
+    ));
+    assert_eq!(named.status, 502, "{}", named.text());
+    assert!(
+        named.text().contains("HttpRequestDenied"),
+        "{}",
+        named.text()
+    );
+    let err = up.wait_for_stderr(&format!("\"http://localhost:{port}\""));
+    assert!(
+        err.contains(&format!(
+            "allowed_outbound_hosts = [\"http://localhost:{port}\"]"
+        )),
+        "{err}"
+    );
+    assert_eq!(upstream.served.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn blocked_networks_refuse_resolved_and_literal_addresses() {
+    let upstream = Upstream::start(1);
+    let port = upstream.port;
+    let allowed = [
+        &format!("http://localhost:{port}")[..],
+        &format!("http://127.0.0.1:{port}"),
+        "redis://127.0.0.1:6379",
+        "redis://localhost:6379",
+    ];
+    // `localhost` may resolve to ::1 as well: block both loopbacks.
+    let (_dir, up) = serve_blocking(&allowed, "[\"127.0.0.0/8\", \"::1\"]");
+
+    for url in [
+        format!("http://localhost:{port}/"),
+        format!("http://127.0.0.1:{port}/"),
+    ] {
+        let resp = up.get(&format!("/http?url={}", encode(&url)));
+        assert_eq!(resp.status, 502, "{url}: {}", resp.text());
+        assert!(
+            resp.text().contains("DestinationIpProhibited"),
+            "{url}: {}",
+            resp.text()
+        );
+    }
+    // Logged last, so the other lines are in by then.
+    let err = up.wait_for_stderr("refused: 127.0.0.1 is blocked by");
+    // The log names the component, the host, the address and the rule with
+    // its file and line.
+    for needle in [
+        "component `net`",
+        &format!("`http://localhost:{port}/`"),
+        "`localhost` resolves to",
+        "in `[outbound_networking] block_networks`",
+        "rc.toml:2",
+        &format!("`http://127.0.0.1:{port}/` refused: 127.0.0.1 is blocked by `127.0.0.0/8`"),
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in\n{err}");
+    }
+    assert_eq!(upstream.served.load(Ordering::SeqCst), 0);
+
+    for address in ["redis://127.0.0.1:6379", "redis://localhost:6379"] {
+        let resp = up.get(&format!("/redis?address={}&cmds=PING", encode(address)));
+        assert_eq!(resp.status, 502, "{address}: {}", resp.text());
+        assert!(resp.text().contains("blocks"), "{address}: {}", resp.text());
+    }
+    let err = up.wait_for_stderr("connect to Redis at `redis://localhost:6379`");
+    assert!(
+        err.contains("component `net` may not connect to Redis at `redis://127.0.0.1:6379`: 127.0.0.1:6379 is 127.0.0.1, which is blocked by `127.0.0.0/8`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn private_blocks_databases_and_brokers_by_resolved_address() {
+    let allowed = [
+        "postgres://localhost:5432",
+        "mysql://localhost:3306",
+        "mqtt://localhost:1883",
+    ];
+    let (_dir, up) = serve_blocking(&allowed, "[\"private\"]");
+    for (route, address, service) in [
+        (
+            "/pg",
+            "postgres://postgres:postgres@localhost:5432/postgres",
+            "PostgreSQL",
+        ),
+        ("/mysql", "mysql://root@localhost:3306/test", "MySQL"),
+        ("/mqtt", "mqtt://localhost:1883", "MQTT"),
+    ] {
+        let resp = up.get(&format!("{route}?address={}", encode(address)));
+        assert_eq!(resp.status, 502, "{route}: {}", resp.text());
+        assert!(resp.text().contains("blocks"), "{route}: {}", resp.text());
+        let err = up.wait_for_stderr(&format!("may not connect to {service}"));
+        assert!(
+            err.contains(&format!(
+                "component `net` may not connect to {service} at `"
+            )) && err.contains("which is blocked by `private`"),
+            "{err}"
+        );
+    }
+    // The password never appears in the log line.
+    assert!(
+        !up.stderr().contains("postgres:postgres@"),
+        "{}",
+        up.stderr()
+    );
+}
+
+#[test]
+fn bad_block_networks_stop_startup_with_the_line_and_a_hint() {
+    let (dir, path) = app_dir(&manifest(&[]), Path::new("never-loaded.wasm"));
+    let rc = runtime_config(
+        &path,
+        "[outbound_networking]\nblock_networks = [\n  \"private\",\n  \"10.0.0.0/33\",\n]\n",
+    );
+    let out = spin(dir.path())
+        .args(["up", "-f"])
+        .arg(&path)
+        .arg("--runtime-config-file")
+        .arg(&rc)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`10.0.0.0/33` is not a network to block"),
+        "{err}"
+    );
+    assert!(err.contains("rc.toml:4:3"), "{err}");
+    assert!(err.contains("hint: write a CIDR block"), "{err}");
+}
+
+/// Has the component send eight requests at once to an upstream that holds
+/// each until `gather` are in flight, with `args` for `spin up`; returns the
+/// upstream (for its counts) and the running server.
+fn burst(gather: usize, args: &[&str]) -> (Upstream, SpinUp, tempfile::TempDir) {
+    let upstream = Upstream::start(gather);
+    let allowed = format!("http://127.0.0.1:{}", upstream.port);
+    let (dir, path) = app_dir(&manifest(&[&allowed]), &component());
+    let up = SpinUp::start(&path, args);
+    let resp = up.get(&format!(
+        "/burst?n=8&url={}",
+        encode(&format!("{allowed}/"))
+    ));
+    assert_eq!(
+        resp.text(),
+        "200 200 200 200 200 200 200 200",
+        "{}",
+        up.stderr()
+    );
+    assert_eq!(upstream.served.load(Ordering::SeqCst), 8);
+    (upstream, up, dir)
+}
+
+#[test]
+fn one_instance_has_a_bounded_number_of_outbound_requests_in_flight() {
+    // Without a limit in the way, the eight requests all reach the upstream
+    // at once (it holds each until eight are in flight).
+    let (upstream, _up, _dir) = burst(8, &[]);
+    assert_eq!(upstream.most_at_once.load(Ordering::SeqCst), 8);
+
+    // With a limit of 2, the others wait for a slot: all succeed, never
+    // more than two at once.
+    let (upstream, up, _dir) = burst(2, &["--max-outbound-http-per-instance", "2"]);
+    assert_eq!(upstream.most_at_once.load(Ordering::SeqCst), 2);
+    let log = up.wait_for_stderr("--max-outbound-http-per-instance");
+    assert!(log.contains("outbound HTTP requests in flight"), "{log}");
+    assert!(log.contains("--max-outbound-http-per-instance"), "{log}");
+}
+
+#[test]
+fn redis_sessions_do_not_cross_requests() {
+    const REDIS: &str = "redis://127.0.0.1:6379";
+    let key = format!("spin-net-session-{}", std::process::id());
+    let (_dir, path) = app_dir(&manifest(&[REDIS]), &component());
+    let up = SpinUp::start(&path, &["--request-timeout", "5"]);
+    let run = |cmds: &str| {
+        let resp = up.get(&format!(
+            "/redis?address={}&cmds={}",
+            encode(REDIS),
+            encode(cmds)
+        ));
+        (resp.status, resp.text())
+    };
+
+    // A database chosen by one request is not the next one's.
+    assert_eq!(run(&format!("DEL {key}")).0, 200);
+    let (status, body) = run(&format!("SELECT 5|SET {key} db5|GET {key}"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.ends_with("b'db5'"), "{body}");
+    for _ in 0..3 {
+        let (status, body) = run(&format!("GET {key}"));
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            !body.contains("db5"),
+            "another request's SELECT leaked: {body}"
+        );
+    }
+
+    // A transaction left open is not the next request's.
+    let (status, body) = run(&format!("MULTI|SET {key} queued"));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = run(&format!("SET {key} plain|GET {key}"));
+    assert_eq!((status, body), (200, "'OK' ; b'plain'".into()));
+
+    // `CLIENT REPLY OFF` makes the server stop answering on that
+    // connection: that request times out, the next is unaffected.
+    let (status, _) = run("CLIENT REPLY OFF");
+    assert_eq!(status, 500);
+    let (status, body) = run(&format!("SET {key} after|GET {key}"));
+    assert_eq!((status, body), (200, "'OK' ; b'after'".into()));
+
+    assert_eq!(run(&format!("DEL {key}|SELECT 5|DEL {key}")).0, 200);
+}
+
+#[test]
+fn passwords_in_urls_never_reach_the_logs() {
+    let upstream = Upstream::start(1);
+    let http = format!("http://127.0.0.1:{}", upstream.port);
+    let allowed = [
+        &http[..],
+        "postgres://127.0.0.1:1",
+        "mysql://127.0.0.1:1",
+        "redis://127.0.0.1:1",
+    ];
+    let (dir, path) = app_dir(&manifest(&allowed), &component());
+    let up = SpinUp::start(&path, &[]);
+    for request in [
+        format!(
+            "/http?url={}",
+            encode(&format!("http://user:secret@127.0.0.1:{}/", upstream.port))
+        ),
+        format!("/http?url={}", encode("http://user:secret@denied.example/")),
+        format!(
+            "/pg?address={}",
+            encode("postgres://u:secret@127.0.0.1:1/db")
+        ),
+        format!(
+            "/pg?address={}",
+            encode("postgres://u:secret@10.255.255.1/db")
+        ),
+        format!("/pg?address={}", encode("https://u:secret@127.0.0.1:1/db")),
+        format!(
+            "/mysql?address={}",
+            encode("mysql://u:secret@127.0.0.1:1/db")
+        ),
+        format!(
+            "/redis?address={}&cmds=PING",
+            encode("redis://:secret@127.0.0.1:1")
+        ),
+    ] {
+        let resp = up.get(&request);
+        assert_eq!(resp.status, 502, "{request}: {}", resp.text());
+    }
+    up.wait_for_stderr("10.255.255.1");
+    up.wait_for_stderr("Redis at");
+    let stderr = up.stderr();
+    drop(up);
+    assert!(!stderr.contains("secret"), "{stderr}");
+    let logs = dir.path().join(".spin/logs");
+    let mut read = 0;
+    for entry in std::fs::read_dir(&logs).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        read += text.len();
+        assert!(!text.contains("secret"), "{text}");
+    }
+    // The guest printed its errors, so the check above read something.
+    assert!(read > 0);
+    assert_eq!(upstream.served.load(Ordering::SeqCst), 0);
+}
