@@ -74,7 +74,13 @@ pub struct UpCommand {
     pub disable_pooling: bool,
 
     /// The longest a request may run, in seconds, before it is stopped with a 500.
-    #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(
+        long,
+        default_value = "30",
+        value_name = "SECONDS",
+        value_parser = parse_seconds,
+        allow_hyphen_values = true
+    )]
     pub request_timeout: Duration,
 
     /// The most linear memory one instance may use, in bytes (suffixes k, M,
