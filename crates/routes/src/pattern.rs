@@ -79,13 +79,16 @@ enum Token {
 
 impl Token {
     /// routefinder's specificity order: literal text beats a parameter, which
-    /// beats the wildcard; separators rank lowest. (routefinder ranks its dot
-    /// token inconsistently against non-separators, but as a `Dot` here only
-    /// follows a parameter, such a comparison is never the deciding one.)
+    /// beats the wildcard. (routefinder ranks its dot token inconsistently
+    /// against non-separators, but as a `Dot` here only follows a parameter,
+    /// such a comparison is never the deciding one.) The wildcard ranks below
+    /// separators too: where one route has a `/` and the other a wildcard
+    /// glued to a dot (`/a./b` and `/a.*`), the one with the `/` continues
+    /// with more of the path, so it must win (found by the `router` fuzzer).
     fn rank(&self) -> u8 {
         match self {
-            Self::Slash | Self::Dot => 0,
-            Self::Wildcard => 1,
+            Self::Wildcard => 0,
+            Self::Slash | Self::Dot => 1,
             Self::Param(_) => 2,
             Self::Literal(_) => 3,
         }
@@ -155,9 +158,6 @@ impl Pattern {
                     _ => return None,
                 },
                 Token::Param(name) => {
-                    if rest.is_empty() {
-                        return None;
-                    }
                     let end = if matches!(next, Some(Token::Dot)) {
                         let end = rest.find(['.', '/'])?;
                         if !rest[end..].starts_with('.') {
@@ -167,6 +167,12 @@ impl Pattern {
                     } else {
                         rest.find('/').unwrap_or(rest.len())
                     };
+                    // A parameter captures at least one character: `/o.:id.`
+                    // must not match `/o..`, nor `/.:x/a` match `/./a`
+                    // (found by the `router` fuzzer).
+                    if end == 0 {
+                        return None;
+                    }
                     captures.params.push((name.as_str(), &rest[..end]));
                     &rest[end..]
                 }
