@@ -105,17 +105,18 @@ done
 wait
 
 failed=0
-printf '\n%-15s %8s %12s %8s %8s  %s\n' target seconds executions corpus crashes date
+printf '\n%-15s %8s %12s %8s %8s  %s\n' target seconds executions corpus crashes finished
 for target in "${targets[@]}"; do
   log="$fuzz/logs/$target.log"
   executions="$(grep -oE '^stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' ||
     grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')"
-  corpus="$(find "$fuzz/corpus/$target" -type f | wc -l)"
+  # libFuzzer's own count (inputs that add coverage), not the files kept.
+  corpus="$(grep -oE 'corp: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || true)"
   crashes="$(comm -13 <(sort "$fuzz/logs/$target.before") \
     <(ls "$fuzz/artifacts/$target" | sort) | grep -cE '^(crash|oom|timeout|leak)-' || true)"
   ((crashes == 0)) || failed=1
   printf '%-15s %8s %12s %8s %8s  %s\n' "$target" "$(cat "$fuzz/logs/$target.seconds")" \
-    "${executions:-?}" "$corpus" "$crashes" "$(date -u +%Y-%m-%dT%H:%MZ)"
+    "${executions:-?}" "${corpus:-?}" "$crashes" "$(date -u -r "$log" +%Y-%m-%dT%H:%MZ)"
 done
 if ((failed)); then
   echo
