@@ -45,3 +45,15 @@ fn a_parameter_is_never_empty() {
         Some("/:name.:ext")
     );
 }
+
+/// Ranks compared token by token, but `/..` is one literal token where
+/// `/.:ext` has a literal `.` and a parameter, so the parameter was compared
+/// with the `/` after `..` and `/.:ext/.` took the exact route `/../.`'s
+/// own path.
+#[test]
+fn a_longer_literal_beats_a_parameter_in_its_place() {
+    wins_in_either_order("/../.", "/.:ext/.", "/../.");
+    wins_in_either_order("/a.b/c", "/a.:x/c", "/a.b/c");
+    // The parameter still takes what the literal does not.
+    wins_in_either_order("/.:ext/.", "/../.", "/.x/.");
+}
