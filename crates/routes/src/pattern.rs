@@ -19,6 +19,12 @@
 //!   matches `/a.b`); here it stays in its segment;
 //! - a wildcard in the middle of a route panics on the first request; here
 //!   it is an error when the router is built.
+//!
+//! Three rules come from fuzzing (issue 10) so that an exact route always
+//! wins its own path, and were not checked against routefinder: a parameter
+//! never captures an empty string; a wildcard ranks below a `/` (`/a./b`
+//! beats `/a.*`); and a literal ranks once per character (`/..` beats
+//! `/.:ext`).
 
 use std::cmp::Ordering;
 
@@ -79,13 +85,16 @@ enum Token {
 
 impl Token {
     /// routefinder's specificity order: literal text beats a parameter, which
-    /// beats the wildcard; separators rank lowest. (routefinder ranks its dot
-    /// token inconsistently against non-separators, but as a `Dot` here only
-    /// follows a parameter, such a comparison is never the deciding one.)
+    /// beats the wildcard. (routefinder ranks its dot token inconsistently
+    /// against non-separators, but as a `Dot` here only follows a parameter,
+    /// such a comparison is never the deciding one.) The wildcard ranks below
+    /// separators too: where one route has a `/` and the other a wildcard
+    /// glued to a dot (`/a./b` and `/a.*`), the one with the `/` continues
+    /// with more of the path, so it must win (found by the `router` fuzzer).
     fn rank(&self) -> u8 {
         match self {
-            Self::Slash | Self::Dot => 0,
-            Self::Wildcard => 1,
+            Self::Wildcard => 0,
+            Self::Slash | Self::Dot => 1,
             Self::Param(_) => 2,
             Self::Literal(_) => 3,
         }
@@ -155,9 +164,6 @@ impl Pattern {
                     _ => return None,
                 },
                 Token::Param(name) => {
-                    if rest.is_empty() {
-                        return None;
-                    }
                     let end = if matches!(next, Some(Token::Dot)) {
                         let end = rest.find(['.', '/'])?;
                         if !rest[end..].starts_with('.') {
@@ -167,6 +173,12 @@ impl Pattern {
                     } else {
                         rest.find('/').unwrap_or(rest.len())
                     };
+                    // A parameter captures at least one character: `/o.:id.`
+                    // must not match `/o..`, nor `/.:x/a` match `/./a`
+                    // (found by the `router` fuzzer).
+                    if end == 0 {
+                        return None;
+                    }
                     captures.params.push((name.as_str(), &rest[..end]));
                     &rest[end..]
                 }
@@ -189,7 +201,7 @@ impl Pattern {
     pub(crate) fn precedence(&self, other: &Self) -> Ordering {
         self.token_order(other)
             .then_with(|| other.dots().cmp(&self.dots()))
-            .then_with(|| self.tokens.len().cmp(&other.tokens.len()))
+            .then_with(|| self.ranks().count().cmp(&other.ranks().count()))
     }
 
     /// A total order that agrees with [`Self::precedence`] whenever neither
@@ -197,16 +209,30 @@ impl Pattern {
     /// Used to list routes, most specific first.
     pub(crate) fn specificity(&self, other: &Self) -> Ordering {
         self.token_order(other)
-            .then_with(|| self.tokens.len().cmp(&other.tokens.len()))
+            .then_with(|| self.ranks().count().cmp(&other.ranks().count()))
     }
 
     fn token_order(&self, other: &Self) -> Ordering {
-        self.tokens
-            .iter()
-            .zip(&other.tokens)
-            .map(|(mine, theirs)| theirs.rank().cmp(&mine.rank()))
+        self.ranks()
+            .zip(other.ranks())
+            .map(|(mine, theirs)| theirs.cmp(&mine))
             .find(|o| o.is_ne())
             .unwrap_or(Ordering::Equal)
+    }
+
+    /// Each token's rank, a literal's once per character, so that routes
+    /// whose tokens split the same text differently stay aligned: `/../x`
+    /// (the literal `..`) must beat `/.:ext/x` (`.` then a parameter) on
+    /// `/../x` (found by the `router` fuzzer). Ties then go to the shorter
+    /// of these sequences, not to fewer tokens, or the order is not total.
+    fn ranks(&self) -> impl Iterator<Item = u8> + '_ {
+        self.tokens.iter().flat_map(|token| {
+            let count = match token {
+                Token::Literal(text) => text.chars().count(),
+                _ => 1,
+            };
+            std::iter::repeat_n(token.rank(), count)
+        })
     }
 
     fn dots(&self) -> usize {
@@ -360,6 +386,82 @@ mod tests {
         // Dotted literals are literals.
         assert_eq!(order("/.x", "/..."), Ordering::Less);
         assert_eq!(order("/.x", "/:y"), Ordering::Less);
+    }
+
+    /// Sorting the routes panicked ("user-provided comparison function does
+    /// not correctly implement a total order") once literals ranked per
+    /// character but ties were still broken by the number of tokens (found
+    /// by the `router` fuzzer).
+    #[test]
+    fn specificity_is_a_total_order() {
+        let routes = [
+            "",
+            "/a",
+            "/ab",
+            "/abc",
+            "/a.",
+            "/a.b",
+            "/a.:p",
+            "/a/b",
+            "/ab/c",
+            "/:x",
+            "/:x.:y",
+            "/...",
+            "/a/...",
+            "/ab/...",
+            "/a.*",
+            "/.:e",
+            "/..",
+            "/../.",
+            "/.:e/.",
+            "/:x/b",
+            // The fuzzer's set, normalized.
+            "/:*.!",
+            "/\u{4}F\u{1}\u{4}/o",
+            "/#",
+            "/!",
+            "/(",
+            "/)",
+            "/!/!)!!",
+            "/-/\u{12}",
+            "/!",
+            "/)/I#9o",
+            "/&",
+            "/!!./.\u{1}...",
+            "/!/!)RRR\u{1}.\u{1}#z/\u{1}.\u{1}",
+            "/z/\u{1}.\u{1}",
+            "/.",
+            "/.\u{1}.\u{1}",
+            "/.\u{1}.!)!!",
+            "/!/!)/I#9o",
+            "/!!./.\u{1}.\u{1}",
+            "/./\u{1}$",
+        ];
+        let patterns: Vec<Pattern> = routes.iter().map(|r| Pattern::parse(r).unwrap()).collect();
+        let order = |a: usize, b: usize| patterns[a].specificity(&patterns[b]);
+        let n = patterns.len();
+        for a in 0..n {
+            for b in 0..n {
+                assert_eq!(
+                    order(a, b),
+                    order(b, a).reverse(),
+                    "{} {}",
+                    routes[a],
+                    routes[b]
+                );
+                for c in 0..n {
+                    if order(a, b).is_le() && order(b, c).is_le() {
+                        assert!(
+                            order(a, c).is_le(),
+                            "{} <= {} <= {}",
+                            routes[a],
+                            routes[b],
+                            routes[c]
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

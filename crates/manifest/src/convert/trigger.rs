@@ -55,6 +55,11 @@ impl Ctx<'_> {
                 route::check_route(&path).map_err(|reason| invalid(&path, reason))?;
                 let joined = route::join(base, &path);
                 route::check_not_reserved(&joined).map_err(|reason| invalid(&joined, reason))?;
+                // The router splits segments at `.` too (`/files/*.json`,
+                // `/a.:/b`); what it rejects must fail here, with the line,
+                // rather than when `spin up` builds the routing table.
+                spin_routes::Router::build([(joined.clone(), ())])
+                    .map_err(|err| invalid(&joined, err.kind.to_string()))?;
                 HttpRoute::Path(joined)
             }
             StrOr::Table(private) if *private.private.get_ref() => HttpRoute::Private,
