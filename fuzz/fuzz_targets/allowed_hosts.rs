@@ -5,9 +5,11 @@
 //! - no panic, parsing entries or destinations, matching, or rendering an
 //!   error or a suggestion;
 //! - a destination named by a domain never matches a list made only of IP
-//!   address and CIDR entries (the address it resolves to is checked with
-//!   `allows_address`, not by name);
-//! - the entry `suggestion` proposes for a destination allows it.
+//!   address and CIDR entries (as in Spin, those match IP literals only);
+//! - the entry `suggestion` proposes for a destination allows it;
+//! - `block_networks` (the same entry texts, where they parse as ranges):
+//!   an IPv4 address that is blocked is blocked written as IPv6 too
+//!   (`::ffff:a.b.c.d`), so a guest cannot slip past a rule by spelling.
 
 #![no_main]
 
@@ -15,7 +17,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use spin_outbound_networking::{AllowedHosts, Host, OutboundTarget, suggestion};
+use spin_outbound_networking::{
+    AllowedHosts, BlockRule, BlockedNetworks, BlockedRange, Host, OutboundTarget, suggestion,
+};
 
 #[derive(Debug, Arbitrary)]
 enum Destination {
@@ -129,6 +133,29 @@ fuzz_target!(|input: Input| {
     let addresses = AllowedHosts::parse(&address_texts)
         .unwrap_or_else(|err| panic!("an address entry was rejected: {err}"));
 
+    let blocked = BlockedNetworks::new(
+        input
+            .entries
+            .iter()
+            .filter_map(|text| BlockedRange::parse(text))
+            .map(|range| BlockRule {
+                range,
+                origin: "fuzz.toml:1".into(),
+            })
+            .collect(),
+    );
+    for addr in &input.resolved {
+        let rule = blocked.blocking(*addr);
+        if let (Some(rule), IpAddr::V4(v4)) = (rule, addr) {
+            let mapped = IpAddr::V6(v4.to_ipv6_mapped());
+            assert!(
+                blocked.blocking(mapped).is_some(),
+                "{addr} is blocked by {} but {mapped} is not",
+                rule.range
+            );
+        }
+    }
+
     for destination in &input.destinations {
         let Some(target) = target(destination) else {
             continue;
@@ -138,19 +165,12 @@ fuzz_target!(|input: Input| {
         if let Some(list) = &list {
             let _ = list.allows(&target);
             let _ = list.allows_self(&target.scheme);
-            for addr in &input.resolved {
-                let _ = list.allows_address(&target, *addr);
-            }
         }
         if let Host::Domain(domain) = &target.host {
             assert!(
                 !addresses.allows(&target),
                 "the domain {domain:?} matched the address-only list {address_texts:?}"
             );
-            // TODO(issue 10): once CIDR entries apply to IP-literal
-            // destinations only (another part of this issue), assert the
-            // same of `addresses.allows_address(&target, addr)` for every
-            // resolved `addr`.
         }
 
         let _ = suggestion(&target, true);
