@@ -108,14 +108,11 @@ impl LoadedApp {
         crate::capabilities::outbound_http::add_to_linker(&mut linker)?;
         crate::capabilities::add_to_linker(&mut linker)?;
         let services = Arc::new(
-            AppServices::new(
-                options.stores.clone(),
-                engine.options.max_instance_memory,
-            )
-            .with_outbound_limits(
-                options.blocked_networks.clone(),
-                options.max_outbound_http_per_instance,
-            ),
+            AppServices::new(options.stores.clone(), engine.options.max_instance_memory)
+                .with_outbound_limits(
+                    options.blocked_networks.clone(),
+                    options.max_outbound_http_per_instance,
+                ),
         );
 
         let used: Vec<&str> = app

@@ -92,11 +92,8 @@ impl RuntimeEngine {
             options.cache_dir = None;
         }
         let function_cache = options.cache_dir.as_ref().map(|dir| {
-            // Before the pack, each function was a file under `functions/`;
-            // before artifacts were found by content alone, an index of
-            // file stamps lived under `components/index/`.
+            // Before the pack, each function was a file under `functions/`.
             let _ = std::fs::remove_dir_all(dir.join("functions"));
-            let _ = std::fs::remove_dir_all(dir.join("components").join("index"));
             Arc::new(FunctionCache::new(dir.join("functions.pack")))
         });
         let config = |pooling| Self::config(&options, pooling, function_cache.clone());
