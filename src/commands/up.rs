@@ -132,6 +132,14 @@ pub struct UpCommand {
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_outbound_http_per_instance: u32,
 
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs `--tls-key`.
+    #[arg(long, env = "SPIN_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, env = "SPIN_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Run `spin build` before starting.
     #[arg(long, env = "SPIN_ALWAYS_BUILD")]
     pub build: bool,
@@ -166,6 +174,13 @@ impl UpCommand {
             tracing::warn!("could not raise the open-file limit: {err}");
         }
         let manifest_path = resolve_manifest_path(&self.from)?;
+        // Checked before anything compiles: a bad certificate is a
+        // startup error naming the file.
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(spin_trigger_http::tls::server_config(cert, key)?),
+            _ => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let runtime_config = match &self.runtime_config_file {
             Some(path) => RuntimeConfig::load(path)?,
             None => RuntimeConfig::default(),
@@ -231,12 +246,13 @@ impl UpCommand {
                 max_header_size: self.http_max_header_size,
                 max_instance_reuse_count: self.max_instance_reuse_count,
                 max_idle_instances: IDLE_INSTANCES_PER_COMPONENT,
+                tls,
                 ..ServerOptions::default()
             },
         )?;
         let listener = HttpServer::bind(self.listen).await?;
         let addr = listener.local_addr()?;
-        print_routes(addr, &server.routes());
+        print_routes(scheme, addr, &server.routes());
         server.serve(listener, shutdown_signal()).await?;
         eprintln!("Shutting down");
         Ok(())
@@ -259,15 +275,15 @@ pub fn resolve_manifest_path(from: &Path) -> Result<PathBuf> {
     Ok(path.canonicalize().unwrap_or(path))
 }
 
-fn print_routes(addr: SocketAddr, routes: &[(String, String)]) {
-    println!("Serving http://{addr}");
+fn print_routes(scheme: &str, addr: SocketAddr, routes: &[(String, String)]) {
+    println!("Serving {scheme}://{addr}");
     println!("Available Routes:");
     for (route, target) in routes {
         let (path, wildcard) = match route.strip_suffix("/...") {
             Some(prefix) => (prefix, " (wildcard)"),
             None => (route.as_str(), ""),
         };
-        println!("  {target}: http://{addr}{path}{wildcard}");
+        println!("  {target}: {scheme}://{addr}{path}{wildcard}");
     }
 }
 

@@ -10,3 +10,4 @@ pub mod http;
 pub mod python;
 pub mod seed;
 pub mod spin;
+pub mod tls;

@@ -89,6 +89,11 @@ impl SpinUp {
             {
                 return;
             }
+            // Over TLS the plain health check cannot answer; the listener
+            // is bound once the address is printed.
+            if self.stdout().contains("Serving https://") {
+                return;
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("spin up did not start serving\nstderr:\n{}", self.stderr());

@@ -149,6 +149,9 @@ impl Handler {
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
             .map(str::to_string)
+            // HTTP/2 clients name the host in the `:authority` of the URI,
+            // not in a `Host` header.
+            .or_else(|| req.uri().authority().map(|a| a.to_string()))
             .or_else(|| local.map(|a| a.to_string()))
             .unwrap_or_else(|| "localhost".to_string());
         if !req.headers().contains_key(http::header::HOST)
@@ -161,7 +164,12 @@ impl Handler {
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/");
-        let full_url = format!("http://{host}{path_and_query}");
+        let scheme = if self.options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let full_url = format!("{scheme}://{host}{path_and_query}");
         for (name, value) in spin_headers(matched, "/", &full_url, client) {
             if let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(name.as_bytes()),
@@ -215,6 +223,7 @@ impl Handler {
         let app = self.app.clone();
         let component = component.clone();
         let timeout = self.options.request_timeout;
+        let tls = self.options.tls.is_some();
         let pool = self.pool.clone();
         // The instance is taken (or its store made) only once the task runs,
         // so a task queued behind a busy worker holds none.
@@ -229,7 +238,7 @@ impl Handler {
                 let request = store
                     .data_mut()
                     .http_view()
-                    .new_incoming_request(Scheme::Http, req)?;
+                    .new_incoming_request(if tls { Scheme::Https } else { Scheme::Http }, req)?;
                 let outparam = store.data_mut().http_view().new_response_outparam(sender)?;
                 store.data_mut().set_request_timeout(timeout);
                 let run = async {

@@ -7,6 +7,7 @@ mod handler;
 mod overload;
 mod reuse;
 mod server;
+pub mod tls;
 
 pub use overload::raise_open_file_limit;
 pub use server::{HttpServer, MIN_HEADER_SIZE, ServerOptions};

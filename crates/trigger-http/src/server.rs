@@ -52,6 +52,9 @@ pub struct ServerOptions {
     /// HTTP/2 header list, in bytes; a larger one is answered `431`. HTTP/1
     /// also buffers at most this much of a connection's input and output.
     pub max_header_size: usize,
+    /// Serve HTTPS with this configuration (`--tls-cert`, `--tls-key`);
+    /// `None` serves plain HTTP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// The smallest `max_header_size`: hyper's smallest buffer.
@@ -70,6 +73,7 @@ impl Default for ServerOptions {
             idle_timeout: Duration::from_secs(30),
             max_connections: None,
             max_header_size: 64 << 10,
+            tls: None,
         }
     }
 }
@@ -150,6 +154,7 @@ impl HttpServer {
         let mut backoff = Backoff::default();
         let graceful = GracefulShutdown::new();
         let builder = connection_builder(options);
+        let tls = options.tls.clone().map(tokio_rustls::TlsAcceptor::from);
         let local = listener.local_addr().ok();
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
@@ -215,9 +220,26 @@ impl HttpServer {
                     }
                 }
             });
-            let io = TokioIo::new(ClockedIo::new(stream, clock.clone()));
-            let conn = builder.serve_connection_with_upgrades(io, service);
-            let conn = graceful.watch(conn.into_owned());
+            let io = ClockedIo::new(stream, clock.clone());
+            let (builder, tls, watcher) = (builder.clone(), tls.clone(), graceful.watcher());
+            // The TLS handshake runs in the connection's own task, under its
+            // clock: a client that stalls the handshake is cut off by the
+            // header-read timeout like one that stalls its headers.
+            let conn = async move {
+                match tls {
+                    None => {
+                        let conn =
+                            builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+                        watcher.watch(conn.into_owned()).await
+                    }
+                    Some(acceptor) => {
+                        let stream = acceptor.accept(io).await?;
+                        let conn =
+                            builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                        watcher.watch(conn.into_owned()).await
+                    }
+                }
+            };
             tokio::spawn(async move {
                 let _slot = slot;
                 tokio::select! {
