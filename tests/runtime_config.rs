@@ -216,3 +216,26 @@ fn an_undefined_label_stops_startup() {
     );
     assert!(err.contains("[key_value_store.files]"), "{err}");
 }
+
+/// A Redis store's URL comes from the operator: when it cannot be reached,
+/// the error the guest gets (and may print) names the server without the
+/// password (issue 10).
+#[test]
+fn an_unreachable_redis_store_does_not_show_its_password_to_the_guest() {
+    let port = support::spin::free_port();
+    let config = format!(
+        "[key_value_store.files]\ntype = \"spin\"\n[sqlite_database.notes]\ntype = \"spin\"\n\
+         [key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://:opw-s3cret@127.0.0.1:{port}\"\n"
+    );
+    let dir = app_dir(MANIFEST, &[("rc.toml", &config)]);
+    let manifest = dir.path().join("spin.toml");
+    let up = SpinUp::start_with(&manifest, &["--runtime-config-file", "rc.toml"], |cmd| {
+        cmd.env("SPIN_VARIABLE_GREETING", "hi");
+    });
+    let resp = up.get("/kv/get?label=cache&key=k");
+    assert_eq!(resp.status, 502, "{}", resp.text());
+    assert!(resp.text().contains("127.0.0.1"), "{}", resp.text());
+    assert!(!resp.text().contains("opw-s3cret"), "{}", resp.text());
+    let log = up.stderr();
+    assert!(!log.contains("opw-s3cret"), "{log}");
+}

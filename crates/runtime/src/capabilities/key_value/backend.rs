@@ -5,6 +5,7 @@
 
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
+use spin_outbound_networking::redact_url;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,7 +62,10 @@ impl Backend {
                 services.redis.forget(url).await;
                 Err(Error::Other(match e {
                     RedisError::Other(message) => message,
-                    other => format!("cannot use the Redis server at {url}: {other:?}"),
+                    other => format!(
+                        "cannot use the Redis server at {}: {other:?}",
+                        redact_url(url)
+                    ),
                 }))
             }
         }
@@ -194,9 +198,11 @@ impl RedisStore {
                 }
                 Err(Error::Other(e.to_string()))
             }
+            // The URL comes from the operator's runtime config: the guest
+            // sees it without its password.
             Err(_) => Err(Error::Other(format!(
                 "the Redis server at {} did not answer in time",
-                self.url
+                redact_url(&self.url)
             ))),
         }
     }
