@@ -202,8 +202,13 @@ impl Handler {
         // that cannot get one in time is turned away: an unbounded queue
         // would hold every waiting client's connection and memory.
         let wait = self.options.max_queue_wait;
-        let permit = match tokio::time::timeout(wait, self.instances.clone().acquire_owned()).await
-        {
+        // A free slot is taken at once; only a request that must queue arms
+        // the wait's timer (a timer per request costs on every request).
+        let acquired = match self.instances.clone().try_acquire_owned() {
+            Ok(permit) => Ok(Ok(permit)),
+            Err(_) => tokio::time::timeout(wait, self.instances.clone().acquire_owned()).await,
+        };
+        let permit = match acquired {
             Ok(permit) => {
                 self.turned_away.end();
                 permit?
