@@ -17,7 +17,7 @@ struct Cli {
 enum Command {
     /// Start the application: serve its HTTP components.
     #[command(alias = "u")]
-    Up(commands::up::UpCommand),
+    Up(Box<commands::up::UpCommand>),
     /// Build the application's components by running their build commands.
     #[command(alias = "b")]
     Build(commands::build::BuildCommand),
@@ -33,6 +33,12 @@ enum Command {
     /// Install, list, update and remove plugins.
     #[command(subcommand, alias = "plugin")]
     Plugins(commands::plugins::PluginsCommand),
+    /// Push, pull and log in to OCI registries.
+    #[command(subcommand)]
+    Registry(commands::registry::RegistryCommand),
+    /// Manifests for running apps on Kubernetes with SpinKube.
+    #[command(subcommand)]
+    Kube(commands::kube::KubeCommand),
     /// Compile a Python app into a Spin component (the `py2wasm` plugin).
     Py2wasm(commands::py2wasm::Py2wasmCommand),
     /// Run an installed plugin.
@@ -58,6 +64,8 @@ pub fn main() -> ExitCode {
         Command::Add(cmd) => cmd.run(),
         Command::Templates(cmd) => cmd.run(),
         Command::Plugins(cmd) => cmd.run(),
+        Command::Registry(cmd) => cmd.run(),
+        Command::Kube(cmd) => cmd.run(),
         Command::Py2wasm(cmd) => cmd.run(),
         Command::External(args) => commands::external::run(args),
     };
@@ -74,6 +82,10 @@ pub fn main() -> ExitCode {
                 for (i, cause) in causes.enumerate() {
                     eprintln!("  {i}: {}", redact(cause.to_string()));
                 }
+            }
+            // A hint kept as data prints once, after the whole chain.
+            if let Some(hinted) = err.downcast_ref::<spin_hint::Hinted>() {
+                eprintln!("\nhint: {}", redact(hinted.hint.clone()));
             }
             ExitCode::FAILURE
         }

@@ -2,8 +2,10 @@
 
 pub mod build;
 pub mod external;
+pub mod kube;
 pub mod new;
 pub mod plugins;
 pub mod py2wasm;
+pub mod registry;
 pub mod templates;
 pub mod up;

@@ -27,6 +27,25 @@ pub struct UpCommand {
     )]
     pub from: PathBuf,
 
+    /// Run an application from a registry (`registry/repository:tag` or
+    /// `...@sha256:<digest>`) instead of a local manifest. `-f` takes a
+    /// reference too, when no local file has that name.
+    #[arg(
+        long = "from-registry",
+        value_name = "REFERENCE",
+        conflicts_with = "from"
+    )]
+    pub from_registry: Option<String>,
+
+    /// Talk to the registry over plain HTTP and accept any certificate
+    /// (for a registry on localhost).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// The cache of pulled registry blobs (default: `~/.cache/spin/oci`).
+    #[arg(long, env = "SPIN_REGISTRY_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
     /// The address to serve HTTP on.
     #[arg(long, env = "SPIN_HTTP_LISTEN_ADDR", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
@@ -173,7 +192,22 @@ impl UpCommand {
         if let Err(err) = spin_trigger_http::raise_open_file_limit() {
             tracing::warn!("could not raise the open-file limit: {err}");
         }
-        let manifest_path = resolve_manifest_path(&self.from)?;
+        let (manifest_path, from_registry) = match self.registry_reference() {
+            Some(reference) => {
+                if self.build {
+                    return Err(spin_hint::Hinted::new(
+                        "`--build` builds a local application, and this one comes from a registry",
+                        "drop `--build`; the registry artifact holds built components",
+                    )
+                    .into());
+                }
+                (
+                    pull_for_up(reference, self.insecure, self.cache_dir.as_deref()).await?,
+                    true,
+                )
+            }
+            None => (resolve_manifest_path(&self.from)?, false),
+        };
         // Checked before anything compiles: a bad certificate is a
         // startup error naming the file.
         let tls = match (&self.tls_cert, &self.tls_key) {
@@ -190,7 +224,22 @@ impl UpCommand {
         }
         let app = spin_manifest::load_file(&manifest_path)?;
         app.check_sources()?;
-        let state_dir = runtime_config.state_dir(self.state_dir.as_deref(), &app.dir);
+        // As in Spin, an app from a registry has no directory of its own
+        // to keep state in: its default stores live in memory unless
+        // `--state-dir` or the runtime config names a place.
+        let state_dir =
+            if from_registry && self.state_dir.is_none() && runtime_config.state_dir.is_none() {
+                None
+            } else {
+                runtime_config.state_dir(self.state_dir.as_deref(), &app.dir)
+            };
+        // Where `files` are staged when there is no state directory: for a
+        // registry app, a directory of this run's own (the cached app is
+        // shared by every run of the image).
+        let staging = tempfile::Builder::new()
+            .prefix("spin-up-")
+            .tempdir()
+            .context("creating a staging directory")?;
         let log_dir = runtime_config.log_dir(self.log_dir.as_deref(), state_dir.as_deref());
         let cache_dir = if self.disable_cache {
             None
@@ -227,7 +276,11 @@ impl UpCommand {
             blocked_networks: runtime_config.blocked_networks.clone(),
             max_outbound_http_per_instance: Some(self.max_outbound_http_per_instance as usize),
             // With no state directory, `files` are still staged beside the manifest.
-            state_dir: state_dir.unwrap_or_else(|| app.dir.join(".spin")),
+            state_dir: match state_dir {
+                Some(dir) => dir,
+                None if from_registry => staging.path().to_path_buf(),
+                None => app.dir.join(".spin"),
+            },
         };
         let spinner = progress("Preparing components");
         let loaded = LoadedApp::load(app, engine, options).await;
@@ -257,6 +310,40 @@ impl UpCommand {
         eprintln!("Shutting down");
         Ok(())
     }
+}
+
+impl UpCommand {
+    /// The registry reference to run: `--from-registry`, or a `-f` that
+    /// names no local file but reads as a reference with a registry host
+    /// (`localhost:5000/app:v1`, `ghcr.io/me/app:v1`), as Spin does.
+    fn registry_reference(&self) -> Option<&str> {
+        if let Some(reference) = &self.from_registry {
+            return Some(reference);
+        }
+        let text = self.from.to_str()?;
+        if self.from.exists() {
+            return None;
+        }
+        let (host, rest) = text.split_once('/')?;
+        let is_host = host == "localhost" || host.contains('.') || host.contains(':');
+        let has_version = rest.contains(':') || rest.contains('@');
+        (is_host && has_version && !text.ends_with(".toml")).then_some(text)
+    }
+}
+
+/// Pulls `reference` and writes the manifest it runs from.
+async fn pull_for_up(reference: &str, insecure: bool, cache_dir: Option<&Path>) -> Result<PathBuf> {
+    let cache = spin_oci::RegistryCache::user(cache_dir)?;
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let pulled = spin_oci::pull(reference, insecure, &cache, progress).await?;
+    tracing::info!(
+        "pulled {}@{} ({} blobs downloaded, {} cached)",
+        pulled.reference,
+        pulled.digest,
+        pulled.downloaded,
+        pulled.cached
+    );
+    spin_oci::run::prepare(&pulled, &cache)
 }
 
 /// A manifest path from `-f`: a file, or a directory holding `spin.toml`.

@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod python;
+pub mod registry;
 pub mod seed;
 pub mod spin;
 pub mod tls;

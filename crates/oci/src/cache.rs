@@ -1,0 +1,144 @@
+//! The local, content-addressed store of pulled blobs.
+//!
+//! `<root>/blobs/sha256/<hex>` holds every blob once, whichever app or
+//! version it came with; a blob is written to a temporary file, checked
+//! against its digest and only then renamed into place, so a file under
+//! `blobs/` always holds exactly the content its name says. The directory
+//! is private to the user (0700, files 0600): its files are run as code.
+//! `<root>/apps/<hex>/` holds, per pulled image manifest, the manifest the
+//! app runs from (see [`crate::run`]).
+
+use anyhow::{Context as _, Result, bail};
+use std::path::{Path, PathBuf};
+
+use spin_runtime::private_files::{ensure_private_dir, write_private};
+
+/// The registry cache.
+#[derive(Debug, Clone)]
+pub struct RegistryCache {
+    root: PathBuf,
+}
+
+impl RegistryCache {
+    /// The cache at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The user's cache: `--cache-dir` when given, else
+    /// `$XDG_CACHE_HOME/spin/oci` (`~/.cache/spin/oci`).
+    pub fn user(flag: Option<&Path>) -> Result<Self> {
+        match flag {
+            Some(dir) => Ok(Self::new(dir)),
+            None => {
+                let dir = dirs::cache_dir()
+                    .context("this user has no cache directory; pass `--cache-dir`")?;
+                Ok(Self::new(dir.join("spin").join("oci")))
+            }
+        }
+    }
+
+    /// The cache's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the blob with `digest` is (or would be) kept.
+    pub fn blob_path(&self, digest: &str) -> Result<PathBuf> {
+        let hex = digest_hex(digest)?;
+        Ok(self.root.join("blobs").join("sha256").join(hex))
+    }
+
+    /// Whether the blob with `digest` is present.
+    pub fn has_blob(&self, digest: &str) -> bool {
+        self.blob_path(digest).is_ok_and(|p| p.is_file())
+    }
+
+    /// Keeps `bytes` as the blob `digest`, after checking they are it.
+    pub fn write_blob(&self, digest: &str, bytes: &[u8]) -> Result<PathBuf> {
+        let actual = crate::sha256_digest(bytes);
+        if actual != digest {
+            return Err(spin_hint::Hinted::new(
+                format!("a blob expected to be {digest} is {actual}; it was not kept"),
+                "the registry or something between it and you altered the artifact; push it again and check where it is served from",
+            )
+            .into());
+        }
+        let path = self.blob_path(digest)?;
+        let dir = path.parent().expect("blob paths have a parent");
+        self.private_dirs(dir)?;
+        write_private(&path, bytes).with_context(|| format!("writing `{}`", path.display()))?;
+        Ok(path)
+    }
+
+    /// Creates `dir` and the directories from the root down to it, each
+    /// private to the user.
+    pub(crate) fn private_dirs(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
+        let mut here = Some(dir);
+        while let Some(d) = here {
+            ensure_private_dir(d)
+                .map_err(anyhow::Error::from)
+                .with_context(|| {
+                    format!(
+                        "the cache directory `{}` is not private to this user",
+                        d.display()
+                    )
+                })?;
+            if d == self.root {
+                break;
+            }
+            here = d.parent().filter(|p| p.starts_with(&self.root));
+        }
+        Ok(())
+    }
+
+    /// The directory an image's runnable form is kept in.
+    pub fn app_dir(&self, manifest_digest: &str) -> Result<PathBuf> {
+        Ok(self.root.join("apps").join(digest_hex(manifest_digest)?))
+    }
+}
+
+/// The hex of a `sha256:<hex>` digest, checked: it names a file, so nothing
+/// but 64 lowercase hex digits may pass.
+pub(crate) fn digest_hex(digest: &str) -> Result<&str> {
+    match digest.strip_prefix("sha256:") {
+        Some(hex)
+            if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+        {
+            Ok(hex)
+        }
+        _ => bail!("`{digest}` is not a sha256 digest (`sha256:` and 64 lowercase hex digits)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sha256_hex_digests_name_files() {
+        let good = format!("sha256:{}", "a".repeat(64));
+        assert!(digest_hex(&good).is_ok());
+        for bad in [
+            "sha256:../../etc/passwd".to_string(),
+            format!("sha512:{}", "a".repeat(64)),
+            format!("sha256:{}", "A".repeat(64)),
+            format!("sha256:{}/x", "a".repeat(62)),
+        ] {
+            assert!(digest_hex(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_blob_is_kept_only_when_it_matches_its_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = RegistryCache::new(dir.path().join("oci"));
+        let digest = crate::sha256_digest(b"hello");
+        assert!(cache.write_blob(&digest, b"hellO").is_err());
+        assert!(!cache.has_blob(&digest));
+        let path = cache.write_blob(&digest, b"hello").unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), b"hello");
+        assert!(cache.has_blob(&digest));
+    }
+}

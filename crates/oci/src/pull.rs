@@ -1,0 +1,139 @@
+//! `spin registry pull`: an app's blobs into the cache, each checked
+//! against its digest, none downloaded twice.
+
+use anyhow::{Context as _, Result};
+use oci_client::manifest::{OciDescriptor, OciImageManifest};
+
+use crate::{
+    DATA_MEDIA_TYPE, RegistryCache, SPIN_APPLICATION_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE,
+    WASM_LAYER_MEDIA_TYPE_WKG,
+};
+use spin_hint::Hinted;
+use spin_locked_app::LockedApp;
+
+/// An app whose blobs are all in the cache.
+#[derive(Debug, Clone)]
+pub struct PulledApp {
+    /// The reference it was pulled by.
+    pub reference: String,
+    /// The image manifest's digest.
+    pub digest: String,
+    /// The locked app.
+    pub locked: LockedApp,
+    /// Blobs downloaded by this pull.
+    pub downloaded: usize,
+    /// Blobs that were already in the cache.
+    pub cached: usize,
+}
+
+/// Pulls `reference` into `cache`.
+pub async fn pull(
+    reference: &str,
+    insecure: bool,
+    cache: &RegistryCache,
+    progress: bool,
+) -> Result<PulledApp> {
+    let reference = crate::parse_reference(reference)?;
+    let client = crate::client(insecure);
+    let auth = crate::auth::registry_auth(reference.resolve_registry())?;
+    let explain = |e| crate::errors::explain(e, "pulling", &reference);
+    let (manifest, digest) = client
+        .pull_image_manifest(&reference, &auth)
+        .await
+        .map_err(explain)?;
+    if let Some(pinned) = reference.digest()
+        && pinned != digest
+    {
+        return Err(Hinted::new(
+            format!("the registry answered `{reference}` with the manifest {digest}; nothing was run"),
+            "the registry or something between it and you altered the artifact; check where it is served from",
+        )
+        .into());
+    }
+    let locked_layer = locked_app_descriptor(&manifest)?;
+
+    // Layers the app needs: its locked form, Wasm and files. Others (an
+    // archive of the files, say, which Spin also pushes past 500 layers)
+    // are left in the registry; a file they alone carry is reported
+    // missing below, by name.
+    let wanted: Vec<&OciDescriptor> = std::iter::once(locked_layer)
+        .chain(manifest.layers.iter().filter(|l| {
+            matches!(
+                l.media_type.as_str(),
+                WASM_LAYER_MEDIA_TYPE | WASM_LAYER_MEDIA_TYPE_WKG | DATA_MEDIA_TYPE
+            )
+        }))
+        .collect();
+    let mut missing = Vec::new();
+    let mut cached = 0;
+    for layer in wanted {
+        crate::cache::digest_hex(&layer.digest)
+            .with_context(|| format!("a layer of `{reference}`"))?;
+        if cache.has_blob(&layer.digest) {
+            cached += 1;
+        } else if !missing
+            .iter()
+            .any(|l: &&OciDescriptor| l.digest == layer.digest)
+        {
+            missing.push(layer);
+        }
+    }
+    let total = missing.iter().map(|l| l.size.max(0) as u64).sum();
+    let bar = crate::progress_bar(progress, total, "Pulling");
+    for layer in &missing {
+        let mut bytes = Vec::with_capacity(layer.size.clamp(0, 64 << 20) as usize);
+        client
+            .pull_blob(&reference, *layer, &mut bytes)
+            .await
+            .map_err(explain)?;
+        cache.write_blob(&layer.digest, &bytes)?;
+        bar.inc(bytes.len() as u64);
+    }
+    bar.finish_and_clear();
+
+    let locked_path = cache.blob_path(&locked_layer.digest)?;
+    let locked_bytes = std::fs::read(&locked_path)
+        .with_context(|| format!("reading `{}`", locked_path.display()))?;
+    let locked = LockedApp::from_json(&locked_bytes).map_err(|e| {
+        Hinted::new(
+            format!("the application layer of `{reference}` is not a Spin locked app: {e}"),
+            "the artifact was not made by `spin registry push`; push it again with Spin or with this spin",
+        )
+    })?;
+    Ok(PulledApp {
+        reference: reference.whole(),
+        digest,
+        locked,
+        downloaded: missing.len(),
+        cached,
+    })
+}
+
+/// The layer holding the locked app; older Spin apps carry it as the
+/// image config instead.
+fn locked_app_descriptor(manifest: &OciImageManifest) -> Result<&OciDescriptor> {
+    if let Some(layer) = manifest
+        .layers
+        .iter()
+        .find(|l| l.media_type == SPIN_APPLICATION_MEDIA_TYPE)
+    {
+        return Ok(layer);
+    }
+    if manifest.config.media_type == SPIN_APPLICATION_MEDIA_TYPE {
+        return Ok(&manifest.config);
+    }
+    let types: Vec<&str> = manifest
+        .layers
+        .iter()
+        .map(|l| l.media_type.as_str())
+        .collect();
+    Err(Hinted::new(
+        format!(
+            "this artifact is not a Spin application: its config is `{}` and its layers are [{}], with no `{SPIN_APPLICATION_MEDIA_TYPE}` layer",
+            manifest.config.media_type,
+            types.join(", ")
+        ),
+        "check the reference: `spin up --from-registry` runs artifacts made by `spin registry push`",
+    )
+    .into())
+}

@@ -1,0 +1,180 @@
+//! `spin registry push/pull/login`: apps in OCI registries, in Spin's
+//! artifact layout (see `spin-oci`).
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal as _, Read as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use spin_oci::{PushOptions, RegistryCache};
+
+/// Push, pull and log in to OCI registries.
+#[derive(Subcommand, Debug)]
+pub enum RegistryCommand {
+    /// Push the application to a registry.
+    Push(PushCommand),
+    /// Pull an application from a registry into the local cache.
+    Pull(PullCommand),
+    /// Log in to a registry (credentials go where docker keeps them).
+    Login(LoginCommand),
+}
+
+impl RegistryCommand {
+    pub fn run(self) -> Result<ExitCode> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        runtime.block_on(async {
+            match self {
+                RegistryCommand::Push(cmd) => cmd.run().await,
+                RegistryCommand::Pull(cmd) => cmd.run().await,
+                RegistryCommand::Login(cmd) => cmd.run().await,
+            }
+        })
+    }
+}
+
+/// Push the application to a registry.
+#[derive(Parser, Debug)]
+pub struct PushCommand {
+    /// The application: a manifest file, or a directory holding `spin.toml`.
+    #[arg(
+        short = 'f',
+        long = "from",
+        alias = "file",
+        default_value = "spin.toml"
+    )]
+    pub from: PathBuf,
+
+    /// Build the application before pushing.
+    #[arg(long)]
+    pub build: bool,
+
+    /// Talk to the registry over plain HTTP and accept any certificate
+    /// (for a registry on localhost).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// An annotation for the image manifest (`KEY=VALUE`; repeatable).
+    #[arg(long = "annotation", value_parser = parse_annotation)]
+    pub annotations: Vec<(String, String)>,
+
+    /// Where to push: `registry/repository:tag`.
+    pub reference: String,
+}
+
+impl PushCommand {
+    async fn run(self) -> Result<ExitCode> {
+        let manifest_path = super::up::resolve_manifest_path(&self.from)?;
+        if self.build {
+            super::build::build_manifest(&manifest_path, &[])?;
+        }
+        let app = spin_manifest::load_file(&manifest_path)?;
+        app.check_sources()?;
+        let options = PushOptions {
+            insecure: self.insecure,
+            annotations: self.annotations.into_iter().collect::<BTreeMap<_, _>>(),
+            progress: std::io::stderr().is_terminal(),
+        };
+        eprintln!("Pushing app to the registry...");
+        let outcome = spin_oci::push(&app, &self.reference, &options).await?;
+        eprintln!(
+            "Uploaded {} of {} blobs ({}); the registry had the other {}.",
+            outcome.uploaded,
+            outcome.uploaded + outcome.skipped,
+            human_bytes(outcome.uploaded_bytes),
+            outcome.skipped
+        );
+        println!("Pushed with digest {}", outcome.digest);
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Pull an application from a registry into the local cache.
+#[derive(Parser, Debug)]
+pub struct PullCommand {
+    /// Talk to the registry over plain HTTP and accept any certificate.
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// The registry cache (default: `~/.cache/spin/oci`).
+    #[arg(long, env = "SPIN_REGISTRY_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// What to pull: `registry/repository:tag` or `...@sha256:<digest>`.
+    pub reference: String,
+}
+
+impl PullCommand {
+    async fn run(self) -> Result<ExitCode> {
+        let cache = RegistryCache::user(self.cache_dir.as_deref())?;
+        let progress = std::io::stderr().is_terminal();
+        let pulled = spin_oci::pull(&self.reference, self.insecure, &cache, progress).await?;
+        eprintln!(
+            "Downloaded {} blobs; {} were already in the cache.",
+            pulled.downloaded, pulled.cached
+        );
+        println!("Pulled {}@{}", pulled.reference, pulled.digest);
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Log in to a registry.
+#[derive(Parser, Debug)]
+pub struct LoginCommand {
+    /// The user name.
+    #[arg(short = 'u', long)]
+    pub username: String,
+
+    /// Read the password from standard input (the only way to give it:
+    /// a password on the command line would land in the shell's history).
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Talk to the registry over plain HTTP and accept any certificate.
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// The registry, e.g. `ghcr.io` or `localhost:5000`.
+    pub server: String,
+}
+
+impl LoginCommand {
+    async fn run(self) -> Result<ExitCode> {
+        if !self.password_stdin {
+            return Err(spin_hint::Hinted::new(
+                "no password given",
+                "pipe it in: `echo \"$TOKEN\" | spin registry login -u <user> --password-stdin <server>`",
+            )
+            .into());
+        }
+        let mut password = String::new();
+        std::io::stdin()
+            .read_to_string(&mut password)
+            .context("reading the password from standard input")?;
+        let password = password.trim_end_matches(['\n', '\r']);
+        let stored =
+            spin_oci::auth::login(&self.server, &self.username, password, self.insecure).await?;
+        eprintln!("Credentials stored in `{}`.", stored.display());
+        println!("Login succeeded");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn parse_annotation(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got `{s}`")),
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
