@@ -159,6 +159,45 @@ pub struct UpCommand {
     #[arg(long, env = "SPIN_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// Set a key in the default key-value store before serving
+    /// (`KEY=VALUE`; repeatable; overwrites an existing value).
+    #[arg(long = "key-value", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub key_values: Vec<(String, String)>,
+
+    /// Run SQL against the default SQLite database before serving, e.g. a
+    /// migration (`@file.sql` reads a file; repeatable, run in order).
+    #[arg(long = "sqlite", value_name = "STATEMENT")]
+    pub sqlite_statements: Vec<String>,
+
+    /// Serve only this component's triggers (repeatable; default: all).
+    #[arg(short = 'c', long = "component-id", value_name = "ID")]
+    pub component_ids: Vec<String>,
+
+    /// Show only this component's output on the terminal (repeatable;
+    /// default: every component's). Log files get all output either way.
+    #[arg(long = "follow", value_name = "ID")]
+    pub follow: Vec<String>,
+
+    /// Stage components' `files` in this directory (in `<DIR>/<component>`)
+    /// instead of `<state-dir>/files`.
+    #[arg(long = "temp", alias = "tmp", value_name = "DIR")]
+    pub temp: Option<PathBuf>,
+
+    /// Mount `files` directories as they are, so edits on the host show in
+    /// the guest without a restart (not with glob patterns or
+    /// `exclude_files`, which need a staged copy).
+    #[arg(long)]
+    pub direct_mounts: bool,
+
+    /// Let components write to their `files` mounts; they write to a
+    /// staged copy, so the changes are gone at the next start.
+    #[arg(long)]
+    pub allow_transient_write: bool,
+
+    /// Empty the components' log files at start instead of appending.
+    #[arg(long)]
+    pub truncate_logs: bool,
+
     /// Run `spin build` before starting.
     #[arg(long, env = "SPIN_ALWAYS_BUILD")]
     pub build: bool,
@@ -222,8 +261,14 @@ impl UpCommand {
         if self.build {
             super::build::build_manifest(&manifest_path, &[])?;
         }
-        let app = spin_manifest::load_file(&manifest_path)?;
+        let mut app = spin_manifest::load_file(&manifest_path)?;
+        select_components(&mut app, &self.component_ids, &self.follow)?;
         app.check_sources()?;
+        let sqlite_statements = self
+            .sqlite_statements
+            .iter()
+            .map(|s| read_value(s).with_context(|| format!("`--sqlite {s}`")))
+            .collect::<Result<Vec<_>>>()?;
         // As in Spin, an app from a registry has no directory of its own
         // to keep state in: its default stores live in memory unless
         // `--state-dir` or the runtime config names a place.
@@ -275,6 +320,13 @@ impl UpCommand {
             stores: runtime_config.stores(state_dir.as_deref()),
             blocked_networks: runtime_config.blocked_networks.clone(),
             max_outbound_http_per_instance: Some(self.max_outbound_http_per_instance as usize),
+            follow: (!self.follow.is_empty()).then(|| self.follow.clone()),
+            truncate_logs: self.truncate_logs,
+            files_staging: self.temp.clone(),
+            mounts: spin_runtime::files::MountOptions {
+                direct: self.direct_mounts,
+                transient_write: self.allow_transient_write,
+            },
             // With no state directory, `files` are still staged beside the manifest.
             state_dir: match state_dir {
                 Some(dir) => dir,
@@ -285,7 +337,9 @@ impl UpCommand {
         let spinner = progress("Preparing components");
         let loaded = LoadedApp::load(app, engine, options).await;
         spinner.finish_and_clear();
-        let loaded = Arc::new(loaded?);
+        let loaded = loaded?;
+        loaded.seed(&self.key_values, &sqlite_statements).await?;
+        let loaded = Arc::new(loaded);
 
         let server = HttpServer::new(
             loaded,
@@ -329,6 +383,44 @@ impl UpCommand {
         let has_version = rest.contains(':') || rest.contains('@');
         (is_host && has_version && !text.ends_with(".toml")).then_some(text)
     }
+}
+
+/// `-c/--component-id`: drops the triggers of every other component; and
+/// checks that the ids given to `-c` and `--follow` exist.
+fn select_components(
+    app: &mut spin_manifest::App,
+    only: &[String],
+    follow: &[String],
+) -> Result<()> {
+    for (flag, ids) in [("--component-id", only), ("--follow", follow)] {
+        let unknown: Vec<&str> = ids
+            .iter()
+            .filter(|id| app.component(id).is_none())
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            let known: Vec<&str> = app.components.iter().map(|c| c.id.as_str()).collect();
+            return Err(spin_hint::Hinted::new(
+                format!(
+                    "`{flag}` names {}, which `{}` does not define",
+                    unknown
+                        .iter()
+                        .map(|id| format!("`{id}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    app.path.display()
+                ),
+                format!("the application's components are: {}", known.join(", ")),
+            )
+            .into());
+        }
+    }
+    if !only.is_empty() {
+        let keep = |id: Option<&str>| id.is_some_and(|id| only.iter().any(|o| o == id));
+        app.http_triggers.retain(|t| keep(t.component.as_deref()));
+        app.redis_triggers.retain(|t| keep(Some(&t.component)));
+    }
+    Ok(())
 }
 
 /// Pulls `reference` and writes the manifest it runs from.

@@ -186,9 +186,13 @@ fn assemble(app: &App) -> Result<(Vec<ImageLayer>, spin_locked_app::LockedApp)> 
 
         // The same staging `spin up` does: globs matched, exclusions
         // applied, links checked to stay inside the app.
-        let mounts =
-            spin_runtime::files::prepare(&app.dir, &staging.path().join(&component.id), component)
-                .with_context(|| format!("collecting the files of component `{}`", component.id))?;
+        let mounts = spin_runtime::files::prepare(
+            &app.dir,
+            &staging.path().join(&component.id),
+            component,
+            spin_runtime::files::MountOptions::default(),
+        )
+        .with_context(|| format!("collecting the files of component `{}`", component.id))?;
         let mut files = Vec::new();
         for (host_dir, guest_dir) in &mounts.0 {
             collect_files(host_dir, guest_dir, &mut files, &mut layers)?;

@@ -53,6 +53,16 @@ pub struct LoadOptions {
     /// Outbound HTTP requests one instance may have in flight (`None`: the
     /// default, 32).
     pub max_outbound_http_per_instance: Option<usize>,
+    /// `--follow`: the components whose output reaches the terminal
+    /// (`None`: all of them, unless `quiet`).
+    pub follow: Option<Vec<String>>,
+    /// `--truncate-logs`: empty the log files at start instead of appending.
+    pub truncate_logs: bool,
+    /// `--temp`: stage `files` in `<dir>/<component>` instead of
+    /// `<state_dir>/files/<component>`.
+    pub files_staging: Option<PathBuf>,
+    /// `--direct-mounts` and `--allow-transient-write`.
+    pub mounts: crate::files::MountOptions,
 }
 
 /// Everything the manifest grants one component, resolved at load time.
@@ -75,6 +85,9 @@ pub struct ComponentConfig {
     pub sqlite_databases: Vec<String>,
     pub(crate) services: Arc<AppServices>,
     mounts: Mounts,
+    /// Whether the guest may write to its mounts (`--allow-transient-write`;
+    /// they are then staged copies).
+    writable_mounts: bool,
     stdout: ComponentLog,
     stderr: ComponentLog,
 }
@@ -223,7 +236,15 @@ impl LoadedApp {
             .with_hint(e.hint)
         })?;
 
-        let terminal = |t| (!options.quiet).then_some(t);
+        let followed = options
+            .follow
+            .as_ref()
+            .is_none_or(|ids| ids.contains(&component.id));
+        let terminal = |t| (!options.quiet && followed).then_some(t);
+        let staging = match &options.files_staging {
+            Some(dir) => dir.join(&component.id),
+            None => options.state_dir.join("files").join(&component.id),
+        };
         let log_dir = options.log_dir.as_deref();
         let config = ComponentConfig {
             id: component.id.clone(),
@@ -235,17 +256,15 @@ impl LoadedApp {
             key_value_stores: component.key_value_stores.clone(),
             sqlite_databases: component.sqlite_databases.clone(),
             services: services.clone(),
-            mounts: crate::files::prepare(
-                &app.dir,
-                &options.state_dir.join("files").join(&component.id),
-                component,
-            )
-            .context("preparing the component's `files`")?,
+            mounts: crate::files::prepare(&app.dir, &staging, component, options.mounts)
+                .context("preparing the component's `files`")?,
+            writable_mounts: options.mounts.transient_write,
             stdout: ComponentLog::open(
                 &component.id,
                 log_dir,
                 "stdout",
                 terminal(Terminal::Stdout),
+                options.truncate_logs,
             )?
             .max_line_length(options.max_log_line_length),
             stderr: ComponentLog::open(
@@ -253,6 +272,7 @@ impl LoadedApp {
                 log_dir,
                 "stderr",
                 terminal(Terminal::Stderr),
+                options.truncate_logs,
             )?
             .max_line_length(options.max_log_line_length),
         };
@@ -260,6 +280,14 @@ impl LoadedApp {
             config: Arc::new(config),
             pre,
         })
+    }
+
+    /// `spin up --key-value` and `--sqlite`: writes `key_values` into the
+    /// `default` key-value store, then runs `statements` against the
+    /// `default` SQLite database, before anything is served.
+    pub async fn seed(&self, key_values: &[(String, String)], statements: &[String]) -> Result<()> {
+        crate::capabilities::key_value::seed_default_store(&self.services, key_values).await?;
+        crate::capabilities::sqlite::run_on_default_database(&self.services, statements).await
     }
 
     /// Tells the application where its HTTP trigger listens, so that
@@ -280,8 +308,13 @@ impl LoadedApp {
         wasi.envs(&config.environment)
             .stdout(config.stdout.clone())
             .stderr(config.stderr.clone());
+        let perms = if config.writable_mounts {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
         for (host, guest) in &config.mounts.0 {
-            if let Err(err) = wasi.preopened_dir(host, guest, FsPerms::ReadOnly) {
+            if let Err(err) = wasi.preopened_dir(host, guest, perms) {
                 tracing::warn!(component = %config.id, "cannot mount `{}` at `{guest}`: {err:#}", host.display());
             }
         }

@@ -21,11 +21,48 @@ use spin_manifest::{Component, FileMount};
 #[derive(Debug, Default, Clone)]
 pub struct Mounts(pub Vec<(PathBuf, String)>);
 
+/// How `files` are mounted (`spin up` flags).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MountOptions {
+    /// `--direct-mounts`: directories are mounted as they are, so edits on
+    /// the host show in the guest without a restart; glob patterns and
+    /// `exclude_files` (which need a staged copy) are refused.
+    pub direct: bool,
+    /// `--allow-transient-write`: the guest may write to its files. Every
+    /// mount is then a staged copy (directories too), so what it writes is
+    /// gone at the next start and never reaches the app's own files.
+    pub transient_write: bool,
+}
+
 /// Prepares `component`'s mounts; `staging` (`<state_dir>/files/<id>`) is
 /// emptied and refilled.
-pub fn prepare(app_dir: &Path, staging: &Path, component: &Component) -> Result<Mounts> {
+pub fn prepare(
+    app_dir: &Path,
+    staging: &Path,
+    component: &Component,
+    options: MountOptions,
+) -> Result<Mounts> {
     if component.files.is_empty() {
         return Ok(Mounts::default());
+    }
+    if options.direct {
+        let staged = component
+            .files
+            .iter()
+            .any(|f| matches!(f, FileMount::Pattern(_)))
+            || !component.exclude_files.is_empty();
+        if staged {
+            bail!(
+                "component `{}` lists `files` glob patterns or `exclude_files`, which `--direct-mounts` cannot mount (they need a staged copy)\n\nhint: drop `--direct-mounts`, or give the files as `{{ source = \"dir\", destination = \"/dir\" }}`",
+                component.id
+            );
+        }
+        if options.transient_write {
+            bail!(
+                "`--allow-transient-write` with `--direct-mounts` would let component `{}` change the application's own files\n\nhint: drop one of the two flags",
+                component.id
+            );
+        }
     }
     let app_root = app_dir
         .canonicalize()
@@ -42,7 +79,11 @@ pub fn prepare(app_dir: &Path, staging: &Path, component: &Component) -> Result<
                 destination,
             } => {
                 let source = inside_app(&app_root, &app_dir.join(source), component)?;
-                if source.is_dir() {
+                if source.is_dir() && options.transient_write {
+                    // Written to by the guest: a copy, never the original.
+                    let target = staging.join(destination.trim_start_matches('/'));
+                    copy_tree(&source, &target, &app_root, component)?;
+                } else if source.is_dir() {
                     mounts.push((source, destination.clone()));
                 } else {
                     // The manifest normalised the destination, so it cannot
@@ -147,6 +188,31 @@ fn globs(patterns: &[String], field: &str) -> Result<GlobSet> {
         set.add(glob);
     }
     Ok(set.build()?)
+}
+
+/// Copies the files under `source` (links followed only while they stay
+/// inside the app) to `target`.
+fn copy_tree(source: &Path, target: &Path, app_root: &Path, component: &Component) -> Result<()> {
+    let walk = walkdir::WalkDir::new(source)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| !e.path_is_symlink() || resolves_inside(app_root, e.path()));
+    for entry in walk {
+        let entry = entry.with_context(|| format!("reading `{}`", source.display()))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        if entry.path_is_symlink() {
+            inside_app(app_root, entry.path(), component)?;
+        }
+        let relative = entry
+            .path()
+            .strip_prefix(source)
+            .expect("walked under source");
+        copy(entry.path(), &target.join(relative))?;
+    }
+    std::fs::create_dir_all(target).with_context(|| format!("creating `{}`", target.display()))?;
+    Ok(())
 }
 
 fn copy(from: &Path, to: &Path) -> Result<()> {

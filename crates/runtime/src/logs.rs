@@ -46,13 +46,15 @@ pub struct ComponentLog {
 }
 
 impl ComponentLog {
-    /// Opens (appending) `<dir>/<id>_<suffix>.txt` when `dir` is given, and
+    /// Opens (appending, or emptied first with `truncate`,
+    /// `--truncate-logs`) `<dir>/<id>_<suffix>.txt` when `dir` is given, and
     /// mirrors to `terminal` unless it is `None` (quiet mode).
     pub fn open(
         component_id: &str,
         dir: Option<&Path>,
         suffix: &str,
         terminal: Option<Terminal>,
+        truncate: bool,
     ) -> anyhow::Result<Self> {
         let file = match dir {
             Some(dir) => {
@@ -61,7 +63,8 @@ impl ComponentLog {
                 let file = OpenOptions::new()
                     .create(true)
                     .append(true)
-                    .custom_flags(libc::O_NOFOLLOW)
+                    .truncate(false)
+                    .custom_flags(libc::O_NOFOLLOW | if truncate { libc::O_TRUNC } else { 0 })
                     .open(&path)
                     .map_err(|e| open_error(&path, e))?;
                 Some(Arc::new(Mutex::new(file)))
@@ -225,7 +228,7 @@ mod tests {
     /// buffered partial line grew.
     fn write_through(chunks: impl IntoIterator<Item = Vec<u8>>) -> (Vec<u8>, usize) {
         let dir = tempfile::tempdir().unwrap();
-        let log = ComponentLog::open("guest", Some(dir.path()), "stdout", None).unwrap();
+        let log = ComponentLog::open("guest", Some(dir.path()), "stdout", None, false).unwrap();
         let mut writer = LineWriter::new(log, MAX_LINE_BYTES);
         let mut cx = Context::from_waker(std::task::Waker::noop());
         let mut largest = 0;
@@ -286,7 +289,7 @@ mod tests {
         let logs = dir.path().join("logs");
         std::fs::create_dir(&logs).unwrap();
         std::os::unix::fs::symlink(&target, logs.join("guest_stdout.txt")).unwrap();
-        let err = ComponentLog::open("guest", Some(&logs), "stdout", None)
+        let err = ComponentLog::open("guest", Some(&logs), "stdout", None, false)
             .err()
             .expect("a linked log file is refused");
         let message = format!("{err:#}");

@@ -5,12 +5,49 @@
 
 mod backend;
 
+use std::sync::Arc;
 use wasmtime::component::Resource;
 
 use crate::capabilities::bindings::key_value::{Error, Host, HostStore};
 use crate::runtime_config::KeyValueBackend;
+use crate::services::AppServices;
 use crate::state::HostState;
 use backend::Backend;
+
+/// Opens the store `label` wherever the runtime config puts it.
+async fn open_store(services: &Arc<AppServices>, label: String) -> Result<Backend, Error> {
+    match services.key_value_store(&label) {
+        None => Err(Error::NoSuchStore),
+        Some(KeyValueBackend::Redis { url }) => Backend::redis(url, services.clone()).await,
+        Some(KeyValueBackend::Sqlite(location)) => {
+            match services.database(&format!("key_value_store.{label}"), location) {
+                Ok(db) => Backend::sqlite(db, label).await,
+                Err(e) => Err(Error::Other(format!("{e:#}"))),
+            }
+        }
+    }
+}
+
+/// `spin up --key-value`: writes `pairs` into the `default` store before
+/// anything is served (a key given twice keeps its last value).
+pub(crate) async fn seed_default_store(
+    services: &Arc<AppServices>,
+    pairs: &[(String, String)],
+) -> anyhow::Result<()> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let store = open_store(services, "default".into()).await.map_err(|e| {
+        anyhow::anyhow!("opening the default key-value store for `--key-value`: {e:?}")
+    })?;
+    for (key, value) in pairs {
+        store
+            .set(key.clone(), value.clone().into_bytes())
+            .await
+            .map_err(|e| anyhow::anyhow!("`--key-value {key}=...`: {e:?}"))?;
+    }
+    Ok(())
+}
 
 /// A guest's handle on an open store.
 pub struct KeyValueStore(Backend);
@@ -36,18 +73,7 @@ impl HostStore for HostState {
             );
             return Ok(Err(Error::AccessDenied));
         }
-        let services = &self.component.services;
-        let backend = match services.key_value_store(&label) {
-            None => return Ok(Err(Error::NoSuchStore)),
-            Some(KeyValueBackend::Redis { url }) => Backend::redis(url, services.clone()).await,
-            Some(KeyValueBackend::Sqlite(location)) => {
-                match services.database(&format!("key_value_store.{label}"), location) {
-                    Ok(db) => Backend::sqlite(db, label).await,
-                    Err(e) => Err(Error::Other(format!("{e:#}"))),
-                }
-            }
-        };
-        match backend {
+        match open_store(&self.component.services, label).await {
             Ok(backend) => Ok(Ok(self.table.push(KeyValueStore(backend))?)),
             Err(e) => Ok(Err(e)),
         }

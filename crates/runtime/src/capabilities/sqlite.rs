@@ -15,8 +15,48 @@ use wasmtime::component::Resource;
 use crate::capabilities::bindings::sqlite::{
     Error, Host, HostConnection, QueryResult, RowResult, Value,
 };
-use crate::services::{Database, DatabaseError, ResultBudget};
+use crate::services::{AppServices, Database, DatabaseError, ResultBudget};
 use crate::state::HostState;
+
+/// `spin up --sqlite`: runs each of `statements` (one or more SQL
+/// statements each, e.g. a migration file's text) against the `default`
+/// database, in order, before anything is served.
+pub(crate) async fn run_on_default_database(
+    services: &Arc<AppServices>,
+    statements: &[String],
+) -> anyhow::Result<()> {
+    if statements.is_empty() {
+        return Ok(());
+    }
+    let db = match services.sqlite_connection("default") {
+        Some(db) => db?,
+        None => {
+            anyhow::bail!("there is no `default` SQLite database to run `--sqlite` statements on")
+        }
+    };
+    for statement in statements {
+        let sql = statement.clone();
+        db.run(None, move |conn, _| conn.execute_batch(&sql).map_err(DatabaseError::Sqlite))
+            .await
+            .map_err(|e| {
+                spin_hint::Hinted::new(
+                    format!("`--sqlite {}` failed: {e}", shorten(statement)),
+                    "check the statement against the default database; `--sqlite @file.sql` runs a file",
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// The start of a long statement, for messages.
+fn shorten(statement: &str) -> String {
+    let line = statement.trim().lines().next().unwrap_or_default();
+    match line.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None if statement.trim().lines().count() > 1 => format!("{line}…"),
+        None => line.to_owned(),
+    }
+}
 
 /// A guest's handle on an open database.
 pub struct SqliteConnection {
