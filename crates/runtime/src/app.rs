@@ -116,6 +116,8 @@ impl LoadedApp {
     /// parallel).
     pub async fn load(app: App, engine: RuntimeEngine, options: LoadOptions) -> Result<Self> {
         let variables = ApplicationVariables::resolve(&app, &options.variables)?;
+        // From here on, the host's logs and errors never show a secret.
+        crate::secrets::register(variables.secret_values(&app));
         let mut linker = Linker::<HostState>::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         crate::capabilities::outbound_http::add_to_linker(&mut linker)?;
@@ -137,13 +139,22 @@ impl LoadedApp {
             .components
             .iter()
             .filter(|c| used.contains(&c.id.as_str()));
+        // Everything the manifest grants is checked before the first
+        // compile (seconds for a Python component), so a typo in an allow
+        // list or a store label fails at once.
+        let mut allowed = HashMap::new();
         for component in used_components.clone() {
             options.stores.check(component)?;
+            allowed.insert(
+                component.id.clone(),
+                allowed_hosts(&app, component, &variables)?,
+            );
         }
         let mut components = HashMap::new();
         for component in used_components {
+            let hosts = allowed.remove(&component.id).expect("checked above");
             let loaded = Self::load_component(
-                &app, &engine, &linker, component, &variables, &services, &options,
+                &app, &engine, &linker, component, hosts, &variables, &services, &options,
             )
             .await
             .with_context(|| format!("loading component `{}`", component.id))?;
@@ -157,11 +168,16 @@ impl LoadedApp {
         })
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the app-wide parts each component is loaded against"
+    )]
     async fn load_component(
         app: &App,
         engine: &RuntimeEngine,
         linker: &Linker<HostState>,
         component: &spin_manifest::Component,
+        allowed_hosts: AllowedHosts,
         variables: &ApplicationVariables,
         services: &Arc<AppServices>,
         options: &LoadOptions,
@@ -181,6 +197,7 @@ impl LoadedApp {
                 )
                 .into());
         }
+        check_is_wasm(&path, &component.id)?;
         let wasm: Component = {
             let engine = engine.clone();
             let path = path.clone();
@@ -211,30 +228,6 @@ impl LoadedApp {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         environment.extend(options.env.iter().cloned());
-
-        let hosts = component
-            .allowed_outbound_hosts
-            .iter()
-            .map(|h| {
-                variables.expand(&h.value).map_err(|e| {
-                    app.error_at(h.location, "allowed_outbound_hosts", format!("{e:#}"))
-                })
-            })
-            .collect::<Result<Vec<String>, _>>()?;
-        let allowed_hosts = AllowedHosts::parse(&hosts).map_err(|e| {
-            // Point at the entry that failed, not just the field.
-            let location = component
-                .allowed_outbound_hosts
-                .get(e.index)
-                .map(|h| h.location)
-                .unwrap_or(component.location);
-            app.error_at(
-                location,
-                "allowed_outbound_hosts",
-                format!("invalid entry {:?}: {}", e.entry, e.problem),
-            )
-            .with_hint(e.hint)
-        })?;
 
         let followed = options
             .follow
@@ -349,6 +342,64 @@ pub(crate) fn store_limits(max_instance_memory: usize) -> StoreLimits {
         .tables(MAX_TABLES_PER_COMPONENT)
         .memories(MAX_MEMORIES_PER_COMPONENT)
         .build()
+}
+
+/// A component file must be a Wasm binary (or, named `.wat`, Wasm text):
+/// anything else would reach the compiler and fail with a parse error about
+/// the first byte.
+fn check_is_wasm(path: &std::path::Path, id: &str) -> Result<()> {
+    use std::io::Read as _;
+    if path.extension().is_some_and(|e| e == "wat") {
+        return Ok(());
+    }
+    let mut magic = [0u8; 4];
+    let read = std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .with_context(|| format!("reading `{}`", path.display()));
+    if read.is_err() || &magic != b"\0asm" {
+        return Err(spin_hint::Hinted::new(
+            format!(
+                "`{}`, the source of component `{id}`, is not a WebAssembly file",
+                path.display()
+            ),
+            "rebuild it (`spin build`), or point `source` at the `.wasm` its build writes",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The component's allow list, its `{{ variable }}` templates expanded; an
+/// error points at the entry in the manifest.
+fn allowed_hosts(
+    app: &App,
+    component: &spin_manifest::Component,
+    variables: &ApplicationVariables,
+) -> Result<AllowedHosts> {
+    let hosts = component
+        .allowed_outbound_hosts
+        .iter()
+        .map(|h| {
+            variables
+                .expand(&h.value)
+                .map_err(|e| app.error_at(h.location, "allowed_outbound_hosts", format!("{e:#}")))
+        })
+        .collect::<Result<Vec<String>, _>>()?;
+    let allowed_hosts = AllowedHosts::parse(&hosts).map_err(|e| {
+        // Point at the entry that failed, not just the field.
+        let location = component
+            .allowed_outbound_hosts
+            .get(e.index)
+            .map(|h| h.location)
+            .unwrap_or(component.location);
+        app.error_at(
+            location,
+            "allowed_outbound_hosts",
+            format!("invalid entry {:?}: {}", e.entry, e.problem),
+        )
+        .with_hint(e.hint)
+    })?;
+    Ok(allowed_hosts)
 }
 
 #[cfg(test)]

@@ -1,0 +1,86 @@
+//! `spin up` checks everything the manifest and runtime config say before
+//! it compiles anything: each test's component is not Wasm at all, so an
+//! error about anything else proves the check ran first.
+
+mod support;
+
+use support::spin::spin;
+
+fn fails(manifest: &str, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.wasm"),
+        b"not wasm: compiling this would fail",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("spin.toml"), manifest).unwrap();
+    let out = spin(dir.path())
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("compil"), "it compiled first:\n{stderr}");
+    assert!(stderr.contains("\nhint: "), "{stderr}");
+    stderr
+}
+
+const HEAD: &str = r#"spin_manifest_version = 2
+[application]
+name = "checks"
+[[trigger.http]]
+route = "/..."
+component = "web"
+"#;
+
+#[test]
+fn a_bad_allow_list_entry_is_reported_before_compiling() {
+    let manifest = format!(
+        "{HEAD}[component.web]\nsource = \"app.wasm\"\nallowed_outbound_hosts = [\"https://example.com:notaport\"]\n"
+    );
+    let stderr = fails(&manifest, &[]);
+    assert!(stderr.contains("allowed_outbound_hosts"), "{stderr}");
+    assert!(stderr.contains("spin.toml:9"), "{stderr}");
+}
+
+#[test]
+fn an_allow_list_entry_from_a_variable_is_checked_before_compiling() {
+    let manifest = format!(
+        "{HEAD}[variables]\nupstream = {{ default = \"not a url at all\" }}\n[component.web]\nsource = \"app.wasm\"\nallowed_outbound_hosts = [\"{{{{ upstream }}}}\"]\n"
+    );
+    let stderr = fails(&manifest, &[]);
+    assert!(stderr.contains("allowed_outbound_hosts"), "{stderr}");
+}
+
+#[test]
+fn a_missing_required_variable_is_reported_before_compiling() {
+    let manifest = format!(
+        "{HEAD}[variables]\ntoken = {{ required = true }}\n[component.web]\nsource = \"app.wasm\"\n"
+    );
+    let stderr = fails(&manifest, &[]);
+    assert!(
+        stderr.contains("the required variable `token` has no value"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_undeclared_store_is_reported_before_compiling() {
+    let manifest =
+        format!("{HEAD}[component.web]\nsource = \"app.wasm\"\nkey_value_stores = [\"cache\"]\n");
+    let stderr = fails(&manifest, &[]);
+    assert!(stderr.contains("cache"), "{stderr}");
+}
+
+#[test]
+fn a_source_that_is_not_wasm_is_named_as_such() {
+    let stderr = fails(
+        &format!("{HEAD}[component.web]\nsource = \"app.wasm\"\n"),
+        &[],
+    );
+    assert!(
+        stderr.contains("app.wasm`, the source of component `web`, is not a WebAssembly file"),
+        "{stderr}"
+    );
+}
