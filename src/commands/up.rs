@@ -198,6 +198,13 @@ pub struct UpCommand {
     #[arg(long)]
     pub truncate_logs: bool,
 
+    /// Development mode: a request that fails with a 500 (an uncaught
+    /// exception, a trap, a timeout) gets the error and the component's
+    /// stderr during the request (the Python traceback) in the response
+    /// body, when the client is on this machine (loopback).
+    #[arg(long)]
+    pub dev: bool,
+
     /// Run `spin build` before starting.
     #[arg(long, env = "SPIN_ALWAYS_BUILD")]
     pub build: bool,
@@ -327,6 +334,7 @@ impl UpCommand {
                 direct: self.direct_mounts,
                 transient_write: self.allow_transient_write,
             },
+            capture_stderr: self.dev,
             // With no state directory, `files` are still staged beside the manifest.
             state_dir: match state_dir {
                 Some(dir) => dir,
@@ -354,6 +362,7 @@ impl UpCommand {
                 max_instance_reuse_count: self.max_instance_reuse_count,
                 max_idle_instances: IDLE_INSTANCES_PER_COMPONENT,
                 tls,
+                dev: self.dev,
                 ..ServerOptions::default()
             },
         )?;

@@ -21,7 +21,7 @@ use crate::engine::{
     MAX_TABLES_PER_COMPONENT, RuntimeEngine, TICKS_PER_SLICE,
 };
 use crate::files::Mounts;
-use crate::logs::{ComponentLog, Terminal};
+use crate::logs::{ComponentLog, OutputCapture, Terminal};
 use crate::runtime_config::Stores;
 use crate::services::AppServices;
 use crate::state::HostState;
@@ -63,6 +63,9 @@ pub struct LoadOptions {
     pub files_staging: Option<PathBuf>,
     /// `--direct-mounts` and `--allow-transient-write`.
     pub mounts: crate::files::MountOptions,
+    /// `--dev`: each instance keeps what it writes to stderr while serving
+    /// a request (see [`crate::HostState::stderr_capture`]).
+    pub capture_stderr: bool,
 }
 
 /// Everything the manifest grants one component, resolved at load time.
@@ -88,6 +91,8 @@ pub struct ComponentConfig {
     /// Whether the guest may write to its mounts (`--allow-transient-write`;
     /// they are then staged copies).
     writable_mounts: bool,
+    /// Whether each store captures its stderr (`--dev`).
+    capture_stderr: bool,
     stdout: ComponentLog,
     stderr: ComponentLog,
 }
@@ -252,6 +257,7 @@ impl LoadedApp {
             mounts: crate::files::prepare(&app.dir, &staging, component, options.mounts)
                 .context("preparing the component's `files`")?,
             writable_mounts: options.mounts.transient_write,
+            capture_stderr: options.capture_stderr,
             stdout: ComponentLog::open(
                 &component.id,
                 log_dir,
@@ -298,9 +304,14 @@ impl LoadedApp {
     pub fn new_store(&self, component: &LoadedComponent) -> Store<HostState> {
         let config = &component.config;
         let mut wasi = WasiCtxBuilder::new();
+        let stderr_capture = config.capture_stderr.then(OutputCapture::default);
+        let stderr = match &stderr_capture {
+            Some(capture) => config.stderr.capturing(capture.clone()),
+            None => config.stderr.clone(),
+        };
         wasi.envs(&config.environment)
             .stdout(config.stdout.clone())
-            .stderr(config.stderr.clone());
+            .stderr(stderr);
         let perms = if config.writable_mounts {
             FsPerms::ReadWrite
         } else {
@@ -319,6 +330,7 @@ impl LoadedApp {
             outbound_http: OutboundHttp::new(config.clone()),
             component: config.clone(),
             query_deadline: None,
+            stderr_capture,
         };
         let mut store = Store::new(&self.engine.engine, state);
         store.limiter(|state| &mut state.limits);

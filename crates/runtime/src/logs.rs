@@ -43,6 +43,38 @@ pub struct ComponentLog {
     terminal: Option<Terminal>,
     file: Option<Arc<Mutex<File>>>,
     max_line: usize,
+    capture: Option<OutputCapture>,
+}
+
+/// The most of one request's output an [`OutputCapture`] keeps (its end:
+/// a traceback's last lines say what failed).
+pub const CAPTURE_BYTES: usize = 64 << 10;
+
+/// What one instance wrote while serving its current request (`spin up
+/// --dev`), so a failed request's response can carry it; the last
+/// [`CAPTURE_BYTES`] are kept.
+#[derive(Clone, Default)]
+pub struct OutputCapture(Arc<Mutex<Vec<u8>>>);
+
+impl OutputCapture {
+    fn append(&self, lines: &[u8]) {
+        let mut buf = self.0.lock().expect("capture lock");
+        buf.extend_from_slice(lines);
+        if buf.len() > CAPTURE_BYTES {
+            let excess = buf.len() - CAPTURE_BYTES;
+            buf.drain(..excess);
+        }
+    }
+
+    /// Forgets what was captured (a reused instance starts a new request).
+    pub fn clear(&self) {
+        self.0.lock().expect("capture lock").clear();
+    }
+
+    /// What was captured, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("capture lock")).into_owned()
+    }
 }
 
 impl ComponentLog {
@@ -76,7 +108,16 @@ impl ComponentLog {
             terminal,
             file,
             max_line: MAX_LINE_BYTES,
+            capture: None,
         })
+    }
+
+    /// This log, also copying every line into `capture`.
+    pub fn capturing(&self, capture: OutputCapture) -> Self {
+        Self {
+            capture: Some(capture),
+            ..self.clone()
+        }
     }
 
     /// Splits lines longer than `bytes` (`--max-log-line-length`) instead
@@ -90,6 +131,9 @@ impl ComponentLog {
     /// Writes complete lines: to the file as they are, and to the terminal
     /// with the component prefix.
     fn write_lines(&self, lines: &[u8]) {
+        if let Some(capture) = &self.capture {
+            capture.append(lines);
+        }
         if let Some(file) = &self.file {
             let _ = file.lock().expect("log file lock").write_all(lines);
         }

@@ -10,6 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::app::ComponentConfig;
 use crate::capabilities::outbound_http::OutboundHttp;
+use crate::logs::OutputCapture;
 
 /// Per-request host state: one per `Store`, dropped with the instance.
 pub struct HostState {
@@ -22,6 +23,8 @@ pub struct HostState {
     pub(crate) component: Arc<ComponentConfig>,
     /// When the current request's SQLite statements must stop.
     pub(crate) query_deadline: Option<Instant>,
+    /// What the guest writes to stderr, under `spin up --dev`.
+    pub(crate) stderr_capture: Option<OutputCapture>,
 }
 
 impl HostState {
@@ -29,6 +32,14 @@ impl HostState {
     /// resources handed to the guest.
     pub fn http_view(&mut self) -> WasiHttpCtxView<'_> {
         self.http()
+    }
+
+    /// What the guest writes to stderr, when the app was loaded with
+    /// `capture_stderr` (`spin up --dev`); cleared here for the new request.
+    pub fn stderr_capture(&self) -> Option<OutputCapture> {
+        let capture = self.stderr_capture.clone()?;
+        capture.clear();
+        Some(capture)
     }
 
     /// Starts the clock of a request that may run for `timeout`. SQLite

@@ -2,11 +2,12 @@
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use http_body::Body as _;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -17,6 +18,7 @@ use crate::reuse::{Idle, InstancePool};
 use crate::server::ServerOptions;
 use spin_manifest::StaticResponse;
 use spin_routes::{RouteMatch, Router, spin_headers};
+use spin_runtime::logs::OutputCapture;
 use spin_runtime::{LoadedApp, LoadedComponent};
 
 /// The path prefix Spin reserves for its own endpoints.
@@ -181,11 +183,22 @@ impl Handler {
         req.headers_mut().remove(http::header::CONNECTION);
 
         let id = component.config.id.clone();
-        match self.invoke(component, req).await {
-            Ok(response) => response,
+        // Only a developer on this machine sees the details of a failure.
+        let capture =
+            (self.options.dev && client.ip().is_loopback()).then(|| Arc::new(OnceLock::new()));
+        match self.invoke(component, req, capture.clone()).await {
+            Ok(response) => match capture.as_ref().and_then(|c| c.get()) {
+                Some(stderr) if is_empty_500(&response) => {
+                    dev_failure(&id, "the component answered 500", stderr)
+                }
+                _ => response,
+            },
             Err(err) => {
                 tracing::error!("component `{id}` failed to handle the request: {err:?}");
-                text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+                match capture.as_ref().and_then(|c| c.get()) {
+                    Some(stderr) => dev_failure(&id, &format!("{err:?}"), stderr),
+                    None => text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+                }
             }
         }
     }
@@ -197,6 +210,7 @@ impl Handler {
         &self,
         component: &Arc<LoadedComponent>,
         req: Request<Incoming>,
+        capture: Option<Arc<OnceLock<OutputCapture>>>,
     ) -> anyhow::Result<Response<HyperOutgoingBody>> {
         // Held until the guest finishes (body streaming included). A request
         // that cannot get one in time is turned away: an unbounded queue
@@ -240,6 +254,9 @@ impl Handler {
                     Some(idle) => (idle.store, Some(idle.proxy), idle.uses),
                     None => (app.new_store(&component), None, 0),
                 };
+                if let (Some(slot), Some(stderr)) = (&capture, store.data().stderr_capture()) {
+                    let _ = slot.set(stderr);
+                }
                 let request = store
                     .data_mut()
                     .http_view()
@@ -304,6 +321,34 @@ impl Handler {
             },
         }
     }
+}
+
+/// A 500 whose body is empty: what an SDK answers for an uncaught
+/// exception after printing its traceback.
+fn is_empty_500(response: &Response<HyperOutgoingBody>) -> bool {
+    response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && (response.body().is_end_stream()
+            || response
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .is_some_and(|v| v.as_bytes() == b"0"))
+}
+
+/// `--dev`: the 500 a loopback client gets, with what went wrong and the
+/// component's stderr during the request (its traceback).
+fn dev_failure(id: &str, error: &str, stderr: &OutputCapture) -> Response<HyperOutgoingBody> {
+    let output = stderr.text();
+    let output = if output.trim().is_empty() {
+        "(nothing)\n".to_string()
+    } else {
+        output
+    };
+    text(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!(
+            "500 Internal Server Error (spin up --dev; shown to loopback clients only)\n\ncomponent `{id}`: {error}\n\nits stderr during this request:\n{output}"
+        ),
+    )
 }
 
 /// Aborts a spawned task when dropped, unless disarmed.

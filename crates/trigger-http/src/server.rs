@@ -55,6 +55,12 @@ pub struct ServerOptions {
     /// Serve HTTPS with this configuration (`--tls-cert`, `--tls-key`);
     /// `None` serves plain HTTP.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `spin up --dev`: a request that fails with a 500 (a trap, a
+    /// timeout, an uncaught exception answered with an empty 500) gets the
+    /// error and what the component wrote to stderr meanwhile (the Python
+    /// traceback) in the response body, when the client is on loopback.
+    /// The app must be loaded with `capture_stderr`.
+    pub dev: bool,
 }
 
 /// The smallest `max_header_size`: hyper's smallest buffer.
@@ -74,6 +80,7 @@ impl Default for ServerOptions {
             max_connections: None,
             max_header_size: 64 << 10,
             tls: None,
+            dev: false,
         }
     }
 }

@@ -1,7 +1,8 @@
 # An app on our 2023-style SDK for the `spin up` flag tests: it reads what
 # `--key-value` and `--sqlite` seeded, prints a line per request (for
 # `--follow` and `--truncate-logs`), and reads and writes its mounted files
-# (for `--direct-mounts` and `--allow-transient-write`).
+# (for `--direct-mounts` and `--allow-transient-write`); `/raise` fails with
+# an uncaught exception (for `--dev`).
 from spin_http import Response
 from spin_key_value import kv_open_default
 from spin_sqlite import sqlite_open_default
@@ -10,6 +11,8 @@ from spin_sqlite import sqlite_open_default
 def handle_request(request):
     path = request.uri.split("?", 1)[0]
     print(f"flags app served {path}")
+    if path == "/raise":
+        raise ValueError("raised on purpose")
     try:
         body = dispatch(path)
     except Exception as e:
