@@ -18,6 +18,8 @@ enum Command {
     /// Start the application: serve its HTTP components.
     #[command(alias = "u")]
     Up(Box<commands::up::UpCommand>),
+    /// Check that the application is ready to build and run, and say how to fix what is not.
+    Doctor(commands::doctor::DoctorCommand),
     /// Build the application's components by running their build commands.
     #[command(alias = "b")]
     Build(commands::build::BuildCommand),
@@ -59,6 +61,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(cmd) => cmd.run(),
+        Command::Doctor(cmd) => cmd.run(),
         Command::Build(cmd) => cmd.run(),
         Command::New(cmd) => cmd.run(),
         Command::Add(cmd) => cmd.run(),

@@ -1,6 +1,7 @@
 //! One module per `spin` subcommand.
 
 pub mod build;
+pub mod doctor;
 pub mod external;
 pub mod kube;
 pub mod new;

@@ -147,6 +147,22 @@ impl Entry {
             && self.host.allows(&target.host)
     }
 
+    /// The one destination the entry names, when scheme, host and port are
+    /// each a single value (a name or an address, not `*`, `*.domain`, a
+    /// CIDR block, `self`, or a port range).
+    pub(crate) fn exact_target(&self) -> Option<OutboundTarget> {
+        match (&self.scheme, &self.host, &self.port) {
+            (SchemePattern::Is(scheme), HostPattern::Exact(host), PortPattern::One(port)) => {
+                Some(OutboundTarget {
+                    scheme: scheme.clone(),
+                    host: host.clone(),
+                    port: *port,
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// Requests to the application itself with this scheme.
     pub(crate) fn allows_self(&self, scheme: &str) -> bool {
         self.scheme.allows(&scheme.to_ascii_lowercase())

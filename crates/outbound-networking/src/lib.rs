@@ -127,6 +127,24 @@ impl AllowedHosts {
     pub fn allows_self(&self, scheme: &str) -> bool {
         self.entries.iter().any(|e| e.allows_self(scheme))
     }
+
+    /// The destinations the list names one by one, in list order: entries
+    /// whose scheme, host and port are each a single value, with the
+    /// scheme's well-known port filled in (`redis://cache` is
+    /// `redis://cache:6379`). Wildcards, CIDR blocks, port ranges and `self`
+    /// name no single destination and are left out. `spin doctor` connects
+    /// to these to check that granted services answer.
+    ///
+    /// ```
+    /// use spin_outbound_networking::AllowedHosts;
+    ///
+    /// let allowed = AllowedHosts::parse(&["redis://cache", "postgres://*:*", "mqtt://10.0.0.0/8"]).unwrap();
+    /// let targets: Vec<String> = allowed.exact_targets().map(|t| t.to_string()).collect();
+    /// assert_eq!(targets, ["redis://cache:6379"]);
+    /// ```
+    pub fn exact_targets(&self) -> impl Iterator<Item = OutboundTarget> + '_ {
+        self.entries.iter().filter_map(Entry::exact_target)
+    }
 }
 
 /// The manifest line that would allow `target`, for "not allowed" messages:

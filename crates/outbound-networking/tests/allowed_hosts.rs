@@ -797,3 +797,29 @@ fn subdomain_wildcard_needs_a_label() {
     assert_eq!(target.host, Host::Domain(".example.com".into()));
     assert!(!allowed.allows(&target));
 }
+
+#[test]
+fn exact_targets_are_the_entries_naming_one_destination() {
+    let allowed = list(&[
+        "redis://127.0.0.1",
+        "postgres://DB.example.com:6543",
+        "mysql://[::1]",
+        "mqtt://broker:*",
+        "redis://*.example.com",
+        "postgres://10.0.0.0/8",
+        "mysql://db:3000..3010",
+        "*://cache:6379",
+        "http://self",
+        "https://example.com",
+    ]);
+    let targets: Vec<String> = allowed.exact_targets().map(|t| t.to_string()).collect();
+    assert_eq!(
+        targets,
+        [
+            "redis://127.0.0.1:6379",
+            "postgres://db.example.com:6543",
+            "mysql://[::1]:3306",
+            "https://example.com:443",
+        ]
+    );
+}
