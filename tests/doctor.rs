@@ -166,7 +166,7 @@ fn a_missing_source_is_a_problem_whose_hint_is_spin_build() {
     );
 
     // Built, the same app has no problem.
-    fs::write(dir.path().join("app.wasm"), "").unwrap();
+    fs::write(dir.path().join("app.wasm"), b"\0asm\x0d\0\x01\0").unwrap();
     let out = doctor(dir.path(), &[]);
     out.assert_code(0);
     out.line("✓ component `hello`: source `app.wasm`");
@@ -350,7 +350,7 @@ fn variables_are_resolved_as_spin_up_resolves_them() {
             "[variables]\nredis_port = { required = true }\n\n[[trigger.http]]",
         );
     fs::write(dir.path().join("spin.toml"), text).unwrap();
-    fs::write(dir.path().join("app.wasm"), "").unwrap();
+    fs::write(dir.path().join("app.wasm"), b"\0asm\x0d\0\x01\0").unwrap();
 
     let out = doctor(dir.path(), &[]);
     out.assert_code(1);
@@ -418,4 +418,18 @@ fn the_runtime_config_is_parsed_and_its_redis_stores_reached() {
         out.stdout
     );
     out.hint_of("✗ runtime config: ");
+}
+
+#[test]
+fn a_source_that_is_not_wasm_is_a_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("spin.toml"),
+        "spin_manifest_version = 2\n[application]\nname = \"x\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"hello\"\n[component.hello]\nsource = \"app.wasm\"\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("app.wasm"), "<html>not wasm</html>").unwrap();
+    let out = doctor(dir.path(), &[]);
+    out.assert_code(1);
+    out.line("✗ component `hello`: source `app.wasm` is not a WebAssembly file");
 }

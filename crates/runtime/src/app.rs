@@ -356,19 +356,11 @@ pub(crate) fn store_limits(max_instance_memory: usize) -> StoreLimits {
         .build()
 }
 
-/// A component file must be a Wasm binary (or, named `.wat`, Wasm text):
+/// A component file must be a Wasm binary (or Wasm text named `.wat`):
 /// anything else would reach the compiler and fail with a parse error about
-/// the first byte.
+/// its first byte.
 fn check_is_wasm(path: &std::path::Path, id: &str) -> Result<()> {
-    use std::io::Read as _;
-    if path.extension().is_some_and(|e| e == "wat") {
-        return Ok(());
-    }
-    let mut magic = [0u8; 4];
-    let read = std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .with_context(|| format!("reading `{}`", path.display()));
-    if read.is_err() || &magic != b"\0asm" {
+    if !crate::component_cache::is_wasm_file(path) {
         return Err(spin_hint::Hinted::new(
             format!(
                 "`{}`, the source of component `{id}`, is not a WebAssembly file",

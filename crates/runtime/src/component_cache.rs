@@ -16,6 +16,19 @@ use wasmtime::component::Component;
 use crate::engine::RuntimeEngine;
 use crate::private_files::{ensure_private_dir, is_private, write_private};
 
+/// Whether `path` holds Wasm: it starts with the binary format's magic
+/// number, or is Wasm text named `.wat`.
+pub fn is_wasm_file(path: &Path) -> bool {
+    use std::io::Read as _;
+    if path.extension().is_some_and(|e| e == "wat") {
+        return true;
+    }
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| &magic == b"\0asm")
+}
+
 /// Loads `path` as a component, compiling it only when no cached artifact for
 /// this exact content and engine configuration exists in the engine's cache
 /// directory.

@@ -37,6 +37,13 @@ pub fn check(app: &App, component: &Component) -> Finding {
     let Some(built) = modified(&full) else {
         return missing(app, component, path, subject);
     };
+    if !spin_runtime::component_cache::is_wasm_file(&full) {
+        return Finding::problem(
+            subject,
+            format!("source `{}` is not a WebAssembly file", path.display()),
+        )
+        .hint(build_hint(app, component));
+    }
     let watched = watched_files(app, component, &full);
     match stale_by(built, &watched) {
         None => Finding::ok(
