@@ -20,6 +20,9 @@ enum Command {
     Up(Box<commands::up::UpCommand>),
     /// Check that the application is ready to build and run, and say how to fix what is not.
     Doctor(commands::doctor::DoctorCommand),
+    /// Rebuild the application when its files change, and serve the new
+    /// version without closing the listening socket.
+    Watch(commands::watch::WatchCommand),
     /// Build the application's components by running their build commands.
     #[command(alias = "b")]
     Build(commands::build::BuildCommand),
@@ -63,6 +66,7 @@ pub fn main() -> ExitCode {
         Command::Up(cmd) => cmd.run(),
         Command::Doctor(cmd) => cmd.run(),
         Command::Build(cmd) => cmd.run(),
+        Command::Watch(cmd) => cmd.run(),
         Command::New(cmd) => cmd.run(),
         Command::Add(cmd) => cmd.run(),
         Command::Templates(cmd) => cmd.run(),
@@ -75,22 +79,27 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            // Secret variable values never reach the terminal, even when an
-            // error quotes what was built from one.
-            let redact = |text: String| spin_runtime::secrets::redact(&text).into_owned();
-            eprintln!("Error: {}", redact(err.to_string()));
-            let mut causes = err.chain().skip(1).peekable();
-            if causes.peek().is_some() {
-                eprintln!("\nCaused by:");
-                for (i, cause) in causes.enumerate() {
-                    eprintln!("  {i}: {}", redact(cause.to_string()));
-                }
-            }
-            // A hint kept as data prints once, after the whole chain.
-            if let Some(hinted) = err.downcast_ref::<spin_hint::Hinted>() {
-                eprintln!("\nhint: {}", redact(hinted.hint.clone()));
-            }
+            eprint!("{}", render_error(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error as the CLI prints it: the message, the cause chain, then the
+/// hint once, last. Secret variable values never reach the terminal, even
+/// when an error quotes what was built from one.
+pub(crate) fn render_error(err: &anyhow::Error) -> String {
+    let redact = |text: String| spin_runtime::secrets::redact(&text).into_owned();
+    let mut out = format!("Error: {}\n", redact(err.to_string()));
+    let mut causes = err.chain().skip(1).peekable();
+    if causes.peek().is_some() {
+        out.push_str("\nCaused by:\n");
+        for (i, cause) in causes.enumerate() {
+            out.push_str(&format!("  {i}: {}\n", redact(cause.to_string())));
+        }
+    }
+    if let Some(hinted) = err.downcast_ref::<spin_hint::Hinted>() {
+        out.push_str(&format!("\nhint: {}\n", redact(hinted.hint.clone())));
+    }
+    out
 }

@@ -9,7 +9,7 @@
 mod listen;
 mod report;
 mod services;
-mod sources;
+pub(crate) mod sources;
 mod toolchain;
 
 use std::net::SocketAddr;

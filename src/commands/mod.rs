@@ -10,3 +10,4 @@ pub mod py2wasm;
 pub mod registry;
 pub mod templates;
 pub mod up;
+pub mod watch;

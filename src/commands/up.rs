@@ -366,7 +366,10 @@ impl UpCommand {
                 ..ServerOptions::default()
             },
         )?;
-        let listener = HttpServer::bind(self.listen).await?;
+        let listener = match inherited_listener()? {
+            Some(listener) => listener,
+            None => HttpServer::bind(self.listen).await?,
+        };
         let addr = listener.local_addr()?;
         print_routes(scheme, addr, &server.routes());
         server.serve(listener, shutdown_signal()).await?;
@@ -445,6 +448,44 @@ async fn pull_for_up(reference: &str, insecure: bool, cache_dir: Option<&Path>) 
         pulled.cached
     );
     spin_oci::run::prepare(&pulled, &cache)
+}
+
+/// The listening socket `spin watch` hands over (`SPIN_LISTEN_FD`), so
+/// that a new version serves on the same socket as the old one.
+fn inherited_listener() -> Result<Option<tokio::net::TcpListener>> {
+    use std::os::fd::FromRawFd as _;
+    let Ok(text) = std::env::var(super::watch::LISTEN_FD_ENV) else {
+        return Ok(None);
+    };
+    let fd: i32 = text.parse().with_context(|| {
+        format!(
+            "`{}={text}` is not a file descriptor",
+            super::watch::LISTEN_FD_ENV
+        )
+    })?;
+    let mut kind: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes an int into `kind`, whose size `len` gives.
+    let listening = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&raw mut kind).cast(),
+            &mut len,
+        )
+    } == 0
+        && kind == 1;
+    if !listening {
+        bail!(
+            "`{}={fd}` is not a listening socket",
+            super::watch::LISTEN_FD_ENV
+        );
+    }
+    // SAFETY: `fd` is a listening socket handed to this process to own.
+    let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+    listener.set_nonblocking(true)?;
+    Ok(Some(tokio::net::TcpListener::from_std(listener)?))
 }
 
 /// A manifest path from `-f`: a file, or a directory holding `spin.toml`.

@@ -149,21 +149,31 @@ impl LockedApp {
     }
 }
 
+/// Spin writes inline content as standard base64 without padding, and
+/// its reader refuses padding (found running an app pushed here on Spin
+/// 4.0.2); this reader takes either.
 mod base64_bytes {
     use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD;
+    use base64::alphabet::STANDARD;
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     use serde::{Deserialize, Deserializer, Serializer};
+
+    const EITHER_PADDING: GeneralPurpose = GeneralPurpose::new(
+        &STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
 
     pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match bytes {
-            Some(b) => s.serialize_str(&STANDARD.encode(b)),
+            Some(b) => s.serialize_str(&STANDARD_NO_PAD.encode(b)),
             None => s.serialize_none(),
         }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
         let text = Option::<String>::deserialize(d)?;
-        text.map(|t| STANDARD.decode(t).map_err(serde::de::Error::custom))
+        text.map(|t| EITHER_PADDING.decode(t).map_err(serde::de::Error::custom))
             .transpose()
     }
 }

@@ -435,10 +435,16 @@ message = "{{ greeting }}"
     }
 
     #[test]
-    fn inline_content_is_base64_in_json() {
+    fn inline_content_is_unpadded_base64_in_json_as_spin_writes_it() {
         let json = String::from_utf8(lock(&app(), &content()).to_json()).unwrap();
-        assert!(json.contains(r#""inline":"PGgxPg==""#), "{json}");
+        assert!(json.contains(r#""inline":"PGgxPg""#), "{json}");
         assert!(json.contains(r#""spin_lock_version":0"#), "{json}");
+        // Padded input (older writers) reads the same.
+        let padded = json.replace(r#""PGgxPg""#, r#""PGgxPg==""#);
+        assert_eq!(
+            LockedApp::from_json(padded.as_bytes()).unwrap(),
+            LockedApp::from_json(json.as_bytes()).unwrap()
+        );
     }
 
     #[test]

@@ -142,7 +142,11 @@ pub fn watch_patterns(component: &Component) -> Vec<String> {
 /// The files matching the component's watch globs, relative to its build
 /// `workdir` (as `spin watch` reads them), with their modification times.
 /// The source itself is left out.
-fn watched_files(app: &App, component: &Component, source: &Path) -> Vec<(PathBuf, SystemTime)> {
+pub(crate) fn watched_files(
+    app: &App,
+    component: &Component,
+    source: &Path,
+) -> Vec<(PathBuf, SystemTime)> {
     let patterns = watch_patterns(component);
     let Some(globs) = glob_set(&patterns) else {
         return Vec::new();
