@@ -1,6 +1,7 @@
 //! The `spin` command line: parses arguments and hands each subcommand to its module.
 
 mod commands;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -49,7 +50,8 @@ enum Command {
 }
 
 /// Runs the command line and turns the outcome into an exit code: errors are
-/// printed once, with their whole cause chain, and exit with status 1.
+/// printed once, with their whole cause chain and one hint last (see
+/// [`report`]), and exit with status 1.
 pub fn main() -> ExitCode {
     // A failed request is an expected event for a server: capturing a
     // backtrace for every error (what `RUST_BACKTRACE=1` alone implies for
@@ -77,19 +79,7 @@ pub fn main() -> ExitCode {
         Err(err) => {
             // Secret variable values never reach the terminal, even when an
             // error quotes what was built from one.
-            let redact = |text: String| spin_runtime::secrets::redact(&text).into_owned();
-            eprintln!("Error: {}", redact(err.to_string()));
-            let mut causes = err.chain().skip(1).peekable();
-            if causes.peek().is_some() {
-                eprintln!("\nCaused by:");
-                for (i, cause) in causes.enumerate() {
-                    eprintln!("  {i}: {}", redact(cause.to_string()));
-                }
-            }
-            // A hint kept as data prints once, after the whole chain.
-            if let Some(hinted) = err.downcast_ref::<spin_hint::Hinted>() {
-                eprintln!("\nhint: {}", redact(hinted.hint.clone()));
-            }
+            eprintln!("{}", spin_runtime::secrets::redact(&report::render(&err)));
             ExitCode::FAILURE
         }
     }
