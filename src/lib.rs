@@ -1,6 +1,7 @@
 //! The `spin` command line: parses arguments and hands each subcommand to its module.
 
 mod commands;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -52,7 +53,8 @@ enum Command {
 }
 
 /// Runs the command line and turns the outcome into an exit code: errors are
-/// printed once, with their whole cause chain, and exit with status 1.
+/// printed once, with their whole cause chain and one hint last (see
+/// [`report`]), and exit with status 1.
 pub fn main() -> ExitCode {
     // A failed request is an expected event for a server: capturing a
     // backtrace for every error (what `RUST_BACKTRACE=1` alone implies for
@@ -85,21 +87,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// An error as the CLI prints it: the message, the cause chain, then the
-/// hint once, last. Secret variable values never reach the terminal, even
-/// when an error quotes what was built from one.
+/// An error as the CLI prints it (see [`report`]), with a final newline.
+/// Secret variable values never reach the terminal, even when an error
+/// quotes what was built from one.
 pub(crate) fn render_error(err: &anyhow::Error) -> String {
-    let redact = |text: String| spin_runtime::secrets::redact(&text).into_owned();
-    let mut out = format!("Error: {}\n", redact(err.to_string()));
-    let mut causes = err.chain().skip(1).peekable();
-    if causes.peek().is_some() {
-        out.push_str("\nCaused by:\n");
-        for (i, cause) in causes.enumerate() {
-            out.push_str(&format!("  {i}: {}\n", redact(cause.to_string())));
-        }
-    }
-    if let Some(hinted) = err.downcast_ref::<spin_hint::Hinted>() {
-        out.push_str(&format!("\nhint: {}\n", redact(hinted.hint.clone())));
-    }
-    out
+    format!("{}\n", spin_runtime::secrets::redact(&report::render(err)))
 }

@@ -4,15 +4,19 @@
 
 use std::process::{Command, ExitCode};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use spin_hint::Hinted;
 
 use super::plugins::{SPIN_COMPAT_VERSION, plugin_manager, spin_compat_version};
 
 /// Runs the plugin named by `args[0]` with the rest of `args`.
 pub fn run(args: Vec<String>) -> anyhow::Result<ExitCode> {
-    let (name, plugin_args) = args
-        .split_first()
-        .context("no subcommand given\n\nhint: run `spin --help` to see the commands")?;
+    let (name, plugin_args) = args.split_first().ok_or_else(|| {
+        Hinted::new(
+            "no subcommand given",
+            "run `spin --help` to see the commands",
+        )
+    })?;
     let manager = plugin_manager()?;
     if manager.installed_manifest(name)?.is_none() {
         let in_index = manager
@@ -28,15 +32,23 @@ pub fn run(args: Vec<String>) -> anyhow::Result<ExitCode> {
                 "run `spin --help` to see the commands; if '{name}' is a plugin, install it with `spin plugins install {name}` (`spin plugins list` shows the available plugins)"
             )
         };
-        bail!("'{name}' is not a known command or plugin\n\nhint: {install_hint}");
+        return Err(Hinted::new(
+            format!("'{name}' is not a known command or plugin"),
+            install_hint,
+        )
+        .into());
     }
 
     let executable = manager.executable_path(name);
     if !executable.is_file() {
-        bail!(
-            "The executable of plugin '{name}' is missing ({})\n\nhint: reinstall the plugin: `spin plugins uninstall {name}`, then install it again",
-            executable.display()
-        );
+        return Err(Hinted::new(
+            format!(
+                "The executable of plugin '{name}' is missing ({})",
+                executable.display()
+            ),
+            format!("reinstall the plugin: `spin plugins uninstall {name}`, then install it again"),
+        )
+        .into());
     }
     let status = Command::new(&executable)
         .args(plugin_args)

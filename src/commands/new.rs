@@ -7,8 +7,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
+use spin_hint::Hinted;
 use spin_templates::{
     Error as TemplateError, Interaction, Operation, Parameter, RunOptions, RunOutcome, Template,
     TemplateManager,
@@ -92,10 +93,14 @@ impl AddCommand {
             given
         };
         if !manifest.is_file() {
-            bail!(
-                "Can't add a component to {}: the file does not exist\n\nhint: run `spin add` in the application's directory, or pass its manifest with `-f`",
-                manifest.display()
-            );
+            return Err(Hinted::new(
+                format!(
+                    "Can't add a component to {}: the file does not exist",
+                    manifest.display()
+                ),
+                "run `spin add` in the application's directory, or pass its manifest with `-f`",
+            )
+            .into());
         }
         let manifest_path = std::path::absolute(&manifest)
             .with_context(|| format!("Can't resolve the path {}", manifest.display()))?;
@@ -112,17 +117,27 @@ impl TemplateOptions {
         let template = match template_id {
             Some(id) => manager.get(&id)?.ok_or(TemplateError::NotFound(id))?,
             None if interactive => choose_template(&manager, &operation, &self.tags)?,
-            None => bail!(
-                "no template chosen\n\nhint: pass one with `-t TEMPLATE`; `spin templates list` shows the available templates"
-            ),
+            None => {
+                return Err(Hinted::new(
+                    "no template chosen",
+                    "pass one with `-t TEMPLATE`; `spin templates list` shows the available templates",
+                )
+                .into());
+            }
         };
         let name = match name {
             Some(name) => name,
             None if interactive => prompt_name(&operation)?,
-            None => bail!(
-                "no name given\n\nhint: pass the name of the new {} as an argument",
-                noun(&operation)
-            ),
+            None => {
+                return Err(Hinted::new(
+                    "no name given",
+                    format!(
+                        "pass the name of the new {} as an argument",
+                        noun(&operation)
+                    ),
+                )
+                .into());
+            }
         };
 
         let output_path = match (&self.output_path, self.init) {
@@ -167,11 +182,11 @@ impl TemplateOptions {
         operation: &Operation,
     ) -> anyhow::Result<(Option<String>, Option<String>)> {
         match (&self.name, &self.name_back_compat, &self.template_id) {
-            (Some(_), Some(_), Some(_)) => {
-                bail!(
-                    "the template is given twice, as an argument and with `-t`\n\nhint: pass it only once"
-                )
-            }
+            (Some(_), Some(_), Some(_)) => Err(Hinted::new(
+                "the template is given twice, as an argument and with `-t`",
+                "pass it only once",
+            )
+            .into()),
             (Some(template), Some(name), None) => {
                 validate_name(name).map_err(anyhow::Error::msg)?;
                 Ok((Some(name.clone()), Some(template.clone())))
@@ -217,9 +232,11 @@ fn choose_template(
         })
         .collect();
     if templates.is_empty() {
-        bail!(
-            "no templates match\n\nhint: run `spin templates list` to see the available templates"
-        );
+        return Err(Hinted::new(
+            "no templates match",
+            "run `spin templates list` to see the available templates",
+        )
+        .into());
     }
     eprintln!("Pick a template to start your {} with:", noun(operation));
     for (i, t) in templates.iter().enumerate() {

@@ -6,7 +6,6 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use spin_plugins::semver::Version;
 use spin_plugins::{
@@ -32,7 +31,13 @@ pub(crate) fn data_dir() -> anyhow::Result<PathBuf> {
     dirs::data_dir()
         .map(|d| d.join("spin"))
         .or_else(|| dirs::home_dir().map(|h| h.join(".spin")))
-        .context("cannot find a data directory for templates and plugins\n\nhint: set SPIN_DATA_DIR to a writable directory")
+        .ok_or_else(|| {
+            spin_hint::Hinted::new(
+                "cannot find a data directory for templates and plugins",
+                "set SPIN_DATA_DIR to a writable directory",
+            )
+            .into()
+        })
 }
 
 /// The plugin manager for this user's plugins directory and index.
@@ -205,9 +210,13 @@ fn try_install(
 fn confirm_install(manifest: &PluginManifest, url: &str) -> anyhow::Result<bool> {
     let name = manifest.normalized_name();
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        bail!(
-            "Plugin '{name}' would be downloaded from {url}, and there is no terminal to confirm that on\n\nhint: pass `--yes` to install it without confirmation"
-        );
+        return Err(spin_hint::Hinted::new(
+            format!(
+                "Plugin '{name}' would be downloaded from {url}, and there is no terminal to confirm that on"
+            ),
+            "pass `--yes` to install it without confirmation",
+        )
+        .into());
     }
     eprintln!(
         "You are trying to install the `{name}` plugin with {} license from {url}",

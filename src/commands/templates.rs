@@ -193,9 +193,11 @@ impl Upgrade {
             println!("Errors upgrading {} repository/ies", errors.len());
             println!();
             println!("{}", table(&["URL", "Error"], errors));
-            anyhow::bail!(
-                "some template repositories could not be upgraded\n\nhint: the errors are listed above"
-            );
+            return Err(spin_hint::Hinted::new(
+                "some template repositories could not be upgraded",
+                "the errors are listed above",
+            )
+            .into());
         }
         Ok(())
     }

@@ -496,10 +496,11 @@ pub fn resolve_manifest_path(from: &Path) -> Result<PathBuf> {
         from.to_path_buf()
     };
     if !path.exists() {
-        bail!(
-            "no application manifest at `{}`\n\nhint: run `spin up` in the directory holding `spin.toml`, or pass `-f <path to spin.toml or its directory>`; `spin new http-py <name>` creates a new application",
-            path.display()
-        );
+        return Err(spin_hint::Hinted::new(
+            format!("no application manifest at `{}`", path.display()),
+            "run `spin up` in the directory holding `spin.toml`, or pass `-f <path to spin.toml or its directory>`; `spin new http-py <name>` creates a new application",
+        )
+        .into());
     }
     Ok(path.canonicalize().unwrap_or(path))
 }

@@ -44,13 +44,14 @@ pub enum BuildEvent<'a> {
     Finished,
 }
 
-/// Why a build stopped.
+/// Why a build stopped. Each error has a [`hint`](Error::hint) saying what
+/// to do, kept out of its message.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// `--component-id` named components the application does not have.
     #[error(
-        "Unknown component(s) {}\n\nhint: the application's components are: {}", .unknown.join(", "), .known.join(", ")
+        "Unknown component(s) {}", .unknown.join(", ")
     )]
     UnknownComponents {
         /// The IDs not found.
@@ -60,7 +61,7 @@ pub enum Error {
     },
     /// A `workdir` that is absolute.
     #[error(
-        "The workdir {} of component {component} must be relative to the manifest's directory\n\nhint: change it in the manifest's [component.build] table", .workdir.display()
+        "The workdir {} of component {component} must be relative to the manifest's directory", .workdir.display()
     )]
     AbsoluteWorkdir {
         /// The component.
@@ -70,7 +71,7 @@ pub enum Error {
     },
     /// A `workdir` that does not exist.
     #[error(
-        "The workdir {} of component {component} does not exist\n\nhint: create it, or fix `workdir` in the manifest's [component.build] table", .workdir.display()
+        "The workdir {} of component {component} does not exist", .workdir.display()
     )]
     MissingWorkdir {
         /// The component.
@@ -79,9 +80,7 @@ pub enum Error {
         workdir: PathBuf,
     },
     /// The shell could not be started.
-    #[error(
-        "Cannot run the build command `{command}` for component {component}: {error}\n\nhint: check that `sh` is installed"
-    )]
+    #[error("Cannot run the build command `{command}` for component {component}: {error}")]
     Spawn {
         /// The component.
         component: String,
@@ -91,15 +90,41 @@ pub enum Error {
         error: std::io::Error,
     },
     /// A build command exited unsuccessfully.
-    #[error(
-        "Build command for component {component} failed with status {status}\n\nhint: its output is above; fix the problem and run `spin build` again"
-    )]
+    #[error("Build command for component {component} failed with status {status}")]
     Failed {
         /// The component.
         component: String,
         /// The exit code, or `signal N`.
         status: String,
     },
+}
+
+impl Error {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            Self::UnknownComponents { known, .. } => {
+                format!("the application's components are: {}", known.join(", "))
+            }
+            Self::AbsoluteWorkdir { .. } => {
+                "change it in the manifest's [component.build] table".into()
+            }
+            Self::MissingWorkdir { .. } => {
+                "create it, or fix `workdir` in the manifest's [component.build] table".into()
+            }
+            Self::Spawn { .. } => "check that `sh` is installed".into(),
+            Self::Failed { .. } => {
+                "its output is above; fix the problem and run `spin build` again".into()
+            }
+        }
+    }
+}
+
+/// The message with its hint kept apart, for the CLI to print last.
+impl From<&Error> for spin_hint::Hinted {
+    fn from(error: &Error) -> Self {
+        spin_hint::Hinted::new(error.to_string(), error.hint())
+    }
 }
 
 /// Runs the build command of each component named in `component_ids`
@@ -297,7 +322,8 @@ workdir = "sub"
         assert!(
             matches!(err, Error::UnknownComponents { ref unknown, .. } if unknown == &["third"])
         );
-        assert!(err.to_string().ends_with("are: first, second"), "{err}");
+        assert_eq!(err.to_string(), "Unknown component(s) third");
+        assert!(err.hint().ends_with("are: first, second"), "{}", err.hint());
     }
 
     #[test]

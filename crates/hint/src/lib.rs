@@ -2,9 +2,11 @@
 //!
 //! A hint written into a message (`"...\n\nhint: ..."`) prints wherever the
 //! message lands in the cause chain, often before the causes that explain
-//! it. A [`Hinted`] keeps the hint apart: attach one as an `anyhow` context
-//! (or return it as the error), and the CLI finds it with
-//! `anyhow::Error::downcast_ref::<Hinted>()` and prints its hint once, last.
+//! it. A [`Hinted`] keeps the hint apart: return one as the error, or attach
+//! it as an `anyhow` context, and the CLI (`src/report.rs`) prints its hint
+//! once, after the whole chain; the outermost hint in a chain wins. A crate
+//! with its own error type that carries a hint implements
+//! `From<&ItsError> for Hinted` and is listed in that printer.
 
 #![deny(missing_docs)]
 

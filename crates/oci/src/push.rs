@@ -155,10 +155,16 @@ fn assemble(app: &App) -> Result<(Vec<ImageLayer>, spin_locked_app::LockedApp)> 
     for component in &app.components {
         let wasm_path = match &component.source.value {
             ComponentSource::Local(path) => app.dir.join(path),
-            ComponentSource::Remote { url, .. } => bail!(
-                "component `{}` has a URL source (`{url}`), which `spin registry push` cannot package yet\n\nhint: download the file beside the manifest and make `source` its path",
-                component.id
-            ),
+            ComponentSource::Remote { url, .. } => {
+                return Err(spin_hint::Hinted::new(
+                    format!(
+                        "component `{}` has a URL source (`{url}`), which `spin registry push` cannot package yet",
+                        component.id
+                    ),
+                    "download the file beside the manifest and make `source` its path",
+                )
+                .into());
+            }
         };
         let wasm = std::fs::read(&wasm_path).with_context(|| {
             spin_hint::Hinted::new(

@@ -220,8 +220,10 @@ fn floor_char_boundary(text: &str, offset: usize) -> usize {
     offset
 }
 
-impl fmt::Display for RuntimeConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl RuntimeConfigError {
+    /// Writes the message and the position with the caret, and then the
+    /// `hint:` line when `with_hint`.
+    fn write(&self, f: &mut fmt::Formatter<'_>, with_hint: bool) -> fmt::Result {
         let Inner {
             kind,
             path,
@@ -245,11 +247,39 @@ impl fmt::Display for RuntimeConfigError {
                     .take(column - 1)
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
                     .collect();
-                writeln!(f, "{pad} | {indent}{}", "^".repeat((*width).max(1)))?;
+                write!(f, "{pad} | {indent}{}", "^".repeat((*width).max(1)))?;
             }
-            None => writeln!(f, "  --> {}", path.display())?,
+            None => write!(f, "  --> {}", path.display())?,
         }
-        write!(f, "hint: {}", kind.hint())
+        if with_hint {
+            write!(f, "\nhint: {}", kind.hint())?;
+        }
+        Ok(())
+    }
+
+    /// How to fix the problem.
+    pub fn hint(&self) -> String {
+        self.0.kind.hint()
+    }
+}
+
+impl fmt::Display for RuntimeConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, true)
+    }
+}
+
+/// The CLI's form of the diagnostic: the hint kept apart so that it prints
+/// once, after the whole cause chain.
+impl From<&RuntimeConfigError> for spin_hint::Hinted {
+    fn from(error: &RuntimeConfigError) -> Self {
+        struct Body<'a>(&'a RuntimeConfigError);
+        impl fmt::Display for Body<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write(f, false)
+            }
+        }
+        spin_hint::Hinted::new(Body(error).to_string(), error.hint())
     }
 }
 

@@ -189,9 +189,15 @@ impl LoadedApp {
     ) -> Result<LoadedComponent> {
         let path = match &component.source.value {
             ComponentSource::Local(path) => app.dir.join(path),
-            ComponentSource::Remote { url, .. } => anyhow::bail!(
-                "the component's source is the URL `{url}`, and this host runs local files only\n\nhint: download it and set `source` to its path"
-            ),
+            ComponentSource::Remote { url, .. } => {
+                return Err(spin_hint::Hinted::new(
+                    format!(
+                        "the component's source is the URL `{url}`, and this host runs local files only"
+                    ),
+                    "download it and set `source` to its path",
+                )
+                .into());
+            }
         };
         if !path.exists() {
             return Err(app
@@ -224,7 +230,10 @@ impl LoadedApp {
             .map_err(anyhow::Error::from)
             .context("linking the component against the host's interfaces")?;
         let pre = ProxyPre::new(instance_pre).map_err(anyhow::Error::from).context(
-            "the component does not export `wasi:http/incoming-handler@0.2.x`, so it cannot handle HTTP requests\n\nhint: build it with an SDK that targets Spin 2 or later (for Python: `spin py2wasm`, or `componentize-py -w spin-http`)",
+            spin_hint::Hinted::new(
+                "the component does not export `wasi:http/incoming-handler@0.2.x`, so it cannot handle HTTP requests",
+                "build it with an SDK that targets Spin 2 or later (for Python: `spin py2wasm`, or `componentize-py -w spin-http`)",
+            ),
         )?;
 
         let mut environment: Vec<(String, String)> = component

@@ -11,8 +11,9 @@
 //! each run, so it must be a real directory: a committed `.spin/files` link
 //! would otherwise point that deletion at a directory elsewhere.
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use spin_hint::Hinted;
 use std::path::{Path, PathBuf};
 
 use spin_manifest::{Component, FileMount};
@@ -52,16 +53,24 @@ pub fn prepare(
             .any(|f| matches!(f, FileMount::Pattern(_)))
             || !component.exclude_files.is_empty();
         if staged {
-            bail!(
-                "component `{}` lists `files` glob patterns or `exclude_files`, which `--direct-mounts` cannot mount (they need a staged copy)\n\nhint: drop `--direct-mounts`, or give the files as `{{ source = \"dir\", destination = \"/dir\" }}`",
-                component.id
-            );
+            return Err(Hinted::new(
+                format!(
+                    "component `{}` lists `files` glob patterns or `exclude_files`, which `--direct-mounts` cannot mount (they need a staged copy)",
+                    component.id
+                ),
+                "drop `--direct-mounts`, or give the files as `{ source = \"dir\", destination = \"/dir\" }`",
+            )
+            .into());
         }
         if options.transient_write {
-            bail!(
-                "`--allow-transient-write` with `--direct-mounts` would let component `{}` change the application's own files\n\nhint: drop one of the two flags",
-                component.id
-            );
+            return Err(Hinted::new(
+                format!(
+                    "`--allow-transient-write` with `--direct-mounts` would let component `{}` change the application's own files",
+                    component.id
+                ),
+                "drop one of the two flags",
+            )
+            .into());
         }
     }
     let app_root = app_dir
@@ -133,15 +142,29 @@ pub fn prepare(
 fn fresh_staging_dir(staging: &Path) -> Result<PathBuf> {
     for dir in staging.parent().into_iter().chain([staging]) {
         match std::fs::symlink_metadata(dir) {
-            Ok(meta) if meta.file_type().is_symlink() => bail!(
-                "`{}` is a symbolic link; spin stages `files` there and empties it on every start, so it must be a real directory\n\nhint: remove the link (`rm {}`), or pass another `--state-dir`",
-                dir.display(),
-                dir.display()
-            ),
-            Ok(meta) if !meta.is_dir() => bail!(
-                "`{}` is not a directory; spin stages `files` there\n\nhint: remove it, or pass another `--state-dir`",
-                dir.display()
-            ),
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(Hinted::new(
+                    format!(
+                        "`{}` is a symbolic link; spin stages `files` there and empties it on every start, so it must be a real directory",
+                        dir.display()
+                    ),
+                    format!(
+                        "remove the link (`rm {}`), or pass another `--state-dir`",
+                        dir.display()
+                    ),
+                )
+                .into());
+            }
+            Ok(meta) if !meta.is_dir() => {
+                return Err(Hinted::new(
+                    format!(
+                        "`{}` is not a directory; spin stages `files` there",
+                        dir.display()
+                    ),
+                    "remove it, or pass another `--state-dir`",
+                )
+                .into());
+            }
             _ => {}
         }
     }
@@ -162,20 +185,27 @@ fn resolves_inside(app_root: &Path, path: &Path) -> bool {
 /// `path` with its links resolved, if that is inside the app directory.
 fn inside_app(app_root: &Path, path: &Path, component: &Component) -> Result<PathBuf> {
     let real = path.canonicalize().with_context(|| {
-        format!(
-            "the `files` source `{}` of component `{}` cannot be read\n\nhint: check the path; it is relative to the directory containing the manifest",
-            path.display(),
-            component.id
+        Hinted::new(
+            format!(
+                "the `files` source `{}` of component `{}` cannot be read",
+                path.display(),
+                component.id
+            ),
+            "check the path; it is relative to the directory containing the manifest",
         )
     })?;
     if !real.starts_with(app_root) {
-        bail!(
-            "the `files` entry `{}` of component `{}` resolves to `{}`, outside the application directory `{}`\n\nhint: a component only gets files from inside its application directory; copy the files in, or list the link in `exclude_files`",
-            path.display(),
-            component.id,
-            real.display(),
-            app_root.display()
-        );
+        return Err(Hinted::new(
+            format!(
+                "the `files` entry `{}` of component `{}` resolves to `{}`, outside the application directory `{}`",
+                path.display(),
+                component.id,
+                real.display(),
+                app_root.display()
+            ),
+            "a component only gets files from inside its application directory; copy the files in, or list the link in `exclude_files`",
+        )
+        .into());
     }
     Ok(real)
 }

@@ -172,11 +172,17 @@ impl StdoutStream for ComponentLog {
 fn open_error(path: &Path, error: std::io::Error) -> anyhow::Error {
     let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     if is_link {
-        anyhow::anyhow!(
-            "the log file `{}` is a symbolic link, and spin does not write logs through links\n\nhint: remove the link (`rm {}`), or pass another log directory with `-L`",
-            path.display(),
-            path.display()
+        spin_hint::Hinted::new(
+            format!(
+                "the log file `{}` is a symbolic link, and spin does not write logs through links",
+                path.display()
+            ),
+            format!(
+                "remove the link (`rm {}`), or pass another log directory with `-L`",
+                path.display()
+            ),
         )
+        .into()
     } else {
         anyhow::Error::new(error).context(format!("opening log file `{}`", path.display()))
     }
@@ -338,7 +344,8 @@ mod tests {
             .expect("a linked log file is refused");
         let message = format!("{err:#}");
         assert!(message.contains("symbolic link"), "{message}");
-        assert!(message.contains("hint:"), "{message}");
+        let hinted = err.downcast_ref::<spin_hint::Hinted>().expect("a hint");
+        assert!(hinted.hint.contains("remove the link"), "{message}");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious\n");
     }
 }

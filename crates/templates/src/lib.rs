@@ -52,20 +52,16 @@ pub use source::{InstallEvent, TemplateSource};
 pub use store::{InstallResults, ListResults, SkippedReason, TemplateManager};
 pub use template::{Origin, Parameter, Template};
 
-/// Everything that can go wrong with templates. Each message ends with what
-/// to do about it.
+/// Everything that can go wrong with templates. Each error has a
+/// [`hint`](Error::hint) saying what to do, kept out of its message.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// No installed or built-in template has this ID.
-    #[error(
-        "Template '{0}' not found\n\nhint: run `spin templates list` to see the available templates, or `spin templates install` to add more"
-    )]
+    #[error("Template '{0}' not found")]
     NotFound(String),
     /// A template's files are unusable.
-    #[error(
-        "Template {template} is invalid: {reason}\n\nhint: fix the template or install another version of it"
-    )]
+    #[error("Template {template} is invalid: {reason}")]
     InvalidTemplate {
         /// The template's ID, or its directory name if the ID is unknown.
         template: String,
@@ -73,9 +69,7 @@ pub enum Error {
         reason: String,
     },
     /// `git clone` failed.
-    #[error(
-        "Failed to clone Git repository {url}: {message}\n\nhint: check the URL and that this machine can reach it (`git clone` it by hand to see why not); to install from a local copy, use `spin templates install --dir PATH`"
-    )]
+    #[error("Failed to clone Git repository {url}: {message}")]
     GitClone {
         /// The repository.
         url: String,
@@ -83,32 +77,24 @@ pub enum Error {
         message: String,
     },
     /// The `git` program is missing.
-    #[error(
-        "`git` is not installed or not on PATH\n\nhint: install Git, or install templates from a local directory with `spin templates install --dir PATH`"
-    )]
+    #[error("`git` is not installed or not on PATH")]
     GitNotFound,
     /// An install source directory that does not exist.
-    #[error("Directory {} does not exist\n\nhint: check the path given to `--dir`", .0.display())]
+    #[error("Directory {} does not exist", .0.display())]
     SourceNotFound(PathBuf),
     /// A source with neither a `templates/` folder nor a template manifest.
     #[error(
-        "{0} contains no templates: expected a `templates` directory with one folder per template, or a template's `metadata/spin-template.toml`\n\nhint: check the repository or directory"
+        "{0} contains no templates: expected a `templates` directory with one folder per template, or a template's `metadata/spin-template.toml`"
     )]
     NoTemplates(String),
     /// `uninstall` of a template that is only built in.
-    #[error(
-        "Template '{0}' is built into spin and cannot be uninstalled\n\nhint: nothing to do: built-in templates take no space and are always available"
-    )]
+    #[error("Template '{0}' is built into spin and cannot be uninstalled")]
     BuiltIn(String),
     /// `uninstall` of a template that is not installed.
-    #[error(
-        "Template '{0}' is not installed\n\nhint: run `spin templates list --verbose` to see installed templates"
-    )]
+    #[error("Template '{0}' is not installed")]
     NotInstalled(String),
     /// The template has no variant for this command.
-    #[error(
-        "Template {template} cannot be used with `spin {command}`\n\nhint: run `spin templates list` and choose another template"
-    )]
+    #[error("Template {template} cannot be used with `spin {command}`")]
     UnsupportedOperation {
         /// The template.
         template: String,
@@ -117,12 +103,12 @@ pub enum Error {
     },
     /// `spin add` with a manifest path that does not exist.
     #[error(
-        "Can't add a component to {}: the file does not exist\n\nhint: pass the application's manifest with `-f`, or create an application with `spin new`", .0.display()
+        "Can't add a component to {}: the file does not exist", .0.display()
     )]
     ManifestNotFound(PathBuf),
     /// A component snippet for one manifest version and a manifest of another.
     #[error(
-        "Template {template} makes version {template_format} manifests, but {} is version {manifest_format}\n\nhint: choose a template that makes version {manifest_format} manifests", .manifest.display()
+        "Template {template} makes version {template_format} manifests, but {} is version {manifest_format}", .manifest.display()
     )]
     ManifestFormatMismatch {
         /// The template.
@@ -136,12 +122,12 @@ pub enum Error {
     },
     /// The output directory has files and overwriting was not allowed.
     #[error(
-        "Can't generate into {} as it already contains other files\n\nhint: choose another name or `--output` directory, or pass `--allow-overwrite`", .0.display()
+        "Can't generate into {} as it already contains other files", .0.display()
     )]
     DirectoryNotEmpty(PathBuf),
     /// Values given with `--value`/`--values-file` that the template rejects.
     #[error(
-        "Invalid value(s) for template {template}:\n{}\n\nhint: the template's parameters are: {}", bullets(.problems), .parameters.join(", ")
+        "Invalid value(s) for template {template}:\n{}", bullets(.problems)
     )]
     InvalidValues {
         /// One sentence per bad value.
@@ -153,7 +139,7 @@ pub enum Error {
     },
     /// Parameters without a value, a default or a terminal to ask on.
     #[error(
-        "Template {template} needs a value for {}\n\nhint: pass {}, or run in a terminal to be asked", missing.join(", "), value_flags(.missing)
+        "Template {template} needs a value for {}", missing.join(", ")
     )]
     MissingValues {
         /// The template.
@@ -162,9 +148,7 @@ pub enum Error {
         missing: Vec<String>,
     },
     /// A template file failed to render.
-    #[error(
-        "Can't render {file} of template {template}: {error}\n\nhint: the template is broken; fix it or report it to its author"
-    )]
+    #[error("Can't render {file} of template {template}: {error}")]
     Render {
         /// The template.
         template: String,
@@ -174,9 +158,7 @@ pub enum Error {
         error: RenderError,
     },
     /// A snippet kind this crate does not apply.
-    #[error(
-        "Template {template} has a '{kind}' snippet, which this version of spin cannot apply\n\nhint: add the component to the manifest by hand, or use another template"
-    )]
+    #[error("Template {template} has a '{kind}' snippet, which this version of spin cannot apply")]
     UnsupportedSnippet {
         /// The template.
         template: String,
@@ -184,18 +166,49 @@ pub enum Error {
         kind: String,
     },
     /// Reading an answer from the terminal failed.
-    #[error(
-        "Could not read an answer from the terminal: {0}\n\nhint: pass values with `--value NAME=VALUE` instead"
-    )]
+    #[error("Could not read an answer from the terminal: {0}")]
     Prompt(std::io::Error),
     /// A file or directory could not be read or written.
-    #[error("{}: {error}\n\nhint: check that the path exists and is writable", .path.display())]
+    #[error("{}: {error}", .path.display())]
     Io {
         /// The path.
         path: PathBuf,
         /// The underlying error.
         error: std::io::Error,
     },
+}
+
+impl Error {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            Self::NotFound(_) => "run `spin templates list` to see the available templates, or `spin templates install` to add more".into(),
+            Self::InvalidTemplate { .. } => "fix the template or install another version of it".into(),
+            Self::GitClone { .. } => "check the URL and that this machine can reach it (`git clone` it by hand to see why not); to install from a local copy, use `spin templates install --dir PATH`".into(),
+            Self::GitNotFound => "install Git, or install templates from a local directory with `spin templates install --dir PATH`".into(),
+            Self::SourceNotFound(_) => "check the path given to `--dir`".into(),
+            Self::NoTemplates(_) => "check the repository or directory".into(),
+            Self::BuiltIn(_) => "nothing to do: built-in templates take no space and are always available".into(),
+            Self::NotInstalled(_) => "run `spin templates list --verbose` to see installed templates".into(),
+            Self::UnsupportedOperation { .. } => "run `spin templates list` and choose another template".into(),
+            Self::ManifestNotFound(_) => "pass the application's manifest with `-f`, or create an application with `spin new`".into(),
+            Self::ManifestFormatMismatch { manifest_format, .. } => format!("choose a template that makes version {manifest_format} manifests"),
+            Self::DirectoryNotEmpty(_) => "choose another name or `--output` directory, or pass `--allow-overwrite`".into(),
+            Self::InvalidValues { parameters, .. } => format!("the template's parameters are: {}", parameters.join(", ")),
+            Self::MissingValues { missing, .. } => format!("pass {}, or run in a terminal to be asked", value_flags(missing)),
+            Self::Render { .. } => "the template is broken; fix it or report it to its author".into(),
+            Self::UnsupportedSnippet { .. } => "add the component to the manifest by hand, or use another template".into(),
+            Self::Prompt(_) => "pass values with `--value NAME=VALUE` instead".into(),
+            Self::Io { .. } => "check that the path exists and is writable".into(),
+        }
+    }
+}
+
+/// The message with its hint kept apart, for the CLI to print last.
+impl From<&Error> for spin_hint::Hinted {
+    fn from(error: &Error) -> Self {
+        spin_hint::Hinted::new(error.to_string(), error.hint())
+    }
 }
 
 fn bullets(lines: &[String]) -> String {

@@ -541,10 +541,7 @@ mod tests {
             matches!(&err, Error::MissingValues { missing, .. } if missing == &["greeting"]),
             "{err}"
         );
-        assert!(
-            err.to_string().contains("`--value greeting=VALUE`"),
-            "{err}"
-        );
+        assert!(err.hint().contains("`--value greeting=VALUE`"), "{err}");
         assert!(!dir.path().join("app").exists(), "nothing is written");
     }
 

@@ -130,12 +130,12 @@ impl HttpServer {
     /// Binds `addr`, with a clear error when the port is taken.
     pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
         TcpListener::bind(addr).await.map_err(|err| {
-            let hint = if err.kind() == std::io::ErrorKind::AddrInUse {
-                format!("\n\nhint: another program is listening on {addr}; stop it, or pick another address with `--listen 127.0.0.1:<port>`")
+            let message = format!("cannot listen on {addr}: {err}");
+            if err.kind() == std::io::ErrorKind::AddrInUse {
+                spin_hint::Hinted::new(message, format!("another program is listening on {addr}; stop it, or pick another address with `--listen 127.0.0.1:<port>`")).into()
             } else {
-                String::new()
-            };
-            anyhow::anyhow!("cannot listen on {addr}: {err}{hint}")
+                anyhow::Error::msg(message)
+            }
         })
     }
 

@@ -41,10 +41,13 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>> {
         .with_no_client_auth()
         .with_single_cert(certs, private_key)
         .map_err(|e| {
-            anyhow!(
-                "the TLS key `{}` cannot be used with the certificate `{}`: {e}\n\nhint: check that the key is the one the certificate was issued for",
-                key.display(),
-                cert.display()
+            spin_hint::Hinted::new(
+                format!(
+                    "the TLS key `{}` cannot be used with the certificate `{}`: {e}",
+                    key.display(),
+                    cert.display()
+                ),
+                "check that the key is the one the certificate was issued for",
             )
         })?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

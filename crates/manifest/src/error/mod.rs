@@ -100,8 +100,10 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Error {
+    /// Writes the diagnostic: `error: ` and the message when `prefixed`, the
+    /// position with the caret, and the `hint:` line when `with_hint`.
+    fn write(&self, f: &mut fmt::Formatter<'_>, prefixed: bool, with_hint: bool) -> fmt::Result {
         let Inner {
             kind,
             path,
@@ -109,7 +111,10 @@ impl fmt::Display for Error {
             hint,
             ..
         } = &*self.0;
-        writeln!(f, "error: {kind}")?;
+        if prefixed {
+            f.write_str("error: ")?;
+        }
+        writeln!(f, "{kind}")?;
         match snippet {
             Some(snippet) => {
                 let Location { line, column } = snippet.location;
@@ -129,11 +134,35 @@ impl fmt::Display for Error {
                     .take(column - 1)
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
                     .collect();
-                writeln!(f, "{pad} | {indent}{}", "^".repeat(snippet.width.max(1)))?;
+                write!(f, "{pad} | {indent}{}", "^".repeat(snippet.width.max(1)))?;
             }
-            None => writeln!(f, "  --> {}", path.display())?,
+            None => write!(f, "  --> {}", path.display())?,
         }
-        write!(f, "hint: {hint}")
+        if with_hint {
+            write!(f, "\nhint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, true, true)
+    }
+}
+
+/// The CLI's form of the diagnostic: the message and position without the
+/// `error: ` prefix (the CLI writes `Error: ` itself), and the hint kept
+/// apart so that it prints once, after the whole cause chain.
+impl From<&Error> for spin_hint::Hinted {
+    fn from(error: &Error) -> Self {
+        struct Body<'a>(&'a Error);
+        impl fmt::Display for Body<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write(f, false, false)
+            }
+        }
+        spin_hint::Hinted::new(Body(error).to_string(), error.hint())
     }
 }
 
