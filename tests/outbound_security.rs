@@ -88,6 +88,14 @@ impl Upstream {
                     let _ = stream.write_all(
                         b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nhi",
                     );
+                    // Close gracefully: half-close, then wait for the client
+                    // to hang up. Dropping a socket with unread input sends
+                    // a reset, which can destroy the response in flight (it
+                    // did once in CI, under load: `StreamError_Closed`).
+                    let _ = stream.shutdown(std::net::Shutdown::Write);
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut sink = [0u8; 512];
+                    while matches!(std::io::Read::read(&mut reader, &mut sink), Ok(n) if n > 0) {}
                 });
             }
         });
