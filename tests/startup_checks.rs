@@ -84,3 +84,28 @@ fn a_source_that_is_not_wasm_is_named_as_such() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_listen_fd_that_is_not_a_listening_socket_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.wasm"), b"not wasm").unwrap();
+    std::fs::write(
+        dir.path().join("spin.toml"),
+        format!("{HEAD}[component.web]\nsource = \"app.wasm\"\n"),
+    )
+    .unwrap();
+    for fd in ["0", "not-a-number", "9999"] {
+        let out = spin(dir.path())
+            .args(["up", "--listen", "127.0.0.1:0"])
+            .env("SPIN_LISTEN_FD", fd)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("SPIN_LISTEN_FD"), "{fd}: {stderr}");
+        assert!(
+            !stderr.contains("WebAssembly"),
+            "checked after loading: {stderr}"
+        );
+    }
+}

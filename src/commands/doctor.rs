@@ -33,14 +33,8 @@ const RUNTIME_CONFIG_BESIDE_MANIFEST: &str = "runtime-config.toml";
 #[derive(Parser, Debug)]
 #[command(name = "doctor")]
 pub struct DoctorCommand {
-    /// The application to check: a manifest file, or a directory holding `spin.toml`.
-    #[arg(
-        short = 'f',
-        long = "from",
-        alias = "file",
-        default_value = "spin.toml"
-    )]
-    pub from: PathBuf,
+    #[command(flatten)]
+    pub app: super::app_source::AppSource,
 
     /// The address `spin up` will serve on; checked to be free.
     #[arg(long, env = "SPIN_HTTP_LISTEN_ADDR", default_value = "127.0.0.1:3000")]
@@ -72,7 +66,7 @@ impl DoctorCommand {
     async fn diagnose(&self) -> Report {
         let mut report = Report::default();
         let mut services = Services::default();
-        let (finding, app) = load_manifest(&self.from);
+        let (finding, app) = load_manifest(&self.app.from);
         report.push(finding);
         let (finding, runtime_config) = self.load_runtime_config(app.as_ref());
         report.extend(finding);

@@ -1,5 +1,6 @@
 //! One module per `spin` subcommand.
 
+pub mod app_source;
 pub mod build;
 pub mod doctor;
 pub mod external;

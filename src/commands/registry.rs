@@ -40,14 +40,8 @@ impl RegistryCommand {
 /// Push the application to a registry.
 #[derive(Parser, Debug)]
 pub struct PushCommand {
-    /// The application: a manifest file, or a directory holding `spin.toml`.
-    #[arg(
-        short = 'f',
-        long = "from",
-        alias = "file",
-        default_value = "spin.toml"
-    )]
-    pub from: PathBuf,
+    #[command(flatten)]
+    pub app: super::app_source::AppSource,
 
     /// Build the application before pushing.
     #[arg(long)]
@@ -68,7 +62,7 @@ pub struct PushCommand {
 
 impl PushCommand {
     async fn run(self) -> Result<ExitCode> {
-        let manifest_path = super::up::resolve_manifest_path(&self.from)?;
+        let manifest_path = super::up::resolve_manifest_path(&self.app.from)?;
         if self.build {
             super::build::build_manifest(&manifest_path, &[])?;
         }

@@ -18,14 +18,8 @@ use spin_trigger_http::{HttpServer, ServerOptions};
 #[derive(Parser, Debug)]
 #[command(name = "up")]
 pub struct UpCommand {
-    /// The application to run: a manifest file, or a directory holding `spin.toml`.
-    #[arg(
-        short = 'f',
-        long = "from",
-        alias = "file",
-        default_value = "spin.toml"
-    )]
-    pub from: PathBuf,
+    #[command(flatten)]
+    pub app: super::app_source::AppSource,
 
     /// Run an application from a registry (`registry/repository:tag` or
     /// `...@sha256:<digest>`) instead of a local manifest. `-f` takes a
@@ -238,6 +232,8 @@ impl UpCommand {
         if let Err(err) = spin_trigger_http::raise_open_file_limit() {
             tracing::warn!("could not raise the open-file limit: {err}");
         }
+        // Checked first: a bad socket from `spin watch` fails before compiling.
+        let inherited = inherited_listener()?;
         let (manifest_path, from_registry) = match self.registry_reference() {
             Some(reference) => {
                 if self.build {
@@ -252,7 +248,7 @@ impl UpCommand {
                     true,
                 )
             }
-            None => (resolve_manifest_path(&self.from)?, false),
+            None => (resolve_manifest_path(&self.app.from)?, false),
         };
         // Checked before anything compiles: a bad certificate is a
         // startup error naming the file.
@@ -366,7 +362,7 @@ impl UpCommand {
                 ..ServerOptions::default()
             },
         )?;
-        let listener = match inherited_listener()? {
+        let listener = match inherited {
             Some(listener) => listener,
             None => HttpServer::bind(self.listen).await?,
         };
@@ -386,8 +382,8 @@ impl UpCommand {
         if let Some(reference) = &self.from_registry {
             return Some(reference);
         }
-        let text = self.from.to_str()?;
-        if self.from.exists() {
+        let text = self.app.from.to_str()?;
+        if self.app.from.exists() {
             return None;
         }
         let (host, rest) = text.split_once('/')?;

@@ -27,14 +27,8 @@ use spin_manifest::App;
 /// Rebuild and restart the application when its files change.
 #[derive(Parser, Debug)]
 pub struct WatchCommand {
-    /// The application: a manifest file, or a directory holding `spin.toml`.
-    #[arg(
-        short = 'f',
-        long = "from",
-        alias = "file",
-        default_value = "spin.toml"
-    )]
-    pub from: PathBuf,
+    #[command(flatten)]
+    pub app: super::app_source::AppSource,
 
     /// Clear the screen before each rebuild.
     #[arg(short = 'c', long)]
@@ -63,7 +57,7 @@ pub const LISTEN_FD_ENV: &str = "SPIN_LISTEN_FD";
 
 impl WatchCommand {
     pub fn run(self) -> Result<ExitCode> {
-        let manifest = super::up::resolve_manifest_path(&self.from)?;
+        let manifest = super::up::resolve_manifest_path(&self.app.from)?;
         let listen = listen_address(&self.up_args)?;
         let listener = TcpListener::bind(listen).map_err(|err| {
             spin_hint::Hinted::new(

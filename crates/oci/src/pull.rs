@@ -81,13 +81,33 @@ pub async fn pull(
     let total = missing.iter().map(|l| l.size.max(0) as u64).sum();
     let bar = crate::progress_bar(progress, total, "Pulling");
     for layer in &missing {
-        let mut bytes = Vec::with_capacity(layer.size.clamp(0, 64 << 20) as usize);
-        client
-            .pull_blob(&reference, *layer, &mut bytes)
-            .await
-            .map_err(explain)?;
-        cache.write_blob(&layer.digest, &bytes)?;
-        bar.inc(bytes.len() as u64);
+        let declared = usize::try_from(layer.size)
+            .ok()
+            .filter(|size| *size <= MAX_BLOB_BYTES)
+            .ok_or_else(|| {
+                Hinted::new(
+                    format!(
+                        "the layer {} of `{reference}` declares {} bytes; this spin takes blobs of up to {MAX_BLOB_BYTES} bytes",
+                        layer.digest, layer.size
+                    ),
+                    "check the reference: a Spin app's layers are components and files",
+                )
+            })?;
+        let mut sink = BoundedSink::new(declared);
+        let pulled = client.pull_blob(&reference, *layer, &mut sink).await;
+        if sink.overflowed {
+            return Err(Hinted::new(
+                format!(
+                    "the registry sent more than the {declared} bytes the layer {} of `{reference}` declares; nothing from it was kept or run",
+                    layer.digest
+                ),
+                "the registry or something between it and you altered the artifact; check where it is served from",
+            )
+            .into());
+        }
+        pulled.map_err(explain)?;
+        cache.write_blob(&layer.digest, &sink.bytes)?;
+        bar.inc(sink.bytes.len() as u64);
     }
     bar.finish_and_clear();
 
@@ -107,6 +127,57 @@ pub async fn pull(
         downloaded: missing.len(),
         cached,
     })
+}
+
+/// The largest blob pulled (a Python component is 25-40 MB).
+const MAX_BLOB_BYTES: usize = 1 << 30;
+
+/// Collects a blob in memory, refusing more than its manifest declared: a
+/// registry cannot make a pull hold more memory than the layer's size
+/// (the digest, checked at the end, would catch the content, not the size).
+struct BoundedSink {
+    bytes: Vec<u8>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl BoundedSink {
+    fn new(limit: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(limit.min(64 << 20)),
+            limit,
+            overflowed: false,
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for BoundedSink {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.bytes.len() + buf.len() > self.limit {
+            self.overflowed = true;
+            return std::task::Poll::Ready(Err(std::io::Error::other("more bytes than declared")));
+        }
+        self.bytes.extend_from_slice(buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
 }
 
 /// The layer holding the locked app; older Spin apps carry it as the
@@ -136,4 +207,19 @@ fn locked_app_descriptor(manifest: &OciImageManifest) -> Result<&OciDescriptor> 
         "check the reference: `spin up --from-registry` runs artifacts made by `spin registry push`",
     )
     .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt as _;
+
+    #[tokio::test]
+    async fn a_blob_longer_than_declared_is_refused() {
+        let mut sink = BoundedSink::new(4);
+        sink.write_all(b"abcd").await.unwrap();
+        assert!(sink.write_all(b"e").await.is_err());
+        assert!(sink.overflowed);
+        assert_eq!(sink.bytes, b"abcd");
+    }
 }
