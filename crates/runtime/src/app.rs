@@ -10,6 +10,7 @@ use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::capabilities::PROVIDED_SPIN_INTERFACES;
 use crate::capabilities::outbound_http::OutboundHttp;
@@ -101,8 +102,18 @@ pub struct ComponentConfig {
 pub struct LoadedComponent {
     /// What it is granted.
     pub config: Arc<ComponentConfig>,
-    /// The pre-linked instantiation template.
-    pub pre: ProxyPre<HostState>,
+    /// The pre-linked instantiation template, by the HTTP handler it exports.
+    pub handler: HttpHandlerPre,
+}
+
+/// The pre-linked instantiation template of an HTTP component, by the
+/// `wasi:http` version of the handler it exports.
+pub enum HttpHandlerPre {
+    /// `wasi:http/incoming-handler@0.2.x`: Spin 2 and 3 SDKs, `spin py2wasm`.
+    Wasi02(ProxyPre<HostState>),
+    /// `wasi:http/handler@0.3.0` (or its release candidate
+    /// `0.3.0-rc-2026-03-15`, wrapped at load): spin-sdk 4.x and 5.x.
+    Wasi03(ServicePre<HostState>),
 }
 
 /// An application ready to serve.
@@ -125,6 +136,7 @@ impl LoadedApp {
         crate::secrets::register(variables.secret_values(&app));
         let mut linker = Linker::<HostState>::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi::p3::add_to_linker(&mut linker)?;
         crate::capabilities::outbound_http::add_to_linker(&mut linker)?;
         crate::capabilities::add_to_linker(&mut linker)?;
         let services = Arc::new(
@@ -229,12 +241,17 @@ impl LoadedApp {
             .instantiate_pre(&wasm)
             .map_err(anyhow::Error::from)
             .context("linking the component against the host's interfaces")?;
-        let pre = ProxyPre::new(instance_pre).map_err(anyhow::Error::from).context(
-            spin_hint::Hinted::new(
-                "the component does not export `wasi:http/incoming-handler@0.2.x`, so it cannot handle HTTP requests",
-                "build it with an SDK that targets Spin 2 or later (for Python: `spin py2wasm`, or `componentize-py -w spin-http`)",
-            ),
-        )?;
+        let handler = if let Ok(pre) = ProxyPre::new(instance_pre.clone()) {
+            HttpHandlerPre::Wasi02(pre)
+        } else {
+            let pre = ServicePre::new(instance_pre).map_err(anyhow::Error::from).context(
+                spin_hint::Hinted::new(
+                    "the component exports neither `wasi:http/incoming-handler@0.2.x` nor `wasi:http/handler@0.3.0`, so it cannot handle HTTP requests",
+                    "build it with an SDK that targets Spin 2 or later (for Python: `spin py2wasm`, or componentize-py with spin-sdk's `spin:up/http-trigger` world)",
+                ),
+            )?;
+            HttpHandlerPre::Wasi03(pre)
+        };
 
         let mut environment: Vec<(String, String)> = component
             .environment
@@ -286,7 +303,7 @@ impl LoadedApp {
         };
         Ok(LoadedComponent {
             config: Arc::new(config),
-            pre,
+            handler,
         })
     }
 

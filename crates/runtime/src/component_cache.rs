@@ -63,7 +63,8 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
             .with_context(|| format!("compiling `{}`", path.display()))
     };
     let Some(dir) = dir else {
-        return Component::new(engine, &bytes)
+        let bridged = wasip3_bridged(&bytes, path)?;
+        return Component::new(engine, bridged.as_deref().unwrap_or(&bytes))
             .map_err(anyhow::Error::from)
             .with_context(|| format!("compiling `{}`", path.display()));
     };
@@ -72,7 +73,8 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
             "not caching compiled code: {err}\n\nhint: remove `{}` or give it to this user with mode 0700",
             dir.display()
         );
-        return Component::new(engine, &bytes).map_err(Into::into);
+        let bridged = wasip3_bridged(&bytes, path)?;
+        return Component::new(engine, bridged.as_deref().unwrap_or(&bytes)).map_err(Into::into);
     }
     let key = ArtifactKey::new(engine, &bytes);
     let artifact = dir.join(key.file_name());
@@ -97,7 +99,9 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
     if let Some(component) = load_cached(engine, &artifact) {
         return Ok(component);
     }
-    let compiled = compile(&bytes)?;
+    let bridged = wasip3_bridged(&bytes, path)?;
+    let compiled_bytes = bridged.as_deref().unwrap_or(&bytes);
+    let compiled = compile(compiled_bytes)?;
     let cache = runtime.function_cache.as_deref();
     let cold = cache.is_some_and(|c| c.take_was_cold());
     if let Some(cache) = cache {
@@ -116,7 +120,7 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
             "compiling `{}` once more to warm the function cache",
             path.display()
         );
-        let _ = engine.precompile_component(&bytes);
+        let _ = engine.precompile_component(compiled_bytes);
         cache.take_was_cold();
         cache.finish();
     }
@@ -131,6 +135,21 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
     // SAFETY: the file is the artifact just written, in a directory only
     // this user can write to.
     unsafe { Component::deserialize_file(engine, &artifact) }.map_err(Into::into)
+}
+
+/// `bytes` wrapped to link against WASI 0.3.0 alone, when it uses WASI
+/// 0.3.0-rc-2026-03-15 names (spin-sdk 4.x and 5.x components). The
+/// artifact key stays the hash of the file as written, so a warm start
+/// neither reads nor wraps it.
+fn wasip3_bridged(bytes: &[u8], path: &Path) -> Result<Option<Vec<u8>>> {
+    spin_wasip3_rc::bridge(bytes).with_context(|| {
+        format!(
+            "adapting `{}` from WASI {} to {}",
+            path.display(),
+            spin_wasip3_rc::RELEASE_CANDIDATE,
+            spin_wasip3_rc::RELEASE
+        )
+    })
 }
 
 /// The cached artifact at `artifact`, if there is a usable one.
@@ -176,6 +195,8 @@ impl ArtifactKey {
     fn new(engine: &Engine, bytes: &[u8]) -> Self {
         let mut hasher = std::hash::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
+        // An artifact holds the wrapped component (see `wasip3_bridged`).
+        spin_wasip3_rc::BRIDGE_VERSION.hash(&mut hasher);
         Self(format!(
             "{}-{:016x}",
             blake3::hash(bytes).to_hex(),

@@ -14,10 +14,12 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::overload::Burst;
-use crate::reuse::{Idle, InstancePool};
+use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, HandlerInstance, Idle, InstancePool};
 use crate::server::ServerOptions;
+use crate::wasi03;
 use spin_manifest::StaticResponse;
 use spin_routes::{RouteMatch, Router, spin_headers};
+use spin_runtime::app::HttpHandlerPre;
 use spin_runtime::logs::OutputCapture;
 use spin_runtime::{LoadedApp, LoadedComponent};
 
@@ -54,10 +56,14 @@ impl Handler {
                 .components
                 .iter()
                 .map(|c| {
+                    let default = match app.component(&c.id).map(|c| &c.handler) {
+                        Some(HttpHandlerPre::Wasi03(_)) => DEFAULT_WASI03_REUSE_COUNT,
+                        _ => 1,
+                    };
                     let uses = options
                         .max_instance_reuse_count
                         .or(c.max_instance_reuse_count)
-                        .unwrap_or(1);
+                        .unwrap_or(default);
                     (c.id.clone(), uses)
                 })
                 .collect(),
@@ -238,7 +244,7 @@ impl Handler {
             }
         };
         let id = component.config.id.clone();
-        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let (head, receiver) = ResponseHead::channel(&component.handler);
         let app = self.app.clone();
         let component = component.clone();
         let timeout = self.options.request_timeout;
@@ -250,34 +256,56 @@ impl Handler {
             let id = id.clone();
             async move {
                 let _permit = permit;
-                let (mut store, proxy, uses) = match pool.take(&id) {
-                    Some(idle) => (idle.store, Some(idle.proxy), idle.uses),
+                let (mut store, instance, uses) = match pool.take(&id) {
+                    Some(idle) => (idle.store, Some(idle.instance), idle.uses),
                     None => (app.new_store(&component), None, 0),
                 };
                 if let (Some(slot), Some(stderr)) = (&capture, store.data().stderr_capture()) {
                     let _ = slot.set(stderr);
                 }
-                let request = store
-                    .data_mut()
-                    .http_view()
-                    .new_incoming_request(if tls { Scheme::Https } else { Scheme::Http }, req)?;
-                let outparam = store.data_mut().http_view().new_response_outparam(sender)?;
                 store.data_mut().set_request_timeout(timeout);
+                let scheme = if tls { Scheme::Https } else { Scheme::Http };
                 let run = async {
-                    let proxy = match proxy {
-                        Some(proxy) => proxy,
-                        None => component.pre.instantiate_async(&mut store).await?,
-                    };
-                    proxy
-                        .wasi_http_incoming_handler()
-                        .call_handle(&mut store, request, outparam)
-                        .await?;
-                    Ok::<_, wasmtime::Error>(proxy)
+                    match (&component.handler, head) {
+                        (HttpHandlerPre::Wasi02(pre), HeadSender::Wasi02(sender)) => {
+                            let request = store
+                                .data_mut()
+                                .http_view()
+                                .new_incoming_request(scheme, req)?;
+                            let outparam =
+                                store.data_mut().http_view().new_response_outparam(sender)?;
+                            let proxy = match instance {
+                                Some(HandlerInstance::Wasi02(proxy)) => proxy,
+                                _ => pre.instantiate_async(&mut store).await?,
+                            };
+                            proxy
+                                .wasi_http_incoming_handler()
+                                .call_handle(&mut store, request, outparam)
+                                .await?;
+                            Ok(HandlerInstance::Wasi02(proxy))
+                        }
+                        (HttpHandlerPre::Wasi03(pre), HeadSender::Wasi03(sender)) => {
+                            let service = match instance {
+                                Some(HandlerInstance::Wasi03(service)) => service,
+                                _ => pre.instantiate_async(&mut store).await?,
+                            };
+                            wasi03::handle(&mut store, &service, req, tls, sender).await?;
+                            Ok::<_, wasmtime::Error>(HandlerInstance::Wasi03(service))
+                        }
+                        _ => unreachable!("the channel is made for the component's handler"),
+                    }
                 };
                 match tokio::time::timeout(timeout, run).await {
-                    Ok(Ok(proxy)) => {
+                    Ok(Ok(instance)) => {
                         let uses = uses + 1;
-                        pool.give_back(&id, Idle { store, proxy, uses });
+                        pool.give_back(
+                            &id,
+                            Idle {
+                                store,
+                                instance,
+                                uses,
+                            },
+                        );
                         Ok(())
                     }
                     Ok(Err(err)) => Err(anyhow::Error::from(err)),
@@ -292,7 +320,7 @@ impl Handler {
         // the guest is stopped and its slot freed, not left running to the
         // request timeout.
         let cancel = CancelOnDrop(Some(guest.abort_handle()));
-        match receiver.await {
+        match receiver.recv().await {
             Ok(Ok(response)) => {
                 cancel.disarm();
                 // The head is out; report a later failure (e.g. while
@@ -309,7 +337,7 @@ impl Handler {
             Ok(Err(code)) => {
                 cancel.disarm();
                 Err(anyhow::anyhow!(
-                    "the component responded with an error: {code:?}"
+                    "the component responded with an error: {code}"
                 ))
             }
             Err(_) => match guest.await {
@@ -321,6 +349,55 @@ impl Handler {
             },
         }
     }
+}
+
+/// Where the guest hands over the response head, by handler version.
+enum HeadSender {
+    Wasi02(wasi02::HeadSender),
+    Wasi03(wasi03::HeadSender),
+}
+
+/// Where the host waits for the response head.
+enum ResponseHead {
+    Wasi02(tokio::sync::oneshot::Receiver<wasi02::Head>),
+    Wasi03(tokio::sync::oneshot::Receiver<wasi03::Head>),
+}
+
+impl ResponseHead {
+    fn channel(handler: &HttpHandlerPre) -> (HeadSender, Self) {
+        match handler {
+            HttpHandlerPre::Wasi02(_) => {
+                let (sender, receiver) = tokio::sync::oneshot::channel();
+                (HeadSender::Wasi02(sender), Self::Wasi02(receiver))
+            }
+            HttpHandlerPre::Wasi03(_) => {
+                let (sender, receiver) = tokio::sync::oneshot::channel();
+                (HeadSender::Wasi03(sender), Self::Wasi03(receiver))
+            }
+        }
+    }
+
+    /// The response, or the guest's error code as text; `Err` when the
+    /// guest dropped its end without answering.
+    async fn recv(
+        self,
+    ) -> Result<Result<Response<HyperOutgoingBody>, String>, tokio::sync::oneshot::error::RecvError>
+    {
+        Ok(match self {
+            Self::Wasi02(receiver) => receiver.await?.map_err(|code| format!("{code:?}")),
+            Self::Wasi03(receiver) => receiver.await?.map_err(|code| format!("{code:?}")),
+        })
+    }
+}
+
+/// The `wasi:http@0.2` response outparam's channel.
+mod wasi02 {
+    use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
+    use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+    /// What the guest sets its response outparam to.
+    pub(super) type Head = Result<http::Response<HyperOutgoingBody>, ErrorCode>;
+    pub(super) type HeadSender = tokio::sync::oneshot::Sender<Head>;
 }
 
 /// A 500 whose body is empty: what an SDK answers for an uncaught

@@ -8,6 +8,7 @@ mod overload;
 mod reuse;
 mod server;
 pub mod tls;
+mod wasi03;
 
 pub use overload::raise_open_file_limit;
 pub use server::{HttpServer, MIN_HEADER_SIZE, ServerOptions};

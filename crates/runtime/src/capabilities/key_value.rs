@@ -8,7 +8,8 @@ mod backend;
 use std::sync::Arc;
 use wasmtime::component::Resource;
 
-use crate::capabilities::bindings::key_value::{Error, Host, HostStore};
+use crate::capabilities::access::InstanceAccess;
+use crate::capabilities::bindings::key_value::Error;
 use crate::runtime_config::KeyValueBackend;
 use crate::services::AppServices;
 use crate::state::HostState;
@@ -50,77 +51,205 @@ pub(crate) async fn seed_default_store(
 }
 
 /// A guest's handle on an open store.
-pub struct KeyValueStore(Backend);
+pub struct KeyValueStore(Arc<Backend>);
 
-impl HostState {
-    fn kv(&self, store: &Resource<KeyValueStore>) -> wasmtime::Result<&Backend> {
-        Ok(&self.table.get(store)?.0)
+/// Opens the store `label` for the component, if its manifest grants it.
+async fn open(
+    mut state: impl InstanceAccess,
+    label: String,
+) -> wasmtime::Result<Result<Resource<KeyValueStore>, Error>> {
+    let services = state.with_state(|state| {
+        if state.component.key_value_stores.contains(&label) {
+            return Ok(state.component.services.clone());
+        }
+        tracing::error!(
+            "component `{}` opened the key-value store `{label}`, which it is not allowed to use\n\nhint: add `key_value_stores = [\"{label}\"]` to the component in `{}`",
+            state.component.id,
+            state.component.manifest_path.display()
+        );
+        Err(Error::AccessDenied)
+    });
+    let services = match services {
+        Ok(services) => services,
+        Err(e) => return Ok(Err(e)),
+    };
+    match open_store(&services, label).await {
+        Ok(backend) => {
+            let store = KeyValueStore(Arc::new(backend));
+            Ok(Ok(state.with_state(|state| state.table.push(store))?))
+        }
+        Err(e) => Ok(Err(e)),
     }
 }
 
-impl Host for HostState {}
+/// The backend behind a guest's store handle.
+fn backend(
+    mut state: impl InstanceAccess,
+    store: &Resource<KeyValueStore>,
+) -> wasmtime::Result<Arc<Backend>> {
+    state.with_state(|state| Ok(state.table.get(store)?.0.clone()))
+}
 
-impl HostStore for HostState {
-    async fn open(
-        &mut self,
-        label: String,
-    ) -> wasmtime::Result<Result<Resource<KeyValueStore>, Error>> {
-        if !self.component.key_value_stores.contains(&label) {
-            tracing::error!(
-                "component `{}` opened the key-value store `{label}`, which it is not allowed to use\n\nhint: add `key_value_stores = [\"{label}\"]` to the component in `{}`",
-                self.component.id,
-                self.component.manifest_path.display()
-            );
-            return Ok(Err(Error::AccessDenied));
+/// `fermyon:spin/key-value@2.0.0`.
+mod v2 {
+    use super::*;
+    use crate::capabilities::bindings::key_value::{Host, HostStore};
+
+    impl Host for HostState {}
+
+    impl HostStore for HostState {
+        async fn open(
+            &mut self,
+            label: String,
+        ) -> wasmtime::Result<Result<Resource<KeyValueStore>, Error>> {
+            super::open(self, label).await
         }
-        match open_store(&self.component.services, label).await {
-            Ok(backend) => Ok(Ok(self.table.push(KeyValueStore(backend))?)),
-            Err(e) => Ok(Err(e)),
+
+        async fn get(
+            &mut self,
+            store: Resource<KeyValueStore>,
+            key: String,
+        ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+            Ok(backend(self, &store)?.get(key).await)
+        }
+
+        async fn set(
+            &mut self,
+            store: Resource<KeyValueStore>,
+            key: String,
+            value: Vec<u8>,
+        ) -> wasmtime::Result<Result<(), Error>> {
+            Ok(backend(self, &store)?.set(key, value).await)
+        }
+
+        async fn delete(
+            &mut self,
+            store: Resource<KeyValueStore>,
+            key: String,
+        ) -> wasmtime::Result<Result<(), Error>> {
+            Ok(backend(self, &store)?.delete(key).await)
+        }
+
+        async fn exists(
+            &mut self,
+            store: Resource<KeyValueStore>,
+            key: String,
+        ) -> wasmtime::Result<Result<bool, Error>> {
+            Ok(backend(self, &store)?.exists(key).await)
+        }
+
+        async fn get_keys(
+            &mut self,
+            store: Resource<KeyValueStore>,
+        ) -> wasmtime::Result<Result<Vec<String>, Error>> {
+            Ok(backend(self, &store)?.get_keys().await)
+        }
+
+        async fn drop(&mut self, store: Resource<KeyValueStore>) -> wasmtime::Result<()> {
+            self.table.delete(store)?;
+            Ok(())
+        }
+    }
+}
+
+/// `spin:key-value@3.0.0`: the same operations as `async func`s; the key
+/// listing is a stream.
+mod v3 {
+    use super::*;
+    use crate::capabilities::access::Instance;
+    use crate::capabilities::bindings::v3::key_value::{
+        Error as E3, Host, HostStore, HostStoreWithStore,
+    };
+    use wasmtime::component::{Accessor, FutureReader, StreamReader};
+
+    impl From<Error> for E3 {
+        fn from(e: Error) -> Self {
+            match e {
+                Error::StoreTableFull => Self::StoreTableFull,
+                Error::NoSuchStore => Self::NoSuchStore,
+                Error::AccessDenied => Self::AccessDenied,
+                Error::Other(m) => Self::Other(m),
+            }
         }
     }
 
-    async fn get(
-        &mut self,
-        store: Resource<KeyValueStore>,
-        key: String,
-    ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        Ok(self.kv(&store)?.get(key).await)
+    impl Host for &mut HostState {}
+
+    impl HostStore for &mut HostState {
+        async fn drop(&mut self, store: Resource<KeyValueStore>) -> wasmtime::Result<()> {
+            self.table.delete(store)?;
+            Ok(())
+        }
     }
 
-    async fn set(
-        &mut self,
-        store: Resource<KeyValueStore>,
-        key: String,
-        value: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), Error>> {
-        Ok(self.kv(&store)?.set(key, value).await)
-    }
+    impl<T: 'static> HostStoreWithStore<T> for Instance {
+        async fn open(
+            accessor: &Accessor<T, Self>,
+            label: String,
+        ) -> wasmtime::Result<Result<Resource<KeyValueStore>, E3>> {
+            Ok(super::open(accessor, label).await?.map_err(E3::from))
+        }
 
-    async fn delete(
-        &mut self,
-        store: Resource<KeyValueStore>,
-        key: String,
-    ) -> wasmtime::Result<Result<(), Error>> {
-        Ok(self.kv(&store)?.delete(key).await)
-    }
+        async fn get(
+            accessor: &Accessor<T, Self>,
+            store: Resource<KeyValueStore>,
+            key: String,
+        ) -> wasmtime::Result<Result<Option<Vec<u8>>, E3>> {
+            Ok(backend(accessor, &store)?.get(key).await.map_err(E3::from))
+        }
 
-    async fn exists(
-        &mut self,
-        store: Resource<KeyValueStore>,
-        key: String,
-    ) -> wasmtime::Result<Result<bool, Error>> {
-        Ok(self.kv(&store)?.exists(key).await)
-    }
+        async fn set(
+            accessor: &Accessor<T, Self>,
+            store: Resource<KeyValueStore>,
+            key: String,
+            value: Vec<u8>,
+        ) -> wasmtime::Result<Result<(), E3>> {
+            Ok(backend(accessor, &store)?
+                .set(key, value)
+                .await
+                .map_err(E3::from))
+        }
 
-    async fn get_keys(
-        &mut self,
-        store: Resource<KeyValueStore>,
-    ) -> wasmtime::Result<Result<Vec<String>, Error>> {
-        Ok(self.kv(&store)?.get_keys().await)
-    }
+        async fn delete(
+            accessor: &Accessor<T, Self>,
+            store: Resource<KeyValueStore>,
+            key: String,
+        ) -> wasmtime::Result<Result<(), E3>> {
+            Ok(backend(accessor, &store)?
+                .delete(key)
+                .await
+                .map_err(E3::from))
+        }
 
-    async fn drop(&mut self, store: Resource<KeyValueStore>) -> wasmtime::Result<()> {
-        self.table.delete(store)?;
-        Ok(())
+        async fn exists(
+            accessor: &Accessor<T, Self>,
+            store: Resource<KeyValueStore>,
+            key: String,
+        ) -> wasmtime::Result<Result<bool, E3>> {
+            Ok(backend(accessor, &store)?
+                .exists(key)
+                .await
+                .map_err(E3::from))
+        }
+
+        async fn get_keys(
+            accessor: &Accessor<T, Self>,
+            store: Resource<KeyValueStore>,
+        ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), E3>>)> {
+            let listed = backend(accessor, &store)?.get_keys().await;
+            let (keys, outcome) = match listed {
+                Ok(keys) => (keys, Ok(())),
+                Err(e) => (Vec::new(), Err(E3::from(e))),
+            };
+            accessor.with(|mut access| {
+                let keys = StreamReader::new(&mut access, keys)?;
+                let outcome =
+                    FutureReader::new(
+                        &mut access,
+                        async move { Ok::<_, wasmtime::Error>(outcome) },
+                    )?;
+                Ok((keys, outcome))
+            })
+        }
     }
 }

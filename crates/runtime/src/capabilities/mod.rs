@@ -1,6 +1,7 @@
 //! Host capabilities, one module each. A component gets only what its
 //! manifest grants; everything else is denied.
 
+pub mod access;
 pub mod bindings;
 pub mod key_value;
 pub mod mqtt;
@@ -35,6 +36,11 @@ pub const PROVIDED_SPIN_INTERFACES: &[&str] = &[
     "spin:postgres/postgres@3.0.0",
     "spin:postgres/postgres@4.0.0",
     "wasi:config/store@0.2.0-draft-2024-09-27",
+    "spin:variables/variables@3.0.0",
+    "spin:key-value/key-value@3.0.0",
+    "spin:sqlite/sqlite@3.1.0",
+    "spin:redis/redis@3.0.0",
+    "spin:mqtt/mqtt@3.0.0",
 ];
 
 /// Adds every implemented Spin interface to `linker`.
@@ -50,6 +56,11 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     bindings::postgres3::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     bindings::postgres4::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     bindings::wasi_config::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    bindings::v3::variables::add_to_linker::<_, access::Instance>(linker, |s| s)?;
+    bindings::v3::key_value::add_to_linker::<_, access::Instance>(linker, |s| s)?;
+    bindings::v3::sqlite::add_to_linker::<_, access::Instance>(linker, |s| s)?;
+    bindings::v3::redis::add_to_linker::<_, access::Instance>(linker, |s| s)?;
+    bindings::v3::mqtt::add_to_linker::<_, access::Instance>(linker, |s| s)?;
     Ok(())
 }
 

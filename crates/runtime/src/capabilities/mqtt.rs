@@ -13,8 +13,10 @@ use wasmtime::component::Resource;
 
 use crate::capabilities;
 use crate::capabilities::OutboundDenied;
-use crate::capabilities::bindings::mqtt::{Error, Host, HostConnection, Qos};
+use crate::capabilities::access::InstanceAccess;
+use crate::capabilities::bindings::mqtt::{Error, Qos};
 use crate::state::HostState;
+use std::sync::Arc;
 
 /// How long to wait for the broker to accept the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,7 +29,9 @@ const MAX_PACKET_SIZE: usize = 16 * 1024 * 1024;
 /// A guest's connection to a broker.
 pub struct MqttConnection {
     client: AsyncClient,
-    events: EventLoop,
+    /// Driven by whichever call waits on the broker; shared so that no
+    /// call holds the instance's state while it waits.
+    events: Arc<tokio::sync::Mutex<EventLoop>>,
 }
 
 /// A client id unique to this process, as brokers drop a second client that
@@ -65,113 +69,227 @@ async fn drive(
         .unwrap_or_else(|_| Err(format!("no answer from the broker in {limit:?}")))
 }
 
-impl Host for HostState {}
-
-impl HostConnection for HostState {
-    async fn open(
-        &mut self,
-        address: String,
-        username: String,
-        password: String,
-        keep_alive_interval_in_secs: u64,
-    ) -> wasmtime::Result<Result<Resource<MqttConnection>, Error>> {
-        let mut checked = match self.connection_allowed(&capabilities::MQTT, &address) {
-            Ok(checked) => checked,
-            Err(OutboundDenied::InvalidAddress) => return Ok(Err(Error::InvalidAddress)),
-            Err(denied) => {
-                return Ok(Err(Error::ConnectionFailed(
-                    denied.reason(&capabilities::MQTT, &address),
-                )));
-            }
-        };
-        if let Err(reason) =
-            capabilities::unblocked(self.component.clone(), &capabilities::MQTT, &mut checked).await
-        {
-            return Ok(Err(Error::ConnectionFailed(reason)));
+/// Connects to the broker at `address`, if the component's allowed hosts
+/// grant it.
+async fn open(
+    mut state: impl InstanceAccess,
+    address: String,
+    username: String,
+    password: String,
+    keep_alive_interval_in_secs: u64,
+) -> wasmtime::Result<Result<Resource<MqttConnection>, Error>> {
+    let checked = state.with_state(|state| {
+        let checked = state.connection_allowed(&capabilities::MQTT, &address);
+        checked.map(|checked| (checked, state.component.clone()))
+    });
+    let (mut checked, component) = match checked {
+        Ok(checked) => checked,
+        Err(OutboundDenied::InvalidAddress) => return Ok(Err(Error::InvalidAddress)),
+        Err(denied) => {
+            return Ok(Err(Error::ConnectionFailed(
+                denied.reason(&capabilities::MQTT, &address),
+            )));
         }
-        // As in Spin, `?client_id=` chooses the id the broker sees.
-        let id = checked
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "client_id")
-            .map_or_else(client_id, |(_, v)| v.into_owned());
-        // rumqttc joins host and port as `host:port`: an IPv6 address needs
-        // its brackets.
-        let host = if checked.host.contains(':') {
-            format!("[{}]", checked.host)
-        } else {
-            checked.host.clone()
-        };
-        let mut options = MqttOptions::new(id, host, checked.port);
-        // rumqttc takes whole seconds; MQTT's field is 16 bits.
-        options
-            .set_keep_alive(Duration::from_secs(
-                keep_alive_interval_in_secs.min(u16::MAX.into()),
-            ))
-            .set_max_packet_size(MAX_PACKET_SIZE, MAX_PACKET_SIZE);
-        if !username.is_empty() || !password.is_empty() {
-            options.set_credentials(username, password);
-        }
-        let (client, mut events) = AsyncClient::new(options, 16);
-        let connected = drive(&mut events, CONNECT_TIMEOUT, |e| {
-            matches!(e, Event::Incoming(Packet::ConnAck(_)))
-        })
-        .await;
-        if let Err(e) = connected {
-            return Ok(Err(Error::ConnectionFailed(format!(
-                "cannot connect to the MQTT broker at {}:{}: {e}",
-                checked.host, checked.port
-            ))));
-        }
-        Ok(Ok(self.table.push(MqttConnection { client, events })?))
+    };
+    if let Err(reason) = capabilities::unblocked(component, &capabilities::MQTT, &mut checked).await
+    {
+        return Ok(Err(Error::ConnectionFailed(reason)));
     }
+    // As in Spin, `?client_id=` chooses the id the broker sees.
+    let id = checked
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "client_id")
+        .map_or_else(client_id, |(_, v)| v.into_owned());
+    // rumqttc joins host and port as `host:port`: an IPv6 address needs
+    // its brackets.
+    let host = if checked.host.contains(':') {
+        format!("[{}]", checked.host)
+    } else {
+        checked.host.clone()
+    };
+    let mut options = MqttOptions::new(id, host, checked.port);
+    // rumqttc takes whole seconds; MQTT's field is 16 bits.
+    options
+        .set_keep_alive(Duration::from_secs(
+            keep_alive_interval_in_secs.min(u16::MAX.into()),
+        ))
+        .set_max_packet_size(MAX_PACKET_SIZE, MAX_PACKET_SIZE);
+    if !username.is_empty() || !password.is_empty() {
+        options.set_credentials(username, password);
+    }
+    let (client, mut events) = AsyncClient::new(options, 16);
+    let connected = drive(&mut events, CONNECT_TIMEOUT, |e| {
+        matches!(e, Event::Incoming(Packet::ConnAck(_)))
+    })
+    .await;
+    if let Err(e) = connected {
+        return Ok(Err(Error::ConnectionFailed(format!(
+            "cannot connect to the MQTT broker at {}:{}: {e}",
+            checked.host, checked.port
+        ))));
+    }
+    let conn = MqttConnection {
+        client,
+        events: Arc::new(tokio::sync::Mutex::new(events)),
+    };
+    Ok(Ok(state.with_state(|state| state.table.push(conn))?))
+}
 
-    async fn publish(
-        &mut self,
-        conn: Resource<MqttConnection>,
-        topic: String,
-        payload: Vec<u8>,
-        qos: Qos,
-    ) -> wasmtime::Result<Result<(), Error>> {
-        let MqttConnection { client, events } = self.table.get_mut(&conn)?;
-        let qos = match qos {
-            Qos::AtMostOnce => QoS::AtMostOnce,
-            Qos::AtLeastOnce => QoS::AtLeastOnce,
-            Qos::ExactlyOnce => QoS::ExactlyOnce,
-        };
-        // The request queue is bounded: with the broker gone it fills up,
-        // and a publish must not wait past the timeout for room.
-        match tokio::time::timeout(PUBLISH_TIMEOUT, client.publish(topic, qos, false, payload))
+/// Publishes `payload` on `topic` and waits for the delivery `qos` asks for.
+async fn publish(
+    mut state: impl InstanceAccess,
+    conn: &Resource<MqttConnection>,
+    topic: String,
+    payload: Vec<u8>,
+    qos: Qos,
+) -> wasmtime::Result<Result<(), Error>> {
+    let (client, events) = state.with_state(|state| -> wasmtime::Result<_> {
+        let conn = state.table.get(conn)?;
+        Ok((conn.client.clone(), conn.events.clone()))
+    })?;
+    let qos = match qos {
+        Qos::AtMostOnce => QoS::AtMostOnce,
+        Qos::AtLeastOnce => QoS::AtLeastOnce,
+        Qos::ExactlyOnce => QoS::ExactlyOnce,
+    };
+    // The request queue is bounded: with the broker gone it fills up,
+    // and a publish must not wait past the timeout for room.
+    match tokio::time::timeout(PUBLISH_TIMEOUT, client.publish(topic, qos, false, payload)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Ok(Err(Error::Other(e.to_string()))),
+        Err(_) => {
+            return Ok(Err(Error::Other(
+                "the broker is not accepting messages".into(),
+            )));
+        }
+    }
+    let delivered = drive(&mut *events.lock().await, PUBLISH_TIMEOUT, |e| match qos {
+        QoS::AtMostOnce => matches!(e, Event::Outgoing(Outgoing::Publish(_))),
+        QoS::AtLeastOnce => matches!(e, Event::Incoming(Packet::PubAck(_))),
+        QoS::ExactlyOnce => matches!(e, Event::Incoming(Packet::PubComp(_))),
+    })
+    .await;
+    Ok(delivered.map_err(Error::Other))
+}
+
+/// Disconnects politely, in the background.
+fn close(state: &mut HostState, conn: Resource<MqttConnection>) -> wasmtime::Result<()> {
+    let MqttConnection { client, events } = state.table.delete(conn)?;
+    // Say goodbye so the broker does not treat this as a lost client.
+    if client.try_disconnect().is_ok() {
+        tokio::spawn(async move {
+            let _ = drive(&mut *events.lock().await, Duration::from_secs(1), |e| {
+                matches!(e, Event::Outgoing(Outgoing::Disconnect))
+            })
+            .await;
+        });
+    }
+    Ok(())
+}
+
+/// `fermyon:spin/mqtt@2.0.0`.
+mod v2 {
+    use super::*;
+    use crate::capabilities::bindings::mqtt::{Host, HostConnection};
+
+    impl Host for HostState {}
+
+    impl HostConnection for HostState {
+        async fn open(
+            &mut self,
+            address: String,
+            username: String,
+            password: String,
+            keep_alive_interval_in_secs: u64,
+        ) -> wasmtime::Result<Result<Resource<MqttConnection>, Error>> {
+            super::open(
+                self,
+                address,
+                username,
+                password,
+                keep_alive_interval_in_secs,
+            )
             .await
-        {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Ok(Err(Error::Other(e.to_string()))),
-            Err(_) => {
-                return Ok(Err(Error::Other(
-                    "the broker is not accepting messages".into(),
-                )));
+        }
+
+        async fn publish(
+            &mut self,
+            conn: Resource<MqttConnection>,
+            topic: String,
+            payload: Vec<u8>,
+            qos: Qos,
+        ) -> wasmtime::Result<Result<(), Error>> {
+            super::publish(self, &conn, topic, payload, qos).await
+        }
+
+        async fn drop(&mut self, conn: Resource<MqttConnection>) -> wasmtime::Result<()> {
+            close(self, conn)
+        }
+    }
+}
+
+/// `spin:mqtt@3.0.0`: the same operations as `async func`s.
+mod v3 {
+    use super::*;
+    use crate::capabilities::access::Instance;
+    use crate::capabilities::bindings::v3::mqtt::{
+        Error as E3, Host, HostConnection, HostConnectionWithStore, Qos as Q3,
+    };
+    use wasmtime::component::Accessor;
+
+    impl From<Error> for E3 {
+        fn from(e: Error) -> Self {
+            match e {
+                Error::InvalidAddress => Self::InvalidAddress,
+                Error::TooManyConnections => Self::TooManyConnections,
+                Error::ConnectionFailed(m) => Self::ConnectionFailed(m),
+                Error::Other(m) => Self::Other(m),
             }
         }
-        let delivered = drive(events, PUBLISH_TIMEOUT, |e| match qos {
-            QoS::AtMostOnce => matches!(e, Event::Outgoing(Outgoing::Publish(_))),
-            QoS::AtLeastOnce => matches!(e, Event::Incoming(Packet::PubAck(_))),
-            QoS::ExactlyOnce => matches!(e, Event::Incoming(Packet::PubComp(_))),
-        })
-        .await;
-        Ok(delivered.map_err(Error::Other))
     }
 
-    async fn drop(&mut self, conn: Resource<MqttConnection>) -> wasmtime::Result<()> {
-        let MqttConnection { client, mut events } = self.table.delete(conn)?;
-        // Say goodbye so the broker does not treat this as a lost client.
-        if client.try_disconnect().is_ok() {
-            tokio::spawn(async move {
-                let _ = drive(&mut events, Duration::from_secs(1), |e| {
-                    matches!(e, Event::Outgoing(Outgoing::Disconnect))
-                })
-                .await;
-            });
+    impl Host for &mut HostState {}
+
+    impl HostConnection for &mut HostState {
+        async fn drop(&mut self, conn: Resource<MqttConnection>) -> wasmtime::Result<()> {
+            close(self, conn)
         }
-        Ok(())
+    }
+
+    impl<T: 'static> HostConnectionWithStore<T> for Instance {
+        async fn open(
+            accessor: &Accessor<T, Self>,
+            address: String,
+            username: String,
+            password: String,
+            keep_alive_interval_in_secs: u64,
+        ) -> wasmtime::Result<Result<Resource<MqttConnection>, E3>> {
+            let opened = super::open(
+                accessor,
+                address,
+                username,
+                password,
+                keep_alive_interval_in_secs,
+            )
+            .await?;
+            Ok(opened.map_err(E3::from))
+        }
+
+        async fn publish(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<MqttConnection>,
+            topic: String,
+            payload: Vec<u8>,
+            qos: Q3,
+        ) -> wasmtime::Result<Result<(), E3>> {
+            let qos = match qos {
+                Q3::AtMostOnce => Qos::AtMostOnce,
+                Q3::AtLeastOnce => Qos::AtLeastOnce,
+                Q3::ExactlyOnce => Qos::ExactlyOnce,
+            };
+            let published = super::publish(accessor, &conn, topic, payload, qos).await?;
+            Ok(published.map_err(E3::from))
+        }
     }
 }

@@ -203,6 +203,9 @@ const WASI_HTTP_OUTGOING_HANDLER: &str = "wasi:http/outgoing-handler@0.2.12";
 /// addressed to `self.alt`, the application itself, as on Spin. Without
 /// this, wasmtime would fail such a request before the allow list saw it.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    // `wasi:http/types` and `wasi:http/client` at 0.3.0: the same hooks
+    // (allow list, limits, timeouts) serve both versions' requests.
+    wasmtime_wasi_http::p3::add_to_linker(linker)?;
     types::add_to_linker::<_, WasiHttp>(linker, &LinkOptions::default().into(), |state| {
         state.http()
     })?;

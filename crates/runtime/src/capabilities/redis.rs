@@ -17,16 +17,15 @@
 //! own commands.
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncCommands, ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
+use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use wasmtime::component::Resource;
 
 use crate::capabilities;
-use crate::capabilities::bindings::redis::{
-    Error, Host, HostConnection, RedisParameter, RedisResult,
-};
+use crate::capabilities::access::InstanceAccess;
+use crate::capabilities::bindings::redis::{Error, RedisParameter, RedisResult};
 use crate::state::HostState;
 use spin_outbound_networking::redact_url;
 
@@ -148,203 +147,373 @@ async fn reset(conn: &mut MultiplexedConnection, info: &ConnectionInfo) -> bool 
     }
 }
 
-impl HostState {
-    fn redis_conn(
-        &self,
-        conn: &Resource<RedisConnection>,
-    ) -> wasmtime::Result<MultiplexedConnection> {
-        Ok(self.table.get(conn)?.conn.clone())
+/// Opens a connection of the guest's own to the Redis server at `address`,
+/// if its allowed hosts grant it.
+async fn open(
+    mut state: impl InstanceAccess,
+    address: String,
+) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
+    // Redis's error type has no "denied" case; Spin reports both as an
+    // invalid address too.
+    let checked = state.with_state(|state| {
+        let checked = state.connection_allowed(&capabilities::REDIS, &address);
+        checked.map(|checked| (checked, state.component.clone()))
+    });
+    let Ok((mut checked, component)) = checked else {
+        return Ok(Err(Error::InvalidAddress));
+    };
+    if let Err(reason) =
+        capabilities::unblocked(component.clone(), &capabilities::REDIS, &mut checked).await
+    {
+        return Ok(Err(Error::Other(reason)));
     }
+    let Ok(mut info) = address.as_str().into_connection_info() else {
+        return Ok(Err(Error::InvalidAddress));
+    };
+    // Connect to the host that was checked (and, with blocked networks,
+    // the address that was checked), not a re-parse of the URL.
+    info.addr = ConnectionAddr::Tcp(checked.host.clone(), checked.port);
+    // The address with its credentials: a connection authenticated for
+    // one user is never handed to an `open` for another.
+    let key = format!("{address}\n{}", checked.host);
+    let pool = &component.services.redis;
+    let conn = match pool.take_idle(&key) {
+        Some(conn) => conn,
+        None => match open_connection(info.clone(), &redact_url(&address)).await {
+            Ok(conn) => conn,
+            Err(e) => return Ok(Err(e)),
+        },
+    };
+    let conn = RedisConnection {
+        conn,
+        info,
+        key,
+        reusable: true,
+    };
+    Ok(Ok(state.with_state(|state| state.table.push(conn))?))
+}
 
-    /// Runs one command on `conn` with the command timeout, mapping
-    /// failures to the guest-visible error. A connection whose command
-    /// failed or timed out is not reused: a reply may still be on its way.
-    async fn redis_run<T>(
-        &mut self,
-        conn: &Resource<RedisConnection>,
-        fut: impl Future<Output = redis::RedisResult<T>>,
-    ) -> wasmtime::Result<Result<T, Error>> {
-        let result = match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) if e.kind() == redis::ErrorKind::TypeError => Err(Error::TypeError),
-            Ok(Err(e)) => Err(Error::Other(e.to_string())),
-            Err(_) => Err(Error::Other("the Redis command timed out".into())),
-        };
-        if result.is_err() {
-            self.table.get_mut(conn)?.reusable = false;
+/// Runs `cmd` on the guest's connection `conn` within the command timeout,
+/// mapping failures to the guest-visible error. A connection whose command
+/// failed or timed out, or that ran a command that changes how replies
+/// flow, is not reused: a reply may still be on its way.
+async fn run<T: redis::FromRedisValue>(
+    mut state: impl InstanceAccess,
+    conn: &Resource<RedisConnection>,
+    cmd: redis::Cmd,
+    breaks_session: bool,
+) -> wasmtime::Result<Result<T, Error>> {
+    let mut c = state.with_state(|state| -> wasmtime::Result<_> {
+        let guest = state.table.get_mut(conn)?;
+        if breaks_session {
+            guest.reusable = false;
         }
-        Ok(result)
+        Ok(guest.conn.clone())
+    })?;
+    let result = match tokio::time::timeout(COMMAND_TIMEOUT, cmd.query_async::<T>(&mut c)).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) if e.kind() == redis::ErrorKind::TypeError => Err(Error::TypeError),
+        Ok(Err(e)) => Err(Error::Other(e.to_string())),
+        Err(_) => Err(Error::Other("the Redis command timed out".into())),
+    };
+    if result.is_err() {
+        state.with_state(|state| -> wasmtime::Result<()> {
+            state.table.get_mut(conn)?.reusable = false;
+            Ok(())
+        })?;
+    }
+    Ok(result)
+}
+
+/// `execute`: any command, its reply flattened as Spin does.
+async fn execute(
+    state: impl InstanceAccess,
+    conn: &Resource<RedisConnection>,
+    command: String,
+    arguments: Vec<RedisParameter>,
+) -> wasmtime::Result<Result<Vec<RedisResult>, Error>> {
+    let breaks_session = SESSION_BREAKING.contains(&command.to_ascii_uppercase().as_str());
+    let mut cmd = redis::cmd(&command);
+    for arg in arguments {
+        match arg {
+            RedisParameter::Int64(i) => cmd.arg(i),
+            RedisParameter::Binary(b) => cmd.arg(b),
+        };
+    }
+    let reply = run::<redis::Value>(state, conn, cmd, breaks_session).await?;
+    Ok(reply.map(|value| {
+        let mut results = Vec::new();
+        flatten(value, &mut results);
+        results
+    }))
+}
+
+/// Returns the guest's connection to the pool once its session is reset.
+fn close(state: &mut HostState, conn: Resource<RedisConnection>) -> wasmtime::Result<()> {
+    let RedisConnection {
+        mut conn,
+        info,
+        key,
+        reusable,
+    } = state.table.delete(conn)?;
+    if reusable {
+        let services = state.component.services.clone();
+        tokio::spawn(async move {
+            if reset(&mut conn, &info).await {
+                services.redis.put_idle(key, conn);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// A command with its arguments.
+fn cmd(name: &str, args: impl redis::ToRedisArgs) -> redis::Cmd {
+    let mut cmd = redis::cmd(name);
+    cmd.arg(args);
+    cmd
+}
+
+/// `fermyon:spin/redis@2.0.0`.
+mod v2 {
+    use super::*;
+    use crate::capabilities::bindings::redis::{Host, HostConnection};
+
+    impl Host for HostState {}
+
+    impl HostConnection for HostState {
+        async fn open(
+            &mut self,
+            address: String,
+        ) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
+            super::open(self, address).await
+        }
+
+        async fn publish(
+            &mut self,
+            conn: Resource<RedisConnection>,
+            channel: String,
+            payload: Vec<u8>,
+        ) -> wasmtime::Result<Result<(), Error>> {
+            run(self, &conn, cmd("PUBLISH", (channel, payload)), false).await
+        }
+
+        async fn get(
+            &mut self,
+            conn: Resource<RedisConnection>,
+            key: String,
+        ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+            run(self, &conn, cmd("GET", key), false).await
+        }
+
+        async fn set(
+            &mut self,
+            conn: Resource<RedisConnection>,
+            key: String,
+            value: Vec<u8>,
+        ) -> wasmtime::Result<Result<(), Error>> {
+            run(self, &conn, cmd("SET", (key, value)), false).await
+        }
+
+        async fn incr(
+            &mut self,
+            conn: Resource<RedisConnection>,
+            key: String,
+        ) -> wasmtime::Result<Result<i64, Error>> {
+            run(self, &conn, cmd("INCR", key), false).await
+        }
+
+        async fn del(
+            &mut self,
+            conn: Resource<RedisConnection>,
+            keys: Vec<String>,
+        ) -> wasmtime::Result<Result<u32, Error>> {
+            run(self, &conn, cmd("DEL", keys), false).await
+        }
+
+        async fn sadd(
+            &mut self,
+            conn: Resource<RedisConnection>,
+            key: String,
+            values: Vec<String>,
+        ) -> wasmtime::Result<Result<u32, Error>> {
+            run(self, &conn, cmd("SADD", (key, values)), false).await
+        }
+
+        async fn smembers(
+            &mut self,
+            conn: Resource<RedisConnection>,
+            key: String,
+        ) -> wasmtime::Result<Result<Vec<String>, Error>> {
+            run(self, &conn, cmd("SMEMBERS", key), false).await
+        }
+
+        async fn srem(
+            &mut self,
+            conn: Resource<RedisConnection>,
+            key: String,
+            values: Vec<String>,
+        ) -> wasmtime::Result<Result<u32, Error>> {
+            run(self, &conn, cmd("SREM", (key, values)), false).await
+        }
+
+        async fn execute(
+            &mut self,
+            conn: Resource<RedisConnection>,
+            command: String,
+            arguments: Vec<RedisParameter>,
+        ) -> wasmtime::Result<Result<Vec<RedisResult>, Error>> {
+            super::execute(self, &conn, command, arguments).await
+        }
+
+        async fn drop(&mut self, conn: Resource<RedisConnection>) -> wasmtime::Result<()> {
+            close(self, conn)
+        }
     }
 }
 
-impl Host for HostState {}
+/// `spin:redis@3.0.0`: the same operations as `async func`s.
+mod v3 {
+    use super::*;
+    use crate::capabilities::access::Instance;
+    use crate::capabilities::bindings::v3::redis::{
+        Error as E3, Host, HostConnection, HostConnectionWithStore, RedisParameter as P3,
+        RedisResult as R3,
+    };
+    use wasmtime::component::Accessor;
 
-impl HostConnection for HostState {
-    async fn open(
-        &mut self,
-        address: String,
-    ) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
-        // Redis's error type has no "denied" case; Spin reports both as an
-        // invalid address too.
-        let Ok(mut checked) = self.connection_allowed(&capabilities::REDIS, &address) else {
-            return Ok(Err(Error::InvalidAddress));
-        };
-        if let Err(reason) =
-            capabilities::unblocked(self.component.clone(), &capabilities::REDIS, &mut checked)
-                .await
-        {
-            return Ok(Err(Error::Other(reason)));
+    impl From<Error> for E3 {
+        fn from(e: Error) -> Self {
+            match e {
+                Error::InvalidAddress => Self::InvalidAddress,
+                Error::TooManyConnections => Self::TooManyConnections,
+                Error::TypeError => Self::TypeError,
+                Error::Other(m) => Self::Other(m),
+            }
         }
-        let Ok(mut info) = address.as_str().into_connection_info() else {
-            return Ok(Err(Error::InvalidAddress));
-        };
-        // Connect to the host that was checked (and, with blocked networks,
-        // the address that was checked), not a re-parse of the URL.
-        info.addr = ConnectionAddr::Tcp(checked.host.clone(), checked.port);
-        // The address with its credentials: a connection authenticated for
-        // one user is never handed to an `open` for another.
-        let key = format!("{address}\n{}", checked.host);
-        let pool = &self.component.services.redis;
-        let conn = match pool.take_idle(&key) {
-            Some(conn) => conn,
-            None => match open_connection(info.clone(), &redact_url(&address)).await {
-                Ok(conn) => conn,
-                Err(e) => return Ok(Err(e)),
-            },
-        };
-        Ok(Ok(self.table.push(RedisConnection {
-            conn,
-            info,
-            key,
-            reusable: true,
-        })?))
     }
 
-    async fn publish(
-        &mut self,
-        conn: Resource<RedisConnection>,
-        channel: String,
-        payload: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), Error>> {
-        let mut c = self.redis_conn(&conn)?;
-        self.redis_run(&conn, c.publish::<_, _, ()>(channel, payload))
-            .await
-    }
-
-    async fn get(
-        &mut self,
-        conn: Resource<RedisConnection>,
-        key: String,
-    ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        let mut c = self.redis_conn(&conn)?;
-        self.redis_run(&conn, c.get::<_, Option<Vec<u8>>>(key))
-            .await
-    }
-
-    async fn set(
-        &mut self,
-        conn: Resource<RedisConnection>,
-        key: String,
-        value: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), Error>> {
-        let mut c = self.redis_conn(&conn)?;
-        self.redis_run(&conn, c.set::<_, _, ()>(key, value)).await
-    }
-
-    async fn incr(
-        &mut self,
-        conn: Resource<RedisConnection>,
-        key: String,
-    ) -> wasmtime::Result<Result<i64, Error>> {
-        let mut c = self.redis_conn(&conn)?;
-        self.redis_run(&conn, c.incr::<_, _, i64>(key, 1)).await
-    }
-
-    async fn del(
-        &mut self,
-        conn: Resource<RedisConnection>,
-        keys: Vec<String>,
-    ) -> wasmtime::Result<Result<u32, Error>> {
-        let mut c = self.redis_conn(&conn)?;
-        self.redis_run(&conn, c.del::<_, u32>(keys)).await
-    }
-
-    async fn sadd(
-        &mut self,
-        conn: Resource<RedisConnection>,
-        key: String,
-        values: Vec<String>,
-    ) -> wasmtime::Result<Result<u32, Error>> {
-        let mut c = self.redis_conn(&conn)?;
-        self.redis_run(&conn, c.sadd::<_, _, u32>(key, values))
-            .await
-    }
-
-    async fn smembers(
-        &mut self,
-        conn: Resource<RedisConnection>,
-        key: String,
-    ) -> wasmtime::Result<Result<Vec<String>, Error>> {
-        let mut c = self.redis_conn(&conn)?;
-        self.redis_run(&conn, c.smembers::<_, Vec<String>>(key))
-            .await
-    }
-
-    async fn srem(
-        &mut self,
-        conn: Resource<RedisConnection>,
-        key: String,
-        values: Vec<String>,
-    ) -> wasmtime::Result<Result<u32, Error>> {
-        let mut c = self.redis_conn(&conn)?;
-        self.redis_run(&conn, c.srem::<_, _, u32>(key, values))
-            .await
-    }
-
-    async fn execute(
-        &mut self,
-        conn: Resource<RedisConnection>,
-        command: String,
-        arguments: Vec<RedisParameter>,
-    ) -> wasmtime::Result<Result<Vec<RedisResult>, Error>> {
-        let mut c = self.redis_conn(&conn)?;
-        if SESSION_BREAKING.contains(&command.to_ascii_uppercase().as_str()) {
-            self.table.get_mut(&conn)?.reusable = false;
+    impl From<P3> for RedisParameter {
+        fn from(p: P3) -> Self {
+            match p {
+                P3::Int64(i) => Self::Int64(i),
+                P3::Binary(b) => Self::Binary(b),
+            }
         }
-        let mut cmd = redis::cmd(&command);
-        for arg in arguments {
-            match arg {
-                RedisParameter::Int64(i) => cmd.arg(i),
-                RedisParameter::Binary(b) => cmd.arg(b),
-            };
-        }
-        let reply = self
-            .redis_run(&conn, cmd.query_async::<redis::Value>(&mut c))
-            .await?;
-        Ok(reply.map(|value| {
-            let mut results = Vec::new();
-            flatten(value, &mut results);
-            results
-        }))
     }
 
-    /// Returns the connection to the pool once its session is reset.
-    async fn drop(&mut self, conn: Resource<RedisConnection>) -> wasmtime::Result<()> {
-        let RedisConnection {
-            mut conn,
-            info,
-            key,
-            reusable,
-        } = self.table.delete(conn)?;
-        if reusable {
-            let services = self.component.services.clone();
-            tokio::spawn(async move {
-                if reset(&mut conn, &info).await {
-                    services.redis.put_idle(key, conn);
-                }
-            });
+    impl From<RedisResult> for R3 {
+        fn from(r: RedisResult) -> Self {
+            match r {
+                RedisResult::Nil => Self::Nil,
+                RedisResult::Status(s) => Self::Status(s),
+                RedisResult::Int64(i) => Self::Int64(i),
+                RedisResult::Binary(b) => Self::Binary(b),
+            }
         }
-        Ok(())
+    }
+
+    impl Host for &mut HostState {}
+
+    impl HostConnection for &mut HostState {
+        async fn drop(&mut self, conn: Resource<RedisConnection>) -> wasmtime::Result<()> {
+            close(self, conn)
+        }
+    }
+
+    /// A 2.0 result as the 3.0 one.
+    fn v3<T>(result: wasmtime::Result<Result<T, Error>>) -> wasmtime::Result<Result<T, E3>> {
+        Ok(result?.map_err(E3::from))
+    }
+
+    impl<T: 'static> HostConnectionWithStore<T> for Instance {
+        async fn open(
+            accessor: &Accessor<T, Self>,
+            address: String,
+        ) -> wasmtime::Result<Result<Resource<RedisConnection>, E3>> {
+            v3(super::open(accessor, address).await)
+        }
+
+        async fn publish(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<RedisConnection>,
+            channel: String,
+            payload: Vec<u8>,
+        ) -> wasmtime::Result<Result<(), E3>> {
+            v3(run(accessor, &conn, cmd("PUBLISH", (channel, payload)), false).await)
+        }
+
+        async fn get(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<RedisConnection>,
+            key: String,
+        ) -> wasmtime::Result<Result<Option<Vec<u8>>, E3>> {
+            v3(run(accessor, &conn, cmd("GET", key), false).await)
+        }
+
+        async fn set(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<RedisConnection>,
+            key: String,
+            value: Vec<u8>,
+        ) -> wasmtime::Result<Result<(), E3>> {
+            v3(run(accessor, &conn, cmd("SET", (key, value)), false).await)
+        }
+
+        async fn incr(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<RedisConnection>,
+            key: String,
+        ) -> wasmtime::Result<Result<i64, E3>> {
+            v3(run(accessor, &conn, cmd("INCR", key), false).await)
+        }
+
+        async fn del(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<RedisConnection>,
+            keys: Vec<String>,
+        ) -> wasmtime::Result<Result<u32, E3>> {
+            v3(run(accessor, &conn, cmd("DEL", keys), false).await)
+        }
+
+        async fn sadd(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<RedisConnection>,
+            key: String,
+            values: Vec<String>,
+        ) -> wasmtime::Result<Result<u32, E3>> {
+            v3(run(accessor, &conn, cmd("SADD", (key, values)), false).await)
+        }
+
+        async fn smembers(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<RedisConnection>,
+            key: String,
+        ) -> wasmtime::Result<Result<Vec<String>, E3>> {
+            v3(run(accessor, &conn, cmd("SMEMBERS", key), false).await)
+        }
+
+        async fn srem(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<RedisConnection>,
+            key: String,
+            values: Vec<String>,
+        ) -> wasmtime::Result<Result<u32, E3>> {
+            v3(run(accessor, &conn, cmd("SREM", (key, values)), false).await)
+        }
+
+        async fn execute(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<RedisConnection>,
+            command: String,
+            arguments: Vec<P3>,
+        ) -> wasmtime::Result<Result<Vec<R3>, E3>> {
+            let arguments = arguments.into_iter().map(RedisParameter::from).collect();
+            let results = super::execute(accessor, &conn, command, arguments).await?;
+            Ok(results
+                .map(|r| r.into_iter().map(R3::from).collect())
+                .map_err(E3::from))
+        }
     }
 }
 

@@ -12,9 +12,8 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use std::sync::Arc;
 use wasmtime::component::Resource;
 
-use crate::capabilities::bindings::sqlite::{
-    Error, Host, HostConnection, QueryResult, RowResult, Value,
-};
+use crate::capabilities::access::InstanceAccess;
+use crate::capabilities::bindings::sqlite::{Error, QueryResult, RowResult, Value};
 use crate::services::{AppServices, Database, DatabaseError, ResultBudget};
 use crate::state::HostState;
 
@@ -61,51 +60,257 @@ fn shorten(statement: &str) -> String {
 /// A guest's handle on an open database.
 pub struct SqliteConnection {
     db: Arc<Database>,
+    /// The row id of this handle's last insert and the rows its last
+    /// statement changed (`spin:sqlite@3.1.0`), read right after each
+    /// statement, under the database's lock.
+    last: std::sync::Mutex<(i64, u64)>,
 }
 
-impl Host for HostState {}
-
-impl HostConnection for HostState {
-    async fn open(
-        &mut self,
-        database: String,
-    ) -> wasmtime::Result<Result<Resource<SqliteConnection>, Error>> {
-        if !self.component.sqlite_databases.contains(&database) {
+/// Opens the database `database` for the component, if its manifest
+/// grants it.
+fn open(
+    mut state: impl InstanceAccess,
+    database: String,
+) -> wasmtime::Result<Result<Resource<SqliteConnection>, Error>> {
+    state.with_state(|state| {
+        if !state.component.sqlite_databases.contains(&database) {
             tracing::error!(
                 "component `{}` opened the SQLite database `{database}`, which it is not allowed to use\n\nhint: add `sqlite_databases = [\"{database}\"]` to the component in `{}`",
-                self.component.id,
-                self.component.manifest_path.display()
+                state.component.id,
+                state.component.manifest_path.display()
             );
             return Ok(Err(Error::AccessDenied));
         }
-        match self.component.services.sqlite_connection(&database) {
+        match state.component.services.sqlite_connection(&database) {
             None => Ok(Err(Error::NoSuchDatabase)),
-            Some(Ok(db)) => Ok(Ok(self.table.push(SqliteConnection { db })?)),
+            Some(Ok(db)) => Ok(Ok(state.table.push(SqliteConnection {
+                db,
+                last: Default::default(),
+            })?)),
             Some(Err(e)) => Ok(Err(Error::Io(format!("{e:#}")))),
         }
-    }
+    })
+}
 
-    async fn execute(
-        &mut self,
-        conn: Resource<SqliteConnection>,
-        statement: String,
-        parameters: Vec<Value>,
-    ) -> wasmtime::Result<Result<QueryResult, Error>> {
-        let db = self.table.get(&conn)?.db.clone();
-        let result = db
-            .run(self.query_deadline, move |conn, budget| {
-                query(conn, &statement, parameters, budget)
-            })
-            .await;
-        if let Err(e @ (DatabaseError::Refused(_) | DatabaseError::TooLarge { .. })) = &result {
-            tracing::warn!(component = %self.component.id, "SQLite statement refused: {e}");
+/// Runs `statement` on the guest's connection `conn`, within the request's
+/// deadline and the instance's memory budget.
+async fn execute(
+    mut state: impl InstanceAccess,
+    conn: &Resource<SqliteConnection>,
+    statement: String,
+    parameters: Vec<Value>,
+) -> wasmtime::Result<Result<QueryResult, Error>> {
+    let (db, deadline, component) = state.with_state(|state| -> wasmtime::Result<_> {
+        Ok((
+            state.table.get(conn)?.db.clone(),
+            state.query_deadline,
+            state.component.id.clone(),
+        ))
+    })?;
+    let result = db
+        .run(deadline, move |conn, budget| {
+            let result = query(conn, &statement, parameters, budget)?;
+            Ok((result, conn.last_insert_rowid(), conn.changes()))
+        })
+        .await;
+    if let Err(e @ (DatabaseError::Refused(_) | DatabaseError::TooLarge { .. })) = &result {
+        tracing::warn!(component = %component, "SQLite statement refused: {e}");
+    }
+    match result {
+        Ok((result, rowid, changes)) => {
+            state.with_state(|state| -> wasmtime::Result<()> {
+                *state.table.get(conn)?.last.lock().expect("sqlite stats") = (rowid, changes);
+                Ok(())
+            })?;
+            Ok(Ok(result))
         }
-        Ok(result.map_err(|e| Error::Io(e.to_string())))
+        Err(e) => Ok(Err(Error::Io(e.to_string()))),
+    }
+}
+
+/// The row id of the last insert and the rows changed by the last
+/// statement on `conn`.
+fn last(
+    mut state: impl InstanceAccess,
+    conn: &Resource<SqliteConnection>,
+) -> wasmtime::Result<(i64, u64)> {
+    state.with_state(|state| Ok(*state.table.get(conn)?.last.lock().expect("sqlite stats")))
+}
+
+/// `fermyon:spin/sqlite@2.0.0`.
+mod v2 {
+    use super::*;
+    use crate::capabilities::bindings::sqlite::{Host, HostConnection};
+
+    impl Host for HostState {}
+
+    impl HostConnection for HostState {
+        async fn open(
+            &mut self,
+            database: String,
+        ) -> wasmtime::Result<Result<Resource<SqliteConnection>, Error>> {
+            super::open(self, database)
+        }
+
+        async fn execute(
+            &mut self,
+            conn: Resource<SqliteConnection>,
+            statement: String,
+            parameters: Vec<Value>,
+        ) -> wasmtime::Result<Result<QueryResult, Error>> {
+            super::execute(self, &conn, statement, parameters).await
+        }
+
+        async fn drop(&mut self, conn: Resource<SqliteConnection>) -> wasmtime::Result<()> {
+            self.table.delete(conn)?;
+            Ok(())
+        }
+    }
+}
+
+/// `spin:sqlite@3.1.0`: the 2.0 operations, async versions of them (rows as
+/// a stream), and the last insert's row id and change count.
+mod v3 {
+    use super::*;
+    use crate::capabilities::access::Instance;
+    use crate::capabilities::bindings::v3::sqlite::{
+        Error as E3, Host, HostConnection, HostConnectionWithStore, QueryResult as Q3,
+        RowResult as R3, Value as V3,
+    };
+    use wasmtime::component::{Accessor, FutureReader, StreamReader};
+
+    impl From<Error> for E3 {
+        fn from(e: Error) -> Self {
+            match e {
+                Error::NoSuchDatabase => Self::NoSuchDatabase,
+                Error::AccessDenied => Self::AccessDenied,
+                Error::InvalidConnection => Self::InvalidConnection,
+                Error::DatabaseFull => Self::DatabaseFull,
+                Error::Io(m) => Self::Io(m),
+            }
+        }
     }
 
-    async fn drop(&mut self, conn: Resource<SqliteConnection>) -> wasmtime::Result<()> {
-        self.table.delete(conn)?;
-        Ok(())
+    impl From<V3> for Value {
+        fn from(v: V3) -> Self {
+            match v {
+                V3::Integer(i) => Self::Integer(i),
+                V3::Real(f) => Self::Real(f),
+                V3::Text(t) => Self::Text(t),
+                V3::Blob(b) => Self::Blob(b),
+                V3::Null => Self::Null,
+            }
+        }
+    }
+
+    impl From<RowResult> for R3 {
+        fn from(row: RowResult) -> Self {
+            let values = row
+                .values
+                .into_iter()
+                .map(|v| match v {
+                    Value::Integer(i) => V3::Integer(i),
+                    Value::Real(f) => V3::Real(f),
+                    Value::Text(t) => V3::Text(t),
+                    Value::Blob(b) => V3::Blob(b),
+                    Value::Null => V3::Null,
+                })
+                .collect();
+            Self { values }
+        }
+    }
+
+    fn params(parameters: Vec<V3>) -> Vec<Value> {
+        parameters.into_iter().map(Value::from).collect()
+    }
+
+    impl Host for &mut HostState {}
+
+    impl HostConnection for &mut HostState {
+        async fn open(
+            &mut self,
+            database: String,
+        ) -> wasmtime::Result<Result<Resource<SqliteConnection>, E3>> {
+            Ok(super::open(&mut **self, database)?.map_err(E3::from))
+        }
+
+        async fn execute(
+            &mut self,
+            conn: Resource<SqliteConnection>,
+            statement: String,
+            parameters: Vec<V3>,
+        ) -> wasmtime::Result<Result<Q3, E3>> {
+            let result = super::execute(&mut **self, &conn, statement, params(parameters)).await?;
+            Ok(result
+                .map(|r| Q3 {
+                    columns: r.columns,
+                    rows: r.rows.into_iter().map(R3::from).collect(),
+                })
+                .map_err(E3::from))
+        }
+
+        async fn last_insert_rowid(
+            &mut self,
+            conn: Resource<SqliteConnection>,
+        ) -> wasmtime::Result<i64> {
+            Ok(last(&mut **self, &conn)?.0)
+        }
+
+        async fn changes(&mut self, conn: Resource<SqliteConnection>) -> wasmtime::Result<u64> {
+            Ok(last(&mut **self, &conn)?.1)
+        }
+
+        async fn drop(&mut self, conn: Resource<SqliteConnection>) -> wasmtime::Result<()> {
+            self.table.delete(conn)?;
+            Ok(())
+        }
+    }
+
+    impl<T: 'static> HostConnectionWithStore<T> for Instance {
+        async fn open_async(
+            accessor: &Accessor<T, Self>,
+            database: String,
+        ) -> wasmtime::Result<Result<Resource<SqliteConnection>, E3>> {
+            Ok(super::open(accessor, database)?.map_err(E3::from))
+        }
+
+        async fn execute_async(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<SqliteConnection>,
+            statement: String,
+            parameters: Vec<V3>,
+        ) -> wasmtime::Result<
+            Result<(Vec<String>, StreamReader<R3>, FutureReader<Result<(), E3>>), E3>,
+        > {
+            // The rows are read within the statement's deadline and memory
+            // budget, then streamed to the guest.
+            let result = super::execute(accessor, &conn, statement, params(parameters)).await?;
+            let result = match result {
+                Ok(result) => result,
+                Err(e) => return Ok(Err(E3::from(e))),
+            };
+            let rows: Vec<R3> = result.rows.into_iter().map(R3::from).collect();
+            accessor.with(|mut access| {
+                let rows = StreamReader::new(&mut access, rows)?;
+                let done =
+                    FutureReader::new(&mut access, async { Ok::<_, wasmtime::Error>(Ok(())) })?;
+                Ok(Ok((result.columns, rows, done)))
+            })
+        }
+
+        async fn last_insert_rowid_async(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<SqliteConnection>,
+        ) -> wasmtime::Result<i64> {
+            Ok(last(accessor, &conn)?.0)
+        }
+
+        async fn changes_async(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<SqliteConnection>,
+        ) -> wasmtime::Result<u64> {
+            Ok(last(accessor, &conn)?.1)
+        }
     }
 }
 

@@ -9,7 +9,8 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, ResourceType};
 
 /// WASI packages provided by wasmtime-wasi and wasmtime-wasi-http, at every
-/// 0.2.x version (wasmtime matches semver-compatible versions itself).
+/// 0.2.x version (wasmtime matches semver-compatible versions itself) and at
+/// 0.3.0 (the release candidate is renamed to it when a component loads).
 const WASI_PACKAGES: &[&str] = &[
     "wasi:cli/",
     "wasi:clocks/",
@@ -37,7 +38,7 @@ pub fn define_unsupported_imports<T: 'static>(
         let is_provided = provided.contains(&name)
             || (name.starts_with("wasi:")
                 && WASI_PACKAGES.iter().any(|p| name.starts_with(p))
-                && name.contains("@0.2."));
+                && (name.contains("@0.2.") || name.ends_with("@0.3.0")));
         if is_provided {
             continue;
         }
@@ -47,13 +48,22 @@ pub fn define_unsupported_imports<T: 'static>(
         let mut scope = linker.instance(name)?;
         for (export, item) in instance.exports(engine) {
             match item.ty {
-                ComponentItem::ComponentFunc(_) => {
+                ComponentItem::ComponentFunc(func) => {
                     let message =
                         format!("`{name}` is not supported by this host (called `{export}`)");
-                    scope.func_new_async(export, move |_, _, _, _| {
-                        let message = message.clone();
-                        Box::new(async move { Err(wasmtime::format_err!(message)) })
-                    })?;
+                    // An `async func` (WASI 0.3 style) needs a concurrent
+                    // host function; the others a plain one.
+                    if func.async_() {
+                        scope.func_new_concurrent(export, move |_, _, _, _| {
+                            let message = message.clone();
+                            Box::pin(async move { Err(wasmtime::format_err!(message)) })
+                        })?;
+                    } else {
+                        scope.func_new_async(export, move |_, _, _, _| {
+                            let message = message.clone();
+                            Box::new(async move { Err(wasmtime::format_err!(message)) })
+                        })?;
+                    }
                 }
                 ComponentItem::Resource(_) => {
                     scope.resource(export, ResourceType::host::<Unsupported>(), |_, _| Ok(()))?;
