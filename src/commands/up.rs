@@ -13,6 +13,7 @@ use spin_runtime::capabilities::variables::VariableSources;
 use spin_runtime::runtime_config::RuntimeConfig;
 use spin_runtime::{EngineOptions, LoadedApp, RuntimeEngine};
 use spin_trigger_http::{HttpServer, ServerOptions};
+use spin_trigger_redis::{RedisTrigger, RedisTriggerOptions};
 
 /// Start the application.
 #[derive(Parser, Debug)]
@@ -344,6 +345,27 @@ impl UpCommand {
         let loaded = loaded?;
         loaded.seed(&self.key_values, &sqlite_statements).await?;
         let loaded = Arc::new(loaded);
+
+        let redis = RedisTrigger::new(
+            loaded.clone(),
+            RedisTriggerOptions {
+                message_timeout: self.request_timeout,
+                max_concurrent_messages: self.max_concurrent_requests as usize,
+            },
+        )?;
+        if !redis.is_empty() {
+            println!("Subscribed to Redis channels:");
+            for (address, channel, component) in redis.subscriptions() {
+                println!("  {component}: `{channel}` at {address}");
+            }
+            tokio::spawn(redis.run());
+        }
+        if loaded.app.http_triggers.is_empty() {
+            // A Redis-only application, as in Spin: no HTTP listener.
+            shutdown_signal().await;
+            eprintln!("Shutting down");
+            return Ok(());
+        }
 
         let server = HttpServer::new(
             loaded,

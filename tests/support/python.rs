@@ -76,14 +76,19 @@ pub fn test_app(name: &str) -> PathBuf {
 /// `spin:postgres@3.0.0`, `wasi:config` and `wasi:keyvalue`) with componentize-py, unless a component built from the same
 /// sources is cached. Returns the component's path.
 pub fn build_sdk_app(app_dir: &Path) -> PathBuf {
-    const WORLD: &str = "fermyon:spin/spin-http@3.0.0";
-    let salt = format!("{COMPONENTIZE_PY}/{SPIN_SDK}/{WORLD}");
+    build_sdk_app_for(app_dir, "fermyon:spin/spin-http@3.0.0")
+}
+
+/// Builds the official-SDK (3.x) app in `app_dir` for `world` (e.g.
+/// `fermyon:spin/spin-redis@2.0.0`), unless it is cached.
+pub fn build_sdk_app_for(app_dir: &Path, world: &str) -> PathBuf {
+    let salt = format!("{COMPONENTIZE_PY}/{SPIN_SDK}/{world}");
     cached_build("sdk", salt.as_bytes(), app_dir, |out| {
         let venv = venv();
         run(Command::new(venv.join("bin/componentize-py"))
             .current_dir(app_dir)
             .env("RUST_BACKTRACE", "0")
-            .args(["-w", WORLD, "componentize", "app", "-p", "."])
+            .args(["-w", world, "componentize", "app", "-p", "."])
             .arg("-p")
             .arg(site_packages(&venv))
             .arg("-o")
@@ -164,4 +169,86 @@ fn cached_build(kind: &str, salt: &[u8], app_dir: &Path, build: impl FnOnce(&Pat
         std::fs::rename(&tmp, &out).unwrap();
     }
     out
+}
+
+/// An official spin-sdk release that builds `wasi:http@0.3` components for
+/// Spin 4, with the componentize-py it pins.
+#[derive(Clone, Copy, Debug)]
+pub enum Spin4Sdk {
+    /// spin-sdk 4.0.0 + componentize-py 0.23.0: WASI `0.3.0-rc-2026-03-15`.
+    V4,
+    /// spin-sdk 5.0.0 + componentize-py 0.25.1: WASI `0.3.0` (and the
+    /// release candidate's imports too).
+    V5,
+}
+
+impl Spin4Sdk {
+    /// Both, for tests that must pass with each.
+    pub const ALL: [Spin4Sdk; 2] = [Spin4Sdk::V4, Spin4Sdk::V5];
+
+    fn pins(self) -> (&'static str, &'static str) {
+        match self {
+            Spin4Sdk::V4 => ("0.23.0", "4.0.0"),
+            Spin4Sdk::V5 => ("0.25.1", "5.0.0"),
+        }
+    }
+
+    /// The SDK's HTTP world, as its examples' build commands name it.
+    pub fn http_world(self) -> &'static str {
+        match self {
+            Spin4Sdk::V4 => "spin:up/http-trigger@4.0.0",
+            Spin4Sdk::V5 => "spin:up/http-trigger@4.1.0",
+        }
+    }
+
+    /// This SDK's virtualenv, beside the spin-sdk 3.x one, created on first
+    /// use (`.ci/run` creates it beforehand).
+    pub fn venv(self) -> PathBuf {
+        let (componentize_py, spin_sdk) = self.pins();
+        let base = venv();
+        let venv = PathBuf::from(format!("{}-spin-sdk-{}", base.display(), &spin_sdk[..1]));
+        let marker = venv.join(format!("ready-{componentize_py}-{spin_sdk}"));
+        if marker.exists() {
+            return venv;
+        }
+        let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
+        lock.lock().unwrap();
+        run(
+            Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/test-venv.sh"))
+                .arg(&venv)
+                .args([componentize_py, spin_sdk]),
+        );
+        venv
+    }
+
+    /// Builds the app in `app_dir` (module `app`) for `world` the way the
+    /// SDK's examples do (`componentize-py -w WORLD componentize app`, with
+    /// the venv active), unless it is cached.
+    pub fn build(self, app_dir: &Path, world: &str) -> PathBuf {
+        let (componentize_py, spin_sdk) = self.pins();
+        let salt = format!("{componentize_py}/{spin_sdk}/{world}");
+        cached_build(
+            &format!("sdk{}", &spin_sdk[..1]),
+            salt.as_bytes(),
+            app_dir,
+            |out| {
+                let venv = self.venv();
+                let path = format!(
+                    "{}:{}",
+                    venv.join("bin").display(),
+                    std::env::var("PATH").unwrap_or_default()
+                );
+                run(Command::new(venv.join("bin/componentize-py"))
+                    .current_dir(app_dir)
+                    .env("PATH", path)
+                    .env("VIRTUAL_ENV", &venv)
+                    .env("RUST_BACKTRACE", "0")
+                    .args(["-w", world, "componentize", "app", "-p", "."])
+                    .arg("-p")
+                    .arg(site_packages(&venv))
+                    .arg("-o")
+                    .arg(out));
+            },
+        )
+    }
 }

@@ -99,6 +99,54 @@ impl SpinUp {
         panic!("spin up did not start serving\nstderr:\n{}", self.stderr());
     }
 
+    /// Starts `spin up -f <manifest> <args>` for an application without
+    /// HTTP triggers, and waits until its stdout holds `ready`.
+    pub fn start_without_http(manifest: &Path, args: &[&str], ready: &str) -> SpinUp {
+        let dir = manifest.parent().unwrap();
+        let mut child = spin(dir)
+            .arg("up")
+            .arg("-f")
+            .arg(manifest)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting spin up");
+        let stdout = capture(child.stdout.take().unwrap());
+        let stderr = capture(child.stderr.take().unwrap());
+        let mut up = SpinUp {
+            child,
+            addr: "127.0.0.1:9".parse().unwrap(),
+            stdout,
+            stderr,
+        };
+        let deadline = Instant::now() + Duration::from_secs(600);
+        while !up.stdout().contains(ready) {
+            if let Some(status) = up.child.try_wait().unwrap() {
+                panic!(
+                    "spin up exited with {status}\nstdout:\n{}\nstderr:\n{}",
+                    up.stdout(),
+                    up.stderr()
+                );
+            }
+            assert!(Instant::now() < deadline, "spin up never printed `{ready}`");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        up
+    }
+
+    /// Waits until stdout contains `needle`, and returns it.
+    pub fn wait_for_stdout(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self.stdout();
+            if out.contains(needle) || Instant::now() > deadline {
+                return out;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The `spin up` process's id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -5,7 +5,7 @@ use anyhow::{Context as _, Result};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -102,8 +102,12 @@ pub struct ComponentConfig {
 pub struct LoadedComponent {
     /// What it is granted.
     pub config: Arc<ComponentConfig>,
-    /// The pre-linked instantiation template, by the HTTP handler it exports.
-    pub handler: HttpHandlerPre,
+    /// The pre-linked instantiation template, for triggers that call other
+    /// exports (the Redis trigger's `inbound-redis`).
+    pub instance_pre: InstancePre<HostState>,
+    /// The same, by the HTTP handler it exports, when an HTTP trigger
+    /// routes to it.
+    pub handler: Option<HttpHandlerPre>,
 }
 
 /// The pre-linked instantiation template of an HTTP component, by the
@@ -124,6 +128,7 @@ pub struct LoadedApp {
     pub engine: RuntimeEngine,
     components: HashMap<String, Arc<LoadedComponent>>,
     services: Arc<AppServices>,
+    variables: ApplicationVariables,
 }
 
 impl LoadedApp {
@@ -147,11 +152,13 @@ impl LoadedApp {
                 ),
         );
 
-        let used: Vec<&str> = app
+        let http_components: Vec<&str> = app
             .http_triggers
             .iter()
             .filter_map(|t| t.component.as_deref())
             .collect();
+        let mut used = http_components.clone();
+        used.extend(app.redis_triggers.iter().map(|t| t.component.as_str()));
         let used_components = app
             .components
             .iter()
@@ -170,8 +177,17 @@ impl LoadedApp {
         let mut components = HashMap::new();
         for component in used_components {
             let hosts = allowed.remove(&component.id).expect("checked above");
+            let serves_http = http_components.contains(&component.id.as_str());
             let loaded = Self::load_component(
-                &app, &engine, &linker, component, hosts, &variables, &services, &options,
+                &app,
+                &engine,
+                &linker,
+                component,
+                hosts,
+                &variables,
+                &services,
+                &options,
+                serves_http,
             )
             .await
             .with_context(|| format!("loading component `{}`", component.id))?;
@@ -182,6 +198,7 @@ impl LoadedApp {
             engine,
             components,
             services,
+            variables,
         })
     }
 
@@ -198,6 +215,7 @@ impl LoadedApp {
         variables: &ApplicationVariables,
         services: &Arc<AppServices>,
         options: &LoadOptions,
+        serves_http: bool,
     ) -> Result<LoadedComponent> {
         let path = match &component.source.value {
             ComponentSource::Local(path) => app.dir.join(path),
@@ -241,16 +259,18 @@ impl LoadedApp {
             .instantiate_pre(&wasm)
             .map_err(anyhow::Error::from)
             .context("linking the component against the host's interfaces")?;
-        let handler = if let Ok(pre) = ProxyPre::new(instance_pre.clone()) {
-            HttpHandlerPre::Wasi02(pre)
+        let handler = if !serves_http {
+            None
+        } else if let Ok(pre) = ProxyPre::new(instance_pre.clone()) {
+            Some(HttpHandlerPre::Wasi02(pre))
         } else {
-            let pre = ServicePre::new(instance_pre).map_err(anyhow::Error::from).context(
+            let pre = ServicePre::new(instance_pre.clone()).map_err(anyhow::Error::from).context(
                 spin_hint::Hinted::new(
                     "the component exports neither `wasi:http/incoming-handler@0.2.x` nor `wasi:http/handler@0.3.0`, so it cannot handle HTTP requests",
                     "build it with an SDK that targets Spin 2 or later (for Python: `spin py2wasm`, or componentize-py with spin-sdk's `spin:up/http-trigger` world)",
                 ),
             )?;
-            HttpHandlerPre::Wasi03(pre)
+            Some(HttpHandlerPre::Wasi03(pre))
         };
 
         let mut environment: Vec<(String, String)> = component
@@ -303,6 +323,7 @@ impl LoadedApp {
         };
         Ok(LoadedComponent {
             config: Arc::new(config),
+            instance_pre,
             handler,
         })
     }
@@ -319,6 +340,12 @@ impl LoadedApp {
     /// components can send requests to it (relative URLs, `self.alt`).
     pub fn serving_at(&self, addr: std::net::SocketAddr) {
         self.services.set_app_address(addr);
+    }
+
+    /// `template` with the application's `{{ variables }}` filled in (a
+    /// Redis trigger's `address`, for instance).
+    pub fn expand(&self, template: &str) -> Result<String> {
+        self.variables.expand(template)
     }
 
     /// The prepared component with this id.

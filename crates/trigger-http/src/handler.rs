@@ -56,7 +56,7 @@ impl Handler {
                 .components
                 .iter()
                 .map(|c| {
-                    let default = match app.component(&c.id).map(|c| &c.handler) {
+                    let default = match app.component(&c.id).and_then(|c| c.handler.as_ref()) {
                         Some(HttpHandlerPre::Wasi03(_)) => DEFAULT_WASI03_REUSE_COUNT,
                         _ => 1,
                     };
@@ -244,7 +244,11 @@ impl Handler {
             }
         };
         let id = component.config.id.clone();
-        let (head, receiver) = ResponseHead::channel(&component.handler);
+        let handler = component
+            .handler
+            .as_ref()
+            .expect("a routed component exports an HTTP handler (checked at load)");
+        let (head, receiver) = ResponseHead::channel(handler);
         let app = self.app.clone();
         let component = component.clone();
         let timeout = self.options.request_timeout;
@@ -266,7 +270,8 @@ impl Handler {
                 store.data_mut().set_request_timeout(timeout);
                 let scheme = if tls { Scheme::Https } else { Scheme::Http };
                 let run = async {
-                    match (&component.handler, head) {
+                    let handler = component.handler.as_ref().expect("checked at load");
+                    match (handler, head) {
                         (HttpHandlerPre::Wasi02(pre), HeadSender::Wasi02(sender)) => {
                             let request = store
                                 .data_mut()

@@ -1,0 +1,106 @@
+# A test app written against the official spin-sdk 4.x/5.x (wasi:http 0.3,
+# Spin 4's interfaces). Each route exercises one interface and answers
+# with what it saw, so the tests can check it end to end.
+import json
+
+from componentize_py_types import Err
+from spin_sdk import http, key_value, mqtt, redis, variables
+from spin_sdk.wit.imports.spin_redis_redis_3_0_0 import RedisParameter_Binary
+from spin_sdk.http import Request, Response, send
+from spin_sdk.mqtt import Qos
+from spin_sdk.sqlite import Connection, Value_Integer, Value_Text
+from spin_sdk.util import collect
+
+# Counts the requests this instance served: more than 1 when the host
+# reuses instances (the default for wasi:http 0.3 components).
+served = 0
+
+
+def text(status: int, body: str) -> Response:
+    return Response(status, {"content-type": "text/plain"}, bytes(body, "utf-8"))
+
+
+def error_name(e: Exception) -> str:
+    value = e.value if isinstance(e, Err) else e
+    return type(value).__name__ + (f"({value.value})" if hasattr(value, "value") else "")
+
+
+class HttpHandler(http.Handler):
+    async def handle_request(self, request: Request) -> Response:
+        global served
+        served += 1
+        path, _, query = request.uri.partition("?")
+        if path == "/hello":
+            return text(200, "hello from spin-sdk")
+        if path == "/served":
+            return text(200, str(served))
+        if path == "/echo":
+            return Response(200, {"content-type": "application/octet-stream"}, request.body)
+        if path == "/kv":
+            with await key_value.open_default() as store:
+                await store.set("k-" + query, bytes("v-" + query, "utf-8"))
+                got = await store.get("k-" + query)
+                exists = await store.exists("k-" + query)
+                keys = await collect(await store.get_keys())
+                await store.delete("k-" + query)
+                gone = await store.exists("k-" + query)
+            return text(200, json.dumps({
+                "got": got.decode(), "exists": exists, "keys": sorted(keys), "gone": not gone,
+            }))
+        if path == "/kv-denied":
+            try:
+                await key_value.open("not-granted")
+            except Exception as e:
+                return text(403, error_name(e))
+            return text(200, "opened")
+        if path == "/variable":
+            try:
+                return text(200, await variables.get(query))
+            except Exception as e:
+                return text(404, error_name(e))
+        if path == "/sqlite":
+            with await Connection.open_default() as db:
+                _, rows, done = await db.execute(
+                    "CREATE TABLE IF NOT EXISTS pets (id INTEGER PRIMARY KEY, name TEXT NOT NULL)", [])
+                await collect((rows, done))
+                _, rows, done = await db.execute("INSERT INTO pets (name) VALUES (?)", [Value_Text(query)])
+                await collect((rows, done))
+                rowid = await db.last_insert_rowid()
+                changes = await db.changes()
+                columns, rows, done = await db.execute(
+                    "SELECT id, name FROM pets WHERE id = ?", [Value_Integer(rowid)])
+                found = await collect((rows, done))
+            return text(200, json.dumps({
+                "rowid": rowid, "changes": changes, "columns": columns,
+                "rows": [[v.value for v in row.values] for row in found],
+            }))
+        if path == "/redis":
+            with await redis.open("redis://127.0.0.1:6379") as conn:
+                await conn.set("spin4-" + query, b"hello")
+                got = await conn.get("spin4-" + query)
+                count = await conn.incr("spin4-count-" + query)
+                echoed = await conn.execute("ECHO", [RedisParameter_Binary(b"echoed")])
+                deleted = await conn.del_(["spin4-" + query, "spin4-count-" + query])
+            return text(200, json.dumps({
+                "got": got.decode(), "count": count, "echo": echoed[0].value.decode(), "deleted": deleted,
+            }))
+        if path == "/redis-denied":
+            try:
+                await redis.open("redis://127.0.0.1:6380")
+            except Exception as e:
+                return text(403, error_name(e))
+            return text(200, "opened")
+        if path == "/mqtt":
+            with await mqtt.open("mqtt://127.0.0.1:1883", "", "", 30) as conn:
+                await conn.publish(query, b"from spin-sdk", Qos.AT_LEAST_ONCE)
+            return text(200, "published")
+        if path == "/outbound":
+            url = request.headers["x-url"]
+            try:
+                response = await send(Request("GET", url, {}, None))
+            except Exception as e:
+                return text(502, error_name(e))
+            return text(200, f"{response.status} {response.body.decode()}")
+        if path == "/fail":
+            raise ValueError("failing on purpose")
+        return text(404, "no such route")

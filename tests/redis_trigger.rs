@@ -1,0 +1,261 @@
+//! The Redis trigger through the real `spin` binary, against a real
+//! `redis-server` of the test's own (so that it can be restarted):
+//! spin-sdk 5.0 (`spin:redis/inbound-redis@3.0.0`) and 3.x
+//! (`fermyon:spin/inbound-redis`) handlers, v1 and v2 manifests, HTTP and
+//! Redis triggers in one app, a failing message, and a Redis restart.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::python::{Spin4Sdk, build_sdk_app_for, test_app};
+use support::spin::{SpinUp, free_port};
+
+/// A `redis-server` on a loopback port, stopped when dropped.
+struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        let server = Self {
+            port,
+            child: Some(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while server.cli(&["ping"]).trim() != "PONG" {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli is installed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Publishes `message`, returning how many subscribers received it.
+    fn publish(&self, channel: &str, message: &str) -> u32 {
+        self.cli(&["publish", channel, message])
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    }
+
+    /// Waits until `subscribers` clients listen on `channel`.
+    fn wait_for_subscribers(&self, channel: &str, subscribers: u32) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let listed = self.cli(&["pubsub", "numsub", channel]);
+            let count = listed.lines().nth(1).and_then(|n| n.trim().parse().ok());
+            if count.is_some_and(|n: u32| n >= subscribers) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nobody subscribed to `{channel}`: {listed}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A temp app dir with `manifest` and the components linked by name.
+fn app(manifest: &str, components: &[(&str, &Path)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, path) in components {
+        std::os::unix::fs::symlink(path, dir.path().join(name)).unwrap();
+    }
+    let path = dir.path().join("spin.toml");
+    std::fs::write(&path, manifest).unwrap();
+    (dir, path)
+}
+
+fn spin4_listener() -> PathBuf {
+    let sdk = Spin4Sdk::V5;
+    sdk.build(
+        &test_app("spin4-redis-trigger"),
+        "spin:up/redis-trigger@4.1.0",
+    )
+}
+
+#[test]
+fn redis_and_http_triggers_in_one_app_survive_a_redis_restart() {
+    let port = free_port();
+    let mut redis = RedisServer::start(port);
+    let web = Spin4Sdk::V5.build(&test_app("spin4-platform"), Spin4Sdk::V5.http_world());
+    let legacy = build_sdk_app_for(
+        &test_app("sdk-redis-trigger"),
+        "fermyon:spin/spin-redis@2.0.0",
+    );
+    let manifest = format!(
+        r#"
+spin_manifest_version = 2
+
+[application]
+name = "redis-and-http"
+
+[application.trigger.redis]
+address = "redis://127.0.0.1:{port}"
+
+[[trigger.redis]]
+channel = "events"
+component = "listener"
+
+[[trigger.redis]]
+channel = "legacy"
+component = "legacy"
+
+[[trigger.http]]
+route = "/..."
+component = "web"
+
+[component.listener]
+source = "listener.wasm"
+
+[component.legacy]
+source = "legacy.wasm"
+
+[component.web]
+source = "web.wasm"
+"#
+    );
+    let (_dir, manifest) = app(
+        &manifest,
+        &[
+            ("listener.wasm", &spin4_listener()),
+            ("legacy.wasm", &legacy),
+            ("web.wasm", &web),
+        ],
+    );
+    let up = SpinUp::start(&manifest, &[]);
+    assert!(
+        up.stdout()
+            .contains("listener: `events` at redis://127.0.0.1")
+    );
+    redis.wait_for_subscribers("events", 1);
+    redis.wait_for_subscribers("legacy", 1);
+
+    assert_eq!(redis.publish("events", "hello"), 1);
+    let out = up.wait_for_stdout("spin4 got message: hello");
+    assert!(out.contains("[listener] spin4 got message: hello"), "{out}");
+    assert_eq!(redis.publish("legacy", "old style"), 1);
+    let out = up.wait_for_stdout("sdk3 got message: old style");
+    assert!(
+        out.contains("[legacy] sdk3 got message: old style"),
+        "{out}"
+    );
+
+    // One failing message is logged with its component and channel; the
+    // next one is handled.
+    redis.publish("events", "fail-1");
+    let log = up.wait_for_stderr("ValueError: cannot handle fail-1");
+    assert!(
+        log.contains("component `listener` failed to handle a message on Redis channel `events`"),
+        "{log}"
+    );
+    redis.publish("events", "after failure");
+    assert!(
+        up.wait_for_stdout("after failure")
+            .contains("spin4 got message: after failure")
+    );
+
+    // Redis goes away: HTTP keeps serving; when it is back, the trigger
+    // subscribes again and messages flow.
+    redis.stop();
+    assert_eq!(up.get("/hello").text(), "hello from spin-sdk");
+    let log = up.wait_for_stderr("reconnecting");
+    assert!(log.contains("Redis trigger"), "{log}");
+    let redis = RedisServer::start(port);
+    redis.wait_for_subscribers("events", 1);
+    assert_eq!(redis.publish("events", "after restart"), 1);
+    let out = up.wait_for_stdout("after restart");
+    assert!(out.contains("spin4 got message: after restart"), "{out}");
+    assert_eq!(up.get("/hello").status, 200);
+}
+
+#[test]
+fn redis_only_v1_manifest() {
+    let port = free_port();
+    let redis = RedisServer::start(port);
+    let manifest = format!(
+        r#"
+spin_manifest_version = "1"
+name = "redis-v1"
+version = "0.1.0"
+trigger = {{ type = "redis", address = "redis://127.0.0.1:{port}" }}
+
+[[component]]
+id = "listener"
+source = "listener.wasm"
+[component.trigger]
+channel = "v1-channel"
+"#
+    );
+    let (_dir, manifest) = app(&manifest, &[("listener.wasm", &spin4_listener())]);
+    let up = SpinUp::start_without_http(&manifest, &[], "Subscribed to Redis channels");
+    redis.wait_for_subscribers("v1-channel", 1);
+    assert_eq!(redis.publish("v1-channel", "from v1"), 1);
+    let out = up.wait_for_stdout("spin4 got message: from v1");
+    assert!(out.contains("spin4 got message: from v1"), "{out}");
+    assert!(!out.contains("Serving http"), "no HTTP listener: {out}");
+}
+
+#[test]
+fn a_component_without_a_redis_handler_is_refused_at_startup() {
+    let port = free_port();
+    let web = Spin4Sdk::V5.build(&test_app("spin4-platform"), Spin4Sdk::V5.http_world());
+    let manifest = format!(
+        r#"
+spin_manifest_version = 2
+
+[application]
+name = "wrong-export"
+
+[application.trigger.redis]
+address = "redis://127.0.0.1:{port}"
+
+[[trigger.redis]]
+channel = "events"
+component = "web"
+
+[component.web]
+source = "web.wasm"
+"#
+    );
+    let (dir, _manifest) = app(&manifest, &[("web.wasm", &web)]);
+    let out = support::spin::spin(dir.path()).arg("up").output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("component `web` is the Redis trigger's handler for channel `events`")
+            && stderr.contains("exports neither `spin:redis/inbound-redis@3.0.0`"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,305 @@
+//! Apps built with today's official Python SDK — spin-sdk 4.0 (WASI
+//! 0.3.0-rc-2026-03-15) and 5.0 (WASI 0.3.0), each with the componentize-py
+//! it pins — through the real `spin` binary: `wasi:http@0.3` handlers,
+//! Spin 4's interfaces against the machine's real Redis and Mosquitto,
+//! outbound HTTP under the allow list, streaming bodies, and instance reuse.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+use support::http::request;
+use support::python::{Spin4Sdk, test_app};
+use support::spin::{SpinUp, app_dir};
+
+const MANIFEST: &str = r#"
+spin_manifest_version = 2
+
+[application]
+name = "spin4-platform"
+
+[variables]
+greeting = { default = "hello from a variable" }
+
+[[trigger.http]]
+route = "/..."
+component = "platform"
+
+[component.platform]
+source = "{source}"
+key_value_stores = ["default"]
+sqlite_databases = ["default"]
+allowed_outbound_hosts = ["redis://127.0.0.1:6379", "mqtt://127.0.0.1:1883", "http://127.0.0.1:{upstream}"]
+variables = { greeting = "{{ greeting }}" }
+"#;
+
+/// A loopback HTTP server answering every request `200 upstream says hi`.
+fn upstream() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let body = "upstream says hi";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
+/// `spin up` of the platform test app built with `sdk`, allowed to reach
+/// `upstream`.
+fn start(sdk: Spin4Sdk, upstream: SocketAddr) -> (tempfile::TempDir, SpinUp) {
+    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
+    let manifest = MANIFEST.replace("{upstream}", &upstream.port().to_string());
+    let (dir, manifest) = app_dir(&manifest, &component);
+    let up = SpinUp::start(&manifest, &[]);
+    (dir, up)
+}
+
+/// The server's log, once it holds `needle`.
+fn expect_log(up: &SpinUp, needle: &str) -> String {
+    let log = up.wait_for_stderr(needle);
+    assert!(
+        log.contains(needle),
+        "expected `{needle}` in the log:\n{log}"
+    );
+    log
+}
+
+#[test]
+fn spin4_interfaces_with_both_sdks() {
+    let upstream = upstream();
+    for sdk in Spin4Sdk::ALL {
+        let (_dir, up) = start(sdk, upstream);
+        let get = |path: &str| {
+            let resp = up.get(path);
+            (resp.status, resp.text())
+        };
+
+        assert_eq!(
+            get("/hello"),
+            (200, "hello from spin-sdk".into()),
+            "{sdk:?}"
+        );
+
+        // spin:key-value@3.0.0, keys listed as a stream.
+        let (status, kv) = get(&format!("/kv?{sdk:?}"));
+        assert_eq!(status, 200, "{sdk:?}: {kv}");
+        assert_eq!(
+            kv,
+            format!(
+                r#"{{"got": "v-{sdk:?}", "exists": true, "keys": ["k-{sdk:?}"], "gone": true}}"#
+            ),
+            "{sdk:?}"
+        );
+        assert_eq!(
+            get("/kv-denied"),
+            (403, "Error_AccessDenied".into()),
+            "{sdk:?}"
+        );
+        expect_log(&up, "opened the key-value store `not-granted`");
+
+        // spin:variables@3.0.0.
+        assert_eq!(
+            get("/variable?greeting"),
+            (200, "hello from a variable".into())
+        );
+        let (status, undefined) = get("/variable?nope");
+        assert_eq!(status, 404);
+        assert!(undefined.starts_with("Error_Undefined"), "{undefined}");
+
+        // spin:sqlite@3.1.0: rows as a stream, the insert's row id and
+        // change count.
+        let (status, sqlite) = get("/sqlite?rex");
+        assert_eq!(status, 200, "{sdk:?}: {sqlite}");
+        let sqlite: serde_json::Value = serde_json::from_str(&sqlite).unwrap();
+        assert_eq!(sqlite["changes"], 1);
+        assert_eq!(sqlite["columns"], serde_json::json!(["id", "name"]));
+        assert_eq!(
+            sqlite["rows"],
+            serde_json::json!([[sqlite["rowid"], "rex"]])
+        );
+
+        // spin:redis@3.0.0 against the machine's Redis.
+        let (status, redis) = get(&format!("/redis?{sdk:?}"));
+        assert_eq!(status, 200, "{sdk:?}: {redis}");
+        assert_eq!(
+            redis,
+            r#"{"got": "hello", "count": 1, "echo": "echoed", "deleted": 2}"#
+        );
+        assert_eq!(get("/redis-denied"), (403, "Error_InvalidAddress".into()));
+        expect_log(
+            &up,
+            "not allowed to connect to Redis at `redis://127.0.0.1:6380`",
+        );
+
+        // spin:mqtt@3.0.0 against the machine's Mosquitto.
+        let topic = format!("spin4-test-{}-{sdk:?}", std::process::id());
+        let mut subscriber = Command::new("mosquitto_sub")
+            .args(["-h", "127.0.0.1", "-t", &topic, "-C", "1", "-W", "30"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("mosquitto_sub (mosquitto-clients) is installed");
+        // mosquitto_sub has no "subscribed" signal: publish until it gets one.
+        let mut received = String::new();
+        for _ in 0..50 {
+            assert_eq!(get(&format!("/mqtt?{topic}")), (200, "published".into()));
+            if subscriber.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        subscriber.wait().unwrap();
+        subscriber
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut received)
+            .unwrap();
+        assert_eq!(received.trim(), "from spin-sdk", "{sdk:?}");
+
+        // wasi:http/client under the allow list.
+        let fetch = |url: &str| {
+            let resp = request(up.addr, "GET", "/outbound", &[("x-url", url)], b"").unwrap();
+            (resp.status, resp.text())
+        };
+        assert_eq!(
+            fetch(&format!("http://{upstream}/")),
+            (200, "200 upstream says hi".into()),
+            "{sdk:?}"
+        );
+        let (status, refused) = fetch("http://127.0.0.1:9/");
+        assert_eq!(status, 502);
+        assert_eq!(refused, "ErrorCode_HttpRequestDenied");
+        expect_log(&up, "HttpError::DestinationNotAllowed");
+
+        // A request body of several megabytes, echoed back.
+        let body: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let echoed = request(up.addr, "POST", "/echo", &[], &body).unwrap();
+        assert_eq!(echoed.status, 200);
+        assert!(echoed.body == body, "{sdk:?}: the echoed body differs");
+
+        // An uncaught exception is that request's 500, with the traceback
+        // naming the app's file and line, and the server keeps serving.
+        assert_eq!(get("/fail").0, 500);
+        let log = expect_log(&up, "ValueError: failing on purpose");
+        assert!(log.contains("app.py\", line"), "{log}");
+        assert_eq!(get("/hello").0, 200);
+    }
+}
+
+#[test]
+fn wasi03_instances_are_reused_by_default_and_not_with_a_count_of_one() {
+    let upstream = upstream();
+    let sdk = Spin4Sdk::V5;
+    let (_dir, up) = start(sdk, upstream);
+    // An instance goes back to the pool once the guest has finished, which
+    // may be just after the client has its response: most, not all, of
+    // these requests find it there.
+    let counts: Vec<u32> = (0..8)
+        .map(|_| up.get("/served").text().parse().unwrap())
+        .collect();
+    assert!(
+        counts.iter().any(|&served| served > 1),
+        "one instance serves requests in turn: {counts:?}"
+    );
+    drop(up);
+
+    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
+    let manifest = MANIFEST.replace("{upstream}", &upstream.port().to_string());
+    let (_dir, manifest) = app_dir(&manifest, &component);
+    let up = SpinUp::start(&manifest, &["--max-instance-reuse-count", "1"]);
+    let counts: Vec<u32> = (0..4)
+        .map(|_| up.get("/served").text().parse().unwrap())
+        .collect();
+    assert_eq!(counts, [1, 1, 1, 1], "a fresh instance per request");
+}
+
+/// A loopback server that answers only once `n` requests are in flight at
+/// once (or after 20 s): a client that sends them one after another gets
+/// `sequential`, one that sends them together gets `concurrent` for each.
+fn rendezvous(n: usize) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let barrier = Arc::new(Barrier::new(n));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(16) {
+            let Ok(mut stream) = stream else { continue };
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let (tx, rx) = std::sync::mpsc::channel();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let _ = tx.send(());
+                });
+                let body = match rx.recv_timeout(Duration::from_secs(20)) {
+                    Ok(()) => "concurrent",
+                    Err(_) => "sequential",
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn streaming_handler_of_the_wasi_http_service_world() {
+    // spin-sdk 4.0's low-level world: `wasi:http/service@0.3.0-rc-2026-03-15`.
+    let sdk = Spin4Sdk::V4;
+    let component = sdk.build(
+        &test_app("spin4-streaming"),
+        "wasi:http/service@0.3.0-rc-2026-03-15",
+    );
+    let server = rendezvous(2);
+    let manifest = MANIFEST.replace("{upstream}", &server.port().to_string());
+    let (_dir, manifest) = app_dir(&manifest, &component);
+    let up = SpinUp::start(&manifest, &[]);
+
+    // The body is written by a task the handler left running after it
+    // returned the response.
+    let counted = up.get("/count");
+    assert_eq!(counted.status, 200);
+    assert_eq!(counted.text(), "1\n2\n3\n4\n5\n");
+
+    // The request body streams back as the response body.
+    let body: Vec<u8> = (0..5_000_000u32).map(|i| (i % 253) as u8).collect();
+    let echoed = request(up.addr, "POST", "/echo", &[], &body).unwrap();
+    assert_eq!(echoed.status, 200);
+    assert!(echoed.body == body, "the echoed body differs");
+
+    // Two outbound requests in flight at once from one handler.
+    let target = format!("127.0.0.1:{}/x", server.port());
+    let both = request(
+        up.addr,
+        "GET",
+        "/fetch-all",
+        &[("x-target", &target), ("x-target", &target)],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(both.status, 200);
+    assert_eq!(both.text(), "200 concurrent\n200 concurrent\n");
+}
