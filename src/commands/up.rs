@@ -133,13 +133,29 @@ pub struct UpCommand {
     #[arg(long, default_value = "64k", value_name = "SIZE", value_parser = parse_header_size)]
     pub http_max_header_size: usize,
 
-    /// How many requests one instance may serve, one after another, for
-    /// every component (default: each component's
-    /// `tool.spin-py.max_instance_reuse_count`, else 1, a fresh instance per
-    /// request). Python globals persist across the requests an instance
-    /// serves.
+    /// How many requests one instance may serve, for every component
+    /// (default: each component's `tool.spin-py.max_instance_reuse_count`,
+    /// else 1 — a fresh instance per request — for `wasi:http@0.2`
+    /// components and 128 for `wasi:http@0.3` ones, as in Spin). Python
+    /// globals persist across the requests an instance serves.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_instance_reuse_count: Option<u32>,
+
+    /// How many requests one instance of a `wasi:http@0.3` component
+    /// (spin-sdk 4.x/5.x) may serve at once, as in Spin.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_instance_concurrent_reuse_count: u32,
+
+    /// How long an idle instance of a `wasi:http@0.3` component is kept
+    /// for the next request, as in Spin.
+    #[arg(
+        long,
+        default_value = "1",
+        value_name = "SECONDS",
+        value_parser = parse_seconds,
+        allow_hyphen_values = true
+    )]
+    pub idle_instance_timeout: Duration,
 
     /// The most outbound HTTP requests one instance may have in flight at
     /// once (sent, response headers not yet in); more wait for a slot.
@@ -379,6 +395,8 @@ impl UpCommand {
                 max_header_size: self.http_max_header_size,
                 max_instance_reuse_count: self.max_instance_reuse_count,
                 max_idle_instances: IDLE_INSTANCES_PER_COMPONENT,
+                max_instance_concurrent_reuse_count: self.max_instance_concurrent_reuse_count,
+                idle_instance_timeout: self.idle_instance_timeout,
                 tls,
                 dev: self.dev,
                 ..ServerOptions::default()

@@ -5,6 +5,7 @@ use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body::Body as _;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -14,9 +15,9 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::overload::Burst;
-use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, HandlerInstance, Idle, InstancePool};
+use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, Idle, InstancePool};
 use crate::server::ServerOptions;
-use crate::wasi03;
+use crate::wasi03::{self, ReusePolicy, Wasi03Handler};
 use spin_manifest::StaticResponse;
 use spin_routes::{RouteMatch, Router, spin_headers};
 use spin_runtime::app::HttpHandlerPre;
@@ -42,7 +43,10 @@ pub(crate) struct Handler {
     instances: Arc<Semaphore>,
     /// Requests answered 503 for want of an instance slot, logged once per run.
     turned_away: Burst,
+    /// Idle instances of `wasi:http@0.2` components, when reused.
     pool: Arc<InstancePool>,
+    /// The instances of each `wasi:http@0.3` component.
+    wasi03: HashMap<String, Wasi03Handler>,
 }
 
 impl Handler {
@@ -51,30 +55,43 @@ impl Handler {
         router: Router<RouteTarget>,
         options: ServerOptions,
     ) -> Self {
+        let reuse_count = |c: &spin_manifest::Component, default| {
+            options
+                .max_instance_reuse_count
+                .or(c.max_instance_reuse_count)
+                .unwrap_or(default)
+        };
         let pool = Arc::new(InstancePool::new(
             app.app
                 .components
                 .iter()
-                .map(|c| {
-                    let default = match app.component(&c.id).and_then(|c| c.handler.as_ref()) {
-                        Some(HttpHandlerPre::Wasi03(_)) => DEFAULT_WASI03_REUSE_COUNT,
-                        _ => 1,
-                    };
-                    let uses = options
-                        .max_instance_reuse_count
-                        .or(c.max_instance_reuse_count)
-                        .unwrap_or(default);
-                    (c.id.clone(), uses)
-                })
+                .map(|c| (c.id.clone(), reuse_count(c, 1)))
                 .collect(),
             options.max_idle_instances,
         ));
+        let mut wasi03 = HashMap::new();
+        for c in &app.app.components {
+            let Some(loaded) = app.component(&c.id) else {
+                continue;
+            };
+            if let Some(HttpHandlerPre::Wasi03(pre)) = &loaded.handler {
+                let policy = ReusePolicy {
+                    max_requests: reuse_count(c, DEFAULT_WASI03_REUSE_COUNT),
+                    max_concurrent: options.max_instance_concurrent_reuse_count,
+                    idle_timeout: options.idle_instance_timeout,
+                    request_timeout: options.request_timeout,
+                };
+                let handler = wasi03::handler(app.clone(), loaded.clone(), pre.clone(), policy);
+                wasi03.insert(c.id.clone(), handler);
+            }
+        }
         Self {
             app,
             router,
             instances: Arc::new(Semaphore::new(options.max_concurrent_instances)),
             turned_away: Burst::default(),
             pool,
+            wasi03,
             options,
         }
     }
@@ -244,11 +261,15 @@ impl Handler {
             }
         };
         let id = component.config.id.clone();
-        let handler = component
-            .handler
-            .as_ref()
-            .expect("a routed component exports an HTTP handler (checked at load)");
-        let (head, receiver) = ResponseHead::channel(handler);
+        if let Some(handler) = self.wasi03.get(&id) {
+            let tls = self.options.tls.is_some();
+            return wasi03::handle(handler, req, tls, self.options.request_timeout, permit).await;
+        }
+        let Some(HttpHandlerPre::Wasi02(pre)) = component.handler.as_ref() else {
+            unreachable!("a routed component exports an HTTP handler (checked at load)");
+        };
+        let pre = pre.clone();
+        let (sender, receiver) = tokio::sync::oneshot::channel();
         let app = self.app.clone();
         let component = component.clone();
         let timeout = self.options.request_timeout;
@@ -260,57 +281,34 @@ impl Handler {
             let id = id.clone();
             async move {
                 let _permit = permit;
-                let (mut store, instance, uses) = match pool.take(&id) {
-                    Some(idle) => (idle.store, Some(idle.instance), idle.uses),
+                let (mut store, proxy, uses) = match pool.take(&id) {
+                    Some(idle) => (idle.store, Some(idle.proxy), idle.uses),
                     None => (app.new_store(&component), None, 0),
                 };
                 if let (Some(slot), Some(stderr)) = (&capture, store.data().stderr_capture()) {
                     let _ = slot.set(stderr);
                 }
+                let request = store
+                    .data_mut()
+                    .http_view()
+                    .new_incoming_request(if tls { Scheme::Https } else { Scheme::Http }, req)?;
+                let outparam = store.data_mut().http_view().new_response_outparam(sender)?;
                 store.data_mut().set_request_timeout(timeout);
-                let scheme = if tls { Scheme::Https } else { Scheme::Http };
                 let run = async {
-                    let handler = component.handler.as_ref().expect("checked at load");
-                    match (handler, head) {
-                        (HttpHandlerPre::Wasi02(pre), HeadSender::Wasi02(sender)) => {
-                            let request = store
-                                .data_mut()
-                                .http_view()
-                                .new_incoming_request(scheme, req)?;
-                            let outparam =
-                                store.data_mut().http_view().new_response_outparam(sender)?;
-                            let proxy = match instance {
-                                Some(HandlerInstance::Wasi02(proxy)) => proxy,
-                                _ => pre.instantiate_async(&mut store).await?,
-                            };
-                            proxy
-                                .wasi_http_incoming_handler()
-                                .call_handle(&mut store, request, outparam)
-                                .await?;
-                            Ok(HandlerInstance::Wasi02(proxy))
-                        }
-                        (HttpHandlerPre::Wasi03(pre), HeadSender::Wasi03(sender)) => {
-                            let service = match instance {
-                                Some(HandlerInstance::Wasi03(service)) => service,
-                                _ => pre.instantiate_async(&mut store).await?,
-                            };
-                            wasi03::handle(&mut store, &service, req, tls, sender).await?;
-                            Ok::<_, wasmtime::Error>(HandlerInstance::Wasi03(service))
-                        }
-                        _ => unreachable!("the channel is made for the component's handler"),
-                    }
+                    let proxy = match proxy {
+                        Some(proxy) => proxy,
+                        None => pre.instantiate_async(&mut store).await?,
+                    };
+                    proxy
+                        .wasi_http_incoming_handler()
+                        .call_handle(&mut store, request, outparam)
+                        .await?;
+                    Ok::<_, wasmtime::Error>(proxy)
                 };
                 match tokio::time::timeout(timeout, run).await {
-                    Ok(Ok(instance)) => {
+                    Ok(Ok(proxy)) => {
                         let uses = uses + 1;
-                        pool.give_back(
-                            &id,
-                            Idle {
-                                store,
-                                instance,
-                                uses,
-                            },
-                        );
+                        pool.give_back(&id, Idle { store, proxy, uses });
                         Ok(())
                     }
                     Ok(Err(err)) => Err(anyhow::Error::from(err)),
@@ -325,7 +323,7 @@ impl Handler {
         // the guest is stopped and its slot freed, not left running to the
         // request timeout.
         let cancel = CancelOnDrop(Some(guest.abort_handle()));
-        match receiver.recv().await {
+        match receiver.await {
             Ok(Ok(response)) => {
                 cancel.disarm();
                 // The head is out; report a later failure (e.g. while
@@ -342,7 +340,7 @@ impl Handler {
             Ok(Err(code)) => {
                 cancel.disarm();
                 Err(anyhow::anyhow!(
-                    "the component responded with an error: {code}"
+                    "the component responded with an error: {code:?}"
                 ))
             }
             Err(_) => match guest.await {
@@ -354,55 +352,6 @@ impl Handler {
             },
         }
     }
-}
-
-/// Where the guest hands over the response head, by handler version.
-enum HeadSender {
-    Wasi02(wasi02::HeadSender),
-    Wasi03(wasi03::HeadSender),
-}
-
-/// Where the host waits for the response head.
-enum ResponseHead {
-    Wasi02(tokio::sync::oneshot::Receiver<wasi02::Head>),
-    Wasi03(tokio::sync::oneshot::Receiver<wasi03::Head>),
-}
-
-impl ResponseHead {
-    fn channel(handler: &HttpHandlerPre) -> (HeadSender, Self) {
-        match handler {
-            HttpHandlerPre::Wasi02(_) => {
-                let (sender, receiver) = tokio::sync::oneshot::channel();
-                (HeadSender::Wasi02(sender), Self::Wasi02(receiver))
-            }
-            HttpHandlerPre::Wasi03(_) => {
-                let (sender, receiver) = tokio::sync::oneshot::channel();
-                (HeadSender::Wasi03(sender), Self::Wasi03(receiver))
-            }
-        }
-    }
-
-    /// The response, or the guest's error code as text; `Err` when the
-    /// guest dropped its end without answering.
-    async fn recv(
-        self,
-    ) -> Result<Result<Response<HyperOutgoingBody>, String>, tokio::sync::oneshot::error::RecvError>
-    {
-        Ok(match self {
-            Self::Wasi02(receiver) => receiver.await?.map_err(|code| format!("{code:?}")),
-            Self::Wasi03(receiver) => receiver.await?.map_err(|code| format!("{code:?}")),
-        })
-    }
-}
-
-/// The `wasi:http@0.2` response outparam's channel.
-mod wasi02 {
-    use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
-    use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-
-    /// What the guest sets its response outparam to.
-    pub(super) type Head = Result<http::Response<HyperOutgoingBody>, ErrorCode>;
-    pub(super) type HeadSender = tokio::sync::oneshot::Sender<Head>;
 }
 
 /// A 500 whose body is empty: what an SDK answers for an uncaught

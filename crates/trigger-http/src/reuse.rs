@@ -1,36 +1,27 @@
-//! Instance reuse (`--max-instance-reuse-count`, or a component's
-//! `[component.<id>.tool.spin-py] max_instance_reuse_count`). As in Spin, a
-//! `wasi:http@0.2` component gets a fresh instance per request by default,
-//! and a `wasi:http@0.3` one is reused for up to
-//! [`DEFAULT_WASI03_REUSE_COUNT`] requests. A reused instance that finished
-//! a request cleanly is kept and serves the next, one after another — never
-//! two at once. Python globals then persist between those requests; an
-//! instance that trapped, timed out or failed is dropped.
+//! Instance reuse for `wasi:http@0.2` components (`--max-instance-reuse-count`,
+//! or a component's `[component.<id>.tool.spin-py] max_instance_reuse_count`).
+//! By default every request gets a fresh instance, as in Spin. With reuse,
+//! an instance that finished a request cleanly is kept and serves the next,
+//! one after another — never two at once. Python globals then persist
+//! between those requests; an instance that trapped, timed out or failed is
+//! dropped. (`wasi:http@0.3` components are reused by default, several
+//! requests at once: see `wasi03.rs`.)
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use wasmtime::Store;
 use wasmtime_wasi_http::p2::bindings::Proxy;
-use wasmtime_wasi_http::p3::bindings::Service;
 
 use spin_runtime::HostState;
 
-/// How many requests one instance of a `wasi:http@0.3` component serves
-/// unless told otherwise: Spin's default.
+/// How many requests one instance of a `wasi:http@0.3` component serves in
+/// all unless told otherwise: Spin's default.
 pub(crate) const DEFAULT_WASI03_REUSE_COUNT: u32 = 128;
-
-/// An instance of a component's HTTP handler.
-pub(crate) enum HandlerInstance {
-    /// `wasi:http/incoming-handler@0.2.x`.
-    Wasi02(Proxy),
-    /// `wasi:http/handler@0.3.0`.
-    Wasi03(Service),
-}
 
 /// An instance between requests.
 pub(crate) struct Idle {
     pub(crate) store: Store<HostState>,
-    pub(crate) instance: HandlerInstance,
+    pub(crate) proxy: Proxy,
     pub(crate) uses: u32,
 }
 

@@ -39,6 +39,11 @@ pub struct ServerOptions {
     pub max_instance_reuse_count: Option<u32>,
     /// The most idle instances kept per component for reuse.
     pub max_idle_instances: usize,
+    /// How many requests one instance of a `wasi:http@0.3` component serves
+    /// at once.
+    pub max_instance_concurrent_reuse_count: u32,
+    /// How long an idle instance of a `wasi:http@0.3` component is kept.
+    pub idle_instance_timeout: Duration,
     /// How long a client may take to send a complete request head, counted
     /// from the accept for a connection's first request and from the first
     /// byte for a later one; then the connection is closed.
@@ -74,6 +79,8 @@ impl Default for ServerOptions {
             max_concurrent_instances: 128,
             max_queue_wait: Duration::from_secs(10),
             max_instance_reuse_count: None,
+            max_instance_concurrent_reuse_count: 16,
+            idle_instance_timeout: Duration::from_secs(1),
             max_idle_instances: 16,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),

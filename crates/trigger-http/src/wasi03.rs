@@ -1,55 +1,237 @@
-//! One request to a `wasi:http/handler@0.3.0` component (spin-sdk 4.x and
-//! 5.x): the guest's `handle` is an async export that returns the response
-//! head while its body (and trailers) may still be streaming, and may keep
-//! working after that. The store's event loop runs until every guest task
-//! of the request has finished, so the instance is idle when it returns.
+//! Requests to `wasi:http/handler@0.3.0` components (spin-sdk 4.x and 5.x).
+//! Such a handler is an async export: it returns the response head while
+//! the body (and trailers) may still stream, and one instance can serve
+//! several requests at once. As in Spin, an instance serves up to
+//! `max_requests` requests in all and `max_concurrent` at a time, and is
+//! dropped after `idle_timeout` without work; wasmtime-wasi-http's
+//! `ProxyHandler` runs the instances ("workers") and hands each request to
+//! one that accepts it. This module says when a worker accepts, when it
+//! expires, and how it is made.
 
+use bytes::Bytes;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
-use wasmtime::Store;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::sync::OwnedSemaphorePermit;
+use wasmtime::component::GuestTaskId;
+use wasmtime::{Store, StoreContextMut};
 use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::handler::{
+    ExpirationError, HandlerState, Instance, InstantiationError, Proxy, ProxyHandler, ShouldAccept,
+    WorkerExpiration, WorkerState, WorkerStatus,
+};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::p3::bindings::Service;
-use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 
-use spin_runtime::HostState;
+use spin_runtime::{HostState, LoadedApp, LoadedComponent};
 
-/// The guest's response head, or the error code it returned instead.
-pub(crate) type Head = Result<Response<HyperOutgoingBody>, ErrorCode>;
-pub(crate) type HeadSender = tokio::sync::oneshot::Sender<Head>;
+/// How the instances of one `wasi:http@0.3` component are shared.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReusePolicy {
+    /// The most requests one instance serves in all.
+    pub max_requests: u32,
+    /// The most requests one instance serves at once.
+    pub max_concurrent: u32,
+    /// How long an instance without work is kept.
+    pub idle_timeout: Duration,
+    /// How long one request may run (its body included).
+    pub request_timeout: Duration,
+}
 
-/// Calls `service`'s handler with `req` in `store`, sends the response head
-/// on `head` as soon as the guest returns it, and returns once the guest has
-/// finished all it started for this request (streaming the body included).
+/// The instances of one component, and how to make another.
+pub(crate) struct ComponentWorkers {
+    app: Arc<LoadedApp>,
+    component: Arc<LoadedComponent>,
+    pre: ServicePre<HostState>,
+    policy: ReusePolicy,
+}
+
+/// Hands requests to `component`'s instances.
+pub(crate) type Wasi03Handler = ProxyHandler<ComponentWorkers>;
+
+/// The request handler of a `wasi:http@0.3` component.
+pub(crate) fn handler(
+    app: Arc<LoadedApp>,
+    component: Arc<LoadedComponent>,
+    pre: ServicePre<HostState>,
+    policy: ReusePolicy,
+) -> Wasi03Handler {
+    ProxyHandler::new(ComponentWorkers {
+        app,
+        component,
+        pre,
+        policy,
+    })
+}
+
+impl HandlerState for ComponentWorkers {
+    type StoreData = HostState;
+    type WorkerExpiration = Expiration;
+    type WorkerState = Worker;
+
+    async fn instantiate(&self) -> wasmtime::Result<Instance<HostState, Expiration, Worker>> {
+        let mut store = self.app.new_store(&self.component);
+        store
+            .data_mut()
+            .set_request_timeout(self.policy.request_timeout);
+        let service = self.pre.instantiate_async(&mut store).await?;
+        Ok(Instance {
+            store,
+            proxy: Proxy::P3(service),
+            view: |state: &mut HostState| state.http(),
+            expiration: Expiration {
+                policy: self.policy,
+                timer: None,
+            },
+            state: Worker {
+                policy: self.policy,
+                component: self.component.config.id.clone(),
+            },
+        })
+    }
+}
+
+/// One instance's acceptance rules.
+pub(crate) struct Worker {
+    policy: ReusePolicy,
+    component: String,
+}
+
+impl WorkerState for Worker {
+    type StoreData = HostState;
+    type RequestData = ();
+
+    fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
+        if total >= self.policy.max_requests as usize {
+            ShouldAccept::Never
+        } else if concurrent >= self.policy.max_concurrent as usize {
+            ShouldAccept::No
+        } else {
+            ShouldAccept::Yes
+        }
+    }
+
+    fn on_request_start(
+        &self,
+        _store: StoreContextMut<'_, HostState>,
+        _data: (),
+        _task: GuestTaskId,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
+        // The request expires (its caller gets an error) at its timeout.
+        Box::pin(tokio::time::sleep(self.policy.request_timeout))
+    }
+
+    fn drop(&self, store: Store<HostState>, result: wasmtime::Result<()>) {
+        if let Err(err) = result {
+            tracing::error!(
+                "an instance of component `{}` stopped: {err:?}",
+                self.component
+            );
+        }
+        drop(store);
+    }
+}
+
+/// When an instance is dropped: after `idle_timeout` without work, or a
+/// request timeout after its latest request started (or after its last
+/// response, for work it does past it) — the second line of defence that
+/// wasmtime's handler asks for, since a busy guest can keep the request's
+/// own timer from being polled.
+pub(crate) struct Expiration {
+    policy: ReusePolicy,
+    timer: Option<(Instant, Pin<Box<tokio::time::Sleep>>)>,
+}
+
+impl WorkerExpiration for Expiration {
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        status: WorkerStatus,
+        start: Instant,
+    ) -> Poll<()> {
+        let limit = match status {
+            WorkerStatus::Idle => self.policy.idle_timeout,
+            WorkerStatus::Requests | WorkerStatus::PostReturn => self.policy.request_timeout,
+        };
+        let deadline = start + limit;
+        if Instant::now() >= deadline {
+            return Poll::Ready(());
+        }
+        let this = self.get_mut();
+        if this
+            .timer
+            .as_ref()
+            .is_none_or(|(armed, _)| *armed != deadline)
+        {
+            let sleep = tokio::time::sleep_until(deadline.into());
+            this.timer = Some((deadline, Box::pin(sleep)));
+        }
+        let (_, sleep) = this.timer.as_mut().expect("armed above");
+        sleep.as_mut().poll(cx)
+    }
+}
+
+/// Sends `req` to `handler`, holding `permit` (the request's slot) until
+/// the response body has been sent or dropped.
 pub(crate) async fn handle(
-    store: &mut Store<HostState>,
-    service: &Service,
+    handler: &Wasi03Handler,
     req: Request<Incoming>,
     tls: bool,
-    head: HeadSender,
-) -> wasmtime::Result<()> {
-    let req = with_absolute_uri(req, tls);
-    let (request, request_io) =
-        wasmtime_wasi_http::p3::Request::from_http(store.data_mut().http().hooks, req);
-    store
-        .run_concurrent(async |accessor| -> wasmtime::Result<()> {
-            match service.handle(accessor, request).await? {
-                Ok(response) => {
-                    let response =
-                        accessor.with(|mut store| response.into_http(&mut store, request_io))?;
-                    let _ = head.send(Ok(response));
-                }
-                Err(code) => {
-                    let _ = head.send(Err(code));
-                }
+    timeout: Duration,
+    permit: OwnedSemaphorePermit,
+) -> anyhow::Result<Response<HyperOutgoingBody>> {
+    let req = with_absolute_uri(req, tls).map(|body| body.map_err(Into::into).boxed_unsync());
+    match handler.handle((), req).await {
+        Ok(response) => Ok(response.map(|body| {
+            PermitBody {
+                inner: body,
+                _permit: permit,
             }
-            // The guest may still be writing the body, or working after it
-            // answered (`asyncio` tasks it left running).
-            std::future::poll_fn(|cx| accessor.poll_no_interesting_tasks(cx)).await;
-            Ok(())
-        })
-        .await?
+            .boxed_unsync()
+        })),
+        Err(err) if err.is::<ExpirationError>() => Err(anyhow::anyhow!(
+            "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
+        )),
+        Err(err) => match err.downcast_ref::<InstantiationError<()>>() {
+            Some(failed) => Err(anyhow::anyhow!(
+                "the component could not be instantiated: {:?}",
+                failed.error
+            )),
+            None => Err(anyhow::Error::from(err)),
+        },
+    }
+}
+
+/// A response body that holds its request's slot until it is done.
+struct PermitBody {
+    inner: HyperOutgoingBody,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Body for PermitBody {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// `req` with the scheme and authority in its URI, as `wasi:http@0.3`

@@ -16,8 +16,8 @@ mod v2 {
 
 mod v3 {
     wasmtime::component::bindgen!({
-        path: "../../wit",
-        world: "fermyon:spin/inbound-redis-v3@2.0.0",
+        path: "../../wit-spin4",
+        world: "local:spin4/inbound-redis",
         exports: { default: async | store },
     });
 }
@@ -28,12 +28,12 @@ pub(crate) enum RedisHandlerPre {
     /// `fermyon:spin/inbound-redis`: spin-sdk 3.x, `spin py2wasm`.
     V2(v2::InboundRedisV2Pre<HostState>),
     /// `spin:redis/inbound-redis@3.0.0`: spin-sdk 4.x and 5.x.
-    V3(v3::InboundRedisV3Pre<HostState>),
+    V3(v3::InboundRedisPre<HostState>),
 }
 
 impl RedisHandlerPre {
     pub(crate) fn new(component: &LoadedComponent) -> Result<Self> {
-        if let Ok(pre) = v3::InboundRedisV3Pre::new(component.instance_pre.clone()) {
+        if let Ok(pre) = v3::InboundRedisPre::new(component.instance_pre.clone()) {
             return Ok(Self::V3(pre));
         }
         let pre = v2::InboundRedisV2Pre::new(component.instance_pre.clone())

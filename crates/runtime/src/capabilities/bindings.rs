@@ -16,10 +16,6 @@ mod generated {
             "spin:postgres/postgres@4.0.0.connection": crate::capabilities::postgres::PgConnection,
             "fermyon:spin/mysql.connection": crate::capabilities::mysql::MysqlConnection,
             "fermyon:spin/mqtt.connection": crate::capabilities::mqtt::MqttConnection,
-            "spin:key-value/key-value@3.0.0.store": crate::capabilities::key_value::KeyValueStore,
-            "spin:sqlite/sqlite@3.1.0.connection": crate::capabilities::sqlite::SqliteConnection,
-            "spin:redis/redis@3.0.0.connection": crate::capabilities::redis::RedisConnection,
-            "spin:mqtt/mqtt@3.0.0.connection": crate::capabilities::mqtt::MqttConnection,
         },
     });
 }
@@ -44,12 +40,28 @@ pub mod wasi_config {
 }
 
 /// Spin 4's interfaces (`spin:*@3`), whose functions are mostly WASI 0.3
-/// `async func`s. Their types are the `fermyon:spin@2.0.0` ones (the same
-/// cases in the same order), so each version's adapter is thin.
+/// `async func`s, generated from `wit-spin4/`. Their types are the
+/// `fermyon:spin@2.0.0` ones (the same cases in the same order), so each
+/// version's adapter is thin.
 pub mod v3 {
-    pub use super::generated::spin::key_value::key_value;
-    pub use super::generated::spin::mqtt::mqtt;
-    pub use super::generated::spin::redis::redis;
-    pub use super::generated::spin::sqlite::sqlite;
-    pub use super::generated::spin::variables::variables;
+    #[expect(missing_docs, reason = "bindgen-generated code")]
+    mod generated {
+        wasmtime::component::bindgen!({
+            path: "../../wit-spin4",
+            world: "local:spin4/host",
+            imports: { default: async | trappable },
+            with: {
+                "spin:key-value/key-value@3.0.0.store": crate::capabilities::key_value::KeyValueStore,
+                "spin:sqlite/sqlite@3.1.0.connection": crate::capabilities::sqlite::SqliteConnection,
+                "spin:redis/redis@3.0.0.connection": crate::capabilities::redis::RedisConnection,
+                "spin:mqtt/mqtt@3.0.0.connection": crate::capabilities::mqtt::MqttConnection,
+            },
+        });
+    }
+
+    pub use generated::spin::key_value::key_value;
+    pub use generated::spin::mqtt::mqtt;
+    pub use generated::spin::redis::redis;
+    pub use generated::spin::sqlite::sqlite;
+    pub use generated::spin::variables::variables;
 }
