@@ -32,7 +32,7 @@ component = "platform"
 source = "{source}"
 key_value_stores = ["default"]
 sqlite_databases = ["default"]
-allowed_outbound_hosts = ["redis://127.0.0.1:6379", "mqtt://127.0.0.1:1883", "http://127.0.0.1:{upstream}"]
+allowed_outbound_hosts = ["redis://127.0.0.1:6379", "mqtt://127.0.0.1:1883", "postgres://127.0.0.1:5432", "mysql://127.0.0.1:3306", "http://127.0.0.1:{upstream}"]
 variables = { greeting = "{{ greeting }}" }
 "#;
 
@@ -145,6 +145,28 @@ fn spin4_interfaces_with_both_sdks() {
             &up,
             "not allowed to connect to Redis at `redis://127.0.0.1:6380`",
         );
+
+        // spin:postgres@4.2.0 against the machine's PostgreSQL, opened with
+        // a libpq key=value string; the allow list applies to it too.
+        let (status, pg) = get(&format!("/postgres?{}", format!("{sdk:?}").to_lowercase()));
+        assert_eq!(status, 200, "{sdk:?}: {pg}");
+        assert_eq!(
+            pg,
+            r#"{"inserted": 1, "columns": ["id", "name"], "rows": [[7, "seven"]]}"#
+        );
+        let (status, denied) = get("/postgres-denied");
+        assert_eq!(status, 403, "{denied}");
+        assert!(denied.starts_with("Error_ConnectionFailed"), "{denied}");
+        expect_log(
+            &up,
+            "not allowed to connect to PostgreSQL at `postgres://postgres@127.0.0.1:5433/test`",
+        );
+
+        // MySQL against the machine's MariaDB: spin-sdk 4.0 uses the 2.0
+        // interface, 5.0 `spin:mysql@3.0.0`.
+        let (status, my) = get("/mysql");
+        assert_eq!(status, 200, "{sdk:?}: {my}");
+        assert_eq!(my, r#"{"columns": ["answer"], "rows": [[42]]}"#);
 
         // spin:mqtt@3.0.0 against the machine's Mosquitto.
         let topic = format!("spin4-test-{}-{sdk:?}", std::process::id());

@@ -1,10 +1,12 @@
 # A test app written against the official spin-sdk 4.x/5.x (wasi:http 0.3,
 # Spin 4's interfaces). Each route exercises one interface and answers
 # with what it saw, so the tests can check it end to end.
+import inspect
 import json
 
 from componentize_py_types import Err
-from spin_sdk import http, key_value, mqtt, redis, variables
+from spin_sdk import http, key_value, mqtt, mysql, postgres, redis, variables
+from spin_sdk.wit.imports.spin_postgres_postgres_4_2_0 import ParameterValue_Int32, ParameterValue_Str
 from spin_sdk.wit.imports.spin_redis_redis_3_0_0 import RedisParameter_Binary
 from spin_sdk.http import Request, Response, send
 from spin_sdk.mqtt import Qos
@@ -90,6 +92,43 @@ class HttpHandler(http.Handler):
             except Exception as e:
                 return text(403, error_name(e))
             return text(200, "opened")
+        if path == "/postgres":
+            # A libpq key=value string, as the SDK's own example writes it.
+            address = "host=127.0.0.1 port=5432 user=postgres dbname=test sslmode=disable"
+            with await postgres.Connection.open(address) as db:
+                table = "spin4_" + query
+                await db.execute(f"CREATE TABLE IF NOT EXISTS {table} (id INT, name TEXT)", [])
+                inserted = await db.execute(
+                    f"INSERT INTO {table} VALUES ($1, $2)",
+                    [ParameterValue_Int32(7), ParameterValue_Str("seven")])
+                columns, rows, done = await db.query(f"SELECT id, name FROM {table}", [])
+                found = await collect((rows, done))
+                await db.execute(f"DROP TABLE {table}", [])
+            return text(200, json.dumps({
+                "inserted": inserted, "columns": [c.name for c in columns],
+                "rows": [[v.value for v in row] for row in found],
+            }))
+        if path == "/postgres-denied":
+            try:
+                await postgres.Connection.open("host=127.0.0.1 port=5433 user=postgres dbname=test")
+            except Exception as e:
+                return text(403, error_name(e))
+            return text(200, "opened")
+        if path == "/mysql":
+            # spin-sdk 4.0's mysql module is the 2.0 interface (blocking);
+            # 5.0's is `spin:mysql@3.0.0` (async, rows as a stream).
+            opened = mysql.open("mysql://root:@127.0.0.1:3306/test")
+            conn = await opened if inspect.isawaitable(opened) else opened
+            with conn:
+                result = conn.query("SELECT 40 + 2 AS answer", [])
+                if inspect.isawaitable(result):
+                    columns, rows, done = await result
+                    values = [[v.value for v in row] for row in await collect((rows, done))]
+                    names = [c.name for c in columns]
+                else:
+                    values = [[v.value for v in row] for row in result.rows]
+                    names = [c.name for c in result.columns]
+            return text(200, json.dumps({"columns": names, "rows": values}))
         if path == "/mqtt":
             with await mqtt.open("mqtt://127.0.0.1:1883", "", "", 30) as conn:
                 await conn.publish(query, b"from spin-sdk", Qos.AT_LEAST_ONCE)

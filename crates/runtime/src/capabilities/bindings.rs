@@ -55,12 +55,17 @@ pub mod v3 {
                 "spin:sqlite/sqlite@3.1.0.connection": crate::capabilities::sqlite::SqliteConnection,
                 "spin:redis/redis@3.0.0.connection": crate::capabilities::redis::RedisConnection,
                 "spin:mqtt/mqtt@3.0.0.connection": crate::capabilities::mqtt::MqttConnection,
+                "spin:postgres/postgres@4.2.0.connection": crate::capabilities::postgres::PgConnection,
+                "spin:mysql/mysql@3.0.0.connection": crate::capabilities::mysql::MysqlConnection,
+                "spin:postgres/postgres@4.2.0.connection-builder": crate::capabilities::postgres::PgConnectionBuilder,
             },
         });
     }
 
     pub use generated::spin::key_value::key_value;
     pub use generated::spin::mqtt::mqtt;
+    pub use generated::spin::mysql::mysql;
+    pub use generated::spin::postgres::postgres;
     pub use generated::spin::redis::redis;
     pub use generated::spin::sqlite::sqlite;
     pub use generated::spin::variables::variables;

@@ -41,6 +41,8 @@ pub const PROVIDED_SPIN_INTERFACES: &[&str] = &[
     "spin:sqlite/sqlite@3.1.0",
     "spin:redis/redis@3.0.0",
     "spin:mqtt/mqtt@3.0.0",
+    "spin:postgres/postgres@4.2.0",
+    "spin:mysql/mysql@3.0.0",
 ];
 
 /// Adds every implemented Spin interface to `linker`.
@@ -61,6 +63,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     bindings::v3::sqlite::add_to_linker::<_, access::Instance>(linker, |s| s)?;
     bindings::v3::redis::add_to_linker::<_, access::Instance>(linker, |s| s)?;
     bindings::v3::mqtt::add_to_linker::<_, access::Instance>(linker, |s| s)?;
+    bindings::v3::postgres::add_to_linker::<_, access::Instance>(linker, |s| s)?;
+    bindings::v3::mysql::add_to_linker::<_, access::Instance>(linker, |s| s)?;
     Ok(())
 }
 

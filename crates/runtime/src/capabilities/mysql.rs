@@ -10,13 +10,13 @@ use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, Value};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::Resource;
 
 use crate::capabilities;
 use crate::capabilities::CheckedAddress;
-use crate::capabilities::bindings::mysql::{Host, HostConnection};
+use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::bindings::rdbms_types::{
     Column, DbDataType, DbValue, Error, ParameterValue, RowSet,
 };
@@ -35,7 +35,9 @@ const IDLE_TTL: Duration = Duration::from_secs(60);
 /// A guest's handle on a pooled connection; dropping it returns the
 /// connection to its pool.
 pub struct MysqlConnection {
-    conn: Conn,
+    /// Locked by the call using it; shared so that `spin:mysql@3.0.0`'s
+    /// async calls need not hold the instance's state while they wait.
+    conn: Arc<tokio::sync::Mutex<Conn>>,
 }
 
 /// One pool per server, database, user and options, shared by all
@@ -95,10 +97,12 @@ impl MysqlPools {
     }
 }
 
-impl HostState {
-    fn mysql_conn(&mut self, conn: &Resource<MysqlConnection>) -> wasmtime::Result<&mut Conn> {
-        Ok(&mut self.table.get_mut(conn)?.conn)
-    }
+/// The connection behind the guest's handle `conn`.
+fn connection(
+    mut state: impl InstanceAccess,
+    conn: &Resource<MysqlConnection>,
+) -> wasmtime::Result<Arc<tokio::sync::Mutex<Conn>>> {
+    state.with_state(|state| Ok(state.table.get(conn)?.conn.clone()))
 }
 
 fn failed(e: mysql_async::Error) -> Error {
@@ -237,104 +241,300 @@ fn clock(hours: u64, minutes: u8, seconds: u8, micros: u32) -> String {
     text
 }
 
-impl Host for HostState {}
-
-impl HostConnection for HostState {
-    async fn open(
-        &mut self,
-        address: String,
-    ) -> wasmtime::Result<Result<Resource<MysqlConnection>, Error>> {
-        let mut checked = match self.connection_allowed(&capabilities::MYSQL, &address) {
-            Ok(checked) => checked,
-            Err(denied) => {
-                return Ok(Err(Error::ConnectionFailed(
-                    denied.reason(&capabilities::MYSQL, &address),
-                )));
-            }
-        };
-        if let Err(reason) =
-            capabilities::unblocked(self.component.clone(), &capabilities::MYSQL, &mut checked)
-                .await
-        {
-            return Ok(Err(Error::ConnectionFailed(reason)));
+/// Connects the guest to the server at `address`, if its allowed hosts
+/// grant it.
+async fn open(
+    mut state: impl InstanceAccess,
+    address: String,
+) -> wasmtime::Result<Result<Resource<MysqlConnection>, Error>> {
+    let checked = state.with_state(|state| {
+        let checked = state.connection_allowed(&capabilities::MYSQL, &address);
+        checked.map(|checked| (checked, state.component.clone()))
+    });
+    let (mut checked, component) = match checked {
+        Ok(checked) => checked,
+        Err(denied) => {
+            return Ok(Err(Error::ConnectionFailed(
+                denied.reason(&capabilities::MYSQL, &address),
+            )));
         }
-        let pool = match self.component.services.mysql.pool(&checked) {
-            Ok(pool) => pool,
-            Err(e) => return Ok(Err(e)),
-        };
-        let conn = match tokio::time::timeout(CONNECT_TIMEOUT, pool.get_conn()).await {
-            Ok(Ok(conn)) => conn,
-            Ok(Err(e)) => {
-                return Ok(Err(Error::ConnectionFailed(format!(
-                    "cannot connect to MySQL at {}:{}: {e}",
-                    checked.host, checked.port
-                ))));
-            }
-            Err(_) => {
-                return Ok(Err(Error::ConnectionFailed(format!(
-                    "timed out connecting to MySQL at {}:{}",
-                    checked.host, checked.port
-                ))));
-            }
-        };
-        Ok(Ok(self.table.push(MysqlConnection { conn })?))
+    };
+    if let Err(reason) =
+        capabilities::unblocked(component.clone(), &capabilities::MYSQL, &mut checked).await
+    {
+        return Ok(Err(Error::ConnectionFailed(reason)));
     }
+    let pool = match component.services.mysql.pool(&checked) {
+        Ok(pool) => pool,
+        Err(e) => return Ok(Err(e)),
+    };
+    let conn = match tokio::time::timeout(CONNECT_TIMEOUT, pool.get_conn()).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(e)) => {
+            return Ok(Err(Error::ConnectionFailed(format!(
+                "cannot connect to MySQL at {}:{}: {e}",
+                checked.host, checked.port
+            ))));
+        }
+        Err(_) => {
+            return Ok(Err(Error::ConnectionFailed(format!(
+                "timed out connecting to MySQL at {}:{}",
+                checked.host, checked.port
+            ))));
+        }
+    };
+    let conn = MysqlConnection {
+        conn: Arc::new(tokio::sync::Mutex::new(conn)),
+    };
+    Ok(Ok(state.with_state(|state| state.table.push(conn))?))
+}
 
-    async fn query(
-        &mut self,
-        conn: Resource<MysqlConnection>,
-        statement: String,
-        values: Vec<ParameterValue>,
-    ) -> wasmtime::Result<Result<RowSet, Error>> {
-        let conn = self.mysql_conn(&conn)?;
-        let mut result = match conn.exec_iter(statement, params(values)).await {
-            Ok(result) => result,
-            Err(e) => return Ok(Err(failed(e))),
-        };
-        let columns = result.columns().unwrap_or_else(|| Vec::new().into());
-        let rows: Vec<mysql_async::Row> = match result.collect().await {
-            Ok(rows) => rows,
-            Err(e) => return Ok(Err(failed(e))),
-        };
-        let types: Vec<DbDataType> = columns.iter().map(data_type).collect();
-        let rows = rows
-            .into_iter()
-            .map(|row| {
-                row.unwrap()
-                    .into_iter()
-                    .zip(types.iter().zip(columns.iter()))
-                    .map(|(v, (ty, column))| value(v, *ty, column))
-                    .collect::<Result<Vec<_>, _>>()
+/// Runs a statement that returns rows on the guest's connection.
+async fn query(
+    state: impl InstanceAccess,
+    conn: &Resource<MysqlConnection>,
+    statement: String,
+    values: Vec<ParameterValue>,
+) -> wasmtime::Result<Result<RowSet, Error>> {
+    let conn = connection(state, conn)?;
+    let mut conn = conn.lock().await;
+    let mut result = match conn.exec_iter(statement, params(values)).await {
+        Ok(result) => result,
+        Err(e) => return Ok(Err(failed(e))),
+    };
+    let columns = result.columns().unwrap_or_else(|| Vec::new().into());
+    let rows: Vec<mysql_async::Row> = match result.collect().await {
+        Ok(rows) => rows,
+        Err(e) => return Ok(Err(failed(e))),
+    };
+    let types: Vec<DbDataType> = columns.iter().map(data_type).collect();
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            row.unwrap()
+                .into_iter()
+                .zip(types.iter().zip(columns.iter()))
+                .map(|(v, (ty, column))| value(v, *ty, column))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<Vec<_>, _>>();
+    Ok(rows.map(|rows| RowSet {
+        columns: columns
+            .iter()
+            .zip(types)
+            .map(|(c, data_type)| Column {
+                name: c.name_str().into_owned(),
+                data_type,
             })
-            .collect::<Result<Vec<_>, _>>();
-        Ok(rows.map(|rows| RowSet {
-            columns: columns
-                .iter()
-                .zip(types)
-                .map(|(c, data_type)| Column {
-                    name: c.name_str().into_owned(),
-                    data_type,
+            .collect(),
+        rows,
+    }))
+}
+
+/// Runs a statement for its effect on the guest's connection.
+async fn execute(
+    state: impl InstanceAccess,
+    conn: &Resource<MysqlConnection>,
+    statement: String,
+    values: Vec<ParameterValue>,
+) -> wasmtime::Result<Result<(), Error>> {
+    let conn = connection(state, conn)?;
+    let mut conn = conn.lock().await;
+    Ok(conn
+        .exec_drop(statement, params(values))
+        .await
+        .map_err(failed))
+}
+
+/// `fermyon:spin/mysql@2.0.0`.
+mod v2 {
+    use super::*;
+    use crate::capabilities::bindings::mysql::{Host, HostConnection};
+
+    impl Host for HostState {}
+
+    impl HostConnection for HostState {
+        async fn open(
+            &mut self,
+            address: String,
+        ) -> wasmtime::Result<Result<Resource<MysqlConnection>, Error>> {
+            super::open(self, address).await
+        }
+
+        async fn query(
+            &mut self,
+            conn: Resource<MysqlConnection>,
+            statement: String,
+            values: Vec<ParameterValue>,
+        ) -> wasmtime::Result<Result<RowSet, Error>> {
+            super::query(self, &conn, statement, values).await
+        }
+
+        async fn execute(
+            &mut self,
+            conn: Resource<MysqlConnection>,
+            statement: String,
+            values: Vec<ParameterValue>,
+        ) -> wasmtime::Result<Result<(), Error>> {
+            super::execute(self, &conn, statement, values).await
+        }
+
+        async fn drop(&mut self, conn: Resource<MysqlConnection>) -> wasmtime::Result<()> {
+            self.table.delete(conn)?;
+            Ok(())
+        }
+    }
+}
+
+/// `spin:mysql@3.0.0` (spin-sdk 5): the same operations as `async func`s,
+/// rows as a stream. Its types are `rdbms-types`' with other names.
+mod v3 {
+    use super::*;
+    use crate::capabilities::access::Instance;
+    use crate::capabilities::bindings::v3::mysql as m3;
+    use m3::{HostConnection, HostConnectionWithStore};
+    use wasmtime::component::{Accessor, FutureReader, StreamReader};
+
+    fn error(e: Error) -> m3::Error {
+        match e {
+            Error::ConnectionFailed(m) => m3::Error::ConnectionFailed(m),
+            Error::BadParameter(m) => m3::Error::BadParameter(m),
+            Error::QueryFailed(m) => m3::Error::QueryFailed(m),
+            Error::ValueConversionFailed(m) => m3::Error::ValueConversionFailed(m),
+            Error::Other(m) => m3::Error::Other(m),
+        }
+    }
+
+    fn parameter(p: m3::ParameterValue) -> ParameterValue {
+        use m3::ParameterValue as P;
+        match p {
+            P::Boolean(v) => ParameterValue::Boolean(v),
+            P::Int8(v) => ParameterValue::Int8(v),
+            P::Int16(v) => ParameterValue::Int16(v),
+            P::Int32(v) => ParameterValue::Int32(v),
+            P::Int64(v) => ParameterValue::Int64(v),
+            P::Uint8(v) => ParameterValue::Uint8(v),
+            P::Uint16(v) => ParameterValue::Uint16(v),
+            P::Uint32(v) => ParameterValue::Uint32(v),
+            P::Uint64(v) => ParameterValue::Uint64(v),
+            P::Floating32(v) => ParameterValue::Floating32(v),
+            P::Floating64(v) => ParameterValue::Floating64(v),
+            P::Str(v) => ParameterValue::Str(v),
+            P::Binary(v) => ParameterValue::Binary(v),
+            P::DbNull => ParameterValue::DbNull,
+        }
+    }
+
+    fn value(v: DbValue) -> m3::DbValue {
+        use m3::DbValue as V;
+        match v {
+            DbValue::Boolean(v) => V::Boolean(v),
+            DbValue::Int8(v) => V::Int8(v),
+            DbValue::Int16(v) => V::Int16(v),
+            DbValue::Int32(v) => V::Int32(v),
+            DbValue::Int64(v) => V::Int64(v),
+            DbValue::Uint8(v) => V::Uint8(v),
+            DbValue::Uint16(v) => V::Uint16(v),
+            DbValue::Uint32(v) => V::Uint32(v),
+            DbValue::Uint64(v) => V::Uint64(v),
+            DbValue::Floating32(v) => V::Floating32(v),
+            DbValue::Floating64(v) => V::Floating64(v),
+            DbValue::Str(v) => V::Str(v),
+            DbValue::Binary(v) => V::Binary(v),
+            DbValue::DbNull => V::DbNull,
+            DbValue::Unsupported => V::Unsupported,
+        }
+    }
+
+    fn data_type(t: DbDataType) -> m3::DbDataType {
+        use m3::DbDataType as T;
+        match t {
+            DbDataType::Boolean => T::Boolean,
+            DbDataType::Int8 => T::Int8,
+            DbDataType::Int16 => T::Int16,
+            DbDataType::Int32 => T::Int32,
+            DbDataType::Int64 => T::Int64,
+            DbDataType::Uint8 => T::Uint8,
+            DbDataType::Uint16 => T::Uint16,
+            DbDataType::Uint32 => T::Uint32,
+            DbDataType::Uint64 => T::Uint64,
+            DbDataType::Floating32 => T::Floating32,
+            DbDataType::Floating64 => T::Floating64,
+            DbDataType::Str => T::Str,
+            DbDataType::Binary => T::Binary,
+            DbDataType::Other => T::Other,
+        }
+    }
+
+    fn parameters(values: Vec<m3::ParameterValue>) -> Vec<ParameterValue> {
+        values.into_iter().map(parameter).collect()
+    }
+
+    impl m3::Host for &mut HostState {}
+
+    impl HostConnection for &mut HostState {
+        async fn drop(&mut self, conn: Resource<MysqlConnection>) -> wasmtime::Result<()> {
+            self.table.delete(conn)?;
+            Ok(())
+        }
+    }
+
+    impl<T: 'static> HostConnectionWithStore<T> for Instance {
+        async fn open(
+            accessor: &Accessor<T, Self>,
+            address: String,
+        ) -> wasmtime::Result<Result<Resource<MysqlConnection>, m3::Error>> {
+            Ok(super::open(accessor, address).await?.map_err(error))
+        }
+
+        async fn query(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<MysqlConnection>,
+            statement: String,
+            values: Vec<m3::ParameterValue>,
+        ) -> wasmtime::Result<
+            Result<
+                (
+                    Vec<m3::Column>,
+                    StreamReader<Vec<m3::DbValue>>,
+                    FutureReader<Result<(), m3::Error>>,
+                ),
+                m3::Error,
+            >,
+        > {
+            let rows = match super::query(accessor, &conn, statement, parameters(values)).await? {
+                Ok(rows) => rows,
+                Err(e) => return Ok(Err(error(e))),
+            };
+            let columns = rows
+                .columns
+                .into_iter()
+                .map(|c| m3::Column {
+                    name: c.name,
+                    data_type: data_type(c.data_type),
                 })
-                .collect(),
-            rows,
-        }))
-    }
+                .collect();
+            let rows: Vec<Vec<m3::DbValue>> = rows
+                .rows
+                .into_iter()
+                .map(|row| row.into_iter().map(value).collect())
+                .collect();
+            accessor.with(|mut access| {
+                let rows = StreamReader::new(&mut access, rows)?;
+                let done =
+                    FutureReader::new(&mut access, async { Ok::<_, wasmtime::Error>(Ok(())) })?;
+                Ok(Ok((columns, rows, done)))
+            })
+        }
 
-    async fn execute(
-        &mut self,
-        conn: Resource<MysqlConnection>,
-        statement: String,
-        values: Vec<ParameterValue>,
-    ) -> wasmtime::Result<Result<(), Error>> {
-        let conn = self.mysql_conn(&conn)?;
-        Ok(conn
-            .exec_drop(statement, params(values))
-            .await
-            .map_err(failed))
-    }
-
-    async fn drop(&mut self, conn: Resource<MysqlConnection>) -> wasmtime::Result<()> {
-        self.table.delete(conn)?;
-        Ok(())
+        async fn execute(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<MysqlConnection>,
+            statement: String,
+            values: Vec<m3::ParameterValue>,
+        ) -> wasmtime::Result<Result<(), m3::Error>> {
+            let done = super::execute(accessor, &conn, statement, parameters(values)).await?;
+            Ok(done.map_err(error))
+        }
     }
 }

@@ -20,10 +20,12 @@ use wasmtime::component::Resource;
 
 use crate::capabilities;
 use crate::capabilities::CheckedAddress;
+use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::bindings::{
     postgres as v2, postgres3 as v3, postgres4 as v4, rdbms_types,
 };
 use crate::state::HostState;
+use std::sync::Arc;
 use values::{ColumnType, Param, Value};
 
 /// How long connecting (DNS, TCP, start-up and authentication) may take.
@@ -46,9 +48,17 @@ const RESET: &str = "ROLLBACK; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLO
 
 /// A guest's handle on a connection.
 pub struct PgConnection {
-    client: Option<Client>,
+    /// Shared with the calls in flight on it (`spin:postgres@4.2.0`'s async
+    /// functions run while the guest goes on).
+    client: Option<Arc<Client>>,
     /// Which idle connections this one can stand in for.
     key: String,
+}
+
+/// A guest's `spin:postgres@4.2.0` connection builder.
+pub struct PgConnectionBuilder {
+    address: String,
+    ca_root: Option<String>,
 }
 
 /// Idle connections shared by all requests.
@@ -217,96 +227,163 @@ fn config(address: &CheckedAddress) -> Result<tokio_postgres::Config, PgError> {
     Ok(config)
 }
 
-impl HostState {
-    async fn pg_open(
-        &mut self,
-        address: String,
-    ) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
-        let mut checked = match self.connection_allowed(&capabilities::POSTGRES, &address) {
-            Ok(checked) => checked,
-            Err(denied) => {
-                return Ok(Err(PgError::ConnectionFailed(
-                    denied.reason(&capabilities::POSTGRES, &address),
-                )));
-            }
-        };
-        if let Err(reason) = capabilities::unblocked(
-            self.component.clone(),
-            &capabilities::POSTGRES,
-            &mut checked,
-        )
-        .await
-        {
-            return Ok(Err(PgError::ConnectionFailed(reason)));
+/// Opens a connection for the guest to the server `address` names (a URL,
+/// or a libpq `key=value` string), if its allowed hosts grant it.
+async fn open(
+    mut state: impl InstanceAccess,
+    address: String,
+) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
+    let address = match libpq_to_url(&address) {
+        Ok(address) => address,
+        Err(e) => return Ok(Err(PgError::ConnectionFailed(e))),
+    };
+    let checked = state.with_state(|state| {
+        let checked = state.connection_allowed(&capabilities::POSTGRES, &address);
+        checked.map(|checked| (checked, state.component.clone()))
+    });
+    let (mut checked, component) = match checked {
+        Ok(checked) => checked,
+        Err(denied) => {
+            return Ok(Err(PgError::ConnectionFailed(
+                denied.reason(&capabilities::POSTGRES, &address),
+            )));
         }
-        let key = pool_key(&checked);
-        let pool = &self.component.services.postgres;
-        let client = match pool.take(&key) {
-            Some(client) => client,
-            None => match connect(&checked).await {
-                Ok(client) => client,
-                Err(e) => return Ok(Err(e)),
-            },
-        };
-        Ok(Ok(self.table.push(PgConnection {
-            client: Some(client),
-            key,
-        })?))
+    };
+    if let Err(reason) =
+        capabilities::unblocked(component.clone(), &capabilities::POSTGRES, &mut checked).await
+    {
+        return Ok(Err(PgError::ConnectionFailed(reason)));
     }
+    let key = pool_key(&checked);
+    let pool = &component.services.postgres;
+    let client = match pool.take(&key) {
+        Some(client) => client,
+        None => match connect(&checked).await {
+            Ok(client) => client,
+            Err(e) => return Ok(Err(e)),
+        },
+    };
+    let conn = PgConnection {
+        client: Some(Arc::new(client)),
+        key,
+    };
+    Ok(Ok(state.with_state(|state| state.table.push(conn))?))
+}
 
-    fn pg_client(&self, conn: &Resource<PgConnection>) -> wasmtime::Result<&Client> {
-        self.table
+/// A libpq connection string (`host=localhost user=postgres dbname=app`,
+/// as the official SDK's example writes it) as the equivalent
+/// `postgres://` URL, so that one allow-list check and one connection path
+/// serve both forms; a URL is returned as it is.
+fn libpq_to_url(address: &str) -> Result<String, String> {
+    if address.contains("://") {
+        return Ok(address.to_owned());
+    }
+    let config: tokio_postgres::Config = address
+        .parse()
+        .map_err(|e| format!("not a PostgreSQL address (a URL or libpq key=value string): {e}"))?;
+    let host = match config.get_hosts() {
+        [tokio_postgres::config::Host::Tcp(host)] => host.clone(),
+        [] => return Err("the connection string names no `host`".into()),
+        _ => return Err("only one TCP `host` is supported".into()),
+    };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    let port = match config.get_ports() {
+        [] => 5432,
+        [port] => *port,
+        _ => return Err("only one `port` is supported".into()),
+    };
+    let encode = |text: &str| {
+        percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let mut url = String::from("postgres://");
+    if let Some(user) = config.get_user() {
+        url.push_str(&encode(user));
+        if let Some(password) = config.get_password() {
+            url.push(':');
+            url.push_str(&encode(&String::from_utf8_lossy(password)));
+        }
+        url.push('@');
+    }
+    url.push_str(&format!("{host}:{port}"));
+    if let Some(db) = config.get_dbname() {
+        url.push('/');
+        url.push_str(&encode(db));
+    }
+    if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+        url.push_str("?sslmode=require");
+    }
+    Ok(url)
+}
+
+/// The client behind the guest's handle `conn`.
+fn client(
+    mut state: impl InstanceAccess,
+    conn: &Resource<PgConnection>,
+) -> wasmtime::Result<Arc<Client>> {
+    state.with_state(|state| {
+        state
+            .table
             .get(conn)?
             .client
-            .as_ref()
+            .clone()
             .ok_or_else(|| wasmtime::format_err!("the PostgreSQL connection was closed"))
-    }
+    })
+}
 
-    async fn pg_query(
-        &mut self,
-        conn: &Resource<PgConnection>,
-        statement: String,
-        params: Result<Vec<Param>, String>,
-    ) -> wasmtime::Result<Result<Rows, PgError>> {
-        let params = match params {
-            Ok(params) => params,
-            Err(e) => return Ok(Err(PgError::BadParameter(e))),
-        };
-        let client = self.pg_client(conn)?;
-        Ok(query(client, &statement, &params).await)
-    }
+/// Runs a statement that returns rows on the guest's connection.
+async fn run_query(
+    state: impl InstanceAccess,
+    conn: &Resource<PgConnection>,
+    statement: String,
+    params: Result<Vec<Param>, String>,
+) -> wasmtime::Result<Result<Rows, PgError>> {
+    let params = match params {
+        Ok(params) => params,
+        Err(e) => return Ok(Err(PgError::BadParameter(e))),
+    };
+    let client = client(state, conn)?;
+    Ok(query(&client, &statement, &params).await)
+}
 
-    async fn pg_execute(
-        &mut self,
-        conn: &Resource<PgConnection>,
-        statement: String,
-        params: Result<Vec<Param>, String>,
-    ) -> wasmtime::Result<Result<u64, PgError>> {
-        let params = match params {
-            Ok(params) => params,
-            Err(e) => return Ok(Err(PgError::BadParameter(e))),
-        };
-        let client = self.pg_client(conn)?;
-        Ok(client
-            .execute(&statement, &param_refs(&params))
-            .await
-            .map_err(|e| PgError::QueryFailed(QueryFailure::from(&e))))
-    }
+/// Runs a statement for its effect on the guest's connection.
+async fn run_execute(
+    state: impl InstanceAccess,
+    conn: &Resource<PgConnection>,
+    statement: String,
+    params: Result<Vec<Param>, String>,
+) -> wasmtime::Result<Result<u64, PgError>> {
+    let params = match params {
+        Ok(params) => params,
+        Err(e) => return Ok(Err(PgError::BadParameter(e))),
+    };
+    let client = client(state, conn)?;
+    Ok(client
+        .execute(&statement, &param_refs(&params))
+        .await
+        .map_err(|e| PgError::QueryFailed(QueryFailure::from(&e))))
+}
 
-    /// Returns the connection to the pool once its session is reset.
-    fn pg_drop(&mut self, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
-        let PgConnection { client, key } = self.table.delete(conn)?;
-        let Some(client) = client.filter(|c| !c.is_closed()) else {
-            return Ok(());
-        };
-        let services = self.component.services.clone();
-        tokio::spawn(async move {
-            if reset(&client).await {
-                services.postgres.put(key, client);
-            }
-        });
-        Ok(())
-    }
+/// Returns the connection to the pool once its session is reset (unless a
+/// call on it is still in flight: then it is closed).
+fn close(state: &mut HostState, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
+    let PgConnection { client, key } = state.table.delete(conn)?;
+    let Some(client) = client
+        .and_then(|c| Arc::try_unwrap(c).ok())
+        .filter(|c| !c.is_closed())
+    else {
+        return Ok(());
+    };
+    let services = state.component.services.clone();
+    tokio::spawn(async move {
+        if reset(&client).await {
+            services.postgres.put(key, client);
+        }
+    });
+    Ok(())
 }
 
 async fn connect(address: &CheckedAddress) -> Result<Client, PgError> {
@@ -462,12 +539,22 @@ macro_rules! host_connection {
             values.into_iter().map(param).collect()
         }
 
+        fn columns(columns: Vec<(String, ColumnType)>) -> Vec<Column> {
+            columns
+                .into_iter()
+                .map(|(name, ty)| Column {
+                    name,
+                    data_type: data_type(ty),
+                })
+                .collect()
+        }
+
         impl $interface::HostConnection for HostState {
             async fn open(
                 &mut self,
                 address: String,
             ) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
-                Ok(self.pg_open(address).await?.map_err(Error::from))
+                Ok(super::open(self, address).await?.map_err(Error::from))
             }
 
             async fn query(
@@ -476,16 +563,9 @@ macro_rules! host_connection {
                 statement: String,
                 values: Vec<ParameterValue>,
             ) -> wasmtime::Result<Result<RowSet, Error>> {
-                let rows = self.pg_query(&conn, statement, params(values)).await?;
+                let rows = run_query(self, &conn, statement, params(values)).await?;
                 Ok(rows.map_err(Error::from).map(|rows| RowSet {
-                    columns: rows
-                        .columns
-                        .into_iter()
-                        .map(|(name, ty)| Column {
-                            name,
-                            data_type: data_type(ty),
-                        })
-                        .collect(),
+                    columns: columns(rows.columns),
                     rows: rows
                         .rows
                         .into_iter()
@@ -500,12 +580,12 @@ macro_rules! host_connection {
                 statement: String,
                 values: Vec<ParameterValue>,
             ) -> wasmtime::Result<Result<u64, Error>> {
-                let count = self.pg_execute(&conn, statement, params(values)).await?;
+                let count = run_execute(self, &conn, statement, params(values)).await?;
                 Ok(count.map_err(Error::from))
             }
 
             async fn drop(&mut self, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
-                self.pg_drop(conn)
+                close(self, conn)
             }
         }
     };
@@ -577,16 +657,17 @@ mod v3_host {
     host_connection!(v3);
 }
 
-mod v4_host {
-    //! `spin:postgres@4.0.0`: adds UUIDs, JSONB, decimals, ranges, arrays
-    //! and intervals, and the server's error fields.
-
+/// The conversions of `spin:postgres@4.x`, whose types are the same in 4.0
+/// and 4.2: expanded in each version's module, where `v4` names that
+/// version's bindings.
+macro_rules! v4_conversions {
+    () => {
     use super::*;
     use rust_decimal::Decimal;
     use std::str::FromStr;
     use v4::{
-        Column, DbDataType, DbError, DbValue, Error, ParameterValue, QueryError, RangeBoundKind,
-        RowSet,
+        Column, DbDataType, DbError, DbValue, Error, Interval as WitInterval, ParameterValue,
+        QueryError, RangeBoundKind, RowSet,
     };
     use values::{Interval, JsonText, Range};
 
@@ -665,7 +746,7 @@ mod v4_host {
                 DbValue::ArrayDecimal(v.into_iter().map(|d| d.map(text)).collect())
             }
             Value::ArrayStr(v) => DbValue::ArrayStr(v),
-            Value::Interval(v) => DbValue::Interval(v4::Interval {
+            Value::Interval(v) => DbValue::Interval(WitInterval {
                 micros: v.micros,
                 days: v.days,
                 months: v.months,
@@ -705,7 +786,146 @@ mod v4_host {
         })
     }
 
+    };
+}
+
+mod v4_host {
+    //! `spin:postgres@4.0.0`: adds UUIDs, JSONB, decimals, ranges, arrays
+    //! and intervals, and the server's error fields.
+
+    v4_conversions!();
+
     impl v4::Host for HostState {}
 
     host_connection!(v4);
+}
+
+mod v4_2_host {
+    //! `spin:postgres@4.2.0` (Spin 4): 4.0's types and functions, a
+    //! connection builder, and `async func` variants whose rows stream.
+
+    use crate::capabilities::bindings::v3::postgres as v4;
+    v4_conversions!();
+    use crate::capabilities::access::Instance;
+    use v4::{HostConnectionBuilder, HostConnectionBuilderWithStore, HostConnectionWithStore};
+    use wasmtime::component::{Accessor, FutureReader, StreamReader};
+
+    impl v4::Host for HostState {}
+
+    host_connection!(v4);
+
+    impl<T: 'static> HostConnectionWithStore<T> for Instance {
+        async fn open_async(
+            accessor: &Accessor<T, Self>,
+            address: String,
+        ) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
+            Ok(open(accessor, address).await?.map_err(Error::from))
+        }
+
+        async fn query_async(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<PgConnection>,
+            statement: String,
+            values: Vec<ParameterValue>,
+        ) -> wasmtime::Result<
+            Result<
+                (
+                    Vec<Column>,
+                    StreamReader<Vec<DbValue>>,
+                    FutureReader<Result<(), Error>>,
+                ),
+                Error,
+            >,
+        > {
+            // The rows are read (within the instance's limits) before they
+            // stream to the guest.
+            let rows = match run_query(accessor, &conn, statement, params(values)).await? {
+                Ok(rows) => rows,
+                Err(e) => return Ok(Err(Error::from(e))),
+            };
+            let cols = columns(rows.columns);
+            let rows: Vec<Vec<DbValue>> = rows
+                .rows
+                .into_iter()
+                .map(|row| row.into_iter().map(value).collect())
+                .collect();
+            accessor.with(|mut access| {
+                let rows = StreamReader::new(&mut access, rows)?;
+                let done =
+                    FutureReader::new(&mut access, async { Ok::<_, wasmtime::Error>(Ok(())) })?;
+                Ok(Ok((cols, rows, done)))
+            })
+        }
+
+        async fn execute_async(
+            accessor: &Accessor<T, Self>,
+            conn: Resource<PgConnection>,
+            statement: String,
+            values: Vec<ParameterValue>,
+        ) -> wasmtime::Result<Result<u64, Error>> {
+            let count = run_execute(accessor, &conn, statement, params(values)).await?;
+            Ok(count.map_err(Error::from))
+        }
+    }
+
+    /// Why a builder cannot connect: this host has no TLS to PostgreSQL.
+    fn unsupported_tls() -> Error {
+        Error::ConnectionFailed(
+            "TLS to PostgreSQL (a CA root) is not supported by this host yet".into(),
+        )
+    }
+
+    impl HostConnectionBuilder for HostState {
+        async fn new(
+            &mut self,
+            address: String,
+        ) -> wasmtime::Result<Resource<PgConnectionBuilder>> {
+            Ok(self.table.push(PgConnectionBuilder {
+                address,
+                ca_root: None,
+            })?)
+        }
+
+        async fn set_ca_root(
+            &mut self,
+            builder: Resource<PgConnectionBuilder>,
+            certificate: String,
+        ) -> wasmtime::Result<Result<(), Error>> {
+            self.table.get_mut(&builder)?.ca_root = Some(certificate);
+            Ok(Ok(()))
+        }
+
+        async fn build(
+            &mut self,
+            builder: Resource<PgConnectionBuilder>,
+        ) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
+            let builder = self.table.get(&builder)?;
+            if builder.ca_root.is_some() {
+                return Ok(Err(unsupported_tls()));
+            }
+            let address = builder.address.clone();
+            Ok(open(self, address).await?.map_err(Error::from))
+        }
+
+        async fn drop(&mut self, builder: Resource<PgConnectionBuilder>) -> wasmtime::Result<()> {
+            self.table.delete(builder)?;
+            Ok(())
+        }
+    }
+
+    impl<T: 'static> HostConnectionBuilderWithStore<T> for Instance {
+        async fn build_async(
+            mut accessor: &Accessor<T, Self>,
+            builder: Resource<PgConnectionBuilder>,
+        ) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
+            let (address, tls) = accessor.with_state(|state| -> wasmtime::Result<_> {
+                let builder = state.table.get(&builder)?;
+                Ok((builder.address.clone(), builder.ca_root.is_some()))
+            })?;
+            if tls {
+                return Ok(Err(unsupported_tls()));
+            }
+            Ok(open(accessor, address).await?.map_err(Error::from))
+        }
+    }
 }
