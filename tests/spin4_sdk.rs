@@ -325,3 +325,76 @@ fn streaming_handler_of_the_wasi_http_service_world() {
     assert_eq!(both.status, 200);
     assert_eq!(both.text(), "200 concurrent\n200 concurrent\n");
 }
+
+#[test]
+fn service_chaining_reaches_a_component_in_process() {
+    // The front (spin-sdk 5.0, wasi:http 0.3) calls the back (spin-sdk 3.x,
+    // wasi:http 0.2, which reflects what it is given) at
+    // `http://back.spin.internal`, which only the front's allow list grants.
+    let front = Spin4Sdk::V5.build(&test_app("spin4-platform"), Spin4Sdk::V5.http_world());
+    let back = support::python::build_sdk_app(&test_app("sdk-http"));
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&front, dir.path().join("front.wasm")).unwrap();
+    std::os::unix::fs::symlink(&back, dir.path().join("back.wasm")).unwrap();
+    let manifest = dir.path().join("spin.toml");
+    std::fs::write(
+        &manifest,
+        r#"
+spin_manifest_version = 2
+
+[application]
+name = "chained"
+
+[[trigger.http]]
+route = "/front/..."
+component = "front"
+
+[[trigger.http]]
+route = "/back/..."
+component = "back"
+
+[[trigger.http]]
+route = "/other/..."
+component = "other"
+
+[component.front]
+source = "front.wasm"
+allowed_outbound_hosts = ["http://back.spin.internal", "http://nope.spin.internal"]
+
+[component.back]
+source = "back.wasm"
+
+[component.other]
+source = "front.wasm"
+"#,
+    )
+    .unwrap();
+    let up = SpinUp::start(&manifest, &[]);
+    let call = |path: &str, url: &str| {
+        let resp = request(up.addr, "GET", path, &[("x-url", url)], b"").unwrap();
+        (resp.status, resp.text())
+    };
+
+    let (status, body) = call("/front/outbound", "http://back.spin.internal/items/7?q=1");
+    assert_eq!(status, 200, "{body}");
+    let reflected: serde_json::Value =
+        serde_json::from_str(body.strip_prefix("200 ").expect("the back answered 200")).unwrap();
+    assert_eq!(reflected["uri"], "/items/7?q=1");
+    assert_eq!(reflected["headers"]["spin-path-info"], "/items/7");
+    assert_eq!(reflected["headers"]["spin-component-route"], "");
+
+    // Not granted: refused like any other host.
+    let (status, refused) = call("/other/outbound", "http://back.spin.internal/items");
+    assert_eq!(
+        (status, refused.as_str()),
+        (502, "ErrorCode_HttpRequestDenied")
+    );
+    expect_log(
+        &up,
+        "is not allowed to send a request to `http://back.spin.internal/items`",
+    );
+
+    // A component that does not exist: an error, not a hang.
+    let (status, missing) = call("/front/outbound", "http://nope.spin.internal/");
+    assert_eq!(status, 502, "{missing}");
+}

@@ -348,6 +348,11 @@ impl LoadedApp {
         self.variables.expand(template)
     }
 
+    /// Lets components reach each other in-process (service chaining).
+    pub fn set_component_requests(&self, components: Arc<dyn crate::services::ComponentRequests>) {
+        self.services.set_component_requests(components);
+    }
+
     /// The prepared component with this id.
     pub fn component(&self, id: &str) -> Option<&Arc<LoadedComponent>> {
         self.components.get(id)

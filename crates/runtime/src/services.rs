@@ -44,7 +44,31 @@ pub struct AppServices {
     max_result_bytes: usize,
     /// Where the application's HTTP trigger listens, for self requests.
     app_address: OnceLock<SocketAddr>,
+    components: OnceLock<Arc<dyn ComponentRequests>>,
     databases: Mutex<HashMap<DatabaseKey, Arc<Database>>>,
+}
+
+/// What a chained request (`http://<component>.spin.internal/...`) yields.
+pub type ChainedResponse = std::pin::Pin<
+    Box<
+        dyn Future<
+                Output = Result<
+                    http::Response<wasmtime_wasi_http::WasiBody>,
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    >,
+>;
+
+/// Service chaining: the HTTP trigger hands a request to one of the
+/// application's components in-process, without a socket.
+pub trait ComponentRequests: Send + Sync {
+    /// Sends `request` to the component `id`.
+    fn send(
+        &self,
+        id: &str,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+    ) -> ChainedResponse;
 }
 
 /// What makes two opens share one connection: the same file with the same
@@ -74,6 +98,7 @@ impl AppServices {
             stores,
             max_result_bytes,
             app_address: OnceLock::new(),
+            components: OnceLock::new(),
             databases: Mutex::default(),
         }
     }
@@ -118,6 +143,18 @@ impl AppServices {
     /// Where requests to the application itself go, once it listens.
     pub fn app_address(&self) -> Option<SocketAddr> {
         self.app_address.get().copied()
+    }
+
+    /// Tells the application how to reach its components in-process (the
+    /// HTTP trigger, once it serves).
+    pub fn set_component_requests(&self, components: Arc<dyn ComponentRequests>) {
+        let _ = self.components.set(components);
+    }
+
+    /// How to reach the application's components in-process, once the
+    /// HTTP trigger serves.
+    pub fn component_requests(&self) -> Option<Arc<dyn ComponentRequests>> {
+        self.components.get().cloned()
     }
 
     /// Where the key-value store `label` keeps its data, if it is defined.

@@ -161,11 +161,11 @@ impl Handler {
         }
     }
 
-    async fn run_component(
+    async fn run_component<B: GuestBody>(
         &self,
         component: &Arc<LoadedComponent>,
         matched: &RouteMatch<'_, RouteTarget>,
-        mut req: Request<Incoming>,
+        mut req: Request<B>,
         client: SocketAddr,
         local: Option<SocketAddr>,
     ) -> Response<HyperOutgoingBody> {
@@ -229,10 +229,10 @@ impl Handler {
     /// Instantiates the component and calls its `wasi:http/incoming-handler`.
     /// The guest keeps running after it hands over the response head, to
     /// stream the body; the request timeout covers all of it.
-    async fn invoke(
+    async fn invoke<B: GuestBody>(
         &self,
         component: &Arc<LoadedComponent>,
-        req: Request<Incoming>,
+        req: Request<B>,
         capture: Option<Arc<OnceLock<OutputCapture>>>,
     ) -> anyhow::Result<Response<HyperOutgoingBody>> {
         // Held until the guest finishes (body streaming included). A request
@@ -351,6 +351,63 @@ impl Handler {
                 Err(join) => Err(anyhow::anyhow!("the request task panicked: {join}")),
             },
         }
+    }
+}
+
+/// A request body a guest can read: hyper's for requests from clients, the
+/// outbound body for chained requests.
+pub(crate) trait GuestBody:
+    http_body::Body<Data = Bytes, Error: Into<wasmtime_wasi_http::Error>> + Send + 'static
+{
+}
+
+impl<B> GuestBody for B where
+    B: http_body::Body<Data = Bytes, Error: Into<wasmtime_wasi_http::Error>> + Send + 'static
+{
+}
+
+impl Handler {
+    /// Service chaining: `request` (to `http://<id>.spin.internal/...`)
+    /// handed to the component `id` in-process, as if its route were
+    /// `/...`, as Spin does.
+    pub(crate) async fn handle_chained(
+        &self,
+        id: &str,
+        request: Request<wasmtime_wasi_http::WasiBody>,
+    ) -> Result<Response<HyperOutgoingBody>, wasmtime_wasi_http::Error> {
+        let Some(component) = self.app.component(id).filter(|c| c.handler.is_some()) else {
+            tracing::error!(
+                "a request to `http://{id}.spin.internal` found no component `{id}` with an HTTP trigger\n\nhint: service chaining addresses a component by its id; check the id, and that an `[[trigger.http]]` routes to it"
+            );
+            return Err(wasmtime_wasi_http::Error::DestinationNotFound);
+        };
+        let path = request.uri().path().to_owned();
+        let target = RouteTarget::Component(id.to_owned());
+        let matched = RouteMatch::synthetic(&target, &path);
+        let caller = SocketAddr::from(([127, 0, 0, 1], 0));
+        Ok(self
+            .run_component(component, &matched, request, caller, None)
+            .await)
+    }
+}
+
+/// The HTTP trigger as the runtime's way to reach components in-process.
+pub(crate) struct ChainedRequests(pub(crate) std::sync::Weak<Handler>);
+
+impl spin_runtime::services::ComponentRequests for ChainedRequests {
+    fn send(
+        &self,
+        id: &str,
+        request: Request<wasmtime_wasi_http::WasiBody>,
+    ) -> spin_runtime::services::ChainedResponse {
+        let handler = self.0.clone();
+        let id = id.to_owned();
+        Box::pin(async move {
+            let handler = handler
+                .upgrade()
+                .ok_or(wasmtime_wasi_http::Error::DestinationNotFound)?;
+            handler.handle_chained(&id, request).await
+        })
     }
 }
 

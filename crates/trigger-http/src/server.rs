@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::connection::{BusyBody, ClockedIo, ConnectionClock};
-use crate::handler::{Handler, RouteTarget};
+use crate::handler::{ChainedRequests, Handler, RouteTarget};
 use crate::overload::{self, Backoff, Burst};
 use spin_manifest::HttpRoute;
 use spin_routes::Router;
@@ -124,7 +124,12 @@ impl HttpServer {
             );
         }
         Ok(Self {
-            handler: Arc::new(Handler::new(app.clone(), router, options)),
+            handler: {
+                let handler = Arc::new(Handler::new(app.clone(), router, options));
+                // Service chaining reaches components through the handler.
+                app.set_component_requests(Arc::new(ChainedRequests(Arc::downgrade(&handler))));
+                handler
+            },
             app,
         })
     }

@@ -13,7 +13,6 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt as _;
-use hyper::body::Incoming;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -29,6 +28,7 @@ use wasmtime_wasi_http::handler::{
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
+use crate::handler::GuestBody;
 use spin_runtime::{HostState, LoadedApp, LoadedComponent};
 
 /// How the instances of one `wasi:http@0.3` component are shared.
@@ -179,9 +179,9 @@ impl WorkerExpiration for Expiration {
 
 /// Sends `req` to `handler`, holding `permit` (the request's slot) until
 /// the response body has been sent or dropped.
-pub(crate) async fn handle(
+pub(crate) async fn handle<B: GuestBody>(
     handler: &Wasi03Handler,
-    req: Request<Incoming>,
+    req: Request<B>,
     tls: bool,
     timeout: Duration,
     permit: OwnedSemaphorePermit,
@@ -237,7 +237,7 @@ impl Body for PermitBody {
 /// `req` with the scheme and authority in its URI, as `wasi:http@0.3`
 /// requests carry them (hyper gives a server the path alone). The host is
 /// the `Host` header, which the caller has already made sure of.
-fn with_absolute_uri(req: Request<Incoming>, tls: bool) -> Request<Incoming> {
+fn with_absolute_uri<B>(req: Request<B>, tls: bool) -> Request<B> {
     let (mut parts, body) = req.into_parts();
     let authority = parts
         .headers

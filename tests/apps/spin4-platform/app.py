@@ -32,6 +32,8 @@ class HttpHandler(http.Handler):
         global served
         served += 1
         path, _, query = request.uri.partition("?")
+        # Routes are the last path segment, whatever the trigger's prefix.
+        path = "/" + path.rsplit("/", 1)[-1]
         if path == "/hello":
             return text(200, "hello from spin-sdk")
         if path == "/served":

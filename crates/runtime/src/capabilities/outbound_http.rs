@@ -56,7 +56,13 @@ enum Route {
     Upstream,
     /// To the application's own HTTP listener.
     App,
+    /// To one of the application's components, in-process
+    /// (`http://<component>.spin.internal`).
+    Component(String),
 }
+
+/// The domain of service chaining: `<component-id>.spin.internal`.
+const SPIN_INTERNAL: &str = ".spin.internal";
 
 /// The wasi:http hooks of one instance's requests.
 pub struct OutboundHttp {
@@ -93,6 +99,11 @@ impl OutboundHttp {
             if allowed {
                 return Ok(Route::App);
             }
+        } else if let Host::Domain(domain) = &target.host
+            && let Some(id) = domain.strip_suffix(SPIN_INTERNAL)
+            && component.allowed_hosts.allows(&target)
+        {
+            return Ok(Route::Component(id.to_owned()));
         } else if component.allowed_hosts.allows(&target) {
             // Names are checked where they are resolved (the client's
             // resolver); an address written in the URL is checked here.
@@ -143,6 +154,16 @@ impl WasiHttpHooks for OutboundHttp {
         Box::new(async move {
             let mut request = request;
             match Self::check(&component, request.uri())? {
+                Route::Component(id) => {
+                    let Some(components) = component.services.component_requests() else {
+                        return Err(Error::DestinationNotFound);
+                    };
+                    let response = components.send(&id, request).await?;
+                    return Ok((
+                        response,
+                        Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
+                    ));
+                }
                 Route::Upstream => {}
                 Route::App => {
                     let addr = component
