@@ -112,6 +112,33 @@ fn spin4_interfaces_with_both_sdks() {
         );
         expect_log(&up, "opened the key-value store `not-granted`");
 
+        // wasi:keyvalue (store, atomics, batch) on the same store.
+        let (status, wasi_kv) = get(&format!("/wasi-kv?{sdk:?}"));
+        assert_eq!(status, 200, "{sdk:?}: {wasi_kv}");
+        let wasi_kv: serde_json::Value = serde_json::from_str(&wasi_kv).unwrap();
+        assert_eq!(wasi_kv["increments"], serde_json::json!([5, 3]));
+        assert_eq!(wasi_kv["cas_before"], serde_json::Value::Null);
+        assert_eq!(wasi_kv["lost"], "CasError_CasFailed");
+        assert_eq!(
+            wasi_kv["many"],
+            serde_json::json!([
+                [format!("b1-{sdk:?}"), "one"],
+                [format!("b2-{sdk:?}"), "two"],
+                [format!("none-{sdk:?}"), null]
+            ])
+        );
+        assert_eq!(
+            wasi_kv["listed"],
+            serde_json::json!([
+                format!("b1-{sdk:?}"),
+                format!("b2-{sdk:?}"),
+                format!("cas-{sdk:?}"),
+                format!("count-{sdk:?}")
+            ])
+        );
+        assert_eq!(wasi_kv["remaining"], false);
+        assert_eq!(wasi_kv["spin_kv_sees_delete"], true);
+
         // spin:variables@3.0.0.
         assert_eq!(
             get("/variable?greeting"),

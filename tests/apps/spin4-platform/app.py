@@ -8,6 +8,9 @@ from componentize_py_types import Err
 from spin_sdk import http, key_value, mqtt, mysql, postgres, redis, variables
 from spin_sdk.wit.imports.spin_postgres_postgres_4_2_0 import ParameterValue_Int32, ParameterValue_Str
 from spin_sdk.wit.imports.spin_redis_redis_3_0_0 import RedisParameter_Binary
+from spin_sdk.wit.imports import wasi_keyvalue_atomics_0_2_0_draft2 as kv_atomics
+from spin_sdk.wit.imports import wasi_keyvalue_batch_0_2_0_draft2 as kv_batch
+from spin_sdk.wit.imports import wasi_keyvalue_store_0_2_0_draft2 as kv_store
 from spin_sdk.http import Request, Response, send
 from spin_sdk.mqtt import Qos
 from spin_sdk.sqlite import Connection, Value_Integer, Value_Text
@@ -50,6 +53,35 @@ class HttpHandler(http.Handler):
                 gone = await store.exists("k-" + query)
             return text(200, json.dumps({
                 "got": got.decode(), "exists": exists, "keys": sorted(keys), "gone": not gone,
+            }))
+        if path == "/wasi-kv":
+            # wasi:keyvalue on the same `default` store as spin:key-value.
+            with kv_store.open("default") as bucket:
+                counter = "count-" + query
+                first = kv_atomics.increment(bucket, counter, 5)
+                second = kv_atomics.increment(bucket, counter, -2)
+                cas = kv_atomics.Cas.new(bucket, "cas-" + query)
+                before = cas.current()
+                kv_atomics.swap(cas, b"swapped")
+                stale = kv_atomics.Cas.new(bucket, "cas-" + query)
+                bucket.set("cas-" + query, b"changed meanwhile")
+                try:
+                    kv_atomics.swap(stale, b"lost")
+                    lost = "swapped anyway"
+                except Exception as e:
+                    lost = error_name(e).split("(")[0]
+                kv_batch.set_many(bucket, [("b1-" + query, b"one"), ("b2-" + query, b"two")])
+                many = kv_batch.get_many(bucket, ["b1-" + query, "b2-" + query, "none-" + query])
+                listed = bucket.list_keys(None)
+                kv_batch.delete_many(bucket, ["b1-" + query, "b2-" + query, counter, "cas-" + query])
+                remaining = bucket.exists("b1-" + query)
+            with await key_value.open_default() as store:
+                seen_by_spin_kv = await store.exists("b1-" + query)
+            return text(200, json.dumps({
+                "increments": [first, second], "cas_before": before, "lost": lost,
+                "many": [[k, v.decode() if v else None] for k, v in many],
+                "listed": sorted(k for k in listed.keys if k.endswith(query)),
+                "remaining": remaining, "spin_kv_sees_delete": not seen_by_spin_kv,
             }))
         if path == "/kv-denied":
             try:

@@ -57,6 +57,8 @@ pub mod v3 {
                 "spin:mqtt/mqtt@3.0.0.connection": crate::capabilities::mqtt::MqttConnection,
                 "spin:postgres/postgres@4.2.0.connection": crate::capabilities::postgres::PgConnection,
                 "spin:mysql/mysql@3.0.0.connection": crate::capabilities::mysql::MysqlConnection,
+                "wasi:keyvalue/store@0.2.0-draft2.bucket": crate::capabilities::key_value::KeyValueStore,
+                "wasi:keyvalue/atomics@0.2.0-draft2.cas": crate::capabilities::key_value::KeyValueCas,
                 "spin:postgres/postgres@4.2.0.connection-builder": crate::capabilities::postgres::PgConnectionBuilder,
             },
         });
@@ -69,4 +71,5 @@ pub mod v3 {
     pub use generated::spin::redis::redis;
     pub use generated::spin::sqlite::sqlite;
     pub use generated::spin::variables::variables;
+    pub use generated::wasi::keyvalue;
 }

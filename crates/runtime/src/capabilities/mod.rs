@@ -43,6 +43,9 @@ pub const PROVIDED_SPIN_INTERFACES: &[&str] = &[
     "spin:mqtt/mqtt@3.0.0",
     "spin:postgres/postgres@4.2.0",
     "spin:mysql/mysql@3.0.0",
+    "wasi:keyvalue/store@0.2.0-draft2",
+    "wasi:keyvalue/atomics@0.2.0-draft2",
+    "wasi:keyvalue/batch@0.2.0-draft2",
 ];
 
 /// Adds every implemented Spin interface to `linker`.
@@ -65,6 +68,9 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     bindings::v3::mqtt::add_to_linker::<_, access::Instance>(linker, |s| s)?;
     bindings::v3::postgres::add_to_linker::<_, access::Instance>(linker, |s| s)?;
     bindings::v3::mysql::add_to_linker::<_, access::Instance>(linker, |s| s)?;
+    bindings::v3::keyvalue::store::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    bindings::v3::keyvalue::atomics::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    bindings::v3::keyvalue::batch::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())
 }
 

@@ -165,6 +165,111 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Adds `delta` to the integer stored (as decimal text, as Redis's
+    /// `INCRBY` keeps it) under `key`, 0 when absent, atomically; the new
+    /// value.
+    pub(super) async fn increment(&self, key: String, delta: i64) -> Result<i64, Error> {
+        match self {
+            Self::Sqlite(store) => {
+                store
+                    .run(move |conn, label, _| {
+                        use rusqlite::OptionalExtension;
+                        // One transaction: no other increment interleaves.
+                        let tx = conn.unchecked_transaction()?;
+                        let current: Option<Vec<u8>> = tx
+                            .query_row(
+                                "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                                (label, &key),
+                                |row| row.get(0),
+                            )
+                            .optional()?;
+                        let current = match current {
+                            None => 0,
+                            Some(bytes) => std::str::from_utf8(&bytes)
+                                .ok()
+                                .and_then(|t| t.trim().parse::<i64>().ok())
+                                .ok_or_else(|| {
+                                    DatabaseError::Refused(format!(
+                                        "the value of `{key}` is not an integer"
+                                    ))
+                                })?,
+                        };
+                        let next = current.checked_add(delta).ok_or_else(|| {
+                            DatabaseError::Refused(format!("incrementing `{key}` overflows"))
+                        })?;
+                        tx.execute(
+                            "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+                            (label, &key, next.to_string().into_bytes()),
+                        )?;
+                        tx.commit()?;
+                        Ok::<_, DatabaseError>(next)
+                    })
+                    .await
+            }
+            Self::Redis(store) => store.run(async |mut c| c.incr(key, delta).await).await,
+        }
+    }
+
+    /// Sets `key` to `value` if it still holds `expected` (`None`: absent);
+    /// whether it did.
+    pub(super) async fn compare_and_swap(
+        &self,
+        key: String,
+        expected: Option<Vec<u8>>,
+        value: Vec<u8>,
+    ) -> Result<bool, Error> {
+        match self {
+            Self::Sqlite(store) => {
+                store
+                    .run(move |conn, label, _| {
+                        use rusqlite::OptionalExtension;
+                        let tx = conn.unchecked_transaction()?;
+                        let current: Option<Vec<u8>> = tx
+                            .query_row(
+                                "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                                (label, &key),
+                                |row| row.get(0),
+                            )
+                            .optional()?;
+                        if current != expected {
+                            return Ok::<_, DatabaseError>(false);
+                        }
+                        tx.execute(
+                            "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+                            (label, &key, &value),
+                        )?;
+                        tx.commit()?;
+                        Ok(true)
+                    })
+                    .await
+            }
+            Self::Redis(store) => {
+                // One script: Redis runs it atomically.
+                let script = redis::Script::new(
+                    "local v = redis.call('GET', KEYS[1]) \
+                     if (ARGV[1] == '0' and v == false) or (ARGV[1] == '1' and v == ARGV[2]) then \
+                       redis.call('SET', KEYS[1], ARGV[3]) return 1 end return 0",
+                );
+                let present = if expected.is_some() { "1" } else { "0" };
+                let expected = expected.unwrap_or_default();
+                store
+                    .run(async |mut c| {
+                        script
+                            .key(key)
+                            .arg(present)
+                            .arg(expected)
+                            .arg(value)
+                            .invoke_async::<i64>(&mut c)
+                            .await
+                            .map(|swapped| swapped == 1)
+                    })
+                    .await
+            }
+        }
+    }
+}
+
 impl SqliteStore {
     /// Runs `f` on the database, with the store's label, off the async
     /// threads. It stops when the request ends (see [`Database::run`]);
