@@ -1,8 +1,9 @@
 """The benchmark of issue 5, run by `scripts/bench.sh` (which installs wrk,
 builds spin and the hyper reference, and creates the virtualenvs first).
 
-One run builds a hello world with our SDK (`spin py2wasm`) and with the
-official spin-sdk 3.3.0, times launch → first 200 with an empty and a warm
+One run builds a hello world with our SDK (`spin py2wasm`), with the
+official spin-sdk 3.3.0 and with spin-sdk 5.0.0 (a `wasi:http@0.3`
+component, issue 9), times launch → first 200 with an empty and a warm
 compile cache, loads every case with wrk (Spin under several settings, plus
 uvicorn and hyper as references), prints a Markdown report with every figure
 also as a ratio to the references, and writes it into docs/performance.md.
@@ -32,7 +33,9 @@ from measure import BenchError, Load, Server
 
 REPO = Path(__file__).resolve().parent.parent
 APPS = REPO / "benches" / "apps"
-SPIN_APPS = ("spin-sdk", "spin-py2wasm")
+SPIN_APPS = ("spin-sdk", "spin-py2wasm", "spin-sdk5")
+# The sources of each, under benches/apps/.
+APP_TEMPLATES = {"spin-sdk": "sdk-hello", "spin-py2wasm": "py2wasm-hello", "spin-sdk5": "sdk5-hello"}
 BODY = "Hello from the Python SDK"
 # Starting an app never compiled before compiles ~30 MB of Wasm; a debug
 # build of the host on a busy machine can take minutes.
@@ -42,9 +45,17 @@ START_TIMEOUT = 120.0
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="scripts/bench.sh", description=__doc__.split("\n\n")[0])
-    p.add_argument("--smoke", action="store_true", help="~2 s per case, default settings only; docs untouched")
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="~2 s per case, default settings only (plus spin-sdk 5 with a fresh instance per request); "
+        "docs untouched",
+    )
     p.add_argument("--spin", type=Path, required=True, help="the spin binary to measure")
     p.add_argument("--venv", type=Path, required=True, help="virtualenv with componentize-py 0.16.0 and spin-sdk 3.3.0")
+    p.add_argument(
+        "--venv-sdk5", type=Path, required=True, help="virtualenv with componentize-py 0.25.1 and spin-sdk 5.0.0"
+    )
     p.add_argument("--uvicorn-python", type=Path, required=True, help="python of the virtualenv holding uvicorn")
     p.add_argument("--hyper", type=Path, required=True, help="the hyper-hello reference binary")
     p.add_argument("--work", type=Path, default=REPO / "target" / "bench", help="scratch directory")
@@ -102,8 +113,7 @@ class Bench:
         CPython with the first."""
         dest = self.app_dir(key, again)
         shutil.rmtree(dest, ignore_errors=True)
-        template = "sdk-hello" if key == "spin-sdk" else "py2wasm-hello"
-        shutil.copytree(APPS / template, dest)
+        shutil.copytree(APPS / APP_TEMPLATES[key], dest)
         if again:
             app = dest / "app.py"
             app.write_text(app.read_text().replace(BODY, f"{BODY}, again"))
@@ -130,13 +140,31 @@ class Bench:
             dest,
         )
 
+    def build_sdk5(self, dest: Path) -> float:
+        # As the SDK's examples build: with the virtualenv active, so
+        # componentize-py finds spin_sdk in it.
+        venv = self.args.venv_sdk5.resolve()
+        site = next((venv / "lib").glob("python3*/site-packages"))
+        env = {
+            **os.environ,
+            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "VIRTUAL_ENV": str(venv),
+        }
+        return self.run_checked(
+            [str(venv / "bin" / "componentize-py"), "-w", "spin:up/http-trigger@4.1.0", "componentize", "app",
+             "-p", ".", "-p", str(site), "-o", "app.wasm"],
+            dest,
+            env,
+        )
+
     def build_py2wasm(self, dest: Path) -> float:
         return self.run_checked([str(self.spin), "build", "-f", str(dest)], dest, self.spin_env())
 
     def build_phase(self) -> dict:
         builds = {}
+        steps = {"spin-sdk": self.build_sdk, "spin-py2wasm": self.build_py2wasm, "spin-sdk5": self.build_sdk5}
         for key in SPIN_APPS:
-            step = self.build_sdk if key == "spin-sdk" else self.build_py2wasm
+            step = steps[key]
             try:
                 dest = self.copy_app(key, again=False)
                 print(f"building {key} …", file=sys.stderr, flush=True)
@@ -212,11 +240,10 @@ class Bench:
 
     def load_cases(self, builds: dict) -> list[tuple[str, Server | None, str | None]]:
         cases = [(key, self.reference_server(key), None) for key in report.REFERENCES]
-        settings = ["default"] if self.args.smoke else list(report.SETTINGS)
         for key in SPIN_APPS:
             built = (self.app_dir(key) / "app.wasm").exists()
             error = None if built else builds.get(key, {}).get("error", "not built")
-            for setting in settings:
+            for setting in report.app_settings(key, self.args.smoke):
                 cases.append((f"{key}/{setting}", self.spin_server(key, setting) if built else None, error))
         return cases
 

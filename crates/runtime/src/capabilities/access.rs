@@ -16,6 +16,12 @@ pub(crate) trait InstanceAccess: Send {
     fn with_state<R>(&mut self, f: impl FnOnce(&mut HostState) -> R) -> R;
 }
 
+impl<A: InstanceAccess> InstanceAccess for &mut A {
+    fn with_state<R>(&mut self, f: impl FnOnce(&mut HostState) -> R) -> R {
+        (**self).with_state(f)
+    }
+}
+
 impl InstanceAccess for &mut HostState {
     fn with_state<R>(&mut self, f: impl FnOnce(&mut HostState) -> R) -> R {
         f(self)

@@ -216,6 +216,33 @@ impl HostState {
     }
 }
 
+/// Why an address was refused before any connection.
+pub(crate) enum AddressRefused {
+    /// Not an address of the service, or not in the allow list.
+    Denied(OutboundDenied),
+    /// In a network the runtime config blocks: the guest-visible reason.
+    Blocked(String),
+}
+
+/// The allow-list check and the blocked-networks check of a connection
+/// to `service` at `address`, in that order, as every database and broker
+/// client needs them; also the component, for the connection's pool.
+pub(crate) async fn checked_address(
+    mut state: impl access::InstanceAccess,
+    service: &Service,
+    address: &str,
+) -> Result<(CheckedAddress, Arc<ComponentConfig>), AddressRefused> {
+    let checked = state.with_state(|state| {
+        let checked = state.connection_allowed(service, address);
+        checked.map(|checked| (checked, state.component.clone()))
+    });
+    let (mut checked, component) = checked.map_err(AddressRefused::Denied)?;
+    unblocked(component.clone(), service, &mut checked)
+        .await
+        .map_err(AddressRefused::Blocked)?;
+    Ok((checked, component))
+}
+
 /// With `[outbound_networking] block_networks` configured, resolves a
 /// checked address's host and points it at the first address outside the
 /// blocked networks, so the client connects to the address that was

@@ -12,6 +12,7 @@ use std::time::Duration;
 use wasmtime::component::Resource;
 
 use crate::capabilities;
+use crate::capabilities::AddressRefused;
 use crate::capabilities::OutboundDenied;
 use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::bindings::mqtt::{Error, Qos};
@@ -78,23 +79,18 @@ async fn open(
     password: String,
     keep_alive_interval_in_secs: u64,
 ) -> wasmtime::Result<Result<Resource<MqttConnection>, Error>> {
-    let checked = state.with_state(|state| {
-        let checked = state.connection_allowed(&capabilities::MQTT, &address);
-        checked.map(|checked| (checked, state.component.clone()))
-    });
-    let (mut checked, component) = match checked {
-        Ok(checked) => checked,
-        Err(OutboundDenied::InvalidAddress) => return Ok(Err(Error::InvalidAddress)),
-        Err(denied) => {
-            return Ok(Err(Error::ConnectionFailed(
-                denied.reason(&capabilities::MQTT, &address),
-            )));
+    let service = &capabilities::MQTT;
+    let checked = match capabilities::checked_address(&mut state, service, &address).await {
+        Ok((checked, _)) => checked,
+        Err(AddressRefused::Denied(OutboundDenied::InvalidAddress)) => {
+            return Ok(Err(Error::InvalidAddress));
         }
+        Err(AddressRefused::Denied(denied)) => {
+            let reason = denied.reason(service, &address);
+            return Ok(Err(Error::ConnectionFailed(reason)));
+        }
+        Err(AddressRefused::Blocked(reason)) => return Ok(Err(Error::ConnectionFailed(reason))),
     };
-    if let Err(reason) = capabilities::unblocked(component, &capabilities::MQTT, &mut checked).await
-    {
-        return Ok(Err(Error::ConnectionFailed(reason)));
-    }
     // As in Spin, `?client_id=` chooses the id the broker sees.
     let id = checked
         .url

@@ -15,6 +15,7 @@ use std::time::Duration;
 use wasmtime::component::Resource;
 
 use crate::capabilities;
+use crate::capabilities::AddressRefused;
 use crate::capabilities::CheckedAddress;
 use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::bindings::rdbms_types::{
@@ -247,23 +248,17 @@ async fn open(
     mut state: impl InstanceAccess,
     address: String,
 ) -> wasmtime::Result<Result<Resource<MysqlConnection>, Error>> {
-    let checked = state.with_state(|state| {
-        let checked = state.connection_allowed(&capabilities::MYSQL, &address);
-        checked.map(|checked| (checked, state.component.clone()))
-    });
-    let (mut checked, component) = match checked {
-        Ok(checked) => checked,
-        Err(denied) => {
-            return Ok(Err(Error::ConnectionFailed(
-                denied.reason(&capabilities::MYSQL, &address),
-            )));
-        }
-    };
-    if let Err(reason) =
-        capabilities::unblocked(component.clone(), &capabilities::MYSQL, &mut checked).await
-    {
-        return Ok(Err(Error::ConnectionFailed(reason)));
-    }
+    let (checked, component) =
+        match capabilities::checked_address(&mut state, &capabilities::MYSQL, &address).await {
+            Ok(checked) => checked,
+            Err(AddressRefused::Denied(denied)) => {
+                let reason = denied.reason(&capabilities::MYSQL, &address);
+                return Ok(Err(Error::ConnectionFailed(reason)));
+            }
+            Err(AddressRefused::Blocked(reason)) => {
+                return Ok(Err(Error::ConnectionFailed(reason)));
+            }
+        };
     let pool = match component.services.mysql.pool(&checked) {
         Ok(pool) => pool,
         Err(e) => return Ok(Err(e)),

@@ -19,6 +19,7 @@ use tokio_postgres::{Client, NoTls};
 use wasmtime::component::Resource;
 
 use crate::capabilities;
+use crate::capabilities::AddressRefused;
 use crate::capabilities::CheckedAddress;
 use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::bindings::{
@@ -237,23 +238,18 @@ async fn open(
         Ok(address) => address,
         Err(e) => return Ok(Err(PgError::ConnectionFailed(e))),
     };
-    let checked = state.with_state(|state| {
-        let checked = state.connection_allowed(&capabilities::POSTGRES, &address);
-        checked.map(|checked| (checked, state.component.clone()))
-    });
-    let (mut checked, component) = match checked {
-        Ok(checked) => checked,
-        Err(denied) => {
-            return Ok(Err(PgError::ConnectionFailed(
-                denied.reason(&capabilities::POSTGRES, &address),
-            )));
-        }
-    };
-    if let Err(reason) =
-        capabilities::unblocked(component.clone(), &capabilities::POSTGRES, &mut checked).await
-    {
-        return Ok(Err(PgError::ConnectionFailed(reason)));
-    }
+    let service = &capabilities::POSTGRES;
+    let (checked, component) =
+        match capabilities::checked_address(&mut state, service, &address).await {
+            Ok(checked) => checked,
+            Err(AddressRefused::Denied(denied)) => {
+                let reason = denied.reason(service, &address);
+                return Ok(Err(PgError::ConnectionFailed(reason)));
+            }
+            Err(AddressRefused::Blocked(reason)) => {
+                return Ok(Err(PgError::ConnectionFailed(reason)));
+            }
+        };
     let key = pool_key(&checked);
     let pool = &component.services.postgres;
     let client = match pool.take(&key) {

@@ -24,6 +24,7 @@ use std::time::Duration;
 use wasmtime::component::Resource;
 
 use crate::capabilities;
+use crate::capabilities::AddressRefused;
 use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::bindings::redis::{Error, RedisParameter, RedisResult};
 use crate::state::HostState;
@@ -155,18 +156,12 @@ async fn open(
 ) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
     // Redis's error type has no "denied" case; Spin reports both as an
     // invalid address too.
-    let checked = state.with_state(|state| {
-        let checked = state.connection_allowed(&capabilities::REDIS, &address);
-        checked.map(|checked| (checked, state.component.clone()))
-    });
-    let Ok((mut checked, component)) = checked else {
-        return Ok(Err(Error::InvalidAddress));
-    };
-    if let Err(reason) =
-        capabilities::unblocked(component.clone(), &capabilities::REDIS, &mut checked).await
-    {
-        return Ok(Err(Error::Other(reason)));
-    }
+    let (checked, component) =
+        match capabilities::checked_address(&mut state, &capabilities::REDIS, &address).await {
+            Ok(checked) => checked,
+            Err(AddressRefused::Denied(_)) => return Ok(Err(Error::InvalidAddress)),
+            Err(AddressRefused::Blocked(reason)) => return Ok(Err(Error::Other(reason))),
+        };
     let Ok(mut info) = address.as_str().into_connection_info() else {
         return Ok(Err(Error::InvalidAddress));
     };
