@@ -32,7 +32,7 @@ component = "platform"
 source = "{source}"
 key_value_stores = ["default"]
 sqlite_databases = ["default"]
-allowed_outbound_hosts = ["redis://127.0.0.1:6379", "mqtt://127.0.0.1:1883", "postgres://127.0.0.1:5432", "mysql://127.0.0.1:3306", "http://127.0.0.1:{upstream}"]
+allowed_outbound_hosts = ["redis://127.0.0.1:6379", "mqtt://127.0.0.1:1883", "postgres://127.0.0.1:5432", "mysql://127.0.0.1:3306", "http://127.0.0.1:{upstream}", "http://self"]
 variables = { greeting = "{{ greeting }}" }
 "#;
 
@@ -228,6 +228,12 @@ fn spin4_interfaces_with_both_sdks() {
         assert_eq!(
             fetch(&format!("http://{upstream}/")),
             (200, "200 upstream says hi".into()),
+            "{sdk:?}"
+        );
+        // A relative URL is this application, allowed by `http://self`.
+        assert_eq!(
+            fetch("/hello"),
+            (200, "200 hello from spin-sdk".into()),
             "{sdk:?}"
         );
         let (status, refused) = fetch("http://127.0.0.1:9/");

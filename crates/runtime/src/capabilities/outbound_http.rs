@@ -153,6 +153,15 @@ impl WasiHttpHooks for OutboundHttp {
         let in_flight = self.in_flight.clone();
         Box::new(async move {
             let mut request = request;
+            // A relative URL: spin-sdk's `send` gives it the authority `:80`
+            // (or `:443`), no host. As on Spin, it is this application,
+            // allowed by `http://self`.
+            if request.uri().host().is_none_or(str::is_empty) {
+                let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+                *request.uri_mut() = format!("http://{SELF_ALT}{path}")
+                    .parse()
+                    .map_err(|_| Error::HttpRequestUriInvalid)?;
+            }
             match Self::check(&component, request.uri())? {
                 Route::Component(id) => {
                     let Some(components) = component.services.component_requests() else {
