@@ -51,6 +51,7 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
         && ensure_private_dir(index).is_ok()
         && let Ok(stamp) = FileStamp::of(path)
         && let Some(key) = stamp.lookup(&index.join(FileStamp::index_name(path)))
+        && key.is_for(engine)
         && let Some(component) = load_cached(engine, &dir.join(key.file_name()))
     {
         return Ok(component);
@@ -193,15 +194,29 @@ impl ArtifactKey {
     }
 
     fn new(engine: &Engine, bytes: &[u8]) -> Self {
+        Self(format!(
+            "{}-{:016x}",
+            blake3::hash(bytes).to_hex(),
+            Self::engine_hash(engine)
+        ))
+    }
+
+    /// What besides the component's bytes decides an artifact: the
+    /// engine's settings and the release-candidate wrapping.
+    fn engine_hash(engine: &Engine) -> u64 {
         let mut hasher = std::hash::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         // An artifact holds the wrapped component (see `wasip3_bridged`).
         spin_wasip3_rc::BRIDGE_VERSION.hash(&mut hasher);
-        Self(format!(
-            "{}-{:016x}",
-            blake3::hash(bytes).to_hex(),
-            hasher.finish()
-        ))
+        hasher.finish()
+    }
+
+    /// Whether this key (read back from the index) names an artifact of
+    /// this engine and wrapping: after an upgrade, the index still names
+    /// the old ones.
+    fn is_for(&self, engine: &Engine) -> bool {
+        self.0
+            .ends_with(&format!("-{:016x}", Self::engine_hash(engine)))
     }
 
     fn file_name(&self) -> String {

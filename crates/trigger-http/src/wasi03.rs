@@ -119,10 +119,15 @@ impl WorkerState for Worker {
 
     fn on_request_start(
         &self,
-        _store: StoreContextMut<'_, HostState>,
+        mut store: StoreContextMut<'_, HostState>,
         _data: (),
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
+        // The instance's SQLite deadline follows its latest request (the
+        // statements of an instance share it).
+        store
+            .data_mut()
+            .set_request_timeout(self.policy.request_timeout);
         // The request expires (its caller gets an error) at its timeout.
         Box::pin(tokio::time::sleep(self.policy.request_timeout))
     }
@@ -187,14 +192,28 @@ pub(crate) async fn handle<B: GuestBody>(
     permit: OwnedSemaphorePermit,
 ) -> anyhow::Result<Response<HyperOutgoingBody>> {
     let req = with_absolute_uri(req, tls).map(|body| body.map_err(Into::into).boxed_unsync());
-    match handler.handle((), req).await {
-        Ok(response) => Ok(response.map(|body| {
+    // wasmtime's handler cannot cancel a guest's request yet: a client
+    // that leaves before the head must not free the slot of a guest that
+    // goes on. So the call runs in a task of its own that holds the
+    // request's slot until the head (or the request's expiry), and then
+    // hands the slot to the body.
+    let handler = handler.clone();
+    let call = tokio::spawn(async move {
+        let response = handler.handle((), req).await?;
+        Ok::<_, wasmtime::Error>(response.map(|body| {
             PermitBody {
                 inner: body,
                 _permit: permit,
             }
             .boxed_unsync()
-        })),
+        }))
+    });
+    let outcome = match call.await {
+        Ok(outcome) => outcome,
+        Err(join) => return Err(anyhow::anyhow!("the request task panicked: {join}")),
+    };
+    match outcome {
+        Ok(response) => Ok(response),
         Err(err) if err.is::<ExpirationError>() => Err(anyhow::anyhow!(
             "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
         )),

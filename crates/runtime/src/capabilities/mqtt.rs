@@ -149,6 +149,11 @@ async fn publish(
         Qos::AtLeastOnce => QoS::AtLeastOnce,
         Qos::ExactlyOnce => QoS::ExactlyOnce,
     };
+    // One publish at a time on a connection, from handing the message over
+    // to its delivery: the events say "a publish was sent" or "acked", not
+    // which one, so two in flight (`asyncio.gather`) could take each
+    // other's.
+    let mut events = events.lock().await;
     // The request queue is bounded: with the broker gone it fills up,
     // and a publish must not wait past the timeout for room.
     match tokio::time::timeout(PUBLISH_TIMEOUT, client.publish(topic, qos, false, payload)).await {
@@ -160,7 +165,7 @@ async fn publish(
             )));
         }
     }
-    let delivered = drive(&mut *events.lock().await, PUBLISH_TIMEOUT, |e| match qos {
+    let delivered = drive(&mut events, PUBLISH_TIMEOUT, |e| match qos {
         QoS::AtMostOnce => matches!(e, Event::Outgoing(Outgoing::Publish(_))),
         QoS::AtLeastOnce => matches!(e, Event::Incoming(Packet::PubAck(_))),
         QoS::ExactlyOnce => matches!(e, Event::Incoming(Packet::PubComp(_))),
