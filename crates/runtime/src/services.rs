@@ -140,6 +140,12 @@ impl AppServices {
         let _ = self.app_address.set(SocketAddr::new(ip, addr.port()));
     }
 
+    /// How many bytes of one database result an instance may hold (its
+    /// memory limit).
+    pub fn max_result_bytes(&self) -> usize {
+        self.max_result_bytes
+    }
+
     /// Where requests to the application itself go, once it listens.
     pub fn app_address(&self) -> Option<SocketAddr> {
         self.app_address.get().copied()

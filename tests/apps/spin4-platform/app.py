@@ -142,6 +142,17 @@ class HttpHandler(http.Handler):
                 "inserted": inserted, "columns": [c.name for c in columns],
                 "rows": [[v.value for v in row] for row in found],
             }))
+        if path == "/postgres-huge":
+            # About 200 MB of rows: more than an instance may hold.
+            address = "postgres://postgres@127.0.0.1:5432/test"
+            with await postgres.Connection.open(address) as db:
+                try:
+                    _, rows, done = await db.query(
+                        "SELECT repeat('x', 1000000) FROM generate_series(1, 200)", [])
+                    await collect((rows, done))
+                except Exception as e:
+                    return text(413, str(e.value.value.value) if isinstance(e, Err) else repr(e))
+            return text(200, "the whole result arrived")
         if path == "/postgres-denied":
             try:
                 await postgres.Connection.open("host=127.0.0.1 port=5433 user=postgres dbname=test")

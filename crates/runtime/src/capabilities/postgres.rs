@@ -330,6 +330,16 @@ fn client(
     })
 }
 
+/// The client behind `conn`, and how many bytes of result one instance may
+/// hold.
+fn client_and_budget(
+    mut state: impl InstanceAccess,
+    conn: &Resource<PgConnection>,
+) -> wasmtime::Result<(Arc<Client>, usize)> {
+    let max_bytes = state.with_state(|state| state.component.services.max_result_bytes());
+    Ok((client(state, conn)?, max_bytes))
+}
+
 /// Runs a statement that returns rows on the guest's connection.
 async fn run_query(
     state: impl InstanceAccess,
@@ -341,8 +351,8 @@ async fn run_query(
         Ok(params) => params,
         Err(e) => return Ok(Err(PgError::BadParameter(e))),
     };
-    let client = client(state, conn)?;
-    Ok(query(&client, &statement, &params).await)
+    let (client, max_bytes) = client_and_budget(state, conn)?;
+    Ok(query(&client, &statement, &params, max_bytes).await)
 }
 
 /// Runs a statement for its effect on the guest's connection.
@@ -406,28 +416,49 @@ fn param_refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
-async fn query(client: &Client, statement: &str, params: &[Param]) -> Result<Rows, PgError> {
+/// Runs `statement`, reading its rows one at a time: a result larger than
+/// `max_bytes` (the instance memory limit: the guest could not hold it
+/// either) fails once it passes the limit, instead of the host buffering
+/// it whole.
+async fn query(
+    client: &Client,
+    statement: &str,
+    params: &[Param],
+    max_bytes: usize,
+) -> Result<Rows, PgError> {
+    use futures::TryStreamExt as _;
     let failed = |e: tokio_postgres::Error| PgError::QueryFailed(QueryFailure::from(&e));
     // Preparing first gives the columns even when no row comes back.
     let prepared = client.prepare(statement).await.map_err(failed)?;
-    let rows = client
-        .query(&prepared, &param_refs(params))
+    let refs = param_refs(params);
+    let stream = client
+        .query_raw(&prepared, refs.iter().map(|p| *p as &dyn ToSql))
         .await
         .map_err(failed)?;
+    let mut stream = std::pin::pin!(stream);
     let columns = prepared
         .columns()
         .iter()
         .map(|c| (c.name().to_owned(), ColumnType::of(c.type_())))
         .collect();
-    let rows = rows
-        .iter()
-        .map(|row| {
-            (0..row.len())
-                .map(|i| values::read(row, i, row.columns()[i].type_()))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(PgError::ValueConversionFailed)?;
+    let mut left = max_bytes;
+    let mut rows = Vec::new();
+    while let Some(row) = stream.try_next().await.map_err(failed)? {
+        let values = (0..row.len())
+            .map(|i| values::read(&row, i, row.columns()[i].type_()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(PgError::ValueConversionFailed)?;
+        let size: usize = values.iter().map(Value::size).sum();
+        left = left.checked_sub(size).ok_or_else(|| {
+            PgError::QueryFailed(QueryFailure {
+                text: format!(
+                    "the result is larger than the {max_bytes} bytes one instance may hold; select fewer rows or columns (`LIMIT`)"
+                ),
+                server: None,
+            })
+        })?;
+        rows.push(values);
+    }
     Ok(Rows { columns, rows })
 }
 

@@ -217,6 +217,26 @@ pub enum Value {
     Unsupported(Vec<u8>),
 }
 
+impl Value {
+    /// About how many bytes the value takes in the host, for the limit on a
+    /// result's size.
+    pub fn size(&self) -> usize {
+        let heap = match self {
+            Value::Str(s) => s.len(),
+            Value::Bytes(b) | Value::Json(b) | Value::Unsupported(b) => b.len(),
+            Value::ArrayI32(v) => v.len() * size_of::<Option<i32>>(),
+            Value::ArrayI64(v) => v.len() * size_of::<Option<i64>>(),
+            Value::ArrayDecimal(v) => v.len() * size_of::<Option<Decimal>>(),
+            Value::ArrayStr(v) => v
+                .iter()
+                .map(|s| size_of::<Option<String>>() + s.as_ref().map_or(0, String::len))
+                .sum(),
+            _ => 0,
+        };
+        size_of::<Value>() + heap
+    }
+}
+
 /// Reads column `index` of `row`, whose type is `ty`.
 pub fn read(row: &Row, index: usize, ty: &Type) -> Result<Value, String> {
     fn get<'a, T: FromSql<'a>>(
