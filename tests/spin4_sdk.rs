@@ -433,13 +433,22 @@ source = "front.wasm"
 }
 
 #[test]
-fn a_postgres_result_larger_than_an_instance_may_hold_fails_that_request_only() {
+fn a_database_result_larger_than_an_instance_may_hold_fails_that_request_only() {
     let sdk = Spin4Sdk::V5;
     let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
     let manifest = MANIFEST.replace("{upstream}", "1");
     let (_dir, manifest) = app_dir(&manifest, &component);
     let up = SpinUp::start(&manifest, &["--max-instance-memory", "128M"]);
     let huge = up.get("/postgres-huge");
+    assert_eq!(huge.status, 413, "{}", huge.text());
+    assert!(
+        huge.text()
+            .contains("larger than the 134217728 bytes one instance may hold"),
+        "{}",
+        huge.text()
+    );
+    // MySQL (spin:mysql@3.0.0) the same.
+    let huge = up.get("/mysql-huge");
     assert_eq!(huge.status, 413, "{}", huge.text());
     assert!(
         huge.text()

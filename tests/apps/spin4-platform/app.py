@@ -153,6 +153,15 @@ class HttpHandler(http.Handler):
                 except Exception as e:
                     return text(413, str(e.value.value.value) if isinstance(e, Err) else repr(e))
             return text(200, "the whole result arrived")
+        if path == "/mysql-huge":
+            # About 200 MB of rows: more than an instance may hold.
+            with await mysql.open("mysql://root:@127.0.0.1:3306/test") as conn:
+                try:
+                    _, rows, done = await conn.query("SELECT REPEAT('x', 1000000) FROM seq_1_to_200", [])
+                    await collect((rows, done))
+                except Exception as e:
+                    return text(413, str(e.value.value) if isinstance(e, Err) else repr(e))
+            return text(200, "the whole result arrived")
         if path == "/postgres-denied":
             try:
                 await postgres.Connection.open("host=127.0.0.1 port=5433 user=postgres dbname=test")

@@ -285,12 +285,16 @@ async fn open(
 }
 
 /// Runs a statement that returns rows on the guest's connection.
+/// Runs a statement that returns rows, reading them one at a time: a
+/// result larger than one instance may hold fails once it passes the limit,
+/// instead of the host buffering it whole.
 async fn query(
-    state: impl InstanceAccess,
+    mut state: impl InstanceAccess,
     conn: &Resource<MysqlConnection>,
     statement: String,
     values: Vec<ParameterValue>,
 ) -> wasmtime::Result<Result<RowSet, Error>> {
+    let max_bytes = state.with_state(|state| state.component.services.max_result_bytes());
     let conn = connection(state, conn)?;
     let mut conn = conn.lock().await;
     let mut result = match conn.exec_iter(statement, params(values)).await {
@@ -298,22 +302,37 @@ async fn query(
         Err(e) => return Ok(Err(failed(e))),
     };
     let columns = result.columns().unwrap_or_else(|| Vec::new().into());
-    let rows: Vec<mysql_async::Row> = match result.collect().await {
-        Ok(rows) => rows,
-        Err(e) => return Ok(Err(failed(e))),
-    };
     let types: Vec<DbDataType> = columns.iter().map(data_type).collect();
-    let rows = rows
-        .into_iter()
-        .map(|row| {
-            row.unwrap()
-                .into_iter()
-                .zip(types.iter().zip(columns.iter()))
-                .map(|(v, (ty, column))| value(v, *ty, column))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .collect::<Result<Vec<_>, _>>();
-    Ok(rows.map(|rows| RowSet {
+    let mut left = max_bytes;
+    let mut rows = Vec::new();
+    loop {
+        let row = match result.next().await {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            Err(e) => return Ok(Err(failed(e))),
+        };
+        let converted = row
+            .unwrap()
+            .into_iter()
+            .zip(types.iter().zip(columns.iter()))
+            .map(|(v, (ty, column))| value(v, *ty, column))
+            .collect::<Result<Vec<_>, _>>();
+        let converted = match converted {
+            Ok(converted) => converted,
+            Err(e) => return Ok(Err(e)),
+        };
+        let size: usize = converted.iter().map(value_size).sum();
+        let Some(rest) = left.checked_sub(size) else {
+            // The rest of the result is read and discarded when the
+            // connection is next used.
+            return Ok(Err(Error::QueryFailed(format!(
+                "the result is larger than the {max_bytes} bytes one instance may hold; select fewer rows or columns (`LIMIT`)"
+            ))));
+        };
+        left = rest;
+        rows.push(converted);
+    }
+    Ok(Ok(RowSet {
         columns: columns
             .iter()
             .zip(types)
@@ -324,6 +343,16 @@ async fn query(
             .collect(),
         rows,
     }))
+}
+
+/// About how many bytes a value takes in the host, for the result limit.
+fn value_size(value: &DbValue) -> usize {
+    let heap = match value {
+        DbValue::Str(s) => s.len(),
+        DbValue::Binary(b) => b.len(),
+        _ => 0,
+    };
+    size_of::<DbValue>() + heap
 }
 
 /// Runs a statement for its effect on the guest's connection.
