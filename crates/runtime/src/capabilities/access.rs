@@ -6,7 +6,7 @@
 //! state for each synchronous step (check the grant, look up a resource,
 //! record a result) and never holds it across an await.
 
-use wasmtime::component::{Accessor, HasData};
+use wasmtime::component::{Accessor, FutureReader, HasData, Lift, Lower, Resource, StreamReader};
 
 use crate::state::HostState;
 
@@ -14,6 +14,11 @@ use crate::state::HostState;
 pub(crate) trait InstanceAccess: Send {
     /// Runs `f` with the state; `f` must not block.
     fn with_state<R>(&mut self, f: impl FnOnce(&mut HostState) -> R) -> R;
+
+    /// Hands `resource` to the guest: its new handle.
+    fn push<R: Send + 'static>(&mut self, resource: R) -> wasmtime::Result<Resource<R>> {
+        Ok(self.with_state(|state| state.table.push(resource))?)
+    }
 }
 
 impl<A: InstanceAccess> InstanceAccess for &mut A {
@@ -40,4 +45,29 @@ impl<T: 'static> InstanceAccess for &Accessor<T, Instance> {
     fn with_state<R>(&mut self, f: impl FnOnce(&mut HostState) -> R) -> R {
         Accessor::with(self, |mut access| f(access.get()))
     }
+}
+
+/// A guest stream and the future that ends it.
+pub(crate) type StreamAndOutcome<I, E> = (StreamReader<I>, FutureReader<Result<(), E>>);
+
+/// `items` as a guest stream, with the future that tells how the listing
+/// ended: what the `spin:*@3` functions returning rows or keys hand over
+/// once the host has read them (within the instance's limits).
+pub(crate) fn stream_of<T: 'static, I, E>(
+    accessor: &Accessor<T, Instance>,
+    items: Vec<I>,
+    outcome: Result<(), E>,
+) -> wasmtime::Result<StreamAndOutcome<I, E>>
+where
+    I: Lift + Lower + Send + Sync + Unpin + 'static,
+    E: Lift + Lower + Send + Sync + 'static,
+{
+    accessor.with(|mut access| {
+        let items = StreamReader::new(&mut access, items)?;
+        let outcome = FutureReader::new(
+            &mut access,
+            async move { Ok::<_, wasmtime::Error>(outcome) },
+        )?;
+        Ok((items, outcome))
+    })
 }

@@ -76,7 +76,7 @@ async fn open(
     match open_store(&services, label).await {
         Ok(backend) => {
             let store = KeyValueStore(Arc::new(backend));
-            Ok(Ok(state.with_state(|state| state.table.push(store))?))
+            Ok(Ok(state.push(store)?))
         }
         Err(e) => Ok(Err(e)),
     }
@@ -359,7 +359,7 @@ mod wasi_keyvalue {
 /// listing is a stream.
 mod v3 {
     use super::*;
-    use crate::capabilities::access::Instance;
+    use crate::capabilities::access::{Instance, stream_of};
     use crate::capabilities::bindings::v3::key_value::{
         Error as E3, Host, HostStore, HostStoreWithStore,
     };
@@ -444,15 +444,7 @@ mod v3 {
                 Ok(keys) => (keys, Ok(())),
                 Err(e) => (Vec::new(), Err(E3::from(e))),
             };
-            accessor.with(|mut access| {
-                let keys = StreamReader::new(&mut access, keys)?;
-                let outcome =
-                    FutureReader::new(
-                        &mut access,
-                        async move { Ok::<_, wasmtime::Error>(outcome) },
-                    )?;
-                Ok((keys, outcome))
-            })
+            stream_of(accessor, keys, outcome)
         }
     }
 }

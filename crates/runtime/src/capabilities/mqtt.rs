@@ -129,7 +129,7 @@ async fn open(
         client,
         events: Arc::new(tokio::sync::Mutex::new(events)),
     };
-    Ok(Ok(state.with_state(|state| state.table.push(conn))?))
+    Ok(Ok(state.push(conn)?))
 }
 
 /// Publishes `payload` on `topic` and waits for the delivery `qos` asks for.

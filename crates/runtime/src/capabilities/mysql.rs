@@ -281,10 +281,9 @@ async fn open(
     let conn = MysqlConnection {
         conn: Arc::new(tokio::sync::Mutex::new(conn)),
     };
-    Ok(Ok(state.with_state(|state| state.table.push(conn))?))
+    Ok(Ok(state.push(conn)?))
 }
 
-/// Runs a statement that returns rows on the guest's connection.
 /// Runs a statement that returns rows, reading them one at a time: a
 /// result larger than one instance may hold fails once it passes the limit,
 /// instead of the host buffering it whole.
@@ -414,7 +413,7 @@ mod v2 {
 /// rows as a stream. Its types are `rdbms-types`' with other names.
 mod v3 {
     use super::*;
-    use crate::capabilities::access::Instance;
+    use crate::capabilities::access::{Instance, stream_of};
     use crate::capabilities::bindings::v3::mysql as m3;
     use m3::{HostConnection, HostConnectionWithStore};
     use wasmtime::component::{Accessor, FutureReader, StreamReader};
@@ -543,12 +542,8 @@ mod v3 {
                 .into_iter()
                 .map(|row| row.into_iter().map(value).collect())
                 .collect();
-            accessor.with(|mut access| {
-                let rows = StreamReader::new(&mut access, rows)?;
-                let done =
-                    FutureReader::new(&mut access, async { Ok::<_, wasmtime::Error>(Ok(())) })?;
-                Ok(Ok((columns, rows, done)))
-            })
+            let (rows, done) = stream_of(accessor, rows, Ok(()))?;
+            Ok(Ok((columns, rows, done)))
         }
 
         async fn execute(

@@ -263,7 +263,7 @@ async fn open(
         client: Some(Arc::new(client)),
         key,
     };
-    Ok(Ok(state.with_state(|state| state.table.push(conn))?))
+    Ok(Ok(state.push(conn)?))
 }
 
 /// A libpq connection string (`host=localhost user=postgres dbname=app`,
@@ -833,7 +833,7 @@ mod v4_2_host {
 
     use crate::capabilities::bindings::v3::postgres as v4;
     v4_conversions!();
-    use crate::capabilities::access::Instance;
+    use crate::capabilities::access::{Instance, stream_of};
     use v4::{HostConnectionBuilder, HostConnectionBuilderWithStore, HostConnectionWithStore};
     use wasmtime::component::{Accessor, FutureReader, StreamReader};
 
@@ -876,12 +876,8 @@ mod v4_2_host {
                 .into_iter()
                 .map(|row| row.into_iter().map(value).collect())
                 .collect();
-            accessor.with(|mut access| {
-                let rows = StreamReader::new(&mut access, rows)?;
-                let done =
-                    FutureReader::new(&mut access, async { Ok::<_, wasmtime::Error>(Ok(())) })?;
-                Ok(Ok((cols, rows, done)))
-            })
+            let (rows, done) = stream_of(accessor, rows, Ok(()))?;
+            Ok(Ok((cols, rows, done)))
         }
 
         async fn execute_async(

@@ -185,7 +185,7 @@ async fn open(
         key,
         reusable: true,
     };
-    Ok(Ok(state.with_state(|state| state.table.push(conn))?))
+    Ok(Ok(state.push(conn)?))
 }
 
 /// Runs `cmd` on the guest's connection `conn` within the command timeout,

@@ -172,7 +172,7 @@ mod v2 {
 /// a stream), and the last insert's row id and change count.
 mod v3 {
     use super::*;
-    use crate::capabilities::access::Instance;
+    use crate::capabilities::access::{Instance, stream_of};
     use crate::capabilities::bindings::v3::sqlite::{
         Error as E3, Host, HostConnection, HostConnectionWithStore, QueryResult as Q3,
         RowResult as R3, Value as V3,
@@ -290,12 +290,8 @@ mod v3 {
                 Err(e) => return Ok(Err(E3::from(e))),
             };
             let rows: Vec<R3> = result.rows.into_iter().map(R3::from).collect();
-            accessor.with(|mut access| {
-                let rows = StreamReader::new(&mut access, rows)?;
-                let done =
-                    FutureReader::new(&mut access, async { Ok::<_, wasmtime::Error>(Ok(())) })?;
-                Ok(Ok((result.columns, rows, done)))
-            })
+            let (rows, done) = stream_of(accessor, rows, Ok(()))?;
+            Ok(Ok((result.columns, rows, done)))
         }
 
         async fn last_insert_rowid_async(

@@ -75,15 +75,7 @@ impl Backend {
         match self {
             Self::Sqlite(store) => {
                 store
-                    .run(move |conn, label, _| {
-                        use rusqlite::OptionalExtension;
-                        conn.query_row(
-                            "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
-                            (label, &key),
-                            |row| row.get(0),
-                        )
-                        .optional()
-                    })
+                    .run(move |conn, label, _| read(conn, label, &key))
                     .await
             }
             Self::Redis(store) => store.run(async |mut c| c.get(key).await).await,
@@ -93,14 +85,9 @@ impl Backend {
     pub(super) async fn set(&self, key: String, value: Vec<u8>) -> Result<(), Error> {
         match self {
             Self::Sqlite(store) => {
-                store.run(move |conn, label, _| {
-                    conn.execute(
-                        "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-                        (label, &key, &value),
-                    )
-                    .map(drop)
-                })
-                .await
+                store
+                    .run(move |conn, label, _| write(conn, label, &key, &value))
+                    .await
             }
             Self::Redis(store) => store.run(async |mut c| c.set(key, value).await).await,
         }
@@ -174,16 +161,9 @@ impl Backend {
             Self::Sqlite(store) => {
                 store
                     .run(move |conn, label, _| {
-                        use rusqlite::OptionalExtension;
                         // One transaction: no other increment interleaves.
                         let tx = conn.unchecked_transaction()?;
-                        let current: Option<Vec<u8>> = tx
-                            .query_row(
-                                "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
-                                (label, &key),
-                                |row| row.get(0),
-                            )
-                            .optional()?;
+                        let current = read(&tx, label, &key)?;
                         let current = match current {
                             None => 0,
                             Some(bytes) => std::str::from_utf8(&bytes)
@@ -198,10 +178,7 @@ impl Backend {
                         let next = current.checked_add(delta).ok_or_else(|| {
                             DatabaseError::Refused(format!("incrementing `{key}` overflows"))
                         })?;
-                        tx.execute(
-                            "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-                            (label, &key, next.to_string().into_bytes()),
-                        )?;
+                        write(&tx, label, &key, &next.to_string().into_bytes())?;
                         tx.commit()?;
                         Ok::<_, DatabaseError>(next)
                     })
@@ -223,22 +200,12 @@ impl Backend {
             Self::Sqlite(store) => {
                 store
                     .run(move |conn, label, _| {
-                        use rusqlite::OptionalExtension;
                         let tx = conn.unchecked_transaction()?;
-                        let current: Option<Vec<u8>> = tx
-                            .query_row(
-                                "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
-                                (label, &key),
-                                |row| row.get(0),
-                            )
-                            .optional()?;
+                        let current = read(&tx, label, &key)?;
                         if current != expected {
                             return Ok::<_, DatabaseError>(false);
                         }
-                        tx.execute(
-                            "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-                            (label, &key, &value),
-                        )?;
+                        write(&tx, label, &key, &value)?;
                         tx.commit()?;
                         Ok(true)
                     })
@@ -268,6 +235,31 @@ impl Backend {
             }
         }
     }
+}
+
+/// The value under `key` in the store `label`.
+fn read(conn: &rusqlite::Connection, label: &str, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+        (label, key),
+        |row| row.get(0),
+    )
+    .optional()
+}
+
+/// Stores `value` under `key` in the store `label`.
+fn write(
+    conn: &rusqlite::Connection,
+    label: &str,
+    key: &str,
+    value: &[u8],
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+        (label, key, value),
+    )
+    .map(drop)
 }
 
 impl SqliteStore {
