@@ -952,3 +952,46 @@ mod v4_2_host {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::libpq_to_url;
+
+    #[test]
+    fn libpq_strings_become_the_url_that_is_checked_and_connected_to() {
+        assert_eq!(
+            libpq_to_url(
+                "host=localhost user=postgres dbname=spin_dev sslmode=disable password=pw"
+            )
+            .unwrap(),
+            "postgres://postgres:pw@localhost:5432/spin%5Fdev"
+        );
+        assert_eq!(
+            libpq_to_url("host=::1 port=6543 user=a").unwrap(),
+            "postgres://a@[::1]:6543"
+        );
+        // Characters that would change the URL's host are escaped.
+        assert_eq!(
+            libpq_to_url("host=db user=x@evil.example password=a/b:c dbname=d#e").unwrap(),
+            "postgres://x%40evil%2Eexample:a%2Fb%3Ac@db:5432/d%23e"
+        );
+        // A URL is left as it is.
+        assert_eq!(
+            libpq_to_url("postgres://u@h/db").unwrap(),
+            "postgres://u@h/db"
+        );
+    }
+
+    #[test]
+    fn libpq_strings_with_several_hosts_sockets_or_no_host_are_refused() {
+        for refused in [
+            "host=a,b user=u",
+            "host=/var/run/postgresql user=u",
+            "user=u dbname=d",
+            "host=a port=1,2 user=u",
+            "not a connection string",
+        ] {
+            assert!(libpq_to_url(refused).is_err(), "{refused}");
+        }
+    }
+}
