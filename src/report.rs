@@ -5,7 +5,9 @@
 //! chain carries a hint when it is
 //! - a [`Hinted`], returned as the error or attached with `.context(...)`;
 //! - one of the typed errors listed in [`typed_hint`], which convert into a
-//!   [`Hinted`] (their own `Display` keeps the hint, for their golden files);
+//!   [`Hinted`] (their `Display` is the message alone, except the manifest's
+//!   and the runtime config's diagnostics, which keep their `hint:` line for
+//!   their golden files);
 //! - a message still written the old way, `"...\n\nhint: ..."`: the hint is
 //!   cut out of the message, so it too prints last and only once.
 //!
@@ -21,6 +23,23 @@ const INLINE_HINT: &str = "\n\nhint: ";
 
 /// Renders `err` as the CLI prints it (without a trailing newline).
 pub fn render(err: &anyhow::Error) -> String {
+    let (layers, hint) = layers(err);
+    let mut out = format!("Error: {}", layers[0].message);
+    if layers.len() > 1 {
+        out.push_str("\n\nCaused by:");
+        for (i, layer) in layers.iter().skip(1).enumerate() {
+            out.push_str(&format!("\n  {i}: {}", indent(&layer.message)));
+        }
+    }
+    if let Some(hint) = hint {
+        out.push_str(&format!("\n\nhint: {hint}"));
+    }
+    out
+}
+
+/// The layers of `err`'s chain, outermost first, and the hint to print: the
+/// outermost one.
+fn layers(err: &anyhow::Error) -> (Vec<Hinted>, Option<String>) {
     let mut layers: Vec<Hinted> = err.chain().map(layer).collect();
     // A `Hinted` attached with `.context(...)` is not reachable through
     // `chain()` (that yields anyhow's private wrapper), but anyhow's own
@@ -34,19 +53,31 @@ pub fn render(err: &anyhow::Error) -> String {
     }
     let hint = layers
         .iter()
-        .map(|l| l.hint.as_str())
+        .map(|l| l.hint.clone())
         .find(|h| !h.is_empty());
-    let mut out = format!("Error: {}", layers[0].message);
-    if layers.len() > 1 {
-        out.push_str("\n\nCaused by:");
-        for (i, layer) in layers.iter().skip(1).enumerate() {
-            out.push_str(&format!("\n  {i}: {}", indent(&layer.message)));
-        }
+    (layers, hint)
+}
+
+/// `err` on one line as `{:#}` prints it (its layers joined by `: `), with
+/// the hint [`render`] would print; for reports that show an error in
+/// their own layout (`spin doctor`).
+pub fn flatten(err: &anyhow::Error) -> Hinted {
+    let (layers, hint) = layers(err);
+    let message = layers
+        .iter()
+        .map(|l| l.message.as_str())
+        .collect::<Vec<_>>()
+        .join(": ");
+    Hinted::new(message, hint.unwrap_or_default())
+}
+
+/// A problem that does not stop the command (a note, a warning): its
+/// message, then its hint after a blank line, as [`render`] ends.
+pub fn with_hint(hinted: &Hinted) -> String {
+    if hinted.hint.is_empty() {
+        return hinted.message.clone();
     }
-    if let Some(hint) = hint {
-        out.push_str(&format!("\n\nhint: {hint}"));
-    }
-    out
+    format!("{}\n\nhint: {}", hinted.message, hinted.hint)
 }
 
 /// One layer of the chain as its message and its hint (empty: none).
@@ -77,6 +108,24 @@ fn typed_hint(cause: &(dyn StdError + 'static)) -> Option<Hinted> {
         return Some(err.into());
     }
     if let Some(err) = cause.downcast_ref::<spin_templates::Error>() {
+        return Some(err.into());
+    }
+    if let Some(err) = cause.downcast_ref::<spin_plugins::Error>() {
+        return Some(err.into());
+    }
+    if let Some(err) = cause.downcast_ref::<spin_python_toolchain::Error>() {
+        return Some(err.into());
+    }
+    if let Some(err) = cause.downcast_ref::<spin_runtime::runtime_config::UndefinedLabel>() {
+        return Some(err.into());
+    }
+    if let Some(err) = cause.downcast_ref::<spin_outbound_networking::AllowedHostError>() {
+        return Some(err.into());
+    }
+    if let Some(err) = cause.downcast_ref::<spin_outbound_networking::TargetError>() {
+        return Some(err.into());
+    }
+    if let Some(err) = cause.downcast_ref::<spin_routes::RouteError>() {
         return Some(err.into());
     }
     None
@@ -131,6 +180,41 @@ mod tests {
     fn a_hinted_root_error_keeps_its_hint() {
         let err = anyhow::Error::new(Hinted::new("bad", "do this"));
         assert_eq!(render(&err), "Error: bad\n\nhint: do this");
+    }
+
+    #[test]
+    fn typed_errors_print_their_hint_last() {
+        let route = spin_routes::Router::build([("/a/:".to_owned(), ())]).unwrap_err();
+        let err = Err::<(), _>(route)
+            .context("building the routing table")
+            .unwrap_err();
+        assert_eq!(
+            render(&err),
+            "Error: building the routing table\n\nCaused by:\n  0: invalid route `/a/:`: a `:` parameter has no name\n\nhint: name each parameter, as in `/users/:id`"
+        );
+
+        let plugin = spin_plugins::Error::ReservedName("build".into());
+        let text = render(&anyhow::Error::new(plugin));
+        assert_eq!(
+            text,
+            "Error: Can't install a plugin named 'build': that name belongs to a built-in spin command\n\nhint: ask the plugin's author to rename it"
+        );
+    }
+
+    #[test]
+    fn flatten_joins_the_chain_and_keeps_the_hint() {
+        let err = Err::<(), _>(Hinted::new("no value", "pass `--variable`"))
+            .context("resolving")
+            .unwrap_err();
+        assert_eq!(
+            flatten(&err),
+            Hinted::new("resolving: no value", "pass `--variable`")
+        );
+        assert_eq!(
+            with_hint(&flatten(&err)),
+            "resolving: no value\n\nhint: pass `--variable`"
+        );
+        assert_eq!(with_hint(&Hinted::new("plain", "")), "plain");
     }
 
     #[test]

@@ -170,3 +170,45 @@ fn manifest_error_under_context() {
         spin(dir.path()).arg("build"),
     );
 }
+
+#[test]
+fn plugin_not_in_an_unusable_index() {
+    // The index is a directory without `manifests/`: the plugin cannot be
+    // looked up, and the hint says how to fix the index, not the name.
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join("index")).unwrap();
+    assert_fails(
+        "plugin_not_in_an_unusable_index",
+        home.path(),
+        spin(home.path())
+            .args(["plugins", "install", "tool", "--yes"])
+            .env("HOME", home.path())
+            .env("SPIN_DATA_DIR", home.path().join("data"))
+            .env("SPIN_PLUGINS_INDEX", home.path().join("index")),
+    );
+}
+
+#[test]
+fn undeclared_variable() {
+    let dir = app(&MANIFEST.replace("{source}", "app.wasm"));
+    std::fs::write(dir.path().join("app.wasm"), b"\0asm\x0d\0\x01\0").unwrap();
+    assert_fails(
+        "undeclared_variable",
+        dir.path(),
+        spin(dir.path()).args(["up", "--variable", "tokn=x"]),
+    );
+}
+
+#[test]
+fn undefined_key_value_store() {
+    let dir = app(&format!(
+        "{}key_value_stores = [\"cache\"]\n",
+        MANIFEST.replace("{source}", "app.wasm")
+    ));
+    std::fs::write(dir.path().join("app.wasm"), b"\0asm\x0d\0\x01\0").unwrap();
+    assert_fails(
+        "undefined_key_value_store",
+        dir.path(),
+        spin(dir.path()).arg("up"),
+    );
+}

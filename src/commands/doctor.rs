@@ -208,7 +208,7 @@ fn resolve_variables(
     let sources = match VariableSources::from_environment(Vec::new(), &app.dir, providers) {
         Ok(sources) => sources,
         Err(error) => {
-            let finding = Finding::problem_from_text(SUBJECT, &format!("{error:#}"));
+            let finding = Finding::problem_from(SUBJECT, crate::report::flatten(&error));
             return (Some(finding), None);
         }
     };
@@ -225,7 +225,10 @@ fn resolve_variables(
             (finding, Some(variables))
         }
         Err(error) => (
-            Some(Finding::problem_from_text(SUBJECT, &error.to_string())),
+            Some(Finding::problem_from(
+                SUBJECT,
+                crate::report::flatten(&error),
+            )),
             None,
         ),
     }
@@ -233,9 +236,11 @@ fn resolve_variables(
 
 /// The key-value stores and SQLite databases a component names exist.
 fn check_labels(stores: &Stores, component: &spin_manifest::Component) -> Option<Finding> {
-    let error = stores.check(component).err()?.to_string();
+    let mut error = spin_hint::Hinted::from(&stores.check(component).err()?);
     let subject = format!("component `{}`", component.id);
     // The line already names the component.
-    let text = error.strip_prefix(&format!("{subject} ")).unwrap_or(&error);
-    Some(Finding::problem_from_text(subject, text))
+    if let Some(rest) = error.message.strip_prefix(&format!("{subject} ")) {
+        error.message = rest.to_owned();
+    }
+    Some(Finding::problem_from(subject, error))
 }

@@ -362,6 +362,12 @@ fn summarise(all: Vec<Listed>, installed: &[PluginManifest]) -> Vec<Listed> {
     latest
 }
 
+/// A plugin error that is only a note or a warning (the command goes on),
+/// with its hint after it.
+fn with_hint(error: &spin_plugins::Error) -> String {
+    crate::report::with_hint(&error.into())
+}
+
 /// Fetches the index if it has never been fetched, so a first `list`
 /// shows more than the built-in plugins. Failure is only a note.
 fn ensure_index(manager: &PluginManager) {
@@ -369,7 +375,7 @@ fn ensure_index(manager: &PluginManager) {
         return;
     }
     if let Err(e) = manager.update_index() {
-        eprintln!("note: {e}");
+        eprintln!("note: {}", with_hint(&e));
         eprintln!("note: listing only built-in and installed plugins.\n");
     }
 }
@@ -406,7 +412,7 @@ fn update(manager: &PluginManager) -> anyhow::Result<ExitCode> {
         Err(
             e @ (spin_plugins::Error::IndexUnreachable { .. } | spin_plugins::Error::GitNotFound),
         ) => {
-            eprintln!("warning: {e}");
+            eprintln!("warning: {}", with_hint(&e));
             if manager.has_index_snapshot() {
                 eprintln!(
                     "Keeping the previously fetched plugin index; installed plugins are unaffected."
@@ -470,7 +476,7 @@ impl Upgrade {
             let latest = match manager.lookup(&name, None, &spin_compat_version()) {
                 Ok(latest) => latest,
                 Err(e) => {
-                    eprintln!("note: not upgrading '{name}': {e}");
+                    eprintln!("note: not upgrading '{name}': {}", with_hint(&e));
                     continue;
                 }
             };

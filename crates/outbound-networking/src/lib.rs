@@ -80,9 +80,16 @@ impl fmt::Display for AllowedHostError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invalid `allowed_outbound_hosts` entry {:?} (index {}): {}\n\nhint: {}",
-            self.entry, self.index, self.problem, self.hint
+            "invalid `allowed_outbound_hosts` entry {:?} (index {}): {}",
+            self.entry, self.index, self.problem
         )
+    }
+}
+
+/// The message with its hint kept apart, for the CLI to print last.
+impl From<&AllowedHostError> for spin_hint::Hinted {
+    fn from(error: &AllowedHostError) -> Self {
+        spin_hint::Hinted::new(error.to_string(), error.hint.clone())
     }
 }
 

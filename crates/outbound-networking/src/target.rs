@@ -68,9 +68,7 @@ impl fmt::Display for Host {
 #[non_exhaustive]
 pub enum TargetError {
     /// Not a URL at all. The URL is kept with any password hidden.
-    #[error(
-        "`{url}` is not a valid URL: {error}\n\nhint: percent-encode special characters such as `#`, `/` and `@` in user names and passwords"
-    )]
+    #[error("`{url}` is not a valid URL: {error}")]
     InvalidUrl {
         /// The URL as given.
         url: String,
@@ -93,9 +91,7 @@ pub enum TargetError {
     /// `user@host`: refused because an allow-list check that looked at the
     /// text before `@` would pass `http://allowed.com@evil.com/`. The URL
     /// is kept with its password hidden ([`crate::redact_url`]).
-    #[error(
-        "`{url}` has credentials before its host\n\nhint: send credentials in a header such as `Authorization` instead"
-    )]
+    #[error("`{url}` has credentials before its host")]
     Userinfo {
         /// The URL as given.
         url: String,
@@ -116,6 +112,31 @@ pub enum TargetError {
         /// What the WHATWG host parser rejected.
         error: url::ParseError,
     },
+}
+
+impl TargetError {
+    /// What to do about it, when the user can do something.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidUrl { .. } => Some(
+                "percent-encode special characters such as `#`, `/` and `@` in user names and passwords",
+            ),
+            Self::Userinfo { .. } => {
+                Some("send credentials in a header such as `Authorization` instead")
+            }
+            Self::Relative { .. }
+            | Self::NoHost { .. }
+            | Self::MissingPort { .. }
+            | Self::InvalidHost { .. } => None,
+        }
+    }
+}
+
+/// The message with its hint (if any) kept apart, for the CLI to print last.
+impl From<&TargetError> for spin_hint::Hinted {
+    fn from(error: &TargetError) -> Self {
+        spin_hint::Hinted::new(error.to_string(), error.hint().unwrap_or_default())
+    }
 }
 
 /// A destination: scheme, host and port, each normalized.

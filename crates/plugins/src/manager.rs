@@ -157,7 +157,7 @@ impl PluginManager {
         {
             return Err(Error::NotInIndex {
                 name,
-                index_problem: Some(e.to_string()),
+                index_problem: Some(Box::new(e)),
             });
         }
         let versions: Vec<_> = snapshot

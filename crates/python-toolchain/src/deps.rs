@@ -259,7 +259,7 @@ mod tests {
         )]);
         let error = declared(dir.path()).unwrap_err();
         assert!(matches!(&error, Error::UnsupportedPipfileEntry { name, .. } if name == "mine"));
-        assert!(error.to_string().contains("requirements.txt"));
+        assert!(error.hint().unwrap().contains("requirements.txt"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Everything that can stop a build. Each message names the bad value and,
-//! when the user can fix it, ends with a `hint:` saying how.
+//! when the user can fix it, [`Error::hint`] says how; the CLI prints that
+//! once, after the whole cause chain.
 
 use std::fmt;
 use std::io;
@@ -10,22 +11,14 @@ use std::path::{Path, PathBuf};
 #[non_exhaustive]
 pub enum Error {
     /// The app name is not an importable Python module name.
-    #[error(
-        "`{module}` is not a Python module name\n\nhint: pass the module's import name, \
-         e.g. `spin py2wasm app` for `app.py`"
-    )]
+    #[error("`{module}` is not a Python module name")]
     InvalidModuleName {
         /// The name as given.
         module: String,
     },
 
     /// No python-path entry contains the app module.
-    #[error(
-        "cannot find the Python module `{module}` in {}\n\nhint: run the command in the \
-         directory that holds `{}`, or add that directory with `-p/--python-path`",
-        list_paths(searched),
-        module_file(module)
-    )]
+    #[error("cannot find the Python module `{module}` in {}", list_paths(searched))]
     ModuleNotFound {
         /// The module name.
         module: String,
@@ -34,11 +27,7 @@ pub enum Error {
     },
 
     /// The Python interpreter could not be started.
-    #[error(
-        "cannot run the Python interpreter `{}`: {message}\n\nhint: install Python 3 \
-         (3.9 or later), or set SPIN_PYTHON to the interpreter to use",
-        python.display()
-    )]
+    #[error("cannot run the Python interpreter `{}`: {message}", python.display())]
     PythonNotFound {
         /// The interpreter that was tried.
         python: PathBuf,
@@ -48,9 +37,7 @@ pub enum Error {
 
     /// `python -m venv` failed.
     #[error(
-        "cannot create a Python virtual environment in `{}` with `{}`:\n{output}\n\nhint: on \
-         Debian and Ubuntu, install the `python3-venv` package; or set SPIN_PYTHON to a \
-         Python 3 interpreter that includes `venv`",
+        "cannot create a Python virtual environment in `{}` with `{}`:\n{output}",
         dir.display(),
         python.display()
     )]
@@ -64,11 +51,7 @@ pub enum Error {
     },
 
     /// pip could not install componentize-py.
-    #[error(
-        "cannot install `{package}` with pip:\n{output}\n\nhint: check that this machine can \
-         reach the Python package index (https://pypi.org, or the index in PIP_INDEX_URL), \
-         then run the build again"
-    )]
+    #[error("cannot install `{package}` with pip:\n{output}")]
     ToolchainInstallFailed {
         /// The requirement, e.g. `componentize-py==0.16.0`.
         package: String,
@@ -77,13 +60,7 @@ pub enum Error {
     },
 
     /// pip could not install the app's dependencies.
-    #[error(
-        "cannot install the dependencies listed in `{}`:\n{output}\n\nhint: components can use \
-         only pure-Python packages that publish a wheel (`py3-none-any`); check the names and \
-         versions in `{}`, and that this machine can reach the Python package index",
-        file.display(),
-        file.display()
-    )]
+    #[error("cannot install the dependencies listed in `{}`:\n{output}", file.display())]
     DependencyInstallFailed {
         /// `requirements.txt` or `Pipfile`.
         file: PathBuf,
@@ -92,7 +69,7 @@ pub enum Error {
     },
 
     /// The Pipfile could not be read as TOML.
-    #[error("invalid Pipfile `{}`: {message}\n\nhint: fix the Pipfile, or list the dependencies in `requirements.txt` instead", path.display())]
+    #[error("invalid Pipfile `{}`: {message}", path.display())]
     InvalidPipfile {
         /// The Pipfile.
         path: PathBuf,
@@ -103,8 +80,7 @@ pub enum Error {
     /// A Pipfile package is not a plain index requirement.
     #[error(
         "the Pipfile `{}` takes `{name}` from git, a path or a URL, which `spin py2wasm` cannot \
-         install\n\nhint: list the dependencies in `requirements.txt` instead, which pip \
-         installs as written",
+         install",
         path.display()
     )]
     UnsupportedPipfileEntry {
@@ -120,12 +96,7 @@ pub enum Error {
     Python(PythonFailure),
 
     /// componentize-py failed for a reason other than the app's Python code.
-    #[error(
-        "componentize-py {version} failed to build the component:\n{output}\n\nhint: if the \
-         message does not point at your app, delete `{}` so the toolchain is reinstalled, \
-         and run the build again",
-        toolchain.display()
-    )]
+    #[error("componentize-py {version} failed to build the component:\n{output}")]
     ComponentizeFailed {
         /// The componentize-py version.
         version: &'static str,
@@ -167,23 +138,80 @@ impl fmt::Display for PythonFailure {
             None => write!(f, "{}", self.message)?,
         }
         let traceback = self.traceback.trim_end();
-        if traceback != self.message {
+        if !traceback.is_empty() && traceback != self.message {
             write!(f, "\n\n{traceback}")?;
         }
+        Ok(())
+    }
+}
+
+impl PythonFailure {
+    /// What to do about it: a missing module is usually a missing
+    /// dependency; anything else is an error in the app's code.
+    pub fn hint(&self) -> &'static str {
         if self.message.starts_with("ModuleNotFoundError") {
-            write!(
-                f,
-                "\n\nhint: list the package in `requirements.txt` (or the Pipfile's \
-                 `[packages]`), or activate the virtual environment that has it, then run the \
-                 build again"
-            )
+            "list the package in `requirements.txt` (or the Pipfile's `[packages]`), or \
+             activate the virtual environment that has it, then run the build again"
         } else {
-            write!(
-                f,
-                "\n\nhint: componentize-py imports the app module at build time; fix the error \
-                 above and run the build again"
-            )
+            "componentize-py imports the app module at build time; fix the error above and run \
+             the build again"
         }
+    }
+}
+
+impl Error {
+    /// What to do about it; `None` when there is nothing the user can do
+    /// beyond what the message says.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Self::InvalidModuleName { .. } => {
+                "pass the module's import name, e.g. `spin py2wasm app` for `app.py`".into()
+            }
+            Self::ModuleNotFound { module, .. } => format!(
+                "run the command in the directory that holds `{}`, or add that directory with \
+                 `-p/--python-path`",
+                module_file(module)
+            ),
+            Self::PythonNotFound { .. } => "install Python 3 (3.9 or later), or set SPIN_PYTHON \
+                                            to the interpreter to use"
+                .into(),
+            Self::VenvFailed { .. } => "on Debian and Ubuntu, install the `python3-venv` package; \
+                                        or set SPIN_PYTHON to a Python 3 interpreter that \
+                                        includes `venv`"
+                .into(),
+            Self::ToolchainInstallFailed { .. } => "check that this machine can reach the Python \
+                                                    package index (https://pypi.org, or the index \
+                                                    in PIP_INDEX_URL), then run the build again"
+                .into(),
+            Self::DependencyInstallFailed { file, .. } => format!(
+                "components can use only pure-Python packages that publish a wheel \
+                 (`py3-none-any`); check the names and versions in `{}`, and that this machine \
+                 can reach the Python package index",
+                file.display()
+            ),
+            Self::InvalidPipfile { .. } => {
+                "fix the Pipfile, or list the dependencies in `requirements.txt` instead".into()
+            }
+            Self::UnsupportedPipfileEntry { .. } => {
+                "list the dependencies in `requirements.txt` instead, which pip installs as \
+                 written"
+                    .into()
+            }
+            Self::Python(failure) => failure.hint().into(),
+            Self::ComponentizeFailed { toolchain, .. } => format!(
+                "if the message does not point at your app, delete `{}` so the toolchain is \
+                 reinstalled, and run the build again",
+                toolchain.display()
+            ),
+            Self::Io { .. } => return None,
+        })
+    }
+}
+
+/// The message with its hint (if any) kept apart, for the CLI to print last.
+impl From<&Error> for spin_hint::Hinted {
+    fn from(error: &Error) -> Self {
+        spin_hint::Hinted::new(error.to_string(), error.hint().unwrap_or_default())
     }
 }
 
@@ -223,12 +251,19 @@ mod tests {
             message: "SyntaxError: expected ':'".into(),
             traceback: "  File \"/app/app.py\", line 3\nSyntaxError: expected ':'\n".into(),
         };
-        let text = Error::Python(failure).to_string();
+        let error = Error::Python(failure);
+        let text = error.to_string();
         assert!(
             text.starts_with("/app/app.py:3: SyntaxError: expected ':'\n"),
             "{text}"
         );
-        assert!(text.trim_end().ends_with("run the build again"), "{text}");
+        assert!(!text.contains("hint: "), "{text}");
+        let hint = error.hint().unwrap();
+        assert!(
+            hint.starts_with("componentize-py imports the app module"),
+            "{hint}"
+        );
+        assert!(hint.ends_with("run the build again"), "{hint}");
     }
 
     #[test]
@@ -238,10 +273,16 @@ mod tests {
             message: "ModuleNotFoundError: No module named 'humanize'".into(),
             traceback: String::new(),
         };
-        let text = failure.to_string();
+        assert_eq!(
+            failure.to_string(),
+            "app.py:1: ModuleNotFoundError: No module named 'humanize'"
+        );
         assert!(
-            text.contains("hint: list the package in `requirements.txt`"),
-            "{text}"
+            failure
+                .hint()
+                .starts_with("list the package in `requirements.txt`"),
+            "{}",
+            failure.hint()
         );
     }
 
@@ -251,8 +292,117 @@ mod tests {
             module: "pkg.app".into(),
             searched: vec![".".into()],
         };
-        let text = error.to_string();
-        assert!(text.contains("`pkg/app.py`"), "{text}");
-        assert!(text.contains("in `.`"), "{text}");
+        let hinted = spin_hint::Hinted::from(&error);
+        assert_eq!(
+            hinted.message,
+            "cannot find the Python module `pkg.app` in `.`"
+        );
+        assert!(hinted.hint.contains("`pkg/app.py`"), "{}", hinted.hint);
+    }
+
+    /// One of each error, with the start of the hint it must carry as data
+    /// (never in its message), or `None`.
+    fn examples() -> Vec<(Error, Option<&'static str>)> {
+        vec![
+            (
+                Error::InvalidModuleName {
+                    module: "app.py".into(),
+                },
+                Some("pass the module's import name"),
+            ),
+            (
+                Error::ModuleNotFound {
+                    module: "app".into(),
+                    searched: vec![".".into()],
+                },
+                Some("run the command in the directory that holds `app.py`"),
+            ),
+            (
+                Error::PythonNotFound {
+                    python: "python3".into(),
+                    message: "No such file or directory".into(),
+                },
+                Some("install Python 3 (3.9 or later), or set SPIN_PYTHON to the interpreter"),
+            ),
+            (
+                Error::VenvFailed {
+                    python: "python3".into(),
+                    dir: "/cache/venv".into(),
+                    output: "ensurepip is not available".into(),
+                },
+                Some(
+                    "on Debian and Ubuntu, install the `python3-venv` package; or set SPIN_PYTHON",
+                ),
+            ),
+            (
+                Error::ToolchainInstallFailed {
+                    package: "componentize-py==0.16.0".into(),
+                    output: "No matching distribution".into(),
+                },
+                Some(
+                    "check that this machine can reach the Python package index (https://pypi.org",
+                ),
+            ),
+            (
+                Error::DependencyInstallFailed {
+                    file: "requirements.txt".into(),
+                    output: "no wheel for numpy".into(),
+                },
+                Some("components can use only pure-Python packages that publish a wheel"),
+            ),
+            (
+                Error::InvalidPipfile {
+                    path: "Pipfile".into(),
+                    message: "expected `=`".into(),
+                },
+                Some("fix the Pipfile, or list the dependencies in `requirements.txt` instead"),
+            ),
+            (
+                Error::UnsupportedPipfileEntry {
+                    path: "Pipfile".into(),
+                    name: "mine".into(),
+                },
+                Some("list the dependencies in `requirements.txt` instead, which pip installs"),
+            ),
+            (
+                Error::Python(PythonFailure {
+                    location: None,
+                    message: "ModuleNotFoundError: No module named 'x'".into(),
+                    traceback: String::new(),
+                }),
+                Some("list the package in `requirements.txt`"),
+            ),
+            (
+                Error::ComponentizeFailed {
+                    version: "0.16.0",
+                    output: "thread panicked".into(),
+                    toolchain: "/cache/toolchain".into(),
+                },
+                Some("if the message does not point at your app, delete `/cache/toolchain`"),
+            ),
+            (
+                Error::Io {
+                    action: "write",
+                    path: "app.wasm".into(),
+                    source: io::Error::other("disk full"),
+                },
+                None,
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_hint_is_data_not_message_text() {
+        for (error, expected) in examples() {
+            let hinted = spin_hint::Hinted::from(&error);
+            assert_eq!(hinted.message, error.to_string());
+            assert!(!hinted.message.contains("hint"), "{}", hinted.message);
+            match expected {
+                Some(start) => {
+                    assert!(hinted.hint.starts_with(start), "{error:?}: {}", hinted.hint)
+                }
+                None => assert_eq!(hinted.hint, "", "{error:?}"),
+            }
+        }
     }
 }

@@ -141,5 +141,10 @@ fn native_only_dependency_fails_with_a_hint() {
         matches!(error, Error::DependencyInstallFailed { .. }),
         "{error}"
     );
-    assert!(error.to_string().contains("pure-Python"), "{error}");
+    assert!(
+        error
+            .hint()
+            .is_some_and(|hint| hint.contains("pure-Python")),
+        "{error}"
+    );
 }

@@ -52,7 +52,7 @@ pub const WELL_KNOWN_PREFIX: &str = "/.well-known/spin/";
 
 /// A route that could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid route `{route}`: {kind}\n\nhint: {}", .kind.hint())]
+#[error("invalid route `{route}`: {kind}")]
 pub struct RouteError {
     /// Position of the route in the input given to [`Router::build`].
     pub index: usize,
@@ -60,6 +60,20 @@ pub struct RouteError {
     pub route: String,
     /// What is wrong with it.
     pub kind: RouteErrorKind,
+}
+
+impl RouteError {
+    /// What to do about it.
+    pub fn hint(&self) -> &'static str {
+        self.kind.hint()
+    }
+}
+
+/// The message with its hint kept apart, for the CLI to print last.
+impl From<&RouteError> for spin_hint::Hinted {
+    fn from(error: &RouteError) -> Self {
+        spin_hint::Hinted::new(error.to_string(), error.hint())
+    }
 }
 
 /// Two entries with the same route text. As in Spin, the later entry

@@ -208,9 +208,7 @@ impl RuntimeConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum UndefinedLabel {
     /// A `key_value_stores` label.
-    #[error(
-        "component `{component}` uses the key-value store `{label}`, which is not defined\n\nhint: only `default` exists without configuration; define the store in a runtime config file passed with `--runtime-config-file`:\n    [key_value_store.{label}]\n    type = \"spin\"\n    path = \"{label}.db\""
-    )]
+    #[error("component `{component}` uses the key-value store `{label}`, which is not defined")]
     KeyValue {
         /// The component.
         component: String,
@@ -218,15 +216,33 @@ pub enum UndefinedLabel {
         label: String,
     },
     /// A `sqlite_databases` label.
-    #[error(
-        "component `{component}` uses the SQLite database `{label}`, which is not defined\n\nhint: only `default` exists without configuration; define the database in a runtime config file passed with `--runtime-config-file`:\n    [sqlite_database.{label}]\n    type = \"spin\"\n    path = \"{label}.db\""
-    )]
+    #[error("component `{component}` uses the SQLite database `{label}`, which is not defined")]
     Sqlite {
         /// The component.
         component: String,
         /// The label.
         label: String,
     },
+}
+
+impl UndefinedLabel {
+    /// What to do about it: the runtime config table that defines the label.
+    pub fn hint(&self) -> String {
+        let (what, table, label) = match self {
+            Self::KeyValue { label, .. } => ("store", "key_value_store", label),
+            Self::Sqlite { label, .. } => ("database", "sqlite_database", label),
+        };
+        format!(
+            "only `default` exists without configuration; define the {what} in a runtime config file passed with `--runtime-config-file`:\n    [{table}.{label}]\n    type = \"spin\"\n    path = \"{label}.db\""
+        )
+    }
+}
+
+/// The message with its hint kept apart, for the CLI to print last.
+impl From<&UndefinedLabel> for spin_hint::Hinted {
+    fn from(error: &UndefinedLabel) -> Self {
+        spin_hint::Hinted::new(error.to_string(), error.hint())
+    }
 }
 
 impl Stores {
@@ -332,14 +348,37 @@ mod tests {
         let err = RuntimeConfig::default()
             .stores(None)
             .check(component)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("component `c` uses the key-value store `cache`, which is not defined"),
-            "{err}"
+            .unwrap_err();
+        // The hint is data, printed once by the CLI, not part of the message.
+        let hinted = spin_hint::Hinted::from(&err);
+        assert_eq!(
+            hinted.message,
+            "component `c` uses the key-value store `cache`, which is not defined"
         );
-        assert!(err.contains("[key_value_store.cache]"), "{err}");
-        let defined = config("[key_value_store.cache]\ntype = \"spin\"\n").stores(None);
-        assert!(defined.check(component).is_ok());
+        assert_eq!(hinted.message, err.to_string());
+        assert!(
+            hinted
+                .hint
+                .contains("[key_value_store.cache]\n    type = \"spin\"\n    path = \"cache.db\""),
+            "{}",
+            hinted.hint
+        );
+
+        let manifest = manifest.replace("[\"default\"]\n", "[\"default\", \"users\"]\n");
+        let app = spin_manifest::parse(&manifest, Path::new("spin.toml")).unwrap();
+        let err = defined_stores().check(&app.components[0]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "component `c` uses the SQLite database `users`, which is not defined"
+        );
+        assert_eq!(
+            err.hint(),
+            "only `default` exists without configuration; define the database in a runtime config file passed with `--runtime-config-file`:\n    [sqlite_database.users]\n    type = \"spin\"\n    path = \"users.db\""
+        );
+        assert!(defined_stores().check(component).is_ok());
+    }
+
+    fn defined_stores() -> Stores {
+        config("[key_value_store.cache]\ntype = \"spin\"\n").stores(None)
     }
 }

@@ -442,9 +442,14 @@ fn allowed_hosts(
         .allowed_outbound_hosts
         .iter()
         .map(|h| {
-            variables
-                .expand(&h.value)
-                .map_err(|e| app.error_at(h.location, "allowed_outbound_hosts", format!("{e:#}")))
+            variables.expand(&h.value).map_err(|e| {
+                let error = app.error_at(h.location, "allowed_outbound_hosts", format!("{e:#}"));
+                // The variable's hint says how to give it a value.
+                match e.downcast_ref::<spin_hint::Hinted>() {
+                    Some(hinted) => error.with_hint(hinted.hint.clone()),
+                    None => error,
+                }
+            })
         })
         .collect::<Result<Vec<String>, _>>()?;
     let allowed_hosts = AllowedHosts::parse(&hosts).map_err(|e| {

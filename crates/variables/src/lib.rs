@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 use anyhow::{Context as _, Result, bail};
+use spin_hint::Hinted;
 use spin_manifest::App;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -153,20 +154,26 @@ pub struct ApplicationVariables {
 
 impl ApplicationVariables {
     /// Resolves every declared variable. A required variable without a value
-    /// is an error naming it and how to provide it; an undeclared
-    /// `--variable` is an error too, since it is almost certainly a typo.
+    /// is an error naming it, with how to provide it as its hint (a
+    /// [`Hinted`]); an undeclared `--variable` is an error too, since it is
+    /// almost certainly a typo.
     pub fn resolve(app: &App, sources: &VariableSources) -> Result<Self> {
         for (name, _) in &sources.cli {
             if !app.variables.contains_key(name) {
                 let declared: Vec<&str> = app.variables.keys().map(String::as_str).collect();
-                bail!(
-                    "`--variable {name}=…` sets a variable the application does not declare\n\nhint: declared variables: {}",
-                    if declared.is_empty() {
-                        "none (add a `[variables]` table to the manifest)".to_string()
-                    } else {
-                        declared.join(", ")
-                    }
-                );
+                bail!(Hinted::new(
+                    format!(
+                        "`--variable {name}=…` sets a variable the application does not declare"
+                    ),
+                    format!(
+                        "declared variables: {}",
+                        if declared.is_empty() {
+                            "none (add a `[variables]` table to the manifest)".to_string()
+                        } else {
+                            declared.join(", ")
+                        }
+                    )
+                ));
             }
         }
         let mut values = HashMap::new();
@@ -175,10 +182,13 @@ impl ApplicationVariables {
                 Some(value) => {
                     values.insert(name.clone(), value.to_string());
                 }
-                None if variable.required => bail!(
-                    "the required variable `{name}` has no value\n\nhint: pass `--variable {name}=<value>` or set the environment variable `SPIN_VARIABLE_{}`",
-                    name.to_ascii_uppercase()
-                ),
+                None if variable.required => bail!(Hinted::new(
+                    format!("the required variable `{name}` has no value"),
+                    format!(
+                        "pass `--variable {name}=<value>` or set the environment variable `SPIN_VARIABLE_{}`",
+                        name.to_ascii_uppercase()
+                    )
+                )),
                 None => {}
             }
         }
@@ -196,6 +206,7 @@ impl ApplicationVariables {
     }
 
     /// Expands `{{ name }}` references to application variables in `template`.
+    /// A reference to a variable without a value is a [`Hinted`] error.
     pub fn expand(&self, template: &str) -> Result<String> {
         let mut out = String::with_capacity(template.len());
         let mut rest = template;
@@ -208,9 +219,12 @@ impl ApplicationVariables {
             let name = after[..end].trim();
             match self.values.get(name) {
                 Some(value) => out.push_str(value),
-                None => bail!(
-                    "`{template}` refers to the variable `{name}`, which has no value\n\nhint: declare it under `[variables]` with a default, or provide it with `--variable {name}=<value>`"
-                ),
+                None => bail!(Hinted::new(
+                    format!("`{template}` refers to the variable `{name}`, which has no value"),
+                    format!(
+                        "declare it under `[variables]` with a default, or provide it with `--variable {name}=<value>`"
+                    )
+                )),
             }
             rest = &after[end + 2..];
         }
@@ -260,6 +274,55 @@ mod tests {
         assert_eq!(v.expand("plain").unwrap(), "plain");
         assert!(v.expand("{{ missing }}").is_err());
         assert!(v.expand("{{ host").is_err());
+    }
+
+    /// The error's message and its hint, which must be data (a [`Hinted`])
+    /// rather than text in the message.
+    fn hinted(err: anyhow::Error) -> Hinted {
+        let hinted = err.downcast::<Hinted>().expect("a Hinted error");
+        assert!(!hinted.message.contains("hint"), "{}", hinted.message);
+        hinted
+    }
+
+    fn app(variables: &str) -> App {
+        let manifest = format!(
+            "spin_manifest_version = 2\n[application]\nname = \"a\"\n[variables]\n{variables}\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n[component.c]\nsource = \"c.wasm\"\n"
+        );
+        spin_manifest::parse(&manifest, Path::new("spin.toml")).unwrap()
+    }
+
+    #[test]
+    fn errors_carry_their_hint_as_data() {
+        let err = vars(&[]).expand("redis://{{ host }}").unwrap_err();
+        let hint = hinted(err);
+        assert_eq!(
+            hint.message,
+            "`redis://{{ host }}` refers to the variable `host`, which has no value"
+        );
+        assert_eq!(
+            hint.hint,
+            "declare it under `[variables]` with a default, or provide it with `--variable host=<value>`"
+        );
+
+        let required = app("token = { required = true }");
+        let err = ApplicationVariables::resolve(&required, &VariableSources::default());
+        let hint = hinted(err.unwrap_err());
+        assert_eq!(hint.message, "the required variable `token` has no value");
+        assert_eq!(
+            hint.hint,
+            "pass `--variable token=<value>` or set the environment variable `SPIN_VARIABLE_TOKEN`"
+        );
+
+        let sources = VariableSources {
+            cli: pairs(&[("tokn", "x")]),
+            ..VariableSources::default()
+        };
+        let hint = hinted(ApplicationVariables::resolve(&required, &sources).unwrap_err());
+        assert_eq!(
+            hint.message,
+            "`--variable tokn=…` sets a variable the application does not declare"
+        );
+        assert_eq!(hint.hint, "declared variables: token");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use spin_hint::Hinted;
+
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -82,15 +84,13 @@ impl Finding {
         self
     }
 
-    /// A problem from an error rendered as `message…\n\nhint: fix` (the
-    /// form most of the host's errors take): the message's first line,
-    /// the rest as details, and the hint apart.
-    pub fn problem_from_text(subject: impl Into<String>, text: &str) -> Self {
-        let (message, hint) = split_hint(text);
-        let mut lines = message.trim_end().lines();
+    /// A problem from an error with its hint as data: the message's first
+    /// line, the rest as details, and the hint (none when empty).
+    pub fn problem_from(subject: impl Into<String>, error: Hinted) -> Self {
+        let mut lines = error.message.trim_end().lines();
         let mut finding = Self::problem(subject, lines.next().unwrap_or_default());
         finding.details = lines.map(str::to_owned).collect();
-        finding.hint = hint.map(str::to_owned);
+        finding.hint = Some(error.hint).filter(|hint| !hint.is_empty());
         finding
     }
 
@@ -233,10 +233,13 @@ mod tests {
     }
 
     #[test]
-    fn an_error_text_splits_into_message_details_and_hint() {
-        let finding = Finding::problem_from_text(
+    fn an_error_splits_into_message_details_and_hint() {
+        let finding = Finding::problem_from(
             "variables",
-            "the required variable `token` has no value\n\nhint: pass `--variable token=<value>`",
+            Hinted::new(
+                "the required variable `token` has no value",
+                "pass `--variable token=<value>`",
+            ),
         );
         assert_eq!(
             finding.message,
@@ -248,6 +251,14 @@ mod tests {
             Some("pass `--variable token=<value>`")
         );
 
+        let finding = Finding::problem_from(
+            "x",
+            Hinted::new("cannot install:\npip said no", "check the index"),
+        );
+        assert_eq!(finding.message, "cannot install:");
+        assert_eq!(finding.details, ["pip said no"]);
+        assert_eq!(finding.hint.as_deref(), Some("check the index"));
+
         let diagnostic =
             "error: unknown field `sorce`\n  --> spin.toml:9:1\nhint: did you mean `source`?";
         let finding = Finding::problem_with_diagnostic("manifest", "does not load", diagnostic);
@@ -257,7 +268,7 @@ mod tests {
         );
         assert_eq!(finding.hint.as_deref(), Some("did you mean `source`?"));
 
-        let plain = Finding::problem_from_text("x", "no hint here");
+        let plain = Finding::problem_from("x", Hinted::new("no hint here", ""));
         assert_eq!(plain.hint, None);
     }
 }

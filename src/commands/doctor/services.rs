@@ -143,9 +143,9 @@ impl Services {
                     user,
                     format!("correct the `url` of `[key_value_store.{label}]` in `{file}`"),
                 ),
-                Err(error) => findings.push(Finding::problem_from_text(
+                Err(error) => findings.push(Finding::problem_from(
                     format!("key-value store `{label}`"),
-                    &error.to_string(),
+                    (&error).into(),
                 )),
             }
         }

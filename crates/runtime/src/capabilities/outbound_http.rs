@@ -88,7 +88,8 @@ impl OutboundHttp {
     /// logged with the manifest line that would allow it.
     fn check(component: &ComponentConfig, uri: &http::Uri) -> Result<Route, Error> {
         let target = OutboundTarget::parse_url(&uri.to_string()).map_err(|err| {
-            tracing::error!(component = %component.id, "outbound request to `{}` refused: {err}", for_log(uri));
+            let hint = err.hint().map(|h| format!("\n\nhint: {h}")).unwrap_or_default();
+            tracing::error!(component = %component.id, "outbound request to `{}` refused: {err}{hint}", for_log(uri));
             Error::HttpRequestUriInvalid
         })?;
         if target.is_self() {
