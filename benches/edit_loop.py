@@ -14,7 +14,10 @@ Spin's own loop, measured on this machine by an earlier session with the
 official SDK (a componentize-py build of 6-8 s plus a compile of 7-10 s),
 is ~15 s per edit; the ratio column is ours over that.
 
-Usage: python3 benches/edit_loop.py --spin target/debug/spin [--edits 5] [--starts 5]
+`scripts/bench.sh` runs it after the load benchmark and writes its table
+into docs/performance.md (between the `edit-loop` markers).
+
+Usage: python3 benches/edit_loop.py --spin target/debug/spin [--edits 7] [--starts 5] [--docs docs/performance.md]
 """
 
 import argparse
@@ -134,24 +137,48 @@ def first_starts(spin, starts):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spin", required=True)
-    parser.add_argument("--edits", type=int, default=5)
+    parser.add_argument("--edits", type=int, default=7)
     parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--command", help="the command line to record (default: this script's)")
+    parser.add_argument("--docs", help="write the table into this file, between the edit-loop markers")
     args = parser.parse_args()
     spin = os.path.abspath(args.spin)
 
     edits = edit_loop(spin, args.edits)
     starts = first_starts(spin, args.starts)
     median = statistics.median(edits)
-    print(f"### The Python edit loop ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n")
-    print(f"`python3 benches/edit_loop.py --spin {args.spin} --edits {args.edits} --starts {args.starts}`\n")
-    print("| measure | ours | Spin (earlier session) | ours / Spin |")
-    print("|---|---|---|---|")
-    print(f"| edit -> serving, median of {len(edits)} (`spin watch`, `spin py2wasm` app) | {median:.2f} s "
-          f"(min {min(edits):.2f}, max {max(edits):.2f}) | ~{SPIN_EDIT_LOOP_SECONDS:.0f} s | "
-          f"{median / SPIN_EDIT_LOOP_SECONDS:.2f} |")
-    runs = ", ".join(f"{s:.2f}" for s in starts)
-    print(f"| new app's first start, every run (s) | {runs} | | |")
-    print(f"\nStarts under 1.5 s: {sum(s < 1.5 for s in starts)} of {len(starts)}.")
+    command = args.command or f"python3 benches/edit_loop.py --spin {args.spin} --edits {args.edits} --starts {args.starts}"
+    lines = [
+        f"### The Python edit loop ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n",
+        f"`{command}`\n",
+        "| measure | ours | Spin (earlier session) | ours / Spin |",
+        "|---|---|---|---|",
+        f"| edit -> serving, median of {len(edits)} (`spin watch`, `spin py2wasm` app) | {median:.2f} s "
+        f"(min {min(edits):.2f}, max {max(edits):.2f}) | ~{SPIN_EDIT_LOOP_SECONDS:.0f} s | "
+        f"{median / SPIN_EDIT_LOOP_SECONDS:.3f} |",
+        f"| new app's first start, every run (s) | {', '.join(f'{s:.2f}' for s in starts)} | | |",
+        f"\nStarts under 1.5 s: {sum(s < 1.5 for s in starts)} of {len(starts)}.",
+    ]
+    body = "\n".join(lines) + "\n"
+    print(body)
+    if args.docs:
+        update_docs(args.docs, body)
+
+
+BEGIN = "<!-- edit-loop:begin (written by scripts/bench.sh) -->"
+END = "<!-- edit-loop:end -->"
+
+
+def update_docs(path, body):
+    text = open(path).read() if os.path.exists(path) else "# Performance\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = f"{head}{BEGIN}\n{body}{END}{tail}"
+    else:
+        text += f"\n{BEGIN}\n{body}{END}\n"
+    with open(path, "w") as f:
+        f.write(text)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 # Markdown report and writes it into docs/performance.md.
 #
 # Usage: scripts/bench.sh [--smoke] [--spin PATH] [--phases build,launch,load] [--no-docs] ...
+# Then benches/edit_loop.py measures the Python edit loop (not with --smoke).
 #   --smoke       ~2 s per case, default settings only (spin-sdk 5: also a fresh
 #                 instance per request), docs left alone (for CI)
 #   --spin PATH   measure this spin binary instead of building target/debug/spin
@@ -61,7 +62,7 @@ if [ ! -e "$marker" ]; then
   touch "$marker"
 fi
 
-exec python3 "$repo/benches/bench.py" \
+python3 "$repo/benches/bench.py" \
   --venv "$sdk_venv" \
   --venv-sdk5 "$sdk5_venv" \
   --uvicorn-python "$uvicorn_venv/bin/python" \
@@ -69,3 +70,18 @@ exec python3 "$repo/benches/bench.py" \
   --work "$work" \
   --command "scripts/bench.sh${*:+ $*}" \
   "${args[@]}"
+
+# The Python edit loop (`spin watch` edit -> serving, new apps' first
+# starts), after the load cases; not in a smoke run.
+smoke=0 docs=1
+for arg in "$@"; do
+  case "$arg" in
+    --smoke) smoke=1 ;;
+    --no-docs) docs=0 ;;
+  esac
+done
+if [ "$smoke" = 0 ]; then
+  edit_args=(--spin "$spin" --command "scripts/bench.sh${*:+ $*}")
+  [ "$docs" = 1 ] && edit_args+=(--docs "$repo/docs/performance.md")
+  python3 "$repo/benches/edit_loop.py" "${edit_args[@]}"
+fi

@@ -68,6 +68,15 @@ impl Watch {
         }
     }
 
+    /// Waits until `spin watch` has printed `text`.
+    fn wait_for_stderr(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !self.stderr().contains(text) {
+            assert!(Instant::now() < deadline, "{}", self.stderr());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
@@ -153,14 +162,7 @@ fn an_edit_is_served_without_refusing_a_connection_and_a_failed_build_keeps_the_
 
     // `c.wasm` does not exist: the build fails, "B" keeps serving.
     std::fs::write(dir.path().join("choice.txt"), "c").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !watch
-        .stderr()
-        .contains("still serving the last good version")
-    {
-        assert!(Instant::now() < deadline, "{}", watch.stderr());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    watch.wait_for_stderr("still serving the last good version");
     let stderr = watch.stderr();
     assert_eq!(stderr.matches("the build failed").count(), 1, "{stderr}");
     assert_eq!(support::http::get(watch.addr, "/").unwrap().text(), "B");
@@ -209,4 +211,96 @@ command = "spin py2wasm app -o app.wasm"
     )
     .unwrap();
     watch.wait_for("version two: hi / m");
+}
+
+/// A `spin py2wasm` app whose handler answers `reply` (a Python expression).
+fn python_app(dir: &Path, reply: &str) {
+    std::fs::write(
+        dir.join("app.py"),
+        format!("from spin_http import Response\n\n\ndef handle_request(request):\n    return Response(200, {{}}, ({reply}).encode())\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn python_edits_are_served_by_the_interpreter_without_a_build_and_a_broken_edit_keeps_the_last_good_version()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    python_app(dir.path(), "'one'");
+    std::fs::write(
+        dir.path().join("spin.toml"),
+        r#"spin_manifest_version = 2
+[application]
+name = "py-dev"
+[[trigger.http]]
+route = "/..."
+component = "web"
+[component.web]
+source = "app.wasm"
+[component.web.build]
+command = "spin py2wasm app -o app.wasm"
+"#,
+    )
+    .unwrap();
+    let watch = Watch::start(dir.path(), &[]);
+    watch.wait_for("one");
+
+    // A new local module, and a standard-library module the interpreter's
+    // snapshot does not hold (read from the mounted standard library).
+    std::fs::write(
+        dir.path().join("helper.py"),
+        "import csv\nimport io\n\n\ndef row():\n    out = io.StringIO()\n    csv.writer(out).writerow(['two', 2])\n    return out.getvalue().strip()\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("app.py"),
+        "from spin_http import Response\nimport helper\n\n\ndef handle_request(request):\n    return Response(200, {}, helper.row().encode())\n",
+    )
+    .unwrap();
+    watch.wait_for("two,2");
+    assert!(
+        !dir.path().join("app.wasm").exists(),
+        "the edit loop ran the build"
+    );
+
+    // A syntax error: the new version does not start, "two,2" keeps serving.
+    std::fs::write(
+        dir.path().join("app.py"),
+        "def handle_request(request):\n    return (\n",
+    )
+    .unwrap();
+    watch.wait_for_stderr("still serving the last good version");
+    let stderr = watch.stderr();
+    assert!(stderr.contains("SyntaxError"), "{stderr}");
+    assert!(stderr.contains("app.py"), "{stderr}");
+    assert!(!stderr.contains("/2/app.py"), "{stderr}");
+    assert_eq!(support::http::get(watch.addr, "/").unwrap().text(), "two,2");
+
+    // An exception while serving: the 500 carries the traceback to this
+    // (loopback) client, naming the app's file and line.
+    std::fs::write(
+        dir.path().join("app.py"),
+        "from spin_http import Response\n\n\ndef handle_request(request):\n    raise ValueError('boom at line five')\n",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let failure = loop {
+        let response = support::http::get(watch.addr, "/").unwrap();
+        if response.status == 500 {
+            break response.text();
+        }
+        assert!(Instant::now() < deadline, "{}", watch.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        failure.contains("File \"app.py\", line 5, in handle_request"),
+        "{failure}"
+    );
+    assert!(
+        failure.contains("ValueError: boom at line five"),
+        "{failure}"
+    );
+
+    python_app(dir.path(), "'three'");
+    watch.wait_for("three");
 }

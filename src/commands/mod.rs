@@ -8,6 +8,7 @@ pub mod kube;
 pub mod new;
 pub mod plugins;
 pub mod py2wasm;
+pub mod python_dev;
 pub mod registry;
 pub mod templates;
 pub mod up;

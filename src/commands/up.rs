@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::python_dev::DevSpec;
 use spin_runtime::app::LoadOptions;
 use spin_runtime::capabilities::variables::VariableSources;
 use spin_runtime::runtime_config::RuntimeConfig;
@@ -216,6 +217,11 @@ pub struct UpCommand {
     #[arg(long)]
     pub dev: bool,
 
+    /// Serve Python components from `spin watch`'s edit-loop interpreter,
+    /// as this file (written by `spin watch`) describes.
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub python_dev: Option<PathBuf>,
+
     /// Run `spin build` before starting.
     #[arg(long, env = "SPIN_ALWAYS_BUILD")]
     pub build: bool,
@@ -283,6 +289,11 @@ impl UpCommand {
         }
         let mut app = spin_manifest::load_file(&manifest_path)?;
         select_components(&mut app, &self.component_ids, &self.follow)?;
+        let python_dev = match &self.python_dev {
+            Some(path) => DevSpec::read(path)?,
+            None => DevSpec::default(),
+        };
+        python_dev.apply(&mut app)?;
         app.check_sources()?;
         let sqlite_statements = self
             .sqlite_statements
@@ -348,6 +359,7 @@ impl UpCommand {
                 transient_write: self.allow_transient_write,
             },
             capture_stderr: self.dev,
+            extra_mounts: python_dev.mounts(),
             // With no state directory, `files` are still staged beside the manifest.
             state_dir: match state_dir {
                 Some(dir) => dir,
@@ -402,6 +414,7 @@ impl UpCommand {
                 ..ServerOptions::default()
             },
         )?;
+        check_python_dev_imports(&server, &python_dev).await?;
         let listener = match inherited {
             Some(listener) => listener,
             None => HttpServer::bind(self.listen).await?,
@@ -467,6 +480,29 @@ fn select_components(
         let keep = |id: Option<&str>| id.is_some_and(|id| only.iter().any(|o| o == id));
         app.http_triggers.retain(|t| keep(t.component.as_deref()));
         app.redis_triggers.retain(|t| keep(Some(&t.component)));
+    }
+    Ok(())
+}
+
+/// Has each edit-loop interpreter import its app before anything is
+/// served, so that a version whose import fails (a syntax error, a missing
+/// name) never starts and `spin watch` keeps the last good one serving.
+async fn check_python_dev_imports(server: &HttpServer, python_dev: &DevSpec) -> Result<()> {
+    for id in python_dev.components.keys() {
+        if !server.routes().iter().any(|(_, target)| target == id) {
+            continue;
+        }
+        let status = server
+            .request_in_process(id, &[(super::python_dev::PROBE_HEADER, "1")])
+            .await
+            .with_context(|| format!("checking component `{id}`"))?;
+        if status != 204 {
+            return Err(spin_hint::Hinted::new(
+                format!("component `{id}`: importing the app failed (its traceback is above)"),
+                "fix the error and save again",
+            )
+            .into());
+        }
     }
     Ok(())
 }

@@ -92,35 +92,19 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(Stage)) -> Result<
         return Ok(Outcome::UpToDate);
     }
 
-    let toolchain = match Toolchain::find(&options.cache_dir) {
-        Some(toolchain) => toolchain,
-        None => {
-            progress(Stage::InstallingToolchain);
-            Toolchain::install(&options.cache_dir, &options.python)?
-        }
-    };
-    let deps_dir = match &inputs.declared {
-        Some(declared) => {
-            if !declared.dir_in(&options.cache_dir).is_dir() {
-                progress(Stage::InstallingDependencies(declared.file.clone()));
-            }
-            Some(declared.install(&options.cache_dir, &toolchain)?)
-        }
-        None => None,
-    };
-    let unpacked = embedded::unpack(&options.cache_dir)?;
+    let Prepared {
+        toolchain,
+        deps_dir,
+        unpacked,
+    } = prepare(options, &inputs, progress)?;
 
     progress(Stage::Componentizing);
-    let work = tempfile::tempdir().map_err(io_error("create", std::env::temp_dir()))?;
-    let entry_dir = work.path().join("entry");
-    // componentize-py mounts these at `/0`, `/1`, ... in this order; each is
-    // paired with the name runtime tracebacks show for it.
-    let project = std::path::absolute(&options.project_dir)
-        .map_err(io_error("resolve", &options.project_dir))?;
-    let mut mounts = vec![
-        (entry_dir.clone(), String::new()),
-        (unpacked.sdk.clone(), "spin-sdk/".to_owned()),
-    ];
+    let Workspace {
+        work,
+        entry_dir,
+        project,
+        mut mounts,
+    } = Workspace::new(options, &unpacked)?;
     mounts.extend(
         inputs
             .python_path
@@ -158,15 +142,87 @@ pub fn build(options: &BuildOptions, progress: &mut dyn FnMut(Stage)) -> Result<
     Ok(Outcome::Built(bytes))
 }
 
+/// A build's scratch directory and the start of its python path.
+pub(crate) struct Workspace {
+    pub(crate) work: tempfile::TempDir,
+    /// Where the entry module is written.
+    pub(crate) entry_dir: PathBuf,
+    /// The project directory, absolute.
+    pub(crate) project: PathBuf,
+    /// componentize-py mounts these at `/0`, `/1`, ... in this order; each
+    /// is paired with the name runtime tracebacks show for it. They start
+    /// with the entry module and the SDK.
+    pub(crate) mounts: Vec<(PathBuf, String)>,
+}
+
+impl Workspace {
+    pub(crate) fn new(
+        options: &BuildOptions,
+        unpacked: &embedded::Unpacked,
+    ) -> Result<Self, Error> {
+        let work = tempfile::tempdir().map_err(io_error("create", std::env::temp_dir()))?;
+        let entry_dir = work.path().join("entry");
+        let project = std::path::absolute(&options.project_dir)
+            .map_err(io_error("resolve", &options.project_dir))?;
+        let mounts = vec![
+            (entry_dir.clone(), String::new()),
+            (unpacked.sdk.clone(), "spin-sdk/".to_owned()),
+        ];
+        Ok(Self {
+            work,
+            entry_dir,
+            project,
+            mounts,
+        })
+    }
+}
+
+/// The toolchain, the app's installed dependencies and the unpacked SDK.
+pub(crate) struct Prepared {
+    pub(crate) toolchain: Toolchain,
+    pub(crate) deps_dir: Option<PathBuf>,
+    pub(crate) unpacked: embedded::Unpacked,
+}
+
+/// Installs what a build runs with, where it is missing.
+pub(crate) fn prepare(
+    options: &BuildOptions,
+    inputs: &Inputs,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Prepared, Error> {
+    let toolchain = match Toolchain::find(&options.cache_dir) {
+        Some(toolchain) => toolchain,
+        None => {
+            progress(Stage::InstallingToolchain);
+            Toolchain::install(&options.cache_dir, &options.python)?
+        }
+    };
+    let deps_dir = match &inputs.declared {
+        Some(declared) => {
+            if !declared.dir_in(&options.cache_dir).is_dir() {
+                progress(Stage::InstallingDependencies(declared.file.clone()));
+            }
+            Some(declared.install(&options.cache_dir, &toolchain)?)
+        }
+        None => None,
+    };
+    let unpacked = embedded::unpack(&options.cache_dir)?;
+    Ok(Prepared {
+        toolchain,
+        deps_dir,
+        unpacked,
+    })
+}
+
 /// What a build reads, resolved and checked before anything runs.
-struct Inputs {
-    python_path: Vec<PathBuf>,
-    declared: Option<deps::Declared>,
-    site_packages: Option<PathBuf>,
+pub(crate) struct Inputs {
+    pub(crate) python_path: Vec<PathBuf>,
+    pub(crate) declared: Option<deps::Declared>,
+    pub(crate) site_packages: Option<PathBuf>,
 }
 
 impl Inputs {
-    fn gather(options: &BuildOptions) -> Result<Self, Error> {
+    pub(crate) fn gather(options: &BuildOptions) -> Result<Self, Error> {
         validate_module_name(&options.module)?;
         let python_path = options
             .python_path
@@ -198,14 +254,21 @@ impl Inputs {
     /// Everything the component depends on. The toolchain itself enters only
     /// through its version: it is pinned, so its files cannot vary.
     fn hash(&self, options: &BuildOptions) -> Result<String, Error> {
+        let mut hasher = self.hasher(options)?;
+        for dir in &self.python_path {
+            hasher.tree("python-path", dir)?;
+        }
+        Ok(hasher.finish())
+    }
+
+    /// A hasher holding every input but the app's own sources: the
+    /// toolchain and SDK versions, the module and the dependencies.
+    pub(crate) fn hasher(&self, options: &BuildOptions) -> Result<InputHasher, Error> {
         let mut hasher = InputHasher::new();
         hasher.value("py2wasm", env!("CARGO_PKG_VERSION").as_bytes());
         hasher.value("componentize-py", COMPONENTIZE_PY_VERSION.as_bytes());
         hasher.value("sdk", embedded::fingerprint().as_bytes());
         hasher.value("module", options.module.as_bytes());
-        for dir in &self.python_path {
-            hasher.tree("python-path", dir)?;
-        }
         let key = self
             .declared
             .as_ref()
@@ -215,13 +278,13 @@ impl Inputs {
         if let Some(site_packages) = &self.site_packages {
             hasher.tree("virtual-env", site_packages)?;
         }
-        Ok(hasher.finish())
+        Ok(hasher)
     }
 }
 
 /// A temporary file beside `output`, renamed over it once the build has
 /// succeeded, so a failed build leaves the previous component in place.
-fn staging_file(output: &Path) -> Result<tempfile::NamedTempFile, Error> {
+pub(crate) fn staging_file(output: &Path) -> Result<tempfile::NamedTempFile, Error> {
     let dir = match output.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
         _ => PathBuf::from("."),
@@ -236,7 +299,7 @@ fn staging_file(output: &Path) -> Result<tempfile::NamedTempFile, Error> {
 
 /// Runs componentize-py on the entry module with `mounts` as the python path,
 /// writing the component to `output`.
-fn componentize(
+pub(crate) fn componentize(
     toolchain: &Toolchain,
     wit: &Path,
     mounts: &[PathBuf],

@@ -23,6 +23,7 @@
 
 mod componentize;
 mod deps;
+mod dev;
 mod diagnostics;
 mod embedded;
 mod entry;
@@ -31,5 +32,9 @@ mod fingerprint;
 mod toolchain;
 
 pub use componentize::{BuildOptions, Outcome, Stage, build, default_cache_dir};
+pub use dev::{
+    DevComponent, DevMount, DevSource, MAX_SOURCE_BYTES, MAX_SOURCE_FILES, build_dev,
+    snapshot_sources,
+};
 pub use error::{Error, PythonFailure};
 pub use toolchain::{COMPONENTIZE_PY_VERSION, Toolchain, default_python};

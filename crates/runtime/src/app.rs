@@ -67,6 +67,10 @@ pub struct LoadOptions {
     /// `--dev`: each instance keeps what it writes to stderr while serving
     /// a request (see [`crate::HostState::stderr_capture`]).
     pub capture_stderr: bool,
+    /// Directories mounted read-only into a component, by component id,
+    /// beside its `files` (host directory, guest path): the sources and
+    /// libraries of `spin watch`'s Python interpreter.
+    pub extra_mounts: HashMap<String, Vec<(PathBuf, String)>>,
 }
 
 /// Everything the manifest grants one component, resolved at load time.
@@ -89,6 +93,9 @@ pub struct ComponentConfig {
     pub sqlite_databases: Vec<String>,
     pub(crate) services: Arc<AppServices>,
     mounts: Mounts,
+    /// Mounted read-only whatever `writable_mounts` says (see
+    /// [`LoadOptions::extra_mounts`]).
+    read_only_mounts: Vec<(PathBuf, String)>,
     /// Whether the guest may write to its mounts (`--allow-transient-write`;
     /// they are then staged copies).
     writable_mounts: bool,
@@ -302,6 +309,11 @@ impl LoadedApp {
             services: services.clone(),
             mounts: crate::files::prepare(&app.dir, &staging, component, options.mounts)
                 .context("preparing the component's `files`")?,
+            read_only_mounts: options
+                .extra_mounts
+                .get(&component.id)
+                .cloned()
+                .unwrap_or_default(),
             writable_mounts: options.mounts.transient_write,
             capture_stderr: options.capture_stderr,
             stdout: ComponentLog::open(
@@ -375,7 +387,12 @@ impl LoadedApp {
         } else {
             FsPerms::ReadOnly
         };
-        for (host, guest) in &config.mounts.0 {
+        let mounts = config.mounts.0.iter().map(|mount| (mount, perms));
+        let read_only = config
+            .read_only_mounts
+            .iter()
+            .map(|mount| (mount, FsPerms::ReadOnly));
+        for ((host, guest), perms) in mounts.chain(read_only) {
             if let Err(err) = wasi.preopened_dir(host, guest, perms) {
                 tracing::warn!(component = %config.id, "cannot mount `{}` at `{guest}`: {err:#}", host.display());
             }

@@ -134,6 +134,30 @@ impl HttpServer {
         })
     }
 
+    /// Sends a `GET /` with `headers` to component `id` in-process (as
+    /// service chaining does, with no route or socket involved) and
+    /// returns the response's status: a start-up check of a component.
+    pub async fn request_in_process(
+        &self,
+        id: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<http::StatusCode> {
+        use http_body_util::BodyExt as _;
+        let mut request = http::Request::builder().uri(format!("http://{id}.spin.internal/"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = http_body_util::Empty::new()
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        let response = self
+            .handler
+            .handle_chained(id, request.body(body)?)
+            .await
+            .map_err(|err| anyhow::anyhow!("{err:?}"))?;
+        Ok(response.status())
+    }
+
     /// The routes served, in the order they are printed at startup.
     pub fn routes(&self) -> Vec<(String, String)> {
         self.handler.routes()

@@ -2,7 +2,8 @@
 
 componentize-py mounts each python-path directory at a numbered guest path
 (`/0`, `/1`, ...) while it imports the app, and none of them exists once the
-component runs. So the source lines are cached at build time, and file names
+component runs (except under `spin watch`, which mounts the app's sources
+there: see `dev.py`). So the source lines are cached at build time, and file names
 are shown relative to the app (`app.py`, `site-packages/humanize/...`).
 """
 
@@ -13,7 +14,11 @@ import traceback
 from spin_py2wasm.errors import SpinError
 
 # Frames of the SDK's request plumbing, which say nothing about the app.
-_GLUE_SUFFIXES = ("spin_py2wasm/handler.py",)
+_GLUE_SUFFIXES = ("spin_py2wasm/handler.py", "spin_py2wasm/dev.py", "/importlib/__init__.py")
+
+# The import machinery's own frames, which `spin watch`'s interpreter shows
+# above an app that fails to import.
+_GLUE_PREFIXES = ("<frozen importlib",)
 
 _mounts: dict[str, str] = {}
 
@@ -43,10 +48,17 @@ def render(error: BaseException) -> str:
     report = traceback.TracebackException.from_exception(error)
     part: traceback.TracebackException | None = report
     while part is not None:
-        frames = [frame for frame in part.stack if not frame.filename.endswith(_GLUE_SUFFIXES)]
+        frames = [
+            frame
+            for frame in part.stack
+            if not frame.filename.endswith(_GLUE_SUFFIXES) and not frame.filename.startswith(_GLUE_PREFIXES)
+        ]
         for frame in frames:
             frame.filename = _display_name(frame.filename)
         part.stack = traceback.StackSummary.from_list(frames)
+        # A syntax error names its file apart from the frames.
+        if isinstance(getattr(part, "filename", None), str):
+            part.filename = _display_name(part.filename)
         part = part.__cause__ or part.__context__
     lines = list(report.format())
     if isinstance(error, SpinError):

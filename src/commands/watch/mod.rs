@@ -9,6 +9,13 @@
 //! that arrive meanwhile wait in the socket's backlog or are taken by
 //! either version: none is refused. A failed build or a version that fails
 //! to start is reported once, and the last good version keeps serving.
+//!
+//! Components built by `spin py2wasm` take a faster path (see [`python`]):
+//! an edit to their Python files is served by an interpreter component
+//! built once, with a fresh copy of the sources, so it needs no build.
+//! Under `spin watch`, `spin up` runs with `--dev`.
+
+mod python;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
@@ -39,6 +46,12 @@ pub struct WatchCommand {
     #[arg(long)]
     pub skip_build: bool,
 
+    /// Rebuild `spin py2wasm` components with their build command at every
+    /// edit, instead of serving the edited sources from a prebuilt
+    /// interpreter.
+    #[arg(long)]
+    pub full_build: bool,
+
     /// How long the files must stay unchanged before a rebuild starts, in
     /// milliseconds.
     #[arg(short = 'd', long, default_value_t = 100)]
@@ -65,11 +78,13 @@ impl WatchCommand {
                 "stop the program using the port, or pass another address: `spin watch -- --listen 127.0.0.1:<port>`",
             )
         })?;
+        let app_dir = manifest.parent().unwrap_or(Path::new(".")).to_owned();
         let mut watcher = Watcher {
             manifest,
             listener,
             options: self,
             serving: None,
+            python: python::PythonDev::new(&app_dir),
         };
         watcher.run()
     }
@@ -80,13 +95,14 @@ struct Watcher {
     listener: TcpListener,
     options: WatchCommand,
     serving: Option<Child>,
+    python: python::PythonDev,
 }
 
 impl Watcher {
     fn run(&mut self) -> Result<ExitCode> {
         let interrupted = interrupted();
         let mut stamps = self.stamps();
-        if let Err(err) = self.rebuild(&[]) {
+        if let Err(err) = self.rebuild(&[], &[]) {
             eprint!("{}", crate::render_error(&err));
             eprintln!("spin watch: nothing is serving; fix the error and save again");
         }
@@ -104,12 +120,13 @@ impl Watcher {
             }
             // Wait for the edits to settle (an editor writes in steps).
             let settled = self.settle(now);
-            let changed = changed_components(&stamps, &settled);
+            let changed_files = changed_files(&stamps, &settled);
+            let changed = changed_components(&changed_files);
             stamps = settled;
             if self.options.clear {
                 print!("\x1b[2J\x1b[H");
             }
-            if let Err(err) = self.rebuild(&changed) {
+            if let Err(err) = self.rebuild(&changed, &changed_files) {
                 eprint!("{}", crate::render_error(&err));
                 match self.serving {
                     Some(_) => eprintln!("spin watch: still serving the last good version"),
@@ -139,17 +156,47 @@ impl Watcher {
 
     /// Builds the components in `changed` (all when empty or when the
     /// manifest changed), then starts the new version and stops the old.
-    fn rebuild(&mut self, changed: &[String]) -> Result<()> {
+    /// `files` are the changed files, by component.
+    fn rebuild(&mut self, changed: &[String], files: &[(String, PathBuf)]) -> Result<()> {
+        let everything = changed.is_empty() || changed.iter().any(|c| c == MANIFEST_KEY);
         if !self.options.skip_build {
-            let everything = changed.is_empty() || changed.iter().any(|c| c == MANIFEST_KEY);
-            let ids: Vec<String> = if everything {
+            let app = spin_manifest::load_file(&self.manifest)?;
+            let python = if self.options.full_build {
                 Vec::new()
             } else {
-                changed.to_vec()
+                python::python_components(&app)
             };
-            super::build::build_manifest(&self.manifest, &ids).context("the build failed")?;
+            let is_python = |id: &str| python.iter().any(|c| c.id == id);
+            // Only a change to something other than a Python file (the
+            // manifest, `requirements.txt`) can change an interpreter.
+            let interpreters_stale = everything
+                || files
+                    .iter()
+                    .any(|(id, path)| is_python(id) && path.extension().is_none_or(|e| e != "py"));
+            if interpreters_stale {
+                self.python.prepare(python.clone())?;
+            }
+            let others: Vec<String> = app
+                .components
+                .iter()
+                .filter(|c| c.build.is_some() && !is_python(&c.id))
+                .filter(|c| everything || changed.contains(&c.id))
+                .map(|c| c.id.clone())
+                .collect();
+            if !others.is_empty() {
+                super::build::build_manifest(&self.manifest, &others)
+                    .context("the build failed")?;
+            }
         }
-        let child = self.start()?;
+        let spec = if self.python.is_empty() {
+            None
+        } else {
+            Some(self.python.snapshot()?)
+        };
+        let child = self.start(spec.as_deref())?;
+        if spec.is_some() {
+            self.python.serving_last_snapshot();
+        }
         if let Some(old) = self.serving.replace(child) {
             stop(old);
         }
@@ -157,7 +204,8 @@ impl Watcher {
     }
 
     /// Starts `spin up` on the watch's socket and waits until it serves.
-    fn start(&self) -> Result<Child> {
+    /// `python_dev` is the spec of the Python components' interpreters.
+    fn start(&self, python_dev: Option<&Path>) -> Result<Child> {
         let fd = self.listener.as_raw_fd();
         // The socket must survive `exec` in the child.
         clear_cloexec(fd)?;
@@ -178,6 +226,14 @@ impl Watcher {
                 }
                 Ok(())
             });
+        }
+        // A failed request shows its error and traceback to a client on
+        // this machine.
+        if !self.options.up_args.iter().any(|a| a == "--dev") {
+            command.arg("--dev");
+        }
+        if let Some(spec) = python_dev {
+            command.arg("--python-dev").arg(spec);
         }
         let mut child = command.spawn().context("starting `spin up`")?;
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -251,13 +307,21 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
     Some((meta.modified().ok()?, meta.len()))
 }
 
-/// The components whose files were added, removed or changed.
-fn changed_components(before: &Stamps, after: &Stamps) -> Vec<String> {
-    let mut changed: Vec<String> = before
+/// The files added, removed or changed, with the component each belongs to.
+fn changed_files(before: &Stamps, after: &Stamps) -> Vec<(String, PathBuf)> {
+    before
         .iter()
         .filter(|(key, stamp)| after.get(*key) != Some(*stamp))
         .chain(after.iter().filter(|(key, _)| !before.contains_key(*key)))
-        .map(|((component, _), _)| component.clone())
+        .map(|(key, _)| key.clone())
+        .collect()
+}
+
+/// The components whose files were added, removed or changed.
+fn changed_components(files: &[(String, PathBuf)]) -> Vec<String> {
+    let mut changed: Vec<String> = files
+        .iter()
+        .map(|(component, _)| component.clone())
         .collect();
     changed.sort();
     changed.dedup();
@@ -357,6 +421,9 @@ mod tests {
         let mut after = before.clone();
         after.insert(key("b", "b.py"), Some((t, 2)));
         after.insert(key("c", "new.py"), Some((t, 1)));
-        assert_eq!(changed_components(&before, &after), ["b", "c"]);
+        assert_eq!(
+            changed_components(&changed_files(&before, &after)),
+            ["b", "c"]
+        );
     }
 }

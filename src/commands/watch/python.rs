@@ -1,0 +1,244 @@
+//! The Python edit loop: components built by `spin py2wasm` are served from
+//! an interpreter built once per set of dependencies
+//! (`spin_python_toolchain::build_dev`), with a copy of their sources taken
+//! at each edit, so an edit restarts from compiled code instead of running
+//! componentize-py and compiling a new component.
+
+use anyhow::{Context as _, Result};
+use clap::Parser;
+use std::path::{Component as PathPart, Path, PathBuf};
+
+use spin_manifest::{App, Component, ComponentSource};
+use spin_python_toolchain::{BuildOptions, DevComponent, DevSource, build_dev, snapshot_sources};
+
+use crate::commands::py2wasm::Py2wasmCommand;
+use crate::commands::python_dev::{DevComponentSpec, DevSpec};
+
+/// A component whose build is `spin py2wasm` writing its `source`.
+#[derive(Debug, Clone)]
+pub struct PythonComponent {
+    /// The component id.
+    pub id: String,
+    /// The build's options, paths resolved against its `workdir`.
+    pub options: BuildOptions,
+}
+
+#[derive(Parser, Debug)]
+#[command(no_binary_name = true)]
+struct Py2wasmWords {
+    #[command(flatten)]
+    command: Py2wasmCommand,
+}
+
+/// The components of `app` that the edit loop can serve: a build command
+/// that is exactly `spin py2wasm …` (no shell syntax), writing the
+/// component's `source`.
+pub fn python_components(app: &App) -> Vec<PythonComponent> {
+    app.components
+        .iter()
+        .filter_map(|component| python_component(app, component))
+        .collect()
+}
+
+fn python_component(app: &App, component: &Component) -> Option<PythonComponent> {
+    let build = component.build.as_ref()?;
+    let ComponentSource::Local(source) = &component.source.value else {
+        return None;
+    };
+    if build.command.contains([
+        '&', '|', ';', '<', '>', '$', '`', '"', '\'', '\\', '(', '\n',
+    ]) {
+        return None;
+    }
+    let mut words = build.command.split_whitespace();
+    let program = words.next()?;
+    if Path::new(program).file_name()? != "spin" || words.next()? != "py2wasm" {
+        return None;
+    }
+    let parsed = Py2wasmWords::try_parse_from(words).ok()?.command;
+    let workdir = match &build.workdir {
+        Some(dir) => app.dir.join(dir),
+        None => app.dir.clone(),
+    };
+    if normalized(&workdir.join(&parsed.output)) != normalized(&app.dir.join(source)) {
+        return None;
+    }
+    let python_path = parsed
+        .python_path
+        .iter()
+        .map(|p| normalized(&workdir.join(p)))
+        .collect();
+    let mut options = BuildOptions::new(parsed.app_name, python_path, workdir.join(&parsed.output));
+    options.project_dir = workdir;
+    Some(PythonComponent {
+        id: component.id.clone(),
+        options,
+    })
+}
+
+/// `path` without `.` parts, for comparing two spellings of one file.
+fn normalized(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|part| !matches!(part, PathPart::CurDir))
+        .collect()
+}
+
+/// The interpreters of an app's Python components and the snapshots of
+/// their sources.
+pub struct PythonDev {
+    /// `<app>/.spin/python-dev`.
+    dir: PathBuf,
+    generation: u64,
+    /// The generations of the version serving and of the one before it,
+    /// which may still be finishing requests: the snapshots kept.
+    serving: [Option<u64>; 2],
+    interpreters: Vec<(PythonComponent, DevComponent)>,
+}
+
+impl PythonDev {
+    /// Keeps its snapshots under `<app dir>/.spin/python-dev`.
+    pub fn new(app_dir: &Path) -> Self {
+        Self {
+            dir: app_dir.join(".spin").join("python-dev"),
+            generation: 0,
+            serving: [None, None],
+            interpreters: Vec::new(),
+        }
+    }
+
+    /// Builds (or finds in the cache) the interpreter of each of
+    /// `components`; seconds the first time, milliseconds after.
+    pub fn prepare(&mut self, components: Vec<PythonComponent>) -> Result<()> {
+        self.interpreters = components
+            .into_iter()
+            .map(|component| {
+                let interpreter = build_dev(&component.options, &mut |stage| {
+                    if matches!(stage, spin_python_toolchain::Stage::Componentizing) {
+                        eprintln!(
+                            "Building the Python interpreter for `{}` (once per set of dependencies)",
+                            component.id
+                        );
+                    }
+                })
+                .with_context(|| format!("building the edit-loop interpreter of `{}`", component.id))?;
+                Ok((component, interpreter))
+            })
+            .collect::<Result<_>>()?;
+        Ok(())
+    }
+
+    /// Whether any component is served from an interpreter.
+    pub fn is_empty(&self) -> bool {
+        self.interpreters.is_empty()
+    }
+
+    /// Copies every component's sources into a new generation and writes
+    /// the spec that points `spin up` at them; returns the spec's path.
+    pub fn snapshot(&mut self) -> Result<PathBuf> {
+        self.generation += 1;
+        let generation = self.dir.join(self.generation.to_string());
+        // Left by an earlier `spin watch`: a deleted module must not linger.
+        if generation.exists() {
+            std::fs::remove_dir_all(&generation)
+                .with_context(|| format!("removing `{}`", generation.display()))?;
+        }
+        let mut spec = DevSpec::default();
+        for (component, interpreter) in &self.interpreters {
+            let copies = snapshot_sources(
+                &component.options.python_path,
+                &generation.join(&component.id),
+            )
+            .with_context(|| format!("copying the sources of `{}`", component.id))?;
+            let mounts = interpreter
+                .mounts
+                .iter()
+                .map(|mount| {
+                    let host = match &mount.source {
+                        DevSource::Sources(index) => copies[*index].clone(),
+                        DevSource::Dir(dir) => dir.clone(),
+                    };
+                    (host, mount.guest.clone())
+                })
+                .collect();
+            spec.components.insert(
+                component.id.clone(),
+                DevComponentSpec {
+                    wasm: interpreter.wasm.clone(),
+                    mounts,
+                },
+            );
+        }
+        let path = self.dir.join(format!("{}.json", self.generation));
+        spec.write(&path)?;
+        Ok(path)
+    }
+
+    /// Records that the last snapshot serves now, and removes every other
+    /// snapshot but the one before it (including those of versions that
+    /// failed to start, and of an earlier `spin watch`).
+    pub fn serving_last_snapshot(&mut self) {
+        self.serving = [Some(self.generation), self.serving[0]];
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let number = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse::<u64>().ok());
+            let Some(number) = number else { continue };
+            if !self.serving.contains(&Some(number)) {
+                let _ = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(build: &str, source: &str) -> (tempfile::TempDir, App) {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = format!(
+            "spin_manifest_version = 2\n[application]\nname = \"a\"\n\
+             [[trigger.http]]\nroute = \"/...\"\ncomponent = \"hello\"\n\
+             [component.hello]\nsource = \"{source}\"\n[component.hello.build]\ncommand = \"{build}\"\n"
+        );
+        std::fs::write(dir.path().join("spin.toml"), manifest).unwrap();
+        let app = spin_manifest::load_file(&dir.path().join("spin.toml")).unwrap();
+        (dir, app)
+    }
+
+    #[test]
+    fn py2wasm_builds_of_the_source_are_python_components() {
+        let (dir, app) = app("spin py2wasm app -p src -o app.wasm", "./app.wasm");
+        let found = python_components(&app);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].id, "hello");
+        assert_eq!(found[0].options.module, "app");
+        assert_eq!(found[0].options.python_path, [app.dir.join("src")]);
+        assert_eq!(found[0].options.project_dir, app.dir);
+        drop(dir);
+    }
+
+    #[test]
+    fn other_builds_are_not() {
+        for (build, source) in [
+            ("spin py2wasm app -o other.wasm", "app.wasm"),
+            ("spin py2wasm app -o app.wasm && cp x y", "app.wasm"),
+            ("py2wasm app -o app.wasm", "app.wasm"),
+            ("spin build", "app.wasm"),
+            ("spin py2wasm --bogus -o app.wasm", "app.wasm"),
+            ("componentize-py componentize app -o app.wasm", "app.wasm"),
+        ] {
+            let (_dir, app) = app(build, source);
+            assert!(python_components(&app).is_empty(), "{build}");
+        }
+    }
+}
