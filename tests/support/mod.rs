@@ -12,3 +12,4 @@ pub mod registry;
 pub mod seed;
 pub mod spin;
 pub mod tls;
+pub mod upstream;

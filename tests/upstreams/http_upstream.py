@@ -3,13 +3,14 @@
 Usage: http_upstream.py [CERT KEY]. Prints its port, then serves HTTP/1.1
 with keep-alive (over TLS when given a certificate and key). `GET /count`
 answers how many TCP connections it has accepted; any other path answers
-`upstream says hi`.
+`upstream says hi`; a POST answers `posted <its body>`; `GET /slow` answers after 3 s.
 """
 
 import http.server
 import ssl
 import sys
 import threading
+import time
 
 connections = 0
 lock = threading.Lock()
@@ -25,9 +26,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         super().setup()
 
     def do_GET(self):
+        if self.path == "/slow":
+            time.sleep(3)
         body = str(connections).encode() if self.path == "/count" else b"upstream says hi"
         self.send_response(200)
         self.send_header("content-type", "text/plain")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except BrokenPipeError:
+            pass  # a client that gave up waiting for /slow
+
+    def do_POST(self):
+        length = int(self.headers.get("content-length") or 0)
+        body = b"posted " + self.rfile.read(length)
+        self.send_response(200)
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

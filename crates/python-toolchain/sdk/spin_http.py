@@ -9,6 +9,7 @@ requests, to hosts listed in the component's `allowed_http_hosts`
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from spin_py2wasm import outbound
 from spin_py2wasm.errors import SpinError
 from spin_py2wasm.wasi_http import (
     Headers,
@@ -19,11 +20,9 @@ from spin_py2wasm.wasi_http import (
     method_to_wit,
     read_body,
     to_fields,
-    write_body,
 )
-from spin_py2wasm_bindings.imports import outgoing_handler
 from spin_py2wasm_bindings.imports import types as http
-from spin_py2wasm_bindings.types import Err, Ok
+from spin_py2wasm_bindings.types import Err
 
 __all__ = ["HttpError", "Request", "Response", "http_send"]
 
@@ -106,24 +105,5 @@ def http_send(request: Request) -> Response:
     except Err:
         raise HttpError.named("InvalidUrl", request.uri) from None
 
-    outgoing_body = outgoing.body()
-    try:
-        future = outgoing_handler.handle(outgoing, None)
-    except Err as error:
-        raise _http_error(error.value) from None
-    write_body(outgoing_body, body)
-
-    with future:
-        result = future.get()
-        while result is None:
-            with future.subscribe() as ready:
-                ready.block()
-            result = future.get()
-    if isinstance(result, Err):
-        raise HttpError.named("RuntimeError", "the response was already taken")
-    outcome = result.value
-    if isinstance(outcome, Err):
-        raise _http_error(outcome.value)
-    assert isinstance(outcome, Ok)
-    with outcome.value as incoming:
+    with outbound.transmit(outgoing, body, None) as incoming:
         return Response(incoming.status(), fields_to_dict(incoming.headers()), read_body(incoming.consume()))

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from spin_py2wasm import request_scope, tracebacks
+from spin_py2wasm import http_clients, request_scope, tracebacks
 from spin_py2wasm.wasi_http import (
     body_bytes,
     fields_to_dict,
@@ -25,6 +25,10 @@ from spin_py2wasm_bindings.types import Ok
 from spin_http import Request, Response
 
 RequestHandler = Callable[[Request], Response]
+
+# Before the app is imported: `urllib.request` and `requests` then run over
+# the host's outgoing HTTP.
+http_clients.install()
 
 
 def incoming_handler_for(module_name: str, mounts: dict[str, str]) -> type:

@@ -1,0 +1,47 @@
+//! A real HTTP(S) server on loopback for outbound requests to reach:
+//! `tests/upstreams/http_upstream.py`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// A running upstream; killed on drop.
+pub struct Upstream {
+    child: Child,
+    /// Its loopback port.
+    pub port: u16,
+}
+
+impl Upstream {
+    /// Starts the upstream over HTTPS for `localhost`, with a certificate
+    /// from a test CA written into `certs` (`ca.pem` is the CA to trust).
+    pub fn start_tls(certs: &Path) -> Upstream {
+        super::tls::make_certificates(certs);
+        Upstream::start(Some((&certs.join("server.pem"), &certs.join("server.key"))))
+    }
+
+    /// Starts `tests/upstreams/http_upstream.py`, over TLS with `tls`
+    /// (certificate and key files).
+    pub fn start(tls: Option<(&Path, &Path)>) -> Upstream {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstreams/http_upstream.py");
+        let mut cmd = Command::new("python3");
+        cmd.arg(script).stdout(Stdio::piped());
+        if let Some((cert, key)) = tls {
+            cmd.arg(cert).arg(key);
+        }
+        let mut child = cmd.spawn().expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().expect("the upstream prints its port");
+        Upstream { child, port }
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
