@@ -120,7 +120,12 @@ impl PythonDev {
                         );
                     }
                 })
-                .with_context(|| format!("building the edit-loop interpreter of `{}`", component.id))?;
+                .with_context(|| {
+                    spin_hint::Hinted::new(
+                        format!("building the edit-loop interpreter of `{}`", component.id),
+                        "fix the error above (the interpreter holds the SDK and the dependencies, not the app), or run `spin watch --full-build` to build with the component's own command",
+                    )
+                })?;
                 Ok((component, interpreter))
             })
             .collect::<Result<_>>()?;
