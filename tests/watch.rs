@@ -183,26 +183,12 @@ fn a_python_edit_is_rebuilt_and_served() {
     .unwrap();
     std::fs::create_dir(dir.path().join("static")).unwrap();
     std::fs::write(dir.path().join("static/message.txt"), "m").unwrap();
-    std::fs::write(
-        dir.path().join("spin.toml"),
-        r#"spin_manifest_version = 2
-[application]
-name = "py-watched"
-[variables]
-greeting = { default = "hi" }
-[[trigger.http]]
-route = "/..."
-component = "web"
-[component.web]
-source = "app.wasm"
-files = [{ source = "static", destination = "/static" }]
-[component.web.variables]
-greeting = "{{ greeting }}"
-[component.web.build]
-command = "spin py2wasm app -o app.wasm"
-"#,
-    )
-    .unwrap();
+    py2wasm_manifest(
+        dir.path(),
+        "[variables]\ngreeting = { default = \"hi\" }\n",
+        "files = [{ source = \"static\", destination = \"/static\" }]\n\
+         [component.web.variables]\ngreeting = \"{{ greeting }}\"\n",
+    );
     let watch = Watch::start(dir.path(), &[]);
     watch.wait_for("version one: hi / m");
     std::fs::write(
@@ -211,6 +197,22 @@ command = "spin py2wasm app -o app.wasm"
     )
     .unwrap();
     watch.wait_for("version two: hi / m");
+}
+
+/// Writes the manifest of a `spin py2wasm` app (module `app`) with one
+/// component, `web`, on `/...`: `app_extra` goes after `[application]`,
+/// `component_extra` into `[component.web]`.
+fn py2wasm_manifest(dir: &Path, app_extra: &str, component_extra: &str) {
+    std::fs::write(
+        dir.join("spin.toml"),
+        format!(
+            "spin_manifest_version = 2\n[application]\nname = \"py-watched\"\n{app_extra}\
+             [[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n\
+             [component.web]\nsource = \"app.wasm\"\n{component_extra}\
+             [component.web.build]\ncommand = \"spin py2wasm app -o app.wasm\"\n"
+        ),
+    )
+    .unwrap();
 }
 
 /// A `spin py2wasm` app whose handler answers `reply` (a Python expression).
@@ -227,21 +229,7 @@ fn python_edits_are_served_by_the_interpreter_without_a_build_and_a_broken_edit_
  {
     let dir = tempfile::tempdir().unwrap();
     python_app(dir.path(), "'one'");
-    std::fs::write(
-        dir.path().join("spin.toml"),
-        r#"spin_manifest_version = 2
-[application]
-name = "py-dev"
-[[trigger.http]]
-route = "/..."
-component = "web"
-[component.web]
-source = "app.wasm"
-[component.web.build]
-command = "spin py2wasm app -o app.wasm"
-"#,
-    )
-    .unwrap();
+    py2wasm_manifest(dir.path(), "", "");
     let watch = Watch::start(dir.path(), &[]);
     watch.wait_for("one");
 

@@ -167,10 +167,28 @@ fn key(options: &BuildOptions, inputs: &Inputs) -> Result<String, Error> {
     Ok(hasher.finish())
 }
 
+/// Whether the directory `dir` is one whose files are not the app's own
+/// sources: hidden (`.git`, `.spin`, `.venv`), bytecode caches, installed
+/// packages, build output, or a virtual environment by any name. `spin
+/// watch` neither watches nor copies what is below it.
+pub fn holds_no_app_sources(dir: &Path) -> bool {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    name.starts_with('.')
+        || matches!(
+            name.as_ref(),
+            "__pycache__" | "node_modules" | "target" | "site-packages"
+        )
+        || dir.join("pyvenv.cfg").is_file()
+}
+
 /// Copies the Python files of each of `python_path` into `dest/<index>`,
 /// so that a running version keeps reading the sources it started with
-/// while the next edit is made. Skipped: hidden directories, bytecode
-/// caches, virtual environments, `site-packages` and `node_modules`.
+/// while the next edit is made. Directories that [hold no app
+/// sources](holds_no_app_sources) are skipped, and so are symbolic links:
+/// a snapshot holds only files that are inside the python path.
 /// Returns the copies' directories, in order.
 pub fn snapshot_sources(python_path: &[PathBuf], dest: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut budget = Budget::default();
@@ -204,13 +222,7 @@ fn copy_python_files(from: &Path, to: &Path, budget: &mut Budget) -> Result<(), 
         let name = name.to_string_lossy();
         let kind = entry.file_type().map_err(io_error("read", &path))?;
         if kind.is_dir() {
-            if name.starts_with('.')
-                || matches!(
-                    name.as_ref(),
-                    "__pycache__" | "site-packages" | "node_modules"
-                )
-                || path.join("pyvenv.cfg").is_file()
-            {
+            if holds_no_app_sources(&path) {
                 continue;
             }
             copy_python_files(&path, &to.join(&*name), budget)?;
@@ -278,6 +290,20 @@ mod tests {
             "x = 1"
         );
         assert!(walk(&copies[1]).is_empty());
+    }
+
+    #[test]
+    fn snapshots_do_not_follow_symbolic_links() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret.py"), "token = 1").unwrap();
+        let app = tempfile::tempdir().unwrap();
+        fs::write(app.path().join("app.py"), "").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.py"), app.path().join("link.py"))
+            .unwrap();
+        std::os::unix::fs::symlink(outside.path(), app.path().join("linked_dir")).unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let copies = snapshot_sources(&[app.path().to_owned()], dest.path()).unwrap();
+        assert_eq!(walk(&copies[0]), [copies[0].join("app.py")]);
     }
 
     fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -34,7 +34,7 @@ mod toolchain;
 pub use componentize::{BuildOptions, Outcome, Stage, build, default_cache_dir};
 pub use dev::{
     DevComponent, DevMount, DevSource, MAX_SOURCE_BYTES, MAX_SOURCE_FILES, build_dev,
-    snapshot_sources,
+    holds_no_app_sources, snapshot_sources,
 };
 pub use error::{Error, PythonFailure};
 pub use toolchain::{COMPONENTIZE_PY_VERSION, Toolchain, default_python};

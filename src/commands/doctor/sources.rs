@@ -14,10 +14,6 @@ use super::report::Finding;
 /// py2wasm` hashes to decide whether to rebuild).
 const PYTHON_WATCH: &[&str] = &["**/*.py", "requirements.txt", "Pipfile"];
 
-/// Directories never searched for watched files: version control,
-/// caches, virtual environments and build outputs.
-const SKIPPED_DIRS: &[&str] = &["__pycache__", "node_modules", "target", "site-packages"];
-
 /// How deep watched files are looked for below the component's directory.
 const MAX_DEPTH: usize = 16;
 
@@ -188,15 +184,10 @@ fn glob_set(patterns: &[String]) -> Option<GlobSet> {
     builder.build().ok()
 }
 
+/// Directories never searched for watched files: version control,
+/// caches, virtual environments and build outputs.
 fn is_skipped_dir(entry: &walkdir::DirEntry) -> bool {
-    if !entry.file_type().is_dir() {
-        return false;
-    }
-    let name = entry.file_name().to_string_lossy();
-    name.starts_with('.')
-        || SKIPPED_DIRS.contains(&name.as_ref())
-        // A virtual environment, whatever it is called.
-        || entry.path().join("pyvenv.cfg").is_file()
+    entry.file_type().is_dir() && spin_python_toolchain::holds_no_app_sources(entry.path())
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
