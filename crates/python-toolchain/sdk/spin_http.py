@@ -7,7 +7,6 @@ requests, to hosts listed in the component's `allowed_http_hosts`
 """
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from spin_py2wasm import outbound
 from spin_py2wasm.errors import SpinError
@@ -17,12 +16,9 @@ from spin_py2wasm.wasi_http import (
     fields_to_dict,
     has_header,
     header_pairs,
-    method_to_wit,
     read_body,
-    to_fields,
 )
 from spin_py2wasm_bindings.imports import types as http
-from spin_py2wasm_bindings.types import Err
 
 __all__ = ["HttpError", "Request", "Response", "http_send"]
 
@@ -83,27 +79,10 @@ def http_send(request: Request) -> Response:
     Raises `HttpError` when the request cannot be sent or no response arrives.
     A `content-length` header is added when the request has none.
     """
-    url = urlsplit(request.uri)
-    relative = not url.scheme and not url.netloc and url.path.startswith("/")
-    if not relative and (url.scheme not in ("http", "https") or not url.netloc):
-        raise HttpError.named("InvalidUrl", request.uri)
     body = body_bytes(request.body, "request")
     pairs = header_pairs(request.headers)
     if not has_header(pairs, "content-length") and (body or request.method.upper() not in ("GET", "HEAD")):
         pairs.append(("content-length", str(len(body))))
-
-    try:
-        outgoing = http.OutgoingRequest(to_fields(pairs))
-    except ValueError as error:
-        raise HttpError.named("RequestError", str(error)) from None
-    try:
-        outgoing.set_method(method_to_wit(request.method))
-        if not relative:
-            outgoing.set_scheme(http.Scheme_Http() if url.scheme == "http" else http.Scheme_Https())
-            outgoing.set_authority(url.netloc)
-        outgoing.set_path_with_query((url.path or "/") + (f"?{url.query}" if url.query else ""))
-    except Err:
-        raise HttpError.named("InvalidUrl", request.uri) from None
-
+    outgoing = outbound.outgoing_request(request.method, request.uri, pairs)
     with outbound.transmit(outgoing, body, None) as incoming:
         return Response(incoming.status(), fields_to_dict(incoming.headers()), read_body(incoming.consume()))

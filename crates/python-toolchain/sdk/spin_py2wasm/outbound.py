@@ -78,20 +78,9 @@ def send(
     for a host the manifest does not allow."""
     from spin_http import HttpError
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not url.startswith(("http://", "https://")):
         raise HttpError.named("InvalidUrl", url)
-    try:
-        outgoing = http.OutgoingRequest(to_fields(pairs))
-    except ValueError as error:
-        raise HttpError.named("RequestError", str(error)) from None
-    try:
-        outgoing.set_method(method_to_wit(method))
-        outgoing.set_scheme(http.Scheme_Http() if parts.scheme == "http" else http.Scheme_Https())
-        outgoing.set_authority(parts.netloc)
-        outgoing.set_path_with_query((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
-    except Err:
-        raise HttpError.named("InvalidUrl", url) from None
+    outgoing = outgoing_request(method, url, pairs)
     options = None
     if timeout is not None:
         options = http.RequestOptions()
@@ -110,6 +99,32 @@ def send(
     with incoming.headers() as fields:
         headers = [(name, value.decode("latin-1")) for name, value in fields.entries()]
     return incoming.status(), headers, BodyReader(incoming)
+
+
+def outgoing_request(method: str, uri: str, pairs: list[tuple[str, str]]) -> http.OutgoingRequest:
+    """The `wasi:http` request for `method` and `uri`: an absolute
+    `http(s)://` URL, or a path (`/api`) for a request to the application
+    itself. Raises `spin_http.HttpError` (`InvalidUrl`, or `RequestError`
+    naming a header the host refused)."""
+    from spin_http import HttpError
+
+    url = urlsplit(uri)
+    relative = not url.scheme and not url.netloc and url.path.startswith("/")
+    if not relative and (url.scheme not in ("http", "https") or not url.netloc):
+        raise HttpError.named("InvalidUrl", uri)
+    try:
+        outgoing = http.OutgoingRequest(to_fields(pairs))
+    except ValueError as error:
+        raise HttpError.named("RequestError", str(error)) from None
+    try:
+        outgoing.set_method(method_to_wit(method))
+        if not relative:
+            outgoing.set_scheme(http.Scheme_Http() if url.scheme == "http" else http.Scheme_Https())
+            outgoing.set_authority(url.netloc)
+        outgoing.set_path_with_query((url.path or "/") + (f"?{url.query}" if url.query else ""))
+    except Err:
+        raise HttpError.named("InvalidUrl", uri) from None
+    return outgoing
 
 
 class _TimeoutCode(Exception):
