@@ -97,6 +97,35 @@ fn app(manifest: &str, components: &[(&str, &Path)]) -> (tempfile::TempDir, Path
     (dir, path)
 }
 
+/// An app named `name` whose `component` (built at `wasm`) handles the
+/// channel `events` of the Redis server on `port`.
+fn one_channel_app(
+    name: &str,
+    port: u16,
+    component: &str,
+    wasm: &Path,
+) -> (tempfile::TempDir, PathBuf) {
+    let manifest = format!(
+        r#"
+spin_manifest_version = 2
+
+[application]
+name = "{name}"
+
+[application.trigger.redis]
+address = "redis://127.0.0.1:{port}"
+
+[[trigger.redis]]
+channel = "events"
+component = "{component}"
+
+[component.{component}]
+source = "{component}.wasm"
+"#
+    );
+    app(&manifest, &[(&format!("{component}.wasm"), wasm)])
+}
+
 fn spin4_listener() -> PathBuf {
     let sdk = Spin4Sdk::V5;
     sdk.build(
@@ -232,25 +261,7 @@ channel = "v1-channel"
 fn a_component_without_a_redis_handler_is_refused_at_startup() {
     let port = free_port();
     let web = Spin4Sdk::V5.build(&test_app("spin4-platform"), Spin4Sdk::V5.http_world());
-    let manifest = format!(
-        r#"
-spin_manifest_version = 2
-
-[application]
-name = "wrong-export"
-
-[application.trigger.redis]
-address = "redis://127.0.0.1:{port}"
-
-[[trigger.redis]]
-channel = "events"
-component = "web"
-
-[component.web]
-source = "web.wasm"
-"#
-    );
-    let (dir, _manifest) = app(&manifest, &[("web.wasm", &web)]);
+    let (dir, _manifest) = one_channel_app("wrong-export", port, "web", &web);
     let out = support::spin::spin(dir.path()).arg("up").output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -259,4 +270,62 @@ source = "web.wasm"
             && stderr.contains("exports neither `spin:redis/inbound-redis@3.0.0`"),
         "{stderr}"
     );
+}
+
+#[test]
+fn messages_past_the_backlog_are_dropped_and_counted_and_later_ones_are_handled() {
+    let port = free_port();
+    let redis = RedisServer::start(port);
+    let (_dir, manifest) = one_channel_app("redis-backlog", port, "listener", &spin4_listener());
+    // One message handled at a time, two waiting: of ten published at once
+    // to a handler that takes two seconds each, most must be dropped.
+    let up = SpinUp::start_without_http(
+        &manifest,
+        &[
+            "--max-concurrent-requests",
+            "1",
+            "--redis-max-pending-messages",
+            "2",
+        ],
+        "Subscribed to Redis channels",
+    );
+    redis.wait_for_subscribers("events", 1);
+    let commands: String = (1..=10)
+        .map(|n| format!("PUBLISH events slow-{n}\n"))
+        .collect();
+    let mut cli = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-cli is installed");
+    use std::io::Write as _;
+    cli.stdin
+        .take()
+        .unwrap()
+        .write_all(commands.as_bytes())
+        .unwrap();
+    cli.wait().unwrap();
+
+    let warned = up.wait_for_stderr("dropping new messages on channel `events`");
+    assert!(warned.contains("--redis-max-pending-messages"), "{warned}");
+    let report = up.wait_for_stderr("were dropped while the handlers were behind");
+    let dropped: usize = report
+        .lines()
+        .find_map(|line| {
+            let (_, rest) = line.split_once("Redis trigger: ")?;
+            rest.split_once(" message(s) on channel `events`")?
+                .0
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no count of dropped messages: {report}"));
+    assert!((7..=8).contains(&dropped), "dropped {dropped}: {report}");
+
+    // Every message that was not dropped is handled, and the trigger goes
+    // on handling new ones.
+    assert_eq!(redis.publish("events", "after the burst"), 1);
+    let out = up.wait_for_stdout("spin4 got message: after the burst");
+    let handled = out.matches("spin4 got message: slow-").count();
+    assert_eq!(handled + dropped, 10, "{out}\n{report}");
 }

@@ -452,3 +452,82 @@ fn a_database_result_larger_than_an_instance_may_hold_fails_that_request_only() 
     }
     assert_eq!(up.get("/hello").text(), "hello from spin-sdk");
 }
+
+#[test]
+fn a_component_at_its_instance_cap_serves_every_request_with_the_instances_it_has() {
+    let sdk = Spin4Sdk::V5;
+    let meeting = rendezvous(2);
+    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
+    let manifest = MANIFEST.replace("{upstream}", &meeting.port().to_string());
+    let (_dir, manifest) = app_dir(&manifest, &component);
+    let up = SpinUp::start(&manifest, &["--max-instances-per-component", "1"]);
+    let addr = up.addr;
+
+    // Eight requests at once, with one instance allowed: it serves them all
+    // (its count of requests served goes 1 to 8), none fails.
+    let mut counts: Vec<u32> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..8)
+            .map(|_| s.spawn(move || request(addr, "GET", "/served", &[], b"").unwrap()))
+            .collect();
+        calls
+            .into_iter()
+            .map(|call| {
+                let resp = call.join().unwrap();
+                assert_eq!(resp.status, 200, "{}", resp.text());
+                resp.text().parse().unwrap()
+            })
+            .collect()
+    });
+    counts.sort();
+    assert_eq!(
+        counts,
+        (1..=8).collect::<Vec<_>>(),
+        "one instance served all"
+    );
+
+    // Requests that wait on I/O share the one instance at once: the
+    // upstream answers `concurrent` only when both are in flight together.
+    let answers: Vec<(u16, String)> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(move || {
+                    let url = format!("http://{meeting}/");
+                    let resp = request(addr, "GET", "/outbound", &[("x-url", &url)], b"").unwrap();
+                    (resp.status, resp.text())
+                })
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    assert_eq!(
+        answers,
+        vec![(200, "200 concurrent".to_string()); 2],
+        "both requests in one instance at once"
+    );
+}
+
+#[test]
+fn wasi_otel_imports_link_and_do_nothing() {
+    let sdk = Spin4Sdk::V5;
+    let component =
+        sdk.build_with_features(&test_app("spin4-otel"), sdk.http_world(), &["wasi-otel"]);
+    let manifest = r#"
+spin_manifest_version = 2
+
+[application]
+name = "otel"
+
+[[trigger.http]]
+route = "/..."
+component = "otel"
+
+[component.otel]
+source = "{source}"
+"#;
+    let (_dir, manifest) = app_dir(manifest, &component);
+    let up = SpinUp::start(&manifest, &[]);
+    let resp = up.get("/");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    // No outer span: the empty span context.
+    assert_eq!(resp.text(), "trace-id='' span-id='' remote=False");
+}

@@ -14,7 +14,7 @@ use spin_runtime::capabilities::variables::VariableSources;
 use spin_runtime::runtime_config::RuntimeConfig;
 use spin_runtime::{EngineOptions, LoadedApp, RuntimeEngine};
 use spin_trigger_http::{HttpServer, ServerOptions};
-use spin_trigger_redis::{RedisTrigger, RedisTriggerOptions};
+use spin_trigger_redis::{BacklogLimits, RedisTrigger, RedisTriggerOptions};
 
 /// Start the application.
 #[derive(Parser, Debug)]
@@ -134,6 +134,17 @@ pub struct UpCommand {
     #[arg(long, default_value = "64k", value_name = "SIZE", value_parser = parse_header_size)]
     pub http_max_header_size: usize,
 
+    /// How many Redis messages may wait for a handler, per Redis server;
+    /// past it new messages are dropped (and counted in the log) until the
+    /// handlers catch up.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub redis_max_pending_messages: u32,
+
+    /// How many bytes of Redis messages may wait for a handler, per Redis
+    /// server (suffixes k, M, G allowed); past it new messages are dropped.
+    #[arg(long, default_value = "64M", value_name = "SIZE", value_parser = parse_size)]
+    pub redis_max_pending_bytes: usize,
+
     /// How many requests one instance may serve, for every component
     /// (default: each component's `tool.spin-py.max_instance_reuse_count`,
     /// else 1 — a fresh instance per request — for `wasi:http@0.2`
@@ -157,6 +168,11 @@ pub struct UpCommand {
         allow_hyphen_values = true
     )]
     pub idle_instance_timeout: Duration,
+
+    /// The most instances of one `wasi:http@0.3` component alive at once;
+    /// more requests wait for one of them (default: one per CPU core, at least 2).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_instances_per_component: Option<u32>,
 
     /// The most outbound HTTP requests one instance may have in flight at
     /// once (sent, response headers not yet in); more wait for a slot.
@@ -379,6 +395,10 @@ impl UpCommand {
             RedisTriggerOptions {
                 message_timeout: self.request_timeout,
                 max_concurrent_messages: self.max_concurrent_requests as usize,
+                backlog: BacklogLimits {
+                    max_messages: self.redis_max_pending_messages as usize,
+                    max_bytes: self.redis_max_pending_bytes,
+                },
             },
         )?;
         if !redis.is_empty() {
@@ -409,6 +429,9 @@ impl UpCommand {
                 max_idle_instances: IDLE_INSTANCES_PER_COMPONENT,
                 max_instance_concurrent_reuse_count: self.max_instance_concurrent_reuse_count,
                 idle_instance_timeout: self.idle_instance_timeout,
+                max_instances_per_component: self
+                    .max_instances_per_component
+                    .unwrap_or_else(spin_trigger_http::default_max_instances_per_component),
                 tls,
                 dev: self.dev,
                 ..ServerOptions::default()

@@ -225,8 +225,15 @@ impl Spin4Sdk {
     /// SDK's examples do (`componentize-py -w WORLD componentize app`, with
     /// the venv active), unless it is cached.
     pub fn build(self, app_dir: &Path, world: &str) -> PathBuf {
+        self.build_with_features(app_dir, world, &[])
+    }
+
+    /// [`Self::build`] with WIT `@unstable` features enabled
+    /// (`componentize-py --features …`).
+    pub fn build_with_features(self, app_dir: &Path, world: &str, features: &[&str]) -> PathBuf {
         let (componentize_py, spin_sdk) = self.pins();
-        let salt = format!("{componentize_py}/{spin_sdk}/{world}");
+        let features = features.join(",");
+        let salt = format!("{componentize_py}/{spin_sdk}/{world}/{features}");
         cached_build(
             &format!("sdk{}", &spin_sdk[..1]),
             salt.as_bytes(),
@@ -238,7 +245,11 @@ impl Spin4Sdk {
                     venv.join("bin").display(),
                     std::env::var("PATH").unwrap_or_default()
                 );
-                run(Command::new(venv.join("bin/componentize-py"))
+                let mut command = Command::new(venv.join("bin/componentize-py"));
+                if !features.is_empty() {
+                    command.args(["--features", &features]);
+                }
+                run(command
                     .current_dir(app_dir)
                     .env("PATH", path)
                     .env("VIRTUAL_ENV", &venv)

@@ -17,10 +17,21 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// yielded: after 10–20 ms of running, never sooner. Yielding at the first
 /// tick (0–10 ms) interrupted one in seven 1.5 ms requests, and each yield
 /// let another request start an instance, so under load about six instances
-/// lived at once, each keeping a 16 MiB pool slot resident. Measured on the
+/// lived at once, each keeping its pool slot resident. Measured on the
 /// official-SDK hello world (`wrk -t2 -c16`, fresh instance per request):
 /// peak RSS 131–143 MB → 71 MB at the same 1,300 req/s.
 pub const TICKS_PER_SLICE: u64 = 2;
+
+/// How much of each pooled linear memory stays resident between instances,
+/// reset by copying the memory image back rather than unmapped. A CPython
+/// heap in a componentize-py component writes pages up to ~30 MiB: at
+/// 16 MiB, a spin-sdk 5 instance retired after its 128 requests left its
+/// successor to fault the upper pages in again, one TLB shootdown each —
+/// 7,683 req/s against 10,080 at 32 MiB (`wrk -t2 -c16`, 2 cores,
+/// 2026-12-05); a fresh instance per request (spin-sdk 3) is unchanged
+/// (1,479 and 1,469 req/s). Wasmtime's `PAGEMAP_SCAN` reset of dirty pages
+/// only was slower still here (551 req/s for the spin-sdk 3 case).
+pub const KEEP_RESIDENT: usize = 32 << 20;
 
 /// The most elements one table of an instance may hold. CPython's function
 /// table in a componentize-py component has ~5,650 entries; the limit stops a
@@ -155,10 +166,11 @@ impl RuntimeEngine {
                 .max_tables_per_component(MAX_TABLES_PER_COMPONENT as u32)
                 .max_memory_size(options.max_instance_memory)
                 .table_elements(MAX_TABLE_ELEMENTS)
-                // Keeping the first pages of each slot resident (and zeroing
-                // them instead of unmapping) removes most copy-on-write page
-                // faults and their TLB shootdowns between requests.
-                .linear_memory_keep_resident(16 << 20)
+                // Keeping the first pages of each slot resident (and
+                // resetting them with a copy instead of unmapping) removes
+                // most copy-on-write page faults and their TLB shootdowns
+                // between instances (see `KEEP_RESIDENT`).
+                .linear_memory_keep_resident(KEEP_RESIDENT)
                 .table_keep_resident(1 << 20)
                 .max_unused_warm_slots(instances);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));

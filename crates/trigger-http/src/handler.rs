@@ -80,6 +80,7 @@ impl Handler {
                     max_concurrent: options.max_instance_concurrent_reuse_count,
                     idle_timeout: options.idle_instance_timeout,
                     request_timeout: options.request_timeout,
+                    max_instances: options.max_instances_per_component,
                 };
                 let handler = wasi03::handler(app.clone(), loaded.clone(), pre.clone(), policy);
                 wasi03.insert(c.id.clone(), handler);

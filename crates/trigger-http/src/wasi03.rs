@@ -7,6 +7,15 @@
 //! `ProxyHandler` runs the instances ("workers") and hands each request to
 //! one that accepts it. This module says when a worker accepts, when it
 //! expires, and how it is made.
+//!
+//! One thing is ours, not Spin's: a cap on the instances of a component
+//! alive at once (`max_instances`). wasmtime's handler starts a new worker
+//! whenever a request finds every worker busy, and a worker running Python
+//! counts as busy until its guest waits on I/O, so under CPU-bound load it
+//! would start about one instance per concurrent request — each a CPython
+//! heap of its own, and each retired after `max_requests`. At the cap, a
+//! new worker gives up at once ([`AtCapacity`]) and its request goes back
+//! to the handler's queue as soon as a worker can take it.
 
 use bytes::Bytes;
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -17,7 +26,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::GuestTaskId;
 use wasmtime::{Store, StoreContextMut};
 use wasmtime_wasi_http::WasiHttpView;
@@ -42,7 +51,35 @@ pub(crate) struct ReusePolicy {
     pub idle_timeout: Duration,
     /// How long one request may run (its body included).
     pub request_timeout: Duration,
+    /// The most instances alive at once.
+    pub max_instances: u32,
 }
+
+/// How many of a component's instances are alive, and a signal for
+/// requests waiting for one to take them.
+struct Capacity {
+    /// One permit per instance alive.
+    live: Arc<Semaphore>,
+    /// Notified when a worker may take a request (or an instance ended).
+    changed: Notify,
+}
+
+/// Why a worker was not started: the component has `max_instances` alive.
+#[derive(Debug)]
+struct AtCapacity;
+
+impl std::fmt::Display for AtCapacity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("every instance the component may have is busy")
+    }
+}
+
+impl std::error::Error for AtCapacity {}
+
+/// How long a request turned back by [`AtCapacity`] waits for a signal
+/// before it tries again anyway (a signal may come between its try and
+/// its wait).
+const RETRY_POLL: Duration = Duration::from_millis(5);
 
 /// The instances of one component, and how to make another.
 pub(crate) struct ComponentWorkers {
@@ -50,6 +87,7 @@ pub(crate) struct ComponentWorkers {
     component: Arc<LoadedComponent>,
     pre: ServicePre<HostState>,
     policy: ReusePolicy,
+    capacity: Arc<Capacity>,
 }
 
 /// Hands requests to `component`'s instances.
@@ -62,11 +100,16 @@ pub(crate) fn handler(
     pre: ServicePre<HostState>,
     policy: ReusePolicy,
 ) -> Wasi03Handler {
+    let capacity = Arc::new(Capacity {
+        live: Arc::new(Semaphore::new(policy.max_instances as usize)),
+        changed: Notify::new(),
+    });
     ProxyHandler::new(ComponentWorkers {
         app,
         component,
         pre,
         policy,
+        capacity,
     })
 }
 
@@ -76,6 +119,9 @@ impl HandlerState for ComponentWorkers {
     type WorkerState = Worker;
 
     async fn instantiate(&self) -> wasmtime::Result<Instance<HostState, Expiration, Worker>> {
+        let Ok(live) = self.capacity.live.clone().try_acquire_owned() else {
+            return Err(wasmtime::Error::new(AtCapacity));
+        };
         let mut store = self.app.new_store(&self.component);
         store
             .data_mut()
@@ -92,6 +138,8 @@ impl HandlerState for ComponentWorkers {
             state: Worker {
                 policy: self.policy,
                 component: self.component.config.id.clone(),
+                capacity: self.capacity.clone(),
+                _live: live,
             },
         })
     }
@@ -101,6 +149,18 @@ impl HandlerState for ComponentWorkers {
 pub(crate) struct Worker {
     policy: ReusePolicy,
     component: String,
+    capacity: Arc<Capacity>,
+    /// This instance's place under `max_instances`, given back when the
+    /// worker ends.
+    _live: OwnedSemaphorePermit,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Wakes requests turned back at the cap (the permit is given back
+        // right after this, so they may try a moment early and wait again).
+        self.capacity.changed.notify_waiters();
+    }
 }
 
 impl WorkerState for Worker {
@@ -113,6 +173,8 @@ impl WorkerState for Worker {
         } else if concurrent >= self.policy.max_concurrent as usize {
             ShouldAccept::No
         } else {
+            // Requests turned back at the cap may find this worker now.
+            self.capacity.changed.notify_waiters();
             ShouldAccept::Yes
         }
     }
@@ -199,7 +261,7 @@ pub(crate) async fn handle<B: GuestBody>(
     // hands the slot to the body.
     let handler = handler.clone();
     let call = tokio::spawn(async move {
-        let response = handler.handle((), req).await?;
+        let response = handle_within_capacity(&handler, req, timeout).await?;
         Ok::<_, wasmtime::Error>(response.map(|body| {
             PermitBody {
                 inner: body,
@@ -225,6 +287,44 @@ pub(crate) async fn handle<B: GuestBody>(
             None => Err(anyhow::Error::from(err)),
         },
     }
+}
+
+/// `handler.handle(req)`, trying again whenever the worker started for it
+/// gave up at the component's instance cap, until a worker takes it or
+/// `timeout` passes.
+async fn handle_within_capacity(
+    handler: &Wasi03Handler,
+    mut req: wasmtime_wasi_http::handler::Request,
+    timeout: Duration,
+) -> wasmtime::Result<wasmtime_wasi_http::handler::Response> {
+    let capacity = handler.state().capacity.clone();
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let changed = capacity.changed.notified();
+        let mut changed = std::pin::pin!(changed);
+        changed.as_mut().enable();
+        let err = match handler.handle((), req).await {
+            Err(err) if is_at_capacity(&err) => err,
+            outcome => return outcome,
+        };
+        let turned_back = err
+            .downcast::<InstantiationError<()>>()
+            .expect("checked by is_at_capacity");
+        req = turned_back
+            .request
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if tokio::time::Instant::now() >= deadline {
+            return Err(wasmtime::Error::new(ExpirationError));
+        }
+        let _ = tokio::time::timeout(RETRY_POLL, changed).await;
+    }
+}
+
+/// Whether `err` says a worker gave up at the instance cap.
+fn is_at_capacity(err: &wasmtime::Error) -> bool {
+    err.downcast_ref::<InstantiationError<()>>()
+        .is_some_and(|failed| failed.error.is::<AtCapacity>())
 }
 
 /// A response body that holds its request's slot until it is done.

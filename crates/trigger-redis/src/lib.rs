@@ -8,9 +8,12 @@
 //! A message's failure (a trap, a Python exception, the handler's error, a
 //! timeout) is logged with the component and channel and fails that
 //! message only. When Redis goes away, the subscriber reconnects with
-//! back-off and subscribes again; the HTTP side never notices.
+//! back-off and subscribes again; the HTTP side never notices. Messages
+//! that arrive faster than they are handled wait in a bounded backlog
+//! (see [`backlog`]).
 #![deny(missing_docs)]
 
+pub mod backlog;
 mod bindings;
 mod subscriber;
 
@@ -20,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
+pub use backlog::BacklogLimits;
 use bindings::RedisHandlerPre;
 use spin_runtime::{LoadedApp, LoadedComponent};
 
@@ -30,6 +34,8 @@ pub struct RedisTriggerOptions {
     pub message_timeout: Duration,
     /// How many messages may be handled at once, across all channels.
     pub max_concurrent_messages: usize,
+    /// How many messages may wait for a handler, per Redis server.
+    pub backlog: BacklogLimits,
 }
 
 /// One component subscribed to one channel.

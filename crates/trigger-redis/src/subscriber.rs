@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::backlog::{Backlog, Pushed};
 use crate::{RedisTriggerOptions, Subscription};
 use spin_runtime::LoadedApp;
 
@@ -96,23 +97,61 @@ impl Session<'_> {
             self.shown
         );
         let mut messages = pubsub.on_message();
-        while let Some(message) = messages.next().await {
-            let channel = message.get_channel_name().to_owned();
-            let payload = message.get_payload_bytes().to_vec();
-            for subscription in self.subscriptions.iter().filter(|s| s.channel == channel) {
-                // Waiting for a slot holds back reading the next message:
-                // a burst queues in Redis's output buffer, not in memory here.
-                let permit = self.slots.clone().acquire_owned().await?;
-                tokio::spawn(handle(
-                    self.app.clone(),
-                    subscription.clone(),
-                    payload.clone(),
-                    self.options.message_timeout,
-                    permit,
-                ));
+        let mut backlog = Backlog::new(self.options.backlog);
+        loop {
+            tokio::select! {
+                // Messages are taken from the client as soon as they arrive
+                // (it would buffer them without a bound otherwise) and wait
+                // in the bounded backlog for a slot.
+                message = messages.next() => {
+                    let Some(message) = message else { break };
+                    self.enqueue(&mut backlog, &message);
+                }
+                permit = self.slots.clone().acquire_owned(), if !backlog.is_empty() => {
+                    let permit = permit?;
+                    let (subscription, payload) = backlog.pop().expect("the backlog is not empty");
+                    tokio::spawn(handle(
+                        self.app.clone(),
+                        subscription,
+                        payload.to_vec(),
+                        self.options.message_timeout,
+                        permit,
+                    ));
+                    self.report_drops(&mut backlog);
+                }
             }
         }
         Ok(())
+    }
+
+    /// Queues `message` for each subscription to its channel, or counts it
+    /// dropped when the backlog is full (warning at the first drop).
+    fn enqueue(&self, backlog: &mut Backlog<Arc<Subscription>>, message: &redis::Msg) {
+        let channel = message.get_channel_name();
+        let payload: Arc<[u8]> = message.get_payload_bytes().into();
+        for subscription in self.subscriptions.iter().filter(|s| s.channel == channel) {
+            if backlog.push(channel, subscription.clone(), payload.clone()) == Pushed::FirstDrop {
+                let (messages, bytes) = backlog.size();
+                let limits = self.options.backlog;
+                tracing::warn!(
+                    "Redis trigger: the handlers are behind on `{}` ({messages} messages, {bytes} bytes wait, limits {} and {}): dropping new messages on channel `{channel}` until they catch up\n\nhint: handle messages faster, allow more at once with `--max-concurrent-requests`, or wait for more with `--redis-max-pending-messages` / `--redis-max-pending-bytes`",
+                    self.shown,
+                    limits.max_messages,
+                    limits.max_bytes,
+                );
+            }
+        }
+    }
+
+    /// Once every waiting message has been handed out, reports how many
+    /// were dropped since the last report.
+    fn report_drops(&self, backlog: &mut Backlog<Arc<Subscription>>) {
+        for (channel, dropped) in backlog.take_drops_when_empty() {
+            tracing::warn!(
+                "Redis trigger: {dropped} message(s) on channel `{channel}` at `{}` were dropped while the handlers were behind",
+                self.shown
+            );
+        }
     }
 }
 
