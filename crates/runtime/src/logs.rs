@@ -50,30 +50,56 @@ pub struct ComponentLog {
 /// a traceback's last lines say what failed).
 pub const CAPTURE_BYTES: usize = 64 << 10;
 
-/// What one instance wrote while serving its current request (`spin up
-/// --dev`), so a failed request's response can carry it; the last
-/// [`CAPTURE_BYTES`] are kept.
+/// What one instance writes (`spin up --dev`), so a failed request's
+/// response can carry its share; the last [`CAPTURE_BYTES`] are kept.
 #[derive(Clone, Default)]
-pub struct OutputCapture(Arc<Mutex<Vec<u8>>>);
+pub struct OutputCapture(Arc<Mutex<Captured>>);
+
+/// The end of an instance's output, and how much it wrote in all.
+#[derive(Default)]
+struct Captured {
+    /// The last [`CAPTURE_BYTES`] written.
+    tail: Vec<u8>,
+    /// Every byte written since the instance started.
+    total: u64,
+}
 
 impl OutputCapture {
     fn append(&self, lines: &[u8]) {
-        let mut buf = self.0.lock().expect("capture lock");
-        buf.extend_from_slice(lines);
-        if buf.len() > CAPTURE_BYTES {
-            let excess = buf.len() - CAPTURE_BYTES;
-            buf.drain(..excess);
+        let mut captured = self.0.lock().expect("capture lock");
+        captured.tail.extend_from_slice(lines);
+        captured.total += lines.len() as u64;
+        if captured.tail.len() > CAPTURE_BYTES {
+            let excess = captured.tail.len() - CAPTURE_BYTES;
+            captured.tail.drain(..excess);
         }
     }
 
-    /// Forgets what was captured (a reused instance starts a new request).
-    pub fn clear(&self) {
-        self.0.lock().expect("capture lock").clear();
+    /// What the instance writes from now on: a request's share of the
+    /// output, even when other requests share the instance (their lines,
+    /// written meanwhile, are in it too).
+    pub fn from_now(&self) -> CaptureSince {
+        let mark = self.0.lock().expect("capture lock").total;
+        CaptureSince {
+            capture: self.clone(),
+            mark,
+        }
     }
+}
 
-    /// What was captured, as text.
+/// An instance's output since a point (see [`OutputCapture::from_now`]).
+pub struct CaptureSince {
+    capture: OutputCapture,
+    mark: u64,
+}
+
+impl CaptureSince {
+    /// What was written since the mark (its last [`CAPTURE_BYTES`]), as text.
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("capture lock")).into_owned()
+        let captured = self.capture.0.lock().expect("capture lock");
+        let since = usize::try_from(captured.total - self.mark).unwrap_or(usize::MAX);
+        let start = captured.tail.len().saturating_sub(since);
+        String::from_utf8_lossy(&captured.tail[start..]).into_owned()
     }
 }
 

@@ -10,7 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::app::ComponentConfig;
 use crate::capabilities::outbound_http::OutboundHttp;
-use crate::logs::OutputCapture;
+use crate::logs::{CaptureSince, OutputCapture};
 
 /// Per-request host state: one per `Store`, dropped with the instance.
 pub struct HostState {
@@ -34,12 +34,11 @@ impl HostState {
         self.http()
     }
 
-    /// What the guest writes to stderr, when the app was loaded with
-    /// `capture_stderr` (`spin up --dev`); cleared here for the new request.
-    pub fn stderr_capture(&self) -> Option<OutputCapture> {
-        let capture = self.stderr_capture.clone()?;
-        capture.clear();
-        Some(capture)
+    /// What the guest writes to stderr from now on, when the app was
+    /// loaded with `capture_stderr` (`spin up --dev`): called as a request
+    /// starts.
+    pub fn stderr_capture(&self) -> Option<CaptureSince> {
+        Some(self.stderr_capture.as_ref()?.from_now())
     }
 
     /// Starts the clock of a request that may run for `timeout`. SQLite

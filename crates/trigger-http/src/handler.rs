@@ -21,7 +21,7 @@ use crate::wasi03::{self, ReusePolicy, Wasi03Handler};
 use spin_manifest::StaticResponse;
 use spin_routes::{RouteMatch, Router, spin_headers};
 use spin_runtime::app::HttpHandlerPre;
-use spin_runtime::logs::OutputCapture;
+use spin_runtime::logs::CaptureSince;
 use spin_runtime::{LoadedApp, LoadedComponent};
 
 /// The path prefix Spin reserves for its own endpoints.
@@ -212,10 +212,11 @@ impl Handler {
             (self.options.dev && client.ip().is_loopback()).then(|| Arc::new(OnceLock::new()));
         match self.invoke(component, req, capture.clone()).await {
             Ok(response) => match capture.as_ref().and_then(|c| c.get()) {
-                Some(stderr) if is_empty_500(&response) => {
-                    dev_failure(&id, "the component answered 500", stderr)
-                }
-                _ => response,
+                Some(stderr) => match peek_empty_500(response).await {
+                    (true, _) => dev_failure(&id, "the component answered 500", stderr),
+                    (false, response) => response,
+                },
+                None => response,
             },
             Err(err) => {
                 tracing::error!("component `{id}` failed to handle the request: {err:?}");
@@ -234,7 +235,7 @@ impl Handler {
         &self,
         component: &Arc<LoadedComponent>,
         req: Request<B>,
-        capture: Option<Arc<OnceLock<OutputCapture>>>,
+        capture: Option<Arc<OnceLock<CaptureSince>>>,
     ) -> anyhow::Result<Response<HyperOutgoingBody>> {
         // Held until the guest finishes (body streaming included). A request
         // that cannot get one in time is turned away: an unbounded queue
@@ -264,7 +265,8 @@ impl Handler {
         let id = component.config.id.clone();
         if let Some(handler) = self.wasi03.get(&id) {
             let tls = self.options.tls.is_some();
-            return wasi03::handle(handler, req, tls, self.options.request_timeout, permit).await;
+            let timeout = self.options.request_timeout;
+            return wasi03::handle(handler, req, tls, timeout, permit, capture).await;
         }
         let Some(HttpHandlerPre::Wasi02(pre)) = component.handler.as_ref() else {
             unreachable!("a routed component exports an HTTP handler (checked at load)");
@@ -423,9 +425,50 @@ fn is_empty_500(response: &Response<HyperOutgoingBody>) -> bool {
                 .is_some_and(|v| v.as_bytes() == b"0"))
 }
 
+/// How long `--dev` waits for the first frame of a 500's body whose
+/// emptiness its head does not tell (a `wasi:http@0.3` body is a stream).
+const DEV_PEEK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether `response` is a 500 with an empty body, and the response to send
+/// on with whatever was read of its body put back. A streamed body is read
+/// up to its first frame (within [`DEV_PEEK`]): spin-sdk 4/5 answer an
+/// uncaught exception with a 500 whose body is only a trailers future.
+async fn peek_empty_500(
+    response: Response<HyperOutgoingBody>,
+) -> (bool, Response<HyperOutgoingBody>) {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return (false, response);
+    }
+    if is_empty_500(&response) {
+        return (true, response);
+    }
+    if response
+        .headers()
+        .contains_key(http::header::CONTENT_LENGTH)
+        || response.body().size_hint().lower() > 0
+    {
+        return (false, response);
+    }
+    let (parts, mut body) = response.into_parts();
+    let first = match tokio::time::timeout(DEV_PEEK, body.frame()).await {
+        Err(_) => return (false, Response::from_parts(parts, body)),
+        Ok(None) => return (true, Response::from_parts(parts, body)),
+        Ok(Some(Ok(frame))) if frame.is_trailers() => {
+            let rest = Response::from_parts(parts, body);
+            return (true, rest);
+        }
+        Ok(Some(first)) => first,
+    };
+    use futures::StreamExt as _;
+    let replayed =
+        futures::stream::once(async move { first }).chain(http_body_util::BodyStream::new(body));
+    let body = http_body_util::StreamBody::new(replayed).boxed_unsync();
+    (false, Response::from_parts(parts, body))
+}
+
 /// `--dev`: the 500 a loopback client gets, with what went wrong and the
 /// component's stderr during the request (its traceback).
-fn dev_failure(id: &str, error: &str, stderr: &OutputCapture) -> Response<HyperOutgoingBody> {
+fn dev_failure(id: &str, error: &str, stderr: &CaptureSince) -> Response<HyperOutgoingBody> {
     let output = stderr.text();
     let output = if output.trim().is_empty() {
         "(nothing)\n".to_string()

@@ -38,7 +38,12 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::handler::GuestBody;
+use spin_runtime::logs::CaptureSince;
 use spin_runtime::{HostState, LoadedApp, LoadedComponent};
+
+/// Where `spin up --dev` wants a request's share of its instance's stderr
+/// (the instance is only known once a worker accepts the request).
+pub(crate) type CaptureSlot = Option<Arc<std::sync::OnceLock<CaptureSince>>>;
 
 /// How the instances of one `wasi:http@0.3` component are shared.
 #[derive(Clone, Copy, Debug)]
@@ -165,7 +170,7 @@ impl Drop for Worker {
 
 impl WorkerState for Worker {
     type StoreData = HostState;
-    type RequestData = ();
+    type RequestData = CaptureSlot;
 
     fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
         if total >= self.policy.max_requests as usize {
@@ -182,9 +187,12 @@ impl WorkerState for Worker {
     fn on_request_start(
         &self,
         mut store: StoreContextMut<'_, HostState>,
-        _data: (),
+        capture: CaptureSlot,
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
+        if let (Some(slot), Some(stderr)) = (capture, store.data().stderr_capture()) {
+            let _ = slot.set(stderr);
+        }
         // The instance's SQLite deadline follows its latest request (the
         // statements of an instance share it).
         store
@@ -245,13 +253,15 @@ impl WorkerExpiration for Expiration {
 }
 
 /// Sends `req` to `handler`, holding `permit` (the request's slot) until
-/// the response body has been sent or dropped.
+/// the response body has been sent or dropped; `capture` receives the
+/// instance's stderr from the request's start (`spin up --dev`).
 pub(crate) async fn handle<B: GuestBody>(
     handler: &Wasi03Handler,
     req: Request<B>,
     tls: bool,
     timeout: Duration,
     permit: OwnedSemaphorePermit,
+    capture: CaptureSlot,
 ) -> anyhow::Result<Response<HyperOutgoingBody>> {
     let req = with_absolute_uri(req, tls).map(|body| body.map_err(Into::into).boxed_unsync());
     // wasmtime's handler cannot cancel a guest's request yet: a client
@@ -261,7 +271,7 @@ pub(crate) async fn handle<B: GuestBody>(
     // hands the slot to the body.
     let handler = handler.clone();
     let call = tokio::spawn(async move {
-        let response = handle_within_capacity(&handler, req, timeout).await?;
+        let response = handle_within_capacity(&handler, req, timeout, capture).await?;
         Ok::<_, wasmtime::Error>(response.map(|body| {
             PermitBody {
                 inner: body,
@@ -279,7 +289,7 @@ pub(crate) async fn handle<B: GuestBody>(
         Err(err) if err.is::<ExpirationError>() => Err(anyhow::anyhow!(
             "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
         )),
-        Err(err) => match err.downcast_ref::<InstantiationError<()>>() {
+        Err(err) => match err.downcast_ref::<InstantiationError<CaptureSlot>>() {
             Some(failed) => Err(anyhow::anyhow!(
                 "the component could not be instantiated: {:?}",
                 failed.error
@@ -296,6 +306,7 @@ async fn handle_within_capacity(
     handler: &Wasi03Handler,
     mut req: wasmtime_wasi_http::handler::Request,
     timeout: Duration,
+    capture: CaptureSlot,
 ) -> wasmtime::Result<wasmtime_wasi_http::handler::Response> {
     let capacity = handler.state().capacity.clone();
     let deadline = tokio::time::Instant::now() + timeout;
@@ -303,12 +314,12 @@ async fn handle_within_capacity(
         let changed = capacity.changed.notified();
         let mut changed = std::pin::pin!(changed);
         changed.as_mut().enable();
-        let err = match handler.handle((), req).await {
+        let err = match handler.handle(capture.clone(), req).await {
             Err(err) if is_at_capacity(&err) => err,
             outcome => return outcome,
         };
         let turned_back = err
-            .downcast::<InstantiationError<()>>()
+            .downcast::<InstantiationError<CaptureSlot>>()
             .expect("checked by is_at_capacity");
         req = turned_back
             .request
@@ -323,7 +334,7 @@ async fn handle_within_capacity(
 
 /// Whether `err` says a worker gave up at the instance cap.
 fn is_at_capacity(err: &wasmtime::Error) -> bool {
-    err.downcast_ref::<InstantiationError<()>>()
+    err.downcast_ref::<InstantiationError<CaptureSlot>>()
         .is_some_and(|failed| failed.error.is::<AtCapacity>())
 }
 
