@@ -15,7 +15,7 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 use crate::capabilities::PROVIDED_SPIN_INTERFACES;
 use crate::capabilities::outbound_http::OutboundHttp;
 use crate::capabilities::unsupported::define_unsupported_imports;
-use crate::capabilities::variables::{ApplicationVariables, VariableSources};
+use crate::capabilities::variables::{ApplicationVariables, VariableSources, VariablesState};
 use crate::component_cache::load_component;
 use crate::engine::{
     MAX_CORE_INSTANCES_PER_COMPONENT, MAX_MEMORIES_PER_COMPONENT, MAX_TABLE_ELEMENTS,
@@ -83,8 +83,9 @@ pub struct ComponentConfig {
     pub manifest_v1: bool,
     /// WASI environment variables.
     pub environment: Vec<(String, String)>,
-    /// The component's variables, templates expanded.
-    pub variables: HashMap<String, String>,
+    /// The component's variables, templates expanded (shared by every
+    /// instance's [`VariablesState`](crate::capabilities::variables::VariablesState)).
+    pub variables: Arc<HashMap<String, String>>,
     /// Where it may send network traffic.
     pub allowed_hosts: AllowedHosts,
     /// Key-value store labels it may open.
@@ -149,7 +150,6 @@ impl LoadedApp {
         let mut linker = Linker::<HostState>::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi::p3::add_to_linker(&mut linker)?;
-        crate::capabilities::outbound_http::add_to_linker(&mut linker)?;
         crate::capabilities::add_to_linker(&mut linker)?;
         let services = Arc::new(
             AppServices::new(options.stores.clone(), engine.options.max_instance_memory)
@@ -302,7 +302,7 @@ impl LoadedApp {
             manifest_path: app.path.clone(),
             manifest_v1: matches!(app.format, ManifestFormat::V1),
             environment,
-            variables: variables.expand_all(&component.variables)?,
+            variables: Arc::new(variables.expand_all(&component.variables)?),
             allowed_hosts,
             key_value_stores: component.key_value_stores.clone(),
             sqlite_databases: component.sqlite_databases.clone(),
@@ -403,6 +403,7 @@ impl LoadedApp {
             table: ResourceTable::new(),
             limits: store_limits(self.engine.options.max_instance_memory),
             outbound_http: OutboundHttp::new(config.clone()),
+            variables: VariablesState::new(config),
             component: config.clone(),
             query_deadline: None,
             stderr_capture,

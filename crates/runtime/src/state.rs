@@ -10,6 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::app::ComponentConfig;
 use crate::capabilities::outbound_http::OutboundHttp;
+use crate::capabilities::variables::VariablesState;
 use crate::logs::{CaptureSince, OutputCapture};
 
 /// Per-request host state: one per `Store`, dropped with the instance.
@@ -19,6 +20,8 @@ pub struct HostState {
     pub(crate) table: ResourceTable,
     pub(crate) limits: StoreLimits,
     pub(crate) outbound_http: OutboundHttp,
+    /// The variables capability's own state.
+    pub(crate) variables: VariablesState,
     /// What the manifest granted this component.
     pub(crate) component: Arc<ComponentConfig>,
     /// When the current request's SQLite statements must stop.

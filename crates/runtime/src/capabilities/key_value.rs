@@ -90,6 +90,34 @@ fn backend(
     state.with_state(|state| Ok(state.table.get(store)?.0.clone()))
 }
 
+/// Registers every version of the key-value (`fermyon:spin/key-value@2.0.0`, `spin:key-value@3.0.0`, `wasi:keyvalue` draft2: store, atomics, batch) interfaces.
+pub(crate) fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<HostState>,
+) -> anyhow::Result<()> {
+    use wasmtime::component::HasSelf;
+    crate::capabilities::bindings::key_value::add_to_linker::<_, HasSelf<HostState>>(
+        linker,
+        |s| s,
+    )?;
+    crate::capabilities::bindings::v3::key_value::add_to_linker::<
+        _,
+        crate::capabilities::access::Instance,
+    >(linker, |s| s)?;
+    crate::capabilities::bindings::v3::keyvalue::store::add_to_linker::<_, HasSelf<HostState>>(
+        linker,
+        |s| s,
+    )?;
+    crate::capabilities::bindings::v3::keyvalue::atomics::add_to_linker::<_, HasSelf<HostState>>(
+        linker,
+        |s| s,
+    )?;
+    crate::capabilities::bindings::v3::keyvalue::batch::add_to_linker::<_, HasSelf<HostState>>(
+        linker,
+        |s| s,
+    )?;
+    Ok(())
+}
+
 /// `fermyon:spin/key-value@2.0.0`.
 mod v2 {
     use super::*;

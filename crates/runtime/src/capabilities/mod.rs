@@ -48,29 +48,20 @@ pub const PROVIDED_SPIN_INTERFACES: &[&str] = &[
     "wasi:keyvalue/batch@0.2.0-draft2",
 ];
 
-/// Adds every implemented Spin interface to `linker`.
+/// Adds every capability's interfaces to `linker`: outbound HTTP (the
+/// wasi:http client, 0.2 and 0.3, under the allow list) and every
+/// implemented Spin interface.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
-    bindings::variables::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::redis::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::key_value::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::sqlite::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    outbound_http::add_to_linker(linker)?;
+    variables::add_to_linker(linker, |s: &mut HostState| &mut s.variables)?;
+    key_value::add_to_linker(linker)?;
+    sqlite::add_to_linker(linker)?;
+    redis::add_to_linker(linker)?;
+    mqtt::add_to_linker(linker)?;
+    postgres::add_to_linker(linker)?;
+    mysql::add_to_linker(linker)?;
+    // The row and value types the 2.0 PostgreSQL and MySQL interfaces share.
     bindings::rdbms_types::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::postgres::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::mysql::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::mqtt::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::postgres3::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::postgres4::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::wasi_config::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::v3::variables::add_to_linker::<_, access::Instance>(linker, |s| s)?;
-    bindings::v3::key_value::add_to_linker::<_, access::Instance>(linker, |s| s)?;
-    bindings::v3::sqlite::add_to_linker::<_, access::Instance>(linker, |s| s)?;
-    bindings::v3::redis::add_to_linker::<_, access::Instance>(linker, |s| s)?;
-    bindings::v3::mqtt::add_to_linker::<_, access::Instance>(linker, |s| s)?;
-    bindings::v3::postgres::add_to_linker::<_, access::Instance>(linker, |s| s)?;
-    bindings::v3::mysql::add_to_linker::<_, access::Instance>(linker, |s| s)?;
-    bindings::v3::keyvalue::store::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::v3::keyvalue::atomics::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    bindings::v3::keyvalue::batch::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())
 }
 

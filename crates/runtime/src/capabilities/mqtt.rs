@@ -189,6 +189,19 @@ fn close(state: &mut HostState, conn: Resource<MqttConnection>) -> wasmtime::Res
     Ok(())
 }
 
+/// Registers every version of the MQTT (`fermyon:spin/mqtt@2.0.0`, `spin:mqtt@3.0.0`) interfaces.
+pub(crate) fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<HostState>,
+) -> anyhow::Result<()> {
+    use wasmtime::component::HasSelf;
+    crate::capabilities::bindings::mqtt::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    crate::capabilities::bindings::v3::mqtt::add_to_linker::<
+        _,
+        crate::capabilities::access::Instance,
+    >(linker, |s| s)?;
+    Ok(())
+}
+
 /// `fermyon:spin/mqtt@2.0.0`.
 mod v2 {
     use super::*;

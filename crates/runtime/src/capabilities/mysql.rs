@@ -369,6 +369,19 @@ async fn execute(
         .map_err(failed))
 }
 
+/// Registers every version of the MySQL (`fermyon:spin/mysql@2.0.0`, `spin:mysql@3.0.0`) interfaces.
+pub(crate) fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<HostState>,
+) -> anyhow::Result<()> {
+    use wasmtime::component::HasSelf;
+    crate::capabilities::bindings::mysql::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    crate::capabilities::bindings::v3::mysql::add_to_linker::<
+        _,
+        crate::capabilities::access::Instance,
+    >(linker, |s| s)?;
+    Ok(())
+}
+
 /// `fermyon:spin/mysql@2.0.0`.
 mod v2 {
     use super::*;

@@ -618,6 +618,27 @@ macro_rules! host_connection {
     };
 }
 
+/// Registers every version of the PostgreSQL (`fermyon:spin/postgres@2.0.0`, `spin:postgres@3.0.0`, `@4.0.0`, `@4.2.0`) interfaces.
+pub(crate) fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<HostState>,
+) -> anyhow::Result<()> {
+    use wasmtime::component::HasSelf;
+    crate::capabilities::bindings::postgres::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    crate::capabilities::bindings::postgres3::add_to_linker::<_, HasSelf<HostState>>(
+        linker,
+        |s| s,
+    )?;
+    crate::capabilities::bindings::postgres4::add_to_linker::<_, HasSelf<HostState>>(
+        linker,
+        |s| s,
+    )?;
+    crate::capabilities::bindings::v3::postgres::add_to_linker::<
+        _,
+        crate::capabilities::access::Instance,
+    >(linker, |s| s)?;
+    Ok(())
+}
+
 mod v2_host {
     //! `fermyon:spin/postgres@2.0.0`, whose types (shared with MySQL) have
     //! unsigned integers and no dates.

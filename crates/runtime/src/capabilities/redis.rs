@@ -269,6 +269,19 @@ fn cmd(name: &str, args: impl redis::ToRedisArgs) -> redis::Cmd {
     cmd
 }
 
+/// Registers every version of the Redis (`fermyon:spin/redis@2.0.0`, `spin:redis@3.0.0`) interfaces.
+pub(crate) fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<HostState>,
+) -> anyhow::Result<()> {
+    use wasmtime::component::HasSelf;
+    crate::capabilities::bindings::redis::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    crate::capabilities::bindings::v3::redis::add_to_linker::<
+        _,
+        crate::capabilities::access::Instance,
+    >(linker, |s| s)?;
+    Ok(())
+}
+
 /// `fermyon:spin/redis@2.0.0`.
 mod v2 {
     use super::*;

@@ -137,6 +137,19 @@ fn last(
     state.with_state(|state| Ok(*state.table.get(conn)?.last.lock().expect("sqlite stats")))
 }
 
+/// Registers every version of the SQLite (`fermyon:spin/sqlite@2.0.0`, `spin:sqlite@3.1.0`) interfaces.
+pub(crate) fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<HostState>,
+) -> anyhow::Result<()> {
+    use wasmtime::component::HasSelf;
+    crate::capabilities::bindings::sqlite::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    crate::capabilities::bindings::v3::sqlite::add_to_linker::<
+        _,
+        crate::capabilities::access::Instance,
+    >(linker, |s| s)?;
+    Ok(())
+}
+
 /// `fermyon:spin/sqlite@2.0.0`.
 mod v2 {
     use super::*;
