@@ -84,6 +84,26 @@ fn dev_mode_shows_a_wasi_http_03_traceback_with_the_instance_reused() {
     }
 }
 
+#[test]
+fn dev_mode_passes_a_streamed_500_through_and_explains_an_empty_one() {
+    // A raw `wasi:http/service` handler: a 500 head says nothing of its
+    // body, which `--dev` must read before it decides.
+    let component = Spin4Sdk::V4.build(
+        &test_app("spin4-streaming"),
+        "wasi:http/service@0.3.0-rc-2026-03-15",
+    );
+    let (_dir, manifest) = app_dir(MANIFEST, &component);
+    let up = SpinUp::start(&manifest, &["--dev"]);
+    let streamed = up.get("/streamed-500");
+    assert_eq!(streamed.status, 500);
+    assert_eq!(streamed.text(), "1\n2\n3\n", "the guest's own body, whole");
+    let empty = up.get("/empty-500");
+    assert_eq!(empty.status, 500);
+    let body = empty.text();
+    assert!(body.contains("the component answered 500"), "{body}");
+    assert!(body.contains("about to answer an empty 500"), "{body}");
+}
+
 /// An address of this machine other than loopback, if it has one.
 fn non_loopback_ip() -> Option<IpAddr> {
     let socket = UdpSocket::bind("0.0.0.0:0").ok()?;

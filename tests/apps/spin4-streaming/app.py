@@ -1,8 +1,10 @@
 # A low-level wasi:http 0.3 handler (the `wasi:http/service` world of WASI
 # 0.3.0-rc-2026-03-15, as spin-sdk 4.0's streaming example targets): request
 # and response bodies as streams, a body written after the handler has
-# returned, and several outbound requests in flight at once.
+# returned, several outbound requests in flight at once, and 500s with a
+# streamed body and with none (for `spin up --dev`).
 import asyncio
+import sys
 
 import componentize_py_async_support
 from componentize_py_async_support.streams import ByteStreamWriter
@@ -76,6 +78,18 @@ class HttpHandler(exports.HttpHandler):
             tx, rx = wit.byte_stream()
             componentize_py_async_support.spawn(fetch_all([(a, "/" + p) for a, p in targets], tx))
             return plain(rx)
+        if path == "/streamed-500":
+            # A failure that says so itself, in a streamed body.
+            tx, rx = wit.byte_stream()
+            componentize_py_async_support.spawn(count_to(3, tx))
+            response = plain(rx)
+            response.set_status_code(500)
+            return response
+        if path == "/empty-500":
+            print("about to answer an empty 500", file=sys.stderr)
+            response = plain(None)
+            response.set_status_code(500)
+            return response
         response = plain(None)
         response.set_status_code(404)
         return response
