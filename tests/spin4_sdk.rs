@@ -453,6 +453,23 @@ fn a_database_result_larger_than_an_instance_may_hold_fails_that_request_only() 
     assert_eq!(up.get("/hello").text(), "hello from spin-sdk");
 }
 
+/// `n` requests at once to the platform app at `addr`, each fetching
+/// `upstream` through `/outbound`: their statuses and bodies.
+fn outbound_at_once(addr: SocketAddr, upstream: SocketAddr, n: usize) -> Vec<(u16, String)> {
+    std::thread::scope(|s| {
+        let calls: Vec<_> = (0..n)
+            .map(|_| {
+                s.spawn(move || {
+                    let url = format!("http://{upstream}/");
+                    let resp = request(addr, "GET", "/outbound", &[("x-url", &url)], b"").unwrap();
+                    (resp.status, resp.text())
+                })
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    })
+}
+
 #[test]
 fn a_component_at_its_instance_cap_serves_every_request_with_the_instances_it_has() {
     let sdk = Spin4Sdk::V5;
@@ -487,23 +504,31 @@ fn a_component_at_its_instance_cap_serves_every_request_with_the_instances_it_ha
 
     // Requests that wait on I/O share the one instance at once: the
     // upstream answers `concurrent` only when both are in flight together.
-    let answers: Vec<(u16, String)> = std::thread::scope(|s| {
-        let calls: Vec<_> = (0..2)
-            .map(|_| {
-                s.spawn(move || {
-                    let url = format!("http://{meeting}/");
-                    let resp = request(addr, "GET", "/outbound", &[("x-url", &url)], b"").unwrap();
-                    (resp.status, resp.text())
-                })
-            })
-            .collect();
-        calls.into_iter().map(|c| c.join().unwrap()).collect()
-    });
+    let answers = outbound_at_once(addr, meeting, 2);
     assert_eq!(
         answers,
         vec![(200, "200 concurrent".to_string()); 2],
         "both requests in one instance at once"
     );
+}
+
+#[test]
+fn with_a_fresh_instance_per_request_there_is_no_instance_cap_by_default() {
+    // One more request in flight than the default cap of instances that
+    // serve several requests (one per core, at least 2): with a fresh
+    // instance per request each needs an instance of its own, and all must
+    // be in flight at once for the upstream to answer `concurrent`.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let n = (cores.max(2) + 1).min(16);
+    let sdk = Spin4Sdk::V5;
+    let meeting = rendezvous(n);
+    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
+    let manifest = MANIFEST.replace("{upstream}", &meeting.port().to_string());
+    let (_dir, manifest) = app_dir(&manifest, &component);
+    let up = SpinUp::start(&manifest, &["--max-instance-reuse-count", "1"]);
+    let addr = up.addr;
+    let answers = outbound_at_once(addr, meeting, n);
+    assert_eq!(answers, vec![(200, "200 concurrent".to_string()); n]);
 }
 
 #[test]

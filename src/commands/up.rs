@@ -170,7 +170,8 @@ pub struct UpCommand {
     pub idle_instance_timeout: Duration,
 
     /// The most instances of one `wasi:http@0.3` component alive at once;
-    /// more requests wait for one of them (default: one per CPU core, at least 2).
+    /// more requests wait for one of them (default: one per CPU core, at least
+    /// 2, when instances serve several requests at once; else no cap).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_instances_per_component: Option<u32>,
 
@@ -429,9 +430,7 @@ impl UpCommand {
                 max_idle_instances: IDLE_INSTANCES_PER_COMPONENT,
                 max_instance_concurrent_reuse_count: self.max_instance_concurrent_reuse_count,
                 idle_instance_timeout: self.idle_instance_timeout,
-                max_instances_per_component: self
-                    .max_instances_per_component
-                    .unwrap_or_else(spin_trigger_http::default_max_instances_per_component),
+                max_instances_per_component: self.max_instances_per_component,
                 tls,
                 dev: self.dev,
                 ..ServerOptions::default()

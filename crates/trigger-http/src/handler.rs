@@ -16,7 +16,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::overload::Burst;
 use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, Idle, InstancePool};
-use crate::server::ServerOptions;
+use crate::server::{ServerOptions, default_max_instances_per_component};
 use crate::wasi03::{self, ReusePolicy, Wasi03Handler};
 use spin_manifest::StaticResponse;
 use spin_routes::{RouteMatch, Router, spin_headers};
@@ -75,12 +75,20 @@ impl Handler {
                 continue;
             };
             if let Some(HttpHandlerPre::Wasi03(pre)) = &loaded.handler {
+                let max_requests = reuse_count(c, DEFAULT_WASI03_REUSE_COUNT);
+                let max_concurrent = options.max_instance_concurrent_reuse_count;
+                let shared = max_requests > 1 && max_concurrent > 1;
+                let max_instances = options.max_instances_per_component.unwrap_or(if shared {
+                    default_max_instances_per_component()
+                } else {
+                    u32::MAX
+                });
                 let policy = ReusePolicy {
-                    max_requests: reuse_count(c, DEFAULT_WASI03_REUSE_COUNT),
-                    max_concurrent: options.max_instance_concurrent_reuse_count,
+                    max_requests,
+                    max_concurrent,
                     idle_timeout: options.idle_instance_timeout,
                     request_timeout: options.request_timeout,
-                    max_instances: options.max_instances_per_component,
+                    max_instances,
                 };
                 let handler = wasi03::handler(app.clone(), loaded.clone(), pre.clone(), policy);
                 wasi03.insert(c.id.clone(), handler);

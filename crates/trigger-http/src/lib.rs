@@ -11,4 +11,4 @@ pub mod tls;
 mod wasi03;
 
 pub use overload::raise_open_file_limit;
-pub use server::{HttpServer, MIN_HEADER_SIZE, ServerOptions, default_max_instances_per_component};
+pub use server::{HttpServer, MIN_HEADER_SIZE, ServerOptions};

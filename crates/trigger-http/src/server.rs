@@ -45,8 +45,9 @@ pub struct ServerOptions {
     /// How long an idle instance of a `wasi:http@0.3` component is kept.
     pub idle_instance_timeout: Duration,
     /// The most instances of one `wasi:http@0.3` component alive at once;
-    /// further requests wait for one of them.
-    pub max_instances_per_component: u32,
+    /// further requests wait for one of them. `None`: see
+    /// [`default_max_instances_per_component`].
+    pub max_instances_per_component: Option<u32>,
     /// How long a client may take to send a complete request head, counted
     /// from the accept for a connection's first request and from the first
     /// byte for a later one; then the connection is closed.
@@ -71,15 +72,19 @@ pub struct ServerOptions {
     pub dev: bool,
 }
 
-/// The default cap on a `wasi:http@0.3` component's live instances: one
-/// per CPU core, and at least 2. An instance runs on one thread at a time,
-/// so more instances than cores do not run CPU-bound Python any faster,
-/// and each holds a CPython heap (~30 MiB); a guest waiting on I/O serves
-/// up to `max_instance_concurrent_reuse_count` requests in one instance.
+/// The default cap on the live instances of a `wasi:http@0.3` component
+/// whose instances serve several requests, in turn and at once: one per
+/// CPU core, and at least 2. An instance runs on one thread at a time, so
+/// more instances than cores do not run CPU-bound Python any faster, and
+/// each holds a CPython heap (~30 MiB); a guest waiting on I/O serves up
+/// to `max_instance_concurrent_reuse_count` requests in one instance. When
+/// an instance serves only one request at a time, or only one in all, a
+/// cap would bound the requests in flight instead, so there is none by
+/// default (`--max-concurrent-requests` still bounds them).
 /// On 2 cores, the spin-sdk 5 hello world under `wrk -t2 -c16` serves the
 /// same ~10,100 req/s with a cap of 2 and of 4, in 139 and 196 MB of RSS
 /// (2026-12-05); without a cap, ~7,000 req/s in ~400 MB.
-pub fn default_max_instances_per_component() -> u32 {
+pub(crate) fn default_max_instances_per_component() -> u32 {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     cores.max(2) as u32
 }
@@ -97,7 +102,7 @@ impl Default for ServerOptions {
             max_instance_reuse_count: None,
             max_instance_concurrent_reuse_count: 16,
             idle_instance_timeout: Duration::from_secs(1),
-            max_instances_per_component: default_max_instances_per_component(),
+            max_instances_per_component: None,
             max_idle_instances: 16,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),

@@ -106,7 +106,9 @@ pub(crate) fn handler(
     policy: ReusePolicy,
 ) -> Wasi03Handler {
     let capacity = Arc::new(Capacity {
-        live: Arc::new(Semaphore::new(policy.max_instances as usize)),
+        live: Arc::new(Semaphore::new(
+            (policy.max_instances as usize).min(Semaphore::MAX_PERMITS),
+        )),
         changed: Notify::new(),
     });
     ProxyHandler::new(ComponentWorkers {
