@@ -9,6 +9,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::app::ComponentConfig;
+use crate::capabilities::mqtt::MqttState;
 use crate::capabilities::outbound_http::OutboundHttp;
 use crate::capabilities::variables::VariablesState;
 use crate::logs::{CaptureSince, OutputCapture};
@@ -22,6 +23,8 @@ pub struct HostState {
     pub(crate) outbound_http: OutboundHttp,
     /// The variables capability's own state.
     pub(crate) variables: VariablesState,
+    /// The MQTT capability's own state.
+    pub(crate) mqtt: MqttState,
     /// What the manifest granted this component.
     pub(crate) component: Arc<ComponentConfig>,
     /// When the current request's SQLite statements must stop.

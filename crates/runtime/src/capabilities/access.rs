@@ -6,23 +6,41 @@
 //! state for each synchronous step (check the grant, look up a resource,
 //! record a result) and never holds it across an await.
 
-use wasmtime::component::{Accessor, FutureReader, HasData, Lift, Lower, Resource, StreamReader};
+use wasmtime::component::{
+    Accessor, FutureReader, HasData, Lift, Lower, Resource, ResourceTable, StreamReader,
+};
 
 use crate::state::HostState;
 
-/// Short, synchronous access to the instance's state.
-pub(crate) trait InstanceAccess: Send {
+/// Short, synchronous access to the instance's state, or to one
+/// capability's part of it (`S`).
+pub(crate) trait InstanceAccess<S = HostState>: Send {
     /// Runs `f` with the state; `f` must not block.
-    fn with_state<R>(&mut self, f: impl FnOnce(&mut HostState) -> R) -> R;
+    fn with_state<R>(&mut self, f: impl FnOnce(&mut S) -> R) -> R;
 
     /// Hands `resource` to the guest: its new handle.
-    fn push<R: Send + 'static>(&mut self, resource: R) -> wasmtime::Result<Resource<R>> {
-        Ok(self.with_state(|state| state.table.push(resource))?)
+    fn push<R: Send + 'static>(&mut self, resource: R) -> wasmtime::Result<Resource<R>>
+    where
+        S: HasTable,
+    {
+        Ok(self.with_state(|state| state.table().push(resource))?)
     }
 }
 
-impl<A: InstanceAccess> InstanceAccess for &mut A {
-    fn with_state<R>(&mut self, f: impl FnOnce(&mut HostState) -> R) -> R {
+/// A state that keeps resources handed to the guest.
+pub(crate) trait HasTable {
+    /// The table of those resources.
+    fn table(&mut self) -> &mut ResourceTable;
+}
+
+impl HasTable for HostState {
+    fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+}
+
+impl<S, A: InstanceAccess<S>> InstanceAccess<S> for &mut A {
+    fn with_state<R>(&mut self, f: impl FnOnce(&mut S) -> R) -> R {
         (**self).with_state(f)
     }
 }

@@ -57,7 +57,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     key_value::add_to_linker(linker)?;
     sqlite::add_to_linker(linker)?;
     redis::add_to_linker(linker)?;
-    mqtt::add_to_linker(linker)?;
+    mqtt::add_to_linker(linker, |s: &mut HostState| &mut s.mqtt)?;
     postgres::add_to_linker(linker)?;
     mysql::add_to_linker(linker)?;
     // The row and value types the 2.0 PostgreSQL and MySQL interfaces share.
@@ -156,7 +156,7 @@ pub(crate) const REDIS: Service = Service {
     schemes: &["redis"],
 };
 
-impl HostState {
+impl ComponentConfig {
     /// Checks a connection URL (`redis://…`, `postgres://user:pw@host/db`,
     /// `mqtt://…`) against the component's allowed hosts. A refusal is
     /// logged with the manifest line that would allow it, since the guest
@@ -172,7 +172,7 @@ impl HostState {
         if !service.schemes.contains(&target.scheme.as_str()) {
             tracing::error!(
                 "component `{}` asked for {} at `{}`, which is not a {} address",
-                self.component.id,
+                self.id,
                 service.name,
                 redact_password(&url),
                 service
@@ -184,13 +184,13 @@ impl HostState {
             );
             return Err(OutboundDenied::InvalidAddress);
         }
-        if !self.component.allowed_hosts.allows(&target) {
+        if !self.allowed_hosts.allows(&target) {
             tracing::error!(
                 "component `{}` is not allowed to connect to {} at `{}`\n\nhint: to allow it, add this to the component in `{}`:\n    {}",
-                self.component.id,
+                self.id,
                 service.name,
                 redact_password(&url),
-                self.component.manifest_path.display(),
+                self.manifest_path.display(),
                 suggestion(&target, false),
             );
             return Err(OutboundDenied::NotAllowed);
@@ -216,22 +216,20 @@ pub(crate) enum AddressRefused {
 }
 
 /// The allow-list check and the blocked-networks check of a connection
-/// to `service` at `address`, in that order, as every database and broker
-/// client needs them; also the component, for the connection's pool.
+/// from `component` to `service` at `address`, in that order, as every
+/// database and broker client needs them.
 pub(crate) async fn checked_address(
-    mut state: impl access::InstanceAccess,
+    component: &Arc<ComponentConfig>,
     service: &Service,
     address: &str,
-) -> Result<(CheckedAddress, Arc<ComponentConfig>), AddressRefused> {
-    let checked = state.with_state(|state| {
-        let checked = state.connection_allowed(service, address);
-        checked.map(|checked| (checked, state.component.clone()))
-    });
-    let (mut checked, component) = checked.map_err(AddressRefused::Denied)?;
+) -> Result<CheckedAddress, AddressRefused> {
+    let mut checked = component
+        .connection_allowed(service, address)
+        .map_err(AddressRefused::Denied)?;
     unblocked(component.clone(), service, &mut checked)
         .await
         .map_err(AddressRefused::Blocked)?;
-    Ok((checked, component))
+    Ok(checked)
 }
 
 /// With `[outbound_networking] block_networks` configured, resolves a

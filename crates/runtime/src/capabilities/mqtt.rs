@@ -5,19 +5,24 @@
 //! the guest's calls, so `open` returns once the broker accepted the client
 //! and `publish` once the message is as delivered as its QoS asks (sent for
 //! at-most-once, acknowledged for at-least-once, completed for exactly-once).
+//!
+//! Like variables, this capability reaches only its own per-instance state
+//! ([`MqttState`]: the component's grants and the guest's connections)
+//! through the [`Mqtt`] `HasData` projection.
 
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use wasmtime::component::Resource;
 
+use crate::app::ComponentConfig;
 use crate::capabilities;
 use crate::capabilities::AddressRefused;
 use crate::capabilities::OutboundDenied;
-use crate::capabilities::access::InstanceAccess;
+use crate::capabilities::access::{HasTable, InstanceAccess};
 use crate::capabilities::bindings::mqtt::{Error, Qos};
-use crate::state::HostState;
 use std::sync::Arc;
+use wasmtime::component::{Accessor, HasData, Linker, ResourceTable};
 
 /// How long to wait for the broker to accept the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,6 +31,50 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest message either way; MQTT allows up to 256 MiB, rumqttc's
 /// default is 10 KiB.
 const MAX_PACKET_SIZE: usize = 16 * 1024 * 1024;
+
+/// What one instance's MQTT calls reach: the grants of its component (its
+/// allowed hosts, the runtime config's blocked networks) and the
+/// connections it opened.
+pub struct MqttState {
+    component: Arc<ComponentConfig>,
+    connections: ResourceTable,
+}
+
+impl MqttState {
+    /// The state of an instance of `component`, with no connection open.
+    pub(crate) fn new(component: Arc<ComponentConfig>) -> Self {
+        Self {
+            component,
+            connections: ResourceTable::new(),
+        }
+    }
+}
+
+impl HasTable for MqttState {
+    fn table(&mut self) -> &mut ResourceTable {
+        &mut self.connections
+    }
+}
+
+impl InstanceAccess<MqttState> for &mut MqttState {
+    fn with_state<R>(&mut self, f: impl FnOnce(&mut MqttState) -> R) -> R {
+        f(self)
+    }
+}
+
+/// The `HasData` projection of the MQTT interfaces: their functions see an
+/// [`MqttState`] and nothing else of the instance.
+pub struct Mqtt;
+
+impl HasData for Mqtt {
+    type Data<'a> = &'a mut MqttState;
+}
+
+impl<T: 'static> InstanceAccess<MqttState> for &Accessor<T, Mqtt> {
+    fn with_state<R>(&mut self, f: impl FnOnce(&mut MqttState) -> R) -> R {
+        Accessor::with(self, |mut access| f(access.get()))
+    }
+}
 
 /// A guest's connection to a broker.
 pub struct MqttConnection {
@@ -73,15 +122,16 @@ async fn drive(
 /// Connects to the broker at `address`, if the component's allowed hosts
 /// grant it.
 async fn open(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<MqttState>,
     address: String,
     username: String,
     password: String,
     keep_alive_interval_in_secs: u64,
 ) -> wasmtime::Result<Result<Resource<MqttConnection>, Error>> {
     let service = &capabilities::MQTT;
-    let checked = match capabilities::checked_address(&mut state, service, &address).await {
-        Ok((checked, _)) => checked,
+    let component = state.with_state(|state| state.component.clone());
+    let checked = match capabilities::checked_address(&component, service, &address).await {
+        Ok(checked) => checked,
         Err(AddressRefused::Denied(OutboundDenied::InvalidAddress)) => {
             return Ok(Err(Error::InvalidAddress));
         }
@@ -134,14 +184,14 @@ async fn open(
 
 /// Publishes `payload` on `topic` and waits for the delivery `qos` asks for.
 async fn publish(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<MqttState>,
     conn: &Resource<MqttConnection>,
     topic: String,
     payload: Vec<u8>,
     qos: Qos,
 ) -> wasmtime::Result<Result<(), Error>> {
     let (client, events) = state.with_state(|state| -> wasmtime::Result<_> {
-        let conn = state.table.get(conn)?;
+        let conn = state.connections.get(conn)?;
         Ok((conn.client.clone(), conn.events.clone()))
     })?;
     let qos = match qos {
@@ -175,8 +225,8 @@ async fn publish(
 }
 
 /// Disconnects politely, in the background.
-fn close(state: &mut HostState, conn: Resource<MqttConnection>) -> wasmtime::Result<()> {
-    let MqttConnection { client, events } = state.table.delete(conn)?;
+fn close(state: &mut MqttState, conn: Resource<MqttConnection>) -> wasmtime::Result<()> {
+    let MqttConnection { client, events } = state.connections.delete(conn)?;
     // Say goodbye so the broker does not treat this as a lost client.
     if client.try_disconnect().is_ok() {
         tokio::spawn(async move {
@@ -189,16 +239,15 @@ fn close(state: &mut HostState, conn: Resource<MqttConnection>) -> wasmtime::Res
     Ok(())
 }
 
-/// Registers every version of the MQTT (`fermyon:spin/mqtt@2.0.0`, `spin:mqtt@3.0.0`) interfaces.
-pub(crate) fn add_to_linker(
-    linker: &mut wasmtime::component::Linker<HostState>,
+/// Registers every version of the MQTT interfaces
+/// (`fermyon:spin/mqtt@2.0.0`, `spin:mqtt@3.0.0`), each reaching the
+/// instance's [`MqttState`] through `get`.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut MqttState,
 ) -> anyhow::Result<()> {
-    use wasmtime::component::HasSelf;
-    crate::capabilities::bindings::mqtt::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    crate::capabilities::bindings::v3::mqtt::add_to_linker::<
-        _,
-        crate::capabilities::access::Instance,
-    >(linker, |s| s)?;
+    capabilities::bindings::mqtt::add_to_linker::<T, Mqtt>(linker, get)?;
+    capabilities::bindings::v3::mqtt::add_to_linker::<T, Mqtt>(linker, get)?;
     Ok(())
 }
 
@@ -207,9 +256,9 @@ mod v2 {
     use super::*;
     use crate::capabilities::bindings::mqtt::{Host, HostConnection};
 
-    impl Host for HostState {}
+    impl Host for MqttState {}
 
-    impl HostConnection for HostState {
+    impl HostConnection for MqttState {
         async fn open(
             &mut self,
             address: String,
@@ -246,11 +295,9 @@ mod v2 {
 /// `spin:mqtt@3.0.0`: the same operations as `async func`s.
 mod v3 {
     use super::*;
-    use crate::capabilities::access::Instance;
     use crate::capabilities::bindings::v3::mqtt::{
         Error as E3, Host, HostConnection, HostConnectionWithStore, Qos as Q3,
     };
-    use wasmtime::component::Accessor;
 
     impl From<Error> for E3 {
         fn from(e: Error) -> Self {
@@ -263,15 +310,15 @@ mod v3 {
         }
     }
 
-    impl Host for &mut HostState {}
+    impl Host for MqttState {}
 
-    impl HostConnection for &mut HostState {
+    impl HostConnection for MqttState {
         async fn drop(&mut self, conn: Resource<MqttConnection>) -> wasmtime::Result<()> {
             close(self, conn)
         }
     }
 
-    impl<T: 'static> HostConnectionWithStore<T> for Instance {
+    impl<T: 'static> HostConnectionWithStore<T> for Mqtt {
         async fn open(
             accessor: &Accessor<T, Self>,
             address: String,

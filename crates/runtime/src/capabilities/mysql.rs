@@ -248,8 +248,9 @@ async fn open(
     mut state: impl InstanceAccess,
     address: String,
 ) -> wasmtime::Result<Result<Resource<MysqlConnection>, Error>> {
-    let (checked, component) =
-        match capabilities::checked_address(&mut state, &capabilities::MYSQL, &address).await {
+    let component = state.with_state(|state| state.component.clone());
+    let checked =
+        match capabilities::checked_address(&component, &capabilities::MYSQL, &address).await {
             Ok(checked) => checked,
             Err(AddressRefused::Denied(denied)) => {
                 let reason = denied.reason(&capabilities::MYSQL, &address);

@@ -239,17 +239,17 @@ async fn open(
         Err(e) => return Ok(Err(PgError::ConnectionFailed(e))),
     };
     let service = &capabilities::POSTGRES;
-    let (checked, component) =
-        match capabilities::checked_address(&mut state, service, &address).await {
-            Ok(checked) => checked,
-            Err(AddressRefused::Denied(denied)) => {
-                let reason = denied.reason(service, &address);
-                return Ok(Err(PgError::ConnectionFailed(reason)));
-            }
-            Err(AddressRefused::Blocked(reason)) => {
-                return Ok(Err(PgError::ConnectionFailed(reason)));
-            }
-        };
+    let component = state.with_state(|state| state.component.clone());
+    let checked = match capabilities::checked_address(&component, service, &address).await {
+        Ok(checked) => checked,
+        Err(AddressRefused::Denied(denied)) => {
+            let reason = denied.reason(service, &address);
+            return Ok(Err(PgError::ConnectionFailed(reason)));
+        }
+        Err(AddressRefused::Blocked(reason)) => {
+            return Ok(Err(PgError::ConnectionFailed(reason)));
+        }
+    };
     let key = pool_key(&checked);
     let pool = &component.services.postgres;
     let client = match pool.take(&key) {

@@ -156,8 +156,9 @@ async fn open(
 ) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
     // Redis's error type has no "denied" case; Spin reports both as an
     // invalid address too.
-    let (checked, component) =
-        match capabilities::checked_address(&mut state, &capabilities::REDIS, &address).await {
+    let component = state.with_state(|state| state.component.clone());
+    let checked =
+        match capabilities::checked_address(&component, &capabilities::REDIS, &address).await {
             Ok(checked) => checked,
             Err(AddressRefused::Denied(_)) => return Ok(Err(Error::InvalidAddress)),
             Err(AddressRefused::Blocked(reason)) => return Ok(Err(Error::Other(reason))),
