@@ -13,7 +13,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::capabilities::PROVIDED_SPIN_INTERFACES;
-use crate::capabilities::mqtt::MqttState;
+use crate::capabilities::connections::ConnectionState;
 use crate::capabilities::outbound_http::OutboundHttp;
 use crate::capabilities::unsupported::define_unsupported_imports;
 use crate::capabilities::variables::{ApplicationVariables, VariableSources, VariablesState};
@@ -405,7 +405,8 @@ impl LoadedApp {
             limits: store_limits(self.engine.options.max_instance_memory),
             outbound_http: OutboundHttp::new(config.clone()),
             variables: VariablesState::new(config),
-            mqtt: MqttState::new(config.clone()),
+            redis: ConnectionState::new(config.clone()),
+            mqtt: ConnectionState::new(config.clone()),
             component: config.clone(),
             query_deadline: None,
             stderr_capture,

@@ -9,7 +9,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::app::ComponentConfig;
-use crate::capabilities::mqtt::MqttState;
+use crate::capabilities::connections::ConnectionState;
 use crate::capabilities::outbound_http::OutboundHttp;
 use crate::capabilities::variables::VariablesState;
 use crate::logs::{CaptureSince, OutputCapture};
@@ -23,8 +23,10 @@ pub struct HostState {
     pub(crate) outbound_http: OutboundHttp,
     /// The variables capability's own state.
     pub(crate) variables: VariablesState,
+    /// The Redis capability's own state.
+    pub(crate) redis: ConnectionState,
     /// The MQTT capability's own state.
-    pub(crate) mqtt: MqttState,
+    pub(crate) mqtt: ConnectionState,
     /// What the manifest granted this component.
     pub(crate) component: Arc<ComponentConfig>,
     /// When the current request's SQLite statements must stop.

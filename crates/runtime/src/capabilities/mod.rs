@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod bindings;
+pub mod connections;
 pub mod key_value;
 pub mod mqtt;
 pub mod mysql;
@@ -56,7 +57,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     variables::add_to_linker(linker, |s: &mut HostState| &mut s.variables)?;
     key_value::add_to_linker(linker)?;
     sqlite::add_to_linker(linker)?;
-    redis::add_to_linker(linker)?;
+    redis::add_to_linker(linker, |s: &mut HostState| &mut s.redis)?;
     mqtt::add_to_linker(linker, |s: &mut HostState| &mut s.mqtt)?;
     postgres::add_to_linker(linker)?;
     mysql::add_to_linker(linker)?;

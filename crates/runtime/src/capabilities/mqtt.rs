@@ -6,23 +6,22 @@
 //! and `publish` once the message is as delivered as its QoS asks (sent for
 //! at-most-once, acknowledged for at-least-once, completed for exactly-once).
 //!
-//! Like variables, this capability reaches only its own per-instance state
-//! ([`MqttState`]: the component's grants and the guest's connections)
-//! through the [`Mqtt`] `HasData` projection.
+//! Its functions reach only its own per-instance state (a
+//! [`ConnectionState`]: the component's grants and the guest's connections).
 
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use wasmtime::component::Resource;
 
-use crate::app::ComponentConfig;
 use crate::capabilities;
 use crate::capabilities::AddressRefused;
 use crate::capabilities::OutboundDenied;
-use crate::capabilities::access::{HasTable, InstanceAccess};
+use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::bindings::mqtt::{Error, Qos};
+use crate::capabilities::connections::{ConnectionState, Connections};
 use std::sync::Arc;
-use wasmtime::component::{Accessor, HasData, Linker, ResourceTable};
+use wasmtime::component::Linker;
 
 /// How long to wait for the broker to accept the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,50 +30,6 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest message either way; MQTT allows up to 256 MiB, rumqttc's
 /// default is 10 KiB.
 const MAX_PACKET_SIZE: usize = 16 * 1024 * 1024;
-
-/// What one instance's MQTT calls reach: the grants of its component (its
-/// allowed hosts, the runtime config's blocked networks) and the
-/// connections it opened.
-pub struct MqttState {
-    component: Arc<ComponentConfig>,
-    connections: ResourceTable,
-}
-
-impl MqttState {
-    /// The state of an instance of `component`, with no connection open.
-    pub(crate) fn new(component: Arc<ComponentConfig>) -> Self {
-        Self {
-            component,
-            connections: ResourceTable::new(),
-        }
-    }
-}
-
-impl HasTable for MqttState {
-    fn table(&mut self) -> &mut ResourceTable {
-        &mut self.connections
-    }
-}
-
-impl InstanceAccess<MqttState> for &mut MqttState {
-    fn with_state<R>(&mut self, f: impl FnOnce(&mut MqttState) -> R) -> R {
-        f(self)
-    }
-}
-
-/// The `HasData` projection of the MQTT interfaces: their functions see an
-/// [`MqttState`] and nothing else of the instance.
-pub struct Mqtt;
-
-impl HasData for Mqtt {
-    type Data<'a> = &'a mut MqttState;
-}
-
-impl<T: 'static> InstanceAccess<MqttState> for &Accessor<T, Mqtt> {
-    fn with_state<R>(&mut self, f: impl FnOnce(&mut MqttState) -> R) -> R {
-        Accessor::with(self, |mut access| f(access.get()))
-    }
-}
 
 /// A guest's connection to a broker.
 pub struct MqttConnection {
@@ -122,7 +77,7 @@ async fn drive(
 /// Connects to the broker at `address`, if the component's allowed hosts
 /// grant it.
 async fn open(
-    mut state: impl InstanceAccess<MqttState>,
+    mut state: impl InstanceAccess<ConnectionState>,
     address: String,
     username: String,
     password: String,
@@ -184,7 +139,7 @@ async fn open(
 
 /// Publishes `payload` on `topic` and waits for the delivery `qos` asks for.
 async fn publish(
-    mut state: impl InstanceAccess<MqttState>,
+    mut state: impl InstanceAccess<ConnectionState>,
     conn: &Resource<MqttConnection>,
     topic: String,
     payload: Vec<u8>,
@@ -225,7 +180,7 @@ async fn publish(
 }
 
 /// Disconnects politely, in the background.
-fn close(state: &mut MqttState, conn: Resource<MqttConnection>) -> wasmtime::Result<()> {
+fn close(state: &mut ConnectionState, conn: Resource<MqttConnection>) -> wasmtime::Result<()> {
     let MqttConnection { client, events } = state.connections.delete(conn)?;
     // Say goodbye so the broker does not treat this as a lost client.
     if client.try_disconnect().is_ok() {
@@ -241,13 +196,13 @@ fn close(state: &mut MqttState, conn: Resource<MqttConnection>) -> wasmtime::Res
 
 /// Registers every version of the MQTT interfaces
 /// (`fermyon:spin/mqtt@2.0.0`, `spin:mqtt@3.0.0`), each reaching the
-/// instance's [`MqttState`] through `get`.
+/// instance's [`ConnectionState`] through `get`.
 pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
-    get: fn(&mut T) -> &mut MqttState,
+    get: fn(&mut T) -> &mut ConnectionState,
 ) -> anyhow::Result<()> {
-    capabilities::bindings::mqtt::add_to_linker::<T, Mqtt>(linker, get)?;
-    capabilities::bindings::v3::mqtt::add_to_linker::<T, Mqtt>(linker, get)?;
+    capabilities::bindings::mqtt::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::v3::mqtt::add_to_linker::<T, Connections>(linker, get)?;
     Ok(())
 }
 
@@ -256,9 +211,9 @@ mod v2 {
     use super::*;
     use crate::capabilities::bindings::mqtt::{Host, HostConnection};
 
-    impl Host for MqttState {}
+    impl Host for ConnectionState {}
 
-    impl HostConnection for MqttState {
+    impl HostConnection for ConnectionState {
         async fn open(
             &mut self,
             address: String,
@@ -298,6 +253,7 @@ mod v3 {
     use crate::capabilities::bindings::v3::mqtt::{
         Error as E3, Host, HostConnection, HostConnectionWithStore, Qos as Q3,
     };
+    use wasmtime::component::Accessor;
 
     impl From<Error> for E3 {
         fn from(e: Error) -> Self {
@@ -310,15 +266,15 @@ mod v3 {
         }
     }
 
-    impl Host for MqttState {}
+    impl Host for ConnectionState {}
 
-    impl HostConnection for MqttState {
+    impl HostConnection for ConnectionState {
         async fn drop(&mut self, conn: Resource<MqttConnection>) -> wasmtime::Result<()> {
             close(self, conn)
         }
     }
 
-    impl<T: 'static> HostConnectionWithStore<T> for Mqtt {
+    impl<T: 'static> HostConnectionWithStore<T> for Connections {
         async fn open(
             accessor: &Accessor<T, Self>,
             address: String,

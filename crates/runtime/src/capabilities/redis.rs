@@ -27,7 +27,7 @@ use crate::capabilities;
 use crate::capabilities::AddressRefused;
 use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::bindings::redis::{Error, RedisParameter, RedisResult};
-use crate::state::HostState;
+use crate::capabilities::connections::{ConnectionState, Connections};
 use spin_outbound_networking::redact_url;
 
 /// How long to wait for a Redis server to accept a connection.
@@ -151,7 +151,7 @@ async fn reset(conn: &mut MultiplexedConnection, info: &ConnectionInfo) -> bool 
 /// Opens a connection of the guest's own to the Redis server at `address`,
 /// if its allowed hosts grant it.
 async fn open(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<ConnectionState>,
     address: String,
 ) -> wasmtime::Result<Result<Resource<RedisConnection>, Error>> {
     // Redis's error type has no "denied" case; Spin reports both as an
@@ -194,13 +194,13 @@ async fn open(
 /// failed or timed out, or that ran a command that changes how replies
 /// flow, is not reused: a reply may still be on its way.
 async fn run<T: redis::FromRedisValue>(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<ConnectionState>,
     conn: &Resource<RedisConnection>,
     cmd: redis::Cmd,
     breaks_session: bool,
 ) -> wasmtime::Result<Result<T, Error>> {
     let mut c = state.with_state(|state| -> wasmtime::Result<_> {
-        let guest = state.table.get_mut(conn)?;
+        let guest = state.connections.get_mut(conn)?;
         if breaks_session {
             guest.reusable = false;
         }
@@ -214,7 +214,7 @@ async fn run<T: redis::FromRedisValue>(
     };
     if result.is_err() {
         state.with_state(|state| -> wasmtime::Result<()> {
-            state.table.get_mut(conn)?.reusable = false;
+            state.connections.get_mut(conn)?.reusable = false;
             Ok(())
         })?;
     }
@@ -223,7 +223,7 @@ async fn run<T: redis::FromRedisValue>(
 
 /// `execute`: any command, its reply flattened as Spin does.
 async fn execute(
-    state: impl InstanceAccess,
+    state: impl InstanceAccess<ConnectionState>,
     conn: &Resource<RedisConnection>,
     command: String,
     arguments: Vec<RedisParameter>,
@@ -245,13 +245,13 @@ async fn execute(
 }
 
 /// Returns the guest's connection to the pool once its session is reset.
-fn close(state: &mut HostState, conn: Resource<RedisConnection>) -> wasmtime::Result<()> {
+fn close(state: &mut ConnectionState, conn: Resource<RedisConnection>) -> wasmtime::Result<()> {
     let RedisConnection {
         mut conn,
         info,
         key,
         reusable,
-    } = state.table.delete(conn)?;
+    } = state.connections.delete(conn)?;
     if reusable {
         let services = state.component.services.clone();
         tokio::spawn(async move {
@@ -270,16 +270,15 @@ fn cmd(name: &str, args: impl redis::ToRedisArgs) -> redis::Cmd {
     cmd
 }
 
-/// Registers every version of the Redis (`fermyon:spin/redis@2.0.0`, `spin:redis@3.0.0`) interfaces.
-pub(crate) fn add_to_linker(
-    linker: &mut wasmtime::component::Linker<HostState>,
+/// Registers every version of the Redis interfaces
+/// (`fermyon:spin/redis@2.0.0`, `spin:redis@3.0.0`), each reaching the
+/// instance's Redis [`ConnectionState`] through `get`.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> &mut ConnectionState,
 ) -> anyhow::Result<()> {
-    use wasmtime::component::HasSelf;
-    crate::capabilities::bindings::redis::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    crate::capabilities::bindings::v3::redis::add_to_linker::<
-        _,
-        crate::capabilities::access::Instance,
-    >(linker, |s| s)?;
+    capabilities::bindings::redis::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::v3::redis::add_to_linker::<T, Connections>(linker, get)?;
     Ok(())
 }
 
@@ -288,9 +287,9 @@ mod v2 {
     use super::*;
     use crate::capabilities::bindings::redis::{Host, HostConnection};
 
-    impl Host for HostState {}
+    impl Host for ConnectionState {}
 
-    impl HostConnection for HostState {
+    impl HostConnection for ConnectionState {
         async fn open(
             &mut self,
             address: String,
@@ -384,7 +383,6 @@ mod v2 {
 /// `spin:redis@3.0.0`: the same operations as `async func`s.
 mod v3 {
     use super::*;
-    use crate::capabilities::access::Instance;
     use crate::capabilities::bindings::v3::redis::{
         Error as E3, Host, HostConnection, HostConnectionWithStore, RedisParameter as P3,
         RedisResult as R3,
@@ -422,9 +420,9 @@ mod v3 {
         }
     }
 
-    impl Host for &mut HostState {}
+    impl Host for ConnectionState {}
 
-    impl HostConnection for &mut HostState {
+    impl HostConnection for ConnectionState {
         async fn drop(&mut self, conn: Resource<RedisConnection>) -> wasmtime::Result<()> {
             close(self, conn)
         }
@@ -435,7 +433,7 @@ mod v3 {
         Ok(result?.map_err(E3::from))
     }
 
-    impl<T: 'static> HostConnectionWithStore<T> for Instance {
+    impl<T: 'static> HostConnectionWithStore<T> for Connections {
         async fn open(
             accessor: &Accessor<T, Self>,
             address: String,

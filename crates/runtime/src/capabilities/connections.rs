@@ -1,0 +1,56 @@
+//! The per-instance state of a capability that opens connections for the
+//! guest (Redis, MQTT, PostgreSQL, MySQL): the component's grants, which
+//! the allow list is checked against, and the guest's connections. Each
+//! such capability holds one of its own in the instance's `HostState` and
+//! registers its interfaces on it through the [`Connections`] `HasData`
+//! projection, so its functions reach nothing else of the instance.
+
+use std::sync::Arc;
+use wasmtime::component::{Accessor, HasData, ResourceTable};
+
+use crate::app::ComponentConfig;
+use crate::capabilities::access::{HasTable, InstanceAccess};
+
+/// One capability's grants and connections, for one instance.
+pub struct ConnectionState {
+    /// What the manifest granted the component (allowed hosts, pools).
+    pub(crate) component: Arc<ComponentConfig>,
+    /// The connections (and builders) the guest holds handles to.
+    pub(crate) connections: ResourceTable,
+}
+
+impl ConnectionState {
+    /// The state of an instance of `component`, with no connection open.
+    pub(crate) fn new(component: Arc<ComponentConfig>) -> Self {
+        Self {
+            component,
+            connections: ResourceTable::new(),
+        }
+    }
+}
+
+impl HasTable for ConnectionState {
+    fn table(&mut self) -> &mut ResourceTable {
+        &mut self.connections
+    }
+}
+
+impl InstanceAccess<ConnectionState> for &mut ConnectionState {
+    fn with_state<R>(&mut self, f: impl FnOnce(&mut ConnectionState) -> R) -> R {
+        f(self)
+    }
+}
+
+/// The `HasData` projection of a connection capability's interfaces: their
+/// functions see that capability's [`ConnectionState`] and nothing else.
+pub struct Connections;
+
+impl HasData for Connections {
+    type Data<'a> = &'a mut ConnectionState;
+}
+
+impl<T: 'static> InstanceAccess<ConnectionState> for &Accessor<T, Connections> {
+    fn with_state<R>(&mut self, f: impl FnOnce(&mut ConnectionState) -> R) -> R {
+        Accessor::with(self, |mut access| f(access.get()))
+    }
+}
