@@ -407,6 +407,8 @@ impl LoadedApp {
             variables: VariablesState::new(config),
             redis: ConnectionState::new(config.clone()),
             mqtt: ConnectionState::new(config.clone()),
+            postgres: ConnectionState::new(config.clone()),
+            mysql: ConnectionState::new(config.clone()),
             component: config.clone(),
             query_deadline: None,
             stderr_capture,

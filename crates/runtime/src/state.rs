@@ -27,6 +27,10 @@ pub struct HostState {
     pub(crate) redis: ConnectionState,
     /// The MQTT capability's own state.
     pub(crate) mqtt: ConnectionState,
+    /// The PostgreSQL capability's own state.
+    pub(crate) postgres: ConnectionState,
+    /// The MySQL capability's own state.
+    pub(crate) mysql: ConnectionState,
     /// What the manifest granted this component.
     pub(crate) component: Arc<ComponentConfig>,
     /// When the current request's SQLite statements must stop.

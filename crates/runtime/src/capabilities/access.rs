@@ -71,8 +71,8 @@ pub(crate) type StreamAndOutcome<I, E> = (StreamReader<I>, FutureReader<Result<(
 /// `items` as a guest stream, with the future that tells how the listing
 /// ended: what the `spin:*@3` functions returning rows or keys hand over
 /// once the host has read them (within the instance's limits).
-pub(crate) fn stream_of<T: 'static, I, E>(
-    accessor: &Accessor<T, Instance>,
+pub(crate) fn stream_of<T: 'static, D: HasData + ?Sized, I, E>(
+    accessor: &Accessor<T, D>,
     items: Vec<I>,
     outcome: Result<(), E>,
 ) -> wasmtime::Result<StreamAndOutcome<I, E>>

@@ -59,8 +59,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     sqlite::add_to_linker(linker)?;
     redis::add_to_linker(linker, |s: &mut HostState| &mut s.redis)?;
     mqtt::add_to_linker(linker, |s: &mut HostState| &mut s.mqtt)?;
-    postgres::add_to_linker(linker)?;
-    mysql::add_to_linker(linker)?;
+    postgres::add_to_linker(linker, |s: &mut HostState| &mut s.postgres)?;
+    mysql::add_to_linker(linker, |s: &mut HostState| &mut s.mysql)?;
     // The row and value types the 2.0 PostgreSQL and MySQL interfaces share.
     bindings::rdbms_types::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())

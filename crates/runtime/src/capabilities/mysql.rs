@@ -21,7 +21,7 @@ use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::bindings::rdbms_types::{
     Column, DbDataType, DbValue, Error, ParameterValue, RowSet,
 };
-use crate::state::HostState;
+use crate::capabilities::connections::{ConnectionState, Connections};
 
 /// How long to wait for a connection, new or pooled.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -100,10 +100,10 @@ impl MysqlPools {
 
 /// The connection behind the guest's handle `conn`.
 fn connection(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<ConnectionState>,
     conn: &Resource<MysqlConnection>,
 ) -> wasmtime::Result<Arc<tokio::sync::Mutex<Conn>>> {
-    state.with_state(|state| Ok(state.table.get(conn)?.conn.clone()))
+    state.with_state(|state| Ok(state.connections.get(conn)?.conn.clone()))
 }
 
 fn failed(e: mysql_async::Error) -> Error {
@@ -245,7 +245,7 @@ fn clock(hours: u64, minutes: u8, seconds: u8, micros: u32) -> String {
 /// Connects the guest to the server at `address`, if its allowed hosts
 /// grant it.
 async fn open(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<ConnectionState>,
     address: String,
 ) -> wasmtime::Result<Result<Resource<MysqlConnection>, Error>> {
     let component = state.with_state(|state| state.component.clone());
@@ -289,7 +289,7 @@ async fn open(
 /// result larger than one instance may hold fails once it passes the limit,
 /// instead of the host buffering it whole.
 async fn query(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<ConnectionState>,
     conn: &Resource<MysqlConnection>,
     statement: String,
     values: Vec<ParameterValue>,
@@ -357,7 +357,7 @@ fn value_size(value: &DbValue) -> usize {
 
 /// Runs a statement for its effect on the guest's connection.
 async fn execute(
-    state: impl InstanceAccess,
+    state: impl InstanceAccess<ConnectionState>,
     conn: &Resource<MysqlConnection>,
     statement: String,
     values: Vec<ParameterValue>,
@@ -370,16 +370,15 @@ async fn execute(
         .map_err(failed))
 }
 
-/// Registers every version of the MySQL (`fermyon:spin/mysql@2.0.0`, `spin:mysql@3.0.0`) interfaces.
-pub(crate) fn add_to_linker(
-    linker: &mut wasmtime::component::Linker<HostState>,
+/// Registers every version of the MySQL interfaces
+/// (`fermyon:spin/mysql@2.0.0`, `spin:mysql@3.0.0`), each reaching the
+/// instance's [`ConnectionState`] for it through `get`.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> &mut ConnectionState,
 ) -> anyhow::Result<()> {
-    use wasmtime::component::HasSelf;
-    crate::capabilities::bindings::mysql::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    crate::capabilities::bindings::v3::mysql::add_to_linker::<
-        _,
-        crate::capabilities::access::Instance,
-    >(linker, |s| s)?;
+    capabilities::bindings::mysql::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::v3::mysql::add_to_linker::<T, Connections>(linker, get)?;
     Ok(())
 }
 
@@ -388,9 +387,9 @@ mod v2 {
     use super::*;
     use crate::capabilities::bindings::mysql::{Host, HostConnection};
 
-    impl Host for HostState {}
+    impl Host for ConnectionState {}
 
-    impl HostConnection for HostState {
+    impl HostConnection for ConnectionState {
         async fn open(
             &mut self,
             address: String,
@@ -417,7 +416,7 @@ mod v2 {
         }
 
         async fn drop(&mut self, conn: Resource<MysqlConnection>) -> wasmtime::Result<()> {
-            self.table.delete(conn)?;
+            self.connections.delete(conn)?;
             Ok(())
         }
     }
@@ -427,7 +426,7 @@ mod v2 {
 /// rows as a stream. Its types are `rdbms-types`' with other names.
 mod v3 {
     use super::*;
-    use crate::capabilities::access::{Instance, stream_of};
+    use crate::capabilities::access::stream_of;
     use crate::capabilities::bindings::v3::mysql as m3;
     use m3::{HostConnection, HostConnectionWithStore};
     use wasmtime::component::{Accessor, FutureReader, StreamReader};
@@ -507,16 +506,16 @@ mod v3 {
         values.into_iter().map(parameter).collect()
     }
 
-    impl m3::Host for &mut HostState {}
+    impl m3::Host for ConnectionState {}
 
-    impl HostConnection for &mut HostState {
+    impl HostConnection for ConnectionState {
         async fn drop(&mut self, conn: Resource<MysqlConnection>) -> wasmtime::Result<()> {
-            self.table.delete(conn)?;
+            self.connections.delete(conn)?;
             Ok(())
         }
     }
 
-    impl<T: 'static> HostConnectionWithStore<T> for Instance {
+    impl<T: 'static> HostConnectionWithStore<T> for Connections {
         async fn open(
             accessor: &Accessor<T, Self>,
             address: String,

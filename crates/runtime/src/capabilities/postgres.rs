@@ -25,6 +25,7 @@ use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::bindings::{
     postgres as v2, postgres3 as v3, postgres4 as v4, rdbms_types,
 };
+use crate::capabilities::connections::{ConnectionState, Connections};
 use crate::state::HostState;
 use std::sync::Arc;
 use values::{ColumnType, Param, Value};
@@ -231,7 +232,7 @@ fn config(address: &CheckedAddress) -> Result<tokio_postgres::Config, PgError> {
 /// Opens a connection for the guest to the server `address` names (a URL,
 /// or a libpq `key=value` string), if its allowed hosts grant it.
 async fn open(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<ConnectionState>,
     address: String,
 ) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
     let address = match libpq_to_url(&address) {
@@ -317,12 +318,12 @@ fn libpq_to_url(address: &str) -> Result<String, String> {
 
 /// The client behind the guest's handle `conn`.
 fn client(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<ConnectionState>,
     conn: &Resource<PgConnection>,
 ) -> wasmtime::Result<Arc<Client>> {
     state.with_state(|state| {
         state
-            .table
+            .connections
             .get(conn)?
             .client
             .clone()
@@ -333,7 +334,7 @@ fn client(
 /// The client behind `conn`, and how many bytes of result one instance may
 /// hold.
 fn client_and_budget(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<ConnectionState>,
     conn: &Resource<PgConnection>,
 ) -> wasmtime::Result<(Arc<Client>, usize)> {
     let max_bytes = state.with_state(|state| state.component.services.max_result_bytes());
@@ -342,7 +343,7 @@ fn client_and_budget(
 
 /// Runs a statement that returns rows on the guest's connection.
 async fn run_query(
-    state: impl InstanceAccess,
+    state: impl InstanceAccess<ConnectionState>,
     conn: &Resource<PgConnection>,
     statement: String,
     params: Result<Vec<Param>, String>,
@@ -357,7 +358,7 @@ async fn run_query(
 
 /// Runs a statement for its effect on the guest's connection.
 async fn run_execute(
-    state: impl InstanceAccess,
+    state: impl InstanceAccess<ConnectionState>,
     conn: &Resource<PgConnection>,
     statement: String,
     params: Result<Vec<Param>, String>,
@@ -375,8 +376,8 @@ async fn run_execute(
 
 /// Returns the connection to the pool once its session is reset (unless a
 /// call on it is still in flight: then it is closed).
-fn close(state: &mut HostState, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
-    let PgConnection { client, key } = state.table.delete(conn)?;
+fn close(state: &mut ConnectionState, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
+    let PgConnection { client, key } = state.connections.delete(conn)?;
     let Some(client) = client
         .and_then(|c| Arc::try_unwrap(c).ok())
         .filter(|c| !c.is_closed())
@@ -576,7 +577,7 @@ macro_rules! host_connection {
                 .collect()
         }
 
-        impl $interface::HostConnection for HostState {
+        impl $interface::HostConnection for ConnectionState {
             async fn open(
                 &mut self,
                 address: String,
@@ -618,24 +619,18 @@ macro_rules! host_connection {
     };
 }
 
-/// Registers every version of the PostgreSQL (`fermyon:spin/postgres@2.0.0`, `spin:postgres@3.0.0`, `@4.0.0`, `@4.2.0`) interfaces.
-pub(crate) fn add_to_linker(
-    linker: &mut wasmtime::component::Linker<HostState>,
+/// Registers every version of the PostgreSQL interfaces
+/// (`fermyon:spin/postgres@2.0.0`, `spin:postgres@3.0.0`, `@4.0.0`,
+/// `@4.2.0`), each reaching the instance's [`ConnectionState`] for it
+/// through `get`.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> &mut ConnectionState,
 ) -> anyhow::Result<()> {
-    use wasmtime::component::HasSelf;
-    crate::capabilities::bindings::postgres::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    crate::capabilities::bindings::postgres3::add_to_linker::<_, HasSelf<HostState>>(
-        linker,
-        |s| s,
-    )?;
-    crate::capabilities::bindings::postgres4::add_to_linker::<_, HasSelf<HostState>>(
-        linker,
-        |s| s,
-    )?;
-    crate::capabilities::bindings::v3::postgres::add_to_linker::<
-        _,
-        crate::capabilities::access::Instance,
-    >(linker, |s| s)?;
+    capabilities::bindings::postgres::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::postgres3::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::postgres4::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::v3::postgres::add_to_linker::<T, Connections>(linker, get)?;
     Ok(())
 }
 
@@ -666,7 +661,7 @@ mod v2_host {
         type_cases!(ty, { _ => DbDataType::Other })
     }
 
-    impl v2::Host for HostState {}
+    impl v2::Host for ConnectionState {}
 
     /// The types shared with MySQL; the interface has no functions.
     impl rdbms_types::Host for HostState {}
@@ -696,7 +691,7 @@ mod v3_host {
         type_cases!(ty, dated { _ => DbDataType::Other })
     }
 
-    impl v3::Host for HostState {}
+    impl v3::Host for ConnectionState {}
 
     fn query_failed(failure: QueryFailure) -> Error {
         Error::QueryFailed(failure.text)
@@ -843,7 +838,7 @@ mod v4_host {
 
     v4_conversions!();
 
-    impl v4::Host for HostState {}
+    impl v4::Host for ConnectionState {}
 
     host_connection!(v4);
 }
@@ -854,15 +849,15 @@ mod v4_2_host {
 
     use crate::capabilities::bindings::v3::postgres as v4;
     v4_conversions!();
-    use crate::capabilities::access::{Instance, stream_of};
+    use crate::capabilities::access::stream_of;
     use v4::{HostConnectionBuilder, HostConnectionBuilderWithStore, HostConnectionWithStore};
     use wasmtime::component::{Accessor, FutureReader, StreamReader};
 
-    impl v4::Host for HostState {}
+    impl v4::Host for ConnectionState {}
 
     host_connection!(v4);
 
-    impl<T: 'static> HostConnectionWithStore<T> for Instance {
+    impl<T: 'static> HostConnectionWithStore<T> for Connections {
         async fn open_async(
             accessor: &Accessor<T, Self>,
             address: String,
@@ -919,12 +914,12 @@ mod v4_2_host {
         )
     }
 
-    impl HostConnectionBuilder for HostState {
+    impl HostConnectionBuilder for ConnectionState {
         async fn new(
             &mut self,
             address: String,
         ) -> wasmtime::Result<Resource<PgConnectionBuilder>> {
-            Ok(self.table.push(PgConnectionBuilder {
+            Ok(self.connections.push(PgConnectionBuilder {
                 address,
                 ca_root: None,
             })?)
@@ -935,7 +930,7 @@ mod v4_2_host {
             builder: Resource<PgConnectionBuilder>,
             certificate: String,
         ) -> wasmtime::Result<Result<(), Error>> {
-            self.table.get_mut(&builder)?.ca_root = Some(certificate);
+            self.connections.get_mut(&builder)?.ca_root = Some(certificate);
             Ok(Ok(()))
         }
 
@@ -943,7 +938,7 @@ mod v4_2_host {
             &mut self,
             builder: Resource<PgConnectionBuilder>,
         ) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
-            let builder = self.table.get(&builder)?;
+            let builder = self.connections.get(&builder)?;
             if builder.ca_root.is_some() {
                 return Ok(Err(unsupported_tls()));
             }
@@ -952,18 +947,18 @@ mod v4_2_host {
         }
 
         async fn drop(&mut self, builder: Resource<PgConnectionBuilder>) -> wasmtime::Result<()> {
-            self.table.delete(builder)?;
+            self.connections.delete(builder)?;
             Ok(())
         }
     }
 
-    impl<T: 'static> HostConnectionBuilderWithStore<T> for Instance {
+    impl<T: 'static> HostConnectionBuilderWithStore<T> for Connections {
         async fn build_async(
             mut accessor: &Accessor<T, Self>,
             builder: Resource<PgConnectionBuilder>,
         ) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
             let (address, tls) = accessor.with_state(|state| -> wasmtime::Result<_> {
-                let builder = state.table.get(&builder)?;
+                let builder = state.connections.get(&builder)?;
                 Ok((builder.address.clone(), builder.ca_root.is_some()))
             })?;
             if tls {
