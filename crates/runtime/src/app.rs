@@ -405,6 +405,7 @@ impl LoadedApp {
             limits: store_limits(self.engine.options.max_instance_memory),
             outbound_http: OutboundHttp::new(config.clone()),
             variables: VariablesState::new(config),
+            key_value: ConnectionState::new(config.clone()),
             redis: ConnectionState::new(config.clone()),
             mqtt: ConnectionState::new(config.clone()),
             postgres: ConnectionState::new(config.clone()),

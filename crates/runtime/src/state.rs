@@ -23,6 +23,8 @@ pub struct HostState {
     pub(crate) outbound_http: OutboundHttp,
     /// The variables capability's own state.
     pub(crate) variables: VariablesState,
+    /// The key-value capability's own state (its open stores).
+    pub(crate) key_value: ConnectionState,
     /// The Redis capability's own state.
     pub(crate) redis: ConnectionState,
     /// The MQTT capability's own state.

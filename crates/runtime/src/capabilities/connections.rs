@@ -1,6 +1,7 @@
 //! The per-instance state of a capability that opens connections for the
-//! guest (Redis, MQTT, PostgreSQL, MySQL): the component's grants, which
-//! the allow list is checked against, and the guest's connections. Each
+//! guest (Redis, MQTT, PostgreSQL, MySQL, and key-value's stores): the
+//! component's grants, which the allow list (or the store list) is checked
+//! against, and the guest's connections. Each
 //! such capability holds one of its own in the instance's `HostState` and
 //! registers its interfaces on it through the [`Connections`] `HasData`
 //! projection, so its functions reach nothing else of the instance.
@@ -15,7 +16,7 @@ use crate::capabilities::access::{HasTable, InstanceAccess};
 pub struct ConnectionState {
     /// What the manifest granted the component (allowed hosts, pools).
     pub(crate) component: Arc<ComponentConfig>,
-    /// The connections (and builders) the guest holds handles to.
+    /// The connections (stores, builders) the guest holds handles to.
     pub(crate) connections: ResourceTable,
 }
 

@@ -8,11 +8,12 @@ mod backend;
 use std::sync::Arc;
 use wasmtime::component::Resource;
 
+use crate::capabilities;
 use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::bindings::key_value::Error;
+use crate::capabilities::connections::{ConnectionState, Connections};
 use crate::runtime_config::KeyValueBackend;
 use crate::services::AppServices;
-use crate::state::HostState;
 use backend::Backend;
 
 /// Opens the store `label` wherever the runtime config puts it.
@@ -55,7 +56,7 @@ pub struct KeyValueStore(Arc<Backend>);
 
 /// Opens the store `label` for the component, if its manifest grants it.
 async fn open(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<ConnectionState>,
     label: String,
 ) -> wasmtime::Result<Result<Resource<KeyValueStore>, Error>> {
     let services = state.with_state(|state| {
@@ -84,37 +85,25 @@ async fn open(
 
 /// The backend behind a guest's store handle.
 fn backend(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<ConnectionState>,
     store: &Resource<KeyValueStore>,
 ) -> wasmtime::Result<Arc<Backend>> {
-    state.with_state(|state| Ok(state.table.get(store)?.0.clone()))
+    state.with_state(|state| Ok(state.connections.get(store)?.0.clone()))
 }
 
-/// Registers every version of the key-value (`fermyon:spin/key-value@2.0.0`, `spin:key-value@3.0.0`, `wasi:keyvalue` draft2: store, atomics, batch) interfaces.
-pub(crate) fn add_to_linker(
-    linker: &mut wasmtime::component::Linker<HostState>,
+/// Registers every version of the key-value interfaces
+/// (`fermyon:spin/key-value@2.0.0`, `spin:key-value@3.0.0`, `wasi:keyvalue`
+/// draft2: store, atomics, batch), each reaching the instance's key-value
+/// [`ConnectionState`] (its open stores) through `get`.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> &mut ConnectionState,
 ) -> anyhow::Result<()> {
-    use wasmtime::component::HasSelf;
-    crate::capabilities::bindings::key_value::add_to_linker::<_, HasSelf<HostState>>(
-        linker,
-        |s| s,
-    )?;
-    crate::capabilities::bindings::v3::key_value::add_to_linker::<
-        _,
-        crate::capabilities::access::Instance,
-    >(linker, |s| s)?;
-    crate::capabilities::bindings::v3::keyvalue::store::add_to_linker::<_, HasSelf<HostState>>(
-        linker,
-        |s| s,
-    )?;
-    crate::capabilities::bindings::v3::keyvalue::atomics::add_to_linker::<_, HasSelf<HostState>>(
-        linker,
-        |s| s,
-    )?;
-    crate::capabilities::bindings::v3::keyvalue::batch::add_to_linker::<_, HasSelf<HostState>>(
-        linker,
-        |s| s,
-    )?;
+    capabilities::bindings::key_value::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::v3::key_value::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::v3::keyvalue::store::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::v3::keyvalue::atomics::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::v3::keyvalue::batch::add_to_linker::<T, Connections>(linker, get)?;
     Ok(())
 }
 
@@ -123,9 +112,9 @@ mod v2 {
     use super::*;
     use crate::capabilities::bindings::key_value::{Host, HostStore};
 
-    impl Host for HostState {}
+    impl Host for ConnectionState {}
 
-    impl HostStore for HostState {
+    impl HostStore for ConnectionState {
         async fn open(
             &mut self,
             label: String,
@@ -174,7 +163,7 @@ mod v2 {
         }
 
         async fn drop(&mut self, store: Resource<KeyValueStore>) -> wasmtime::Result<()> {
-            self.table.delete(store)?;
+            self.connections.delete(store)?;
             Ok(())
         }
     }
@@ -203,7 +192,7 @@ mod wasi_keyvalue {
         }
     }
 
-    impl store::Host for HostState {
+    impl store::Host for ConnectionState {
         async fn open(
             &mut self,
             identifier: String,
@@ -212,7 +201,7 @@ mod wasi_keyvalue {
         }
     }
 
-    impl store::HostBucket for HostState {
+    impl store::HostBucket for ConnectionState {
         async fn get(
             &mut self,
             bucket: Resource<KeyValueStore>,
@@ -259,12 +248,12 @@ mod wasi_keyvalue {
         }
 
         async fn drop(&mut self, bucket: Resource<KeyValueStore>) -> wasmtime::Result<()> {
-            self.table.delete(bucket)?;
+            self.connections.delete(bucket)?;
             Ok(())
         }
     }
 
-    impl atomics::Host for HostState {
+    impl atomics::Host for ConnectionState {
         async fn increment(
             &mut self,
             bucket: Resource<KeyValueStore>,
@@ -284,7 +273,7 @@ mod wasi_keyvalue {
                 store,
                 key,
                 current,
-            } = self.table.delete(cas)?;
+            } = self.connections.delete(cas)?;
             match store.compare_and_swap(key.clone(), current, value).await {
                 Ok(true) => Ok(Ok(())),
                 Ok(false) => {
@@ -293,7 +282,7 @@ mod wasi_keyvalue {
                         Ok(current) => current,
                         Err(e) => return Ok(Err(atomics::CasError::StoreError(error(e)))),
                     };
-                    let cas = self.table.push(KeyValueCas {
+                    let cas = self.connections.push(KeyValueCas {
                         store,
                         key,
                         current,
@@ -305,7 +294,7 @@ mod wasi_keyvalue {
         }
     }
 
-    impl atomics::HostCas for HostState {
+    impl atomics::HostCas for ConnectionState {
         async fn new(
             &mut self,
             bucket: Resource<KeyValueStore>,
@@ -316,7 +305,7 @@ mod wasi_keyvalue {
                 Ok(current) => current,
                 Err(e) => return Ok(Err(error(e))),
             };
-            Ok(Ok(self.table.push(KeyValueCas {
+            Ok(Ok(self.connections.push(KeyValueCas {
                 store,
                 key,
                 current,
@@ -327,16 +316,16 @@ mod wasi_keyvalue {
             &mut self,
             cas: Resource<KeyValueCas>,
         ) -> wasmtime::Result<Result<Option<Vec<u8>>, store::Error>> {
-            Ok(Ok(self.table.get(&cas)?.current.clone()))
+            Ok(Ok(self.connections.get(&cas)?.current.clone()))
         }
 
         async fn drop(&mut self, cas: Resource<KeyValueCas>) -> wasmtime::Result<()> {
-            self.table.delete(cas)?;
+            self.connections.delete(cas)?;
             Ok(())
         }
     }
 
-    impl batch::Host for HostState {
+    impl batch::Host for ConnectionState {
         async fn get_many(
             &mut self,
             bucket: Resource<KeyValueStore>,
@@ -387,7 +376,7 @@ mod wasi_keyvalue {
 /// listing is a stream.
 mod v3 {
     use super::*;
-    use crate::capabilities::access::{Instance, stream_of};
+    use crate::capabilities::access::stream_of;
     use crate::capabilities::bindings::v3::key_value::{
         Error as E3, Host, HostStore, HostStoreWithStore,
     };
@@ -404,16 +393,16 @@ mod v3 {
         }
     }
 
-    impl Host for &mut HostState {}
+    impl Host for ConnectionState {}
 
-    impl HostStore for &mut HostState {
+    impl HostStore for ConnectionState {
         async fn drop(&mut self, store: Resource<KeyValueStore>) -> wasmtime::Result<()> {
-            self.table.delete(store)?;
+            self.connections.delete(store)?;
             Ok(())
         }
     }
 
-    impl<T: 'static> HostStoreWithStore<T> for Instance {
+    impl<T: 'static> HostStoreWithStore<T> for Connections {
         async fn open(
             accessor: &Accessor<T, Self>,
             label: String,

@@ -55,7 +55,7 @@ pub const PROVIDED_SPIN_INTERFACES: &[&str] = &[
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     outbound_http::add_to_linker(linker)?;
     variables::add_to_linker(linker, |s: &mut HostState| &mut s.variables)?;
-    key_value::add_to_linker(linker)?;
+    key_value::add_to_linker(linker, |s: &mut HostState| &mut s.key_value)?;
     sqlite::add_to_linker(linker)?;
     redis::add_to_linker(linker, |s: &mut HostState| &mut s.redis)?;
     mqtt::add_to_linker(linker, |s: &mut HostState| &mut s.mqtt)?;
