@@ -405,13 +405,12 @@ impl LoadedApp {
             limits: store_limits(self.engine.options.max_instance_memory),
             outbound_http: OutboundHttp::new(config.clone()),
             variables: VariablesState::new(config),
+            sqlite: ConnectionState::new(config.clone()),
             key_value: ConnectionState::new(config.clone()),
             redis: ConnectionState::new(config.clone()),
             mqtt: ConnectionState::new(config.clone()),
             postgres: ConnectionState::new(config.clone()),
             mysql: ConnectionState::new(config.clone()),
-            component: config.clone(),
-            query_deadline: None,
             stderr_capture,
         };
         let mut store = Store::new(&self.engine.engine, state);

@@ -1,14 +1,12 @@
 //! The data each request's `Store` holds: WASI and wasi:http contexts, the
 //! resource table, memory limits, and the component's granted capabilities.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::app::ComponentConfig;
 use crate::capabilities::connections::ConnectionState;
 use crate::capabilities::outbound_http::OutboundHttp;
 use crate::capabilities::variables::VariablesState;
@@ -23,6 +21,9 @@ pub struct HostState {
     pub(crate) outbound_http: OutboundHttp,
     /// The variables capability's own state.
     pub(crate) variables: VariablesState,
+    /// The SQLite capability's own state (its open databases, the
+    /// request's deadline).
+    pub(crate) sqlite: ConnectionState,
     /// The key-value capability's own state (its open stores).
     pub(crate) key_value: ConnectionState,
     /// The Redis capability's own state.
@@ -33,10 +34,6 @@ pub struct HostState {
     pub(crate) postgres: ConnectionState,
     /// The MySQL capability's own state.
     pub(crate) mysql: ConnectionState,
-    /// What the manifest granted this component.
-    pub(crate) component: Arc<ComponentConfig>,
-    /// When the current request's SQLite statements must stop.
-    pub(crate) query_deadline: Option<Instant>,
     /// What the guest writes to stderr, under `spin up --dev`.
     pub(crate) stderr_capture: Option<OutputCapture>,
 }
@@ -61,7 +58,7 @@ impl HostState {
     /// the statement burning a core after the request was abandoned.
     pub fn set_request_timeout(&mut self, timeout: Duration) {
         let reserve = (timeout / 4).min(Duration::from_secs(1));
-        self.query_deadline = Instant::now().checked_add(timeout - reserve);
+        self.sqlite.deadline = Instant::now().checked_add(timeout - reserve);
     }
 }
 

@@ -1,20 +1,17 @@
 //! One implementation per capability, whatever the interface version. A
-//! `fermyon:spin@2.0.0` function runs with `&mut HostState` for its whole
-//! call; a `spin:*@3` `async func` runs concurrently with the guest and may
-//! touch the instance's state only between awaits, through an `Accessor`.
-//! An operation written against [`InstanceAccess`] serves both: it takes the
-//! state for each synchronous step (check the grant, look up a resource,
-//! record a result) and never holds it across an await.
+//! `fermyon:spin@2.0.0` function runs with `&mut` the capability's state
+//! for its whole call; a `spin:*@3` `async func` runs concurrently with the
+//! guest and may touch that state only between awaits, through an
+//! `Accessor`. An operation written against [`InstanceAccess`] serves both:
+//! it takes the state for each synchronous step (check the grant, look up a
+//! resource, record a result) and never holds it across an await.
 
 use wasmtime::component::{
     Accessor, FutureReader, HasData, Lift, Lower, Resource, ResourceTable, StreamReader,
 };
 
-use crate::state::HostState;
-
-/// Short, synchronous access to the instance's state, or to one
-/// capability's part of it (`S`).
-pub(crate) trait InstanceAccess<S = HostState>: Send {
+/// Short, synchronous access to one capability's per-instance state `S`.
+pub(crate) trait InstanceAccess<S>: Send {
     /// Runs `f` with the state; `f` must not block.
     fn with_state<R>(&mut self, f: impl FnOnce(&mut S) -> R) -> R;
 
@@ -33,35 +30,9 @@ pub(crate) trait HasTable {
     fn table(&mut self) -> &mut ResourceTable;
 }
 
-impl HasTable for HostState {
-    fn table(&mut self) -> &mut ResourceTable {
-        &mut self.table
-    }
-}
-
 impl<S, A: InstanceAccess<S>> InstanceAccess<S> for &mut A {
     fn with_state<R>(&mut self, f: impl FnOnce(&mut S) -> R) -> R {
         (**self).with_state(f)
-    }
-}
-
-impl InstanceAccess for &mut HostState {
-    fn with_state<R>(&mut self, f: impl FnOnce(&mut HostState) -> R) -> R {
-        f(self)
-    }
-}
-
-/// The [`HasData`] of every capability's `spin:*@3` adapter: its functions
-/// reach the instance's [`HostState`].
-pub struct Instance;
-
-impl HasData for Instance {
-    type Data<'a> = &'a mut HostState;
-}
-
-impl<T: 'static> InstanceAccess for &Accessor<T, Instance> {
-    fn with_state<R>(&mut self, f: impl FnOnce(&mut HostState) -> R) -> R {
-        Accessor::with(self, |mut access| f(access.get()))
     }
 }
 

@@ -1,5 +1,5 @@
 //! The per-instance state of a capability that opens connections for the
-//! guest (Redis, MQTT, PostgreSQL, MySQL, and key-value's stores): the
+//! guest (Redis, MQTT, PostgreSQL, MySQL, SQLite and key-value's stores): the
 //! component's grants, which the allow list (or the store list) is checked
 //! against, and the guest's connections. Each
 //! such capability holds one of its own in the instance's `HostState` and
@@ -7,6 +7,7 @@
 //! projection, so its functions reach nothing else of the instance.
 
 use std::sync::Arc;
+use std::time::Instant;
 use wasmtime::component::{Accessor, HasData, ResourceTable};
 
 use crate::app::ComponentConfig;
@@ -18,6 +19,9 @@ pub struct ConnectionState {
     pub(crate) component: Arc<ComponentConfig>,
     /// The connections (stores, builders) the guest holds handles to.
     pub(crate) connections: ResourceTable,
+    /// When the current request's statements must stop (SQLite reads it;
+    /// see `HostState::set_request_timeout`).
+    pub(crate) deadline: Option<Instant>,
 }
 
 impl ConnectionState {
@@ -26,6 +30,7 @@ impl ConnectionState {
         Self {
             component,
             connections: ResourceTable::new(),
+            deadline: None,
         }
     }
 }

@@ -56,7 +56,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     outbound_http::add_to_linker(linker)?;
     variables::add_to_linker(linker, |s: &mut HostState| &mut s.variables)?;
     key_value::add_to_linker(linker, |s: &mut HostState| &mut s.key_value)?;
-    sqlite::add_to_linker(linker)?;
+    sqlite::add_to_linker(linker, |s: &mut HostState| &mut s.sqlite)?;
     redis::add_to_linker(linker, |s: &mut HostState| &mut s.redis)?;
     mqtt::add_to_linker(linker, |s: &mut HostState| &mut s.mqtt)?;
     postgres::add_to_linker(linker, |s: &mut HostState| &mut s.postgres)?;

@@ -14,8 +14,8 @@ use wasmtime::component::Resource;
 
 use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::bindings::sqlite::{Error, QueryResult, RowResult, Value};
+use crate::capabilities::connections::{ConnectionState, Connections};
 use crate::services::{AppServices, Database, DatabaseError, ResultBudget};
-use crate::state::HostState;
 
 /// `spin up --sqlite`: runs each of `statements` (one or more SQL
 /// statements each, e.g. a migration file's text) against the `default`
@@ -69,7 +69,7 @@ pub struct SqliteConnection {
 /// Opens the database `database` for the component, if its manifest
 /// grants it.
 fn open(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<ConnectionState>,
     database: String,
 ) -> wasmtime::Result<Result<Resource<SqliteConnection>, Error>> {
     state.with_state(|state| {
@@ -83,7 +83,7 @@ fn open(
         }
         match state.component.services.sqlite_connection(&database) {
             None => Ok(Err(Error::NoSuchDatabase)),
-            Some(Ok(db)) => Ok(Ok(state.table.push(SqliteConnection {
+            Some(Ok(db)) => Ok(Ok(state.connections.push(SqliteConnection {
                 db,
                 last: Default::default(),
             })?)),
@@ -95,15 +95,15 @@ fn open(
 /// Runs `statement` on the guest's connection `conn`, within the request's
 /// deadline and the instance's memory budget.
 async fn execute(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<ConnectionState>,
     conn: &Resource<SqliteConnection>,
     statement: String,
     parameters: Vec<Value>,
 ) -> wasmtime::Result<Result<QueryResult, Error>> {
     let (db, deadline, component) = state.with_state(|state| -> wasmtime::Result<_> {
         Ok((
-            state.table.get(conn)?.db.clone(),
-            state.query_deadline,
+            state.connections.get(conn)?.db.clone(),
+            state.deadline,
             state.component.id.clone(),
         ))
     })?;
@@ -119,7 +119,12 @@ async fn execute(
     match result {
         Ok((result, rowid, changes)) => {
             state.with_state(|state| -> wasmtime::Result<()> {
-                *state.table.get(conn)?.last.lock().expect("sqlite stats") = (rowid, changes);
+                *state
+                    .connections
+                    .get(conn)?
+                    .last
+                    .lock()
+                    .expect("sqlite stats") = (rowid, changes);
                 Ok(())
             })?;
             Ok(Ok(result))
@@ -131,22 +136,29 @@ async fn execute(
 /// The row id of the last insert and the rows changed by the last
 /// statement on `conn`.
 fn last(
-    mut state: impl InstanceAccess,
+    mut state: impl InstanceAccess<ConnectionState>,
     conn: &Resource<SqliteConnection>,
 ) -> wasmtime::Result<(i64, u64)> {
-    state.with_state(|state| Ok(*state.table.get(conn)?.last.lock().expect("sqlite stats")))
+    state.with_state(|state| {
+        Ok(*state
+            .connections
+            .get(conn)?
+            .last
+            .lock()
+            .expect("sqlite stats"))
+    })
 }
 
-/// Registers every version of the SQLite (`fermyon:spin/sqlite@2.0.0`, `spin:sqlite@3.1.0`) interfaces.
-pub(crate) fn add_to_linker(
-    linker: &mut wasmtime::component::Linker<HostState>,
+/// Registers every version of the SQLite interfaces
+/// (`fermyon:spin/sqlite@2.0.0`, `spin:sqlite@3.1.0`), each reaching the
+/// instance's SQLite [`ConnectionState`] (its open databases and the
+/// request's deadline) through `get`.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> &mut ConnectionState,
 ) -> anyhow::Result<()> {
-    use wasmtime::component::HasSelf;
-    crate::capabilities::bindings::sqlite::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
-    crate::capabilities::bindings::v3::sqlite::add_to_linker::<
-        _,
-        crate::capabilities::access::Instance,
-    >(linker, |s| s)?;
+    crate::capabilities::bindings::sqlite::add_to_linker::<T, Connections>(linker, get)?;
+    crate::capabilities::bindings::v3::sqlite::add_to_linker::<T, Connections>(linker, get)?;
     Ok(())
 }
 
@@ -155,9 +167,9 @@ mod v2 {
     use super::*;
     use crate::capabilities::bindings::sqlite::{Host, HostConnection};
 
-    impl Host for HostState {}
+    impl Host for ConnectionState {}
 
-    impl HostConnection for HostState {
+    impl HostConnection for ConnectionState {
         async fn open(
             &mut self,
             database: String,
@@ -175,7 +187,7 @@ mod v2 {
         }
 
         async fn drop(&mut self, conn: Resource<SqliteConnection>) -> wasmtime::Result<()> {
-            self.table.delete(conn)?;
+            self.connections.delete(conn)?;
             Ok(())
         }
     }
@@ -185,7 +197,7 @@ mod v2 {
 /// a stream), and the last insert's row id and change count.
 mod v3 {
     use super::*;
-    use crate::capabilities::access::{Instance, stream_of};
+    use crate::capabilities::access::stream_of;
     use crate::capabilities::bindings::v3::sqlite::{
         Error as E3, Host, HostConnection, HostConnectionWithStore, QueryResult as Q3,
         RowResult as R3, Value as V3,
@@ -237,14 +249,14 @@ mod v3 {
         parameters.into_iter().map(Value::from).collect()
     }
 
-    impl Host for &mut HostState {}
+    impl Host for ConnectionState {}
 
-    impl HostConnection for &mut HostState {
+    impl HostConnection for ConnectionState {
         async fn open(
             &mut self,
             database: String,
         ) -> wasmtime::Result<Result<Resource<SqliteConnection>, E3>> {
-            Ok(super::open(&mut **self, database)?.map_err(E3::from))
+            Ok(super::open(self, database)?.map_err(E3::from))
         }
 
         async fn execute(
@@ -253,7 +265,7 @@ mod v3 {
             statement: String,
             parameters: Vec<V3>,
         ) -> wasmtime::Result<Result<Q3, E3>> {
-            let result = super::execute(&mut **self, &conn, statement, params(parameters)).await?;
+            let result = super::execute(self, &conn, statement, params(parameters)).await?;
             Ok(result
                 .map(|r| Q3 {
                     columns: r.columns,
@@ -266,20 +278,20 @@ mod v3 {
             &mut self,
             conn: Resource<SqliteConnection>,
         ) -> wasmtime::Result<i64> {
-            Ok(last(&mut **self, &conn)?.0)
+            Ok(last(self, &conn)?.0)
         }
 
         async fn changes(&mut self, conn: Resource<SqliteConnection>) -> wasmtime::Result<u64> {
-            Ok(last(&mut **self, &conn)?.1)
+            Ok(last(self, &conn)?.1)
         }
 
         async fn drop(&mut self, conn: Resource<SqliteConnection>) -> wasmtime::Result<()> {
-            self.table.delete(conn)?;
+            self.connections.delete(conn)?;
             Ok(())
         }
     }
 
-    impl<T: 'static> HostConnectionWithStore<T> for Instance {
+    impl<T: 'static> HostConnectionWithStore<T> for Connections {
         async fn open_async(
             accessor: &Accessor<T, Self>,
             database: String,
