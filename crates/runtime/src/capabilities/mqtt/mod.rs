@@ -15,9 +15,9 @@ use std::time::Duration;
 use wasmtime::component::Resource;
 
 use crate::capabilities;
-use crate::capabilities::AddressRefused;
-use crate::capabilities::OutboundDenied;
 use crate::capabilities::access::InstanceAccess;
+use crate::capabilities::allow_list::AddressRefused;
+use crate::capabilities::allow_list::OutboundDenied;
 use crate::capabilities::bindings::mqtt::{Error, Qos};
 use crate::capabilities::connections::{ConnectionState, Connections};
 use std::sync::Arc;
@@ -83,9 +83,11 @@ async fn open(
     password: String,
     keep_alive_interval_in_secs: u64,
 ) -> wasmtime::Result<Result<Resource<MqttConnection>, Error>> {
-    let service = &capabilities::MQTT;
+    let service = &capabilities::allow_list::MQTT;
     let component = state.with_state(|state| state.component.clone());
-    let checked = match capabilities::checked_address(&component, service, &address).await {
+    let checked = match capabilities::allow_list::checked_address(&component, service, &address)
+        .await
+    {
         Ok(checked) => checked,
         Err(AddressRefused::Denied(OutboundDenied::InvalidAddress)) => {
             return Ok(Err(Error::InvalidAddress));

@@ -15,9 +15,9 @@ use std::time::Duration;
 use wasmtime::component::Resource;
 
 use crate::capabilities;
-use crate::capabilities::AddressRefused;
-use crate::capabilities::CheckedAddress;
 use crate::capabilities::access::InstanceAccess;
+use crate::capabilities::allow_list::AddressRefused;
+use crate::capabilities::allow_list::CheckedAddress;
 use crate::capabilities::bindings::rdbms_types::{
     Column, DbDataType, DbValue, Error, ParameterValue, RowSet,
 };
@@ -249,17 +249,22 @@ async fn open(
     address: String,
 ) -> wasmtime::Result<Result<Resource<MysqlConnection>, Error>> {
     let component = state.with_state(|state| state.component.clone());
-    let checked =
-        match capabilities::checked_address(&component, &capabilities::MYSQL, &address).await {
-            Ok(checked) => checked,
-            Err(AddressRefused::Denied(denied)) => {
-                let reason = denied.reason(&capabilities::MYSQL, &address);
-                return Ok(Err(Error::ConnectionFailed(reason)));
-            }
-            Err(AddressRefused::Blocked(reason)) => {
-                return Ok(Err(Error::ConnectionFailed(reason)));
-            }
-        };
+    let checked = match capabilities::allow_list::checked_address(
+        &component,
+        &capabilities::allow_list::MYSQL,
+        &address,
+    )
+    .await
+    {
+        Ok(checked) => checked,
+        Err(AddressRefused::Denied(denied)) => {
+            let reason = denied.reason(&capabilities::allow_list::MYSQL, &address);
+            return Ok(Err(Error::ConnectionFailed(reason)));
+        }
+        Err(AddressRefused::Blocked(reason)) => {
+            return Ok(Err(Error::ConnectionFailed(reason)));
+        }
+    };
     let pool = match component.services.mysql.pool(&checked) {
         Ok(pool) => pool,
         Err(e) => return Ok(Err(e)),

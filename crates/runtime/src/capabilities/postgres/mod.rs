@@ -19,9 +19,9 @@ use tokio_postgres::{Client, NoTls};
 use wasmtime::component::Resource;
 
 use crate::capabilities;
-use crate::capabilities::AddressRefused;
-use crate::capabilities::CheckedAddress;
 use crate::capabilities::access::InstanceAccess;
+use crate::capabilities::allow_list::AddressRefused;
+use crate::capabilities::allow_list::CheckedAddress;
 use crate::capabilities::bindings::{
     postgres as v2, postgres3 as v3, postgres4 as v4, rdbms_types,
 };
@@ -239,18 +239,19 @@ async fn open(
         Ok(address) => address,
         Err(e) => return Ok(Err(PgError::ConnectionFailed(e))),
     };
-    let service = &capabilities::POSTGRES;
+    let service = &capabilities::allow_list::POSTGRES;
     let component = state.with_state(|state| state.component.clone());
-    let checked = match capabilities::checked_address(&component, service, &address).await {
-        Ok(checked) => checked,
-        Err(AddressRefused::Denied(denied)) => {
-            let reason = denied.reason(service, &address);
-            return Ok(Err(PgError::ConnectionFailed(reason)));
-        }
-        Err(AddressRefused::Blocked(reason)) => {
-            return Ok(Err(PgError::ConnectionFailed(reason)));
-        }
-    };
+    let checked =
+        match capabilities::allow_list::checked_address(&component, service, &address).await {
+            Ok(checked) => checked,
+            Err(AddressRefused::Denied(denied)) => {
+                let reason = denied.reason(service, &address);
+                return Ok(Err(PgError::ConnectionFailed(reason)));
+            }
+            Err(AddressRefused::Blocked(reason)) => {
+                return Ok(Err(PgError::ConnectionFailed(reason)));
+            }
+        };
     let key = pool_key(&checked);
     let pool = &component.services.postgres;
     let client = match pool.take(&key) {

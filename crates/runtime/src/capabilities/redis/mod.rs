@@ -24,8 +24,8 @@ use std::time::Duration;
 use wasmtime::component::Resource;
 
 use crate::capabilities;
-use crate::capabilities::AddressRefused;
 use crate::capabilities::access::InstanceAccess;
+use crate::capabilities::allow_list::AddressRefused;
 use crate::capabilities::bindings::redis::{Error, RedisParameter, RedisResult};
 use crate::capabilities::connections::{ConnectionState, Connections};
 use spin_outbound_networking::redact_url;
@@ -157,12 +157,17 @@ async fn open(
     // Redis's error type has no "denied" case; Spin reports both as an
     // invalid address too.
     let component = state.with_state(|state| state.component.clone());
-    let checked =
-        match capabilities::checked_address(&component, &capabilities::REDIS, &address).await {
-            Ok(checked) => checked,
-            Err(AddressRefused::Denied(_)) => return Ok(Err(Error::InvalidAddress)),
-            Err(AddressRefused::Blocked(reason)) => return Ok(Err(Error::Other(reason))),
-        };
+    let checked = match capabilities::allow_list::checked_address(
+        &component,
+        &capabilities::allow_list::REDIS,
+        &address,
+    )
+    .await
+    {
+        Ok(checked) => checked,
+        Err(AddressRefused::Denied(_)) => return Ok(Err(Error::InvalidAddress)),
+        Err(AddressRefused::Blocked(reason)) => return Ok(Err(Error::Other(reason))),
+    };
     let Ok(mut info) = address.as_str().into_connection_info() else {
         return Ok(Err(Error::InvalidAddress));
     };
