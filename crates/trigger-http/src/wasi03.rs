@@ -24,6 +24,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt as _;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
@@ -67,7 +68,40 @@ struct Capacity {
     live: Arc<Semaphore>,
     /// Notified when a worker may take a request (or an instance ended).
     changed: Notify,
+    /// How many requests turned back at the cap wait for `changed`: the
+    /// workers signal only then, so a request that finds a worker at once
+    /// costs the signal nothing.
+    waiting: AtomicUsize,
 }
+
+impl Capacity {
+    /// Wakes the requests waiting for a worker, if any.
+    fn signal(&self) {
+        if self.waiting.load(Ordering::Acquire) > 0 {
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Waits for [`Capacity::signal`], or [`RETRY_POLL`] at most (a signal
+    /// may come between the request's try and this wait).
+    async fn wait(&self) {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _ = tokio::time::timeout(RETRY_POLL, self.changed.notified()).await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Why a request failed at the cap: no worker took it within its timeout.
+#[derive(Debug)]
+struct NoFreeInstance;
+
+impl std::fmt::Display for NoFreeInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no instance was free")
+    }
+}
+
+impl std::error::Error for NoFreeInstance {}
 
 /// Why a worker was not started: the component has `max_instances` alive.
 #[derive(Debug)]
@@ -110,6 +144,7 @@ pub(crate) fn handler(
             (policy.max_instances as usize).min(Semaphore::MAX_PERMITS),
         )),
         changed: Notify::new(),
+        waiting: AtomicUsize::new(0),
     });
     ProxyHandler::new(ComponentWorkers {
         app,
@@ -166,7 +201,7 @@ impl Drop for Worker {
     fn drop(&mut self) {
         // Wakes requests turned back at the cap (the permit is given back
         // right after this, so they may try a moment early and wait again).
-        self.capacity.changed.notify_waiters();
+        self.capacity.signal();
     }
 }
 
@@ -181,7 +216,7 @@ impl WorkerState for Worker {
             ShouldAccept::No
         } else {
             // Requests turned back at the cap may find this worker now.
-            self.capacity.changed.notify_waiters();
+            self.capacity.signal();
             ShouldAccept::Yes
         }
     }
@@ -291,6 +326,9 @@ pub(crate) async fn handle<B: GuestBody>(
         Err(err) if err.is::<ExpirationError>() => Err(anyhow::anyhow!(
             "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
         )),
+        Err(err) if err.is::<NoFreeInstance>() => Err(anyhow::anyhow!(
+            "no instance of the component was free within the {timeout:?} request timeout: every instance it may have (`--max-instances-per-component`) was busy\n\nhint: raise `spin up --max-instances-per-component`, or look for requests that keep an instance busy (a blocking call such as `time.sleep`)"
+        )),
         Err(err) => match err.downcast_ref::<InstantiationError<CaptureSlot>>() {
             Some(failed) => Err(anyhow::anyhow!(
                 "the component could not be instantiated: {:?}",
@@ -313,9 +351,6 @@ async fn handle_within_capacity(
     let capacity = handler.state().capacity.clone();
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let changed = capacity.changed.notified();
-        let mut changed = std::pin::pin!(changed);
-        changed.as_mut().enable();
         let err = match handler.handle(capture.clone(), req).await {
             Err(err) if is_at_capacity(&err) => err,
             outcome => return outcome,
@@ -328,9 +363,9 @@ async fn handle_within_capacity(
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if tokio::time::Instant::now() >= deadline {
-            return Err(wasmtime::Error::new(ExpirationError));
+            return Err(wasmtime::Error::new(NoFreeInstance));
         }
-        let _ = tokio::time::timeout(RETRY_POLL, changed).await;
+        capacity.wait().await;
     }
 }
 
