@@ -92,28 +92,14 @@ impl Capacity {
 }
 
 /// Why a request failed at the cap: no worker took it within its timeout.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("no instance was free")]
 struct NoFreeInstance;
 
-impl std::fmt::Display for NoFreeInstance {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("no instance was free")
-    }
-}
-
-impl std::error::Error for NoFreeInstance {}
-
 /// Why a worker was not started: the component has `max_instances` alive.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("every instance the component may have is busy")]
 struct AtCapacity;
-
-impl std::fmt::Display for AtCapacity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("every instance the component may have is busy")
-    }
-}
-
-impl std::error::Error for AtCapacity {}
 
 /// How long a request turned back by [`AtCapacity`] waits for a signal
 /// before it tries again anyway (a signal may come between its try and
