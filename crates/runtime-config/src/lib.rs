@@ -23,13 +23,21 @@
 #![deny(missing_docs)]
 
 mod error;
+pub mod key_value;
+pub mod outbound_networking;
 mod parse;
+pub mod sqlite;
+mod table;
+pub mod variables;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub use error::{ErrorKind, RuntimeConfigError};
+pub use key_value::KeyValueBackend;
 pub use spin_outbound_networking::BlockedNetworks;
+pub use sqlite::DatabaseLocation;
+pub use variables::VariablesProviderConfig;
 
 /// The label every application may use without configuration.
 pub const DEFAULT_LABEL: &str = "default";
@@ -88,46 +96,6 @@ impl DirSetting {
             Self::Disabled => None,
         }
     }
-}
-
-/// Where a key-value store keeps its data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyValueBackend {
-    /// `type = "spin"`: an SQLite database, as Spin's own store.
-    Sqlite(DatabaseLocation),
-    /// `type = "redis"`: a Redis server; keys are used as they are, so
-    /// `get_keys` lists every key in the Redis database.
-    Redis {
-        /// The server's `redis://` URL.
-        url: String,
-    },
-}
-
-/// Where an SQLite database lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DatabaseLocation {
-    /// A file, created on first use.
-    File(PathBuf),
-    /// Memory, kept until `spin up` exits (no `path`, or no state directory).
-    Memory,
-}
-
-/// One `[[variables_provider]]` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VariablesProviderConfig {
-    /// `type = "env"`: `<PREFIX>_<NAME>` from the environment, then from a
-    /// dotenv file.
-    Env {
-        /// The prefix (default `SPIN_VARIABLE`).
-        prefix: Option<String>,
-        /// A dotenv file, relative to the current directory.
-        dotenv_path: Option<PathBuf>,
-    },
-    /// `type = "static"`: fixed values.
-    Static {
-        /// Values by variable name.
-        values: BTreeMap<String, String>,
-    },
 }
 
 /// The key-value stores and databases an application can open, by label.

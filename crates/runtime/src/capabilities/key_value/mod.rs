@@ -5,6 +5,11 @@
 
 mod backend;
 
+/// This capability's runtime-config table, `[key_value_store.<label>]`:
+/// parsed by the pure `spin-runtime-config` crate before anything
+/// compiles; [`backend`] opens what it says.
+pub use spin_runtime_config::key_value as runtime_config;
+
 use std::sync::Arc;
 use wasmtime::component::Resource;
 

@@ -8,6 +8,11 @@
 //! `allow_attach_file = true`, a statement stops shortly before its request's
 //! deadline, and a result may not exceed the instance memory limit.
 
+/// This capability's runtime-config table, `[sqlite_database.<label>]`:
+/// parsed by the pure `spin-runtime-config` crate before anything
+/// compiles; [`crate::services::Database`] opens what it says.
+pub use spin_runtime_config::sqlite as runtime_config;
+
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use std::sync::Arc;
 use wasmtime::component::Resource;

@@ -14,6 +14,11 @@ mod v3;
 
 pub use spin_variables::{ApplicationVariables, VariableSources, is_valid_name};
 
+/// This capability's runtime-config table, `[[variables_provider]]`:
+/// parsed by the pure `spin-runtime-config` crate, read by
+/// `spin-variables`.
+pub use spin_runtime_config::variables as runtime_config;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
