@@ -8,6 +8,7 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
@@ -359,6 +360,18 @@ fn streaming_handler_of_the_wasi_http_service_world() {
     assert_eq!(both.text(), "200 concurrent\n200 concurrent\n");
 }
 
+/// A directory holding `manifest` as `spin.toml` and each component as
+/// `<name>.wasm` beside it.
+fn app_of(components: &[(&str, &Path)], manifest: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, component) in components {
+        std::os::unix::fs::symlink(component, dir.path().join(format!("{name}.wasm"))).unwrap();
+    }
+    let path = dir.path().join("spin.toml");
+    std::fs::write(&path, manifest).unwrap();
+    (dir, path)
+}
+
 #[test]
 fn service_chaining_reaches_a_component_in_process() {
     // The front (spin-sdk 5.0, wasi:http 0.3) calls the back (spin-sdk 3.x,
@@ -366,12 +379,8 @@ fn service_chaining_reaches_a_component_in_process() {
     // `http://back.spin.internal`, which only the front's allow list grants.
     let front = Spin4Sdk::V5.build(&test_app("spin4-platform"), Spin4Sdk::V5.http_world());
     let back = support::python::build_sdk_app(&test_app("sdk-http"));
-    let dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(&front, dir.path().join("front.wasm")).unwrap();
-    std::os::unix::fs::symlink(&back, dir.path().join("back.wasm")).unwrap();
-    let manifest = dir.path().join("spin.toml");
-    std::fs::write(
-        &manifest,
+    let (_dir, manifest) = app_of(
+        &[("front", &front), ("back", &back)],
         r#"
 spin_manifest_version = 2
 
@@ -400,8 +409,7 @@ source = "back.wasm"
 [component.other]
 source = "front.wasm"
 "#,
-    )
-    .unwrap();
+    );
     let up = SpinUp::start(&manifest, &[]);
     let call = |path: &str, url: &str| {
         let resp = request(up.addr, "GET", path, &[("x-url", url)], b"").unwrap();
@@ -430,6 +438,65 @@ source = "front.wasm"
     // A component that does not exist: an error, not a hang.
     let (status, missing) = call("/front/outbound", "http://nope.spin.internal/");
     assert_eq!(status, 502, "{missing}");
+}
+
+#[test]
+fn a_chain_of_in_process_requests_stops_at_its_depth_limit() {
+    // Two components that call themselves through service chaining until
+    // the host refuses: one built with spin-sdk 5.0 (wasi:http 0.3, an
+    // instance may serve several requests), one with spin-sdk 3.x
+    // (wasi:http 0.2, one request per instance at a time).
+    let v5 = Spin4Sdk::V5.build(&test_app("spin4-platform"), Spin4Sdk::V5.http_world());
+    let v3 = support::python::build_sdk_app(&test_app("sdk-outbound"));
+    let (_dir, manifest) = app_of(
+        &[("v5", &v5), ("v3", &v3)],
+        r#"
+spin_manifest_version = 2
+
+[application]
+name = "loops"
+
+[[trigger.http]]
+route = "/v5/..."
+component = "v5"
+
+[[trigger.http]]
+route = "/v3/..."
+component = "v3"
+
+[component.v5]
+source = "v5.wasm"
+allowed_outbound_hosts = ["http://v5.spin.internal"]
+
+[component.v3]
+source = "v3.wasm"
+allowed_outbound_hosts = ["http://v3.spin.internal"]
+"#,
+    );
+    let up = SpinUp::start(&manifest, &["--max-chain-depth", "3"]);
+
+    // Three hops get through; the fourth is refused as a loop.
+    let url = "http://v5.spin.internal/chain";
+    let v5 = request(up.addr, "GET", "/v5/chain", &[("x-url", url)], b"").unwrap();
+    assert_eq!(
+        (v5.status, v5.text().as_str()),
+        (200, "hop hop hop ErrorCode_LoopDetected")
+    );
+    expect_log(
+        &up,
+        "request to `http://v5.spin.internal/chain` refused: it would be hop 4 of a chain of in-process requests, and at most 3 are allowed",
+    );
+
+    let v3 = up.get("/v3/chain?url=http://v3.spin.internal/chain");
+    let text = v3.text();
+    assert_eq!(v3.status, 200, "{text}");
+    assert!(
+        text.starts_with("hop hop hop error: ") && text.contains("LoopDetected"),
+        "{text}"
+    );
+
+    // The server goes on serving.
+    assert_eq!(up.get("/v5/hello").text(), "hello from spin-sdk");
 }
 
 #[test]
@@ -510,6 +577,35 @@ fn a_component_at_its_instance_cap_serves_every_request_with_the_instances_it_ha
         vec![(200, "200 concurrent".to_string()); 2],
         "both requests in one instance at once"
     );
+}
+
+#[test]
+fn an_instance_waiting_in_a_blocking_call_does_not_hold_back_other_requests() {
+    // With one instance allowed, a request that sleeps (`time.sleep`, a
+    // synchronous host call that holds its whole instance) must not make
+    // the next request wait for it: a second instance serves it.
+    let sdk = Spin4Sdk::V5;
+    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
+    let manifest = MANIFEST.replace("{upstream}", "1");
+    let (_dir, manifest) = app_dir(&manifest, &component);
+    let up = SpinUp::start(&manifest, &["--max-instances-per-component", "1"]);
+    let addr = up.addr;
+    let sleeper = std::thread::spawn(move || request(addr, "GET", "/sleep?60", &[], b""));
+    assert!(
+        up.wait_for_stdout("sleeping").contains("sleeping"),
+        "the sleeper never started"
+    );
+    let hello = up.get("/hello");
+    assert_eq!(
+        (hello.status, hello.text().as_str()),
+        (200, "hello from spin-sdk")
+    );
+    assert_eq!(
+        up.get("/served").text(),
+        "2",
+        "the second instance serves the later requests"
+    );
+    assert!(!sleeper.is_finished(), "the sleeper still sleeps");
 }
 
 #[test]

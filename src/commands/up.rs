@@ -180,6 +180,12 @@ pub struct UpCommand {
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_outbound_http_per_instance: u32,
 
+    /// The most hops a chain of in-process requests
+    /// (`http://<component>.spin.internal`) may take; the request one hop
+    /// deeper fails with `loop-detected`.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_chain_depth: u32,
+
     /// Serve HTTPS with this PEM certificate chain (leaf first); needs `--tls-key`.
     #[arg(long, env = "SPIN_TLS_CERT", value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -368,6 +374,7 @@ impl UpCommand {
             stores: runtime_config.stores(state_dir.as_deref()),
             blocked_networks: runtime_config.blocked_networks.clone(),
             max_outbound_http_per_instance: Some(self.max_outbound_http_per_instance as usize),
+            max_chain_depth: Some(self.max_chain_depth),
             follow: (!self.follow.is_empty()).then(|| self.follow.clone()),
             truncate_logs: self.truncate_logs,
             files_staging: self.temp.clone(),

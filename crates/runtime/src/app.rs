@@ -55,6 +55,9 @@ pub struct LoadOptions {
     /// Outbound HTTP requests one instance may have in flight (`None`: the
     /// default, 32).
     pub max_outbound_http_per_instance: Option<usize>,
+    /// How many in-process hops a chain of requests may take (`None`: the
+    /// default, 10).
+    pub max_chain_depth: Option<u32>,
     /// `--follow`: the components whose output reaches the terminal
     /// (`None`: all of them, unless `quiet`).
     pub follow: Option<Vec<String>>,
@@ -157,6 +160,7 @@ impl LoadedApp {
                 .with_outbound_limits(
                     options.blocked_networks.clone(),
                     options.max_outbound_http_per_instance,
+                    options.max_chain_depth,
                 ),
         );
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::function_cache::FunctionCache;
+use crate::host_wait::TickClock;
 use crate::private_files::ensure_private_dir;
 
 /// How often the engine's epoch advances: the clock of guest time slices
@@ -86,6 +87,8 @@ pub struct RuntimeEngine {
     pub options: Arc<EngineOptions>,
     /// Cranelift's cache of compiled functions, when caching is on.
     pub(crate) function_cache: Option<Arc<FunctionCache>>,
+    /// The epoch's ticks, readable (the engine's epoch is not).
+    pub clock: TickClock,
 }
 
 impl RuntimeEngine {
@@ -122,11 +125,14 @@ impl RuntimeEngine {
             Engine::new(&config(false)?)?
         };
         let ticker = engine.weak();
+        let clock = TickClock::default();
+        let ticks = clock.clone();
         std::thread::Builder::new()
             .name("spin-epoch".into())
             .spawn(move || {
                 while let Some(engine) = ticker.upgrade() {
                     engine.increment_epoch();
+                    ticks.advance();
                     drop(engine);
                     std::thread::sleep(EPOCH_TICK);
                 }
@@ -136,6 +142,7 @@ impl RuntimeEngine {
             engine,
             options: Arc::new(options),
             function_cache,
+            clock,
         })
     }
 

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod files;
 pub mod function_cache;
 pub mod host_allocator;
+pub mod host_wait;
 pub mod logs;
 pub mod private_files;
 pub mod secrets;

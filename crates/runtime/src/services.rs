@@ -19,8 +19,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use crate::capabilities::mysql::MysqlPools;
-use crate::capabilities::outbound_http::DEFAULT_MAX_REQUESTS_PER_INSTANCE;
 use crate::capabilities::outbound_http::HttpClient;
+use crate::capabilities::outbound_http::{
+    DEFAULT_MAX_CHAIN_DEPTH, DEFAULT_MAX_REQUESTS_PER_INSTANCE,
+};
 use crate::capabilities::postgres::PgPool;
 use crate::capabilities::redis::RedisPool;
 use crate::runtime_config::{DatabaseLocation, KeyValueBackend, Stores};
@@ -39,6 +41,8 @@ pub struct AppServices {
     /// Addresses no outbound connection may reach (runtime config).
     blocked_networks: BlockedNetworks,
     max_outbound_http_per_instance: usize,
+    /// The most in-process hops a chain of requests may take.
+    max_chain_depth: u32,
     stores: Stores,
     /// The most bytes one SQLite result (or value) may hold.
     max_result_bytes: usize,
@@ -95,6 +99,7 @@ impl AppServices {
             mysql: MysqlPools::default(),
             blocked_networks: BlockedNetworks::default(),
             max_outbound_http_per_instance: DEFAULT_MAX_REQUESTS_PER_INSTANCE,
+            max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
             stores,
             max_result_bytes,
             app_address: OnceLock::new(),
@@ -104,13 +109,16 @@ impl AppServices {
     }
 
     /// Applies the outbound networking limits: `blocked` networks for every
-    /// connection, and at most `max_http_per_instance` outbound HTTP
-    /// requests in flight per instance (at least 1).
+    /// connection, at most `max_http_per_instance` outbound HTTP requests in
+    /// flight per instance (at least 1), and chains of in-process requests
+    /// at most `max_chain_depth` hops deep (at least 1).
     pub fn with_outbound_limits(
         mut self,
         blocked: BlockedNetworks,
         max_http_per_instance: Option<usize>,
+        max_chain_depth: Option<u32>,
     ) -> Self {
+        self.max_chain_depth = max_chain_depth.unwrap_or(DEFAULT_MAX_CHAIN_DEPTH).max(1);
         self.http = HttpClient::new(blocked.clone());
         self.blocked_networks = blocked;
         self.max_outbound_http_per_instance = max_http_per_instance
@@ -127,6 +135,12 @@ impl AppServices {
     /// How many outbound HTTP requests one instance may have in flight.
     pub fn max_outbound_http_per_instance(&self) -> usize {
         self.max_outbound_http_per_instance
+    }
+
+    /// How many in-process hops (`http://<component>.spin.internal`) a
+    /// chain of requests may take.
+    pub fn max_chain_depth(&self) -> u32 {
+        self.max_chain_depth
     }
 
     /// Records where the HTTP trigger listens. A wildcard address (all

@@ -39,6 +39,12 @@ pub struct HostState {
 }
 
 impl HostState {
+    /// The outbound HTTP capability's own state (the chain depth of the
+    /// request served, set by the HTTP trigger).
+    pub fn outbound_http(&mut self) -> &mut OutboundHttp {
+        &mut self.outbound_http
+    }
+
     /// The resource table, for creating the incoming request and response
     /// resources handed to the guest.
     pub fn http_view(&mut self) -> WasiHttpCtxView<'_> {

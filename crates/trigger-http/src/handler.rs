@@ -21,6 +21,7 @@ use crate::wasi03::{self, ReusePolicy, Wasi03Handler};
 use spin_manifest::StaticResponse;
 use spin_routes::{RouteMatch, Router, spin_headers};
 use spin_runtime::app::HttpHandlerPre;
+use spin_runtime::capabilities::outbound_http::ChainDepth;
 use spin_runtime::logs::CaptureSince;
 use spin_runtime::{LoadedApp, LoadedComponent};
 
@@ -280,6 +281,7 @@ impl Handler {
             unreachable!("a routed component exports an HTTP handler (checked at load)");
         };
         let pre = pre.clone();
+        let depth = chain_depth(&req);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let app = self.app.clone();
         let component = component.clone();
@@ -299,6 +301,7 @@ impl Handler {
                 if let (Some(slot), Some(stderr)) = (&capture, store.data().stderr_capture()) {
                     let _ = slot.set(stderr);
                 }
+                store.data_mut().outbound_http().set_chain_depth(depth);
                 let request = store
                     .data_mut()
                     .http_view()
@@ -363,6 +366,13 @@ impl Handler {
             },
         }
     }
+}
+
+/// How many in-process hops led to `req` (0: it came from a client).
+pub(crate) fn chain_depth<B>(req: &Request<B>) -> u32 {
+    req.extensions()
+        .get::<ChainDepth>()
+        .map_or(0, |depth| depth.0)
 }
 
 /// A request body a guest can read: hyper's for requests from clients, the

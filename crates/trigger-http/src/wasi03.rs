@@ -15,7 +15,10 @@
 //! would start about one instance per concurrent request — each a CPython
 //! heap of its own, and each retired after `max_requests`. At the cap, a
 //! new worker gives up at once ([`AtCapacity`]) and its request goes back
-//! to the handler's queue as soon as a worker can take it.
+//! to the handler's queue as soon as a worker can take it. An instance that
+//! has waited [`WAITING_AFTER`] in one synchronous host call (Python's
+//! `time.sleep`, a Spin 2.0 interface) stops counting until it returns: it
+//! uses no CPU and can take no request, so it must not hold back others.
 
 use bytes::Bytes;
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -23,11 +26,11 @@ use http::{Request, Response, Uri};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt as _;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit};
 use wasmtime::component::GuestTaskId;
 use wasmtime::{Store, StoreContextMut};
 use wasmtime_wasi_http::WasiHttpView;
@@ -39,12 +42,22 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::handler::GuestBody;
+use spin_runtime::host_wait::{HostWait, TickClock};
 use spin_runtime::logs::CaptureSince;
 use spin_runtime::{HostState, LoadedApp, LoadedComponent};
 
 /// Where `spin up --dev` wants a request's share of its instance's stderr
 /// (the instance is only known once a worker accepts the request).
 pub(crate) type CaptureSlot = Option<Arc<std::sync::OnceLock<CaptureSince>>>;
+
+/// What a request carries to the worker that accepts it.
+#[derive(Clone)]
+pub(crate) struct RequestData {
+    /// Where `--dev` wants the request's share of stderr.
+    capture: CaptureSlot,
+    /// How many in-process hops led to the request.
+    chain_depth: u32,
+}
 
 /// How the instances of one `wasi:http@0.3` component are shared.
 #[derive(Clone, Copy, Debug)]
@@ -61,11 +74,14 @@ pub(crate) struct ReusePolicy {
     pub max_instances: u32,
 }
 
-/// How many of a component's instances are alive, and a signal for
-/// requests waiting for one to take them.
+/// A component's instances alive, and a signal for requests waiting for
+/// one to take them.
 struct Capacity {
-    /// One permit per instance alive.
-    live: Arc<Semaphore>,
+    /// The most instances alive at once that are not waiting in a host
+    /// call; `None`: no cap.
+    max: Option<usize>,
+    /// What each instance alive is doing (see [`HostWait`]).
+    live: Mutex<Vec<Arc<HostWait>>>,
     /// Notified when a worker may take a request (or an instance ended).
     changed: Notify,
     /// How many requests turned back at the cap wait for `changed`: the
@@ -74,7 +90,49 @@ struct Capacity {
     waiting: AtomicUsize,
 }
 
+/// How long an instance must have waited in one host call before it stops
+/// counting against the cap: far longer than a host call that does not
+/// wait (writing a log line, reading a clock), short enough that a request
+/// behind a `time.sleep` is hardly delayed.
+const WAITING_AFTER: Duration = Duration::from_millis(50);
+
 impl Capacity {
+    /// A place for one more instance, unless `max` instances are alive and
+    /// not waiting in a host call: an instance stopped in a synchronous host
+    /// call (which holds its whole store) uses no CPU and takes no request,
+    /// so it does not hold back others. The instance's store must then be
+    /// watched with the [`HostWait`] returned.
+    fn admit(self: &Arc<Self>, clock: &TickClock) -> Option<LiveInstance> {
+        let Some(max) = self.max else {
+            return Some(LiveInstance {
+                capacity: self.clone(),
+                wait: None,
+            });
+        };
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let waiting = live
+            .iter()
+            .filter(|w| w.waiting_for().is_some_and(|d| d >= WAITING_AFTER))
+            .count();
+        if live.len() - waiting >= max {
+            return None;
+        }
+        let wait = HostWait::new(clock);
+        live.push(wait.clone());
+        Some(LiveInstance {
+            capacity: self.clone(),
+            wait: Some(wait),
+        })
+    }
+
+    /// The instance watched by `wait` has ended.
+    fn release(&self, wait: &Arc<HostWait>) {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = live.iter().position(|w| Arc::ptr_eq(w, wait)) {
+            live.swap_remove(at);
+        }
+    }
+
     /// Wakes the requests waiting for a worker, if any.
     fn signal(&self) {
         if self.waiting.load(Ordering::Acquire) > 0 {
@@ -83,7 +141,8 @@ impl Capacity {
     }
 
     /// Waits for [`Capacity::signal`], or [`RETRY_POLL`] at most (a signal
-    /// may come between the request's try and this wait).
+    /// may come between the request's try and this wait, and an instance
+    /// that starts waiting in a host call sends none).
     async fn wait(&self) {
         self.waiting.fetch_add(1, Ordering::AcqRel);
         let _ = tokio::time::timeout(RETRY_POLL, self.changed.notified()).await;
@@ -126,9 +185,8 @@ pub(crate) fn handler(
     policy: ReusePolicy,
 ) -> Wasi03Handler {
     let capacity = Arc::new(Capacity {
-        live: Arc::new(Semaphore::new(
-            (policy.max_instances as usize).min(Semaphore::MAX_PERMITS),
-        )),
+        max: (policy.max_instances != u32::MAX).then_some(policy.max_instances as usize),
+        live: Mutex::new(Vec::new()),
         changed: Notify::new(),
         waiting: AtomicUsize::new(0),
     });
@@ -147,10 +205,13 @@ impl HandlerState for ComponentWorkers {
     type WorkerState = Worker;
 
     async fn instantiate(&self) -> wasmtime::Result<Instance<HostState, Expiration, Worker>> {
-        let Ok(live) = self.capacity.live.clone().try_acquire_owned() else {
+        let Some(live) = self.capacity.admit(&self.app.engine.clock) else {
             return Err(wasmtime::Error::new(AtCapacity));
         };
         let mut store = self.app.new_store(&self.component);
+        if let Some(wait) = &live.wait {
+            wait.watch(&mut store);
+        }
         store
             .data_mut()
             .set_request_timeout(self.policy.request_timeout);
@@ -166,8 +227,7 @@ impl HandlerState for ComponentWorkers {
             state: Worker {
                 policy: self.policy,
                 component: self.component.config.id.clone(),
-                capacity: self.capacity.clone(),
-                _live: live,
+                live,
             },
         })
     }
@@ -177,23 +237,31 @@ impl HandlerState for ComponentWorkers {
 pub(crate) struct Worker {
     policy: ReusePolicy,
     component: String,
-    capacity: Arc<Capacity>,
     /// This instance's place under `max_instances`, given back when the
     /// worker ends.
-    _live: OwnedSemaphorePermit,
+    live: LiveInstance,
 }
 
-impl Drop for Worker {
+/// An instance counted by its component's [`Capacity`] until dropped.
+struct LiveInstance {
+    capacity: Arc<Capacity>,
+    /// What the instance is doing (watched only under a cap).
+    wait: Option<Arc<HostWait>>,
+}
+
+impl Drop for LiveInstance {
     fn drop(&mut self) {
-        // Wakes requests turned back at the cap (the permit is given back
-        // right after this, so they may try a moment early and wait again).
+        if let Some(wait) = &self.wait {
+            self.capacity.release(wait);
+        }
+        // Wakes requests turned back at the cap.
         self.capacity.signal();
     }
 }
 
 impl WorkerState for Worker {
     type StoreData = HostState;
-    type RequestData = CaptureSlot;
+    type RequestData = RequestData;
 
     fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
         if total >= self.policy.max_requests as usize {
@@ -202,7 +270,7 @@ impl WorkerState for Worker {
             ShouldAccept::No
         } else {
             // Requests turned back at the cap may find this worker now.
-            self.capacity.signal();
+            self.live.capacity.signal();
             ShouldAccept::Yes
         }
     }
@@ -210,12 +278,16 @@ impl WorkerState for Worker {
     fn on_request_start(
         &self,
         mut store: StoreContextMut<'_, HostState>,
-        capture: CaptureSlot,
+        data: RequestData,
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
-        if let (Some(slot), Some(stderr)) = (capture, store.data().stderr_capture()) {
+        if let (Some(slot), Some(stderr)) = (data.capture, store.data().stderr_capture()) {
             let _ = slot.set(stderr);
         }
+        store
+            .data_mut()
+            .outbound_http()
+            .raise_chain_depth(data.chain_depth);
         // The instance's SQLite deadline follows its latest request (the
         // statements of an instance share it).
         store
@@ -286,6 +358,10 @@ pub(crate) async fn handle<B: GuestBody>(
     permit: OwnedSemaphorePermit,
     capture: CaptureSlot,
 ) -> anyhow::Result<Response<HyperOutgoingBody>> {
+    let data = RequestData {
+        capture,
+        chain_depth: crate::handler::chain_depth(&req),
+    };
     let req = with_absolute_uri(req, tls).map(|body| body.map_err(Into::into).boxed_unsync());
     // wasmtime's handler cannot cancel a guest's request yet: a client
     // that leaves before the head must not free the slot of a guest that
@@ -294,7 +370,7 @@ pub(crate) async fn handle<B: GuestBody>(
     // hands the slot to the body.
     let handler = handler.clone();
     let call = tokio::spawn(async move {
-        let response = handle_within_capacity(&handler, req, timeout, capture).await?;
+        let response = handle_within_capacity(&handler, req, timeout, data).await?;
         Ok::<_, wasmtime::Error>(response.map(|body| {
             PermitBody {
                 inner: body,
@@ -315,7 +391,7 @@ pub(crate) async fn handle<B: GuestBody>(
         Err(err) if err.is::<NoFreeInstance>() => Err(anyhow::anyhow!(
             "no instance of the component was free within the {timeout:?} request timeout: every instance it may have (`--max-instances-per-component`) was busy\n\nhint: raise `spin up --max-instances-per-component`, or look for requests that keep an instance busy (a blocking call such as `time.sleep`)"
         )),
-        Err(err) => match err.downcast_ref::<InstantiationError<CaptureSlot>>() {
+        Err(err) => match err.downcast_ref::<InstantiationError<RequestData>>() {
             Some(failed) => Err(anyhow::anyhow!(
                 "the component could not be instantiated: {:?}",
                 failed.error
@@ -332,17 +408,17 @@ async fn handle_within_capacity(
     handler: &Wasi03Handler,
     mut req: wasmtime_wasi_http::handler::Request,
     timeout: Duration,
-    capture: CaptureSlot,
+    data: RequestData,
 ) -> wasmtime::Result<wasmtime_wasi_http::handler::Response> {
     let capacity = handler.state().capacity.clone();
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let err = match handler.handle(capture.clone(), req).await {
+        let err = match handler.handle(data.clone(), req).await {
             Err(err) if is_at_capacity(&err) => err,
             outcome => return outcome,
         };
         let turned_back = err
-            .downcast::<InstantiationError<CaptureSlot>>()
+            .downcast::<InstantiationError<RequestData>>()
             .expect("checked by is_at_capacity");
         req = turned_back
             .request
@@ -357,7 +433,7 @@ async fn handle_within_capacity(
 
 /// Whether `err` says a worker gave up at the instance cap.
 fn is_at_capacity(err: &wasmtime::Error) -> bool {
-    err.downcast_ref::<InstantiationError<CaptureSlot>>()
+    err.downcast_ref::<InstantiationError<RequestData>>()
         .is_some_and(|failed| failed.error.is::<AtCapacity>())
 }
 

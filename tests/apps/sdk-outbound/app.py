@@ -35,6 +35,11 @@ class IncomingHandler(http.IncomingHandler):
         if path == "/http":
             resp = send(Request("GET", args["url"], {}, None))
             return f"{resp.status} {str(resp.body or b'', 'utf-8')}"
+        if path.endswith("/chain"):
+            # Calls itself through service chaining until the host refuses.
+            url = args["url"]
+            resp = send(Request("GET", f"{url}?url={url}", {}, None))
+            return f"hop {str(resp.body or b'', 'utf-8')}"
         if path == "/redis":
             with redis.open(args["address"]) as conn:
                 conn.set("sdk-key", b"sdk-value")

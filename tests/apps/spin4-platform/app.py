@@ -3,6 +3,7 @@
 # with what it saw, so the tests can check it end to end.
 import inspect
 import json
+import time
 
 from componentize_py_types import Err
 from spin_sdk import http, key_value, mqtt, mysql, postgres, redis, variables
@@ -194,6 +195,20 @@ class HttpHandler(http.Handler):
             except Exception as e:
                 return text(502, error_name(e))
             return text(200, f"{response.status} {response.body.decode()}")
+        if path == "/chain":
+            # Calls the URL it was given (itself, through service chaining)
+            # with the same header: one "hop" per answer that got through.
+            url = request.headers["x-url"]
+            try:
+                response = await send(Request("GET", url, {"x-url": url}, None))
+            except Exception as e:
+                return text(200, error_name(e))
+            return text(response.status, "hop " + response.body.decode())
+        if path == "/sleep":
+            # A blocking call: the whole instance waits in the host.
+            print("sleeping", flush=True)
+            time.sleep(float(query))
+            return text(200, "slept")
         if path == "/fail":
             raise ValueError("failing on purpose")
         return text(404, "no such route")

@@ -8,8 +8,21 @@
 //! One instance may have at most [`DEFAULT_MAX_REQUESTS_PER_INSTANCE`]
 //! requests in flight (`--max-outbound-http-per-instance`); more wait for a
 //! slot, so one guest cannot open thousands of upstream connections at once.
+//!
+//! A chain of in-process requests (`http://<component>.spin.internal`) may
+//! be at most [`DEFAULT_MAX_CHAIN_DEPTH`] hops deep (`--max-chain-depth`):
+//! a component that calls itself, or two that call each other, would
+//! otherwise take an instance per hop until every slot is held by a request
+//! that waits for the next. The request one hop too deep fails with
+//! `loop-detected`.
 
 mod client;
+
+/// This capability's runtime-config table, `[outbound_networking]` (the
+/// networks no request may reach; the database and broker capabilities
+/// check it too, in `allow_list.rs`): parsed by the pure
+/// `spin-runtime-config` crate before anything compiles.
+pub use spin_runtime_config::outbound_networking as runtime_config;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +46,17 @@ pub const DEFAULT_MAX_REQUESTS_PER_INSTANCE: usize = 32;
 
 use crate::app::ComponentConfig;
 use spin_outbound_networking::{Host, OutboundTarget, SELF_ALT, suggestion};
+
+/// How many in-process hops a chain of requests may take unless
+/// `--max-chain-depth` says otherwise. Spin has no limit; ten hops is more
+/// than any real chain of services, and loops are caught at once.
+pub const DEFAULT_MAX_CHAIN_DEPTH: u32 = 10;
+
+/// How many in-process hops led to a request: an extension of each chained
+/// request, read by the HTTP trigger and handed to the instance that serves
+/// it ([`OutboundHttp::set_chain_depth`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChainDepth(pub u32);
 
 /// How long to wait for an upstream's response headers (connecting
 /// included), unless the guest asks for less.
@@ -69,6 +93,8 @@ pub struct OutboundHttp {
     component: Arc<ComponentConfig>,
     /// This instance's request slots.
     in_flight: Arc<Semaphore>,
+    /// How many in-process hops led to the request this instance serves.
+    chain_depth: u32,
 }
 
 impl OutboundHttp {
@@ -78,7 +104,22 @@ impl OutboundHttp {
         Self {
             component,
             in_flight: Arc::new(Semaphore::new(slots)),
+            chain_depth: 0,
         }
+    }
+
+    /// The instance serves a request `depth` hops down a chain (one request
+    /// at a time: a `wasi:http@0.2` instance).
+    pub fn set_chain_depth(&mut self, depth: u32) {
+        self.chain_depth = depth;
+    }
+
+    /// The instance serves a request `depth` hops down a chain, maybe beside
+    /// others (a `wasi:http@0.3` instance): a request it sends cannot be
+    /// told apart by the request it serves, so its chain counts from the
+    /// deepest request the instance has served.
+    pub fn raise_chain_depth(&mut self, depth: u32) {
+        self.chain_depth = self.chain_depth.max(depth);
     }
 
     /// Decides where a request may go. A host allowed by the manifest is
@@ -132,6 +173,38 @@ impl OutboundHttp {
     }
 }
 
+/// Refuses a chained request that would be hop `depth` when the chain may
+/// have fewer.
+fn check_depth(component: &ComponentConfig, depth: u32, uri: &http::Uri) -> Result<(), Error> {
+    let max = component.services.max_chain_depth();
+    if depth <= max {
+        return Ok(());
+    }
+    tracing::error!(
+        "component `{}`: request to `{}` refused: it would be hop {depth} of a chain of in-process requests, and at most {max} are allowed (HttpError::LoopDetected)\n\nhint: a component that calls itself, or components that call each other, loop; if the chain is meant to be this deep, raise `spin up --max-chain-depth`",
+        component.id,
+        for_log(uri),
+    );
+    Err(Error::LoopDetected)
+}
+
+impl OutboundHttp {
+    /// Why a request to `uri` is refused, when that can be told before it
+    /// is sent (its allow list, the chain's depth). A `wasi:http@0.2` guest
+    /// then gets the error from `handle` itself: once the request is sent,
+    /// a refusal closes its body, and a guest writing the body at that
+    /// moment (spin-sdk 3.x does, even an empty one) sees `closed` instead.
+    fn refusal(&self, uri: &http::Uri) -> Option<Error> {
+        match Self::check(&self.component, uri) {
+            Err(error) => Some(error),
+            Ok(Route::Component(_)) => {
+                check_depth(&self.component, self.chain_depth + 1, uri).err()
+            }
+            Ok(Route::Upstream | Route::App) => None,
+        }
+    }
+}
+
 impl WasiHttpHooks for OutboundHttp {
     fn send_request(
         &mut self,
@@ -152,6 +225,7 @@ impl WasiHttpHooks for OutboundHttp {
         drop(fut);
         let component = self.component.clone();
         let in_flight = self.in_flight.clone();
+        let depth = self.chain_depth + 1;
         Box::new(async move {
             let mut request = request;
             // A relative URL: spin-sdk's `send` gives it the authority `:80`
@@ -168,6 +242,8 @@ impl WasiHttpHooks for OutboundHttp {
                     let Some(components) = component.services.component_requests() else {
                         return Err(Error::DestinationNotFound);
                     };
+                    check_depth(&component, depth, request.uri())?;
+                    request.extensions_mut().insert(ChainDepth(depth));
                     let response = components.send(&id, request).await?;
                     return Ok((
                         response,
@@ -225,6 +301,33 @@ impl WasiHttpHooks for OutboundHttp {
     }
 }
 
+/// A refusal ([`OutboundHttp::refusal`]) as a `wasi:http@0.2` error code.
+fn p2_refusal(error: Error) -> types::ErrorCode {
+    match error {
+        Error::HttpRequestDenied => types::ErrorCode::HttpRequestDenied,
+        Error::HttpRequestUriInvalid => types::ErrorCode::HttpRequestUriInvalid,
+        Error::DestinationIpProhibited => types::ErrorCode::DestinationIpProhibited,
+        Error::LoopDetected => types::ErrorCode::LoopDetected,
+        other => types::ErrorCode::InternalError(Some(other.to_string())),
+    }
+}
+
+/// The URI a `wasi:http@0.2` request will go to, if it has a valid one
+/// (wasmtime reports the invalid ones).
+fn outgoing_uri(request: &HostOutgoingRequest) -> Option<http::Uri> {
+    let scheme = match request.scheme.as_ref()? {
+        types::Scheme::Http => "http",
+        types::Scheme::Https => "https",
+        types::Scheme::Other(other) => other.as_str(),
+    };
+    http::Uri::builder()
+        .scheme(scheme)
+        .authority(request.authority.as_deref()?)
+        .path_and_query(request.path_with_query.as_deref().unwrap_or("/"))
+        .build()
+        .ok()
+}
+
 /// The `wasi:http` version wasmtime-wasi-http implements; guests importing
 /// any 0.2.x link against it.
 const WASI_HTTP_OUTGOING_HANDLER: &str = "wasi:http/outgoing-handler@0.2.12";
@@ -247,8 +350,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             Resource<HostOutgoingRequest>,
             Option<Resource<types::RequestOptions>>,
         )| {
-            let mut http = store.data_mut().http();
-            let outgoing = http.table.get_mut(&request)?;
+            let outgoing = store.data_mut().table.get_mut(&request)?;
             // spin-sdk 3.x sends a relative URL with the authority `:80` or
             // `:443`: no host means this application, whatever the port.
             if outgoing
@@ -260,6 +362,13 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 // Relative requests are allowed by `http://self`, as on Spin.
                 outgoing.scheme.get_or_insert(types::Scheme::Http);
             }
+            let uri = outgoing_uri(outgoing);
+            let state = store.data_mut();
+            if let Some(refused) = uri.and_then(|uri| state.outbound_http.refusal(&uri)) {
+                state.table.delete(request)?;
+                return Ok((Err(p2_refusal(refused)),));
+            }
+            let mut http = state.http();
             let response = match outgoing_handler::Host::handle(&mut http, request, options) {
                 Ok(response) => Ok(response),
                 Err(error) => Err(error.downcast()?),
