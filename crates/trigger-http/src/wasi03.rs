@@ -117,6 +117,12 @@ impl Capacity {
         if live.len() - waiting >= max {
             return None;
         }
+        if waiting > 0 {
+            tracing::debug!(
+                "starting instance {} of a component with a cap of {max}: {waiting} wait in a host call",
+                live.len() + 1
+            );
+        }
         let wait = HostWait::new(clock);
         live.push(wait.clone());
         Some(LiveInstance {
