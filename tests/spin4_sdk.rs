@@ -500,6 +500,50 @@ allowed_outbound_hosts = ["http://v3.spin.internal"]
 }
 
 #[test]
+fn a_postgres_connection_builder_verifies_with_the_ca_root_it_is_given() {
+    // The machine's PostgreSQL serves Debian's self-signed certificate for
+    // `localhost`; the builder (spin:postgres@4.2.0) is given it as its CA
+    // root. A CA root makes the connection verified: `verify-full` unless
+    // the address asks `verify-ca`.
+    let (_dir, up) = start(Spin4Sdk::V5, upstream());
+    let pem = std::fs::read("/etc/ssl/certs/ssl-cert-snakeoil.pem")
+        .expect("PostgreSQL's certificate (Debian's ssl-cert package)");
+    let build = |address: &str, pem: &[u8]| {
+        let resp = request(
+            up.addr,
+            "POST",
+            "/postgres-ca",
+            &[("x-address", address)],
+            pem,
+        )
+        .unwrap();
+        (resp.status, resp.text())
+    };
+    let chain_only = "host=127.0.0.1 user=postgres dbname=test sslmode=verify-ca";
+    assert_eq!(build(chain_only, &pem), (200, "[[true]]".into()));
+    let (status, wrong_name) = build("postgres://postgres@127.0.0.1:5432/test", &pem);
+    assert_eq!(status, 502, "{wrong_name}");
+    assert!(
+        wrong_name.contains("certificate not valid for name \"127.0.0.1\""),
+        "{wrong_name}"
+    );
+    let (status, not_pem) = build(chain_only, b"hello");
+    assert_eq!(status, 502, "{not_pem}");
+    assert!(
+        not_pem.contains("the CA root holds no PEM certificate"),
+        "{not_pem}"
+    );
+    let (_, plain) = build(
+        "host=127.0.0.1 user=postgres dbname=test sslmode=disable",
+        &pem,
+    );
+    assert!(
+        plain.contains("sslmode=disable leaves no TLS for the CA root to verify"),
+        "{plain}"
+    );
+}
+
+#[test]
 fn a_database_result_larger_than_an_instance_may_hold_fails_that_request_only() {
     let sdk = Spin4Sdk::V5;
     let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());

@@ -24,6 +24,7 @@ pub mod secrets;
 pub use spin_runtime_config as runtime_config;
 pub mod services;
 pub mod state;
+mod tls;
 
 pub use app::{LoadedApp, LoadedComponent};
 pub use engine::{EngineOptions, RuntimeEngine};

@@ -29,6 +29,10 @@ def dispatch(path, args):
         rows = db.query(f"SELECT * FROM {table} WHERE age = $1", [3])
         db.execute(f"DROP TABLE {table}", [])
         return f"{touched} {rows.columns()} {rows.column_types()} {rows.rows()}"
+    if path == "/pg-ssl":
+        # Whether this session is encrypted, as the server sees it.
+        rows = pg_open(args["address"]).query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", [])
+        return f"{rows.rows()}"
     if path == "/pg-error":
         pg_open(args["address"]).query("SELECT * FROM no_such_table", [])
     if path == "/mysql":

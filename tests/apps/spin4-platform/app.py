@@ -7,6 +7,7 @@ import time
 
 from componentize_py_types import Err
 from spin_sdk import http, key_value, mqtt, mysql, postgres, redis, variables
+from spin_sdk.wit.imports import spin_postgres_postgres_4_2_0 as pg42
 from spin_sdk.wit.imports.spin_postgres_postgres_4_2_0 import ParameterValue_Int32, ParameterValue_Str
 from spin_sdk.wit.imports.spin_redis_redis_3_0_0 import RedisParameter_Binary
 from spin_sdk.wit.imports import wasi_keyvalue_atomics_0_2_0_draft2 as kv_atomics
@@ -143,6 +144,20 @@ class HttpHandler(http.Handler):
                 "inserted": inserted, "columns": [c.name for c in columns],
                 "rows": [[v.value for v in row] for row in found],
             }))
+        if path == "/postgres-ca":
+            # spin:postgres@4.2.0's connection builder, given the request
+            # body as its CA root: is the session it opens encrypted?
+            builder = pg42.ConnectionBuilder(request.headers["x-address"])
+            builder.set_ca_root(request.body.decode())
+            try:
+                conn = await builder.build_async()
+            except Exception as e:
+                return text(502, str(e.value.value) if isinstance(e, Err) else repr(e))
+            with postgres.Connection(conn) as db:
+                _, rows, done = await db.query(
+                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", [])
+                found = await collect((rows, done))
+            return text(200, json.dumps([[v.value for v in row] for row in found]))
         if path == "/postgres-huge":
             # About 200 MB of rows: more than an instance may hold.
             address = "postgres://postgres@127.0.0.1:5432/test"

@@ -39,26 +39,15 @@ pub struct HttpClient {
     blocked: Arc<BlockedNetworks>,
 }
 
-/// The TLS settings every outbound connection uses, built once: loading the
-/// platform's certificates reads files.
+/// The TLS settings every outbound HTTPS connection uses, built once.
 fn tls_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let mut roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            let native = rustls_native_certs::load_native_certs();
-            for error in &native.errors {
-                tracing::debug!("skipping a platform certificate: {error}");
-            }
-            let (added, ignored) = roots.add_parsable_certificates(native.certs);
-            tracing::debug!("trusting {added} platform certificates ({ignored} unusable)");
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
+            let config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
                 .with_safe_default_protocol_versions()
                 .expect("ring supports the default TLS versions")
-                .with_root_certificates(roots)
+                .with_root_certificates(crate::tls::trusted_roots())
                 .with_no_client_auth();
             Arc::new(config)
         })

@@ -10,10 +10,12 @@
 //! no open transaction leaks from one request to the next.
 
 mod rich;
+mod tls;
 mod values;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tls::{SSL_MODES, SslMode};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls};
 use wasmtime::component::Resource;
@@ -184,8 +186,9 @@ struct Rows {
     rows: Vec<Vec<Value>>,
 }
 
-/// Builds the client configuration from the checked address.
-fn config(address: &CheckedAddress) -> Result<tokio_postgres::Config, PgError> {
+/// Builds the client configuration from the checked address, and says how
+/// the connection is secured.
+fn config(address: &CheckedAddress) -> Result<(tokio_postgres::Config, SslMode), PgError> {
     let mut config = tokio_postgres::Config::new();
     config
         .host(&address.host)
@@ -205,13 +208,15 @@ fn config(address: &CheckedAddress) -> Result<tokio_postgres::Config, PgError> {
     if let Some(database) = address.path_name() {
         config.dbname(&database);
     }
+    let mut ssl_mode = SslMode::default();
     for (key, value) in address.url.query_pairs() {
         match (&*key, &*value) {
-            ("sslmode", "disable" | "prefer") => {}
-            ("sslmode", _) => {
-                return Err(PgError::ConnectionFailed(format!(
-                    "sslmode={value} is not supported yet: this host connects to PostgreSQL without TLS"
-                )));
+            ("sslmode", mode) => {
+                ssl_mode = SslMode::parse(mode).ok_or_else(|| {
+                    PgError::ConnectionFailed(format!(
+                        "sslmode={mode} is not a TLS mode this host offers: use {SSL_MODES}"
+                    ))
+                })?;
             }
             ("application_name", name) => {
                 config.application_name(name);
@@ -226,14 +231,25 @@ fn config(address: &CheckedAddress) -> Result<tokio_postgres::Config, PgError> {
             }
         }
     }
-    Ok(config)
+    config.ssl_mode(ssl_mode.negotiation());
+    Ok((config, ssl_mode))
 }
 
 /// Opens a connection for the guest to the server `address` names (a URL,
 /// or a libpq `key=value` string), if its allowed hosts grant it.
 async fn open(
+    state: impl InstanceAccess<ConnectionState>,
+    address: String,
+) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
+    open_trusting(state, address, None).await
+}
+
+/// [`open`], the connection verified against `ca_root` (PEM certificates)
+/// besides the usual roots, when given.
+async fn open_trusting(
     mut state: impl InstanceAccess<ConnectionState>,
     address: String,
+    ca_root: Option<String>,
 ) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
     let address = match libpq_to_url(&address) {
         Ok(address) => address,
@@ -252,11 +268,15 @@ async fn open(
                 return Ok(Err(PgError::ConnectionFailed(reason)));
             }
         };
-    let key = pool_key(&checked);
+    let mut key = pool_key(&checked);
+    if let Some(pem) = &ca_root {
+        // Only a connection verified against the same roots is the same.
+        key.push_str(&format!(" ca_root={}", blake3::hash(pem.as_bytes())));
+    }
     let pool = &component.services.postgres;
     let client = match pool.take(&key) {
         Some(client) => client,
-        None => match connect(&checked).await {
+        None => match connect(&checked, ca_root.as_deref()).await {
             Ok(client) => client,
             Err(e) => return Ok(Err(e)),
         },
@@ -276,6 +296,9 @@ fn libpq_to_url(address: &str) -> Result<String, String> {
     if address.contains("://") {
         return Ok(address.to_owned());
     }
+    // tokio-postgres reads `disable`, `prefer` and `require` only; the
+    // mode is carried over as written and checked with the URL's.
+    let (ssl_mode, address) = take_ssl_mode(address);
     let config: tokio_postgres::Config = address
         .parse()
         .map_err(|e| format!("not a PostgreSQL address (a URL or libpq key=value string): {e}"))?;
@@ -311,10 +334,55 @@ fn libpq_to_url(address: &str) -> Result<String, String> {
         url.push('/');
         url.push_str(&encode(db));
     }
-    if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-        url.push_str("?sslmode=require");
+    if let Some(mode) = ssl_mode {
+        url.push_str("?sslmode=");
+        url.push_str(&encode(&mode));
     }
     Ok(url)
+}
+
+/// A libpq string's `sslmode` (`sslmode=verify-full`, `sslmode = 'require'`),
+/// and the string without it.
+fn take_ssl_mode(address: &str) -> (Option<String>, String) {
+    let mut search = 0;
+    while let Some(found) = address[search..].find("sslmode") {
+        let start = search + found;
+        search = start + "sslmode".len();
+        if !address[..start]
+            .chars()
+            .next_back()
+            .is_none_or(char::is_whitespace)
+        {
+            continue;
+        }
+        let rest = address[search..].trim_start();
+        let Some(rest) = rest.strip_prefix('=') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let (quoted, rest) = match rest.strip_prefix('\'') {
+            Some(rest) => (true, rest),
+            None => (false, rest),
+        };
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .unwrap_or(rest.len());
+        let mode = &rest[..len];
+        let mut after = &rest[len..];
+        if quoted {
+            match after.strip_prefix('\'') {
+                Some(unquoted) => after = unquoted,
+                None => continue,
+            }
+        }
+        if !after.chars().next().is_none_or(char::is_whitespace) {
+            continue;
+        }
+        let end = address.len() - after.len();
+        let without = format!("{}{}", &address[..start], &address[end..]);
+        return (Some(mode.to_owned()), without);
+    }
+    (None, address.to_owned())
 }
 
 /// The client behind the guest's handle `conn`.
@@ -394,24 +462,50 @@ fn close(state: &mut ConnectionState, conn: Resource<PgConnection>) -> wasmtime:
     Ok(())
 }
 
-async fn connect(address: &CheckedAddress) -> Result<Client, PgError> {
+async fn connect(address: &CheckedAddress, ca_root: Option<&str>) -> Result<Client, PgError> {
     let failed = |why: String| {
         PgError::ConnectionFailed(format!(
             "cannot connect to PostgreSQL at {}:{}: {why}",
             address.host, address.port
         ))
     };
-    let (client, connection) =
-        tokio::time::timeout(CONNECT_TIMEOUT, config(address)?.connect(NoTls))
-            .await
-            .map_err(|_| failed(format!("no answer in {CONNECT_TIMEOUT:?}")))?
-            .map_err(|e| failed(values::error_text(&e)))?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!("PostgreSQL connection closed: {e}");
+    let (mut config, mut ssl_mode) = config(address)?;
+    let mut trusting = None;
+    if let Some(pem) = ca_root {
+        ssl_mode = ssl_mode.with_ca_root().map_err(&failed)?;
+        config.ssl_mode(ssl_mode.negotiation());
+        trusting = Some(ssl_mode.connector_trusting(pem).map_err(&failed)?);
+    }
+    let connected = async {
+        if let Some(connector) = trusting {
+            let (client, connection) = config.connect(connector).await?;
+            tokio::spawn(drive(connection));
+            Ok(client)
+        } else if ssl_mode == SslMode::Disable {
+            let (client, connection) = config.connect(NoTls).await?;
+            tokio::spawn(drive(connection));
+            Ok(client)
+        } else {
+            let (client, connection) = config.connect(ssl_mode.connector()).await?;
+            tokio::spawn(drive(connection));
+            Ok(client)
         }
-    });
-    Ok(client)
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, connected)
+        .await
+        .map_err(|_| failed(format!("no answer in {CONNECT_TIMEOUT:?}")))?
+        .map_err(|e: tokio_postgres::Error| failed(values::error_text(&e)))
+}
+
+/// Runs a connection's protocol until the client is dropped.
+async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(e) = connection.await {
+        tracing::debug!("PostgreSQL connection closed: {e}");
+    }
 }
 
 fn param_refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
@@ -777,7 +871,32 @@ mod v4_2_host;
 
 #[cfg(test)]
 mod tests {
-    use super::libpq_to_url;
+    use super::{libpq_to_url, take_ssl_mode};
+
+    #[test]
+    fn the_ssl_mode_of_a_libpq_string_is_carried_as_written() {
+        assert_eq!(
+            libpq_to_url("host=db user=u sslmode=verify-full").unwrap(),
+            "postgres://u@db:5432?sslmode=verify%2Dfull"
+        );
+        for (written, rest) in [
+            ("sslmode=require host=h", " host=h"),
+            ("host=h sslmode = 'verify-ca'", "host=h "),
+            ("host=h  sslmode=prefer  user=u", "host=h    user=u"),
+        ] {
+            let (mode, without) = take_ssl_mode(written);
+            assert!(mode.is_some(), "{written}");
+            assert_eq!(without, rest, "{written}");
+        }
+        // Not a key of its own: left for the parser.
+        for kept in [
+            "host=h xsslmode=require",
+            "host=h sslmode='require",
+            "host=h sslmodes=x",
+        ] {
+            assert_eq!(take_ssl_mode(kept), (None, kept.to_owned()), "{kept}");
+        }
+    }
 
     #[test]
     fn libpq_strings_become_the_url_that_is_checked_and_connected_to() {
@@ -786,7 +905,7 @@ mod tests {
                 "host=localhost user=postgres dbname=spin_dev sslmode=disable password=pw"
             )
             .unwrap(),
-            "postgres://postgres:pw@localhost:5432/spin%5Fdev"
+            "postgres://postgres:pw@localhost:5432/spin%5Fdev?sslmode=disable"
         );
         assert_eq!(
             libpq_to_url("host=::1 port=6543 user=a").unwrap(),

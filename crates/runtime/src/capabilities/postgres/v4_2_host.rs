@@ -61,13 +61,6 @@ impl<T: 'static> HostConnectionWithStore<T> for Connections {
     }
 }
 
-/// Why a builder cannot connect: this host has no TLS to PostgreSQL.
-fn unsupported_tls() -> Error {
-    Error::ConnectionFailed(
-        "TLS to PostgreSQL (a CA root) is not supported by this host yet".into(),
-    )
-}
-
 impl HostConnectionBuilder for ConnectionState {
     async fn new(&mut self, address: String) -> wasmtime::Result<Resource<PgConnectionBuilder>> {
         Ok(self.connections.push(PgConnectionBuilder {
@@ -90,11 +83,10 @@ impl HostConnectionBuilder for ConnectionState {
         builder: Resource<PgConnectionBuilder>,
     ) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
         let builder = self.connections.get(&builder)?;
-        if builder.ca_root.is_some() {
-            return Ok(Err(unsupported_tls()));
-        }
-        let address = builder.address.clone();
-        Ok(open(self, address).await?.map_err(Error::from))
+        let (address, ca_root) = (builder.address.clone(), builder.ca_root.clone());
+        Ok(open_trusting(self, address, ca_root)
+            .await?
+            .map_err(Error::from))
     }
 
     async fn drop(&mut self, builder: Resource<PgConnectionBuilder>) -> wasmtime::Result<()> {
@@ -108,13 +100,12 @@ impl<T: 'static> HostConnectionBuilderWithStore<T> for Connections {
         mut accessor: &Accessor<T, Self>,
         builder: Resource<PgConnectionBuilder>,
     ) -> wasmtime::Result<Result<Resource<PgConnection>, Error>> {
-        let (address, tls) = accessor.with_state(|state| -> wasmtime::Result<_> {
+        let (address, ca_root) = accessor.with_state(|state| -> wasmtime::Result<_> {
             let builder = state.connections.get(&builder)?;
-            Ok((builder.address.clone(), builder.ca_root.is_some()))
+            Ok((builder.address.clone(), builder.ca_root.clone()))
         })?;
-        if tls {
-            return Ok(Err(unsupported_tls()));
-        }
-        Ok(open(accessor, address).await?.map_err(Error::from))
+        Ok(open_trusting(accessor, address, ca_root)
+            .await?
+            .map_err(Error::from))
     }
 }

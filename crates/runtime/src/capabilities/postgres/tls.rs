@@ -1,0 +1,255 @@
+//! TLS to PostgreSQL, as libpq's `sslmode` asks (the SDKs pass libpq
+//! connection strings, and a URL's `?sslmode=` means the same):
+//!
+//! | `sslmode` | TLS | certificate checked |
+//! |---|---|---|
+//! | `disable` | never | — |
+//! | `prefer` (the default) | if the server offers it | no |
+//! | `require` | always | no |
+//! | `verify-ca` | always | chain to a trusted root |
+//! | `verify-full` | always | chain, and the host name |
+//!
+//! As in libpq, `prefer` and `require` encrypt without checking who
+//! answers (they stop eavesdropping, not impersonation); `verify-full` is
+//! the mode for a server across a network. Trusted roots are the webpki
+//! roots and the platform's, plus the PEM certificate a `spin:postgres@4.2`
+//! connection builder was given (`set-ca-root`), which also makes the
+//! connection verified (`verify-full` unless `verify-ca` was asked). A guest
+//! cannot name a root file (`sslrootcert`): that would let it have the host
+//! read a path of its choosing.
+
+use std::sync::{Arc, OnceLock};
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use tokio_postgres::config::SslMode as Negotiation;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+/// libpq's `sslmode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum SslMode {
+    /// No TLS.
+    Disable,
+    /// TLS when the server offers it, unverified.
+    #[default]
+    Prefer,
+    /// TLS, unverified.
+    Require,
+    /// TLS, the certificate's chain verified.
+    VerifyCa,
+    /// TLS, the chain and the host name verified.
+    VerifyFull,
+}
+
+/// The `sslmode` values, for messages.
+pub(crate) const SSL_MODES: &str = "disable, prefer, require, verify-ca or verify-full";
+
+impl SslMode {
+    /// An `sslmode` value (`allow` is not offered: it would try plain text
+    /// first).
+    pub(crate) fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "disable" => Self::Disable,
+            "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            _ => return None,
+        })
+    }
+
+    /// Whether tokio-postgres asks the server for TLS, and must have it.
+    pub(crate) fn negotiation(self) -> Negotiation {
+        match self {
+            Self::Disable => Negotiation::Disable,
+            Self::Prefer => Negotiation::Prefer,
+            Self::Require | Self::VerifyCa | Self::VerifyFull => Negotiation::Require,
+        }
+    }
+
+    /// The mode for a connection given its own CA root: verified.
+    pub(crate) fn with_ca_root(self) -> Result<Self, String> {
+        match self {
+            Self::Disable => Err("sslmode=disable leaves no TLS for the CA root to verify".into()),
+            Self::VerifyCa => Ok(Self::VerifyCa),
+            Self::Prefer | Self::Require | Self::VerifyFull => Ok(Self::VerifyFull),
+        }
+    }
+
+    /// What makes a verified TLS connection that also trusts the
+    /// certificates in `pem` (a builder's CA root).
+    pub(crate) fn connector_trusting(self, pem: &str) -> Result<MakeRustlsConnect, String> {
+        use rustls::pki_types::pem::PemObject as _;
+        let mut roots = (*crate::tls::trusted_roots()).clone();
+        let mut added = 0;
+        for certificate in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let certificate =
+                certificate.map_err(|e| format!("the CA root is not a PEM certificate: {e}"))?;
+            roots
+                .add(certificate)
+                .map_err(|e| format!("the CA root cannot be trusted: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(
+                "the CA root holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)".into(),
+            );
+        }
+        let full =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), crate::tls::provider())
+                .build()
+                .map_err(|e| format!("the CA root cannot be used: {e}"))?;
+        let verifier: Arc<dyn ServerCertVerifier> = match self {
+            Self::VerifyCa => Arc::new(Lenient {
+                standard: full,
+                chain: true,
+            }),
+            _ => full,
+        };
+        Ok(MakeRustlsConnect::new(client_config(verifier)))
+    }
+
+    /// What makes the TLS connection (unused under `disable`).
+    pub(crate) fn connector(self) -> MakeRustlsConnect {
+        static UNVERIFIED: OnceLock<rustls::ClientConfig> = OnceLock::new();
+        static CHAIN: OnceLock<rustls::ClientConfig> = OnceLock::new();
+        static FULL: OnceLock<rustls::ClientConfig> = OnceLock::new();
+        let config = match self {
+            Self::Disable | Self::Prefer | Self::Require => UNVERIFIED.get_or_init(|| {
+                client_config(Arc::new(Lenient {
+                    standard: webpki(),
+                    chain: false,
+                }))
+            }),
+            Self::VerifyCa => CHAIN.get_or_init(|| {
+                client_config(Arc::new(Lenient {
+                    standard: webpki(),
+                    chain: true,
+                }))
+            }),
+            Self::VerifyFull => FULL.get_or_init(|| client_config(webpki())),
+        };
+        MakeRustlsConnect::new(config.clone())
+    }
+}
+
+fn client_config(verifier: Arc<dyn ServerCertVerifier>) -> rustls::ClientConfig {
+    rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth()
+}
+
+/// The standard verifier: the chain to a trusted root, then the name.
+fn webpki() -> Arc<WebPkiServerVerifier> {
+    WebPkiServerVerifier::builder_with_provider(crate::tls::trusted_roots(), crate::tls::provider())
+        .build()
+        .expect("the trusted roots are not empty")
+}
+
+/// `prefer`, `require` and `verify-ca`: the standard verifier with fewer
+/// checks. The handshake's signatures are always checked against the
+/// server's certificate.
+#[derive(Debug)]
+struct Lenient {
+    standard: Arc<WebPkiServerVerifier>,
+    /// Whether the chain must lead to a trusted root (`verify-ca`); the
+    /// name is never checked.
+    chain: bool,
+}
+
+impl ServerCertVerifier for Lenient {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if !self.chain {
+            // Any certificate, as libpq's `prefer` and `require`.
+            return Ok(ServerCertVerified::assertion());
+        }
+        // The name is checked after the chain was verified: a name error
+        // means the chain is good.
+        match self.standard.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.standard.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.standard.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.standard.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_libpq_mode_but_allow_is_read() {
+        for (text, mode, negotiation) in [
+            ("disable", SslMode::Disable, Negotiation::Disable),
+            ("prefer", SslMode::Prefer, Negotiation::Prefer),
+            ("require", SslMode::Require, Negotiation::Require),
+            ("verify-ca", SslMode::VerifyCa, Negotiation::Require),
+            ("verify-full", SslMode::VerifyFull, Negotiation::Require),
+        ] {
+            assert_eq!(SslMode::parse(text), Some(mode));
+            assert_eq!(mode.negotiation(), negotiation);
+        }
+        assert_eq!(SslMode::parse("allow"), None);
+        assert_eq!(SslMode::parse("VERIFY-FULL"), None);
+        assert_eq!(SslMode::default(), SslMode::Prefer);
+    }
+
+    #[test]
+    fn a_ca_root_makes_the_connection_verified() {
+        assert_eq!(SslMode::Prefer.with_ca_root(), Ok(SslMode::VerifyFull));
+        assert_eq!(SslMode::Require.with_ca_root(), Ok(SslMode::VerifyFull));
+        assert_eq!(SslMode::VerifyCa.with_ca_root(), Ok(SslMode::VerifyCa));
+        assert!(SslMode::Disable.with_ca_root().is_err());
+        for pem in [
+            "",
+            "not a certificate",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        ] {
+            assert!(
+                SslMode::VerifyFull.connector_trusting(pem).is_err(),
+                "{pem:?}"
+            );
+        }
+    }
+}
