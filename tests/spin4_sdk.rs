@@ -466,11 +466,11 @@ component = "v3"
 
 [component.v5]
 source = "v5.wasm"
-allowed_outbound_hosts = ["http://v5.spin.internal"]
+allowed_outbound_hosts = ["http://v5.spin.internal", "http://self"]
 
 [component.v3]
 source = "v3.wasm"
-allowed_outbound_hosts = ["http://v3.spin.internal"]
+allowed_outbound_hosts = ["http://v3.spin.internal", "http://self"]
 "#,
     );
     let up = SpinUp::start(&manifest, &["--max-chain-depth", "3"]);
@@ -494,6 +494,36 @@ allowed_outbound_hosts = ["http://v3.spin.internal"]
         text.starts_with("hop hop hop error: ") && text.contains("LoopDetected"),
         "{text}"
     );
+
+    // Through the listener (a relative URL: `http://self`), the depth
+    // travels as a header the guest never sees.
+    let v5 = request(up.addr, "GET", "/v5/chain", &[("x-url", "/v5/chain")], b"").unwrap();
+    assert_eq!(
+        (v5.status, v5.text().as_str()),
+        (200, "hop hop hop ErrorCode_LoopDetected")
+    );
+    let v3 = up.get("/v3/chain?url=/v3/chain").text();
+    assert!(
+        v3.starts_with("hop hop hop error: ") && v3.contains("LoopDetected"),
+        "{v3}"
+    );
+
+    // One hop per client request, many requests: the depth of a request
+    // that has its response no longer counts (an instance is reused).
+    for _ in 0..6 {
+        let once = request(
+            up.addr,
+            "GET",
+            "/v5/outbound",
+            &[("x-url", "http://v5.spin.internal/hello")],
+            b"",
+        )
+        .unwrap();
+        assert_eq!(
+            (once.status, once.text().as_str()),
+            (200, "200 hello from spin-sdk")
+        );
+    }
 
     // The server goes on serving.
     assert_eq!(up.get("/v5/hello").text(), "hello from spin-sdk");

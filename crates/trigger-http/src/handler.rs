@@ -21,7 +21,7 @@ use crate::wasi03::{self, ReusePolicy, Wasi03Handler};
 use spin_manifest::StaticResponse;
 use spin_routes::{RouteMatch, Router, spin_headers};
 use spin_runtime::app::HttpHandlerPre;
-use spin_runtime::capabilities::outbound_http::ChainDepth;
+use spin_runtime::capabilities::outbound_http::{CHAIN_DEPTH_HEADER, ChainDepth};
 use spin_runtime::logs::CaptureSince;
 use spin_runtime::{LoadedApp, LoadedComponent};
 
@@ -179,6 +179,15 @@ impl Handler {
         client: SocketAddr,
         local: Option<SocketAddr>,
     ) -> Response<HyperOutgoingBody> {
+        // A request to the application itself (`http://self`) carries its
+        // chain depth in a header: trusted from loopback only, and never
+        // shown to the guest.
+        if let Some(depth) = req.headers_mut().remove(CHAIN_DEPTH_HEADER)
+            && client.ip().is_loopback()
+            && let Some(depth) = depth.to_str().ok().and_then(|d| d.parse::<u32>().ok())
+        {
+            req.extensions_mut().insert(ChainDepth(depth));
+        }
         let host = req
             .headers()
             .get(http::header::HOST)

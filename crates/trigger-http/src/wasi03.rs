@@ -96,6 +96,10 @@ struct Capacity {
 /// behind a `time.sleep` is hardly delayed.
 const WAITING_AFTER: Duration = Duration::from_millis(50);
 
+/// How many times `max` instances may be alive when some wait in host
+/// calls.
+const WAITING_CEILING: usize = 4;
+
 impl Capacity {
     /// A place for one more instance, unless `max` instances are alive and
     /// not waiting in a host call: an instance stopped in a synchronous host
@@ -114,7 +118,10 @@ impl Capacity {
             .iter()
             .filter(|w| w.waiting_for().is_some_and(|d| d >= WAITING_AFTER))
             .count();
-        if live.len() - waiting >= max {
+        // A hard ceiling as well: a wait the hook misreads (a host call
+        // that computes, a guest that blocks one task while others run)
+        // cannot start instances without end.
+        if live.len() - waiting >= max || live.len() >= max.saturating_mul(WAITING_CEILING) {
             return None;
         }
         if waiting > 0 {
@@ -290,17 +297,23 @@ impl WorkerState for Worker {
         if let (Some(slot), Some(stderr)) = (data.capture, store.data().stderr_capture()) {
             let _ = slot.set(stderr);
         }
-        store
+        let chained = store
             .data_mut()
             .outbound_http()
-            .raise_chain_depth(data.chain_depth);
+            .start_chained(data.chain_depth);
         // The instance's SQLite deadline follows its latest request (the
         // statements of an instance share it).
         store
             .data_mut()
             .set_request_timeout(self.policy.request_timeout);
-        // The request expires (its caller gets an error) at its timeout.
-        Box::pin(tokio::time::sleep(self.policy.request_timeout))
+        // The request expires (its caller gets an error) at its timeout. The
+        // future is dropped once the request has its response, and its
+        // chain depth with it.
+        let timeout = self.policy.request_timeout;
+        Box::pin(async move {
+            let _chained = chained;
+            tokio::time::sleep(timeout).await;
+        })
     }
 
     fn drop(&self, store: Store<HostState>, result: wasmtime::Result<()>) {

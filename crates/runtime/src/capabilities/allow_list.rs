@@ -41,8 +41,12 @@ pub(crate) struct CheckedAddress {
     /// The full URL, for credentials, database name and options.
     pub url: url::Url,
     /// The host to connect to: exactly the one that was checked, so that no
-    /// client library re-parses the URL differently.
+    /// client library re-parses the URL differently (an address, once
+    /// [`unblocked`] has pinned one).
     pub host: String,
+    /// The host as the URL names it, for TLS to check the server's
+    /// certificate against (it stays a name when `host` is pinned).
+    pub name: String,
     /// The port, the scheme's well-known one when the URL gave none.
     pub port: u16,
 }
@@ -145,6 +149,7 @@ impl ComponentConfig {
         };
         Ok(CheckedAddress {
             url,
+            name: host.clone(),
             host,
             port: target.port,
         })

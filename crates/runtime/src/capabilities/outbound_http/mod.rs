@@ -9,8 +9,10 @@
 //! requests in flight (`--max-outbound-http-per-instance`); more wait for a
 //! slot, so one guest cannot open thousands of upstream connections at once.
 //!
-//! A chain of in-process requests (`http://<component>.spin.internal`) may
-//! be at most [`DEFAULT_MAX_CHAIN_DEPTH`] hops deep (`--max-chain-depth`):
+//! A chain of requests between the application's components
+//! (`http://<component>.spin.internal` in-process, `http://self` or a
+//! relative URL through the listener) may be at most
+//! [`DEFAULT_MAX_CHAIN_DEPTH`] hops deep (`--max-chain-depth`):
 //! a component that calls itself, or two that call each other, would
 //! otherwise take an instance per hop until every slot is held by a request
 //! that waits for the next. The request one hop too deep fails with
@@ -24,7 +26,7 @@ mod client;
 /// `spin-runtime-config` crate before anything compiles.
 pub use spin_runtime_config::outbound_networking as runtime_config;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use wasmtime::StoreContextMut;
@@ -54,9 +56,49 @@ pub const DEFAULT_MAX_CHAIN_DEPTH: u32 = 10;
 
 /// How many in-process hops led to a request: an extension of each chained
 /// request, read by the HTTP trigger and handed to the instance that serves
-/// it ([`OutboundHttp::set_chain_depth`]).
+/// it ([`OutboundHttp::set_chain_depth`], [`OutboundHttp::start_chained`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChainDepth(pub u32);
+
+/// The header that carries [`ChainDepth`] on a request to the application
+/// itself (`http://self`, a relative URL), which goes through the listener:
+/// the HTTP trigger reads it from loopback clients only, and removes it
+/// before the guest sees the request.
+pub const CHAIN_DEPTH_HEADER: &str = "spin-chain-depth";
+
+/// The chain depths of the requests an instance serves, which its own
+/// requests count from.
+#[derive(Debug, Default)]
+struct ChainDepths {
+    /// One entry per request in flight (until it has its response).
+    in_flight: Vec<u32>,
+    /// The latest request's.
+    latest: u32,
+}
+
+impl ChainDepths {
+    /// What a request sent now counts from: the deepest request in flight,
+    /// or, with none (work a guest does after answering), the latest.
+    fn current(&self) -> u32 {
+        self.in_flight.iter().copied().max().unwrap_or(self.latest)
+    }
+}
+
+/// A request in flight in a `wasi:http@0.3` instance, for its chain depth;
+/// dropped once it has its response.
+pub struct ChainedRequest {
+    depths: Arc<Mutex<ChainDepths>>,
+    depth: u32,
+}
+
+impl Drop for ChainedRequest {
+    fn drop(&mut self) {
+        let mut depths = self.depths.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = depths.in_flight.iter().position(|d| *d == self.depth) {
+            depths.in_flight.swap_remove(at);
+        }
+    }
+}
 
 /// How long to wait for an upstream's response headers (connecting
 /// included), unless the guest asks for less.
@@ -93,8 +135,8 @@ pub struct OutboundHttp {
     component: Arc<ComponentConfig>,
     /// This instance's request slots.
     in_flight: Arc<Semaphore>,
-    /// How many in-process hops led to the request this instance serves.
-    chain_depth: u32,
+    /// How many in-process hops led to the requests this instance serves.
+    chain: Arc<Mutex<ChainDepths>>,
 }
 
 impl OutboundHttp {
@@ -104,22 +146,41 @@ impl OutboundHttp {
         Self {
             component,
             in_flight: Arc::new(Semaphore::new(slots)),
-            chain_depth: 0,
+            chain: Arc::default(),
         }
     }
 
-    /// The instance serves a request `depth` hops down a chain (one request
-    /// at a time: a `wasi:http@0.2` instance).
+    /// The instance serves a request `depth` hops down a chain, one request
+    /// at a time (a `wasi:http@0.2` instance).
     pub fn set_chain_depth(&mut self, depth: u32) {
-        self.chain_depth = depth;
+        let mut depths = self.depths();
+        depths.in_flight.clear();
+        depths.latest = depth;
     }
 
-    /// The instance serves a request `depth` hops down a chain, maybe beside
-    /// others (a `wasi:http@0.3` instance): a request it sends cannot be
-    /// told apart by the request it serves, so its chain counts from the
-    /// deepest request the instance has served.
-    pub fn raise_chain_depth(&mut self, depth: u32) {
-        self.chain_depth = self.chain_depth.max(depth);
+    /// A request `depth` hops down a chain starts in this instance, maybe
+    /// beside others (a `wasi:http@0.3` instance). A request the instance
+    /// sends cannot be told apart by the request that sent it, so until the
+    /// returned guard is dropped (the request has its response) the
+    /// instance's requests count from the deepest one in flight; after, from
+    /// the latest one started.
+    pub fn start_chained(&mut self, depth: u32) -> ChainedRequest {
+        let mut depths = self.depths();
+        depths.in_flight.push(depth);
+        depths.latest = depth;
+        ChainedRequest {
+            depths: self.chain.clone(),
+            depth,
+        }
+    }
+
+    fn depths(&self) -> std::sync::MutexGuard<'_, ChainDepths> {
+        self.chain.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The hop a request this instance sends now would be.
+    fn next_hop(&self) -> u32 {
+        self.depths().current().saturating_add(1)
     }
 
     /// Decides where a request may go. A host allowed by the manifest is
@@ -197,10 +258,9 @@ impl OutboundHttp {
     fn refusal(&self, uri: &http::Uri) -> Option<Error> {
         match Self::check(&self.component, uri) {
             Err(error) => Some(error),
-            Ok(Route::Component(_)) => {
-                check_depth(&self.component, self.chain_depth + 1, uri).err()
-            }
-            Ok(Route::Upstream | Route::App) => None,
+            Ok(Route::Component(_)) => check_depth(&self.component, self.next_hop(), uri).err(),
+            Ok(Route::App) => check_depth(&self.component, self.next_hop(), uri).err(),
+            Ok(Route::Upstream) => None,
         }
     }
 }
@@ -225,7 +285,7 @@ impl WasiHttpHooks for OutboundHttp {
         drop(fut);
         let component = self.component.clone();
         let in_flight = self.in_flight.clone();
-        let depth = self.chain_depth + 1;
+        let depth = self.next_hop();
         Box::new(async move {
             let mut request = request;
             // A relative URL: spin-sdk's `send` gives it the authority `:80`
@@ -252,6 +312,12 @@ impl WasiHttpHooks for OutboundHttp {
                 }
                 Route::Upstream => {}
                 Route::App => {
+                    // The listener is reached by a socket: the depth goes as
+                    // a header, which the trigger trusts from loopback only.
+                    check_depth(&component, depth, request.uri())?;
+                    request
+                        .headers_mut()
+                        .insert(CHAIN_DEPTH_HEADER, http::HeaderValue::from(depth));
                     let addr = component
                         .services
                         .app_address()

@@ -105,6 +105,7 @@ fn pool_key(address: &CheckedAddress) -> String {
         "{:?}",
         (
             address.credentials(),
+            &address.name,
             &address.host,
             address.port,
             address.path_name(),
@@ -190,10 +191,17 @@ struct Rows {
 /// the connection is secured.
 fn config(address: &CheckedAddress) -> Result<(tokio_postgres::Config, SslMode), PgError> {
     let mut config = tokio_postgres::Config::new();
+    // The name is what TLS checks the certificate against; the connection
+    // goes to the address that was checked, when one was pinned.
     config
-        .host(&address.host)
+        .host(&address.name)
         .port(address.port)
         .connect_timeout(CONNECT_TIMEOUT);
+    if address.host != address.name
+        && let Ok(pinned) = address.host.parse::<std::net::IpAddr>()
+    {
+        config.hostaddr(pinned);
+    }
     let (user, password) = address.credentials();
     let user = user.ok_or_else(|| {
         PgError::ConnectionFailed(
@@ -334,6 +342,13 @@ fn libpq_to_url(address: &str) -> Result<String, String> {
         url.push('/');
         url.push_str(&encode(db));
     }
+    // A mode only tokio-postgres's parser found (a form the pairs above do
+    // not read) is kept too.
+    let ssl_mode = ssl_mode.or(match config.get_ssl_mode() {
+        tokio_postgres::config::SslMode::Disable => Some("disable".to_owned()),
+        tokio_postgres::config::SslMode::Require => Some("require".to_owned()),
+        _ => None,
+    });
     if let Some(mode) = ssl_mode {
         url.push_str("?sslmode=");
         url.push_str(&encode(&mode));
@@ -341,48 +356,68 @@ fn libpq_to_url(address: &str) -> Result<String, String> {
     Ok(url)
 }
 
-/// A libpq string's `sslmode` (`sslmode=verify-full`, `sslmode = 'require'`),
-/// and the string without it.
+/// A libpq string's `sslmode` (`sslmode=verify-full`, `sslmode = 'require'`;
+/// the last one counts, as in libpq), and the string without it. A string
+/// that does not read as `key = value` pairs is left whole, for the
+/// parser's error.
 fn take_ssl_mode(address: &str) -> (Option<String>, String) {
-    let mut search = 0;
-    while let Some(found) = address[search..].find("sslmode") {
-        let start = search + found;
-        search = start + "sslmode".len();
-        if !address[..start]
-            .chars()
-            .next_back()
-            .is_none_or(char::is_whitespace)
-        {
-            continue;
+    let Some(pairs) = libpq_pairs(address) else {
+        return (None, address.to_owned());
+    };
+    let mut mode = None;
+    let mut without = String::new();
+    let mut kept_to = 0;
+    for (key, value, span) in pairs {
+        if key == "sslmode" {
+            mode = Some(value);
+            without.push_str(&address[kept_to..span.start]);
+            kept_to = span.end;
         }
-        let rest = address[search..].trim_start();
-        let Some(rest) = rest.strip_prefix('=') else {
-            continue;
+    }
+    without.push_str(&address[kept_to..]);
+    (mode, without)
+}
+
+/// One `key = value` pair of a libpq string, and where it is.
+type LibpqPair = (String, String, std::ops::Range<usize>);
+
+/// The `key = value` pairs of a libpq string; values may be single-quoted,
+/// with `\` escapes.
+fn libpq_pairs(text: &str) -> Option<Vec<LibpqPair>> {
+    let mut pairs = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    let skip_spaces = |chars: &mut std::iter::Peekable<std::str::CharIndices>| {
+        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+    };
+    loop {
+        skip_spaces(&mut chars);
+        let Some(&(start, _)) = chars.peek() else {
+            return Some(pairs);
         };
-        let rest = rest.trim_start();
-        let (quoted, rest) = match rest.strip_prefix('\'') {
-            Some(rest) => (true, rest),
-            None => (false, rest),
-        };
-        let len = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-            .unwrap_or(rest.len());
-        let mode = &rest[..len];
-        let mut after = &rest[len..];
-        if quoted {
-            match after.strip_prefix('\'') {
-                Some(unquoted) => after = unquoted,
-                None => continue,
+        let mut key = String::new();
+        while let Some((_, c)) = chars.next_if(|(_, c)| !c.is_whitespace() && *c != '=') {
+            key.push(c);
+        }
+        skip_spaces(&mut chars);
+        chars.next_if(|(_, c)| *c == '=')?;
+        skip_spaces(&mut chars);
+        let mut value = String::new();
+        if chars.next_if(|(_, c)| *c == '\'').is_some() {
+            loop {
+                match chars.next()? {
+                    (_, '\'') => break,
+                    (_, '\\') => value.push(chars.next()?.1),
+                    (_, c) => value.push(c),
+                }
+            }
+        } else {
+            while let Some((_, c)) = chars.next_if(|(_, c)| !c.is_whitespace()) {
+                value.push(c);
             }
         }
-        if !after.chars().next().is_none_or(char::is_whitespace) {
-            continue;
-        }
-        let end = address.len() - after.len();
-        let without = format!("{}{}", &address[..start], &address[end..]);
-        return (Some(mode.to_owned()), without);
+        let end = chars.peek().map_or(text.len(), |(at, _)| *at);
+        pairs.push((key, value, start..end));
     }
-    (None, address.to_owned())
 }
 
 /// The client behind the guest's handle `conn`.
@@ -476,25 +511,53 @@ async fn connect(address: &CheckedAddress, ca_root: Option<&str>) -> Result<Clie
         config.ssl_mode(ssl_mode.negotiation());
         trusting = Some(ssl_mode.connector_trusting(pem).map_err(&failed)?);
     }
-    let connected = async {
-        if let Some(connector) = trusting {
-            let (client, connection) = config.connect(connector).await?;
-            tokio::spawn(drive(connection));
-            Ok(client)
-        } else if ssl_mode == SslMode::Disable {
-            let (client, connection) = config.connect(NoTls).await?;
-            tokio::spawn(drive(connection));
-            Ok(client)
-        } else {
-            let (client, connection) = config.connect(ssl_mode.connector()).await?;
-            tokio::spawn(drive(connection));
-            Ok(client)
-        }
-    };
-    tokio::time::timeout(CONNECT_TIMEOUT, connected)
+    let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
+    let timed_out = |_| failed(format!("no answer in {CONNECT_TIMEOUT:?}"));
+    let outcome = tokio::time::timeout_at(deadline, connect_with(&config, ssl_mode, trusting))
         .await
-        .map_err(|_| failed(format!("no answer in {CONNECT_TIMEOUT:?}")))?
-        .map_err(|e: tokio_postgres::Error| failed(values::error_text(&e)))
+        .map_err(timed_out)?;
+    let outcome = match outcome {
+        // As libpq's `prefer`: a server whose TLS this host cannot speak
+        // (an old protocol version, a key rustls refuses) is reached in
+        // plain text.
+        Err(e) if ssl_mode == SslMode::Prefer && e.to_string().starts_with(TLS_FAILED) => {
+            tracing::debug!(
+                "PostgreSQL at {}: TLS failed ({e}); `prefer` goes on without",
+                address.name
+            );
+            config.ssl_mode(SslMode::Disable.negotiation());
+            tokio::time::timeout_at(deadline, connect_with(&config, SslMode::Disable, None))
+                .await
+                .map_err(timed_out)?
+        }
+        other => other,
+    };
+    outcome.map_err(|e| failed(values::error_text(&e)))
+}
+
+/// How tokio-postgres's error for a failed TLS handshake begins.
+const TLS_FAILED: &str = "error performing TLS handshake";
+
+/// Connects as `mode` says (with `trusting`, when a CA root was given), and
+/// drives the connection in a task of its own.
+async fn connect_with(
+    config: &tokio_postgres::Config,
+    mode: SslMode,
+    trusting: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+) -> Result<Client, tokio_postgres::Error> {
+    if let Some(connector) = trusting {
+        let (client, connection) = config.connect(connector).await?;
+        tokio::spawn(drive(connection));
+        Ok(client)
+    } else if mode == SslMode::Disable {
+        let (client, connection) = config.connect(NoTls).await?;
+        tokio::spawn(drive(connection));
+        Ok(client)
+    } else {
+        let (client, connection) = config.connect(mode.connector()).await?;
+        tokio::spawn(drive(connection));
+        Ok(client)
+    }
 }
 
 /// Runs a connection's protocol until the client is dropped.
@@ -879,23 +942,45 @@ mod tests {
             libpq_to_url("host=db user=u sslmode=verify-full").unwrap(),
             "postgres://u@db:5432?sslmode=verify%2Dfull"
         );
-        for (written, rest) in [
-            ("sslmode=require host=h", " host=h"),
-            ("host=h sslmode = 'verify-ca'", "host=h "),
-            ("host=h  sslmode=prefer  user=u", "host=h    user=u"),
+        for (written, mode, rest) in [
+            ("sslmode=require host=h", "require", " host=h"),
+            ("host=h sslmode = 'verify-ca'", "verify-ca", "host=h "),
+            (
+                "host=h  sslmode=prefer  user=u",
+                "prefer",
+                "host=h    user=u",
+            ),
+            // The last one counts, as in libpq.
+            (
+                "sslmode=disable host=h sslmode=require",
+                "require",
+                " host=h ",
+            ),
+            // Inside a quoted value it is the value's.
+            (
+                "password='x sslmode=disable' sslmode=verify-full",
+                "verify-full",
+                "password='x sslmode=disable' ",
+            ),
         ] {
-            let (mode, without) = take_ssl_mode(written);
-            assert!(mode.is_some(), "{written}");
-            assert_eq!(without, rest, "{written}");
+            assert_eq!(
+                take_ssl_mode(written),
+                (Some(mode.to_owned()), rest.to_owned()),
+                "{written}"
+            );
         }
-        // Not a key of its own: left for the parser.
         for kept in [
             "host=h xsslmode=require",
-            "host=h sslmode='require",
             "host=h sslmodes=x",
+            "host=h password='unterminated",
         ] {
             assert_eq!(take_ssl_mode(kept), (None, kept.to_owned()), "{kept}");
         }
+        // Escapes in a quoted value, as libpq reads them.
+        assert_eq!(
+            libpq_to_url(r"host=h user=u sslmode='requir\e'").unwrap(),
+            "postgres://u@h:5432?sslmode=require"
+        );
     }
 
     #[test]
