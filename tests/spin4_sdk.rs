@@ -401,7 +401,7 @@ component = "other"
 
 [component.front]
 source = "front.wasm"
-allowed_outbound_hosts = ["http://back.spin.internal", "http://nope.spin.internal"]
+allowed_outbound_hosts = ["http://back.spin.internal", "http://nope.spin.internal", "http://self"]
 
 [component.back]
 source = "back.wasm"
@@ -423,6 +423,26 @@ source = "front.wasm"
     assert_eq!(reflected["uri"], "/items/7?q=1");
     assert_eq!(reflected["headers"]["spin-path-info"], "/items/7");
     assert_eq!(reflected["headers"]["spin-component-route"], "");
+    assert!(
+        reflected["headers"].get("spin-chain-depth").is_none(),
+        "{reflected}"
+    );
+
+    // To the application itself, through the listener: the chain depth
+    // travels in a header the callee never sees.
+    let (status, body) = call("/front/outbound", "/back/items/8");
+    assert_eq!(status, 200, "{body}");
+    let reflected: serde_json::Value =
+        serde_json::from_str(body.strip_prefix("200 ").expect("the back answered 200")).unwrap();
+    assert_eq!(reflected["headers"]["spin-path-info"], "/items/8");
+    assert_eq!(
+        reflected["headers"]["spin-full-url"],
+        "http://self.alt/back/items/8"
+    );
+    assert!(
+        reflected["headers"].get("spin-chain-depth").is_none(),
+        "{reflected}"
+    );
 
     // Not granted: refused like any other host.
     let (status, refused) = call("/other/outbound", "http://back.spin.internal/items");

@@ -296,6 +296,11 @@ impl WasiHttpHooks for OutboundHttp {
                 *request.uri_mut() = format!("http://{SELF_ALT}{path}")
                     .parse()
                     .map_err(|_| Error::HttpRequestUriInvalid)?;
+                // Its `Host` was the empty authority (`:80`), which the
+                // callee would see in `spin-full-url`.
+                request
+                    .headers_mut()
+                    .insert(http::header::HOST, http::HeaderValue::from_static(SELF_ALT));
             }
             match Self::check(&component, request.uri())? {
                 Route::Component(id) => {
