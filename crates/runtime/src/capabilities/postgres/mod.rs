@@ -538,37 +538,35 @@ async fn connect(address: &CheckedAddress, ca_root: Option<&str>) -> Result<Clie
 /// How tokio-postgres's error for a failed TLS handshake begins.
 const TLS_FAILED: &str = "error performing TLS handshake";
 
-/// Connects as `mode` says (with `trusting`, when a CA root was given), and
-/// drives the connection in a task of its own.
+/// Connects as `mode` says (through `trusting`, when a CA root was given).
 async fn connect_with(
     config: &tokio_postgres::Config,
     mode: SslMode,
     trusting: Option<tokio_postgres_rustls::MakeRustlsConnect>,
 ) -> Result<Client, tokio_postgres::Error> {
-    if let Some(connector) = trusting {
-        let (client, connection) = config.connect(connector).await?;
-        tokio::spawn(drive(connection));
-        Ok(client)
-    } else if mode == SslMode::Disable {
-        let (client, connection) = config.connect(NoTls).await?;
-        tokio::spawn(drive(connection));
-        Ok(client)
-    } else {
-        let (client, connection) = config.connect(mode.connector()).await?;
-        tokio::spawn(drive(connection));
-        Ok(client)
+    match trusting.or_else(|| (mode != SslMode::Disable).then(|| mode.connector())) {
+        Some(tls) => connect_via(config, tls).await,
+        None => connect_via(config, NoTls).await,
     }
 }
 
-/// Runs a connection's protocol until the client is dropped.
-async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+/// Connects through `tls`, and drives the connection in a task of its own
+/// until the client is dropped.
+async fn connect_via<T>(
+    config: &tokio_postgres::Config,
+    tls: T,
+) -> Result<Client, tokio_postgres::Error>
 where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    T::Stream: Send + 'static,
 {
-    if let Err(e) = connection.await {
-        tracing::debug!("PostgreSQL connection closed: {e}");
-    }
+    let (client, connection) = config.connect(tls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!("PostgreSQL connection closed: {e}");
+        }
+    });
+    Ok(client)
 }
 
 fn param_refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
