@@ -264,7 +264,8 @@ fn postgres_connections_are_encrypted_as_sslmode_asks() {
     let wrong_name = encrypted(&format!("{POSTGRES}?sslmode=verify-full"));
     assert!(
         wrong_name.starts_with("PostgresError: PostgresError::ConnectionFailed(")
-            && wrong_name.contains("certificate not valid for name \"127.0.0.1\""),
+            && wrong_name.contains("certificate not valid for name \"127.0.0.1\"")
+            && wrong_name.contains("hint: `sslmode=verify-full` needs a certificate"),
         "{wrong_name}"
     );
     let unknown = encrypted(&format!("{POSTGRES}?sslmode=allow"));

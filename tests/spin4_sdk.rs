@@ -428,6 +428,21 @@ source = "front.wasm"
         "{reflected}"
     );
 
+    // A client's own `spin-chain-depth` never reaches the guest either.
+    let forged = request(
+        up.addr,
+        "GET",
+        "/back/items/9",
+        &[("spin-chain-depth", "99")],
+        b"",
+    )
+    .unwrap();
+    let reflected: serde_json::Value = serde_json::from_str(&forged.text()).unwrap();
+    assert!(
+        reflected["headers"].get("spin-chain-depth").is_none(),
+        "{reflected}"
+    );
+
     // To the application itself, through the listener: the chain depth
     // travels in a header the callee never sees.
     let (status, body) = call("/front/outbound", "/back/items/8");

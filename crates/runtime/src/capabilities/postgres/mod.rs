@@ -532,7 +532,13 @@ async fn connect(address: &CheckedAddress, ca_root: Option<&str>) -> Result<Clie
         }
         other => other,
     };
-    outcome.map_err(|e| failed(values::error_text(&e)))
+    outcome.map_err(|e| {
+        let why = values::error_text(&e);
+        match why.starts_with(TLS_FAILED) {
+            true => failed(format!("{why}\n\nhint: {}", ssl_mode.failure_hint())),
+            false => failed(why),
+        }
+    })
 }
 
 /// How tokio-postgres's error for a failed TLS handshake begins.

@@ -111,6 +111,21 @@ impl SslMode {
         Ok(MakeRustlsConnect::new(client_config(verifier)))
     }
 
+    /// What to do when the TLS handshake failed in this mode.
+    pub(crate) fn failure_hint(self) -> &'static str {
+        match self {
+            Self::VerifyFull => {
+                "`sslmode=verify-full` needs a certificate that chains to a trusted root (the webpki roots, the machine's, or a connection builder's `set-ca-root`) and names the host: connect by the name it is for, or check the chain only with `sslmode=verify-ca`"
+            }
+            Self::VerifyCa => {
+                "`sslmode=verify-ca` needs a certificate that chains to a trusted root: add the server's CA to the machine's roots, or pass it to a connection builder's `set-ca-root`"
+            }
+            Self::Disable | Self::Prefer | Self::Require => {
+                "the server's TLS could not be negotiated with this host (rustls: TLS 1.2 or 1.3); `sslmode=disable` connects without TLS"
+            }
+        }
+    }
+
     /// What makes the TLS connection (unused under `disable`).
     pub(crate) fn connector(self) -> MakeRustlsConnect {
         static UNVERIFIED: OnceLock<rustls::ClientConfig> = OnceLock::new();
