@@ -7,7 +7,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
@@ -688,16 +688,23 @@ fn a_component_at_its_instance_cap_serves_every_request_with_the_instances_it_ha
     );
 }
 
+/// `spin up --max-instances-per-component 1` of the platform app built
+/// with spin-sdk 5, with no upstream to reach.
+fn start_with_one_instance() -> (tempfile::TempDir, SpinUp) {
+    let sdk = Spin4Sdk::V5;
+    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
+    let manifest = MANIFEST.replace("{upstream}", "1");
+    let (dir, manifest) = app_dir(&manifest, &component);
+    let up = SpinUp::start(&manifest, &["--max-instances-per-component", "1"]);
+    (dir, up)
+}
+
 #[test]
 fn an_instance_waiting_in_a_blocking_call_does_not_hold_back_other_requests() {
     // With one instance allowed, a request that sleeps (`time.sleep`, a
     // synchronous host call that holds its whole instance) must not make
     // the next request wait for it: a second instance serves it.
-    let sdk = Spin4Sdk::V5;
-    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
-    let manifest = MANIFEST.replace("{upstream}", "1");
-    let (_dir, manifest) = app_dir(&manifest, &component);
-    let up = SpinUp::start(&manifest, &["--max-instances-per-component", "1"]);
+    let (_dir, up) = start_with_one_instance();
     let addr = up.addr;
     let sleeper = std::thread::spawn(move || request(addr, "GET", "/sleep?60", &[], b""));
     assert!(
@@ -715,6 +722,69 @@ fn an_instance_waiting_in_a_blocking_call_does_not_hold_back_other_requests() {
         "the second instance serves the later requests"
     );
     assert!(!sleeper.is_finished(), "the sleeper still sleeps");
+}
+
+/// Waits until `up`'s log holds `needle` `n` times.
+fn expect_log_times(up: &SpinUp, needle: &str, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while up.stderr().matches(needle).count() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "expected `{needle}` {n} times in the log:\n{}",
+            up.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends `GET path` and leaves the connection open, unread.
+fn request_left_open(addr: SocketAddr, path: &str) -> TcpStream {
+    let mut client = TcpStream::connect(addr).unwrap();
+    write!(client, "GET {path} HTTP/1.1\r\nhost: test\r\n\r\n").unwrap();
+    client
+}
+
+/// How many ticks `label` printed, once they have stopped: the count
+/// after the output settled must not move in the second that follows.
+fn ticks_stopped(up: &SpinUp, label: &str) -> usize {
+    let needle = format!("tick {label} ");
+    std::thread::sleep(Duration::from_millis(500));
+    let settled = up.stdout().matches(&needle).count();
+    std::thread::sleep(Duration::from_secs(1));
+    let later = up.stdout().matches(&needle).count();
+    assert_eq!(settled, later, "the abandoned guest kept working");
+    settled
+}
+
+#[test]
+fn a_client_that_goes_away_stops_the_guest_working_on_its_request() {
+    const STOPPED: &str = "was stopped: a client went away before its response";
+    let (_dir, up) = start_with_one_instance();
+    let addr = up.addr;
+
+    // Alone in its instance: the instance is dropped with the work (a
+    // minute of ticks) as soon as the client leaves.
+    let client = request_left_open(addr, "/ticks?a,600");
+    up.wait_for_stdout("tick a 3");
+    drop(client);
+    expect_log_times(&up, STOPPED, 1);
+    assert!(ticks_stopped(&up, "a") < 600);
+    assert_eq!(up.get("/served").text(), "1", "a new instance serves on");
+
+    // Sharing its instance with a request that goes on: that request gets
+    // its whole answer, and only then is the instance dropped.
+    let client = request_left_open(addr, "/ticks?b,600");
+    up.wait_for_stdout("tick b 2");
+    let kept = std::thread::spawn(move || request(addr, "GET", "/ticks?c,20", &[], b""));
+    up.wait_for_stdout("tick c 2");
+    drop(client);
+    expect_log_times(&up, "a client of component `platform` went away", 2);
+    let kept = kept.join().unwrap().unwrap();
+    assert_eq!((kept.status, kept.text().as_str()), (200, "c ticked 20"));
+    expect_log_times(&up, STOPPED, 2);
+    ticks_stopped(&up, "b");
+    assert_eq!(up.get("/hello").status, 200);
+    assert!(!up.stderr().contains("ERROR"), "{}", up.stderr());
 }
 
 #[test]

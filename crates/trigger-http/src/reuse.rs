@@ -5,7 +5,7 @@
 //! one after another — never two at once. Python globals then persist
 //! between those requests; an instance that trapped, timed out or failed is
 //! dropped. (`wasi:http@0.3` components are reused by default, several
-//! requests at once: see `wasi03.rs`.)
+//! requests at once: see `wasi03/`.)
 
 use std::collections::HashMap;
 use std::sync::Mutex;

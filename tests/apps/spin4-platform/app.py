@@ -18,6 +18,11 @@ from spin_sdk.mqtt import Qos
 from spin_sdk.sqlite import Connection, Value_Integer, Value_Text
 from spin_sdk.util import collect
 
+try:
+    from spin_sdk.wit.imports.wasi_clocks_monotonic_clock_0_3_0 import wait_for
+except ImportError:  # spin-sdk 4.0: WASI 0.3.0-rc-2026-03-15 only
+    from spin_sdk.wit.imports.wasi_clocks_monotonic_clock_0_3_0_rc_2026_03_15 import wait_for
+
 # Counts the requests this instance served: more than 1 when the host
 # reuses instances (the default for wasi:http 0.3 components).
 served = 0
@@ -224,6 +229,14 @@ class HttpHandler(http.Handler):
             print("sleeping", flush=True)
             time.sleep(float(query))
             return text(200, "slept")
+        if path == "/ticks":
+            # Works until done, printing a tick every 100 ms: an async wait
+            # (the instance may serve other requests meanwhile).
+            label, _, count = query.partition(",")
+            for i in range(int(count)):
+                print(f"tick {label} {i}", flush=True)
+                await wait_for(100_000_000)
+            return text(200, f"{label} ticked {count}")
         if path == "/fail":
             raise ValueError("failing on purpose")
         return text(404, "no such route")

@@ -18,7 +18,15 @@
 //! to the handler's queue as soon as a worker can take it. An instance that
 //! has waited [`WAITING_AFTER`] in one synchronous host call (Python's
 //! `time.sleep`, a Spin 2.0 interface) stops counting until it returns: it
-//! uses no CPU and can take no request, so it must not hold back others.
+//! uses no CPU and can take no request, so it must not hold back others
+//! (`capacity.rs`).
+//!
+//! Another is the client that goes away before its response: Spin lets its
+//! guest run on; here its instance is dropped once nothing else needs it
+//! (`client.rs`).
+
+mod capacity;
+mod client;
 
 use bytes::Bytes;
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -26,11 +34,10 @@ use http::{Request, Response, Uri};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt as _;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::component::GuestTaskId;
 use wasmtime::{Store, StoreContextMut};
 use wasmtime_wasi_http::WasiHttpView;
@@ -42,7 +49,8 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::handler::GuestBody;
-use spin_runtime::host_wait::{HostWait, TickClock};
+use capacity::{AtCapacity, Capacity, LiveInstance, NoFreeInstance};
+use client::{ClientGone, ClientWatch, InstanceActivity, LiveRequest, LiveSlot};
 use spin_runtime::logs::CaptureSince;
 use spin_runtime::{HostState, LoadedApp, LoadedComponent};
 
@@ -57,6 +65,10 @@ pub(crate) struct RequestData {
     capture: CaptureSlot,
     /// How many in-process hops led to the request.
     chain_depth: u32,
+    /// Whether the request's client went away.
+    client: ClientGone,
+    /// Where the accepting instance leaves the request's [`LiveRequest`].
+    live: LiveSlot,
 }
 
 /// How the instances of one `wasi:http@0.3` component are shared.
@@ -73,110 +85,6 @@ pub(crate) struct ReusePolicy {
     /// The most instances alive at once.
     pub max_instances: u32,
 }
-
-/// A component's instances alive, and a signal for requests waiting for
-/// one to take them.
-struct Capacity {
-    /// The most instances alive at once that are not waiting in a host
-    /// call; `None`: no cap.
-    max: Option<usize>,
-    /// What each instance alive is doing (see [`HostWait`]).
-    live: Mutex<Vec<Arc<HostWait>>>,
-    /// Notified when a worker may take a request (or an instance ended).
-    changed: Notify,
-    /// How many requests turned back at the cap wait for `changed`: the
-    /// workers signal only then, so a request that finds a worker at once
-    /// costs the signal nothing.
-    waiting: AtomicUsize,
-}
-
-/// How long an instance must have waited in one host call before it stops
-/// counting against the cap: far longer than a host call that does not
-/// wait (writing a log line, reading a clock), short enough that a request
-/// behind a `time.sleep` is hardly delayed.
-const WAITING_AFTER: Duration = Duration::from_millis(50);
-
-/// How many times `max` instances may be alive when some wait in host
-/// calls.
-const WAITING_CEILING: usize = 4;
-
-impl Capacity {
-    /// A place for one more instance, unless `max` instances are alive and
-    /// not waiting in a host call: an instance stopped in a synchronous host
-    /// call (which holds its whole store) uses no CPU and takes no request,
-    /// so it does not hold back others. The instance's store must then be
-    /// watched with the [`HostWait`] returned.
-    fn admit(self: &Arc<Self>, clock: &TickClock) -> Option<LiveInstance> {
-        let Some(max) = self.max else {
-            return Some(LiveInstance {
-                capacity: self.clone(),
-                wait: None,
-            });
-        };
-        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        let waiting = live
-            .iter()
-            .filter(|w| w.waiting_for().is_some_and(|d| d >= WAITING_AFTER))
-            .count();
-        // A hard ceiling as well: a wait the hook misreads (a host call
-        // that computes, a guest that blocks one task while others run)
-        // cannot start instances without end.
-        if live.len() - waiting >= max || live.len() >= max.saturating_mul(WAITING_CEILING) {
-            return None;
-        }
-        if waiting > 0 {
-            tracing::debug!(
-                "starting instance {} of a component with a cap of {max}: {waiting} wait in a host call",
-                live.len() + 1
-            );
-        }
-        let wait = HostWait::new(clock);
-        live.push(wait.clone());
-        Some(LiveInstance {
-            capacity: self.clone(),
-            wait: Some(wait),
-        })
-    }
-
-    /// The instance watched by `wait` has ended.
-    fn release(&self, wait: &Arc<HostWait>) {
-        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(at) = live.iter().position(|w| Arc::ptr_eq(w, wait)) {
-            live.swap_remove(at);
-        }
-    }
-
-    /// Wakes the requests waiting for a worker, if any.
-    fn signal(&self) {
-        if self.waiting.load(Ordering::Acquire) > 0 {
-            self.changed.notify_waiters();
-        }
-    }
-
-    /// Waits for [`Capacity::signal`], or [`RETRY_POLL`] at most (a signal
-    /// may come between the request's try and this wait, and an instance
-    /// that starts waiting in a host call sends none).
-    async fn wait(&self) {
-        self.waiting.fetch_add(1, Ordering::AcqRel);
-        let _ = tokio::time::timeout(RETRY_POLL, self.changed.notified()).await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Why a request failed at the cap: no worker took it within its timeout.
-#[derive(Debug, thiserror::Error)]
-#[error("no instance was free")]
-struct NoFreeInstance;
-
-/// Why a worker was not started: the component has `max_instances` alive.
-#[derive(Debug, thiserror::Error)]
-#[error("every instance the component may have is busy")]
-struct AtCapacity;
-
-/// How long a request turned back by [`AtCapacity`] waits for a signal
-/// before it tries again anyway (a signal may come between its try and
-/// its wait).
-const RETRY_POLL: Duration = Duration::from_millis(5);
 
 /// The instances of one component, and how to make another.
 pub(crate) struct ComponentWorkers {
@@ -197,12 +105,9 @@ pub(crate) fn handler(
     pre: ServicePre<HostState>,
     policy: ReusePolicy,
 ) -> Wasi03Handler {
-    let capacity = Arc::new(Capacity {
-        max: (policy.max_instances != u32::MAX).then_some(policy.max_instances as usize),
-        live: Mutex::new(Vec::new()),
-        changed: Notify::new(),
-        waiting: AtomicUsize::new(0),
-    });
+    let capacity = Arc::new(Capacity::new(
+        (policy.max_instances != u32::MAX).then_some(policy.max_instances as usize),
+    ));
     ProxyHandler::new(ComponentWorkers {
         app,
         component,
@@ -229,6 +134,7 @@ impl HandlerState for ComponentWorkers {
             .data_mut()
             .set_request_timeout(self.policy.request_timeout);
         let service = self.pre.instantiate_async(&mut store).await?;
+        let activity = Arc::new(InstanceActivity::default());
         Ok(Instance {
             store,
             proxy: Proxy::P3(service),
@@ -236,11 +142,13 @@ impl HandlerState for ComponentWorkers {
             expiration: Expiration {
                 policy: self.policy,
                 timer: None,
+                activity: activity.clone(),
             },
             state: Worker {
                 policy: self.policy,
                 component: self.component.config.id.clone(),
                 live,
+                activity,
             },
         })
     }
@@ -253,23 +161,8 @@ pub(crate) struct Worker {
     /// This instance's place under `max_instances`, given back when the
     /// worker ends.
     live: LiveInstance,
-}
-
-/// An instance counted by its component's [`Capacity`] until dropped.
-struct LiveInstance {
-    capacity: Arc<Capacity>,
-    /// What the instance is doing (watched only under a cap).
-    wait: Option<Arc<HostWait>>,
-}
-
-impl Drop for LiveInstance {
-    fn drop(&mut self) {
-        if let Some(wait) = &self.wait {
-            self.capacity.release(wait);
-        }
-        // Wakes requests turned back at the cap.
-        self.capacity.signal();
-    }
+    /// Whether a client went away, and which requests are live.
+    activity: Arc<InstanceActivity>,
 }
 
 impl WorkerState for Worker {
@@ -301,23 +194,43 @@ impl WorkerState for Worker {
             .data_mut()
             .outbound_http()
             .start_chained(data.chain_depth);
+        // Live until its response body is done: the instance is not dropped
+        // for another request's client under it.
+        *data.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.activity.start());
         // The instance's SQLite deadline follows its latest request (the
         // statements of an instance share it).
         store
             .data_mut()
             .set_request_timeout(self.policy.request_timeout);
-        // The request expires (its caller gets an error) at its timeout. The
-        // future is dropped once the request has its response, and its
-        // chain depth with it.
+        // The request expires (its caller gets an error) at its timeout, or
+        // when its client goes away — then its instance must go too, the
+        // one way to stop the guest's work on it. The future is dropped
+        // once the request has its response, and its chain depth with it.
         let timeout = self.policy.request_timeout;
+        let activity = self.activity.clone();
+        let component = self.component.clone();
+        let client = data.client;
         Box::pin(async move {
             let _chained = chained;
-            tokio::time::sleep(timeout).await;
+            tokio::select! {
+                () = tokio::time::sleep(timeout) => {}
+                () = client.wait() => {
+                    tracing::info!(
+                        "a client of component `{component}` went away before its response; the instance working on it stops once no other request needs it"
+                    );
+                    activity.abandon();
+                }
+            }
         })
     }
 
     fn drop(&self, store: Store<HostState>, result: wasmtime::Result<()>) {
-        if let Err(err) = result {
+        if self.activity.was_abandoned() {
+            tracing::info!(
+                "an instance of component `{}` was stopped: a client went away before its response",
+                self.component
+            );
+        } else if let Err(err) = result {
             tracing::error!(
                 "an instance of component `{}` stopped: {err:?}",
                 self.component
@@ -331,10 +244,12 @@ impl WorkerState for Worker {
 /// request timeout after its latest request started (or after its last
 /// response, for work it does past it) — the second line of defence that
 /// wasmtime's handler asks for, since a busy guest can keep the request's
-/// own timer from being polled.
+/// own timer from being polled — or once a request's client went away and
+/// no other request needs the instance.
 pub(crate) struct Expiration {
     policy: ReusePolicy,
     timer: Option<(Instant, Pin<Box<tokio::time::Sleep>>)>,
+    activity: Arc<InstanceActivity>,
 }
 
 impl WorkerExpiration for Expiration {
@@ -344,6 +259,9 @@ impl WorkerExpiration for Expiration {
         status: WorkerStatus,
         start: Instant,
     ) -> Poll<()> {
+        if self.activity.poll_stop(cx).is_ready() {
+            return Poll::Ready(());
+        }
         let limit = match status {
             WorkerStatus::Idle => self.policy.idle_timeout,
             WorkerStatus::Requests | WorkerStatus::PostReturn => self.policy.request_timeout,
@@ -377,33 +295,33 @@ pub(crate) async fn handle<B: GuestBody>(
     permit: OwnedSemaphorePermit,
     capture: CaptureSlot,
 ) -> anyhow::Result<Response<HyperOutgoingBody>> {
+    // hyper drops this future when the client goes away; `watch` then
+    // tells the instance working on the request (see `client.rs`).
+    let (watch, client) = ClientWatch::new();
+    let live = LiveSlot::default();
     let data = RequestData {
         capture,
         chain_depth: crate::handler::chain_depth(&req),
+        client,
+        live: live.clone(),
     };
     let req = with_absolute_uri(req, tls).map(|body| body.map_err(Into::into).boxed_unsync());
-    // wasmtime's handler cannot cancel a guest's request yet: a client
-    // that leaves before the head must not free the slot of a guest that
-    // goes on. So the call runs in a task of its own that holds the
-    // request's slot until the head (or the request's expiry), and then
-    // hands the slot to the body.
-    let handler = handler.clone();
-    let call = tokio::spawn(async move {
-        let response = handle_within_capacity(&handler, req, timeout, data).await?;
-        Ok::<_, wasmtime::Error>(response.map(|body| {
-            PermitBody {
-                inner: body,
-                _permit: permit,
-            }
-            .boxed_unsync()
-        }))
-    });
-    let outcome = match call.await {
-        Ok(outcome) => outcome,
-        Err(join) => return Err(anyhow::anyhow!("the request task panicked: {join}")),
-    };
+    let outcome = handle_within_capacity(handler, req, timeout, data).await;
+    watch.answered();
     match outcome {
-        Ok(response) => Ok(response),
+        Ok(response) => {
+            // The body holds the request's slot, and keeps its instance
+            // from being dropped for another request's client, until done.
+            let live = live.lock().unwrap_or_else(|p| p.into_inner()).take();
+            Ok(response.map(|body| {
+                PermitBody {
+                    inner: body,
+                    _permit: permit,
+                    _live: live,
+                }
+                .boxed_unsync()
+            }))
+        }
         Err(err) if err.is::<ExpirationError>() => Err(anyhow::anyhow!(
             "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
         )),
@@ -456,10 +374,12 @@ fn is_at_capacity(err: &wasmtime::Error) -> bool {
         .is_some_and(|failed| failed.error.is::<AtCapacity>())
 }
 
-/// A response body that holds its request's slot until it is done.
+/// A response body that holds its request's slot, and its place among its
+/// instance's live requests, until it is done.
 struct PermitBody {
     inner: HyperOutgoingBody,
     _permit: OwnedSemaphorePermit,
+    _live: Option<LiveRequest>,
 }
 
 impl Body for PermitBody {
