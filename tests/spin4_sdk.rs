@@ -758,8 +758,16 @@ fn ticks_stopped(up: &SpinUp, label: &str) -> usize {
 
 #[test]
 fn a_client_that_goes_away_stops_the_guest_working_on_its_request() {
+    const GONE: &str = "a client of component `platform` went away";
     const STOPPED: &str = "was stopped: a client went away before its response";
-    let (_dir, up) = start_with_one_instance();
+    let sdk = Spin4Sdk::V5;
+    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
+    let manifest = MANIFEST.replace("{upstream}", "1");
+    let (_dir, manifest) = app_dir(&manifest, &component);
+    // Clients leaving is logged at debug level only.
+    let up = SpinUp::start_with(&manifest, &["--max-instances-per-component", "1"], |cmd| {
+        cmd.env("SPIN_LOG", "warn,spin_trigger_http=debug");
+    });
     let addr = up.addr;
 
     // Alone in its instance: the instance is dropped with the work (a
@@ -778,11 +786,24 @@ fn a_client_that_goes_away_stops_the_guest_working_on_its_request() {
     let kept = std::thread::spawn(move || request(addr, "GET", "/ticks?c,20", &[], b""));
     up.wait_for_stdout("tick c 2");
     drop(client);
-    expect_log_times(&up, "a client of component `platform` went away", 2);
+    expect_log_times(&up, GONE, 2);
+    assert!(!kept.is_finished());
+    assert_eq!(up.stderr().matches(STOPPED).count(), 1, "dropped too soon");
     let kept = kept.join().unwrap().unwrap();
-    assert_eq!((kept.status, kept.text().as_str()), (200, "c ticked 20"));
+    assert_eq!(
+        (kept.status, kept.text().as_str()),
+        (200, "c ticked 20 as request 3"),
+        "served whole, by the instance it shared with the abandoned request"
+    );
     expect_log_times(&up, STOPPED, 2);
     ticks_stopped(&up, "b");
+
+    // In a blocking call (`time.sleep`, which holds the whole instance):
+    // stopped all the same, long before the sleep or the request timeout.
+    let client = request_left_open(addr, "/sleep?120");
+    up.wait_for_stdout("sleeping");
+    drop(client);
+    expect_log_times(&up, STOPPED, 3);
     assert_eq!(up.get("/hello").status, 200);
     assert!(!up.stderr().contains("ERROR"), "{}", up.stderr());
 }

@@ -232,11 +232,12 @@ class HttpHandler(http.Handler):
         if path == "/ticks":
             # Works until done, printing a tick every 100 ms: an async wait
             # (the instance may serve other requests meanwhile).
+            number = served  # this request's number in its instance
             label, _, count = query.partition(",")
             for i in range(int(count)):
                 print(f"tick {label} {i}", flush=True)
                 await wait_for(100_000_000)
-            return text(200, f"{label} ticked {count}")
+            return text(200, f"{label} ticked {count} as request {number}")
         if path == "/fail":
             raise ValueError("failing on purpose")
         return text(404, "no such route")

@@ -2,13 +2,15 @@
 //! which wasmtime's handler does not have: at the cap a new worker gives up
 //! ([`AtCapacity`]) and its request waits for a worker to take it. An
 //! instance waiting in a synchronous host call stops counting (see
-//! [`HostWait`]).
+//! [`HostWait`]), and so does one abandoned by a client (it takes no more
+//! requests and is dropped once its others are done: `client.rs`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
+use super::client::InstanceActivity;
 use spin_runtime::host_wait::{HostWait, TickClock};
 
 /// A component's instances alive, and a signal for requests waiting for
@@ -17,8 +19,9 @@ pub(super) struct Capacity {
     /// The most instances alive at once that are not waiting in a host
     /// call; `None`: no cap.
     max: Option<usize>,
-    /// What each instance alive is doing (see [`HostWait`]).
-    live: Mutex<Vec<Arc<HostWait>>>,
+    /// What each instance alive is doing (see [`HostWait`]), and whether
+    /// a client abandoned it.
+    live: Mutex<Vec<(Arc<HostWait>, Arc<InstanceActivity>)>>,
     /// Notified when a worker may take a request (or an instance ended).
     changed: Notify,
     /// How many requests turned back at the cap wait for `changed`: the
@@ -51,9 +54,14 @@ impl Capacity {
     /// A place for one more instance, unless `max` instances are alive and
     /// not waiting in a host call: an instance stopped in a synchronous host
     /// call (which holds its whole store) uses no CPU and takes no request,
-    /// so it does not hold back others. The instance's store must then be
-    /// watched with the [`HostWait`] returned.
-    pub(super) fn admit(self: &Arc<Self>, clock: &TickClock) -> Option<LiveInstance> {
+    /// so it does not hold back others; nor does an instance a client
+    /// abandoned. The instance's store must then be watched with the
+    /// [`HostWait`] returned.
+    pub(super) fn admit(
+        self: &Arc<Self>,
+        clock: &TickClock,
+        activity: &Arc<InstanceActivity>,
+    ) -> Option<LiveInstance> {
         let Some(max) = self.max else {
             return Some(LiveInstance {
                 capacity: self.clone(),
@@ -63,7 +71,9 @@ impl Capacity {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         let waiting = live
             .iter()
-            .filter(|w| w.waiting_for().is_some_and(|d| d >= WAITING_AFTER))
+            .filter(|(w, activity)| {
+                activity.was_abandoned() || w.waiting_for().is_some_and(|d| d >= WAITING_AFTER)
+            })
             .count();
         // A hard ceiling as well: a wait the hook misreads (a host call
         // that computes, a guest that blocks one task while others run)
@@ -73,12 +83,12 @@ impl Capacity {
         }
         if waiting > 0 {
             tracing::debug!(
-                "starting instance {} of a component with a cap of {max}: {waiting} wait in a host call",
+                "starting instance {} of a component with a cap of {max}: {waiting} wait in a host call or were abandoned",
                 live.len() + 1
             );
         }
         let wait = HostWait::new(clock);
-        live.push(wait.clone());
+        live.push((wait.clone(), activity.clone()));
         Some(LiveInstance {
             capacity: self.clone(),
             wait: Some(wait),
@@ -88,7 +98,7 @@ impl Capacity {
     /// The instance watched by `wait` has ended.
     fn release(&self, wait: &Arc<HostWait>) {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(at) = live.iter().position(|w| Arc::ptr_eq(w, wait)) {
+        if let Some(at) = live.iter().position(|(w, _)| Arc::ptr_eq(w, wait)) {
             live.swap_remove(at);
         }
     }
@@ -102,7 +112,7 @@ impl Capacity {
 
     /// Waits for [`Capacity::signal`], or [`RETRY_POLL`] at most (a signal
     /// may come between the request's try and this wait, and an instance
-    /// that starts waiting in a host call sends none).
+    /// that starts waiting in a host call, or is abandoned, sends none).
     pub(super) async fn wait(&self) {
         self.waiting.fetch_add(1, Ordering::AcqRel);
         let _ = tokio::time::timeout(RETRY_POLL, self.changed.notified()).await;

@@ -1,70 +1,59 @@
 //! A client that goes away before its response. wasmtime 48 cannot cancel
 //! one guest task (its handler says so: wasmtime issue #11833), only drop a
 //! whole instance. So when a request's client leaves while the guest works
-//! on it, the request expires at once, its instance takes no more requests
-//! and is dropped — stopping the abandoned work — as soon as no other
-//! request it serves still needs it (for its response head or its body).
-//! An instance that serves only the abandoned request stops right away.
+//! on it, its instance takes no more requests and is dropped — stopping the
+//! abandoned work — as soon as no other request it serves still needs it
+//! (for its response head or its body). An instance that serves only the
+//! abandoned request stops right away, even in a blocking host call or a
+//! busy loop: the worker's expiration, which decides it, is polled outside
+//! the guest.
 //!
 //! hyper drops a request's future when its connection closes; the
-//! [`ClientWatch`] held by that future then tells the request's expiration
-//! ([`ClientGone`]), and the [`InstanceActivity`] shared by the instance's
-//! worker and its expiration decides when the instance may go.
+//! [`ClientWatch`] held by that future then abandons the instance that
+//! accepted the request, if one has ([`InstanceActivity`]). A request whose
+//! client left while it was still queued runs as usual when an instance
+//! takes it: abandoning a healthy instance for it would let clients that
+//! leave at once make every instance start over.
 
 use futures::task::AtomicWaker;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use tokio::sync::watch;
 
 /// Held by the future that answers the client: dropped before
-/// [`ClientWatch::answered`], it says the client went away.
+/// [`ClientWatch::answered`], it abandons the request's instance.
 pub(super) struct ClientWatch {
-    sender: Option<watch::Sender<bool>>,
+    /// Where the instance that accepts the request leaves its
+    /// [`LiveRequest`]; `None` once answered.
+    live: Option<LiveSlot>,
 }
 
-/// Whether a request's client went away before its answer.
-#[derive(Clone)]
-pub(super) struct ClientGone(watch::Receiver<bool>);
-
 impl ClientWatch {
-    /// A watch for one request, and what its expiration listens to.
-    pub(super) fn new() -> (Self, ClientGone) {
-        let (sender, receiver) = watch::channel(false);
-        (
-            Self {
-                sender: Some(sender),
-            },
-            ClientGone(receiver),
-        )
+    /// A watch over the request whose live guard `live` will hold.
+    pub(super) fn new(live: LiveSlot) -> Self {
+        Self { live: Some(live) }
     }
 
     /// The client has its answer (or an error): nothing was abandoned.
     pub(super) fn answered(mut self) {
-        self.sender = None;
+        self.live = None;
     }
 }
 
 impl Drop for ClientWatch {
     fn drop(&mut self) {
-        if let Some(sender) = self.sender.take() {
-            let _ = sender.send(true);
-        }
-    }
-}
-
-impl ClientGone {
-    /// Resolves when the client goes away; never, once it has its answer.
-    pub(super) async fn wait(mut self) {
-        if self.0.wait_for(|gone| *gone).await.is_err() {
-            std::future::pending::<()>().await;
+        let Some(slot) = self.live.take() else { return };
+        let live = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(live) = live {
+            live.0.abandon();
         }
     }
 }
 
 /// What one instance's requests are doing, as far as dropping it goes.
-#[derive(Default)]
 pub(super) struct InstanceActivity {
+    /// The component, for the log.
+    component: String,
     /// A request's client went away while the instance worked on it.
     abandoned: AtomicBool,
     /// Requests accepted whose response (head and body) is not done.
@@ -74,6 +63,16 @@ pub(super) struct InstanceActivity {
 }
 
 impl InstanceActivity {
+    /// A new instance of `component`, nothing abandoned.
+    pub(super) fn new(component: &str) -> Self {
+        Self {
+            component: component.to_owned(),
+            abandoned: AtomicBool::new(false),
+            live: AtomicUsize::new(0),
+            expiration: AtomicWaker::new(),
+        }
+    }
+
     /// A request the instance has accepted: live until the guard drops
     /// (once its response body is done, or it failed or was abandoned).
     pub(super) fn start(self: &Arc<Self>) -> LiveRequest {
@@ -81,8 +80,13 @@ impl InstanceActivity {
         LiveRequest(self.clone())
     }
 
-    /// A request's client went away: the instance must go.
+    /// A request's client went away: the instance must go. (Logged at
+    /// debug level: clients leave all the time, and could fill the log.)
     pub(super) fn abandon(&self) {
+        tracing::debug!(
+            "a client of component `{}` went away before its response; the instance working on it stops once no other request needs it",
+            self.component
+        );
         self.abandoned.store(true, Ordering::Release);
         self.expiration.wake();
     }
@@ -131,7 +135,7 @@ mod tests {
 
     #[test]
     fn an_instance_stops_once_abandoned_and_nothing_else_is_live() {
-        let activity = Arc::new(InstanceActivity::default());
+        let activity = Arc::new(InstanceActivity::new("c"));
         let other = activity.start();
         let abandoned = activity.start();
         assert!(!stop(&activity), "nothing abandoned yet");
@@ -144,20 +148,33 @@ mod tests {
 
     #[test]
     fn an_instance_without_abandoned_requests_never_stops_for_it() {
-        let activity = Arc::new(InstanceActivity::default());
+        let activity = Arc::new(InstanceActivity::new("c"));
         drop(activity.start());
         assert!(!stop(&activity));
     }
 
-    #[tokio::test]
-    async fn a_client_that_leaves_is_gone_and_one_answered_never_is() {
-        let (watch, gone) = ClientWatch::new();
+    #[test]
+    fn a_client_that_leaves_abandons_the_instance_that_took_its_request() {
+        let activity = Arc::new(InstanceActivity::new("c"));
+        let slot = LiveSlot::default();
+        let watch = ClientWatch::new(slot.clone());
+        *slot.lock().unwrap() = Some(activity.start());
         drop(watch);
-        gone.wait().await;
+        assert!(activity.was_abandoned());
+        assert!(stop(&activity), "its live guard went with it");
+    }
 
-        let (watch, gone) = ClientWatch::new();
+    #[test]
+    fn an_answered_or_queued_request_abandons_nothing() {
+        let activity = Arc::new(InstanceActivity::new("c"));
+        let slot = LiveSlot::default();
+        let watch = ClientWatch::new(slot.clone());
+        *slot.lock().unwrap() = Some(activity.start());
         watch.answered();
-        let waited = tokio::time::timeout(std::time::Duration::from_millis(20), gone.wait()).await;
-        assert!(waited.is_err(), "an answered client is never gone");
+        assert!(!activity.was_abandoned());
+
+        // Left while queued: nothing to abandon yet, nor later.
+        drop(ClientWatch::new(LiveSlot::default()));
+        assert!(!activity.was_abandoned());
     }
 }

@@ -50,7 +50,7 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::handler::GuestBody;
 use capacity::{AtCapacity, Capacity, LiveInstance, NoFreeInstance};
-use client::{ClientGone, ClientWatch, InstanceActivity, LiveRequest, LiveSlot};
+use client::{ClientWatch, InstanceActivity, LiveRequest, LiveSlot};
 use spin_runtime::logs::CaptureSince;
 use spin_runtime::{HostState, LoadedApp, LoadedComponent};
 
@@ -65,8 +65,6 @@ pub(crate) struct RequestData {
     capture: CaptureSlot,
     /// How many in-process hops led to the request.
     chain_depth: u32,
-    /// Whether the request's client went away.
-    client: ClientGone,
     /// Where the accepting instance leaves the request's [`LiveRequest`].
     live: LiveSlot,
 }
@@ -123,7 +121,8 @@ impl HandlerState for ComponentWorkers {
     type WorkerState = Worker;
 
     async fn instantiate(&self) -> wasmtime::Result<Instance<HostState, Expiration, Worker>> {
-        let Some(live) = self.capacity.admit(&self.app.engine.clock) else {
+        let activity = Arc::new(InstanceActivity::new(&self.component.config.id));
+        let Some(live) = self.capacity.admit(&self.app.engine.clock, &activity) else {
             return Err(wasmtime::Error::new(AtCapacity));
         };
         let mut store = self.app.new_store(&self.component);
@@ -134,7 +133,6 @@ impl HandlerState for ComponentWorkers {
             .data_mut()
             .set_request_timeout(self.policy.request_timeout);
         let service = self.pre.instantiate_async(&mut store).await?;
-        let activity = Arc::new(InstanceActivity::default());
         Ok(Instance {
             store,
             proxy: Proxy::P3(service),
@@ -170,7 +168,7 @@ impl WorkerState for Worker {
     type RequestData = RequestData;
 
     fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
-        if total >= self.policy.max_requests as usize {
+        if total >= self.policy.max_requests as usize || self.activity.was_abandoned() {
             ShouldAccept::Never
         } else if concurrent >= self.policy.max_concurrent as usize {
             ShouldAccept::No
@@ -202,43 +200,47 @@ impl WorkerState for Worker {
         store
             .data_mut()
             .set_request_timeout(self.policy.request_timeout);
-        // The request expires (its caller gets an error) at its timeout, or
-        // when its client goes away — then its instance must go too, the
-        // one way to stop the guest's work on it. The future is dropped
-        // once the request has its response, and its chain depth with it.
+        // The request expires (its caller gets an error) at its timeout. The
+        // future is dropped once the request has its response, and its
+        // chain depth with it.
         let timeout = self.policy.request_timeout;
-        let activity = self.activity.clone();
-        let component = self.component.clone();
-        let client = data.client;
         Box::pin(async move {
             let _chained = chained;
-            tokio::select! {
-                () = tokio::time::sleep(timeout) => {}
-                () = client.wait() => {
-                    tracing::info!(
-                        "a client of component `{component}` went away before its response; the instance working on it stops once no other request needs it"
-                    );
-                    activity.abandon();
-                }
-            }
+            tokio::time::sleep(timeout).await;
         })
     }
 
     fn drop(&self, store: Store<HostState>, result: wasmtime::Result<()>) {
-        if self.activity.was_abandoned() {
-            tracing::info!(
-                "an instance of component `{}` was stopped: a client went away before its response",
-                self.component
-            );
-        } else if let Err(err) = result {
-            tracing::error!(
-                "an instance of component `{}` stopped: {err:?}",
-                self.component
-            );
+        // wasmtime's handler reports why with these messages alone.
+        let reason = result.as_ref().err().map(|err| err.to_string());
+        let component = &self.component;
+        match reason.as_deref() {
+            None | Some(GUEST_TIMED_OUT) if self.activity.was_abandoned() => tracing::debug!(
+                "an instance of component `{component}` was stopped: a client went away before its response"
+            ),
+            None => {}
+            // The worker's future was dropped: the server is stopping (a
+            // panic would have been reported already).
+            Some(WORKER_DROPPED) => {
+                tracing::debug!(
+                    "an instance of component `{component}` was dropped with its worker"
+                )
+            }
+            Some(_) => {
+                if let Err(err) = result {
+                    tracing::error!("an instance of component `{component}` stopped: {err:?}");
+                }
+            }
         }
         drop(store);
     }
 }
+
+/// What wasmtime's handler says when an instance's expiration ended it
+/// with requests in flight.
+const GUEST_TIMED_OUT: &str = "guest timed out";
+/// What wasmtime's handler says when a worker's future was dropped.
+const WORKER_DROPPED: &str = "worker panicked";
 
 /// When an instance is dropped: after `idle_timeout` without work, or a
 /// request timeout after its latest request started (or after its last
@@ -297,12 +299,11 @@ pub(crate) async fn handle<B: GuestBody>(
 ) -> anyhow::Result<Response<HyperOutgoingBody>> {
     // hyper drops this future when the client goes away; `watch` then
     // tells the instance working on the request (see `client.rs`).
-    let (watch, client) = ClientWatch::new();
     let live = LiveSlot::default();
+    let watch = ClientWatch::new(live.clone());
     let data = RequestData {
         capture,
         chain_depth: crate::handler::chain_depth(&req),
-        client,
         live: live.clone(),
     };
     let req = with_absolute_uri(req, tls).map(|body| body.map_err(Into::into).boxed_unsync());
