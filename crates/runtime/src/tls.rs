@@ -13,13 +13,25 @@ pub(crate) fn trusted_roots() -> Arc<rustls::RootCertStore> {
             let mut roots = rustls::RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
             };
+            let (added, ignored) =
+                roots.add_parsable_certificates(platform_certs().iter().cloned());
+            tracing::debug!("trusting {added} platform certificates ({ignored} unusable)");
+            Arc::new(roots)
+        })
+        .clone()
+}
+
+/// The platform's root certificates, read once (for clients that take
+/// certificates rather than a root store: MySQL's).
+pub(crate) fn platform_certs() -> Arc<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    static CERTS: OnceLock<Arc<Vec<rustls::pki_types::CertificateDer<'static>>>> = OnceLock::new();
+    CERTS
+        .get_or_init(|| {
             let native = rustls_native_certs::load_native_certs();
             for error in &native.errors {
                 tracing::debug!("skipping a platform certificate: {error}");
             }
-            let (added, ignored) = roots.add_parsable_certificates(native.certs);
-            tracing::debug!("trusting {added} platform certificates ({ignored} unusable)");
-            Arc::new(roots)
+            Arc::new(native.certs)
         })
         .clone()
 }

@@ -43,6 +43,10 @@ def dispatch(path, args):
         rows = db.query(f"SELECT * FROM {table} WHERE age = ?", [3])
         db.execute(f"DROP TABLE {table}", [])
         return f"{rows.columns()} {rows.column_types()} {rows.rows()}"
+    if path == "/mysql-ssl":
+        # The session's cipher as the server sees it: empty when plain.
+        rows = mysql_open(args["address"]).query("SHOW SESSION STATUS LIKE 'Ssl_cipher'", [])
+        return f"{rows.rows()}"
     if path == "/mqtt":
         mqtt_open(args["address"]).publish(args["topic"], b"hello from py2wasm")
         return "published"

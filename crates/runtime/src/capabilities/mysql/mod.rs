@@ -4,7 +4,10 @@
 //! and the host connects to exactly the host and port that were checked.
 //! Each server, database and user gets one connection pool for the whole
 //! application; mysql_async resets a connection's session before reusing
-//! it, and closes connections idle for a minute.
+//! it, and closes connections idle for a minute. TLS is as the URL's
+//! `ssl-mode` asks (`tls.rs`).
+
+mod tls;
 
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::Queryable;
@@ -22,6 +25,7 @@ use crate::capabilities::bindings::rdbms_types::{
     Column, DbDataType, DbValue, Error, ParameterValue, RowSet,
 };
 use crate::capabilities::connections::{ConnectionState, Connections};
+use tls::SslMode;
 
 /// How long to wait for a connection, new or pooled.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,61 +45,97 @@ pub struct MysqlConnection {
     conn: Arc<tokio::sync::Mutex<Conn>>,
 }
 
-/// One pool per server, database, user and options, shared by all
-/// requests.
+/// One pool per server, database, user, options and TLS mode, shared by
+/// all requests.
 #[derive(Default)]
 pub struct MysqlPools {
     pools: Mutex<HashMap<String, Pool>>,
 }
 
+/// The TLS mode `checked`'s URL asks for (the last `ssl-mode` counts);
+/// any other option is refused.
+fn ssl_mode(checked: &CheckedAddress) -> Result<SslMode, Error> {
+    let mut mode = SslMode::Disabled;
+    for (key, value) in checked.url.query_pairs() {
+        if !tls::is_ssl_mode_key(&key) {
+            return Err(Error::ConnectionFailed(format!(
+                "unknown connection option `{key}`: only ssl-mode is supported"
+            )));
+        }
+        mode = SslMode::parse(&key, &value).map_err(Error::ConnectionFailed)?;
+    }
+    Ok(mode)
+}
+
 impl MysqlPools {
-    fn pool(&self, checked: &CheckedAddress) -> Result<Pool, Error> {
+    fn pool(&self, checked: &CheckedAddress, mode: SslMode) -> Pool {
         let key = format!(
             "{:?}",
             (
                 checked.credentials(),
                 &checked.host,
+                &checked.name,
                 checked.port,
                 checked.path_name(),
-                checked.url.query(),
+                mode,
             )
         );
         let mut pools = self.pools.lock().unwrap();
         if let Some(pool) = pools.get(&key) {
-            return Ok(pool.clone());
+            return pool.clone();
         }
         let (user, password) = checked.credentials();
-        let mut opts = OptsBuilder::default()
+        let opts = OptsBuilder::default()
             .ip_or_hostname(checked.host.clone())
             .tcp_port(checked.port)
             .user(user)
             .pass(password)
-            .db_name(checked.path_name());
-        for (key, value) in checked.url.query_pairs() {
-            match (&*key.to_ascii_lowercase(), &*value.to_ascii_lowercase()) {
-                ("ssl-mode" | "sslmode", "disabled") => {}
-                ("ssl-mode" | "sslmode", _) => {
-                    return Err(Error::ConnectionFailed(format!(
-                        "{key}={value} is not supported yet: this host connects to MySQL without TLS"
-                    )));
-                }
-                _ => {
-                    return Err(Error::ConnectionFailed(format!(
-                        "unknown connection option `{key}`: only ssl-mode is supported"
-                    )));
-                }
-            }
-        }
-        opts = opts.prefer_socket(false).pool_opts(
-            PoolOpts::default()
-                .with_constraints(POOL_CONSTRAINTS)
-                .with_inactive_connection_ttl(IDLE_TTL)
-                .with_ttl_check_interval(IDLE_TTL),
-        );
+            .db_name(checked.path_name())
+            .ssl_opts(mode.ssl_opts(&checked.name))
+            .prefer_socket(false)
+            .pool_opts(
+                PoolOpts::default()
+                    .with_constraints(POOL_CONSTRAINTS)
+                    .with_inactive_connection_ttl(IDLE_TTL)
+                    .with_ttl_check_interval(IDLE_TTL),
+            );
         let pool = Pool::new(opts);
         pools.insert(key, pool.clone());
-        Ok(pool)
+        pool
     }
+}
+
+/// A pooled connection to `checked`, in `mode`: under `PREFERRED`, plain
+/// when the server offers no TLS.
+async fn connect(
+    pools: &MysqlPools,
+    checked: &CheckedAddress,
+    mode: SslMode,
+) -> Result<Conn, Error> {
+    let attempt = |mode: SslMode| async move {
+        match tokio::time::timeout(CONNECT_TIMEOUT, pools.pool(checked, mode).get_conn()).await {
+            Ok(outcome) => Ok(outcome),
+            Err(_) => Err(Error::ConnectionFailed(format!(
+                "timed out connecting to MySQL at {}:{}",
+                checked.host, checked.port
+            ))),
+        }
+    };
+    let outcome =
+        match attempt(mode).await? {
+            Err(mysql_async::Error::Driver(
+                mysql_async::DriverError::NoClientSslFlagFromServer,
+            )) if mode == SslMode::Preferred => attempt(SslMode::Disabled).await?,
+            outcome => outcome,
+        };
+    outcome.map_err(|e| {
+        Error::ConnectionFailed(format!(
+            "cannot connect to MySQL at {}:{}: {e}\n\nhint: {}",
+            checked.host,
+            checked.port,
+            mode.failure_hint()
+        ))
+    })
 }
 
 /// The connection behind the guest's handle `conn`.
@@ -265,24 +305,13 @@ async fn open(
             return Ok(Err(Error::ConnectionFailed(reason)));
         }
     };
-    let pool = match component.services.mysql.pool(&checked) {
-        Ok(pool) => pool,
-        Err(e) => return Ok(Err(e)),
+    let conn = match ssl_mode(&checked) {
+        Ok(mode) => connect(&component.services.mysql, &checked, mode).await,
+        Err(e) => Err(e),
     };
-    let conn = match tokio::time::timeout(CONNECT_TIMEOUT, pool.get_conn()).await {
-        Ok(Ok(conn)) => conn,
-        Ok(Err(e)) => {
-            return Ok(Err(Error::ConnectionFailed(format!(
-                "cannot connect to MySQL at {}:{}: {e}",
-                checked.host, checked.port
-            ))));
-        }
-        Err(_) => {
-            return Ok(Err(Error::ConnectionFailed(format!(
-                "timed out connecting to MySQL at {}:{}",
-                checked.host, checked.port
-            ))));
-        }
+    let conn = match conn {
+        Ok(conn) => conn,
+        Err(e) => return Ok(Err(e)),
     };
     let conn = MysqlConnection {
         conn: Arc::new(tokio::sync::Mutex::new(conn)),
