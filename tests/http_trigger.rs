@@ -218,6 +218,40 @@ fn failures_fail_one_request_and_the_server_keeps_serving() {
 }
 
 #[test]
+fn a_connection_open_when_the_server_stops_still_gets_its_first_request_served() {
+    // `spin watch` restarts `spin up` with SIGTERM while the new one takes
+    // over the listening socket: a connection the old server has accepted
+    // but read nothing from yet must not be reset.
+    use std::io::{Read, Write};
+    let (_dir, manifest) = app_dir(MANIFEST, &component());
+    let up = SpinUp::start_with(&manifest, &[], |cmd| {
+        cmd.env("SPIN_VARIABLE_SECRET_WORD", "swordfish")
+            .env("SPIN_LOG", "warn,spin_trigger_http=debug");
+    });
+    let mut client = std::net::TcpStream::connect(up.addr).unwrap();
+    // Served once on another connection: the server is up and has had
+    // time to accept this one.
+    assert_eq!(up.get("/exact").status, 200);
+    std::process::Command::new("kill")
+        .args(["-TERM", &up.pid().to_string()])
+        .status()
+        .unwrap();
+    let log = up.wait_for_stderr("stopping: no new connections");
+    assert!(log.contains("stopping: no new connections"), "{log}");
+    // Past the moment hyper alone would have closed it (the server gives
+    // such a connection a second).
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    write!(
+        client,
+        "GET /exact HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = client.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+}
+
+#[test]
 fn interfaces_the_host_lacks_fail_only_when_called() {
     let (_dir, up) = start();
     assert_eq!(up.get("/llm").status, 500);

@@ -126,6 +126,14 @@ impl ConnectionClock {
         }
     }
 
+    /// Whether a request may be on its way with none in flight: none has
+    /// been served yet (the first may sit unread in the socket), or a new
+    /// head has begun.
+    pub(crate) fn may_hold_unread_request(&self) -> bool {
+        let state = self.lock();
+        state.in_flight == 0 && (!state.served || state.head_started.is_some())
+    }
+
     /// Records that a request head arrived; the returned guard marks the
     /// request finished when dropped.
     pub(crate) fn request_started(self: &Arc<Self>) -> Busy {

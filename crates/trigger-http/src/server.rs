@@ -4,13 +4,13 @@ use anyhow::{Context as _, Result};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::GracefulConnection;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::connection::{BusyBody, ClockedIo, ConnectionClock};
 use crate::handler::{ChainedRequests, Handler, RouteTarget};
@@ -217,7 +217,10 @@ impl HttpServer {
         let at_capacity = Burst::default();
         let accept_failures = Burst::default();
         let mut backoff = Backoff::default();
-        let graceful = GracefulShutdown::new();
+        // Set when the server stops; each connection task holds a sender
+        // of `alive`, so its receiver ends when the last one has finished.
+        let (stopping_tx, stopping) = watch::channel(false);
+        let (alive, mut all_done) = mpsc::channel::<()>(1);
         let builder = connection_builder(options);
         let tls = options.tls.clone().map(tokio_rustls::TlsAcceptor::from);
         let local = listener.local_addr().ok();
@@ -286,7 +289,8 @@ impl HttpServer {
                 }
             });
             let io = ClockedIo::new(stream, clock.clone());
-            let (builder, tls, watcher) = (builder.clone(), tls.clone(), graceful.watcher());
+            let (builder, tls, stopping) = (builder.clone(), tls.clone(), stopping.clone());
+            let conn_clock = clock.clone();
             // The TLS handshake runs in the connection's own task, under its
             // clock: a client that stalls the handshake is cut off by the
             // header-read timeout like one that stalls its headers.
@@ -295,18 +299,20 @@ impl HttpServer {
                     None => {
                         let conn =
                             builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-                        watcher.watch(conn.into_owned()).await
+                        serve_until_stopped(conn, &conn_clock, stopping).await
                     }
                     Some(acceptor) => {
                         let stream = acceptor.accept(io).await?;
                         let conn =
                             builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                        watcher.watch(conn.into_owned()).await
+                        serve_until_stopped(conn, &conn_clock, stopping).await
                     }
                 }
             };
+            let alive = alive.clone();
             tokio::spawn(async move {
                 let _slot = slot;
+                let _alive = alive;
                 tokio::select! {
                     ended = conn => {
                         if let Err(err) = ended {
@@ -320,14 +326,48 @@ impl HttpServer {
             });
         }
         let grace = self.handler.options().shutdown_grace;
+        tracing::debug!(
+            "stopping: no new connections; finishing those open, for {grace:?} at most"
+        );
+        let _ = stopping_tx.send(true);
+        drop(alive);
         tokio::select! {
-            () = graceful.shutdown() => {}
+            _ = all_done.recv() => {}
             () = tokio::time::sleep(grace) => {
                 tracing::warn!("requests still running after {grace:?}; exiting anyway");
             }
         }
         Ok(())
     }
+}
+
+/// How long a connection that may hold an unread request gets, once the
+/// server stops, to start it (see [`serve_until_stopped`]).
+const UNREAD_REQUEST_GRACE: Duration = Duration::from_secs(1);
+
+/// Serves `conn` until it ends; once `stopping` is set, lets it finish
+/// what it is doing and closes it. hyper closes a connection without a
+/// request in flight at once — even one whose first request already sits
+/// unread in its socket, which the client then sees reset (a `spin watch`
+/// restart hit this: the old server had just accepted the connection) — so
+/// such a connection first gets [`UNREAD_REQUEST_GRACE`] to start it.
+async fn serve_until_stopped<C: GracefulConnection>(
+    conn: C,
+    clock: &ConnectionClock,
+    mut stopping: watch::Receiver<bool>,
+) -> Result<(), C::Error> {
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        ended = conn.as_mut() => return ended,
+        _ = stopping.wait_for(|stopping| *stopping) => {}
+    }
+    if clock.may_hold_unread_request()
+        && let Ok(ended) = tokio::time::timeout(UNREAD_REQUEST_GRACE, conn.as_mut()).await
+    {
+        return ended;
+    }
+    conn.as_mut().graceful_shutdown();
+    conn.await
 }
 
 /// hyper's connection settings. [`ConnectionClock`] replaces hyper's
