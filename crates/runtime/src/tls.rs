@@ -31,7 +31,14 @@ pub(crate) fn platform_certs() -> Arc<Vec<rustls::pki_types::CertificateDer<'sta
             for error in &native.errors {
                 tracing::debug!("skipping a platform certificate: {error}");
             }
-            Arc::new(native.certs)
+            // Only those rustls can use: a client that adds every one (as
+            // MySQL's does) fails at the first it cannot.
+            let usable = native
+                .certs
+                .into_iter()
+                .filter(|cert| rustls::RootCertStore::empty().add(cert.clone()).is_ok())
+                .collect();
+            Arc::new(usable)
         })
         .clone()
 }

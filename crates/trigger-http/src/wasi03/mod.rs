@@ -219,9 +219,9 @@ impl WorkerState for Worker {
                 "an instance of component `{component}` was stopped: a client went away before its response"
             ),
             None => {}
-            // The worker's future was dropped: the server is stopping (a
-            // panic would have been reported already).
-            Some(WORKER_DROPPED) => {
+            // The worker's future was dropped without a panic: the server
+            // is stopping.
+            Some(WORKER_DROPPED) if !std::thread::panicking() => {
                 tracing::debug!(
                     "an instance of component `{component}` was dropped with its worker"
                 )

@@ -129,11 +129,12 @@ async fn connect(
             outcome => outcome,
         };
     outcome.map_err(|e| {
+        let e = e.to_string();
         Error::ConnectionFailed(format!(
             "cannot connect to MySQL at {}:{}: {e}\n\nhint: {}",
             checked.host,
             checked.port,
-            mode.failure_hint()
+            tls::failure_hint(mode, &e)
         ))
     })
 }

@@ -80,7 +80,7 @@ impl SslMode {
     }
 
     /// What to do when connecting failed in this mode.
-    pub(super) fn failure_hint(self) -> &'static str {
+    fn hint(self) -> &'static str {
         match self {
             Self::VerifyIdentity => {
                 "`ssl-mode=VERIFY_IDENTITY` needs a certificate that chains to a trusted root (the webpki roots or the machine's) and names the host: connect by the name it is for, or encrypt without checking with `ssl-mode=REQUIRED`"
@@ -92,6 +92,17 @@ impl SslMode {
                 "check that the server is up, and the user, password and database"
             }
         }
+    }
+}
+
+/// What to do when connecting in `mode` failed with `error`.
+pub(super) fn failure_hint(mode: SslMode, error: &str) -> &'static str {
+    if error.contains("UnsupportedCertVersion") {
+        // rustls checks even an unverified certificate's signature, and
+        // reads only X.509 v3 for it.
+        "the server's certificate is X.509 v1 (as some servers generate for themselves), which this host's TLS cannot read even unverified: give the server a v3 certificate, or connect with `ssl-mode=DISABLED`"
+    } else {
+        mode.hint()
     }
 }
 
