@@ -358,6 +358,25 @@ fn streaming_handler_of_the_wasi_http_service_world() {
     .unwrap();
     assert_eq!(both.status, 200);
     assert_eq!(both.text(), "200 concurrent\n200 concurrent\n");
+
+    // A handler that fails after the head and part of the body: the body
+    // is cut off without its last chunk, so the client can tell.
+    let mut client = TcpStream::connect(up.addr).unwrap();
+    write!(
+        client,
+        "GET /fail-midway HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    let _ = client.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(
+        raw.starts_with("HTTP/1.1 200") && raw.contains("part one"),
+        "{raw}"
+    );
+    assert!(!raw.ends_with("0\r\n\r\n"), "ended as if complete: {raw:?}");
+    expect_log(&up, "failing mid-stream on purpose");
+    assert_eq!(up.get("/count").text(), "1\n2\n3\n4\n5\n", "serving on");
 }
 
 /// A directory holding `manifest` as `spin.toml` and each component as

@@ -33,6 +33,12 @@ def plain(body) -> Response:
     return Response.new(headers, body, no_trailers())[0]
 
 
+async def write_then_fail(tx: ByteStreamWriter) -> None:
+    # No `with`: the stream is not closed, the instance traps mid-body.
+    await tx.write_all(b"part one\n")
+    raise RuntimeError("failing mid-stream on purpose")
+
+
 async def count_to(n: int, tx: ByteStreamWriter) -> None:
     with tx:
         for i in range(1, n + 1):
@@ -77,6 +83,10 @@ class HttpHandler(exports.HttpHandler):
             targets = [str(v, "utf-8").split("/", 1) for k, v in headers if k == "x-target"]
             tx, rx = wit.byte_stream()
             componentize_py_async_support.spawn(fetch_all([(a, "/" + p) for a, p in targets], tx))
+            return plain(rx)
+        if path == "/fail-midway":
+            tx, rx = wit.byte_stream()
+            componentize_py_async_support.spawn(write_then_fail(tx))
             return plain(rx)
         if path == "/streamed-500":
             # A failure that says so itself, in a streamed body.

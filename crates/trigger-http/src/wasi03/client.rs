@@ -56,6 +56,9 @@ pub(super) struct InstanceActivity {
     component: String,
     /// A request's client went away while the instance worked on it.
     abandoned: AtomicBool,
+    /// The instance ended in error (a trap, a timeout): a response body
+    /// it was still writing is cut short, not complete.
+    failed: AtomicBool,
     /// Requests accepted whose response (head and body) is not done.
     live: AtomicUsize,
     /// The instance's expiration, polled again when either changes.
@@ -68,6 +71,7 @@ impl InstanceActivity {
         Self {
             component: component.to_owned(),
             abandoned: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
             live: AtomicUsize::new(0),
             expiration: AtomicWaker::new(),
         }
@@ -91,6 +95,12 @@ impl InstanceActivity {
         self.expiration.wake();
     }
 
+    /// The instance ended in error; called before its store is dropped,
+    /// so before the bodies it was writing end.
+    pub(super) fn fail(&self) {
+        self.failed.store(true, Ordering::Release);
+    }
+
     /// Whether a request of the instance was abandoned.
     pub(super) fn was_abandoned(&self) -> bool {
         self.abandoned.load(Ordering::Acquire)
@@ -109,6 +119,13 @@ impl InstanceActivity {
 
 /// A request an instance works on (see [`InstanceActivity::start`]).
 pub(super) struct LiveRequest(Arc<InstanceActivity>);
+
+impl LiveRequest {
+    /// Whether the instance serving the request ended in error.
+    pub(super) fn instance_failed(&self) -> bool {
+        self.0.failed.load(Ordering::Acquire)
+    }
+}
 
 impl Drop for LiveRequest {
     fn drop(&mut self) {

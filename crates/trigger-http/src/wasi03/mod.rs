@@ -211,6 +211,10 @@ impl WorkerState for Worker {
     }
 
     fn drop(&self, store: Store<HostState>, result: wasmtime::Result<()>) {
+        if result.is_err() {
+            // Before the store goes: the bodies it writes end with it.
+            self.activity.fail();
+        }
         // wasmtime's handler reports why with these messages alone.
         let reason = result.as_ref().err().map(|err| err.to_string());
         let component = &self.component;
@@ -318,7 +322,7 @@ pub(crate) async fn handle<B: GuestBody>(
                 PermitBody {
                     inner: body,
                     _permit: permit,
-                    _live: live,
+                    live,
                 }
                 .boxed_unsync()
             }))
@@ -376,11 +380,20 @@ fn is_at_capacity(err: &wasmtime::Error) -> bool {
 }
 
 /// A response body that holds its request's slot, and its place among its
-/// instance's live requests, until it is done.
+/// instance's live requests, until it is done. A body whose instance ended
+/// in error before it was complete ends in an error too — wasmtime's ends
+/// as if complete, and the client could not tell it was cut short; hyper
+/// then closes the connection without the body's last chunk.
 struct PermitBody {
     inner: HyperOutgoingBody,
     _permit: OwnedSemaphorePermit,
-    _live: Option<LiveRequest>,
+    live: Option<LiveRequest>,
+}
+
+impl PermitBody {
+    fn cut_short(&self) -> bool {
+        self.live.as_ref().is_some_and(LiveRequest::instance_failed)
+    }
 }
 
 impl Body for PermitBody {
@@ -391,11 +404,16 @@ impl Body for PermitBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(None) if self.cut_short() => {
+                Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)))
+            }
+            polled => polled,
+        }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.is_end_stream() && !self.cut_short()
     }
 
     fn size_hint(&self) -> SizeHint {
