@@ -209,6 +209,23 @@ fn failures_fail_one_request_and_the_server_keeps_serving() {
     assert_eq!(up.get("/exact").status, 200);
     assert_eq!(forever.join().unwrap().status, 500);
 
+    // A guest that fails after the head and part of the body: the body is
+    // cut off without its last chunk, so the client can tell.
+    let mut client = std::net::TcpStream::connect(up.addr).unwrap();
+    std::io::Write::write_all(
+        &mut client,
+        b"GET /fail-midway HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut client, &mut raw);
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(
+        raw.starts_with("HTTP/1.1 200") && raw.contains("part one"),
+        "{raw}"
+    );
+    assert!(!raw.ends_with("0\r\n\r\n"), "ended as if complete: {raw:?}");
+
     // A runaway allocation hits the memory limit and fails fast.
     assert_eq!(up.get("/allocate").status, 500);
     assert_eq!(up.get("/exact").status, 200);

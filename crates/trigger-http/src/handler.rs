@@ -8,12 +8,14 @@ use hyper::body::Incoming;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use crate::cut_short::GuestFailed;
 use crate::overload::Burst;
 use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, Idle, InstancePool};
 use crate::server::{ServerOptions, default_max_instances_per_component};
@@ -297,10 +299,14 @@ impl Handler {
         let timeout = self.options.request_timeout;
         let tls = self.options.tls.is_some();
         let pool = self.pool.clone();
+        // Set, before the store goes, when the guest fails: a body it was
+        // still writing is then cut short, not complete (`cut_short.rs`).
+        let failed = Arc::new(AtomicBool::new(false));
         // The instance is taken (or its store made) only once the task runs,
         // so a task queued behind a busy worker holds none.
         let guest = tokio::spawn({
             let id = id.clone();
+            let failed = failed.clone();
             async move {
                 let _permit = permit;
                 let (mut store, proxy, uses) = match pool.take(&id) {
@@ -328,7 +334,11 @@ impl Handler {
                         .await?;
                     Ok::<_, wasmtime::Error>(proxy)
                 };
-                match tokio::time::timeout(timeout, run).await {
+                let outcome = tokio::time::timeout(timeout, run).await;
+                if !matches!(outcome, Ok(Ok(_))) {
+                    failed.store(true, Ordering::Release);
+                }
+                match outcome {
                     Ok(Ok(proxy)) => {
                         let uses = uses + 1;
                         pool.give_back(&id, Idle { store, proxy, uses });
@@ -358,7 +368,7 @@ impl Handler {
                         tracing::error!("component `{id}` failed after responding: {err:?}");
                     }
                 });
-                Ok(response)
+                Ok(response.map(|body| GuestFailed::new(body, failed).boxed_unsync()))
             }
             Ok(Err(code)) => {
                 cancel.disarm();

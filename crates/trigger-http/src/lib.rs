@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 mod connection;
+mod cut_short;
 mod handler;
 mod overload;
 mod reuse;

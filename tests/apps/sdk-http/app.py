@@ -4,6 +4,8 @@ import json
 
 from spin_sdk import http, llm, variables
 from spin_sdk.http import Request, Response
+from spin_sdk.wit.imports.types import Fields, OutgoingResponse, ResponseOutparam
+from spin_sdk.wit.types import Ok
 
 
 # Counts the requests this instance served: always 1 with a fresh instance
@@ -12,6 +14,18 @@ served = 0
 
 
 class IncomingHandler(http.IncomingHandler):
+    def handle(self, request, response_out):
+        if request.path_with_query() == "/fail-midway":
+            # The low-level API: the head and part of the body go out, then
+            # the guest fails (an exception here traps the instance).
+            response = OutgoingResponse(Fields.from_list([("content-type", b"text/plain")]))
+            body = response.body()
+            ResponseOutparam.set(response_out, Ok(response))
+            stream = body.write()
+            stream.blocking_write_and_flush(b"part one\n")
+            raise RuntimeError("failing mid-stream on purpose")
+        return super().handle(request, response_out)
+
     def handle_request(self, request: Request) -> Response:
         path = request.uri.split("?", 1)[0]
         if path.startswith("/echo"):

@@ -58,7 +58,7 @@ pub(super) struct InstanceActivity {
     abandoned: AtomicBool,
     /// The instance ended in error (a trap, a timeout): a response body
     /// it was still writing is cut short, not complete.
-    failed: AtomicBool,
+    failed: Arc<AtomicBool>,
     /// Requests accepted whose response (head and body) is not done.
     live: AtomicUsize,
     /// The instance's expiration, polled again when either changes.
@@ -71,7 +71,7 @@ impl InstanceActivity {
         Self {
             component: component.to_owned(),
             abandoned: AtomicBool::new(false),
-            failed: AtomicBool::new(false),
+            failed: Arc::default(),
             live: AtomicUsize::new(0),
             expiration: AtomicWaker::new(),
         }
@@ -121,9 +121,9 @@ impl InstanceActivity {
 pub(super) struct LiveRequest(Arc<InstanceActivity>);
 
 impl LiveRequest {
-    /// Whether the instance serving the request ended in error.
-    pub(super) fn instance_failed(&self) -> bool {
-        self.0.failed.load(Ordering::Acquire)
+    /// Set when the instance serving the request ends in error.
+    pub(super) fn instance_failed(&self) -> Arc<AtomicBool> {
+        self.0.failed.clone()
     }
 }
 

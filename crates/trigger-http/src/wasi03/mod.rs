@@ -28,10 +28,8 @@
 mod capacity;
 mod client;
 
-use bytes::Bytes;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, Response, Uri};
-use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt as _;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -48,6 +46,7 @@ use wasmtime_wasi_http::handler::{
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
+use crate::cut_short::GuestFailed;
 use crate::handler::GuestBody;
 use capacity::{AtCapacity, Capacity, LiveInstance, NoFreeInstance};
 use client::{ClientWatch, InstanceActivity, LiveRequest, LiveSlot};
@@ -316,15 +315,14 @@ pub(crate) async fn handle<B: GuestBody>(
     match outcome {
         Ok(response) => {
             // The body holds the request's slot, and keeps its instance
-            // from being dropped for another request's client, until done.
+            // from being dropped for another request's client, until done;
+            // it is cut short if the instance fails first (`cut_short.rs`).
             let live = live.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let failed = live.as_ref().map(LiveRequest::instance_failed);
             Ok(response.map(|body| {
-                PermitBody {
-                    inner: body,
-                    _permit: permit,
-                    live,
-                }
-                .boxed_unsync()
+                GuestFailed::new(body, failed.unwrap_or_default())
+                    .holding((permit, live))
+                    .boxed_unsync()
             }))
         }
         Err(err) if err.is::<ExpirationError>() => Err(anyhow::anyhow!(
@@ -377,48 +375,6 @@ async fn handle_within_capacity(
 fn is_at_capacity(err: &wasmtime::Error) -> bool {
     err.downcast_ref::<InstantiationError<RequestData>>()
         .is_some_and(|failed| failed.error.is::<AtCapacity>())
-}
-
-/// A response body that holds its request's slot, and its place among its
-/// instance's live requests, until it is done. A body whose instance ended
-/// in error before it was complete ends in an error too — wasmtime's ends
-/// as if complete, and the client could not tell it was cut short; hyper
-/// then closes the connection without the body's last chunk.
-struct PermitBody {
-    inner: HyperOutgoingBody,
-    _permit: OwnedSemaphorePermit,
-    live: Option<LiveRequest>,
-}
-
-impl PermitBody {
-    fn cut_short(&self) -> bool {
-        self.live.as_ref().is_some_and(LiveRequest::instance_failed)
-    }
-}
-
-impl Body for PermitBody {
-    type Data = Bytes;
-    type Error = wasmtime_wasi_http::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        match Pin::new(&mut self.inner).poll_frame(cx) {
-            Poll::Ready(None) if self.cut_short() => {
-                Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)))
-            }
-            polled => polled,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream() && !self.cut_short()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
 }
 
 /// `req` with the scheme and authority in its URI, as `wasi:http@0.3`

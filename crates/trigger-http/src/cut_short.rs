@@ -1,0 +1,68 @@
+//! Response bodies a guest did not finish. When a guest traps or times out
+//! after sending its response head, wasmtime-wasi-http's body types end as
+//! if complete (the channel they read from just closes), and a client of a
+//! chunked response could not tell it was cut short. Here the end of such a
+//! body becomes an error, so hyper closes the connection without the last
+//! chunk (and an in-process caller gets `HttpResponseIncomplete`).
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+/// A guest's response body and whether its guest failed (the flag is set
+/// before the guest's store, and with it the body's sender, is dropped),
+/// holding whatever must live as long as the body (a request slot).
+pub(crate) struct GuestFailed {
+    inner: HyperOutgoingBody,
+    failed: Arc<AtomicBool>,
+    _held: Box<dyn Send + Sync>,
+}
+
+impl GuestFailed {
+    pub(crate) fn new(inner: HyperOutgoingBody, failed: Arc<AtomicBool>) -> Self {
+        Self {
+            inner,
+            failed,
+            _held: Box::new(()),
+        }
+    }
+
+    /// The body, keeping `held` until it is done.
+    pub(crate) fn holding(mut self, held: impl Send + Sync + 'static) -> Self {
+        self._held = Box::new(held);
+        self
+    }
+
+    fn cut_short(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+}
+
+impl Body for GuestFailed {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(None) if self.cut_short() => {
+                Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)))
+            }
+            polled => polled,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream() && !self.cut_short()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
