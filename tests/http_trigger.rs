@@ -258,14 +258,15 @@ fn a_connection_open_when_the_server_stops_still_gets_its_first_request_served()
     // Past the moment hyper alone would have closed it (the server gives
     // such a connection a second).
     std::thread::sleep(std::time::Duration::from_millis(150));
-    write!(
-        client,
-        "GET /exact HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
+    write!(client, "GET /exact HTTP/1.1\r\nhost: test\r\n\r\n").unwrap();
     let mut response = String::new();
     let _ = client.read_to_string(&mut response);
     assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+    // Told not to reuse the connection, which the server then closes.
+    assert!(
+        response.to_ascii_lowercase().contains("connection: close"),
+        "{response:?}"
+    );
 }
 
 #[test]

@@ -27,6 +27,8 @@ pub(crate) struct ConnectionClock {
     state: Mutex<ClockState>,
     /// Woken when a deadline appears or moves earlier.
     changed: Notify,
+    /// Woken when a request starts.
+    started: Notify,
 }
 
 struct ClockState {
@@ -75,6 +77,7 @@ impl ConnectionClock {
                 head_started: None,
             }),
             changed: Notify::new(),
+            started: Notify::new(),
         })
     }
 
@@ -134,6 +137,14 @@ impl ConnectionClock {
         state.in_flight == 0 && (!state.served || state.head_started.is_some())
     }
 
+    /// Resolves when a request starts after this call (or within it: the
+    /// waiter is registered before `may_hold_unread_request` is asked).
+    pub(crate) fn request_start(&self) -> std::pin::Pin<Box<tokio::sync::futures::Notified<'_>>> {
+        let mut notified = Box::pin(self.started.notified());
+        notified.as_mut().enable();
+        notified
+    }
+
     /// Records that a request head arrived; the returned guard marks the
     /// request finished when dropped.
     pub(crate) fn request_started(self: &Arc<Self>) -> Busy {
@@ -141,6 +152,8 @@ impl ConnectionClock {
         state.in_flight += 1;
         state.served = true;
         state.head_started = None;
+        drop(state);
+        self.started.notify_waiters();
         Busy(self.clone())
     }
 }

@@ -494,6 +494,9 @@ async fn peek_empty_500(
             let rest = Response::from_parts(parts, body);
             return (true, rest);
         }
+        // Cut short before any byte (the guest failed after the head):
+        // nothing has gone out, so the failure page may replace it.
+        Ok(Some(Err(_))) => return (true, Response::from_parts(parts, body)),
         Ok(Some(first)) => first,
     };
     use futures::StreamExt as _;

@@ -361,10 +361,16 @@ async fn serve_until_stopped<C: GracefulConnection>(
         ended = conn.as_mut() => return ended,
         _ = stopping.wait_for(|stopping| *stopping) => {}
     }
-    if clock.may_hold_unread_request()
-        && let Ok(ended) = tokio::time::timeout(UNREAD_REQUEST_GRACE, conn.as_mut()).await
-    {
-        return ended;
+    // Once its request has started, the connection is shut down
+    // gracefully at once: hyper then answers it with `connection: close`
+    // instead of keeping the connection alive only to close it idle.
+    let started = clock.request_start();
+    if clock.may_hold_unread_request() {
+        tokio::select! {
+            ended = conn.as_mut() => return ended,
+            () = started => {}
+            () = tokio::time::sleep(UNREAD_REQUEST_GRACE) => {}
+        }
     }
     conn.as_mut().graceful_shutdown();
     conn.await

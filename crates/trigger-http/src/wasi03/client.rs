@@ -96,9 +96,16 @@ impl InstanceActivity {
     }
 
     /// The instance ended in error; called before its store is dropped,
-    /// so before the bodies it was writing end.
+    /// so before the bodies it was writing end. Only when it had one live
+    /// request at most: with several, the bodies of the others may not
+    /// depend on the instance (one that forwards an outbound response, or
+    /// echoes the request, streams on without it) and would be reported
+    /// cut short though complete — there is no telling which, so they end
+    /// as wasmtime ends them.
     pub(super) fn fail(&self) {
-        self.failed.store(true, Ordering::Release);
+        if self.live.load(Ordering::Acquire) <= 1 {
+            self.failed.store(true, Ordering::Release);
+        }
     }
 
     /// Whether a request of the instance was abandoned.
@@ -168,6 +175,20 @@ mod tests {
         let activity = Arc::new(InstanceActivity::new("c"));
         drop(activity.start());
         assert!(!stop(&activity));
+    }
+
+    #[test]
+    fn a_failed_instance_cuts_short_only_the_body_of_its_one_live_request() {
+        let activity = Arc::new(InstanceActivity::new("c"));
+        let alone = activity.start();
+        activity.fail();
+        assert!(alone.instance_failed().load(Ordering::Acquire));
+
+        // With two, neither body can be told to depend on the instance.
+        let activity = Arc::new(InstanceActivity::new("c"));
+        let (one, _other) = (activity.start(), activity.start());
+        activity.fail();
+        assert!(!one.instance_failed().load(Ordering::Acquire));
     }
 
     #[test]
