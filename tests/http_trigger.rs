@@ -211,15 +211,7 @@ fn failures_fail_one_request_and_the_server_keeps_serving() {
 
     // A guest that fails after the head and part of the body: the body is
     // cut off without its last chunk, so the client can tell.
-    let mut client = std::net::TcpStream::connect(up.addr).unwrap();
-    std::io::Write::write_all(
-        &mut client,
-        b"GET /fail-midway HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n",
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    let _ = std::io::Read::read_to_end(&mut client, &mut raw);
-    let raw = String::from_utf8_lossy(&raw);
+    let raw = support::http::raw_get(up.addr, "/fail-midway");
     assert!(
         raw.starts_with("HTTP/1.1 200") && raw.contains("part one"),
         "{raw}"

@@ -361,15 +361,7 @@ fn streaming_handler_of_the_wasi_http_service_world() {
 
     // A handler that fails after the head and part of the body: the body
     // is cut off without its last chunk, so the client can tell.
-    let mut client = TcpStream::connect(up.addr).unwrap();
-    write!(
-        client,
-        "GET /fail-midway HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    let _ = client.read_to_end(&mut raw);
-    let raw = String::from_utf8_lossy(&raw);
+    let raw = support::http::raw_get(up.addr, "/fail-midway");
     assert!(
         raw.starts_with("HTTP/1.1 200") && raw.contains("part one"),
         "{raw}"

@@ -52,6 +52,23 @@ pub fn request(
     read_response(BufReader::new(stream))
 }
 
+/// `GET path` as the raw bytes the server sent (lossily as text), up to
+/// the connection's close: for checking how a response ended.
+pub fn raw_get(addr: SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut stream, &mut raw);
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
 fn read_response(mut reader: impl BufRead) -> std::io::Result<Response> {
     let mut line = String::new();
     reader.read_line(&mut line)?;

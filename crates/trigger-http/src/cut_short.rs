@@ -16,10 +16,10 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 /// A guest's response body and whether its guest failed (the flag is set
 /// before the guest's store, and with it the body's sender, is dropped),
 /// holding whatever must live as long as the body (a request slot).
-pub(crate) struct GuestFailed {
+pub(crate) struct GuestFailed<H = ()> {
     inner: HyperOutgoingBody,
     failed: Arc<AtomicBool>,
-    _held: Box<dyn Send + Sync>,
+    _held: H,
 }
 
 impl GuestFailed {
@@ -27,22 +27,27 @@ impl GuestFailed {
         Self {
             inner,
             failed,
-            _held: Box::new(()),
+            _held: (),
         }
     }
 
     /// The body, keeping `held` until it is done.
-    pub(crate) fn holding(mut self, held: impl Send + Sync + 'static) -> Self {
-        self._held = Box::new(held);
-        self
+    pub(crate) fn holding<H>(self, held: H) -> GuestFailed<H> {
+        GuestFailed {
+            inner: self.inner,
+            failed: self.failed,
+            _held: held,
+        }
     }
+}
 
+impl<H> GuestFailed<H> {
     fn cut_short(&self) -> bool {
         self.failed.load(Ordering::Acquire)
     }
 }
 
-impl Body for GuestFailed {
+impl<H: Unpin> Body for GuestFailed<H> {
     type Data = Bytes;
     type Error = wasmtime_wasi_http::Error;
 
