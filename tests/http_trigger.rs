@@ -218,6 +218,28 @@ fn failures_fail_one_request_and_the_server_keeps_serving() {
     );
     assert!(!raw.ends_with("0\r\n\r\n"), "ended as if complete: {raw:?}");
 
+    // A guest that finishes its body, then fails: the body was whole, so it
+    // ends complete — even for a slow client, still being sent the body
+    // when the guest failed.
+    let raw = support::http::raw_get_paced(
+        up.addr,
+        "/fail-after-finish",
+        Some(std::time::Duration::from_millis(1)),
+    );
+    up.wait_for_stderr("failing after the response on purpose");
+    assert!(
+        raw.starts_with("HTTP/1.1 200"),
+        "{}",
+        &raw[..raw.len().min(300)]
+    );
+    assert!(
+        raw.ends_with("0\r\n\r\n")
+            && raw.split_once("\r\n\r\n").unwrap().1.matches('x').count() == 16 << 20,
+        "cut short: {} bytes, ending {:?}",
+        raw.len(),
+        &raw[raw.len().saturating_sub(100)..]
+    );
+
     // A runaway allocation hits the memory limit and fails fast.
     assert_eq!(up.get("/allocate").status, 500);
     assert_eq!(up.get("/exact").status, 200);

@@ -55,6 +55,14 @@ pub fn request(
 /// `GET path` as the raw bytes the server sent (lossily as text), up to
 /// the connection's close: for checking how a response ended.
 pub fn raw_get(addr: SocketAddr, path: &str) -> String {
+    raw_get_paced(addr, path, None)
+}
+
+/// [`raw_get`], reading at most 16 KiB every `pause` when one is given: a
+/// slow client, for which the server is still sending a large body well
+/// after its guest wrote the last of it.
+pub fn raw_get_paced(addr: SocketAddr, path: &str, pause: Option<Duration>) -> String {
+    use std::io::Read;
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(120)))
@@ -65,7 +73,18 @@ pub fn raw_get(addr: SocketAddr, path: &str) -> String {
     )
     .unwrap();
     let mut raw = Vec::new();
-    let _ = std::io::Read::read_to_end(&mut stream, &mut raw);
+    match pause {
+        None => {
+            let _ = stream.read_to_end(&mut raw);
+        }
+        Some(pause) => {
+            let mut buf = vec![0; 16 << 10];
+            while let Ok(n @ 1..) = stream.read(&mut buf) {
+                raw.extend_from_slice(&buf[..n]);
+                std::thread::sleep(pause);
+            }
+        }
+    }
     String::from_utf8_lossy(&raw).into_owned()
 }
 

@@ -11,7 +11,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi_http::p2::body::{HostOutgoingBody, HyperOutgoingBody};
 
 /// A guest's response body and whether its guest failed (the flag is set
 /// before the guest's store, and with it the body's sender, is dropped),
@@ -69,5 +70,46 @@ impl<H: Unpin> Body for GuestFailed<H> {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// Whether a failed `wasi:http@0.2` guest left a body unfinished. The
+/// `outgoing-body` resource of its response stays in its resource table until
+/// the guest calls `finish`, which takes it out: a guest that failed after
+/// finishing its response body (in work it did after responding) sent that
+/// body whole. wasmtime-wasi-http does not say whether an open body is the
+/// response's or an outgoing request's, so any open body counts: a finished
+/// response of a guest that also left a request body open is still reported
+/// cut short.
+pub(crate) fn body_left_open(table: &mut ResourceTable) -> bool {
+    table.iter_mut().any(|entry| entry.is::<HostOutgoingBody>())
+}
+
+/// Marks a `wasi:http@0.2` guest failed unless its outcome was settled first.
+/// A guest task that panics (or is dropped) drops its store, and with it its
+/// body's sender; declared after the store, this guard is dropped first, so
+/// that body ends cut short, not as if complete.
+pub(crate) struct FailUnlessSettled(Option<Arc<AtomicBool>>);
+
+impl FailUnlessSettled {
+    pub(crate) fn new(failed: Arc<AtomicBool>) -> Self {
+        Self(Some(failed))
+    }
+
+    /// Records whether the guest failed with its body unfinished.
+    pub(crate) fn settle(mut self, cut_short: bool) {
+        if let Some(failed) = self.0.take()
+            && cut_short
+        {
+            failed.store(true, Ordering::Release);
+        }
+    }
+}
+
+impl Drop for FailUnlessSettled {
+    fn drop(&mut self) {
+        if let Some(failed) = self.0.take() {
+            failed.store(true, Ordering::Release);
+        }
     }
 }

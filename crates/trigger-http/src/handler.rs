@@ -8,14 +8,14 @@ use hyper::body::Incoming;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use crate::cut_short::GuestFailed;
+use crate::cut_short::{FailUnlessSettled, GuestFailed, body_left_open};
 use crate::overload::Burst;
 use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, Idle, InstancePool};
 use crate::server::{ServerOptions, default_max_instances_per_component};
@@ -313,6 +313,9 @@ impl Handler {
                     Some(idle) => (idle.store, Some(idle.proxy), idle.uses),
                     None => (app.new_store(&component), None, 0),
                 };
+                // Declared after the store, so dropped before it when the
+                // task unwinds or is dropped.
+                let verdict = FailUnlessSettled::new(failed);
                 if let (Some(slot), Some(stderr)) = (&capture, store.data().stderr_capture()) {
                     let _ = slot.set(stderr);
                 }
@@ -335,9 +338,10 @@ impl Handler {
                     Ok::<_, wasmtime::Error>(proxy)
                 };
                 let outcome = tokio::time::timeout(timeout, run).await;
-                if !matches!(outcome, Ok(Ok(_))) {
-                    failed.store(true, Ordering::Release);
-                }
+                verdict.settle(
+                    !matches!(outcome, Ok(Ok(_)))
+                        && body_left_open(store.data_mut().http_view().table),
+                );
                 match outcome {
                     Ok(Ok(proxy)) => {
                         let uses = uses + 1;

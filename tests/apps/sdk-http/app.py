@@ -1,10 +1,12 @@
 # A test app written against the official spin-sdk 3.x: it reflects what the
 # host hands it, so tests can check routing, headers, bodies and variables.
 import json
+import os
+import sys
 
 from spin_sdk import http, llm, variables
 from spin_sdk.http import Request, Response
-from spin_sdk.wit.imports.types import Fields, OutgoingResponse, ResponseOutparam
+from spin_sdk.wit.imports.types import Fields, OutgoingBody, OutgoingResponse, ResponseOutparam
 from spin_sdk.wit.types import Ok
 
 
@@ -24,6 +26,21 @@ class IncomingHandler(http.IncomingHandler):
             stream = body.write()
             stream.blocking_write_and_flush(b"part one\n")
             raise RuntimeError("failing mid-stream on purpose")
+        if request.path_with_query() == "/fail-after-finish":
+            # The whole body (16 MiB, more than the sockets buffer) is written
+            # and finished, then the guest fails in work after responding.
+            print("failing after the response on purpose", file=sys.stderr, flush=True)
+            response = OutgoingResponse(Fields.from_list([("content-type", b"application/octet-stream")]))
+            body = response.body()
+            ResponseOutparam.set(response_out, Ok(response))
+            stream = body.write()
+            chunk = b"x" * 4096
+            for _ in range(4096):
+                stream.blocking_write_and_flush(chunk)
+            stream.__exit__(None, None, None)
+            OutgoingBody.finish(body, None)
+            # Exits at once (an exception's traceback takes a while).
+            os._exit(1)
         return super().handle(request, response_out)
 
     def handle_request(self, request: Request) -> Response:
