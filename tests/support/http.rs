@@ -58,9 +58,9 @@ pub fn raw_get(addr: SocketAddr, path: &str) -> String {
     raw_get_paced(addr, path, None)
 }
 
-/// [`raw_get`], reading at most 16 KiB every `pause` when one is given: a
-/// slow client, for which the server is still sending a large body well
-/// after its guest wrote the last of it.
+/// [`raw_get`], reading at most 64 KiB every `pause` when one is given: a
+/// slow client, for which the server is still sending a large body after
+/// its guest wrote the last of it.
 pub fn raw_get_paced(addr: SocketAddr, path: &str, pause: Option<Duration>) -> String {
     use std::io::Read;
     let mut stream = TcpStream::connect(addr).unwrap();
@@ -78,10 +78,17 @@ pub fn raw_get_paced(addr: SocketAddr, path: &str, pause: Option<Duration>) -> S
             let _ = stream.read_to_end(&mut raw);
         }
         Some(pause) => {
-            let mut buf = vec![0; 16 << 10];
-            while let Ok(n @ 1..) = stream.read(&mut buf) {
-                raw.extend_from_slice(&buf[..n]);
-                std::thread::sleep(pause);
+            let mut buf = vec![0; 64 << 10];
+            loop {
+                match stream.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        raw.extend_from_slice(&buf[..n]);
+                        std::thread::sleep(pause);
+                    }
+                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
             }
         }
     }

@@ -3,7 +3,9 @@
 //! if complete (the channel they read from just closes), and a client of a
 //! chunked response could not tell it was cut short. Here the end of such a
 //! body becomes an error, so hyper closes the connection without the last
-//! chunk (and an in-process caller gets `HttpResponseIncomplete`).
+//! chunk (and an in-process caller gets `HttpResponseIncomplete`). A
+//! `wasi:http@0.2` guest that finished its body before failing sent it
+//! whole ([`body_left_open`]).
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};

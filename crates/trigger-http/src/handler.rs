@@ -299,8 +299,9 @@ impl Handler {
         let timeout = self.options.request_timeout;
         let tls = self.options.tls.is_some();
         let pool = self.pool.clone();
-        // Set, before the store goes, when the guest fails: a body it was
-        // still writing is then cut short, not complete (`cut_short.rs`).
+        // Set, before the store goes, when the guest fails with a body
+        // unfinished (or its task unwinds): that body is then cut short,
+        // not complete (`cut_short.rs`).
         let failed = Arc::new(AtomicBool::new(false));
         // The instance is taken (or its store made) only once the task runs,
         // so a task queued behind a busy worker holds none.

@@ -2,7 +2,6 @@
 # host hands it, so tests can check routing, headers, bodies and variables.
 import json
 import os
-import sys
 
 from spin_sdk import http, llm, variables
 from spin_sdk.http import Request, Response
@@ -29,7 +28,6 @@ class IncomingHandler(http.IncomingHandler):
         if request.path_with_query() == "/fail-after-finish":
             # The whole body (16 MiB, more than the sockets buffer) is written
             # and finished, then the guest fails in work after responding.
-            print("failing after the response on purpose", file=sys.stderr, flush=True)
             response = OutgoingResponse(Fields.from_list([("content-type", b"application/octet-stream")]))
             body = response.body()
             ResponseOutparam.set(response_out, Ok(response))
