@@ -14,7 +14,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::component::Resource;
 
 use crate::capabilities;
@@ -50,6 +50,11 @@ pub struct MysqlConnection {
 #[derive(Default)]
 pub struct MysqlPools {
     pools: Mutex<HashMap<String, Pool>>,
+    /// The `PREFERRED` pools whose server offered no TLS, and when that was
+    /// found: their connections go plain at once until the finding is
+    /// [`IDLE_TTL`] old, instead of first opening one that asks for TLS and
+    /// is refused.
+    without_tls: Mutex<HashMap<String, Instant>>,
 }
 
 /// The TLS mode `checked`'s URL asks for (the last `ssl-mode` counts);
@@ -67,19 +72,44 @@ fn ssl_mode(checked: &CheckedAddress) -> Result<SslMode, Error> {
     Ok(mode)
 }
 
+/// What tells pools apart: server, database, user and TLS mode.
+fn pool_key(checked: &CheckedAddress, mode: SslMode) -> String {
+    format!(
+        "{:?}",
+        (
+            checked.credentials(),
+            &checked.host,
+            &checked.name,
+            checked.port,
+            checked.path_name(),
+            mode,
+        )
+    )
+}
+
 impl MysqlPools {
+    /// Whether `checked`'s server was found to offer no TLS, recently
+    /// enough to go plain without asking again (`PREFERRED`).
+    fn offers_no_tls(&self, checked: &CheckedAddress) -> bool {
+        let key = pool_key(checked, SslMode::Preferred);
+        let mut without_tls = self.without_tls.lock().unwrap();
+        match without_tls.get(&key) {
+            Some(found) if found.elapsed() < IDLE_TTL => true,
+            Some(_) => {
+                without_tls.remove(&key);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn note_no_tls(&self, checked: &CheckedAddress) {
+        let key = pool_key(checked, SslMode::Preferred);
+        self.without_tls.lock().unwrap().insert(key, Instant::now());
+    }
+
     fn pool(&self, checked: &CheckedAddress, mode: SslMode) -> Pool {
-        let key = format!(
-            "{:?}",
-            (
-                checked.credentials(),
-                &checked.host,
-                &checked.name,
-                checked.port,
-                checked.path_name(),
-                mode,
-            )
-        );
+        let key = pool_key(checked, mode);
         let mut pools = self.pools.lock().unwrap();
         if let Some(pool) = pools.get(&key) {
             return pool.clone();
@@ -106,7 +136,8 @@ impl MysqlPools {
 }
 
 /// A pooled connection to `checked`, in `mode`: under `PREFERRED`, plain
-/// when the server offers no TLS.
+/// when the server offers no TLS (remembered for [`IDLE_TTL`], as long as
+/// an idle plain connection is kept anyway).
 async fn connect(
     pools: &MysqlPools,
     checked: &CheckedAddress,
@@ -121,13 +152,21 @@ async fn connect(
             ))),
         }
     };
-    let outcome =
-        match attempt(mode).await? {
-            Err(mysql_async::Error::Driver(
-                mysql_async::DriverError::NoClientSslFlagFromServer,
-            )) if mode == SslMode::Preferred => attempt(SslMode::Disabled).await?,
-            outcome => outcome,
-        };
+    let preferred = mode == SslMode::Preferred;
+    let first = if preferred && pools.offers_no_tls(checked) {
+        SslMode::Disabled
+    } else {
+        mode
+    };
+    let outcome = match attempt(first).await? {
+        Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer))
+            if preferred =>
+        {
+            pools.note_no_tls(checked);
+            attempt(SslMode::Disabled).await?
+        }
+        outcome => outcome,
+    };
     outcome.map_err(|e| {
         let e = e.to_string();
         Error::ConnectionFailed(format!(
