@@ -313,16 +313,18 @@ fn mysql_connections_are_encrypted_as_ssl_mode_asks() {
     // does not, and says why.
     assert_eq!(cipher(&format!("{no_tls_db}?ssl-mode=PREFERRED")), plain);
     // Once the server has said it offers no TLS, connections go plain at
-    // once: the pooled plain connection serves, and the server is not asked
-    // for another (refused) TLS connection each time.
-    let connections = |address: &str| -> u64 {
+    // once: the server is not asked for TLS, and refuses, each time (each
+    // refused attempt is an aborted connect on the server).
+    let aborted = || -> u64 {
         let got = up
-            .get(&format!("/mysql-connections?address={address}"))
+            .get(&format!(
+                "/mysql-aborted-connects?address={no_tls_db}?ssl-mode=PREFERRED"
+            ))
             .text();
         got.parse().unwrap_or_else(|_| panic!("{got}"))
     };
-    let before = connections(&format!("{no_tls_db}?ssl-mode=PREFERRED"));
-    let after = connections(&format!("{no_tls_db}?ssl-mode=PREFERRED"));
+    let before = aborted();
+    let after = aborted();
     assert_eq!(after, before, "the server was asked for TLS again");
     let refused = cipher(&format!("{no_tls_db}?ssl-mode=REQUIRED"));
     assert!(

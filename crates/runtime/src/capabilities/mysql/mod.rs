@@ -136,8 +136,8 @@ impl MysqlPools {
 }
 
 /// A pooled connection to `checked`, in `mode`: under `PREFERRED`, plain
-/// when the server offers no TLS (remembered for [`IDLE_TTL`], as long as
-/// an idle plain connection is kept anyway).
+/// when the server offers no TLS (remembered for [`IDLE_TTL`] from when it
+/// was found; then the server is asked again).
 async fn connect(
     pools: &MysqlPools,
     checked: &CheckedAddress,
