@@ -768,24 +768,65 @@ fn ticks_stopped(up: &SpinUp, label: &str) -> usize {
 }
 
 #[test]
-fn a_client_that_goes_away_stops_the_guest_working_on_its_request() {
-    const GONE: &str = "a client of component `platform` went away";
-    const STOPPED: &str = "was stopped: a client went away before its response";
+fn a_long_line_printed_by_the_guest_reaches_the_log_whole() {
+    let (_dir, up) = start_with_one_instance();
+    assert_eq!(up.get("/long-line?20000").status, 200);
+    let line = format!("long {} end", "x".repeat(20_000));
+    let stdout = up.wait_for_stdout(" end");
+    assert!(
+        stdout.lines().any(|l| l.ends_with(&line)),
+        "the line arrived cut: {:?}",
+        stdout.lines().map(str::len).collect::<Vec<_>>()
+    );
+}
+
+/// What the log says (at debug level) when an abandoned instance is dropped.
+const STOPPED: &str = "was stopped: a request it served was abandoned";
+
+/// `spin up --max-instances-per-component 1 --request-timeout <timeout>` of
+/// the platform app built with spin-sdk 5, logging abandoned requests and
+/// instances (at debug level only).
+fn start_logging_abandoned_instances(timeout: &str) -> (tempfile::TempDir, SpinUp) {
     let sdk = Spin4Sdk::V5;
     let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
     let manifest = MANIFEST.replace("{upstream}", "1");
-    let (_dir, manifest) = app_dir(&manifest, &component);
-    // Clients leaving is logged at debug level only. A request timeout far
-    // longer than any wait here: nothing may be stopped by it.
+    let (dir, manifest) = app_dir(&manifest, &component);
     let args = [
         "--max-instances-per-component",
         "1",
         "--request-timeout",
-        "600",
+        timeout,
     ];
     let up = SpinUp::start_with(&manifest, &args, |cmd| {
         cmd.env("SPIN_LOG", "warn,spin_trigger_http=debug");
     });
+    (dir, up)
+}
+
+#[test]
+fn a_request_past_its_timeout_stops_the_guest_working_on_it() {
+    // The guest would tick for a minute before answering. Its request fails
+    // at the 2 s timeout, and the guest's work on it stops then, not a
+    // timeout later: a client that tries again does not race the first
+    // attempt's side effects.
+    let (_dir, up) = start_logging_abandoned_instances("2");
+    assert_eq!(up.get("/ticks?a,600").status, 500);
+    expect_log_times(
+        &up,
+        "a request to component `platform` ran past its timeout",
+        1,
+    );
+    expect_log_times(&up, STOPPED, 1);
+    ticks_stopped(&up, "a");
+    assert_eq!(up.get("/served").text(), "1", "a new instance serves on");
+}
+
+#[test]
+fn a_client_that_goes_away_stops_the_guest_working_on_its_request() {
+    const GONE: &str = "a client of component `platform` went away";
+    // A request timeout far longer than any wait here: nothing may be
+    // stopped by it.
+    let (_dir, up) = start_logging_abandoned_instances("600");
     let started = |needle: &str| assert!(up.wait_for_stdout(needle).contains(needle), "{needle}");
     let addr = up.addr;
 

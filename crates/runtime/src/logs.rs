@@ -9,6 +9,7 @@
 //! committed at `.spin/logs/<id>_stdout.txt` cannot aim the log at another
 //! file.
 
+use bytes::Bytes;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -18,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
 /// The longest line kept whole by default (`--max-log-line-length`): longer lines are cut into pieces of this
 /// size, each but the last ending with [`SPLIT_MARKER`]. 64 KiB holds any
@@ -190,6 +192,64 @@ impl IsTerminal for ComponentLog {
 impl StdoutStream for ComponentLog {
     fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
         Box::new(LineWriter::new(self.clone(), self.max_line))
+    }
+
+    /// A `wasi:io` output stream that takes each write whole. wasmtime's
+    /// default adapter lets a guest write 8 KiB at a time, and a short write
+    /// is not always written again: CPython's unbuffered stdout (seen with
+    /// spin-sdk 5.0) drops the rest of the line.
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(LogStream(LineWriter::new(self.clone(), self.max_line)))
+    }
+}
+
+/// What a `wasi:io` guest may write to a log in one call: 1 GiB.
+const WRITE_PERMIT: usize = 1 << 30;
+
+/// How much of a write the host handles at a time.
+const WRITE_PIECE: usize = 64 * 1024;
+
+/// A component log as a `wasi:io` output stream: writes go to the log at
+/// once (files and terminal are written synchronously anyway), so it is
+/// always ready and takes any length.
+struct LogStream(LineWriter);
+
+#[async_trait::async_trait]
+impl Pollable for LogStream {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for LogStream {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        // In pieces: the host copies a write on its way to the file and the
+        // terminal, and holds those copies of one piece at a time.
+        for piece in bytes.chunks(WRITE_PIECE) {
+            self.0.push(piece);
+        }
+        Ok(())
+    }
+
+    fn write_zeroes(&mut self, len: usize) -> StreamResult<()> {
+        // wasmtime's default would allocate `len` zeroes at once.
+        static ZEROES: [u8; WRITE_PIECE] = [0; WRITE_PIECE];
+        let mut left = len.min(WRITE_PERMIT);
+        while left > 0 {
+            let n = left.min(WRITE_PIECE);
+            self.0.push(&ZEROES[..n]);
+            left -= n;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        // More than any one write (a write is a copy of guest memory), in
+        // a number that stays positive even for a guest that reads it as
+        // a signed 32-bit value.
+        Ok(WRITE_PERMIT)
     }
 }
 

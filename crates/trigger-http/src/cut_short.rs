@@ -22,6 +22,8 @@ use wasmtime_wasi_http::p2::body::{HostOutgoingBody, HyperOutgoingBody};
 pub(crate) struct GuestFailed<H = ()> {
     inner: HyperOutgoingBody,
     failed: Arc<AtomicBool>,
+    /// The body ended with its guest failed: the error is next.
+    ended_cut_short: bool,
     _held: H,
 }
 
@@ -30,6 +32,7 @@ impl GuestFailed {
         Self {
             inner,
             failed,
+            ended_cut_short: false,
             _held: (),
         }
     }
@@ -39,6 +42,7 @@ impl GuestFailed {
         GuestFailed {
             inner: self.inner,
             failed: self.failed,
+            ended_cut_short: self.ended_cut_short,
             _held: held,
         }
     }
@@ -58,16 +62,25 @@ impl<H: Unpin> Body for GuestFailed<H> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.ended_cut_short {
+            return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)));
+        }
         match Pin::new(&mut self.inner).poll_frame(cx) {
             Poll::Ready(None) if self.cut_short() => {
-                Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)))
+                // The error comes at the next poll: hyper first writes out
+                // what it holds (the head and the body so far), where an
+                // error now would close the connection before that, and a
+                // guest that failed fast would leave its client no answer.
+                self.ended_cut_short = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
             }
             polled => polled,
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream() && !self.cut_short()
+        !self.ended_cut_short && self.inner.is_end_stream() && !self.cut_short()
     }
 
     fn size_hint(&self) -> SizeHint {

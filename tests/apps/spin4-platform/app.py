@@ -229,6 +229,12 @@ class HttpHandler(http.Handler):
             print("sleeping", flush=True)
             time.sleep(float(query))
             return text(200, "slept")
+        if path == "/long-line":
+            # One line longer than the 8 KiB a log stream takes at a time by
+            # default (CPython's stdout here is unbuffered: a short write
+            # loses the rest of the line).
+            print("long " + "x" * int(query) + " end", flush=True)
+            return text(200, "printed")
         if path == "/ticks":
             # Works until done, printing a tick every 100 ms: an async wait
             # (the instance may serve other requests meanwhile).

@@ -1,9 +1,11 @@
-//! A client that goes away before its response. wasmtime 48 cannot cancel
-//! one guest task (its handler says so: wasmtime issue #11833), only drop a
-//! whole instance. So when a request's client leaves while the guest works
-//! on it, its instance takes no more requests and is dropped — stopping the
-//! abandoned work — as soon as no other request it serves still needs it
-//! (for its response head or its body). An instance that serves only the
+//! A client that goes away before its response, or a request that runs past
+//! its timeout (abandoned the same way: [`ClientWatch::timed_out`]).
+//! wasmtime 48 cannot cancel one guest task (its handler says so: wasmtime
+//! issue #11833), only drop a whole instance. So when a request's client
+//! leaves while the guest works on it, its instance takes no more requests
+//! and is dropped — stopping the abandoned work — as soon as no other
+//! request it serves still needs it (for its response head or its body).
+//! An instance that serves only the
 //! abandoned request stops right away, even in a blocking host call or a
 //! busy loop: the worker's expiration, which decides it, is polled outside
 //! the guest.
@@ -38,23 +40,44 @@ impl ClientWatch {
     pub(super) fn answered(mut self) {
         self.live = None;
     }
+
+    /// The request ran past its timeout: its instance is abandoned as if
+    /// the client had left, so the guest's work on it stops, and a client
+    /// that tries again does not race the first attempt's side effects.
+    pub(super) fn timed_out(mut self) {
+        self.abandon(Abandoned::TimedOut);
+    }
+
+    fn abandon(&mut self, why: Abandoned) {
+        let Some(slot) = self.live.take() else { return };
+        let live = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(live) = live {
+            live.0.abandon(why);
+        }
+    }
 }
 
 impl Drop for ClientWatch {
     fn drop(&mut self) {
-        let Some(slot) = self.live.take() else { return };
-        let live = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(live) = live {
-            live.0.abandon();
-        }
+        self.abandon(Abandoned::ClientLeft);
     }
+}
+
+/// Why a request was abandoned.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Abandoned {
+    /// Its client went away before its response.
+    ClientLeft,
+    /// It ran past the request timeout.
+    TimedOut,
 }
 
 /// What one instance's requests are doing, as far as dropping it goes.
 pub(super) struct InstanceActivity {
     /// The component, for the log.
     component: String,
-    /// A request's client went away while the instance worked on it.
+    /// A request's client went away, or a request timed out, while the
+    /// instance worked on it.
     abandoned: AtomicBool,
     /// The instance ended in error (a trap, a timeout): a response body
     /// it was still writing is cut short, not complete.
@@ -84,13 +107,20 @@ impl InstanceActivity {
         LiveRequest(self.clone())
     }
 
-    /// A request's client went away: the instance must go. (Logged at
-    /// debug level: clients leave all the time, and could fill the log.)
-    pub(super) fn abandon(&self) {
-        tracing::debug!(
-            "a client of component `{}` went away before its response; the instance working on it stops once no other request needs it",
-            self.component
-        );
+    /// A request was abandoned: the instance must go. (A client that went
+    /// away is logged at debug level: clients leave all the time, and could
+    /// fill the log; a timeout is logged where its request fails.)
+    pub(super) fn abandon(&self, why: Abandoned) {
+        match why {
+            Abandoned::ClientLeft => tracing::debug!(
+                "a client of component `{}` went away before its response; the instance working on it stops once no other request needs it",
+                self.component
+            ),
+            Abandoned::TimedOut => tracing::debug!(
+                "a request to component `{}` ran past its timeout; the instance working on it stops once no other request needs it",
+                self.component
+            ),
+        }
         self.abandoned.store(true, Ordering::Release);
         self.expiration.wake();
     }
@@ -163,7 +193,7 @@ mod tests {
         let other = activity.start();
         let abandoned = activity.start();
         assert!(!stop(&activity), "nothing abandoned yet");
-        activity.abandon();
+        activity.abandon(Abandoned::ClientLeft);
         drop(abandoned);
         assert!(!stop(&activity), "another request still streams");
         drop(other);
@@ -198,6 +228,17 @@ mod tests {
         let watch = ClientWatch::new(slot.clone());
         *slot.lock().unwrap() = Some(activity.start());
         drop(watch);
+        assert!(activity.was_abandoned());
+        assert!(stop(&activity), "its live guard went with it");
+    }
+
+    #[test]
+    fn a_request_past_its_timeout_abandons_the_instance_that_took_it() {
+        let activity = Arc::new(InstanceActivity::new("c"));
+        let slot = LiveSlot::default();
+        let watch = ClientWatch::new(slot.clone());
+        *slot.lock().unwrap() = Some(activity.start());
+        watch.timed_out();
         assert!(activity.was_abandoned());
         assert!(stop(&activity), "its live guard went with it");
     }

@@ -158,7 +158,7 @@ pub(crate) struct Worker {
     /// This instance's place under `max_instances`, given back when the
     /// worker ends.
     live: LiveInstance,
-    /// Whether a client went away, and which requests are live.
+    /// Whether a request was abandoned, and which requests are live.
     activity: Arc<InstanceActivity>,
 }
 
@@ -219,7 +219,7 @@ impl WorkerState for Worker {
         let component = &self.component;
         match reason.as_deref() {
             None | Some(GUEST_TIMED_OUT) if self.activity.was_abandoned() => tracing::debug!(
-                "an instance of component `{component}` was stopped: a client went away before its response"
+                "an instance of component `{component}` was stopped: a request it served was abandoned (its client went away, or it ran past its timeout)"
             ),
             None => {}
             // The worker's future was dropped without a panic: the server
@@ -249,8 +249,9 @@ const WORKER_DROPPED: &str = "worker panicked";
 /// request timeout after its latest request started (or after its last
 /// response, for work it does past it) — the second line of defence that
 /// wasmtime's handler asks for, since a busy guest can keep the request's
-/// own timer from being polled — or once a request's client went away and
-/// no other request needs the instance.
+/// own timer from being polled — or once a request was abandoned (its
+/// client went away, or it timed out) and no other request needs the
+/// instance.
 pub(crate) struct Expiration {
     policy: ReusePolicy,
     timer: Option<(Instant, Pin<Box<tokio::time::Sleep>>)>,
@@ -311,7 +312,10 @@ pub(crate) async fn handle<B: GuestBody>(
     };
     let req = with_absolute_uri(req, tls).map(|body| body.map_err(Into::into).boxed_unsync());
     let outcome = handle_within_capacity(handler, req, timeout, data).await;
-    watch.answered();
+    match &outcome {
+        Err(err) if err.is::<ExpirationError>() => watch.timed_out(),
+        _ => watch.answered(),
+    }
     match outcome {
         Ok(response) => {
             // The body holds the request's slot, and keeps its instance
