@@ -819,6 +819,19 @@ fn a_request_past_its_timeout_stops_the_guest_working_on_it() {
     expect_log_times(&up, STOPPED, 1);
     ticks_stopped(&up, "a");
     assert_eq!(up.get("/served").text(), "1", "a new instance serves on");
+
+    // In a busy loop the request's own timer cannot run; the instance's
+    // deadline stops it, and the request fails as timed out, with a hint,
+    // not as a crash.
+    assert_eq!(up.get("/busy?60").status, 500);
+    expect_log_times(&up, "was stopped at the 2s request timeout", 1);
+    expect_log_times(&up, "ran past the 2s request timeout without yielding", 1);
+    assert!(
+        !up.stderr().contains("worker trapped or panicked"),
+        "{}",
+        up.stderr()
+    );
+    assert_eq!(up.get("/served").text(), "1", "a new instance serves on");
 }
 
 #[test]

@@ -235,6 +235,12 @@ class HttpHandler(http.Handler):
             # loses the rest of the line).
             print("long " + "x" * int(query) + " end", flush=True)
             return text(200, "printed")
+        if path == "/busy":
+            # A busy loop for `query` seconds, never waiting.
+            end = time.monotonic() + float(query)
+            while time.monotonic() < end:
+                pass
+            return text(200, "done")
         if path == "/ticks":
             # Works until done, printing a tick every 100 ms: an async wait
             # (the instance may serve other requests meanwhile).

@@ -79,6 +79,8 @@ pub(super) struct InstanceActivity {
     /// A request's client went away, or a request timed out, while the
     /// instance worked on it.
     abandoned: AtomicBool,
+    /// The instance's own deadline (a request timeout) ended it.
+    timed_out: AtomicBool,
     /// The instance ended in error (a trap, a timeout): a response body
     /// it was still writing is cut short, not complete.
     failed: Arc<AtomicBool>,
@@ -94,6 +96,7 @@ impl InstanceActivity {
         Self {
             component: component.to_owned(),
             abandoned: AtomicBool::new(false),
+            timed_out: AtomicBool::new(false),
             failed: Arc::default(),
             live: AtomicUsize::new(0),
             expiration: AtomicWaker::new(),
@@ -138,6 +141,17 @@ impl InstanceActivity {
         }
     }
 
+    /// The instance's deadline passed with requests (or work after them)
+    /// in flight: it is about to be dropped.
+    pub(super) fn expire(&self) {
+        self.timed_out.store(true, Ordering::Release);
+    }
+
+    /// Whether the instance's deadline ended it.
+    pub(super) fn has_timed_out(&self) -> bool {
+        self.timed_out.load(Ordering::Acquire)
+    }
+
     /// Whether a request of the instance was abandoned.
     pub(super) fn was_abandoned(&self) -> bool {
         self.abandoned.load(Ordering::Acquire)
@@ -161,6 +175,11 @@ impl LiveRequest {
     /// Set when the instance serving the request ends in error.
     pub(super) fn instance_failed(&self) -> Arc<AtomicBool> {
         self.0.failed.clone()
+    }
+
+    /// Whether the instance serving the request was ended by its deadline.
+    pub(super) fn instance_timed_out(&self) -> bool {
+        self.0.has_timed_out()
     }
 }
 

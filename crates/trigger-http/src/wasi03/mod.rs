@@ -221,6 +221,10 @@ impl WorkerState for Worker {
             None | Some(GUEST_TIMED_OUT) if self.activity.was_abandoned() => tracing::debug!(
                 "an instance of component `{component}` was stopped: a request it served was abandoned (its client went away, or it ran past its timeout)"
             ),
+            Some(GUEST_TIMED_OUT) if self.activity.has_timed_out() => tracing::error!(
+                "an instance of component `{component}` was stopped: it ran past the {:?} request timeout without yielding (a busy loop, or a blocking call such as `time.sleep`)\n\nhint: raise the limit with `spin up --request-timeout <seconds>`, or find the request that keeps its instance busy",
+                self.policy.request_timeout
+            ),
             None => {}
             // The worker's future was dropped without a panic: the server
             // is stopping.
@@ -273,8 +277,16 @@ impl WorkerExpiration for Expiration {
             WorkerStatus::Requests | WorkerStatus::PostReturn => self.policy.request_timeout,
         };
         let deadline = start + limit;
+        let timed_out = |this: &Self| {
+            // Past a request timeout (not the idle one), the instance's
+            // requests fail as timed out, not as a crash (`handle`).
+            if !matches!(status, WorkerStatus::Idle) {
+                this.activity.expire();
+            }
+            Poll::Ready(())
+        };
         if Instant::now() >= deadline {
-            return Poll::Ready(());
+            return timed_out(&self);
         }
         let this = self.get_mut();
         if this
@@ -286,7 +298,10 @@ impl WorkerExpiration for Expiration {
             this.timer = Some((deadline, Box::pin(sleep)));
         }
         let (_, sleep) = this.timer.as_mut().expect("armed above");
-        sleep.as_mut().poll(cx)
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => timed_out(this),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -312,6 +327,12 @@ pub(crate) async fn handle<B: GuestBody>(
     };
     let req = with_absolute_uri(req, tls).map(|body| body.map_err(Into::into).boxed_unsync());
     let outcome = handle_within_capacity(handler, req, timeout, data).await;
+    let instance_timed_out = || {
+        live.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(LiveRequest::instance_timed_out)
+    };
     match &outcome {
         Err(err) if err.is::<ExpirationError>() => watch.timed_out(),
         _ => watch.answered(),
@@ -331,6 +352,11 @@ pub(crate) async fn handle<B: GuestBody>(
         }
         Err(err) if err.is::<ExpirationError>() => Err(anyhow::anyhow!(
             "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
+        )),
+        // Its instance's own deadline ended it first (a guest that does
+        // not yield keeps the request's timer from running).
+        Err(_) if instance_timed_out() => Err(anyhow::anyhow!(
+            "the request's instance was stopped at the {timeout:?} request timeout: a request on it ran that long without yielding (a busy loop, or a blocking call such as `time.sleep`)\n\nhint: raise the limit with `spin up --request-timeout <seconds>`, or find the request that keeps its instance busy"
         )),
         Err(err) if err.is::<NoFreeInstance>() => Err(anyhow::anyhow!(
             "no instance of the component was free within the {timeout:?} request timeout: every instance it may have (`--max-instances-per-component`) was busy\n\nhint: raise `spin up --max-instances-per-component`, or look for requests that keep an instance busy (a blocking call such as `time.sleep`)"
