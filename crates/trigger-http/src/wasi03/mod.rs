@@ -243,6 +243,12 @@ impl WorkerState for Worker {
     }
 }
 
+/// How long after a request's timeout its instance's own deadline falls: a
+/// time slice (`EPOCH_TICK` × ticks a slice), so that a request's timer
+/// that could run has run, and the deadline ends only guests that kept it
+/// from running.
+const AFTER_REQUEST_TIMER: Duration = Duration::from_millis(20);
+
 /// What wasmtime's handler says when an instance's expiration ended it
 /// with requests in flight.
 const GUEST_TIMED_OUT: &str = "guest timed out";
@@ -274,13 +280,17 @@ impl WorkerExpiration for Expiration {
         }
         let limit = match status {
             WorkerStatus::Idle => self.policy.idle_timeout,
-            WorkerStatus::Requests | WorkerStatus::PostReturn => self.policy.request_timeout,
+            // A moment after the request's own timer, which goes first
+            // unless the guest keeps wasmtime's event loop from running it.
+            WorkerStatus::Requests => self.policy.request_timeout + AFTER_REQUEST_TIMER,
+            WorkerStatus::PostReturn => self.policy.request_timeout,
         };
         let deadline = start + limit;
         let timed_out = |this: &Self| {
-            // Past a request timeout (not the idle one), the instance's
-            // requests fail as timed out, not as a crash (`handle`).
-            if !matches!(status, WorkerStatus::Idle) {
+            // Past a request's timeout, that request's timer did not run:
+            // the guest did not yield. Its requests fail as timed out, not
+            // as a crash (`handle`).
+            if matches!(status, WorkerStatus::Requests) {
                 this.activity.expire();
             }
             Poll::Ready(())
