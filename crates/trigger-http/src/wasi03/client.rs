@@ -5,10 +5,9 @@
 //! leaves while the guest works on it, its instance takes no more requests
 //! and is dropped — stopping the abandoned work — as soon as no other
 //! request it serves still needs it (for its response head or its body).
-//! An instance that serves only the
-//! abandoned request stops right away, even in a blocking host call or a
-//! busy loop: the worker's expiration, which decides it, is polled outside
-//! the guest.
+//! An instance that serves only the abandoned request stops right away, even
+//! in a blocking host call or a busy loop: the worker's expiration, which
+//! decides it, is polled outside the guest.
 //!
 //! hyper drops a request's future when its connection closes; the
 //! [`ClientWatch`] held by that future then abandons the instance that
@@ -141,8 +140,8 @@ impl InstanceActivity {
         }
     }
 
-    /// The instance's deadline passed with requests (or work after them)
-    /// in flight: it is about to be dropped.
+    /// The instance's deadline passed with requests in flight, past their
+    /// own timers: it is about to be dropped.
     pub(super) fn expire(&self) {
         self.timed_out.store(true, Ordering::Release);
     }
@@ -206,6 +205,14 @@ mod tests {
             .is_ready()
     }
 
+    /// The watch of a request that `activity`'s instance has accepted.
+    fn watch_taken_by(activity: &Arc<InstanceActivity>) -> ClientWatch {
+        let slot = LiveSlot::default();
+        let watch = ClientWatch::new(slot.clone());
+        *slot.lock().unwrap() = Some(activity.start());
+        watch
+    }
+
     #[test]
     fn an_instance_stops_once_abandoned_and_nothing_else_is_live() {
         let activity = Arc::new(InstanceActivity::new("c"));
@@ -243,10 +250,7 @@ mod tests {
     #[test]
     fn a_client_that_leaves_abandons_the_instance_that_took_its_request() {
         let activity = Arc::new(InstanceActivity::new("c"));
-        let slot = LiveSlot::default();
-        let watch = ClientWatch::new(slot.clone());
-        *slot.lock().unwrap() = Some(activity.start());
-        drop(watch);
+        drop(watch_taken_by(&activity));
         assert!(activity.was_abandoned());
         assert!(stop(&activity), "its live guard went with it");
     }
@@ -254,10 +258,7 @@ mod tests {
     #[test]
     fn a_request_past_its_timeout_abandons_the_instance_that_took_it() {
         let activity = Arc::new(InstanceActivity::new("c"));
-        let slot = LiveSlot::default();
-        let watch = ClientWatch::new(slot.clone());
-        *slot.lock().unwrap() = Some(activity.start());
-        watch.timed_out();
+        watch_taken_by(&activity).timed_out();
         assert!(activity.was_abandoned());
         assert!(stop(&activity), "its live guard went with it");
     }
@@ -265,10 +266,7 @@ mod tests {
     #[test]
     fn an_answered_or_queued_request_abandons_nothing() {
         let activity = Arc::new(InstanceActivity::new("c"));
-        let slot = LiveSlot::default();
-        let watch = ClientWatch::new(slot.clone());
-        *slot.lock().unwrap() = Some(activity.start());
-        watch.answered();
+        watch_taken_by(&activity).answered();
         assert!(!activity.was_abandoned());
 
         // Left while queued: nothing to abandon yet, nor later.

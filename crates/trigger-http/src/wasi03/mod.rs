@@ -244,10 +244,10 @@ impl WorkerState for Worker {
 }
 
 /// How long after a request's timeout its instance's own deadline falls: a
-/// time slice (`EPOCH_TICK` × ticks a slice), so that a request's timer
-/// that could run has run, and the deadline ends only guests that kept it
-/// from running.
-const AFTER_REQUEST_TIMER: Duration = Duration::from_millis(20);
+/// time slice, so that a request's timer that could run has run, and the
+/// deadline ends only guests that kept it from running.
+const AFTER_REQUEST_TIMER: Duration =
+    spin_runtime::engine::EPOCH_TICK.saturating_mul(spin_runtime::engine::TICKS_PER_SLICE as u32);
 
 /// What wasmtime's handler says when an instance's expiration ended it
 /// with requests in flight.
