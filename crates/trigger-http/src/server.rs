@@ -279,11 +279,17 @@ impl HttpServer {
             let handler = self.handler.clone();
             let service = service_fn({
                 let clock = clock.clone();
+                let stopping = stopping.clone();
                 move |req| {
                     let handler = handler.clone();
                     let busy = clock.request_started();
+                    let stopping = stopping.clone();
                     async move {
-                        let response = handler.handle(req, client, local).await?;
+                        let keep_alive_allowed = req.version() < hyper::Version::HTTP_2;
+                        let mut response = handler.handle(req, client, local).await?;
+                        if keep_alive_allowed && *stopping.borrow() {
+                            close_after(&mut response);
+                        }
                         Ok::<_, Infallible>(response.map(|body| BusyBody::new(body, busy)))
                     }
                 }
@@ -374,6 +380,22 @@ async fn serve_until_stopped<C: GracefulConnection>(
     }
     conn.as_mut().graceful_shutdown();
     conn.await
+}
+
+/// Marks an HTTP/1.x response finished while the server stops as the
+/// connection's last. [`serve_until_stopped`] also tells hyper to close the
+/// connection, but only once its task is polled again: a response ready by
+/// then (a quick guest, a 404) would already be written out as keep-alive,
+/// and the client would find the connection closed under its next request.
+fn close_after<B>(response: &mut hyper::Response<B>) {
+    // A protocol switch keeps its `connection: upgrade`.
+    if response.status() == hyper::StatusCode::SWITCHING_PROTOCOLS {
+        return;
+    }
+    response.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
 }
 
 /// hyper's connection settings. [`ConnectionClock`] replaces hyper's
