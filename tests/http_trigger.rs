@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::Value;
 use std::path::PathBuf;
-use support::http::request;
+use support::http::{raw_exchange, request};
 use support::python::{build_sdk_app, test_app};
 use support::spin::{SpinUp, app_dir};
 
@@ -114,6 +114,61 @@ fn routes_and_spin_headers() {
 }
 
 #[test]
+fn the_host_a_request_names_is_checked_and_is_the_one_the_guest_sees() {
+    let (_dir, up) = start();
+    let exchange = |request: &str| raw_exchange(up.addr, request);
+    let body_json = |raw: &str| -> serde_json::Value {
+        assert!(
+            raw.starts_with("HTTP/1.") && raw[8..].starts_with(" 200 "),
+            "{raw:?}"
+        );
+        serde_json::from_str(raw.split_once("\r\n\r\n").unwrap().1).unwrap()
+    };
+    // Refused with a 400 that closes the connection, before any guest runs.
+    for (request, reason) in [
+        ("GET /exact HTTP/1.1\r\n\r\n", "needs a Host header"),
+        (
+            "GET /exact HTTP/1.1\r\nhost: a\r\nhost: b\r\n\r\n",
+            "only one Host header",
+        ),
+        (
+            "GET /exact HTTP/1.1\r\nhost: evil.example/x?\r\n\r\n",
+            "not a host",
+        ),
+        (
+            "GET /exact HTTP/1.1\r\nhost: user@evil.example\r\n\r\n",
+            "not a host",
+        ),
+        (
+            "GET http://user@target/exact HTTP/1.1\r\nhost: target\r\n\r\n",
+            "not a host",
+        ),
+    ] {
+        let raw = exchange(request);
+        assert!(raw.starts_with("HTTP/1.1 400"), "{request:?}: {raw:?}");
+        assert!(raw.contains(reason), "{request:?}: {raw:?}");
+        assert!(raw.contains("hint: send `Host"), "{raw:?}");
+        assert!(raw.contains("connection: close"), "{raw:?}");
+    }
+    // The request target's own authority wins over `Host`.
+    let absolute = body_json(&exchange(
+        "GET http://target.example:81/exact?x=1 HTTP/1.1\r\nhost: other\r\nconnection: close\r\n\r\n",
+    ));
+    assert_eq!(
+        absolute["headers"]["spin-full-url"],
+        "http://target.example:81/exact?x=1"
+    );
+    // HTTP/1.0 may leave it out: the address the request came in on.
+    let old = body_json(&exchange("GET /exact HTTP/1.0\r\n\r\n"));
+    assert_eq!(
+        old["headers"]["spin-full-url"],
+        format!("http://{}/exact", up.addr)
+    );
+    // The server kept serving.
+    assert_eq!(up.get("/exact").status, 200);
+}
+
+#[test]
 fn method_headers_and_large_body_round_trip() {
     let (_dir, up) = start();
     let body: Vec<u8> = (0..10 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
@@ -199,6 +254,50 @@ fn failures_fail_one_request_and_the_server_keeps_serving() {
         log.contains("[reflect]"),
         "component output is prefixed: {log}"
     );
+
+    // A status HTTP cannot end a request with is a 500, logged.
+    for status in [103, 600] {
+        assert_eq!(up.get(&format!("/status/{status}")).status, 500);
+        let log = up.wait_for_stderr(&format!("answered with status {status}"));
+        assert!(
+            log.contains(&format!(
+                "component `reflect` answered with status {status}, which is not a final HTTP status"
+            )) && log.contains("hint: answer with a status from 200 to 599"),
+            "{log}"
+        );
+    }
+    assert_eq!(up.get("/status/599").status, 599);
+    // A body where HTTP forbids one (a 204, a 304, the answer to a HEAD
+    // request, which keeps its length) is left out, over HTTP/2 as over
+    // HTTP/1.1 (where hyper does it).
+    for (method, path, status) in [
+        ("GET", "/status/204", 204),
+        ("GET", "/status/304", 304),
+        ("HEAD", "/exact", 200),
+    ] {
+        for version in ["1.1", "2"] {
+            let flag = if version == "2" {
+                "--http2-prior-knowledge"
+            } else {
+                "--http1.1"
+            };
+            let head = if method == "HEAD" { "--head" } else { "--get" };
+            let out = std::process::Command::new("curl")
+                .args(["-sS", flag, head, "-w", "%{http_code} %{http_version} "])
+                .arg(format!("http://{}{path}", up.addr))
+                .output()
+                .expect("curl");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && stdout.ends_with(&format!("{status} {version} ")),
+                "{method} {path} over HTTP/{version}: {stdout} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if method == "HEAD" {
+                assert!(stdout.contains("content-length: "), "{stdout}");
+            }
+        }
+    }
 
     // A request that never finishes is cut off at the timeout, while other
     // requests are served meanwhile.

@@ -780,6 +780,36 @@ fn a_long_line_printed_by_the_guest_reaches_the_log_whole() {
     );
 }
 
+#[test]
+fn a_body_that_does_not_match_its_content_length_is_logged_and_cut_short() {
+    let (_dir, up) = start_with_one_instance();
+    for length in ["100", "2"] {
+        let raw = support::http::raw_get(up.addr, &format!("/wrong-length?{length}"));
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        assert!(
+            head.starts_with("HTTP/1.1 200") && head.contains(&format!("content-length: {length}")),
+            "{raw:?} {}",
+            up.stderr()
+        );
+        // Never more than the length promised, and the connection closed
+        // before a 100-byte body was complete.
+        assert!(
+            body.len() < 100 && body.len() <= length.parse().unwrap(),
+            "{raw:?}"
+        );
+    }
+    let log = up.wait_for_stderr("states 2;");
+    assert!(
+        log.contains(
+            "component `platform` ended its response body after 5 of the 100 bytes its `content-length` states"
+        ) && log.contains(
+            "component `platform` wrote 5 bytes of a response body whose `content-length` states 2;"
+        ) && log.contains("hint: write exactly the bytes `content-length` states"),
+        "{log}"
+    );
+    assert_eq!(up.get("/hello").status, 200);
+}
+
 /// What the log says (at debug level) when an abandoned instance is dropped.
 const STOPPED: &str = "was stopped: a request it served was abandoned";
 

@@ -52,6 +52,21 @@ pub fn request(
     read_response(BufReader::new(stream))
 }
 
+/// Sends `request` as it is and returns what the server sent (lossily as
+/// text) up to the connection's close: for requests [`request`] would not
+/// write.
+pub fn raw_exchange(addr: SocketAddr, request: &str) -> String {
+    use std::io::Read;
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
 /// `GET path` as the raw bytes the server sent (lossily as text), up to
 /// the connection's close: for checking how a response ended.
 pub fn raw_get(addr: SocketAddr, path: &str) -> String {

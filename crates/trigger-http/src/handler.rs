@@ -15,7 +15,8 @@ use tokio::task::AbortHandle;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use crate::cut_short::{FailUnlessSettled, GuestFailed, body_left_open};
+use crate::cut_short::{FailUnlessSettled, GuestFailed, body_left_open, stated_length};
+use crate::host::{self, BadHost};
 use crate::overload::Burst;
 use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, Idle, InstancePool};
 use crate::server::{ServerOptions, default_max_instances_per_component};
@@ -128,10 +129,25 @@ impl Handler {
     /// Answers one request. Never fails: every error becomes a response.
     pub(crate) async fn handle(
         &self,
-        req: Request<Incoming>,
+        mut req: Request<Incoming>,
         client: SocketAddr,
         local: Option<SocketAddr>,
     ) -> Result<Response<HyperOutgoingBody>, Infallible> {
+        match host::target_host(req.version(), req.uri(), req.headers()) {
+            // The guest sees the host the request is for in `Host`, as it
+            // does in `spin-full-url`, even when the client named it in the
+            // request target.
+            Ok(Some(host)) => {
+                if let Ok(value) = HeaderValue::from_str(host.as_str()) {
+                    req.headers_mut().insert(http::header::HOST, value);
+                }
+            }
+            Ok(None) => {}
+            Err(bad) => {
+                tracing::debug!("refused a request from {client}: {}", bad.reason());
+                return Ok(bad_request(req.version(), bad));
+            }
+        }
         let path = req.uri().path().to_string();
         if let Some(endpoint) = path.strip_prefix(WELL_KNOWN_PREFIX) {
             return Ok(self.well_known(endpoint));
@@ -225,12 +241,38 @@ impl Handler {
             }
         }
         req.headers_mut().remove(http::header::CONNECTION);
+        let head_request = req.method() == http::Method::HEAD;
 
         let id = component.config.id.clone();
         // Only a developer on this machine sees the details of a failure.
         let capture =
             (self.options.dev && client.ip().is_loopback()).then(|| Arc::new(OnceLock::new()));
         match self.invoke(component, req, capture.clone()).await {
+            Ok(response) if !is_final_status(response.status()) => {
+                tracing::warn!(
+                    "component `{id}` answered with status {}, which is not a final HTTP status; the client gets 500\n\nhint: answer with a status from 200 to 599",
+                    response.status().as_u16()
+                );
+                text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
+            Ok(response)
+                if head_request
+                    || matches!(
+                        response.status(),
+                        StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED
+                    ) =>
+            {
+                // HTTP forbids content in these: hyper drops the body over
+                // HTTP/1.x, but over HTTP/2 would send it, and the client
+                // would take the response for a broken one. A 204 may not
+                // state a length either (a HEAD's or a 304's is the
+                // resource's).
+                let mut response = response.map(|_| full(Bytes::new()));
+                if response.status() == StatusCode::NO_CONTENT {
+                    response.headers_mut().remove(http::header::CONTENT_LENGTH);
+                }
+                response
+            }
             Ok(response) => match capture.as_ref().and_then(|c| c.get()) {
                 Some(stderr) => match peek_empty_500(response).await {
                     (true, _) => dev_failure(&id, "the component answered 500", stderr),
@@ -286,12 +328,13 @@ impl Handler {
         if let Some(handler) = self.wasi03.get(&id) {
             let tls = self.options.tls.is_some();
             let timeout = self.options.request_timeout;
-            return wasi03::handle(handler, req, tls, timeout, permit, capture).await;
+            return wasi03::handle(handler, req, tls, timeout, permit, capture, component).await;
         }
         let Some(HttpHandlerPre::Wasi02(pre)) = component.handler.as_ref() else {
             unreachable!("a routed component exports an HTTP handler (checked at load)");
         };
         let pre = pre.clone();
+        let owner = Arc::clone(component);
         let depth = chain_depth(&req);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let app = self.app.clone();
@@ -373,7 +416,9 @@ impl Handler {
                         tracing::error!("component `{id}` failed after responding: {err:?}");
                     }
                 });
-                Ok(response.map(|body| GuestFailed::new(body, failed).boxed_unsync()))
+                let stated = stated_length(response.headers());
+                Ok(response
+                    .map(|body| GuestFailed::new(body, failed, owner, stated).boxed_unsync()))
             }
             Ok(Err(code)) => {
                 cancel.disarm();
@@ -543,6 +588,32 @@ impl Drop for CancelOnDrop {
             task.abort();
         }
     }
+}
+
+/// Whether a guest's `status` may end a request: hyper would turn an
+/// informational one (1xx) into a bare 500, and a client does not know what
+/// to make of one past 599. (wasmtime-wasi-http lets a `wasi:http@0.2`
+/// guest set any status from 100 to 999.)
+fn is_final_status(status: StatusCode) -> bool {
+    (200..600).contains(&status.as_u16())
+}
+
+/// The answer to a request whose host is missing, repeated or invalid:
+/// over HTTP/1.x, also the connection's last, since a client that gets its
+/// request's framing wrong may have more wrong.
+fn bad_request(version: http::Version, why: BadHost) -> Response<HyperOutgoingBody> {
+    let mut resp = text(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "Bad Request: {}\n\nhint: send `Host: <host>[:<port>]` once, as HTTP clients do\n",
+            why.reason()
+        ),
+    );
+    if version < http::Version::HTTP_2 {
+        resp.headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
 }
 
 /// The answer to a request that found no instance slot in time.

@@ -5,6 +5,7 @@
 mod connection;
 mod cut_short;
 mod handler;
+mod host;
 mod overload;
 mod reuse;
 mod server;

@@ -59,6 +59,9 @@ class IncomingHandler(http.IncomingHandler):
             global served
             served += 1
             return Response(200, {"content-type": "text/plain"}, bytes(str(served), "utf-8"))
+        if path.startswith("/status/"):
+            # Any status the guest picks, even one HTTP cannot end a request with.
+            return Response(int(path[len("/status/"):]), {"content-type": "text/plain"}, b"status")
         if path == "/boom":
             raise ValueError("boom from Python")
         if path == "/spin-forever":

@@ -250,6 +250,10 @@ class HttpHandler(http.Handler):
                 print(f"tick {label} {i}", flush=True)
                 await wait_for(100_000_000)
             return text(200, f"{label} ticked {count} as request {number}")
+        if path == "/wrong-length":
+            # A `content-length` the body does not match (the SDK keeps the
+            # header a handler sets).
+            return Response(200, {"content-type": "text/plain", "content-length": query}, b"short")
         if path == "/fail":
             raise ValueError("failing on purpose")
         return text(404, "no such route")

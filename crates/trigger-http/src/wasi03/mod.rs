@@ -46,7 +46,7 @@ use wasmtime_wasi_http::handler::{
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
-use crate::cut_short::GuestFailed;
+use crate::cut_short::{GuestFailed, stated_length};
 use crate::handler::GuestBody;
 use capacity::{AtCapacity, Capacity, LiveInstance, NoFreeInstance};
 use client::{ClientWatch, InstanceActivity, LiveRequest, LiveSlot};
@@ -325,6 +325,7 @@ pub(crate) async fn handle<B: GuestBody>(
     timeout: Duration,
     permit: OwnedSemaphorePermit,
     capture: CaptureSlot,
+    component: &Arc<LoadedComponent>,
 ) -> anyhow::Result<Response<HyperOutgoingBody>> {
     // hyper drops this future when the client goes away; `watch` then
     // tells the instance working on the request (see `client.rs`).
@@ -354,8 +355,9 @@ pub(crate) async fn handle<B: GuestBody>(
             // it is cut short if the instance fails first (`cut_short.rs`).
             let live = live.lock().unwrap_or_else(|p| p.into_inner()).take();
             let failed = live.as_ref().map(LiveRequest::instance_failed);
+            let stated = stated_length(response.headers());
             Ok(response.map(|body| {
-                GuestFailed::new(body, failed.unwrap_or_default())
+                GuestFailed::new(body, failed.unwrap_or_default(), component.clone(), stated)
                     .holding((permit, live))
                     .boxed_unsync()
             }))

@@ -1,0 +1,190 @@
+//! The host a client's request is for (RFC 9112 §3.2–3.3), checked before
+//! anything routes it.
+//!
+//! The guest sees this host in `Host`, in `spin-full-url` and (for
+//! `wasi:http@0.3`) in the request's URI, so a request that names its host
+//! twice, or names something that is not a host, is refused with a 400, as
+//! RFC 9112 requires and as uvicorn's h11 does, instead of reaching the
+//! guest with a URL built from whatever the client wrote.
+
+use http::header::HOST;
+use http::uri::Authority;
+use http::{HeaderMap, Uri, Version};
+
+/// Why a request's host was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BadHost {
+    /// An HTTP/1.1 request without `Host`.
+    Missing,
+    /// More than one `Host` field.
+    Repeated,
+    /// A `Host` (or absolute-form authority) that is not `host[:port]`.
+    Invalid,
+}
+
+impl BadHost {
+    /// The reason, for the 400's body and the debug log.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            BadHost::Missing => "an HTTP/1.1 request needs a Host header",
+            BadHost::Repeated => "a request may have only one Host header",
+            BadHost::Invalid => "the Host header is not a host with an optional port",
+        }
+    }
+}
+
+/// The host `uri` and `headers` name for a request of `version` from a
+/// client, or why there is none that may be used.
+///
+/// - A URI with an authority (an absolute-form request target, or HTTP/2's
+///   `:authority`) names the host itself; `Host` is then ignored, apart
+///   from being required once in HTTP/1.1 (RFC 9112 §3.2.2).
+/// - Otherwise `Host`: required in HTTP/1.1, optional in HTTP/1.0 and
+///   HTTP/2.
+///
+/// `Ok(None)`: no host was named (HTTP/1.0 or HTTP/2 without one, or an
+/// empty `Host`); the caller falls back to the address the request came in
+/// on.
+pub(crate) fn target_host(
+    version: Version,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Option<Authority>, BadHost> {
+    let mut hosts = headers.get_all(HOST).iter();
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Err(BadHost::Repeated);
+    }
+    if host.is_none() && version == Version::HTTP_11 {
+        return Err(BadHost::Missing);
+    }
+    if let Some(authority) = uri.authority() {
+        return checked(authority.clone()).map(Some).ok_or(BadHost::Invalid);
+    }
+    match host {
+        None => Ok(None),
+        Some(value) if value.is_empty() => Ok(None),
+        Some(value) => Authority::try_from(value.as_bytes())
+            .ok()
+            .and_then(checked)
+            .map(Some)
+            .ok_or(BadHost::Invalid),
+    }
+}
+
+/// `authority` if it is `host[:port]`: no user information, and a port
+/// that is a number (`Authority` parses the port only when asked).
+fn checked(authority: Authority) -> Option<Authority> {
+    let text = authority.as_str();
+    // User information has no place in a request's host (and `host()`
+    // assumes a host follows the last `@`).
+    if text.is_empty() || text.contains('@') {
+        return None;
+    }
+    let host = authority.host();
+    let valid = !host.is_empty() && (text.len() == host.len() || authority.port_u16().is_some());
+    valid.then_some(authority)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn host_of(version: Version, uri: &str, hosts: &[&[u8]]) -> Result<Option<String>, BadHost> {
+        let mut headers = HeaderMap::new();
+        for host in hosts {
+            headers.append(HOST, HeaderValue::from_bytes(host).unwrap());
+        }
+        target_host(version, &uri.parse().unwrap(), &headers).map(|a| a.map(|a| a.to_string()))
+    }
+
+    fn http11(hosts: &[&[u8]]) -> Result<Option<String>, BadHost> {
+        host_of(Version::HTTP_11, "/path?q", hosts)
+    }
+
+    #[test]
+    fn a_host_with_or_without_a_port_is_taken() {
+        assert_eq!(http11(&[b"example.com"]), Ok(Some("example.com".into())));
+        assert_eq!(
+            http11(&[b"example.com:8080"]),
+            Ok(Some("example.com:8080".into()))
+        );
+        assert_eq!(
+            http11(&[b"127.0.0.1:3000"]),
+            Ok(Some("127.0.0.1:3000".into()))
+        );
+        assert_eq!(http11(&[b"[::1]:3000"]), Ok(Some("[::1]:3000".into())));
+        assert_eq!(http11(&[b"[::1]"]), Ok(Some("[::1]".into())));
+    }
+
+    #[test]
+    fn http11_needs_exactly_one_host() {
+        assert_eq!(http11(&[]), Err(BadHost::Missing));
+        assert_eq!(http11(&[b"a", b"a"]), Err(BadHost::Repeated));
+        assert_eq!(http11(&[b"a", b"b"]), Err(BadHost::Repeated));
+    }
+
+    #[test]
+    fn what_is_not_a_host_is_refused() {
+        for bad in [
+            &b"evil.com/x?"[..],
+            b"evil.com?x",
+            b"evil.com#x",
+            b"user@example.com",
+            b"user@",
+            b"@",
+            b"user:pw@example.com",
+            b"example.com:http",
+            b"example.com:99999",
+            b"example.com:",
+            b":80",
+            b"exa mple.com",
+            b"[::1",
+        ] {
+            assert_eq!(
+                http11(&[bad]),
+                Err(BadHost::Invalid),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_host_names_none() {
+        assert_eq!(http11(&[b""]), Ok(None));
+    }
+
+    #[test]
+    fn http10_and_http2_may_leave_the_host_out() {
+        assert_eq!(host_of(Version::HTTP_10, "/", &[]), Ok(None));
+        assert_eq!(host_of(Version::HTTP_2, "/", &[]), Ok(None));
+        assert_eq!(
+            host_of(Version::HTTP_10, "/", &[b"a", b"b"]),
+            Err(BadHost::Repeated)
+        );
+    }
+
+    #[test]
+    fn the_uri_authority_wins_over_host() {
+        // Absolute form: `Host` must be there in HTTP/1.1, but names nothing.
+        assert_eq!(
+            host_of(Version::HTTP_11, "http://target:81/x", &[b"other"]),
+            Ok(Some("target:81".into()))
+        );
+        assert_eq!(
+            host_of(Version::HTTP_11, "http://target/x", &[]),
+            Err(BadHost::Missing)
+        );
+        assert_eq!(
+            host_of(Version::HTTP_11, "http://user@target/x", &[b"target"]),
+            Err(BadHost::Invalid)
+        );
+        // HTTP/2's `:authority`.
+        assert_eq!(
+            host_of(Version::HTTP_2, "https://target/x", &[]),
+            Ok(Some("target".into()))
+        );
+    }
+}
