@@ -702,7 +702,11 @@ fn a_component_at_its_instance_cap_serves_every_request_with_the_instances_it_ha
 /// `spin up --max-instances-per-component 1` of the platform app built
 /// with spin-sdk 5, with no upstream to reach.
 fn start_with_one_instance() -> (tempfile::TempDir, SpinUp) {
-    let sdk = Spin4Sdk::V5;
+    start_with_one_instance_of(Spin4Sdk::V5)
+}
+
+/// [`start_with_one_instance`], the app built with `sdk`.
+fn start_with_one_instance_of(sdk: Spin4Sdk) -> (tempfile::TempDir, SpinUp) {
     let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
     let manifest = MANIFEST.replace("{upstream}", "1");
     let (dir, manifest) = app_dir(&manifest, &component);
@@ -808,6 +812,53 @@ fn a_body_that_does_not_match_its_content_length_is_logged_and_cut_short() {
         "{log}"
     );
     assert_eq!(up.get("/hello").status, 200);
+}
+
+#[test]
+fn a_head_request_leaves_the_instance_that_answers_it_serving() {
+    // The SDK answers HEAD like GET, writing the whole body: HTTP leaves it
+    // out (over HTTP/2 it used to go out, and the client failed the
+    // stream), the length stays, and the instance serves on.
+    for sdk in Spin4Sdk::ALL {
+        let (dir, up) = start_with_one_instance_of(sdk);
+        let big = "x".repeat(1 << 20);
+        let raw = support::http::raw_exchange(
+            up.addr,
+            &format!(
+                "HEAD /echo HTTP/1.1\r\nhost: t\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{big}",
+                big.len()
+            ),
+        );
+        assert!(
+            raw.starts_with("HTTP/1.1 200")
+                && raw.contains("content-length: 1048576")
+                && raw.ends_with("\r\n\r\n"),
+            "{sdk:?}: {raw:?}"
+        );
+        let file = dir.path().join("big");
+        std::fs::write(&file, &big).unwrap();
+        let out = std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "--http2-prior-knowledge",
+                "-X",
+                "HEAD",
+                "--data-binary",
+            ])
+            .arg(format!("@{}", file.display()))
+            .args(["-o", "/dev/null", "-w", "%{http_code} %{http_version}"])
+            .arg(format!("http://{}/echo", up.addr))
+            .output()
+            .expect("curl");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "200 2",
+            "{sdk:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The one instance served both, and serves on.
+        assert_eq!(up.get("/served").text(), "3", "{sdk:?}: {}", up.stderr());
+    }
 }
 
 /// What the log says (at debug level) when an abandoned instance is dropped.

@@ -162,10 +162,16 @@ impl SpinUp {
 
     /// Waits until stderr contains `needle` (output is flushed asynchronously).
     pub fn wait_for_stderr(&self, needle: &str) -> String {
+        self.wait_for_stderr_count(needle, 1)
+    }
+
+    /// Waits (up to 10 s) until stderr holds `needle` `count` times; returns
+    /// stderr. A log event may reach the pipe in pieces: wait for its end.
+    pub fn wait_for_stderr_count(&self, needle: &str, count: usize) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let err = self.stderr();
-            if err.contains(needle) || Instant::now() > deadline {
+            if err.matches(needle).count() >= count || Instant::now() > deadline {
                 return err;
             }
             std::thread::sleep(Duration::from_millis(20));

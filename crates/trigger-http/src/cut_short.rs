@@ -128,14 +128,10 @@ impl<H> GuestFailed<H> {
                 wasmtime_wasi_http::Error::HttpResponseBodySize(Some(written))
             }
             Broken::Failed(err) => {
-                match &err {
-                    wasmtime_wasi_http::Error::HttpResponseIncomplete => {}
-                    wasmtime_wasi_http::Error::HttpResponseBodySize(_) => tracing::warn!(
-                        "component `{id}` wrote a response body that does not match its `content-length` ({err}); the client's connection was closed with the response incomplete\n\n{hint}"
-                    ),
-                    _ => tracing::warn!(
+                if !matches!(err, wasmtime_wasi_http::Error::HttpResponseIncomplete) {
+                    tracing::warn!(
                         "component `{id}` ended its response body with an error ({err}); the client's connection was closed with the response incomplete"
-                    ),
+                    );
                 }
                 err
             }
@@ -181,6 +177,11 @@ impl<H: Unpin> Body for GuestFailed<H> {
                 } else {
                     Broken::Short { written }
                 }
+            }
+            // A `wasi:http@0.2` guest's `finish` short of the length fails
+            // with a protocol error.
+            Poll::Ready(Some(Err(_))) if self.short_of_stated() && !self.cut_short() => {
+                Broken::Short { written: self.sent }
             }
             Poll::Ready(Some(Err(err))) => Broken::Failed(err),
             polled => return polled,

@@ -142,7 +142,10 @@ impl Handler {
                     req.headers_mut().insert(http::header::HOST, value);
                 }
             }
-            Ok(None) => {}
+            // An empty `Host`: the listening address stands in.
+            Ok(None) => {
+                req.headers_mut().remove(http::header::HOST);
+            }
             Err(bad) => {
                 tracing::debug!("refused a request from {client}: {}", bad.reason());
                 return Ok(bad_request(req.version(), bad));
@@ -241,7 +244,6 @@ impl Handler {
             }
         }
         req.headers_mut().remove(http::header::CONNECTION);
-        let head_request = req.method() == http::Method::HEAD;
 
         let id = component.config.id.clone();
         // Only a developer on this machine sees the details of a failure.
@@ -254,24 +256,6 @@ impl Handler {
                     response.status().as_u16()
                 );
                 text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
-            }
-            Ok(response)
-                if head_request
-                    || matches!(
-                        response.status(),
-                        StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED
-                    ) =>
-            {
-                // HTTP forbids content in these: hyper drops the body over
-                // HTTP/1.x, but over HTTP/2 would send it, and the client
-                // would take the response for a broken one. A 204 may not
-                // state a length either (a HEAD's or a 304's is the
-                // resource's).
-                let mut response = response.map(|_| full(Bytes::new()));
-                if response.status() == StatusCode::NO_CONTENT {
-                    response.headers_mut().remove(http::header::CONTENT_LENGTH);
-                }
-                response
             }
             Ok(response) => match capture.as_ref().and_then(|c| c.get()) {
                 Some(stderr) => match peek_empty_500(response).await {

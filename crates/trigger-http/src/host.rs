@@ -20,6 +20,9 @@ pub(crate) enum BadHost {
     Repeated,
     /// A `Host` (or absolute-form authority) that is not `host[:port]`.
     Invalid,
+    /// An HTTP/2 `Host` naming another host than `:authority` (RFC 9113
+    /// §8.3.1).
+    Conflicting,
 }
 
 impl BadHost {
@@ -28,7 +31,10 @@ impl BadHost {
         match self {
             BadHost::Missing => "an HTTP/1.1 request needs a Host header",
             BadHost::Repeated => "a request may have only one Host header",
-            BadHost::Invalid => "the Host header is not a host with an optional port",
+            BadHost::Invalid => {
+                "the request's host (its Host header, or the authority of its target) is not a host with an optional port"
+            }
+            BadHost::Conflicting => "the Host header names another host than :authority",
         }
     }
 }
@@ -59,7 +65,14 @@ pub(crate) fn target_host(
         return Err(BadHost::Missing);
     }
     if let Some(authority) = uri.authority() {
-        return checked(authority.clone()).map(Some).ok_or(BadHost::Invalid);
+        let authority = checked(authority.clone()).ok_or(BadHost::Invalid)?;
+        if version == Version::HTTP_2
+            && let Some(host) = host
+            && !same_host(host.as_bytes(), &authority)
+        {
+            return Err(BadHost::Conflicting);
+        }
+        return Ok(Some(authority));
     }
     match host {
         None => Ok(None),
@@ -70,6 +83,18 @@ pub(crate) fn target_host(
             .map(Some)
             .ok_or(BadHost::Invalid),
     }
+}
+
+/// Whether the `Host` value `host` names `authority`'s host (a port counts
+/// only where both name one).
+fn same_host(host: &[u8], authority: &Authority) -> bool {
+    let Some(host) = Authority::try_from(host).ok().and_then(checked) else {
+        return false;
+    };
+    host.host().eq_ignore_ascii_case(authority.host())
+        && (host.port_u16().is_none()
+            || authority.port_u16().is_none()
+            || host.port_u16() == authority.port_u16())
 }
 
 /// `authority` if it is `host[:port]`: no user information, and a port
@@ -181,10 +206,23 @@ mod tests {
             host_of(Version::HTTP_11, "http://user@target/x", &[b"target"]),
             Err(BadHost::Invalid)
         );
-        // HTTP/2's `:authority`.
+        // HTTP/2's `:authority`, which a `Host` may repeat but not
+        // contradict.
         assert_eq!(
             host_of(Version::HTTP_2, "https://target/x", &[]),
             Ok(Some("target".into()))
         );
+        for same in [&b"target"[..], b"TARGET:8443", b"target"] {
+            assert_eq!(
+                host_of(Version::HTTP_2, "https://target:8443/x", &[same]),
+                Ok(Some("target:8443".into()))
+            );
+        }
+        for other in [&b"other"[..], b"target:1", b"target/x"] {
+            assert_eq!(
+                host_of(Version::HTTP_2, "https://target:8443/x", &[other]),
+                Err(BadHost::Conflicting)
+            );
+        }
     }
 }

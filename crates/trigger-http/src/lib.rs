@@ -6,6 +6,7 @@ mod connection;
 mod cut_short;
 mod handler;
 mod host;
+mod no_content;
 mod overload;
 mod reuse;
 mod server;

@@ -14,6 +14,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::connection::{BusyBody, ClockedIo, ConnectionClock};
 use crate::handler::{ChainedRequests, Handler, RouteTarget};
+use crate::no_content::without_content;
 use crate::overload::{self, Backoff, Burst};
 use spin_manifest::HttpRoute;
 use spin_routes::Router;
@@ -285,9 +286,11 @@ impl HttpServer {
                     let busy = clock.request_started();
                     let stopping = stopping.clone();
                     async move {
-                        let keep_alive_allowed = req.version() < hyper::Version::HTTP_2;
-                        let mut response = handler.handle(req, client, local).await?;
-                        if keep_alive_allowed && *stopping.borrow() {
+                        let version = req.version();
+                        let head_request = req.method() == hyper::Method::HEAD;
+                        let response = handler.handle(req, client, local).await?;
+                        let mut response = without_content(version, head_request, response);
+                        if version < hyper::Version::HTTP_2 && *stopping.borrow() {
                             close_after(&mut response);
                         }
                         Ok::<_, Infallible>(response.map(|body| BusyBody::new(body, busy)))
