@@ -531,6 +531,22 @@ fn a_head_request_lets_the_guest_write_the_body_it_leaves_out() {
 }
 
 #[test]
+fn a_request_body_cut_short_is_a_400_not_a_failed_component() {
+    let (_dir, up) = start();
+    let raw = support::http::raw_exchange_then_half_close(
+        up.addr,
+        "POST /echo/x HTTP/1.1\r\nhost: t\r\ncontent-length: 10\r\n\r\nhello",
+    );
+    assert!(
+        raw.starts_with("HTTP/1.1 400") && raw.contains("cut short or malformed"),
+        "{raw:?}"
+    );
+    assert_eq!(up.get("/exact").status, 200);
+    // The guest was stopped before it could fail on the broken body.
+    assert!(!up.stderr().contains("Traceback"), "{}", up.stderr());
+}
+
+#[test]
 fn instance_reuse_is_opt_in() {
     let (_dir, up) = start();
     let counts = counts_in_turn(&up, 3);

@@ -861,6 +861,57 @@ fn a_head_request_leaves_the_instance_that_answers_it_serving() {
     }
 }
 
+#[test]
+fn a_request_body_cut_short_malformed_or_stalled_is_refused_not_served() {
+    // The guest's body stream can only end: without the host's check, a cut
+    // or malformed body reached it as whole, and it echoed half an upload
+    // with a 200.
+    use support::http::{raw_exchange, raw_exchange_then_half_close};
+    let sdk = Spin4Sdk::V5;
+    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
+    let manifest = MANIFEST.replace("{upstream}", "1");
+    let (_dir, manifest) = app_dir(&manifest, &component);
+    let up = SpinUp::start(&manifest, &["--http-body-read-timeout", "1"]);
+    let cut = raw_exchange_then_half_close(
+        up.addr,
+        "POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: 10\r\n\r\nhello",
+    );
+    let malformed = raw_exchange(
+        up.addr,
+        "POST /echo HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n",
+    );
+    for raw in [&cut, &malformed] {
+        assert!(
+            raw.starts_with("HTTP/1.1 400")
+                && raw.contains("the request body was cut short or malformed")
+                && raw.contains("connection: close")
+                && !raw.contains("hello"),
+            "{raw:?}"
+        );
+    }
+    // Held open, the rest never coming: 408 at the body-read timeout.
+    let stalled = raw_exchange(
+        up.addr,
+        "POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: 10\r\n\r\nhello",
+    );
+    assert!(
+        stalled.starts_with("HTTP/1.1 408")
+            && stalled.contains("no request body data for 1s")
+            && stalled.contains("hint: send the body without pauses that long"),
+        "{stalled:?}"
+    );
+    // A whole body is echoed, and the server serves on.
+    let whole = raw_exchange(
+        up.addr,
+        "POST /echo HTTP/1.1\r\nhost: t\r\nconnection: close\r\ncontent-length: 5\r\n\r\nhello",
+    );
+    assert!(
+        whole.starts_with("HTTP/1.1 200") && whole.ends_with("hello"),
+        "{whole:?}"
+    );
+    assert_eq!(up.get("/hello").status, 200);
+}
+
 /// What the log says (at debug level) when an abandoned instance is dropped.
 const STOPPED: &str = "was stopped: a request it served was abandoned";
 

@@ -124,6 +124,11 @@ pub struct UpCommand {
     #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
     pub http_header_read_timeout: Duration,
 
+    /// How long a request body may pause, in seconds, before the component
+    /// has answered; then the request is answered 408.
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub http_body_read_timeout: Duration,
+
     /// How long a kept-alive connection may sit idle between requests, in
     /// seconds, before it is closed.
     #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
@@ -432,6 +437,7 @@ impl UpCommand {
                 max_connections: self.max_connections.map(|n| n as usize),
                 header_read_timeout: self.http_header_read_timeout,
                 idle_timeout: self.http_idle_timeout,
+                body_read_timeout: self.http_body_read_timeout,
                 max_header_size: self.http_max_header_size,
                 max_instance_reuse_count: self.max_instance_reuse_count,
                 max_idle_instances: IDLE_INSTANCES_PER_COMPONENT,

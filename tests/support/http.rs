@@ -67,6 +67,22 @@ pub fn raw_exchange(addr: SocketAddr, request: &str) -> String {
     String::from_utf8_lossy(&raw).into_owned()
 }
 
+/// [`raw_exchange`], but the client half-closes its side once the request
+/// is written, as one that gives up mid-upload (the request may promise
+/// more than it holds).
+pub fn raw_exchange_then_half_close(addr: SocketAddr, request: &str) -> String {
+    use std::io::Read;
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
 /// `GET path` as the raw bytes the server sent (lossily as text), up to
 /// the connection's close: for checking how a response ended.
 pub fn raw_get(addr: SocketAddr, path: &str) -> String {

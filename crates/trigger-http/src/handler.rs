@@ -18,6 +18,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use crate::cut_short::{FailUnlessSettled, GuestFailed, body_left_open, stated_length};
 use crate::host::{self, BadHost};
 use crate::overload::Burst;
+use crate::request_body::{BodyBroken, WatchedBody};
 use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, Idle, InstancePool};
 use crate::server::{ServerOptions, default_max_instances_per_component};
 use crate::wasi03::{self, ReusePolicy, Wasi03Handler};
@@ -151,6 +152,10 @@ impl Handler {
                 return Ok(bad_request(req.version(), bad));
             }
         }
+        let (parts, body) = req.into_parts();
+        let (body, broken) = WatchedBody::new(body, self.options.body_read_timeout);
+        let mut req = Request::from_parts(parts, body);
+        req.extensions_mut().insert(broken);
         let path = req.uri().path().to_string();
         if let Some(endpoint) = path.strip_prefix(WELL_KNOWN_PREFIX) {
             return Ok(self.well_known(endpoint));
@@ -309,6 +314,7 @@ impl Handler {
             }
         };
         let id = component.config.id.clone();
+        let broken = req.extensions().get::<Arc<BodyBroken>>().cloned();
         if let Some(handler) = self.wasi03.get(&id) {
             let tls = self.options.tls.is_some();
             let timeout = self.options.request_timeout;
@@ -388,9 +394,22 @@ impl Handler {
         // the guest is stopped and its slot freed, not left running to the
         // request timeout.
         let cancel = CancelOnDrop(Some(guest.abort_handle()));
-        match receiver.await {
+        let received = match &broken {
+            // A client's body that breaks first is answered here, and the
+            // guest waiting for the rest of it stopped (`request_body.rs`).
+            Some(broken) => tokio::select! {
+                biased;
+                received = receiver => received,
+                answer = broken.answer() => return Ok(answer),
+            },
+            None => receiver.await,
+        };
+        match received {
             Ok(Ok(response)) => {
                 cancel.disarm();
+                if let Some(broken) = &broken {
+                    broken.answered();
+                }
                 // The head is out; report a later failure (e.g. while
                 // streaming the body) in the log only. The guest keeps
                 // running to stream the body; if the client goes away, its

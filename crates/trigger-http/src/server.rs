@@ -55,6 +55,9 @@ pub struct ServerOptions {
     pub header_read_timeout: Duration,
     /// How long a kept-alive connection may wait, idle, for its next request.
     pub idle_timeout: Duration,
+    /// How long a request body may stall before the guest has answered;
+    /// then the request is answered `408` (see `request_body.rs`).
+    pub body_read_timeout: Duration,
     /// The most connections open at once; more wait in the listen backlog
     /// until one closes. `None`: half the open-file limit, at most 16384.
     pub max_connections: Option<usize>,
@@ -106,6 +109,7 @@ impl Default for ServerOptions {
             max_instances_per_component: None,
             max_idle_instances: 16,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             max_connections: None,
             max_header_size: 64 << 10,

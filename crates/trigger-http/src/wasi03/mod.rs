@@ -48,6 +48,7 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::cut_short::{GuestFailed, stated_length};
 use crate::handler::GuestBody;
+use crate::request_body::BodyBroken;
 use capacity::{AtCapacity, Capacity, LiveInstance, NoFreeInstance};
 use client::{ClientWatch, InstanceActivity, LiveRequest, LiveSlot};
 use spin_runtime::logs::CaptureSince;
@@ -327,6 +328,8 @@ pub(crate) async fn handle<B: GuestBody>(
     capture: CaptureSlot,
     component: &Arc<LoadedComponent>,
 ) -> anyhow::Result<Response<HyperOutgoingBody>> {
+    // A client's request body, watched (`request_body.rs`).
+    let broken = req.extensions().get::<Arc<BodyBroken>>().cloned();
     // hyper drops this future when the client goes away; `watch` then
     // tells the instance working on the request (see `client.rs`).
     let live = LiveSlot::default();
@@ -337,7 +340,21 @@ pub(crate) async fn handle<B: GuestBody>(
         live: live.clone(),
     };
     let req = with_absolute_uri(req, tls).map(|body| body.map_err(Into::into).boxed_unsync());
-    let outcome = handle_within_capacity(handler, req, timeout, data).await;
+    let outcome = handle_within_capacity(handler, req, timeout, data);
+    let outcome = match &broken {
+        // A client's body that breaks first is answered here; dropping the
+        // request stops the guest waiting for the rest of it, as for a
+        // client that went away (`request_body.rs`).
+        Some(broken) => tokio::select! {
+            biased;
+            outcome = outcome => outcome,
+            answer = broken.answer() => return Ok(answer),
+        },
+        None => outcome.await,
+    };
+    if let (Ok(_), Some(broken)) = (&outcome, &broken) {
+        broken.answered();
+    }
     let instance_timed_out = || {
         live.lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -1,0 +1,184 @@
+//! A client's request body as a guest reads it, failing the request when
+//! the body breaks instead of letting the guest take it for whole.
+//!
+//! A `wasi:http@0.3` guest reads the body as a `stream<u8>` that can only
+//! end; whether it ended whole is a separate future, which the SDKs never
+//! look at. So a body the client cut short (its connection half-closed
+//! mid-upload), or one that is not valid chunked encoding, reached the
+//! guest as complete, and the guest stored half an upload. Here a broken
+//! body never ends: it stays pending for the guest, and, unless the guest
+//! has answered already, the request is answered `400` by the host (the
+//! guest, still waiting for the rest, is stopped as for a client that went
+//! away). Until the guest answers, a body that stalls for
+//! `--http-body-read-timeout` counts as broken too (`408`): a client that
+//! trickles its body otherwise holds a request slot and an instance for the
+//! whole request timeout. (Once the guest has answered, a pause is the
+//! guest's business: a full-duplex exchange may wait on the client.)
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::{BodyExt as _, Full};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Sleep;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+/// Why a request body broke; shared by the body and the request's handler.
+#[derive(Default)]
+pub(crate) struct BodyBroken {
+    why: OnceLock<Broke>,
+    notify: Notify,
+    /// Set once the guest's response head is out.
+    answered: AtomicBool,
+}
+
+/// How a request body broke.
+#[derive(Debug)]
+enum Broke {
+    /// The client sent no body data for this long.
+    Stalled(Duration),
+    /// hyper's error: cut short, or malformed.
+    Failed(String),
+}
+
+impl BodyBroken {
+    fn set(&self, why: Broke) {
+        if self.why.set(why).is_ok() {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Records that the guest's response head is out: the body may pause
+    /// from now on.
+    pub(crate) fn answered(&self) {
+        self.answered.store(true, Ordering::Relaxed);
+    }
+
+    /// Resolves once the body has broken, with the answer for the client.
+    pub(crate) async fn answer(&self) -> Response<HyperOutgoingBody> {
+        loop {
+            let notified = self.notify.notified();
+            if let Some(why) = self.why.get() {
+                return answer(why);
+            }
+            notified.await;
+        }
+    }
+}
+
+/// The client's answer: the body broke, so there is nothing to serve.
+fn answer(why: &Broke) -> Response<HyperOutgoingBody> {
+    let (status, text) = match why {
+        Broke::Stalled(timeout) => (
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "Request Timeout: no request body data for {timeout:?}\n\nhint: send the body without pauses that long (the limit is `spin up --http-body-read-timeout`)\n"
+            ),
+        ),
+        Broke::Failed(err) => (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Bad Request: the request body was cut short or malformed ({err})\n\nhint: send the whole body, as its Content-Length or chunked encoding says\n"
+            ),
+        ),
+    };
+    let body = Full::new(Bytes::from(text))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain"),
+    );
+    // The connection's framing is lost with the body.
+    headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// `inner` (a client's request body), watched: see the module's comment.
+pub(crate) struct WatchedBody<B> {
+    inner: B,
+    broken: Arc<BodyBroken>,
+    /// How long the body may stall.
+    read_timeout: Duration,
+    /// Armed while the body is waited for.
+    stall: Option<Pin<Box<Sleep>>>,
+    /// Set once broken: the body stays pending from then on.
+    stuck: bool,
+}
+
+impl<B> WatchedBody<B> {
+    pub(crate) fn new(inner: B, read_timeout: Duration) -> (Self, Arc<BodyBroken>) {
+        let broken = Arc::new(BodyBroken::default());
+        let body = WatchedBody {
+            inner,
+            broken: broken.clone(),
+            read_timeout,
+            stall: None,
+            stuck: false,
+        };
+        (body, broken)
+    }
+
+    fn break_with(&mut self, why: Broke) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        tracing::debug!("a client's request body broke: {why:?}");
+        self.stuck = true;
+        self.stall = None;
+        self.broken.set(why);
+        Poll::Pending
+    }
+}
+
+impl<B> Body for WatchedBody<B>
+where
+    B: Body<Data = Bytes, Error = hyper::Error> + Unpin,
+{
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        if self.stuck {
+            return Poll::Pending;
+        }
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Err(err))) => self.break_with(Broke::Failed(err.to_string())),
+            Poll::Ready(ready) => {
+                self.stall = None;
+                Poll::Ready(ready)
+            }
+            Poll::Pending if self.broken.answered.load(Ordering::Relaxed) => {
+                self.stall = None;
+                Poll::Pending
+            }
+            Poll::Pending => {
+                let timeout = self.read_timeout;
+                let stall = self
+                    .stall
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                match stall.as_mut().poll(cx) {
+                    Poll::Ready(()) => self.break_with(Broke::Stalled(timeout)),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        !self.stuck && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
