@@ -152,10 +152,6 @@ impl Handler {
                 return Ok(bad_request(req.version(), bad));
             }
         }
-        let (parts, body) = req.into_parts();
-        let (body, broken) = WatchedBody::new(body, self.options.body_read_timeout);
-        let mut req = Request::from_parts(parts, body);
-        req.extensions_mut().insert(broken);
         let path = req.uri().path().to_string();
         if let Some(endpoint) = path.strip_prefix(WELL_KNOWN_PREFIX) {
             return Ok(self.well_known(endpoint));
@@ -170,6 +166,16 @@ impl Handler {
                     .app
                     .component(id)
                     .expect("every routed component was loaded");
+                let (parts, body) = req.into_parts();
+                // Only the HTTP/1.x body's pauses are timed (see
+                // `request_body.rs`).
+                let read_timeout = (parts.version < http::Version::HTTP_2)
+                    .then_some(self.options.body_read_timeout);
+                let (body, broken) = WatchedBody::new(body, read_timeout);
+                let mut req = Request::from_parts(parts, body);
+                if let Some(broken) = broken {
+                    req.extensions_mut().insert(broken);
+                }
                 self.run_component(component, &matched, req, client, local)
                     .await
             }

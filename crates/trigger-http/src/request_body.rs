@@ -9,11 +9,13 @@
 //! body never ends: it stays pending for the guest, and, unless the guest
 //! has answered already, the request is answered `400` by the host (the
 //! guest, still waiting for the rest, is stopped as for a client that went
-//! away). Until the guest answers, a body that stalls for
+//! away). Until the guest answers, an HTTP/1.x body that pauses longer than
 //! `--http-body-read-timeout` counts as broken too (`408`): a client that
-//! trickles its body otherwise holds a request slot and an instance for the
-//! whole request timeout. (Once the guest has answered, a pause is the
-//! guest's business: a full-duplex exchange may wait on the client.)
+//! stops sending its body otherwise holds a request slot and an instance
+//! for the whole request timeout. (Once the guest has answered, a pause is
+//! the guest's business, a full-duplex exchange may wait on the client, and
+//! a broken body reaches the guest as the error it is: there is no one left
+//! to refuse.)
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
@@ -105,35 +107,53 @@ fn answer(why: &Broke) -> Response<HyperOutgoingBody> {
 
 /// `inner` (a client's request body), watched: see the module's comment.
 pub(crate) struct WatchedBody<B> {
-    inner: B,
-    broken: Arc<BodyBroken>,
-    /// How long the body may stall.
-    read_timeout: Duration,
-    /// Armed while the body is waited for.
+    /// Dropped once broken, so hyper stops reading the connection at once.
+    inner: Option<B>,
+    /// `None` when there is nothing to watch.
+    broken: Option<Arc<BodyBroken>>,
+    /// How long the body may stall (HTTP/1.x only: an HTTP/2 stream's data
+    /// may wait on the connection's flow-control window, which other
+    /// streams' unread bodies can hold).
+    read_timeout: Option<Duration>,
+    /// The stall timer, allocated once and re-armed while the body is
+    /// waited for.
     stall: Option<Pin<Box<Sleep>>>,
-    /// Set once broken: the body stays pending from then on.
-    stuck: bool,
+    armed: bool,
 }
 
-impl<B> WatchedBody<B> {
-    pub(crate) fn new(inner: B, read_timeout: Duration) -> (Self, Arc<BodyBroken>) {
-        let broken = Arc::new(BodyBroken::default());
+impl<B: Body> WatchedBody<B> {
+    /// `inner`, watched, with the handle its request's handler waits on;
+    /// none for a body that has already ended (a GET's): it passes through
+    /// as it is, at no cost.
+    pub(crate) fn new(inner: B, read_timeout: Option<Duration>) -> (Self, Option<Arc<BodyBroken>>) {
+        let broken = (!inner.is_end_stream()).then(Arc::<BodyBroken>::default);
         let body = WatchedBody {
-            inner,
+            inner: Some(inner),
             broken: broken.clone(),
             read_timeout,
             stall: None,
-            stuck: false,
+            armed: false,
         };
         (body, broken)
     }
+}
 
+impl<B> WatchedBody<B> {
     fn break_with(&mut self, why: Broke) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         tracing::debug!("a client's request body broke: {why:?}");
-        self.stuck = true;
+        self.inner = None;
         self.stall = None;
-        self.broken.set(why);
+        if let Some(broken) = &self.broken {
+            broken.set(why);
+        }
         Poll::Pending
+    }
+
+    /// Whether the guest has answered (or there is no one to tell).
+    fn answered(&self) -> bool {
+        self.broken
+            .as_ref()
+            .is_none_or(|broken| broken.answered.load(Ordering::Relaxed))
     }
 }
 
@@ -148,24 +168,33 @@ where
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        if self.stuck {
+        let Some(inner) = self.inner.as_mut() else {
+            // Broken: never ends for the guest.
             return Poll::Pending;
-        }
-        match Pin::new(&mut self.inner).poll_frame(cx) {
-            Poll::Ready(Some(Err(err))) => self.break_with(Broke::Failed(err.to_string())),
+        };
+        match Pin::new(inner).poll_frame(cx) {
+            // Once the guest has answered, there is no one to refuse: it
+            // gets the error (a 0.3 guest only in the body's trailers).
+            Poll::Ready(Some(Err(err))) if !self.answered() => {
+                self.break_with(Broke::Failed(err.to_string()))
+            }
             Poll::Ready(ready) => {
-                self.stall = None;
+                self.armed = false;
                 Poll::Ready(ready)
             }
-            Poll::Pending if self.broken.answered.load(Ordering::Relaxed) => {
-                self.stall = None;
-                Poll::Pending
-            }
             Poll::Pending => {
-                let timeout = self.read_timeout;
-                let stall = self
+                let Some(timeout) = self.read_timeout.filter(|_| !self.answered()) else {
+                    return Poll::Pending;
+                };
+                let deadline = tokio::time::Instant::now() + timeout;
+                let this = &mut *self;
+                let stall = this
                     .stall
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if !this.armed {
+                    stall.as_mut().reset(deadline);
+                    this.armed = true;
+                }
                 match stall.as_mut().poll(cx) {
                     Poll::Ready(()) => self.break_with(Broke::Stalled(timeout)),
                     Poll::Pending => Poll::Pending,
@@ -175,10 +204,12 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        !self.stuck && self.inner.is_end_stream()
+        self.inner.as_ref().is_some_and(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner
+            .as_ref()
+            .map_or_else(SizeHint::default, Body::size_hint)
     }
 }
