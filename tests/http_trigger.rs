@@ -150,6 +150,25 @@ fn the_host_a_request_names_is_checked_and_is_the_one_the_guest_sees() {
         assert!(raw.contains("hint: send `Host"), "{raw:?}");
         assert!(raw.contains("connection: close"), "{raw:?}");
     }
+    // A target that is neither a path nor an http(s) URL.
+    for request in [
+        "GET ftp://target/exact HTTP/1.1\r\nhost: target\r\n\r\n",
+        "GET exact HTTP/1.1\r\nhost: target\r\n\r\n",
+    ] {
+        let raw = exchange(request);
+        assert!(
+            raw.starts_with("HTTP/1.1 400")
+                && raw.contains("neither a path nor an http or https URL")
+                && raw.contains("hint: send a path"),
+            "{request:?}: {raw:?}"
+        );
+    }
+    // No tunnels.
+    let raw = exchange("CONNECT target:443 HTTP/1.1\r\nhost: target:443\r\n\r\n");
+    assert!(
+        raw.starts_with("HTTP/1.1 405") && raw.contains("CONNECT (a tunnel) is not served"),
+        "{raw:?}"
+    );
     // The request target's own authority wins over `Host`.
     let absolute = body_json(&exchange(
         "GET http://target.example:81/exact?x=1 HTTP/1.1\r\nhost: other\r\nconnection: close\r\n\r\n",
@@ -365,21 +384,12 @@ fn a_connection_open_when_the_server_stops_still_gets_its_first_request_served()
     // over the listening socket: a connection the old server has accepted
     // but read nothing from yet must not be reset.
     use std::io::{Read, Write};
-    let (_dir, manifest) = app_dir(MANIFEST, &component());
-    let up = SpinUp::start_with(&manifest, &[], |cmd| {
-        cmd.env("SPIN_VARIABLE_SECRET_WORD", "swordfish")
-            .env("SPIN_LOG", "warn,spin_trigger_http=debug");
-    });
+    let (_dir, up) = start_logging_shutdown(&[]);
     let mut client = std::net::TcpStream::connect(up.addr).unwrap();
     // Served once on another connection: the server is up and has had
     // time to accept this one.
     assert_eq!(up.get("/exact").status, 200);
-    std::process::Command::new("kill")
-        .args(["-TERM", &up.pid().to_string()])
-        .status()
-        .unwrap();
-    let log = up.wait_for_stderr("stopping: no new connections");
-    assert!(log.contains("stopping: no new connections"), "{log}");
+    stop_gracefully(&up);
     // Past the moment hyper alone would have closed it (the server gives
     // such a connection a second).
     std::thread::sleep(std::time::Duration::from_millis(150));
@@ -392,6 +402,39 @@ fn a_connection_open_when_the_server_stops_still_gets_its_first_request_served()
         response.to_ascii_lowercase().contains("connection: close"),
         "{response:?}"
     );
+}
+
+#[test]
+fn a_second_stop_signal_exits_without_waiting_for_requests() {
+    let (_dir, up) = start_logging_shutdown(&["--request-timeout", "60"]);
+    let addr = up.addr;
+    let forever = std::thread::spawn(move || request(addr, "GET", "/spin-forever", &[], b""));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stop_gracefully(&up);
+    // The first waits for the request in flight (up to the 10 s grace
+    // period); the second does not.
+    assert_eq!(up.terminate(), Some(1));
+    let _ = forever.join();
+}
+
+/// `spin up` of the app with `args`, logging how it stops.
+fn start_logging_shutdown(args: &[&str]) -> (tempfile::TempDir, SpinUp) {
+    let (dir, manifest) = app_dir(MANIFEST, &component());
+    let up = SpinUp::start_with(&manifest, args, |cmd| {
+        cmd.env("SPIN_VARIABLE_SECRET_WORD", "swordfish")
+            .env("SPIN_LOG", "warn,spin_trigger_http=debug");
+    });
+    (dir, up)
+}
+
+/// Sends `up` SIGTERM and waits until it has stopped accepting.
+fn stop_gracefully(up: &SpinUp) {
+    std::process::Command::new("kill")
+        .args(["-TERM", &up.pid().to_string()])
+        .status()
+        .unwrap();
+    let log = up.wait_for_stderr("stopping: no new connections");
+    assert!(log.contains("stopping: no new connections"), "{log}");
 }
 
 #[test]

@@ -624,7 +624,20 @@ fn print_routes(scheme: &str, addr: SocketAddr, routes: &[(String, String)]) {
     }
 }
 
+/// Resolves at the first Ctrl-C or SIGTERM, which stops the server
+/// gracefully; a second one ends the process at once, as uvicorn's does,
+/// without waiting out the requests in flight.
 async fn shutdown_signal() {
+    signal_received().await;
+    tokio::spawn(async {
+        signal_received().await;
+        eprintln!("second stop signal: exiting without waiting for the requests in flight");
+        std::process::exit(1);
+    });
+}
+
+/// Resolves at the next Ctrl-C or SIGTERM.
+async fn signal_received() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

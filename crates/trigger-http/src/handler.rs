@@ -134,6 +134,17 @@ impl Handler {
         client: SocketAddr,
         local: Option<SocketAddr>,
     ) -> Result<Response<HyperOutgoingBody>, Infallible> {
+        if req.method() == http::Method::CONNECT {
+            // A tunnel: nothing here serves one, and a guest's 2xx would
+            // make hyper hand the connection over to no one.
+            let mut resp = text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method Not Allowed: CONNECT (a tunnel) is not served here\n",
+            );
+            resp.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            return Ok(resp);
+        }
         match host::target_host(req.version(), req.uri(), req.headers()) {
             // The guest sees the host the request is for in `Host`, as it
             // does in `spin-full-url`, even when the client named it in the
@@ -613,10 +624,7 @@ fn is_final_status(status: StatusCode) -> bool {
 fn bad_request(version: http::Version, why: BadHost) -> Response<HyperOutgoingBody> {
     let mut resp = text(
         StatusCode::BAD_REQUEST,
-        format!(
-            "Bad Request: {}\n\nhint: send `Host: <host>[:<port>]` once, as HTTP clients do\n",
-            why.reason()
-        ),
+        format!("Bad Request: {}\n\n{}\n", why.reason(), why.hint()),
     );
     if version < http::Version::HTTP_2 {
         resp.headers_mut()

@@ -23,9 +23,23 @@ pub(crate) enum BadHost {
     /// An HTTP/2 `Host` naming another host than `:authority` (RFC 9113
     /// §8.3.1).
     Conflicting,
+    /// A request target that is neither a path nor an `http`/`https` URL:
+    /// another scheme (`ftp://…`), or a bare authority (`GET example.com`,
+    /// which only CONNECT may send).
+    NotATarget,
 }
 
 impl BadHost {
+    /// What the client should send instead.
+    pub(crate) fn hint(self) -> &'static str {
+        match self {
+            BadHost::NotATarget => {
+                "hint: send a path (`GET /x`), or an http:// or https:// URL (`GET http://host/x`)"
+            }
+            _ => "hint: send `Host: <host>[:<port>]` once, as HTTP clients do",
+        }
+    }
+
     /// The reason, for the 400's body and the debug log.
     pub(crate) fn reason(self) -> &'static str {
         match self {
@@ -35,6 +49,7 @@ impl BadHost {
                 "the request's host (its Host header, or the authority of its target) is not a host with an optional port"
             }
             BadHost::Conflicting => "the Host header names another host than :authority",
+            BadHost::NotATarget => "the request target is neither a path nor an http or https URL",
         }
     }
 }
@@ -63,6 +78,11 @@ pub(crate) fn target_host(
     }
     if host.is_none() && version == Version::HTTP_11 {
         return Err(BadHost::Missing);
+    }
+    if uri.authority().is_some()
+        && !matches!(uri.scheme_str(), Some(scheme) if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+    {
+        return Err(BadHost::NotATarget);
     }
     if let Some(authority) = uri.authority() {
         let authority = checked(authority.clone()).ok_or(BadHost::Invalid)?;
@@ -188,6 +208,25 @@ mod tests {
         assert_eq!(
             host_of(Version::HTTP_10, "/", &[b"a", b"b"]),
             Err(BadHost::Repeated)
+        );
+    }
+
+    #[test]
+    fn a_target_is_a_path_or_an_http_url() {
+        for target in ["ftp://target/x", "ws://target/x", "target", "target:80"] {
+            assert_eq!(
+                host_of(Version::HTTP_11, target, &[b"target"]),
+                Err(BadHost::NotATarget),
+                "{target}"
+            );
+        }
+        assert_eq!(
+            host_of(Version::HTTP_11, "HTTPS://target/x", &[b"target"]),
+            Ok(Some("target".into()))
+        );
+        assert_eq!(
+            host_of(Version::HTTP_11, "*", &[b"target"]),
+            Ok(Some("target".into()))
         );
     }
 
