@@ -871,7 +871,15 @@ fn a_request_body_cut_short_malformed_or_stalled_is_refused_not_served() {
     let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
     let manifest = MANIFEST.replace("{upstream}", "1");
     let (_dir, manifest) = app_dir(&manifest, &component);
-    let up = SpinUp::start(&manifest, &["--http-body-read-timeout", "1"]);
+    let up = SpinUp::start(
+        &manifest,
+        &[
+            "--http-body-read-timeout",
+            "1",
+            "--max-request-body-size",
+            "1k",
+        ],
+    );
     let cut = raw_exchange_then_half_close(
         up.addr,
         "POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: 10\r\n\r\nhello",
@@ -900,6 +908,25 @@ fn a_request_body_cut_short_malformed_or_stalled_is_refused_not_served() {
             && stalled.contains("hint: send the body without pauses that long"),
         "{stalled:?}"
     );
+    // Over the size limit: refused at once when Content-Length says so,
+    // and as soon as a chunked body goes past it.
+    let chunk = "x".repeat(1000);
+    for request in [
+        format!("POST /echo HTTP/1.1\r\nhost: t\r\ncontent-length: 2000\r\n\r\n{chunk}{chunk}"),
+        format!(
+            "POST /echo HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n3e8\r\n{chunk}\r\n3e8\r\n{chunk}\r\n0\r\n\r\n"
+        ),
+    ] {
+        let raw = raw_exchange(up.addr, &request);
+        assert!(
+            raw.starts_with("HTTP/1.1 413")
+                && raw.contains("the request body is over the 1024 bytes allowed")
+                && raw.contains(
+                    "hint: send less, or raise the limit with `spin up --max-request-body-size`"
+                ),
+            "{raw:?}"
+        );
+    }
     // A whole body is echoed, and the server serves on.
     let whole = raw_exchange(
         up.addr,

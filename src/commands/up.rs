@@ -124,6 +124,11 @@ pub struct UpCommand {
     #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
     pub http_header_read_timeout: Duration,
 
+    /// The largest request body a component is given, in bytes (suffixes
+    /// k, M, G allowed); a larger one is answered 413.
+    #[arg(long, default_value = "100M", value_name = "SIZE", value_parser = parse_size)]
+    pub max_request_body_size: usize,
+
     /// How long a request body may pause, in seconds, before the component
     /// has answered; then the request is answered 408.
     #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
@@ -438,6 +443,7 @@ impl UpCommand {
                 header_read_timeout: self.http_header_read_timeout,
                 idle_timeout: self.http_idle_timeout,
                 body_read_timeout: self.http_body_read_timeout,
+                max_request_body_size: self.max_request_body_size as u64,
                 max_header_size: self.http_max_header_size,
                 max_instance_reuse_count: self.max_instance_reuse_count,
                 max_idle_instances: IDLE_INSTANCES_PER_COMPONENT,

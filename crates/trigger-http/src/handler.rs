@@ -18,7 +18,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use crate::cut_short::{FailUnlessSettled, GuestFailed, body_left_open, stated_length};
 use crate::host::{self, BadHost};
 use crate::overload::Burst;
-use crate::request_body::{BodyBroken, WatchedBody};
+use crate::request_body::{self, BodyBroken, WatchedBody};
 use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, Idle, InstancePool};
 use crate::server::{ServerOptions, default_max_instances_per_component};
 use crate::wasi03::{self, ReusePolicy, Wasi03Handler};
@@ -182,7 +182,11 @@ impl Handler {
                 // `request_body.rs`).
                 let read_timeout = (parts.version < http::Version::HTTP_2)
                     .then_some(self.options.body_read_timeout);
-                let (body, broken) = WatchedBody::new(body, read_timeout);
+                let limit = self.options.max_request_body_size;
+                if body.size_hint().lower() > limit {
+                    return Ok(request_body::too_large(limit));
+                }
+                let (body, broken) = WatchedBody::new(body, read_timeout, limit);
                 let mut req = Request::from_parts(parts, body);
                 if let Some(broken) = broken {
                     req.extensions_mut().insert(broken);

@@ -29,6 +29,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Sleep;
+use wasmtime_wasi_http::Error;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 /// Why a request body broke; shared by the body and the request's handler.
@@ -47,6 +48,8 @@ enum Broke {
     Stalled(Duration),
     /// hyper's error: cut short, or malformed.
     Failed(String),
+    /// Longer than `--max-request-body-size`, this many bytes.
+    TooLarge(u64),
 }
 
 impl BodyBroken {
@@ -74,9 +77,20 @@ impl BodyBroken {
     }
 }
 
+/// The answer to a request whose body is over `limit` bytes.
+pub(crate) fn too_large(limit: u64) -> Response<HyperOutgoingBody> {
+    answer(&Broke::TooLarge(limit))
+}
+
 /// The client's answer: the body broke, so there is nothing to serve.
 fn answer(why: &Broke) -> Response<HyperOutgoingBody> {
     let (status, text) = match why {
+        Broke::TooLarge(limit) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "Content Too Large: the request body is over the {limit} bytes allowed\n\nhint: send less, or raise the limit with `spin up --max-request-body-size`\n"
+            ),
+        ),
         Broke::Stalled(timeout) => (
             StatusCode::REQUEST_TIMEOUT,
             format!(
@@ -119,13 +133,20 @@ pub(crate) struct WatchedBody<B> {
     /// waited for.
     stall: Option<Pin<Box<Sleep>>>,
     armed: bool,
+    /// The most bytes the body may hold, and how many it has held so far.
+    limit: u64,
+    received: u64,
 }
 
 impl<B: Body> WatchedBody<B> {
     /// `inner`, watched, with the handle its request's handler waits on;
     /// none for a body that has already ended (a GET's): it passes through
     /// as it is, at no cost.
-    pub(crate) fn new(inner: B, read_timeout: Option<Duration>) -> (Self, Option<Arc<BodyBroken>>) {
+    pub(crate) fn new(
+        inner: B,
+        read_timeout: Option<Duration>,
+        limit: u64,
+    ) -> (Self, Option<Arc<BodyBroken>>) {
         let broken = (!inner.is_end_stream()).then(Arc::<BodyBroken>::default);
         let body = WatchedBody {
             inner: Some(inner),
@@ -133,13 +154,15 @@ impl<B: Body> WatchedBody<B> {
             read_timeout,
             stall: None,
             armed: false,
+            limit,
+            received: 0,
         };
         (body, broken)
     }
 }
 
 impl<B> WatchedBody<B> {
-    fn break_with(&mut self, why: Broke) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn break_with(&mut self, why: Broke) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         tracing::debug!("a client's request body broke: {why:?}");
         self.inner = None;
         self.stall = None;
@@ -159,15 +182,16 @@ impl<B> WatchedBody<B> {
 
 impl<B> Body for WatchedBody<B>
 where
-    B: Body<Data = Bytes, Error = hyper::Error> + Unpin,
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<Error> + std::fmt::Display,
 {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         let Some(inner) = self.inner.as_mut() else {
             // Broken: never ends for the guest.
             return Poll::Pending;
@@ -178,9 +202,25 @@ where
             Poll::Ready(Some(Err(err))) if !self.answered() => {
                 self.break_with(Broke::Failed(err.to_string()))
             }
-            Poll::Ready(ready) => {
+            Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err.into()))),
+            Poll::Ready(Some(Ok(frame))) => {
                 self.armed = false;
-                Poll::Ready(ready)
+                self.received += frame.data_ref().map_or(0, |data| data.len() as u64);
+                if self.received <= self.limit {
+                    return Poll::Ready(Some(Ok(frame)));
+                }
+                let limit = self.limit;
+                if !self.answered() {
+                    return self.break_with(Broke::TooLarge(limit));
+                }
+                // Answered already: the guest gets the error, and no more.
+                tracing::debug!("a client's request body went over the {limit} bytes allowed");
+                self.inner = None;
+                Poll::Ready(Some(Err(Error::HttpRequestBodySize(Some(self.received)))))
+            }
+            Poll::Ready(None) => {
+                self.armed = false;
+                Poll::Ready(None)
             }
             Poll::Pending => {
                 let Some(timeout) = self.read_timeout.filter(|_| !self.answered()) else {

@@ -58,6 +58,9 @@ pub struct ServerOptions {
     /// How long a request body may stall before the guest has answered;
     /// then the request is answered `408` (see `request_body.rs`).
     pub body_read_timeout: Duration,
+    /// The largest request body a component is given; a larger one is
+    /// answered `413`.
+    pub max_request_body_size: u64,
     /// The most connections open at once; more wait in the listen backlog
     /// until one closes. `None`: half the open-file limit, at most 16384.
     pub max_connections: Option<usize>,
@@ -110,6 +113,7 @@ impl Default for ServerOptions {
             max_idle_instances: 16,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
+            max_request_body_size: 100 << 20,
             idle_timeout: Duration::from_secs(30),
             max_connections: None,
             max_header_size: 64 << 10,
