@@ -939,6 +939,32 @@ fn a_request_body_cut_short_malformed_or_stalled_is_refused_not_served() {
     assert_eq!(up.get("/hello").status, 200);
 }
 
+#[test]
+fn a_crash_fails_the_requests_its_instance_was_serving_and_says_so() {
+    // One instance serves both: a request waiting on a timer, then one whose
+    // guest crashes (a trap, not a Python exception), taking the first down
+    // with it. Each failure says what happened and how to keep requests
+    // apart.
+    let (_dir, up) = start_with_one_instance();
+    let addr = up.addr;
+    let ticking = std::thread::spawn(move || request(addr, "GET", "/ticks?c,100", &[], b""));
+    assert!(
+        up.wait_for_stdout("tick c 0").contains("tick c 0"),
+        "the ticks never started"
+    );
+    assert_eq!(up.get("/abort").status, 500);
+    assert_eq!(ticking.join().unwrap().unwrap().status, 500);
+    let message = "the instance serving the request failed";
+    let log = up.wait_for_stderr_count(message, 2);
+    assert!(
+        log.matches(message).count() == 2
+            && log.contains("set it to 1 to keep one request's crash from failing others")
+            && log.contains("an instance of component `platform` stopped"),
+        "{log}"
+    );
+    assert_eq!(up.get("/hello").status, 200, "a new instance serves on");
+}
+
 /// What the log says (at debug level) when an abandoned instance is dropped.
 const STOPPED: &str = "was stopped: a request it served was abandoned";
 
@@ -986,7 +1012,10 @@ fn a_request_past_its_timeout_stops_the_guest_working_on_it() {
     expect_log_times(&up, "was stopped at the 2s request timeout", 1);
     expect_log_times(&up, "ran past the 2s request timeout without yielding", 1);
     assert!(
-        !up.stderr().contains("worker trapped or panicked"),
+        !up.stderr().contains("worker trapped or panicked")
+            && !up
+                .stderr()
+                .contains("the instance serving the request failed"),
         "{}",
         up.stderr()
     );

@@ -254,6 +254,10 @@ class HttpHandler(http.Handler):
             # A `content-length` the body does not match (the SDK keeps the
             # header a handler sets).
             return Response(200, {"content-type": "text/plain", "content-length": query}, b"short")
+        if path == "/abort":
+            # A crash, not an exception: C's abort() traps the instance.
+            import os
+            os.abort()
         if path == "/fail":
             raise ValueError("failing on purpose")
         return text(404, "no such route")

@@ -41,7 +41,7 @@ use wasmtime::{Store, StoreContextMut};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::handler::{
     ExpirationError, HandlerState, Instance, InstantiationError, Proxy, ProxyHandler, ShouldAccept,
-    WorkerExpiration, WorkerState, WorkerStatus,
+    TrapOrPanicError, WorkerExpiration, WorkerState, WorkerStatus,
 };
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
@@ -386,6 +386,11 @@ pub(crate) async fn handle<B: GuestBody>(
         // not yield keeps the request's timer from running).
         Err(_) if instance_timed_out() => Err(anyhow::anyhow!(
             "the request's instance was stopped at the {timeout:?} request timeout: a request on it ran that long without yielding (a busy loop, or a blocking call such as `time.sleep`)\n\nhint: raise the limit with `spin up --request-timeout <seconds>`, or find the request that keeps its instance busy"
+        )),
+        // The instance failed: wasmtime says no more, and the instance's
+        // own log line says why.
+        Err(err) if err.is::<TrapOrPanicError>() => Err(anyhow::anyhow!(
+            "the instance serving the request failed (the log line `an instance of component … stopped` says why); every request it was serving at the time failed with it\n\nhint: an instance serves up to `--max-instance-concurrent-reuse-count` requests at once; set it to 1 to keep one request's crash from failing others"
         )),
         Err(err) if err.is::<NoFreeInstance>() => Err(anyhow::anyhow!(
             "no instance of the component was free within the {timeout:?} request timeout: every instance it may have (`--max-instances-per-component`) was busy\n\nhint: raise `spin up --max-instances-per-component`, or look for requests that keep an instance busy (a blocking call such as `time.sleep`)"
