@@ -56,28 +56,26 @@ pub fn request(
 /// text) up to the connection's close: for requests [`request`] would not
 /// write.
 pub fn raw_exchange(addr: SocketAddr, request: &str) -> String {
-    use std::io::Read;
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(120)))
-        .unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    String::from_utf8_lossy(&raw).into_owned()
+    exchange_raw(addr, request, false)
 }
 
 /// [`raw_exchange`], but the client half-closes its side once the request
 /// is written, as one that gives up mid-upload (the request may promise
 /// more than it holds).
 pub fn raw_exchange_then_half_close(addr: SocketAddr, request: &str) -> String {
+    exchange_raw(addr, request, true)
+}
+
+fn exchange_raw(addr: SocketAddr, request: &str, half_close: bool) -> String {
     use std::io::Read;
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(120)))
         .unwrap();
     stream.write_all(request.as_bytes()).unwrap();
-    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    if half_close {
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+    }
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
     String::from_utf8_lossy(&raw).into_owned()

@@ -20,7 +20,7 @@ use crate::host::{self, BadHost};
 use crate::overload::Burst;
 use crate::request_body::{self, BodyBroken, WatchedBody};
 use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, Idle, InstancePool};
-use crate::server::{ServerOptions, default_max_instances_per_component};
+use crate::server::{ServerOptions, close_after, default_max_instances_per_component};
 use crate::wasi03::{self, ReusePolicy, Wasi03Handler};
 use spin_manifest::StaticResponse;
 use spin_routes::{RouteMatch, Router, spin_headers};
@@ -137,20 +137,20 @@ impl Handler {
         if req.method() == http::Method::CONNECT {
             // A tunnel: nothing here serves one, and a guest's 2xx would
             // make hyper hand the connection over to no one.
-            let mut resp = text(
+            return Ok(close_after(text(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Method Not Allowed: CONNECT (a tunnel) is not served here\n",
-            );
-            resp.headers_mut()
-                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-            return Ok(resp);
+            )));
         }
         match host::target_host(req.version(), req.uri(), req.headers()) {
             // The guest sees the host the request is for in `Host`, as it
             // does in `spin-full-url`, even when the client named it in the
             // request target.
             Ok(Some(host)) => {
-                if let Ok(value) = HeaderValue::from_str(host.as_str()) {
+                let named = req.headers().get(http::header::HOST);
+                if named.is_none_or(|named| named.as_bytes() != host.as_str().as_bytes())
+                    && let Ok(value) = HeaderValue::from_str(host.as_str())
+                {
                     req.headers_mut().insert(http::header::HOST, value);
                 }
             }
@@ -415,22 +415,15 @@ impl Handler {
         // the guest is stopped and its slot freed, not left running to the
         // request timeout.
         let cancel = CancelOnDrop(Some(guest.abort_handle()));
-        let received = match &broken {
-            // A client's body that breaks first is answered here, and the
-            // guest waiting for the rest of it stopped (`request_body.rs`).
-            Some(broken) => tokio::select! {
-                biased;
-                received = receiver => received,
-                answer = broken.answer() => return Ok(answer),
-            },
-            None => receiver.await,
+        // A client's body that breaks first is answered here, and the guest
+        // waiting for the rest of it stopped (`request_body.rs`).
+        let received = match BodyBroken::unless_broken(broken.as_deref(), receiver).await {
+            Ok(received) => received,
+            Err(answer) => return Ok(answer),
         };
         match received {
             Ok(Ok(response)) => {
                 cancel.disarm();
-                if let Some(broken) = &broken {
-                    broken.answered();
-                }
                 // The head is out; report a later failure (e.g. while
                 // streaming the body) in the log only. The guest keeps
                 // running to stream the body; if the client goes away, its
@@ -631,8 +624,7 @@ fn bad_request(version: http::Version, why: BadHost) -> Response<HyperOutgoingBo
         format!("Bad Request: {}\n\n{}\n", why.reason(), why.hint()),
     );
     if version < http::Version::HTTP_2 {
-        resp.headers_mut()
-            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        resp = close_after(resp);
     }
     resp
 }
@@ -648,7 +640,8 @@ fn unavailable() -> Response<HyperOutgoingBody> {
     resp
 }
 
-fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<HyperOutgoingBody> {
+/// A `text/plain` response.
+pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<HyperOutgoingBody> {
     let mut resp = Response::new(full(body.into()));
     *resp.status_mut() = status;
     resp.headers_mut().insert(

@@ -17,10 +17,11 @@
 //! a broken body reaches the guest as the error it is: there is no one left
 //! to refuse.)
 
+use crate::handler::text as text_response;
+use crate::server::close_after;
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode};
+use http::{Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::{BodyExt as _, Full};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,12 +62,34 @@ impl BodyBroken {
 
     /// Records that the guest's response head is out: the body may pause
     /// from now on.
-    pub(crate) fn answered(&self) {
+    fn answered(&self) {
         self.answered.store(true, Ordering::Relaxed);
     }
 
+    /// `guest` (the wait for the guest's response head), unless the body
+    /// of the request breaks first: then the answer for the client, and
+    /// `guest` is dropped, which stops the guest waiting for the rest of
+    /// the body. A guest that answers first wins, and the body may pause
+    /// from then on.
+    pub(crate) async fn unless_broken<F: Future>(
+        broken: Option<&Self>,
+        guest: F,
+    ) -> Result<F::Output, Response<HyperOutgoingBody>> {
+        let Some(broken) = broken else {
+            return Ok(guest.await);
+        };
+        tokio::select! {
+            biased;
+            answered = guest => {
+                broken.answered();
+                Ok(answered)
+            }
+            answer = broken.answer() => Err(answer),
+        }
+    }
+
     /// Resolves once the body has broken, with the answer for the client.
-    pub(crate) async fn answer(&self) -> Response<HyperOutgoingBody> {
+    async fn answer(&self) -> Response<HyperOutgoingBody> {
         loop {
             let notified = self.notify.notified();
             if let Some(why) = self.why.get() {
@@ -104,19 +127,8 @@ fn answer(why: &Broke) -> Response<HyperOutgoingBody> {
             ),
         ),
     };
-    let body = Full::new(Bytes::from(text))
-        .map_err(|never| match never {})
-        .boxed_unsync();
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain"),
-    );
     // The connection's framing is lost with the body.
-    headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-    response
+    close_after(text_response(status, text))
 }
 
 /// `inner` (a client's request body), watched: see the module's comment.

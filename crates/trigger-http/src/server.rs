@@ -299,7 +299,7 @@ impl HttpServer {
                         let response = handler.handle(req, client, local).await?;
                         let mut response = without_content(version, head_request, response);
                         if version < hyper::Version::HTTP_2 && *stopping.borrow() {
-                            close_after(&mut response);
+                            response = close_after(response);
                         }
                         Ok::<_, Infallible>(response.map(|body| BusyBody::new(body, busy)))
                     }
@@ -398,15 +398,15 @@ async fn serve_until_stopped<C: GracefulConnection>(
 /// connection, but only once its task is polled again: a response ready by
 /// then (a quick guest, a 404) would already be written out as keep-alive,
 /// and the client would find the connection closed under its next request.
-fn close_after<B>(response: &mut hyper::Response<B>) {
+pub(crate) fn close_after<B>(mut response: hyper::Response<B>) -> hyper::Response<B> {
     // A protocol switch keeps its `connection: upgrade`.
-    if response.status() == hyper::StatusCode::SWITCHING_PROTOCOLS {
-        return;
+    if response.status() != hyper::StatusCode::SWITCHING_PROTOCOLS {
+        response.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
     }
-    response.headers_mut().insert(
-        hyper::header::CONNECTION,
-        hyper::header::HeaderValue::from_static("close"),
-    );
+    response
 }
 
 /// hyper's connection settings. [`ConnectionClock`] replaces hyper's

@@ -340,21 +340,14 @@ pub(crate) async fn handle<B: GuestBody>(
         live: live.clone(),
     };
     let req = with_absolute_uri(req, tls).map(|body| body.map_err(Into::into).boxed_unsync());
+    // A client's body that breaks first is answered here; dropping the
+    // request stops the guest waiting for the rest of it, as for a client
+    // that went away (`request_body.rs`).
     let outcome = handle_within_capacity(handler, req, timeout, data);
-    let outcome = match &broken {
-        // A client's body that breaks first is answered here; dropping the
-        // request stops the guest waiting for the rest of it, as for a
-        // client that went away (`request_body.rs`).
-        Some(broken) => tokio::select! {
-            biased;
-            outcome = outcome => outcome,
-            answer = broken.answer() => return Ok(answer),
-        },
-        None => outcome.await,
+    let outcome = match BodyBroken::unless_broken(broken.as_deref(), outcome).await {
+        Ok(outcome) => outcome,
+        Err(answer) => return Ok(answer),
     };
-    if let (Ok(_), Some(broken)) = (&outcome, &broken) {
-        broken.answered();
-    }
     let instance_timed_out = || {
         live.lock()
             .unwrap_or_else(|p| p.into_inner())
