@@ -379,6 +379,25 @@ fn failures_fail_one_request_and_the_server_keeps_serving() {
 }
 
 #[test]
+fn instances_together_stay_within_the_total_memory_cap() {
+    // The cap on all instances is below one instance's own limit, so a
+    // runaway allocation meets it first.
+    let (_dir, up) = start_logging_shutdown(&["--max-total-memory", "160M"]);
+    for _ in 0..3 {
+        assert_eq!(up.get("/allocate").status, 500);
+    }
+    let log = up.wait_for_stderr("allowed for them");
+    assert!(
+        log.contains("an instance of component `reflect` was refused")
+            && log.contains("of the 160 MiB allowed for them")
+            && log.contains("hint: raise `spin up --max-total-memory`"),
+        "{log}"
+    );
+    // Each failed instance gave its memory back.
+    assert_eq!(up.get("/exact").status, 200);
+}
+
+#[test]
 fn a_connection_open_when_the_server_stops_still_gets_its_first_request_served() {
     // `spin watch` restarts `spin up` with SIGTERM while the new one takes
     // over the listening socket: a connection the old server has accepted

@@ -346,6 +346,23 @@ fn streaming_handler_of_the_wasi_http_service_world() {
     assert_eq!(echoed.status, 200);
     assert!(echoed.body == body, "the echoed body differs");
 
+    // A body sent as many small chunks reaches the guest joined: each
+    // read costs the guest far more than parsing a chunk costs the host,
+    // so one read per chunk let a client burn CPU cheaply.
+    let chunks = 20_000;
+    let mut raw = String::from(
+        "POST /count-reads HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+    );
+    raw.push_str(&"1\r\nx\r\n".repeat(chunks));
+    raw.push_str("0\r\n\r\n");
+    let counted = support::http::raw_exchange(up.addr, &raw);
+    let reads: usize = counted
+        .split_once(&format!("{chunks} bytes in "))
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of reads: {counted}"));
+    assert!(reads <= 2_000, "{chunks} chunks took {reads} reads");
+
     // Two outbound requests in flight at once from one handler.
     let target = format!("127.0.0.1:{}/x", server.port());
     let both = request(

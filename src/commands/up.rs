@@ -103,6 +103,13 @@ pub struct UpCommand {
     #[arg(long, env = "SPIN_MAX_INSTANCE_MEMORY", value_parser = parse_size)]
     pub max_instance_memory: Option<usize>,
 
+    /// The most linear memory all instances may use together, in bytes
+    /// (suffixes k, M, G allowed); a request whose instance would grow past
+    /// it fails. Default: three quarters of the machine's memory (or of its
+    /// cgroup's limit).
+    #[arg(long, env = "SPIN_MAX_TOTAL_MEMORY", value_parser = parse_size)]
+    pub max_total_memory: Option<usize>,
+
     /// The most requests handled at once; more wait for a free slot (up to `--max-queue-wait`).
     #[arg(long, default_value_t = 128)]
     pub max_concurrent_requests: u32,
@@ -355,11 +362,15 @@ impl UpCommand {
         } else {
             spin_runtime::engine::default_cache_dir()
         };
+        let max_instance_memory = self
+            .max_instance_memory
+            .or(runtime_config.max_instance_memory)
+            .unwrap_or(DEFAULT_MAX_INSTANCE_MEMORY);
         let engine = RuntimeEngine::new(EngineOptions {
-            max_instance_memory: self
-                .max_instance_memory
-                .or(runtime_config.max_instance_memory)
-                .unwrap_or(DEFAULT_MAX_INSTANCE_MEMORY),
+            max_instance_memory,
+            max_total_memory: self
+                .max_total_memory
+                .unwrap_or_else(|| spin_runtime::memory_budget::default_limit(max_instance_memory)),
             // Idle instances kept for reuse hold pool slots too.
             max_concurrent_instances: self.max_concurrent_requests
                 + IDLE_INSTANCES_PER_COMPONENT as u32 * app.components.len() as u32,

@@ -24,6 +24,7 @@ use crate::engine::{
 };
 use crate::files::Mounts;
 use crate::logs::{ComponentLog, OutputCapture, Terminal};
+use crate::memory_budget::InstanceLimits;
 use crate::runtime_config::Stores;
 use crate::services::AppServices;
 use crate::state::HostState;
@@ -406,7 +407,11 @@ impl LoadedApp {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            limits: store_limits(self.engine.options.max_instance_memory),
+            limits: InstanceLimits::new(
+                store_limits(self.engine.options.max_instance_memory),
+                self.engine.memory.clone(),
+                Some(config.clone()),
+            ),
             outbound_http: OutboundHttp::new(config.clone()),
             variables: VariablesState::new(config),
             sqlite: ConnectionState::new(config.clone()),

@@ -8,6 +8,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::function_cache::FunctionCache;
 use crate::host_wait::TickClock;
+use crate::memory_budget::MemoryBudget;
 use crate::private_files::ensure_private_dir;
 
 /// How often the engine's epoch advances: the clock of guest time slices
@@ -52,6 +53,9 @@ pub const MAX_MEMORIES_PER_COMPONENT: usize = 4;
 pub struct EngineOptions {
     /// Most bytes of linear memory one instance may use.
     pub max_instance_memory: usize,
+    /// Most bytes of linear memory all instances may use together (see
+    /// [`crate::memory_budget`]).
+    pub max_total_memory: usize,
     /// How many instances may exist at once (the pooling allocator's size).
     pub max_concurrent_instances: u32,
     /// Use wasmtime's pooling allocator (falls back to on-demand when the
@@ -66,6 +70,7 @@ impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             max_instance_memory: 512 << 20,
+            max_total_memory: crate::memory_budget::default_limit(512 << 20),
             max_concurrent_instances: 128,
             pooling: true,
             cache_dir: default_cache_dir(),
@@ -89,6 +94,9 @@ pub struct RuntimeEngine {
     pub(crate) function_cache: Option<Arc<FunctionCache>>,
     /// The epoch's ticks, readable (the engine's epoch is not).
     pub clock: TickClock,
+    /// The linear memory every instance of this engine holds, against
+    /// `max_total_memory`.
+    pub memory: Arc<MemoryBudget>,
 }
 
 impl RuntimeEngine {
@@ -140,6 +148,7 @@ impl RuntimeEngine {
             .context("starting the epoch thread")?;
         Ok(Self {
             engine,
+            memory: Arc::new(MemoryBudget::new(options.max_total_memory)),
             options: Arc::new(options),
             function_cache,
             clock,

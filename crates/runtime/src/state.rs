@@ -2,7 +2,6 @@
 //! resource table, memory limits, and the component's granted capabilities.
 
 use std::time::{Duration, Instant};
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -11,13 +10,14 @@ use crate::capabilities::connections::ConnectionState;
 use crate::capabilities::outbound_http::OutboundHttp;
 use crate::capabilities::variables::VariablesState;
 use crate::logs::{CaptureSince, OutputCapture};
+use crate::memory_budget::InstanceLimits;
 
 /// Per-request host state: one per `Store`, dropped with the instance.
 pub struct HostState {
     pub(crate) wasi: WasiCtx,
     pub(crate) http: WasiHttpCtx,
     pub(crate) table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: InstanceLimits,
     pub(crate) outbound_http: OutboundHttp,
     /// The variables capability's own state.
     pub(crate) variables: VariablesState,

@@ -18,6 +18,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use crate::cut_short::{FailUnlessSettled, GuestFailed, body_left_open, stated_length};
 use crate::host::{self, BadHost};
 use crate::overload::Burst;
+use crate::read_ahead::ReadAhead;
 use crate::request_body::{self, BodyBroken, WatchedBody};
 use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, Idle, InstancePool};
 use crate::server::{ServerOptions, close_after, default_max_instances_per_component};
@@ -187,7 +188,7 @@ impl Handler {
                     return Ok(request_body::too_large(limit));
                 }
                 let (body, broken) = WatchedBody::new(body, read_timeout, limit);
-                let mut req = Request::from_parts(parts, body);
+                let mut req = Request::from_parts(parts, ReadAhead::new(body));
                 if let Some(broken) = broken {
                     req.extensions_mut().insert(broken);
                 }

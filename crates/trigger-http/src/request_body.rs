@@ -25,8 +25,8 @@ use http_body::{Body, Frame, SizeHint};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Sleep;
@@ -40,6 +40,9 @@ pub(crate) struct BodyBroken {
     notify: Notify,
     /// Set once the guest's response head is out.
     answered: AtomicBool,
+    /// The body's reader, waiting on a body that broke just as the guest
+    /// answered (see [`WatchedBody::poll_one`]).
+    reader: Mutex<Option<Waker>>,
 }
 
 /// How a request body broke.
@@ -82,6 +85,14 @@ impl BodyBroken {
             biased;
             answered = guest => {
                 broken.answered();
+                // The body may have broken in the moment before: a guest
+                // still reading it is told now, or it would wait for the
+                // rest until the request timeout.
+                if broken.why.get().is_some()
+                    && let Some(reader) = broken.reader.lock().unwrap().take()
+                {
+                    reader.wake();
+                }
                 Ok(answered)
             }
             answer = broken.answer() => Err(answer),
@@ -96,6 +107,17 @@ impl BodyBroken {
                 return answer(why);
             }
             notified.await;
+        }
+    }
+}
+
+impl Broke {
+    /// The error a guest that answered already reads from the body.
+    fn to_error(&self) -> Error {
+        match self {
+            Broke::Stalled(_) => Error::ConnectionReadTimeout,
+            Broke::Failed(err) => Error::InternalError(Some(err.clone())),
+            Broke::TooLarge(limit) => Error::HttpRequestBodySize(Some(*limit)),
         }
     }
 }
@@ -145,6 +167,8 @@ pub(crate) struct WatchedBody<B> {
     /// waited for.
     stall: Option<Pin<Box<Sleep>>>,
     armed: bool,
+    /// Whether the guest was given the error of a broken body.
+    told: bool,
     /// The most bytes the body may hold, and how many it has held so far.
     limit: u64,
     received: u64,
@@ -166,6 +190,7 @@ impl<B: Body> WatchedBody<B> {
             read_timeout,
             stall: None,
             armed: false,
+            told: false,
             limit,
             received: 0,
         };
@@ -174,14 +199,38 @@ impl<B: Body> WatchedBody<B> {
 }
 
 impl<B> WatchedBody<B> {
-    fn break_with(&mut self, why: Broke) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+    fn break_with(
+        &mut self,
+        why: Broke,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         tracing::debug!("a client's request body broke: {why:?}");
         self.inner = None;
         self.stall = None;
         if let Some(broken) = &self.broken {
             broken.set(why);
         }
-        Poll::Pending
+        self.poll_broken(cx)
+    }
+
+    /// A broken body never ends for a guest that has not answered: the
+    /// host answers for it. One that answered as the body broke (the two
+    /// raced) reads the error instead, once.
+    fn poll_broken(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let Some(broken) = self.broken.as_ref() else {
+            return Poll::Ready(None);
+        };
+        if self.told {
+            return Poll::Ready(None);
+        }
+        *broken.reader.lock().unwrap() = Some(cx.waker().clone());
+        match broken.why.get() {
+            Some(why) if broken.answered.load(Ordering::Relaxed) => {
+                self.told = true;
+                Poll::Ready(Some(Err(why.to_error())))
+            }
+            _ => Poll::Pending,
+        }
     }
 
     /// Whether the guest has answered (or there is no one to tell).
@@ -205,14 +254,13 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         let Some(inner) = self.inner.as_mut() else {
-            // Broken: never ends for the guest.
-            return Poll::Pending;
+            return self.poll_broken(cx);
         };
         match Pin::new(inner).poll_frame(cx) {
             // Once the guest has answered, there is no one to refuse: it
             // gets the error (a 0.3 guest only in the body's trailers).
             Poll::Ready(Some(Err(err))) if !self.answered() => {
-                self.break_with(Broke::Failed(err.to_string()))
+                self.break_with(Broke::Failed(err.to_string()), cx)
             }
             Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err.into()))),
             Poll::Ready(Some(Ok(frame))) => {
@@ -223,11 +271,12 @@ where
                 }
                 let limit = self.limit;
                 if !self.answered() {
-                    return self.break_with(Broke::TooLarge(limit));
+                    return self.break_with(Broke::TooLarge(limit), cx);
                 }
                 // Answered already: the guest gets the error, and no more.
                 tracing::debug!("a client's request body went over the {limit} bytes allowed");
                 self.inner = None;
+                self.told = true;
                 Poll::Ready(Some(Err(Error::HttpRequestBodySize(Some(self.received)))))
             }
             Poll::Ready(None) => {
@@ -248,7 +297,7 @@ where
                     this.armed = true;
                 }
                 match stall.as_mut().poll(cx) {
-                    Poll::Ready(()) => self.break_with(Broke::Stalled(timeout)),
+                    Poll::Ready(()) => self.break_with(Broke::Stalled(timeout), cx),
                     Poll::Pending => Poll::Pending,
                 }
             }
@@ -263,5 +312,38 @@ where
         self.inner
             .as_ref()
             .map_or_else(SizeHint::default, Body::size_hint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::stream;
+    use http_body_util::{BodyExt, StreamBody};
+    use std::convert::Infallible;
+
+    type Ready = Result<Frame<Bytes>, Infallible>;
+
+    #[tokio::test]
+    async fn a_guest_that_answers_as_the_body_stalls_reads_the_error() {
+        let pending = StreamBody::new(stream::pending::<Ready>());
+        let (mut body, broken) =
+            WatchedBody::new(pending, Some(Duration::from_millis(1)), u64::MAX);
+        let broken = broken.unwrap();
+        let reader = tokio::spawn(async move { body.frame().await });
+        // The body stalls while the guest reads it...
+        let _ = broken.answer().await;
+        // ...and the guest's answer, ready in the same moment, wins.
+        let answered = BodyBroken::unless_broken(Some(&broken), async {}).await;
+        assert!(answered.is_ok());
+        // The guest still reading is told the body broke, not left waiting.
+        let read = tokio::time::timeout(Duration::from_secs(30), reader)
+            .await
+            .expect("the guest's read was left waiting")
+            .unwrap();
+        assert!(
+            matches!(read, Some(Err(Error::ConnectionReadTimeout))),
+            "{read:?}"
+        );
     }
 }

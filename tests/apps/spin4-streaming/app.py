@@ -33,6 +33,17 @@ def plain(body) -> Response:
     return Response.new(headers, body, no_trailers())[0]
 
 
+def plain_text(text: str) -> Response:
+    tx, rx = wit.byte_stream()
+    componentize_py_async_support.spawn(write_text(text, tx))
+    return plain(rx)
+
+
+async def write_text(text: str, tx: ByteStreamWriter) -> None:
+    with tx:
+        await tx.write_all(bytes(text, "utf-8"))
+
+
 async def write_then_fail(tx: ByteStreamWriter) -> None:
     # No `with`: the stream is not closed, the instance traps mid-body.
     await tx.write_all(b"part one\n")
@@ -74,6 +85,16 @@ class HttpHandler(exports.HttpHandler):
         if path == "/echo":
             body, trailers = Request.consume_body(request, finished())
             return Response.new(Fields(), body, trailers)[0]
+        if path == "/count-reads":
+            # How many reads the request body took: a client's small chunks
+            # should reach the guest joined, not one read each.
+            body = Request.consume_body(request, finished())[0]
+            reads = size = 0
+            with body:
+                while not body.writer_dropped:
+                    size += len(await body.read(64 * 1024))
+                    reads += 1
+            return plain_text(f"{size} bytes in {reads} reads\n")
         if path == "/count":
             tx, rx = wit.byte_stream()
             componentize_py_async_support.spawn(count_to(5, tx))
