@@ -56,7 +56,11 @@ impl Drop for Reading {
 /// What the task has read and the guest has not.
 #[derive(Default)]
 struct Gathered {
+    /// Frames as they came, but the small ones ...
     data: Vec<Bytes>,
+    /// ... are copied together here, so that a body of tiny chunks holds
+    /// neither a `Bytes` for each nor the buffers they point into.
+    small: BytesMut,
     len: usize,
     /// What came after the data: trailers, the end (`None`) or an error.
     last: Option<Next>,
@@ -143,6 +147,7 @@ where
 
 /// All the data gathered, in one piece (the one frame there is, as it is).
 fn take_data(gathered: &mut Gathered) -> Bytes {
+    gathered.flush_small();
     let len = std::mem::take(&mut gathered.len);
     if gathered.data.len() == 1 {
         return gathered.data.pop().expect("one frame");
@@ -197,8 +202,7 @@ where
         let done = match next {
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(data) => {
-                    gathered.len += data.len();
-                    gathered.data.push(data);
+                    gathered.push(data);
                     false
                 }
                 Err(trailers) => {
@@ -227,7 +231,26 @@ async fn poll_now<B: Body + Unpin>(
     std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *inner).poll_frame(cx))).await
 }
 
+/// A frame smaller than this is copied rather than kept.
+const SMALL_FRAME: usize = 4 << 10;
+
 impl Gathered {
+    fn push(&mut self, data: Bytes) {
+        self.len += data.len();
+        if data.len() < SMALL_FRAME {
+            self.small.extend_from_slice(&data);
+        } else {
+            self.flush_small();
+            self.data.push(data);
+        }
+    }
+
+    fn flush_small(&mut self) {
+        if !self.small.is_empty() {
+            self.data.push(self.small.split().freeze());
+        }
+    }
+
     /// Whether the guest gets what there is now: the task is waiting for
     /// the client, or has read as far ahead as it may, or to the end.
     fn ready(&self) -> bool {

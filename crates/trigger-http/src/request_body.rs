@@ -64,9 +64,18 @@ impl BodyBroken {
     }
 
     /// Records that the guest's response head is out: the body may pause
-    /// from now on.
+    /// from now on. The body may have broken in the moment before: a guest
+    /// still reading it is told now, or it would wait for the rest until
+    /// the request timeout. (Under the reader's lock, as in
+    /// [`WatchedBody::poll_broken`], so that one of the two sees the other.)
     fn answered(&self) {
+        let mut reader = self.reader.lock().unwrap();
         self.answered.store(true, Ordering::Relaxed);
+        if self.why.get().is_some()
+            && let Some(reader) = reader.take()
+        {
+            reader.wake();
+        }
     }
 
     /// `guest` (the wait for the guest's response head), unless the body
@@ -85,14 +94,6 @@ impl BodyBroken {
             biased;
             answered = guest => {
                 broken.answered();
-                // The body may have broken in the moment before: a guest
-                // still reading it is told now, or it would wait for the
-                // rest until the request timeout.
-                if broken.why.get().is_some()
-                    && let Some(reader) = broken.reader.lock().unwrap().take()
-                {
-                    reader.wake();
-                }
                 Ok(answered)
             }
             answer = broken.answer() => Err(answer),
@@ -223,13 +224,16 @@ impl<B> WatchedBody<B> {
         if self.told {
             return Poll::Ready(None);
         }
-        *broken.reader.lock().unwrap() = Some(cx.waker().clone());
+        let mut reader = broken.reader.lock().unwrap();
         match broken.why.get() {
             Some(why) if broken.answered.load(Ordering::Relaxed) => {
                 self.told = true;
                 Poll::Ready(Some(Err(why.to_error())))
             }
-            _ => Poll::Pending,
+            _ => {
+                *reader = Some(cx.waker().clone());
+                Poll::Pending
+            }
         }
     }
 
