@@ -43,6 +43,12 @@ if [ -z "$spin" ]; then
   args+=(--spin "$spin")
 fi
 
+# The apps' build commands run `spin py2wasm`: the binary measured, under
+# whatever name it was given.
+mkdir -p "$work/spin-bin"
+ln -sf "$(realpath "$spin")" "$work/spin-bin/spin"
+export PATH="$work/spin-bin:$PATH"
+
 echo "building the hyper reference …" >&2
 CARGO_TARGET_DIR="$work/hyper-target" cargo build --quiet --release --locked \
   --manifest-path "$repo/benches/hyper-hello/Cargo.toml"
