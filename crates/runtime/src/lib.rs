@@ -12,6 +12,7 @@
 pub mod app;
 pub mod capabilities;
 pub mod component_cache;
+pub mod drain;
 pub mod engine;
 pub mod files;
 pub mod function_cache;

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use http::{Response, StatusCode, Version};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt as _, Empty};
+use spin_runtime::drain::drain;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -49,19 +50,6 @@ pub(crate) fn without_content(
     }
     let empty = Empty::new().map_err(|never| match never {}).boxed_unsync();
     Response::from_parts(parts, empty)
-}
-
-/// Reads `body` to its end in a task of its own, throwing it away.
-fn drain(body: HyperOutgoingBody) {
-    if body.is_end_stream() {
-        return;
-    }
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(async move {
-            let mut body = body;
-            while let Some(Ok(_)) = body.frame().await {}
-        });
-    }
 }
 
 /// A body that, dropped before its end, is drained (see [`drain`]).

@@ -19,6 +19,7 @@
 //! `loop-detected`.
 
 mod client;
+mod sent_body;
 
 /// This capability's runtime-config table, `[outbound_networking]` (the
 /// networks no request may reach; the database and broker capabilities
@@ -350,6 +351,14 @@ impl WasiHttpHooks for OutboundHttp {
                         .map_err(|_| Error::InternalError(None))?
                 }
             };
+            // Kept open for the guest once hyper has sent all it declared.
+            let declared = request
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|value| value.to_str().ok()?.trim().parse().ok());
+            let request = request.map(|body| {
+                http_body_util::BodyExt::boxed_unsync(sent_body::SentBody::new(body, declared))
+            });
             let options = options.unwrap_or_default();
             let limit = |asked: Option<Duration>, default: Duration| {
                 asked.map_or(default, |t| t.min(default))
