@@ -104,8 +104,10 @@ pub struct UpCommand {
     pub max_instance_memory: Option<usize>,
 
     /// The most linear memory all instances may use together, in bytes
-    /// (suffixes k, M, G allowed); a request whose instance would grow past
-    /// it fails. Default: three quarters of the machine's memory (or of its
+    /// (suffixes k, M, G allowed). When it runs short, idle instances are
+    /// dropped and a new instance waits for memory (up to
+    /// `--max-queue-wait`); a running instance that cannot grow fails its
+    /// request. Default: three quarters of the machine's memory (or of its
     /// cgroup's limit).
     #[arg(long, env = "SPIN_MAX_TOTAL_MEMORY", value_parser = parse_size)]
     pub max_total_memory: Option<usize>,
@@ -115,8 +117,9 @@ pub struct UpCommand {
     pub max_concurrent_requests: u32,
 
     /// How long a request may wait for a free slot (see
-    /// `--max-concurrent-requests`), in seconds, before it is answered
-    /// `503 Service Unavailable` with `Retry-After`.
+    /// `--max-concurrent-requests`), and a new instance for memory (see
+    /// `--max-total-memory`), in seconds, before it is answered `503
+    /// Service Unavailable` with `Retry-After`.
     #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
     pub max_queue_wait: Duration,
 
@@ -371,6 +374,8 @@ impl UpCommand {
             max_total_memory: self
                 .max_total_memory
                 .unwrap_or_else(|| spin_runtime::memory_budget::default_limit(max_instance_memory)),
+            // Waiting for memory is waiting in the queue.
+            new_instance_memory_wait: self.max_queue_wait,
             // Idle instances kept for reuse hold pool slots too.
             max_concurrent_instances: self.max_concurrent_requests
                 + IDLE_INSTANCES_PER_COMPONENT as u32 * app.components.len() as u32,

@@ -423,7 +423,7 @@ impl LoadedApp {
             stderr_capture,
         };
         let mut store = Store::new(&self.engine.engine, state);
-        store.limiter(|state| &mut state.limits);
+        store.limiter_async(|state| &mut state.limits);
         // A busy guest yields to the scheduler so that it never holds a
         // worker thread hostage; see `TICKS_PER_SLICE` for how often.
         store.set_epoch_deadline(TICKS_PER_SLICE);

@@ -56,6 +56,9 @@ pub struct EngineOptions {
     /// Most bytes of linear memory all instances may use together (see
     /// [`crate::memory_budget`]).
     pub max_total_memory: usize,
+    /// How long a new instance may wait for memory under
+    /// `max_total_memory` (see [`crate::memory_budget`]).
+    pub new_instance_memory_wait: Duration,
     /// How many instances may exist at once (the pooling allocator's size).
     pub max_concurrent_instances: u32,
     /// Use wasmtime's pooling allocator (falls back to on-demand when the
@@ -71,6 +74,7 @@ impl Default for EngineOptions {
         Self {
             max_instance_memory: 512 << 20,
             max_total_memory: crate::memory_budget::default_limit(512 << 20),
+            new_instance_memory_wait: Duration::from_secs(10),
             max_concurrent_instances: 128,
             pooling: true,
             cache_dir: default_cache_dir(),
@@ -148,7 +152,10 @@ impl RuntimeEngine {
             .context("starting the epoch thread")?;
         Ok(Self {
             engine,
-            memory: Arc::new(MemoryBudget::new(options.max_total_memory)),
+            memory: Arc::new(MemoryBudget::new(
+                options.max_total_memory,
+                options.new_instance_memory_wait,
+            )),
             options: Arc::new(options),
             function_cache,
             clock,

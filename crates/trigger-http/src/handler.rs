@@ -28,6 +28,7 @@ use spin_routes::{RouteMatch, Router, spin_headers};
 use spin_runtime::app::HttpHandlerPre;
 use spin_runtime::capabilities::outbound_http::{CHAIN_DEPTH_HEADER, ChainDepth};
 use spin_runtime::logs::CaptureSince;
+use spin_runtime::memory_budget::NoMemoryForInstance;
 use spin_runtime::{LoadedApp, LoadedComponent};
 
 /// The path prefix Spin reserves for its own endpoints.
@@ -67,14 +68,15 @@ impl Handler {
                 .or(c.max_instance_reuse_count)
                 .unwrap_or(default)
         };
-        let pool = Arc::new(InstancePool::new(
+        let pool = InstancePool::new(
             app.app
                 .components
                 .iter()
                 .map(|c| (c.id.clone(), reuse_count(c, 1)))
                 .collect(),
             options.max_idle_instances,
-        ));
+            app.engine.memory.clone(),
+        );
         let mut wasi03 = HashMap::new();
         for c in &app.app.components {
             let Some(loaded) = app.component(&c.id) else {
@@ -291,6 +293,8 @@ impl Handler {
                 },
                 None => response,
             },
+            // Logged by the limiter, once for a run of them.
+            Err(err) if err.is::<NoMemoryForInstance>() => unavailable(AT_MEMORY_LIMIT),
             Err(err) => {
                 tracing::error!("component `{id}` failed to handle the request: {err:?}");
                 match capture.as_ref().and_then(|c| c.get()) {
@@ -332,7 +336,7 @@ impl Handler {
                         self.options.max_concurrent_instances
                     );
                 }
-                return Ok(unavailable());
+                return Ok(unavailable(AT_REQUEST_LIMIT));
             }
         };
         let id = component.config.id.clone();
@@ -404,7 +408,10 @@ impl Handler {
                         pool.give_back(&id, Idle { store, proxy, uses });
                         Ok(())
                     }
-                    Ok(Err(err)) => Err(anyhow::Error::from(err)),
+                    Ok(Err(err)) => Err(match NoMemoryForInstance::in_error(&err) {
+                        Some(refused) => anyhow::Error::new(refused.clone()),
+                        None => anyhow::Error::from(err),
+                    }),
                     Err(_) => Err(anyhow::anyhow!(
                         "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
                     )),
@@ -630,12 +637,16 @@ fn bad_request(version: http::Version, why: BadHost) -> Response<HyperOutgoingBo
     resp
 }
 
-/// The answer to a request that found no instance slot in time.
-fn unavailable() -> Response<HyperOutgoingBody> {
-    let mut resp = text(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Service Unavailable: the server is at its limit of concurrent requests; retry later",
-    );
+/// Why a request is turned away with `503`: no instance slot in time.
+const AT_REQUEST_LIMIT: &str =
+    "Service Unavailable: the server is at its limit of concurrent requests; retry later";
+/// Why a request is turned away with `503`: no memory for an instance in
+/// time (`--max-total-memory`).
+const AT_MEMORY_LIMIT: &str = "Service Unavailable: the server is at its memory limit; retry later";
+
+/// The answer to a request turned away for `why`, to be tried again.
+fn unavailable(why: &'static str) -> Response<HyperOutgoingBody> {
+    let mut resp = text(StatusCode::SERVICE_UNAVAILABLE, why);
     resp.headers_mut()
         .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
     resp

@@ -52,6 +52,7 @@ use crate::request_body::BodyBroken;
 use capacity::{AtCapacity, Capacity, LiveInstance, NoFreeInstance};
 use client::{ClientWatch, InstanceActivity, LiveRequest, LiveSlot};
 use spin_runtime::logs::CaptureSince;
+use spin_runtime::memory_budget::{MemoryWanted, NoMemoryForInstance};
 use spin_runtime::{HostState, LoadedApp, LoadedComponent};
 
 /// Where `spin up --dev` wants a request's share of its instance's stderr
@@ -141,6 +142,7 @@ impl HandlerState for ComponentWorkers {
                 policy: self.policy,
                 timer: None,
                 activity: activity.clone(),
+                memory_wanted: MemoryWanted::new(self.app.engine.memory.clone()),
             },
             state: Worker {
                 policy: self.policy,
@@ -262,11 +264,13 @@ const WORKER_DROPPED: &str = "worker panicked";
 /// wasmtime's handler asks for, since a busy guest can keep the request's
 /// own timer from being polled — or once a request was abandoned (its
 /// client went away, or it timed out) and no other request needs the
-/// instance.
+/// instance; or, idle, as soon as another instance waits for memory under
+/// `--max-total-memory`.
 pub(crate) struct Expiration {
     policy: ReusePolicy,
     timer: Option<(Instant, Pin<Box<tokio::time::Sleep>>)>,
     activity: Arc<InstanceActivity>,
+    memory_wanted: MemoryWanted,
 }
 
 impl WorkerExpiration for Expiration {
@@ -276,15 +280,20 @@ impl WorkerExpiration for Expiration {
         status: WorkerStatus,
         start: Instant,
     ) -> Poll<()> {
-        if self.activity.poll_stop(cx).is_ready() {
+        let this = self.get_mut();
+        if this.activity.poll_stop(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        let idle = matches!(status, WorkerStatus::Idle);
+        if idle && this.memory_wanted.poll_wanted(cx).is_ready() {
             return Poll::Ready(());
         }
         let limit = match status {
-            WorkerStatus::Idle => self.policy.idle_timeout,
+            WorkerStatus::Idle => this.policy.idle_timeout,
             // A moment after the request's own timer, which goes first
             // unless the guest keeps wasmtime's event loop from running it.
-            WorkerStatus::Requests => self.policy.request_timeout + AFTER_REQUEST_TIMER,
-            WorkerStatus::PostReturn => self.policy.request_timeout,
+            WorkerStatus::Requests => this.policy.request_timeout + AFTER_REQUEST_TIMER,
+            WorkerStatus::PostReturn => this.policy.request_timeout,
         };
         let deadline = start + limit;
         let timed_out = |this: &Self| {
@@ -297,9 +306,8 @@ impl WorkerExpiration for Expiration {
             Poll::Ready(())
         };
         if Instant::now() >= deadline {
-            return timed_out(&self);
+            return timed_out(this);
         }
-        let this = self.get_mut();
         if this
             .timer
             .as_ref()
@@ -389,10 +397,16 @@ pub(crate) async fn handle<B: GuestBody>(
             "no instance of the component was free within the {timeout:?} request timeout: every instance it may have (`--max-instances-per-component`) was busy\n\nhint: raise `spin up --max-instances-per-component`, or look for requests that keep an instance busy (a blocking call such as `time.sleep`)"
         )),
         Err(err) => match err.downcast_ref::<InstantiationError<RequestData>>() {
-            Some(failed) => Err(anyhow::anyhow!(
-                "the component could not be instantiated: {:?}",
-                failed.error
-            )),
+            Some(failed) => Err(
+                // No memory in time is answered 503 (`handler.rs`).
+                match NoMemoryForInstance::in_error(&failed.error) {
+                    Some(refused) => anyhow::Error::new(refused.clone()),
+                    None => anyhow::anyhow!(
+                        "the component could not be instantiated: {:?}",
+                        failed.error
+                    ),
+                },
+            ),
             None => Err(anyhow::Error::from(err)),
         },
     }

@@ -1,0 +1,353 @@
+//! One cap on the linear memory of every instance the server holds at once.
+//!
+//! `--max-instance-memory` bounds one instance, but not how many of them
+//! grow at once: 128 request slots of 512 MiB each could ask for 64 GiB, and
+//! the kernel's OOM killer would stop the whole server for the one client
+//! that sent those requests. So every store's limiter takes what its
+//! memories grow by from one shared budget, and gives it back when the
+//! store is dropped ([`InstanceLimits`]).
+//!
+//! When the budget runs short, memory is first asked back from instances
+//! that hold it while idle (kept for reuse), and a store that needs more
+//! waits for what others give back:
+//! - a new instance waits up to the budget's `new_instance_wait`
+//!   (`--max-queue-wait`): it holds nothing yet, so waiting costs nothing,
+//!   and a burst of requests is served in turn instead of failing. Past the
+//!   wait its instantiation fails with [`NoMemoryForInstance`], which the
+//!   HTTP trigger answers `503` with `Retry-After`;
+//! - a running instance waits [`GROW_WAIT`] at most: it holds memory while
+//!   it waits, so instances that all wait on each other must not wait long.
+//!   Past it, `memory.grow` returns -1, CPython raises `MemoryError`, and
+//!   that request fails while the others go on.
+
+mod instance_limits;
+
+pub(crate) use instance_limits::InstanceLimits;
+pub use instance_limits::NoMemoryForInstance;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// The longest a running instance waits for memory to grow by.
+pub const GROW_WAIT: Duration = Duration::from_millis(200);
+
+/// The linear memory all instances hold, against its cap.
+pub struct MemoryBudget {
+    limit: usize,
+    used: AtomicUsize,
+    /// How long a new instance may wait for memory.
+    new_instance_wait: Duration,
+    /// Woken whenever memory is given back.
+    freed: Notify,
+    /// How many stores wait for memory now.
+    waiting: AtomicUsize,
+    /// Woken when a store starts to wait: idle instances then go.
+    wanted: Notify,
+    /// Pools of idle instances, which give them up on request.
+    idle_pools: Mutex<Vec<Weak<dyn IdleInstances>>>,
+    /// Whether a new instance was refused since one was last let in (the
+    /// refusal is logged once for a run of them).
+    refusing: AtomicBool,
+}
+
+impl std::fmt::Debug for MemoryBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBudget")
+            .field("limit", &self.limit)
+            .field("used", &self.used())
+            .field("waiting", &self.waiting.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Somewhere idle instances are kept for reuse, holding their memory.
+pub trait IdleInstances: Send + Sync {
+    /// Drops every idle instance kept, giving its memory back.
+    fn release(&self);
+}
+
+impl MemoryBudget {
+    /// A budget of `limit` bytes, none of it used, where a new instance
+    /// waits up to `new_instance_wait` for memory.
+    pub fn new(limit: usize, new_instance_wait: Duration) -> Self {
+        Self {
+            limit,
+            used: AtomicUsize::new(0),
+            new_instance_wait,
+            freed: Notify::new(),
+            waiting: AtomicUsize::new(0),
+            wanted: Notify::new(),
+            idle_pools: Mutex::default(),
+            refusing: AtomicBool::new(false),
+        }
+    }
+
+    /// The most bytes all instances may hold.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The bytes all instances hold now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Whether a store waits for memory now: an idle instance should go.
+    pub fn is_wanted(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) > 0
+    }
+
+    /// Asks `pool` for its idle instances whenever a store waits for memory.
+    pub fn add_idle_pool(&self, pool: Weak<dyn IdleInstances>) {
+        self.idle_pools.lock().expect("idle pools lock").push(pool);
+    }
+
+    /// Takes `bytes` if the budget has them.
+    fn take(&self, bytes: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                used.checked_add(bytes).filter(|&after| after <= self.limit)
+            })
+            .is_ok()
+    }
+
+    /// Takes `bytes`, waiting up to `wait` for others to give them back;
+    /// whether they were taken.
+    async fn take_or_wait(&self, bytes: usize, wait: Duration) -> bool {
+        if self.take(bytes) {
+            return true;
+        }
+        // No wait makes room for more than the whole cap.
+        if wait.is_zero() || bytes > self.limit {
+            return false;
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        let _waiting = Waiting::start(self);
+        self.release_idle();
+        loop {
+            // Registered before the budget is read, so that memory given
+            // back in between still wakes this wait.
+            let freed = self.freed.notified();
+            let mut freed = std::pin::pin!(freed);
+            freed.as_mut().enable();
+            if self.take(bytes) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                return self.take(bytes);
+            }
+        }
+    }
+
+    /// Drops the idle instances of every pool at once (those of
+    /// `wasi:http@0.3` components go when their workers see
+    /// [`MemoryWanted`]).
+    fn release_idle(&self) {
+        let pools: Vec<_> = {
+            let mut pools = self.idle_pools.lock().expect("idle pools lock");
+            pools.retain(|pool| pool.strong_count() > 0);
+            pools.iter().filter_map(Weak::upgrade).collect()
+        };
+        for pool in pools {
+            pool.release();
+        }
+    }
+
+    fn give_back(&self, bytes: usize) {
+        if bytes == 0 {
+            return;
+        }
+        self.used.fetch_sub(bytes, Ordering::Relaxed);
+        self.freed.notify_waiters();
+    }
+}
+
+/// A store counted as waiting for memory while this lives (the wait may be
+/// dropped with its request).
+struct Waiting<'a>(&'a MemoryBudget);
+
+impl<'a> Waiting<'a> {
+    fn start(budget: &'a MemoryBudget) -> Self {
+        budget.waiting.fetch_add(1, Ordering::Relaxed);
+        budget.wanted.notify_waiters();
+        Self(budget)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Tells an idle instance that a store waits for memory, so that it goes
+/// and gives its memory back.
+pub struct MemoryWanted {
+    budget: Arc<MemoryBudget>,
+    notified: Pin<Box<dyn Future<Output = ()> + Send + Sync>>,
+}
+
+impl MemoryWanted {
+    /// A watch on `budget`.
+    pub fn new(budget: Arc<MemoryBudget>) -> Self {
+        let notified = Self::arm(&budget);
+        Self { budget, notified }
+    }
+
+    fn arm(budget: &Arc<MemoryBudget>) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
+        let budget = budget.clone();
+        Box::pin(async move { budget.wanted.notified().await })
+    }
+
+    /// Ready while a store waits for memory; otherwise wakes `cx` when one
+    /// starts to.
+    pub fn poll_wanted(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // Registered before the count is read, so that a store starting to
+        // wait in between still wakes this one. A wake-up is only a cue to
+        // look: the count says whether memory is still wanted.
+        if self.notified.as_mut().poll(cx).is_ready() {
+            self.notified = Self::arm(&self.budget);
+            let _ = self.notified.as_mut().poll(cx);
+        }
+        if self.budget.is_wanted() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// The default cap: three quarters of the memory the machine has for this
+/// process (its cgroup's `memory.max` where that is lower than the RAM),
+/// which leaves the rest to the host itself and to everything else; at
+/// least `at_least` (one instance's limit). 16 GiB when neither can be read.
+pub fn default_limit(at_least: usize) -> usize {
+    let machine = physical_memory().unwrap_or(16 << 30);
+    let memory = cgroup_memory_max().map_or(machine, |cgroup| cgroup.min(machine));
+    (memory / 4 * 3).max(at_least)
+}
+
+fn physical_memory() -> Option<usize> {
+    // SAFETY: `sysinfo` only writes the struct it is given.
+    let mut info: libc::sysinfo = unsafe { std::mem::zeroed() };
+    if unsafe { libc::sysinfo(&mut info) } != 0 {
+        return None;
+    }
+    usize::try_from(info.totalram)
+        .ok()?
+        .checked_mul(info.mem_unit as usize)
+}
+
+/// cgroup v2's limit on this process's memory (`max`: none).
+fn cgroup_memory_max() -> Option<usize> {
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = cgroup.lines().find_map(|line| line.strip_prefix("0::"))?;
+    let max = std::fs::read_to_string(format!("/sys/fs/cgroup{path}/memory.max")).ok()?;
+    max.trim().parse().ok()
+}
+
+fn mib(bytes: usize) -> usize {
+    bytes.div_ceil(1 << 20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    const MIB: usize = 1 << 20;
+
+    #[tokio::test]
+    async fn a_wait_ends_when_memory_is_given_back() {
+        let budget = Arc::new(MemoryBudget::new(10 * MIB, Duration::from_secs(5)));
+        assert!(budget.take_or_wait(8 * MIB, Duration::ZERO).await);
+        let giver = {
+            let budget = budget.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                budget.give_back(8 * MIB);
+            })
+        };
+        let started = Instant::now();
+        assert!(budget.take_or_wait(4 * MIB, Duration::from_secs(5)).await);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        giver.await.unwrap();
+        assert_eq!(budget.used(), 4 * MIB);
+        assert!(!budget.is_wanted());
+    }
+
+    #[tokio::test]
+    async fn a_wait_gives_up_at_its_end() {
+        let budget = MemoryBudget::new(10 * MIB, Duration::from_secs(5));
+        assert!(budget.take_or_wait(8 * MIB, Duration::ZERO).await);
+        assert!(
+            !budget
+                .take_or_wait(4 * MIB, Duration::from_millis(20))
+                .await
+        );
+        assert!(!budget.take_or_wait(4 * MIB, Duration::ZERO).await);
+        assert_eq!(budget.used(), 8 * MIB);
+        assert!(!budget.is_wanted());
+    }
+
+    /// A pool holding one idle instance's memory.
+    struct Pool {
+        budget: Arc<MemoryBudget>,
+        held: Mutex<usize>,
+    }
+
+    impl IdleInstances for Pool {
+        fn release(&self) {
+            let held = std::mem::take(&mut *self.held.lock().unwrap());
+            self.budget.give_back(held);
+        }
+    }
+
+    #[tokio::test]
+    async fn idle_pools_are_asked_for_their_instances_first() {
+        let budget = Arc::new(MemoryBudget::new(10 * MIB, Duration::from_secs(5)));
+        assert!(budget.take_or_wait(8 * MIB, Duration::ZERO).await);
+        let pool = Arc::new(Pool {
+            budget: budget.clone(),
+            held: Mutex::new(8 * MIB),
+        });
+        budget.add_idle_pool(Arc::downgrade(&pool) as Weak<dyn IdleInstances>);
+        let started = Instant::now();
+        assert!(budget.take_or_wait(4 * MIB, Duration::from_secs(5)).await);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(budget.used(), 4 * MIB);
+    }
+
+    #[tokio::test]
+    async fn an_idle_instance_hears_that_memory_is_wanted() {
+        let budget = Arc::new(MemoryBudget::new(10 * MIB, Duration::from_secs(5)));
+        let mut wanted = MemoryWanted::new(budget.clone());
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(wanted.poll_wanted(&mut cx).is_pending());
+        assert!(budget.take_or_wait(8 * MIB, Duration::ZERO).await);
+        // The idle instance goes, and gives its memory back.
+        let idle = {
+            let budget = budget.clone();
+            tokio::spawn(async move {
+                std::future::poll_fn(|cx| wanted.poll_wanted(cx)).await;
+                budget.give_back(8 * MIB);
+            })
+        };
+        assert!(budget.take_or_wait(4 * MIB, Duration::from_secs(5)).await);
+        idle.await.unwrap();
+        assert_eq!(budget.used(), 4 * MIB);
+    }
+
+    #[test]
+    fn the_default_leaves_a_quarter_of_the_machine_and_fits_one_instance() {
+        let machine = physical_memory().unwrap();
+        assert!(default_limit(1 << 20) <= machine / 4 * 3);
+        assert_eq!(default_limit(usize::MAX), usize::MAX);
+    }
+}
