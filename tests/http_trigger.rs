@@ -644,6 +644,25 @@ fn instance_reuse_is_opt_in() {
 }
 
 #[test]
+fn an_idle_reused_instance_is_dropped_after_the_idle_timeout() {
+    // It holds its memory and connections: kept only as long as a
+    // `wasi:http@0.3` instance would be.
+    let (_dir, manifest) = app_dir(MANIFEST, &component());
+    let args = [
+        "--max-instance-reuse-count",
+        "100",
+        "--idle-instance-timeout",
+        "0.5",
+    ];
+    let up = SpinUp::start_with(&manifest, &args, |cmd| {
+        cmd.env("SPIN_VARIABLE_SECRET_WORD", "x");
+    });
+    assert_eq!(counts_in_turn(&up, 2), ["1", "2"]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(up.get("/counter").text(), "1");
+}
+
+#[test]
 fn a_bad_allowed_host_entry_is_reported_at_its_line() {
     let manifest = MANIFEST.replace(
         "[component.reflect-special]",

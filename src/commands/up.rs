@@ -178,8 +178,9 @@ pub struct UpCommand {
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_instance_concurrent_reuse_count: u32,
 
-    /// How long an idle instance of a `wasi:http@0.3` component is kept
-    /// for the next request, as in Spin.
+    /// How long an idle instance is kept for the next request: one of a
+    /// `wasi:http@0.3` component, as in Spin, or one of a `wasi:http@0.2`
+    /// component reused under `--max-instance-reuse-count`.
     #[arg(
         long,
         default_value = "1",

@@ -39,6 +39,12 @@ pub struct HostState {
 }
 
 impl HostState {
+    /// Records that the store's instance is made: its memory grows from
+    /// now on are a running instance's (see [`crate::memory_budget`]).
+    pub fn instantiated(&mut self) {
+        self.limits.instantiated();
+    }
+
     /// The outbound HTTP capability's own state (the chain depth of the
     /// request served, set by the HTTP trigger).
     pub fn outbound_http(&mut self) -> &mut OutboundHttp {

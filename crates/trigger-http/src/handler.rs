@@ -75,6 +75,7 @@ impl Handler {
                 .map(|c| (c.id.clone(), reuse_count(c, 1)))
                 .collect(),
             options.max_idle_instances,
+            options.idle_instance_timeout,
             app.engine.memory.clone(),
         );
         let mut wasi03 = HashMap::new();
@@ -389,7 +390,11 @@ impl Handler {
                 let run = async {
                     let proxy = match proxy {
                         Some(proxy) => proxy,
-                        None => pre.instantiate_async(&mut store).await?,
+                        None => {
+                            let proxy = pre.instantiate_async(&mut store).await?;
+                            store.data_mut().instantiated();
+                            proxy
+                        }
                     };
                     proxy
                         .wasi_http_incoming_handler()

@@ -55,6 +55,7 @@ impl RedisHandlerPre {
         match self {
             Self::V2(pre) => {
                 let instance = pre.instantiate_async(&mut *store).await?;
+                store.data_mut().instantiated();
                 let outcome = instance
                     .fermyon_spin_inbound_redis()
                     .call_handle_message(&mut *store, &message)
@@ -63,6 +64,7 @@ impl RedisHandlerPre {
             }
             Self::V3(pre) => {
                 let instance = pre.instantiate_async(&mut *store).await?;
+                store.data_mut().instantiated();
                 let outcome = store
                     .run_concurrent(async |accessor| -> wasmtime::Result<_> {
                         let outcome = instance

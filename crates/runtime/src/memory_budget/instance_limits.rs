@@ -51,6 +51,10 @@ pub(crate) struct InstanceLimits {
     /// also reports failures of grows it never asked about, so giving one
     /// back could give back a grow that took place.
     held: usize,
+    /// Whether the instance is still being made (until
+    /// [`InstanceLimits::instantiated`]): its memories then wait for the
+    /// budget as long as a new instance may.
+    instantiating: bool,
     /// Whose instance this is, for the warning.
     component: Option<Arc<ComponentConfig>>,
     warned: bool,
@@ -66,9 +70,16 @@ impl InstanceLimits {
             own,
             budget,
             held: 0,
+            instantiating: true,
             component,
             warned: false,
         }
+    }
+
+    /// Records that the instance is made: a grow from now on is a running
+    /// instance's.
+    pub(crate) fn instantiated(&mut self) {
+        self.instantiating = false;
     }
 
     fn component(&self) -> &str {
@@ -102,7 +113,7 @@ impl InstanceLimits {
             // No wait helps.
             tracing::warn!(
                 component,
-                "a new instance of component `{component}` needs {} MiB to start, more than the {} MiB allowed for all instances together, so its request is answered 503\n\nhint: raise `spin up --max-total-memory` well above {} MiB (an instance grows as it works)",
+                "a new instance of component `{component}` needs {} MiB to start, more than the {} MiB allowed for all instances together, so its request fails (an HTTP request is answered 503)\n\nhint: raise `spin up --max-total-memory` well above {} MiB (an instance grows as it works)",
                 mib(needed),
                 mib(limit),
                 mib(needed),
@@ -110,7 +121,7 @@ impl InstanceLimits {
         } else if first {
             tracing::warn!(
                 component,
-                "a new instance of component `{component}` found no memory within {waited:?}: it needs {} MiB to start, and all instances together hold {} MiB of the {} MiB allowed for them; such requests are answered 503 (logged once until a new instance finds memory)\n\nhint: raise `spin up --max-total-memory`, or serve fewer requests at once (`--max-concurrent-requests`)",
+                "a new instance of component `{component}` found no memory within {waited:?}: it needs {} MiB to start, and all instances together hold {} MiB of the {} MiB allowed for them; such requests fail, an HTTP request with 503 (logged once until a new instance finds memory)\n\nhint: raise `spin up --max-total-memory`, or serve fewer requests at once (`--max-concurrent-requests`)",
                 mib(needed),
                 mib(self.budget.used()),
                 mib(limit),
@@ -136,9 +147,7 @@ impl ResourceLimiterAsync for InstanceLimits {
             return Ok(false);
         }
         let more = desired.saturating_sub(current);
-        // A memory being made (`current` 0) in a store that holds nothing
-        // yet: the instance is being created.
-        let new_instance = current == 0 && self.held == 0;
+        let new_instance = self.instantiating;
         let wait = if new_instance {
             self.budget.new_instance_wait
         } else {
@@ -219,6 +228,8 @@ mod tests {
         assert_eq!(refused.needed, 6 * MIB);
         assert!(second.memory_growing(0, 4 * MIB, None).await.unwrap());
         // ...while a running one's grow just fails.
+        first.instantiated();
+        second.instantiated();
         assert!(!second.memory_growing(4 * MIB, 5 * MIB, None).await.unwrap());
         assert_eq!(budget.used(), 10 * MIB);
         // Over its own limit, whatever the budget has.

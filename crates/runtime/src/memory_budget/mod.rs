@@ -11,8 +11,8 @@
 //! that hold it while idle (kept for reuse), and a store that needs more
 //! waits for what others give back:
 //! - a new instance waits up to the budget's `new_instance_wait`
-//!   (`--max-queue-wait`): it holds nothing yet, so waiting costs nothing,
-//!   and a burst of requests is served in turn instead of failing. Past the
+//!   (`--max-queue-wait`): it holds little yet, and a burst of requests is
+//!   served as memory comes back instead of failing (in no set order). Past the
 //!   wait its instantiation fails with [`NoMemoryForInstance`], which the
 //!   HTTP trigger answers `503` with `Retry-After`;
 //! - a running instance waits [`GROW_WAIT`] at most: it holds memory while
@@ -210,9 +210,11 @@ impl MemoryWanted {
         // Registered before the count is read, so that a store starting to
         // wait in between still wakes this one. A wake-up is only a cue to
         // look: the count says whether memory is still wanted.
-        if self.notified.as_mut().poll(cx).is_ready() {
+        // A new wait may be told at once (by a store that starts to wait
+        // in between): re-armed until one is left waiting, never polled
+        // again once done.
+        while self.notified.as_mut().poll(cx).is_ready() {
             self.notified = Self::arm(&self.budget);
-            let _ = self.notified.as_mut().poll(cx);
         }
         if self.budget.is_wanted() {
             Poll::Ready(())

@@ -134,6 +134,7 @@ impl HandlerState for ComponentWorkers {
             .data_mut()
             .set_request_timeout(self.policy.request_timeout);
         let service = self.pre.instantiate_async(&mut store).await?;
+        store.data_mut().instantiated();
         Ok(Instance {
             store,
             proxy: Proxy::P3(service),
