@@ -1,14 +1,19 @@
 //! `--max-total-memory` through the real `spin` binary, with components
 //! built by spin-sdk 3.x (`wasi:http@0.2`) and 5.0 (`wasi:http@0.3`): a new
 //! instance waits for memory instead of failing, idle instances kept for
-//! reuse give theirs up, and a request that finds none in time is answered
-//! `503` with `Retry-After`.
+//! reuse give theirs up, a request that finds none in time is answered
+//! `503` with `Retry-After`, and the default cap follows the memory cgroup
+//! the server runs in.
 
 mod support;
 
+use std::ffi::CString;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 use support::http::request;
 use support::python::{Spin4Sdk, build_sdk_app, test_app};
@@ -153,4 +158,86 @@ fn an_idle_wasi03_instance_gives_its_memory_to_another_component() {
     assert_eq!(two.status, 200, "{}", two.text());
     // `one`'s idle instance went to make room: a new one serves.
     assert_eq!(up.get("/served").text(), "1");
+}
+
+/// A memory cgroup of its own for a `spin up`, where the machine lets the
+/// test make one (as root, under cgroup v1's memory controller, or v2 with
+/// that controller enabled); removed when dropped.
+struct MemoryCgroup {
+    dir: PathBuf,
+    procs: CString,
+}
+
+impl MemoryCgroup {
+    fn new(limit: u64) -> Option<Self> {
+        let name = format!("spin-test-{}", std::process::id());
+        let v1 = Path::new("/sys/fs/cgroup/memory");
+        let (dir, limit_file) = if v1.join("cgroup.procs").exists() {
+            (v1.join(&name), "memory.limit_in_bytes")
+        } else if std::fs::read_to_string("/sys/fs/cgroup/cgroup.subtree_control")
+            .is_ok_and(|enabled| enabled.split_whitespace().any(|c| c == "memory"))
+        {
+            (Path::new("/sys/fs/cgroup").join(&name), "memory.max")
+        } else {
+            return None;
+        };
+        std::fs::create_dir(&dir).ok()?;
+        let cgroup = Self {
+            procs: CString::new(dir.join("cgroup.procs").into_os_string().into_vec()).unwrap(),
+            dir,
+        };
+        std::fs::write(cgroup.dir.join(limit_file), limit.to_string()).ok()?;
+        Some(cgroup)
+    }
+
+    /// Has `cmd`'s process join the cgroup before it runs.
+    fn enter(&self, cmd: &mut Command) {
+        let procs = self.procs.clone();
+        // SAFETY: between fork and exec only async-signal-safe calls: the
+        // path was made before, and "0" names the calling process.
+        unsafe {
+            cmd.pre_exec(move || {
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+                libc::close(fd);
+                match written {
+                    1 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                }
+            });
+        }
+    }
+}
+
+impl Drop for MemoryCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+#[test]
+fn the_default_cap_is_three_quarters_of_the_memory_cgroup() {
+    let component = build_sdk_app(&test_app("sdk-http"));
+    let (_dir, manifest) = app_dir(TWO_COMPONENTS, &component);
+    // Compiled outside the cgroup first: compiling takes more memory than
+    // serving.
+    drop(SpinUp::start(&manifest, &[]));
+    let Some(cgroup) = MemoryCgroup::new(1 << 30) else {
+        eprintln!(
+            "skipped: this machine lets no test make a memory cgroup (root and the memory controller are needed)"
+        );
+        return;
+    };
+    // One instance may grow past the cgroup's 1 GiB: only the default cap
+    // keeps the kernel's OOM killer from stopping the server.
+    let up = SpinUp::start_with(&manifest, &["--max-instance-memory", "4G"], |cmd| {
+        cgroup.enter(cmd)
+    });
+    assert_eq!(up.get("/allocate").status, 500);
+    let log = up.wait_for_stderr("allowed for them");
+    assert!(log.contains("of the 768 MiB allowed for them"), "{log}");
+    assert_eq!(up.get("/exact").status, 200);
 }

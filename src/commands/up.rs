@@ -374,7 +374,7 @@ impl UpCommand {
             max_instance_memory,
             max_total_memory: self
                 .max_total_memory
-                .unwrap_or_else(|| spin_runtime::memory_budget::default_limit(max_instance_memory)),
+                .unwrap_or_else(spin_runtime::memory_budget::default_limit),
             // Waiting for memory is waiting in the queue.
             new_instance_memory_wait: self.max_queue_wait,
             // Idle instances kept for reuse hold pool slots too.

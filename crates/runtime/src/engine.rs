@@ -73,7 +73,7 @@ impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             max_instance_memory: 512 << 20,
-            max_total_memory: crate::memory_budget::default_limit(512 << 20),
+            max_total_memory: crate::memory_budget::default_limit(),
             new_instance_memory_wait: Duration::from_secs(10),
             max_concurrent_instances: 128,
             pooling: true,

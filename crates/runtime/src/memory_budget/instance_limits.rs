@@ -89,13 +89,14 @@ impl InstanceLimits {
     }
 
     /// A running instance's grow was refused: logged once per instance.
+    /// (These lines name the component in their text: a structured field
+    /// would be printed after the hint.)
     fn refused(&mut self, more: usize) {
         if std::mem::replace(&mut self.warned, true) {
             return;
         }
         let component = self.component();
         tracing::warn!(
-            component,
             "an instance of component `{component}` was refused {} MiB more memory: all instances together hold {} MiB of the {} MiB allowed for them, so its request fails\n\nhint: raise `spin up --max-total-memory`, or serve fewer requests at once (`--max-concurrent-requests`)",
             mib(more),
             mib(self.budget.used()),
@@ -112,7 +113,6 @@ impl InstanceLimits {
         if first && needed > limit {
             // No wait helps.
             tracing::warn!(
-                component,
                 "a new instance of component `{component}` needs {} MiB to start, more than the {} MiB allowed for all instances together, so its request fails (an HTTP request is answered 503)\n\nhint: raise `spin up --max-total-memory` well above {} MiB (an instance grows as it works)",
                 mib(needed),
                 mib(limit),
@@ -120,7 +120,6 @@ impl InstanceLimits {
             );
         } else if first {
             tracing::warn!(
-                component,
                 "a new instance of component `{component}` found no memory within {waited:?}: it needs {} MiB to start, and all instances together hold {} MiB of the {} MiB allowed for them; such requests fail, an HTTP request with 503 (logged once until a new instance finds memory)\n\nhint: raise `spin up --max-total-memory`, or serve fewer requests at once (`--max-concurrent-requests`)",
                 mib(needed),
                 mib(self.budget.used()),
