@@ -107,8 +107,8 @@ pub struct UpCommand {
     /// (suffixes k, M, G allowed). When it runs short, idle instances are
     /// dropped and a new instance waits for memory (up to
     /// `--max-queue-wait`); a running instance that cannot grow fails its
-    /// request. Default: three quarters of the machine's memory (or of its
-    /// cgroup's limit).
+    /// request. Default: the machine's memory (or its cgroup's limit) less a
+    /// quarter, at least 128 MiB, kept for the server itself.
     #[arg(long, env = "SPIN_MAX_TOTAL_MEMORY", value_parser = parse_size)]
     pub max_total_memory: Option<usize>,
 

@@ -97,7 +97,7 @@ impl InstanceLimits {
         }
         let component = self.component();
         tracing::warn!(
-            "an instance of component `{component}` was refused {} MiB more memory: all instances together hold {} MiB of the {} MiB allowed for them, so its request fails\n\nhint: raise `spin up --max-total-memory`, or serve fewer requests at once (`--max-concurrent-requests`)",
+            "an instance of component `{component}` was refused {} MiB more memory: all instances together hold {} MiB of the {} MiB allowed for them, so its request fails\n\nhint: raise `spin up --max-total-memory` (by default the machine's or the container's memory less a quarter), or serve fewer requests at once (`--max-concurrent-requests`)",
             mib(more),
             mib(self.budget.used()),
             mib(self.budget.limit),
@@ -113,14 +113,14 @@ impl InstanceLimits {
         if first && needed > limit {
             // No wait helps.
             tracing::warn!(
-                "a new instance of component `{component}` needs {} MiB to start, more than the {} MiB allowed for all instances together, so its request fails (an HTTP request is answered 503)\n\nhint: raise `spin up --max-total-memory` well above {} MiB (an instance grows as it works)",
+                "a new instance of component `{component}` needs {} MiB to start, more than the {} MiB allowed for all instances together, so its request fails (an HTTP request is answered 503)\n\nhint: raise `spin up --max-total-memory` well above {} MiB (an instance grows as it works; by default the cap is the machine's or the container's memory less a quarter)",
                 mib(needed),
                 mib(limit),
                 mib(needed),
             );
         } else if first {
             tracing::warn!(
-                "a new instance of component `{component}` found no memory within {waited:?}: it needs {} MiB to start, and all instances together hold {} MiB of the {} MiB allowed for them; such requests fail, an HTTP request with 503 (logged once until a new instance finds memory)\n\nhint: raise `spin up --max-total-memory`, or serve fewer requests at once (`--max-concurrent-requests`)",
+                "a new instance of component `{component}` found no memory within {waited:?}: it needs {} MiB to start, and all instances together hold {} MiB of the {} MiB allowed for them; such requests fail, an HTTP request with 503 (logged once until a new instance finds memory)\n\nhint: raise `spin up --max-total-memory` (by default the machine's or the container's memory less a quarter), or serve fewer requests at once (`--max-concurrent-requests`)",
                 mib(needed),
                 mib(self.budget.used()),
                 mib(limit),

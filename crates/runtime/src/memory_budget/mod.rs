@@ -20,6 +20,7 @@
 //!   Past it, `memory.grow` returns -1, CPython raises `MemoryError`, and
 //!   that request fails while the others go on.
 
+mod cgroup;
 mod instance_limits;
 
 pub(crate) use instance_limits::InstanceLimits;
@@ -224,16 +225,22 @@ impl MemoryWanted {
     }
 }
 
-/// The default cap: three quarters of the memory the machine has for this
-/// process (its cgroup's limit where that is lower than the RAM), which
-/// leaves the rest to the host itself and to everything else; 16 GiB when
-/// neither can be read. It may be below `--max-instance-memory`: in a
-/// container of 256 MiB, one instance growing to 512 MiB would bring in the
-/// kernel's OOM killer all the same.
+/// The default cap: the memory the machine has for this process (its
+/// cgroup's limit where that is lower than the RAM) less what the server
+/// keeps for itself, a quarter of it and at least 128 MiB (its own code, the
+/// compiled components, connections), though never more than three
+/// quarters; 16 GiB of memory is assumed when neither can be read. It may
+/// be below `--max-instance-memory`: in a container of 256 MiB, one instance
+/// growing to 512 MiB would bring in the kernel's OOM killer all the same.
 pub fn default_limit() -> usize {
     let machine = physical_memory().unwrap_or(16 << 30);
-    let memory = cgroup_memory_max().map_or(machine, |cgroup| cgroup.min(machine));
-    memory / 4 * 3
+    let memory = cgroup::memory_limit().map_or(machine, |cgroup| cgroup.min(machine));
+    memory - server_reserve(memory)
+}
+
+/// What the server keeps for itself out of `memory`.
+fn server_reserve(memory: usize) -> usize {
+    (memory / 4).max(128 << 20).min(memory / 4 * 3)
 }
 
 fn physical_memory() -> Option<usize> {
@@ -245,45 +252,6 @@ fn physical_memory() -> Option<usize> {
     usize::try_from(info.totalram)
         .ok()?
         .checked_mul(info.mem_unit as usize)
-}
-
-/// The cgroup's limit on this process's memory: cgroup v2's `memory.max`
-/// (`max`: none), else cgroup v1's `memory.limit_in_bytes` (none reads as a
-/// huge number, which the machine's size then caps). In a container, the
-/// cgroup's path may be the host's while its own cgroup is mounted as the
-/// root: the root's limit is read then.
-fn cgroup_memory_max() -> Option<usize> {
-    let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    let read =
-        |path: String| -> Option<usize> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };
-    let (unified, memory) = cgroup_paths(&cgroups);
-    let v2 = |path: &str| read(format!("/sys/fs/cgroup{path}/memory.max"));
-    let v1 = |path: &str| read(format!("/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"));
-    unified
-        .and_then(|path| v2(path).or_else(|| v2("")))
-        .or_else(|| memory.and_then(|path| v1(path).or_else(|| v1(""))))
-}
-
-/// This process's cgroup paths in `/proc/self/cgroup`: in the unified
-/// (v2) hierarchy, and under the v1 memory controller. A trailing `/` is
-/// left out (`/` itself is the root).
-fn cgroup_paths(cgroups: &str) -> (Option<&str>, Option<&str>) {
-    let (mut unified, mut memory) = (None, None);
-    for line in cgroups.lines() {
-        let mut fields = line.splitn(3, ':');
-        let (Some(_), Some(controllers), Some(path)) =
-            (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
-        let path = path.trim_end_matches('/');
-        if controllers.is_empty() {
-            unified = Some(path);
-        } else if controllers.split(',').any(|c| c == "memory") {
-            memory = Some(path);
-        }
-    }
-    (unified, memory)
 }
 
 fn mib(bytes: usize) -> usize {
@@ -380,19 +348,12 @@ mod tests {
     }
 
     #[test]
-    fn cgroup_paths_are_found_in_either_hierarchy() {
-        assert_eq!(
-            cgroup_paths("0::/user.slice/app.scope\n"),
-            (Some("/user.slice/app.scope"), None)
-        );
-        // cgroup v1, with the unified hierarchy mounted beside it.
-        let hybrid = "5:devices:/\n4:memory:/process_api/47f9\n2:cpu,cpuacct:/\n0::/\n";
-        assert_eq!(cgroup_paths(hybrid), (Some(""), Some("/process_api/47f9")));
-        assert_eq!(
-            cgroup_paths("3:cpuacct,memory:/docker/ab12\n"),
-            (None, Some("/docker/ab12"))
-        );
-        assert_eq!(cgroup_paths("garbage\n"), (None, None));
+    fn the_server_keeps_a_quarter_and_at_least_128_mib() {
+        assert_eq!(server_reserve(24 << 30), 6 << 30);
+        assert_eq!(server_reserve(1 << 30), 256 * MIB);
+        assert_eq!(server_reserve(256 * MIB), 128 * MIB);
+        // Never all of it.
+        assert_eq!(server_reserve(128 * MIB), 96 * MIB);
     }
 
     #[test]
