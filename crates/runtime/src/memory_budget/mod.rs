@@ -88,11 +88,6 @@ impl MemoryBudget {
         }
     }
 
-    /// The most bytes all instances may hold.
-    pub fn limit(&self) -> usize {
-        self.limit
-    }
-
     /// The bytes all instances hold now.
     pub fn used(&self) -> usize {
         self.used.load(Ordering::Relaxed)
