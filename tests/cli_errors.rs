@@ -122,6 +122,22 @@ fn unknown_runtime_config_key() {
 }
 
 #[test]
+fn client_tls_certificate_without_its_key() {
+    let dir = app(&MANIFEST.replace("{source}", "app.wasm"));
+    std::fs::write(dir.path().join("client.pem"), "").unwrap();
+    std::fs::write(
+        dir.path().join("runtime-config.toml"),
+        "[[client_tls]]\ncomponent_ids = [\"hello\"]\nhosts = [\"api.example.com\"]\nclient_cert_file = \"client.pem\"\n",
+    )
+    .unwrap();
+    assert_fails(
+        "client_tls_certificate_without_its_key",
+        dir.path(),
+        spin(dir.path()).args(["up", "--runtime-config-file", "runtime-config.toml"]),
+    );
+}
+
+#[test]
 fn unknown_template() {
     let home = tempfile::tempdir().unwrap();
     assert_fails(

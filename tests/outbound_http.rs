@@ -116,3 +116,125 @@ fn self_requests_reach_the_app() {
         "502 b'KeyValueError: KeyValueError::AccessDenied'"
     );
 }
+
+/// `[[client_tls]]` in the runtime config: per component and host, the CA to
+/// trust and the client certificate to present, for `wasi:http@0.2`
+/// (spin-sdk 3), `wasi:http@0.3` (spin-sdk 5) and `spin py2wasm` (urllib)
+/// components, against an upstream that asks every client for a
+/// certificate. The platform trusts nothing here, so only the entries'
+/// `ca_roots_file` can make the upstream trusted.
+#[test]
+fn client_tls_entries_give_components_their_roots_and_client_certificates() {
+    use support::python::Spin4Sdk;
+    use support::spin::spin;
+    use support::tls::make_client_certificate;
+
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    let upstream = Upstream::start_mutual_tls(&certs);
+    make_client_certificate(&certs, "alice");
+    let port = upstream.port;
+    let allow = format!("allowed_outbound_hosts = [\"https://localhost:{port}\"]\n");
+    let manifest = format!(
+        "spin_manifest_version = 2\n[application]\nname = \"mtls\"\n\
+         [[trigger.http]]\nroute = \"/http\"\ncomponent = \"out\"\n\
+         [[trigger.http]]\nroute = \"/outbound\"\ncomponent = \"web\"\n\
+         [[trigger.http]]\nroute = \"/urllib\"\ncomponent = \"other\"\n\
+         [component.out]\nsource = \"{}\"\n{allow}\
+         [component.web]\nsource = \"{}\"\n{allow}\
+         [component.other]\nsource = \"{}\"\n{allow}",
+        component().display(),
+        Spin4Sdk::V5
+            .build(&test_app("spin4-platform"), Spin4Sdk::V5.http_world())
+            .display(),
+        build_py2wasm_app(&test_app("py-http-clients")).display(),
+    );
+    let path = dir.path().join("spin.toml");
+    std::fs::write(&path, manifest).unwrap();
+    let rc = dir.path().join("rc.toml");
+    std::fs::write(
+        &rc,
+        "[[client_tls]]\ncomponent_ids = [\"out\", \"web\"]\nhosts = [\"localhost\"]\n\
+         ca_roots_file = \"certs/ca.pem\"\nclient_cert_file = \"certs/alice.pem\"\n\
+         client_private_key_file = \"certs/alice.key\"\n\n\
+         [[client_tls]]\ncomponent_ids = [\"other\", \"typo\"]\nhosts = [\"localhost\"]\n\
+         ca_roots_file = \"certs/ca.pem\"\n",
+    )
+    .unwrap();
+    let untrusting = |cmd: &mut std::process::Command| {
+        cmd.env("SSL_CERT_FILE", "/dev/null")
+            .env("SSL_CERT_DIR", "/nonexistent");
+    };
+    let up = SpinUp::start_with(
+        &path,
+        &["--runtime-config-file", rc.to_str().unwrap()],
+        untrusting,
+    );
+    let log = up.wait_for_stderr("names component `typo`");
+    assert!(log.contains("`[[client_tls]]` entry at"), "{log}");
+    assert!(log.contains("rc.toml:8"), "{log}");
+
+    let whoami = format!("https://localhost:{port}/whoami");
+    assert_eq!(up.get(&format!("/http?url={whoami}")).text(), "200 alice");
+    let web =
+        support::http::request(up.addr, "GET", "/outbound", &[("x-url", &whoami)], b"").unwrap();
+    assert_eq!(web.text(), "200 alice");
+    // The server is trusted through the second entry's roots, but that
+    // entry has no client certificate, and the first entry's connections
+    // (idle now, to the same host and port) are never lent to it.
+    let other = up.get(&format!("/urllib?url={whoami}"));
+    assert_eq!(other.status, 502, "{}", other.text());
+    assert!(!other.text().contains("alice"), "{}", other.text());
+    let log = up.wait_for_stderr("if the server asks for a client certificate");
+    assert!(
+        log.contains("component `other`: request to `https://localhost:"),
+        "{log}"
+    );
+    assert!(log.contains("to the `[[client_tls]]` entry at"), "{log}");
+    drop(up);
+
+    // Without the entries, nothing trusts the upstream.
+    let up = SpinUp::start_with(&path, &[], untrusting);
+    let text = up.get(&format!("/http?url={whoami}")).text();
+    assert!(text.contains("TlsCertificateError"), "{text}");
+    up.wait_for_stderr("a `[[client_tls]]` entry's `ca_roots_file`");
+    drop(up);
+
+    // A key that is not the certificate's stops `spin up` before it serves,
+    // naming the entry.
+    std::fs::write(
+        &rc,
+        "[[client_tls]]\ncomponent_ids = [\"out\"]\nhosts = [\"localhost\"]\n\
+         client_cert_file = \"certs/alice.pem\"\nclient_private_key_file = \"certs/server.key\"\n",
+    )
+    .unwrap();
+    let out = spin(dir.path())
+        .args(["up", "-f"])
+        .arg(&path)
+        .args([
+            "--runtime-config-file",
+            "rc.toml",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the `[[client_tls]]` entry at rc.toml:1: the client certificate and key cannot be used"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("hint: check that `client_private_key_file`"),
+        "{stderr}"
+    );
+}

@@ -400,6 +400,7 @@ impl UpCommand {
             max_log_line_length: self.max_log_line_length,
             stores: runtime_config.stores(state_dir.as_deref()),
             blocked_networks: runtime_config.blocked_networks.clone(),
+            client_tls: runtime_config.client_tls.clone(),
             max_outbound_http_per_instance: Some(self.max_outbound_http_per_instance as usize),
             max_chain_depth: Some(self.max_chain_depth),
             follow: (!self.follow.is_empty()).then(|| self.follow.clone()),

@@ -49,45 +49,70 @@ pub fn make_certificates(dir: &Path) {
         ]
         .concat(),
     );
+    issue(
+        dir,
+        "server",
+        "/CN=localhost",
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    );
+}
+
+/// A client certificate for `name` (its common name) issued by the CA of
+/// [`make_certificates`], as `<name>.pem` and `<name>.key` in `dir`.
+pub fn make_client_certificate(dir: &Path, name: &str) {
+    issue(
+        dir,
+        name,
+        &format!("/CN={name}"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    );
+}
+
+/// A new key (`<file>.key`) and a certificate for it (`<file>.pem`) with
+/// `subject` and the openssl `extensions`, issued by the test CA in `dir`.
+fn issue(dir: &Path, file: &str, subject: &str, extensions: &str) {
+    let (key, csr, pem, ext) = (
+        format!("{file}.key"),
+        format!("{file}.csr"),
+        format!("{file}.pem"),
+        format!("{file}.ext"),
+    );
     openssl(
         dir,
         &[
-            &["req"][..],
-            &ec,
-            &[
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-                "-subj",
-                "/CN=localhost",
-            ],
-        ]
-        .concat(),
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            subject,
+        ],
     );
-    std::fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join(&ext), extensions).unwrap();
     openssl(
         dir,
         &[
             "x509",
             "-req",
             "-in",
-            "server.csr",
+            &csr,
             "-CA",
             "ca.pem",
             "-CAkey",
             "ca.key",
             "-CAcreateserial",
             "-out",
-            "server.pem",
+            &pem,
             "-days",
             "2",
             "-extfile",
-            "server.ext",
+            &ext,
         ],
     );
 }

@@ -20,15 +20,30 @@ impl Upstream {
         Upstream::start(Some((&certs.join("server.pem"), &certs.join("server.key"))))
     }
 
+    /// Starts the upstream over HTTPS for `localhost` as [`Self::start_tls`]
+    /// does, asking every client for a certificate issued by the test CA.
+    pub fn start_mutual_tls(certs: &Path) -> Upstream {
+        super::tls::make_certificates(certs);
+        Self::spawn(&[
+            &certs.join("server.pem"),
+            &certs.join("server.key"),
+            &certs.join("ca.pem"),
+        ])
+    }
+
     /// Starts `tests/upstreams/http_upstream.py`, over TLS with `tls`
     /// (certificate and key files).
     pub fn start(tls: Option<(&Path, &Path)>) -> Upstream {
+        match tls {
+            Some((cert, key)) => Self::spawn(&[cert, key]),
+            None => Self::spawn(&[]),
+        }
+    }
+
+    fn spawn(args: &[&Path]) -> Upstream {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstreams/http_upstream.py");
         let mut cmd = Command::new("python3");
-        cmd.arg(script).stdout(Stdio::piped());
-        if let Some((cert, key)) = tls {
-            cmd.arg(cert).arg(key);
-        }
+        cmd.arg(script).args(args).stdout(Stdio::piped());
         let mut child = cmd.spawn().expect("python3");
         let mut line = String::new();
         BufReader::new(child.stdout.as_mut().unwrap())

@@ -101,6 +101,46 @@ pub enum ErrorKind {
         /// The entry as written.
         entry: String,
     },
+    /// A required list with nothing in it.
+    #[error("`{key}`{} is empty", in_table(table))]
+    EmptyList {
+        /// The table holding it.
+        table: String,
+        /// The key.
+        key: &'static str,
+        /// An example line.
+        example: &'static str,
+    },
+    /// A `[[client_tls]]` host that is not a bare host name or address.
+    #[error("`{host}` is not a host for `[[client_tls]]`: {reason}")]
+    InvalidTlsHost {
+        /// The entry as written.
+        host: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A certificate or key file that cannot be read or holds no PEM.
+    #[error("cannot use `{path}` as `{key}`: {reason}")]
+    CertificateFile {
+        /// The key naming the file.
+        key: &'static str,
+        /// The file, resolved against the runtime config file's directory.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A client certificate without its key, or a key without its
+    /// certificate.
+    #[error("`{given}` is given without `{missing}`")]
+    UnpairedClientCert {
+        /// The key that is there.
+        given: &'static str,
+        /// The key that is missing.
+        missing: &'static str,
+    },
+    /// A `[[client_tls]]` entry that turns every source of trust off.
+    #[error("this `[[client_tls]]` entry trusts no certificate authority")]
+    NoTrustedRoots,
     /// A Redis URL that does not parse.
     #[error("`{url}` is not a Redis URL this host can use: {reason}")]
     InvalidRedisUrl {
@@ -142,6 +182,29 @@ impl ErrorKind {
             }
             Self::BothProviderLists => {
                 "`config_provider` is the old name of `variables_provider`: rename every `[[config_provider]]` to `[[variables_provider]]`".into()
+            }
+            Self::EmptyList { key, example, .. } => {
+                format!("name at least one, as in `{example}`, or remove the table (`{key}` cannot be empty)")
+            }
+            Self::InvalidTlsHost { reason, .. } if reason.starts_with("wildcards") => {
+                "name each host, as in `hosts = [\"api.example.com\", \"auth.example.com\"]` (as in Spin)".into()
+            }
+            Self::InvalidTlsHost { .. } => {
+                "write the host as in the request's URL, without scheme, port or wildcard: `hosts = [\"api.example.com\"]`".into()
+            }
+            Self::CertificateFile { key, .. } => format!(
+                "give `{key}` a PEM file ({}); a relative path is relative to the runtime config file's directory",
+                if *key == "client_private_key_file" {
+                    "one `-----BEGIN PRIVATE KEY-----` block: PKCS#8, PKCS#1 or SEC1"
+                } else {
+                    "`-----BEGIN CERTIFICATE-----` blocks"
+                }
+            ),
+            Self::UnpairedClientCert { .. } => {
+                "mutual TLS needs both: the client certificate chain (`client_cert_file`) and its private key (`client_private_key_file`)".into()
+            }
+            Self::NoTrustedRoots => {
+                "set `ca_roots_file`, or `ca_use_platform_roots = true`, or `ca_use_webpki_roots = true`".into()
             }
             Self::InvalidRedisUrl { .. } => {
                 "write it as `redis://host[:port][/db]`, with a password as `redis://:password@host`".into()

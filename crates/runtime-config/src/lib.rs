@@ -22,6 +22,7 @@
 
 #![deny(missing_docs)]
 
+pub mod client_tls;
 mod error;
 pub mod key_value;
 pub mod outbound_networking;
@@ -33,6 +34,7 @@ pub mod variables;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+pub use client_tls::ClientTls;
 pub use error::{ErrorKind, RuntimeConfigError};
 pub use key_value::KeyValueBackend;
 pub use spin_outbound_networking::BlockedNetworks;
@@ -69,6 +71,9 @@ pub struct RuntimeConfig {
     /// `[outbound_networking] block_networks`: addresses no outbound
     /// connection may reach, each rule with the file and line it came from.
     pub blocked_networks: BlockedNetworks,
+    /// `[[client_tls]]` entries, in file order (the first to cover a
+    /// component and host applies).
+    pub client_tls: Vec<ClientTls>,
 }
 
 /// A directory setting: a path, or `""`, which Spin reads as "none".

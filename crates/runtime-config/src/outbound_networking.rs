@@ -2,8 +2,6 @@
 //! (checked by `spin-runtime`'s `capabilities/allow_list.rs` and by the
 //! outbound HTTP client).
 
-use toml::de::DeValue;
-
 use crate::error::{ErrorKind, RuntimeConfigError};
 use crate::table::Table;
 use spin_outbound_networking::{BlockRule, BlockedNetworks, BlockedRange};
@@ -31,24 +29,20 @@ pub(crate) fn parse_table(table: &Table) -> Result<BlockedNetworks, RuntimeConfi
         return Ok(BlockedNetworks::default());
     };
     const EXPECTED: &str = "an array of CIDR blocks or \"private\"";
-    let DeValue::Array(items) = value.get_ref() else {
-        return Err(table.wrong_type(key, value, EXPECTED));
-    };
     let file = table.file;
-    let rules = items
-        .iter()
-        .map(|item| {
-            let text = table.str(key, item)?;
+    let rules = table
+        .strings(key, value, EXPECTED)?
+        .into_iter()
+        .map(|(text, span)| {
             let range = BlockedRange::parse(&text).ok_or_else(|| {
                 file.error(
-                    item.span(),
+                    span.clone(),
                     ErrorKind::InvalidBlockedNetwork { entry: text },
                 )
             })?;
-            let line = file.text[..item.span().start].matches('\n').count() + 1;
             Ok(BlockRule {
                 range,
-                origin: format!("{}:{line}", file.path.display()),
+                origin: file.origin(&span),
             })
         })
         .collect::<Result<_, RuntimeConfigError>>()?;

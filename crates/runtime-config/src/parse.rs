@@ -7,7 +7,7 @@ use toml::de::DeTable;
 
 use crate::error::{ErrorKind, RuntimeConfigError};
 use crate::table::{File, Table};
-use crate::{RuntimeConfig, key_value, outbound_networking, sqlite, variables};
+use crate::{RuntimeConfig, client_tls, key_value, outbound_networking, sqlite, variables};
 
 /// The top-level keys this host reads.
 pub(super) const TOP_LEVEL_KEYS: &[&str] = &[
@@ -19,13 +19,13 @@ pub(super) const TOP_LEVEL_KEYS: &[&str] = &[
     "variables_provider",
     "config_provider",
     "outbound_networking",
+    "client_tls",
 ];
 
 /// Spin runtime configuration that this host does not implement, reported
 /// as unsupported rather than unknown.
 const SPIN_ONLY_KEYS: &[&str] = &[
     "llm_compute",
-    "client_tls",
     "outbound_http",
     "outbound_redis",
     "outbound_pg",
@@ -72,6 +72,13 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<RuntimeConfig, RuntimeCon
                     config
                         .variables_providers
                         .push(variables::parse_provider(&provider)?);
+                }
+            }
+            "client_tls" => {
+                for entry in top.array_of_tables(key, value)? {
+                    config
+                        .client_tls
+                        .push(client_tls::parse_entry(&entry, base)?);
                 }
             }
             "outbound_networking" => {

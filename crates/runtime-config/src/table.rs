@@ -24,6 +24,17 @@ impl File<'_> {
     pub(crate) fn error(&self, span: Range<usize>, kind: ErrorKind) -> RuntimeConfigError {
         RuntimeConfigError::at(self.path, self.text, span, kind)
     }
+
+    /// `<file>:<line>` of `span`, naming where a setting came from in logs.
+    pub(crate) fn origin(&self, span: &Range<usize>) -> String {
+        let start = span.start.min(self.text.len());
+        let line = self.text.as_bytes()[..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        format!("{}:{line}", self.path.display())
+    }
 }
 
 /// One TOML table's entries in file order, with its name as written in a
@@ -51,6 +62,11 @@ impl<'a> Table<'a> {
             span,
             entries,
         }
+    }
+
+    /// Where the table is, for errors about it as a whole.
+    pub(crate) fn span(&self) -> Range<usize> {
+        self.span.clone()
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<(&'a Key<'a>, &'a Value<'a>)> {
@@ -131,6 +147,22 @@ impl<'a> Table<'a> {
             .as_str()
             .map(str::to_owned)
             .ok_or_else(|| self.wrong_type(key, value, "a string"))
+    }
+
+    /// The value of `key` as an array of strings, each with its span.
+    pub(crate) fn strings(
+        &self,
+        key: &Key,
+        value: &Value,
+        expected: &'static str,
+    ) -> Result<Vec<(String, Range<usize>)>, RuntimeConfigError> {
+        let DeValue::Array(items) = value.get_ref() else {
+            return Err(self.wrong_type(key, value, expected));
+        };
+        items
+            .iter()
+            .map(|item| Ok((self.str(key, item)?, item.span())))
+            .collect()
     }
 
     pub(crate) fn string(&self, key: &str) -> Result<Option<String>, RuntimeConfigError> {

@@ -53,6 +53,9 @@ pub struct LoadOptions {
     /// Networks no outbound connection may reach (`[outbound_networking]
     /// block_networks`).
     pub blocked_networks: spin_outbound_networking::BlockedNetworks,
+    /// `[[client_tls]]`: the TLS settings of HTTPS requests from given
+    /// components to given hosts.
+    pub client_tls: Vec<crate::runtime_config::ClientTls>,
     /// Outbound HTTP requests one instance may have in flight (`None`: the
     /// default, 32).
     pub max_outbound_http_per_instance: Option<usize>,
@@ -160,10 +163,12 @@ impl LoadedApp {
             AppServices::new(options.stores.clone(), engine.options.max_instance_memory)
                 .with_outbound_limits(
                     options.blocked_networks.clone(),
+                    &options.client_tls,
                     options.max_outbound_http_per_instance,
                     options.max_chain_depth,
-                ),
+                )?,
         );
+        warn_of_unknown_tls_components(&app, &options.client_tls);
 
         let http_components: Vec<&str> = app
             .http_triggers
@@ -444,6 +449,29 @@ pub(crate) fn store_limits(max_instance_memory: usize) -> StoreLimits {
         .tables(MAX_TABLES_PER_COMPONENT)
         .memories(MAX_MEMORIES_PER_COMPONENT)
         .build()
+}
+
+/// Warns of `[[client_tls]]` entries naming a component the application does
+/// not have: a typo there silently leaves that component's requests on the
+/// default TLS settings. (Not an error: one runtime config file may serve
+/// several applications, as in Spin.)
+fn warn_of_unknown_tls_components(app: &App, entries: &[crate::runtime_config::ClientTls]) {
+    for entry in entries {
+        for id in &entry.component_ids {
+            if app.component(id).is_none() {
+                let ids: Vec<String> = app
+                    .components
+                    .iter()
+                    .map(|c| format!("`{}`", c.id))
+                    .collect();
+                tracing::warn!(
+                    "the `[[client_tls]]` entry at {} names component `{id}`, which this application does not have\n\nhint: its components are {}",
+                    entry.origin,
+                    ids.join(", ")
+                );
+            }
+        }
+    }
 }
 
 /// A component file must be a Wasm binary (or Wasm text named `.wat`):

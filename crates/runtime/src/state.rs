@@ -45,6 +45,20 @@ impl HostState {
         self.limits.instantiated();
     }
 
+    /// While the instance is being made, its memory waits for the budget
+    /// until `deadline` at most, instead of the budget's own wait.
+    pub fn wait_for_memory_until(&mut self, deadline: std::time::Instant) {
+        self.limits
+            .wait_for_memory_until(tokio::time::Instant::from_std(deadline));
+    }
+
+    /// Whether the instance is still being made, waiting for memory under
+    /// `--max-total-memory` (so a request stopped now was stopped by that
+    /// wait, not by its guest).
+    pub fn waiting_for_memory(&self) -> bool {
+        self.limits.waiting_for_memory()
+    }
+
     /// The outbound HTTP capability's own state (the chain depth of the
     /// request served, set by the HTTP trigger).
     pub fn outbound_http(&mut self) -> &mut OutboundHttp {

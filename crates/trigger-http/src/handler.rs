@@ -294,7 +294,8 @@ impl Handler {
                 },
                 None => response,
             },
-            // Logged by the limiter, once for a run of them.
+            // Logged where it was refused (by the limiter, once for a run
+            // of them).
             Err(err) if err.is::<NoMemoryForInstance>() => unavailable(AT_MEMORY_LIMIT),
             Err(err) => {
                 tracing::error!("component `{id}` failed to handle the request: {err:?}");
@@ -319,6 +320,9 @@ impl Handler {
         // that cannot get one in time is turned away: an unbounded queue
         // would hold every waiting client's connection and memory.
         let wait = self.options.max_queue_wait;
+        // The whole wait, for a slot and then for memory, ends here (never,
+        // for a wait too long to count).
+        let queue_deadline = std::time::Instant::now().checked_add(wait);
         // A free slot is taken at once; only a request that must queue arms
         // the wait's timer (a timer per request costs on every request).
         let acquired = match self.instances.clone().try_acquire_owned() {
@@ -370,9 +374,24 @@ impl Handler {
             let failed = failed.clone();
             async move {
                 let _permit = permit;
+                let started = std::time::Instant::now();
                 let (mut store, proxy, uses) = match pool.take(&id) {
                     Some(idle) => (idle.store, Some(idle.proxy), idle.uses),
-                    None => (app.new_store(&component), None, 0),
+                    None => {
+                        let mut store = app.new_store(&component);
+                        // What is left of the queue wait, within the
+                        // request's time: a request turned away for memory
+                        // gets its 503, not the timeout's 500.
+                        let within_time = started.checked_add(timeout);
+                        let deadline = match (queue_deadline, within_time) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        };
+                        if let Some(deadline) = deadline {
+                            store.data_mut().wait_for_memory_until(deadline);
+                        }
+                        (store, None, 0)
+                    }
                 };
                 // Declared after the store, so dropped before it when the
                 // task unwinds or is dropped.
@@ -417,6 +436,19 @@ impl Handler {
                         Some(refused) => anyhow::Error::new(refused.clone()),
                         None => anyhow::Error::from(err),
                     }),
+                    // Its memory's wait and the timeout ended together, and
+                    // the timeout was seen first: the limiter did not log it.
+                    Err(_) if store.data().waiting_for_memory() => {
+                        let refused = NoMemoryForInstance {
+                            component: id.clone(),
+                            needed: 0,
+                            waited: started.elapsed(),
+                        };
+                        tracing::warn!(
+                            "{refused}, the end of its request's time\n\nhint: raise `spin up --max-total-memory`, or serve fewer requests at once (`--max-concurrent-requests`)"
+                        );
+                        Err(anyhow::Error::new(refused))
+                    }
                     Err(_) => Err(anyhow::anyhow!(
                         "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
                     )),

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use tokio::time::Instant;
 use wasmtime::{ResourceLimiter, ResourceLimiterAsync, Result, StoreLimits};
 
 use super::{GROW_WAIT, MemoryBudget, mib};
@@ -15,7 +16,7 @@ use crate::app::ComponentConfig;
 pub struct NoMemoryForInstance {
     /// The component of the instance.
     pub component: String,
-    /// The bytes it needed.
+    /// The bytes it needed (0: not known).
     pub needed: usize,
     /// How long it waited.
     pub waited: Duration,
@@ -25,9 +26,15 @@ impl std::fmt::Display for NoMemoryForInstance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "no memory for a new instance of component `{}` (it needs {} MiB to start) under `--max-total-memory` after waiting {:?}",
-            self.component,
-            mib(self.needed),
+            "no memory for a new instance of component `{}`",
+            self.component
+        )?;
+        if self.needed > 0 {
+            write!(f, " (it needs {} MiB to start)", mib(self.needed))?;
+        }
+        write!(
+            f,
+            " under `--max-total-memory` after waiting {:?}",
             self.waited
         )
     }
@@ -55,6 +62,11 @@ pub(crate) struct InstanceLimits {
     /// [`InstanceLimits::instantiated`]): its memories then wait for the
     /// budget as long as a new instance may.
     instantiating: bool,
+    /// Until when a new instance waits for memory (`None`: the budget's
+    /// `new_instance_wait` from when it starts to).
+    deadline: Option<Instant>,
+    /// Whether a memory of the new instance waits for the budget now.
+    waiting: bool,
     /// Whose instance this is, for the warning.
     component: Option<Arc<ComponentConfig>>,
     warned: bool,
@@ -71,6 +83,8 @@ impl InstanceLimits {
             budget,
             held: 0,
             instantiating: true,
+            deadline: None,
+            waiting: false,
             component,
             warned: false,
         }
@@ -80,6 +94,19 @@ impl InstanceLimits {
     /// instance's.
     pub(crate) fn instantiated(&mut self) {
         self.instantiating = false;
+    }
+
+    /// Makes the new instance wait for memory until `deadline` at most
+    /// (a request's share of `--max-queue-wait` left after it waited for a
+    /// slot).
+    pub(crate) fn wait_for_memory_until(&mut self, deadline: Instant) {
+        self.deadline = Some(deadline);
+    }
+
+    /// Whether the instance is being made and one of its memories waits for
+    /// the budget: a request stopped now was turned away for want of memory.
+    pub(crate) fn waiting_for_memory(&self) -> bool {
+        self.instantiating && self.waiting
     }
 
     fn component(&self) -> &str {
@@ -147,13 +174,28 @@ impl ResourceLimiterAsync for InstanceLimits {
         }
         let more = desired.saturating_sub(current);
         let new_instance = self.instantiating;
-        let wait = if new_instance {
-            self.budget.new_instance_wait
+        let asked = Instant::now();
+        let granted = if new_instance {
+            let deadline = self.deadline.unwrap_or_else(|| {
+                asked
+                    .checked_add(self.budget.new_instance_wait)
+                    .unwrap_or(asked + Duration::from_secs(86_400 * 365))
+            });
+            self.waiting = true;
+            let granted = if self.held == 0 {
+                self.budget.take_in_turn(more, deadline).await
+            } else {
+                // Let in already (its first memory): it must not queue
+                // behind those that may wait for what it holds.
+                let wait = deadline.saturating_duration_since(asked);
+                self.budget.take_or_wait(more, wait).await
+            };
+            self.waiting = false;
+            granted
         } else {
-            GROW_WAIT
+            self.budget.take_or_wait(more, GROW_WAIT).await
         };
-        let asked = std::time::Instant::now();
-        if !self.budget.take_or_wait(more, wait).await {
+        if !granted {
             if new_instance {
                 let waited = asked.elapsed();
                 return Err(wasmtime::Error::new(self.no_memory(more, waited)));
@@ -242,6 +284,34 @@ mod tests {
             .unwrap();
         assert_eq!(budget.used(), 7 * MIB);
         drop(first);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_new_instance_waits_until_its_own_deadline() {
+        let budget = Arc::new(MemoryBudget::new(10 * MIB, Duration::from_secs(60)));
+        let mut running = limits(&budget, 8 * MIB);
+        assert!(running.memory_growing(0, 8 * MIB, None).await.unwrap());
+        // A request's deadline, not the budget's minute.
+        let mut new = limits(&budget, 8 * MIB);
+        new.wait_for_memory_until(Instant::now() + Duration::from_millis(50));
+        let started = Instant::now();
+        let refused = new.memory_growing(0, 4 * MIB, None).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(30));
+        assert!(NoMemoryForInstance::in_error(&refused).is_some());
+        assert!(!new.waiting_for_memory());
+        // Stopped while it waits (its request's time ran out): it says so.
+        let mut stopped = limits(&budget, 8 * MIB);
+        let wait = stopped.memory_growing(0, 4 * MIB, None);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), wait)
+                .await
+                .is_err()
+        );
+        assert!(stopped.waiting_for_memory());
+        stopped.instantiated();
+        assert!(!stopped.waiting_for_memory());
+        drop(running);
         assert_eq!(budget.used(), 0);
     }
 

@@ -10,10 +10,12 @@
 //! When the budget runs short, memory is first asked back from instances
 //! that hold it while idle (kept for reuse), and a store that needs more
 //! waits for what others give back:
-//! - a new instance waits up to the budget's `new_instance_wait`
-//!   (`--max-queue-wait`): it holds little yet, and a burst of requests is
-//!   served as memory comes back instead of failing (in no set order). Past the
-//!   wait its instantiation fails with [`NoMemoryForInstance`], which the
+//! - a new instance waits up to its deadline (by default the budget's
+//!   `new_instance_wait`, `--max-queue-wait`): it holds little yet, and a
+//!   burst of requests is served as memory comes back instead of failing.
+//!   New instances are let in in the order they came ([`Turns`]): once one
+//!   waits, a later one queues behind it even when what it needs is free.
+//!   Past the wait its instantiation fails with [`NoMemoryForInstance`], which the
 //!   HTTP trigger answers `503` with `Retry-After`;
 //! - a running instance waits [`GROW_WAIT`] at most: it holds memory while
 //!   it waits, so instances that all wait on each other must not wait long.
@@ -26,6 +28,7 @@ mod instance_limits;
 pub(crate) use instance_limits::InstanceLimits;
 pub use instance_limits::NoMemoryForInstance;
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -33,6 +36,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// The longest a running instance waits for memory to grow by.
 pub const GROW_WAIT: Duration = Duration::from_millis(200);
@@ -43,8 +47,11 @@ pub struct MemoryBudget {
     used: AtomicUsize,
     /// How long a new instance may wait for memory.
     new_instance_wait: Duration,
-    /// Woken whenever memory is given back.
+    /// Woken whenever memory is given back (running instances' grows wait
+    /// on it).
     freed: Notify,
+    /// New instances waiting for memory, in the order they came.
+    turns: Mutex<Turns>,
     /// How many stores wait for memory now.
     waiting: AtomicUsize,
     /// Woken when a store starts to wait: idle instances then go.
@@ -81,6 +88,7 @@ impl MemoryBudget {
             used: AtomicUsize::new(0),
             new_instance_wait,
             freed: Notify::new(),
+            turns: Mutex::default(),
             waiting: AtomicUsize::new(0),
             wanted: Notify::new(),
             idle_pools: Mutex::default(),
@@ -122,7 +130,7 @@ impl MemoryBudget {
         if wait.is_zero() || bytes > self.limit {
             return false;
         }
-        let deadline = tokio::time::Instant::now() + wait;
+        let deadline = Instant::now() + wait;
         let _waiting = Waiting::start(self);
         self.release_idle();
         loop {
@@ -137,6 +145,59 @@ impl MemoryBudget {
             if tokio::time::timeout_at(deadline, freed).await.is_err() {
                 return self.take(bytes);
             }
+        }
+    }
+
+    /// Takes `bytes` for a new instance, in its turn: at once if no other
+    /// new instance waits, else after those that came before it, waiting
+    /// until `deadline` at most; whether they were taken.
+    async fn take_in_turn(&self, bytes: usize, deadline: Instant) -> bool {
+        if bytes == 0 {
+            return true;
+        }
+        let turn = {
+            let mut turns = self.turns.lock().expect("turns lock");
+            if turns.queue.is_empty() && self.take(bytes) {
+                return true;
+            }
+            // No wait makes room for more than the whole cap.
+            if bytes > self.limit {
+                return false;
+            }
+            if Instant::now() >= deadline {
+                // No time to wait, but idle instances go at once.
+                let first = turns.queue.is_empty();
+                drop(turns);
+                self.release_idle();
+                return first && self.take(bytes);
+            }
+            turns.push(bytes)
+        };
+        let _waiting = Waiting::start(self);
+        // Gone from the queue however this ends (a request dropped while it
+        // waits included); memory granted too late goes back.
+        let mut queued = Queued { budget: self, turn };
+        self.release_idle();
+        // Memory may have come back before the turn was queued.
+        self.serve_turns();
+        tokio::select! {
+            () = queued.turn.granted.notified() => {}
+            () = tokio::time::sleep_until(deadline) => {}
+        }
+        queued.keep()
+    }
+
+    /// Lets in the waiting new instances, first come first, while the
+    /// first one's memory is free.
+    fn serve_turns(&self) {
+        let mut turns = self.turns.lock().expect("turns lock");
+        while let Some(first) = turns.queue.front() {
+            if !self.take(first.bytes) {
+                break;
+            }
+            first.given.store(true, Ordering::Relaxed);
+            first.granted.notify_one();
+            turns.queue.pop_front();
         }
     }
 
@@ -159,7 +220,63 @@ impl MemoryBudget {
             return;
         }
         self.used.fetch_sub(bytes, Ordering::Relaxed);
+        self.serve_turns();
         self.freed.notify_waiters();
+    }
+}
+
+/// The new instances waiting for memory, first come first.
+#[derive(Default)]
+struct Turns {
+    queue: VecDeque<Arc<Turn>>,
+}
+
+impl Turns {
+    fn push(&mut self, bytes: usize) -> Arc<Turn> {
+        let turn = Arc::new(Turn {
+            bytes,
+            given: AtomicBool::new(false),
+            granted: Notify::new(),
+        });
+        self.queue.push_back(turn.clone());
+        turn
+    }
+}
+
+/// One new instance's place in [`Turns`].
+struct Turn {
+    bytes: usize,
+    /// Set (under the turns' lock) when its memory was taken for it.
+    given: AtomicBool,
+    /// Told once `given` is set.
+    granted: Notify,
+}
+
+/// A [`Turn`] in the queue: taken out when dropped, its memory given back
+/// if it was granted and not kept.
+struct Queued<'a> {
+    budget: &'a MemoryBudget,
+    turn: Arc<Turn>,
+}
+
+impl Queued<'_> {
+    /// Whether the memory was granted; the caller keeps it if so.
+    fn keep(&mut self) -> bool {
+        let mut turns = self.budget.turns.lock().expect("turns lock");
+        turns.queue.retain(|t| !Arc::ptr_eq(t, &self.turn));
+        // Swapped under the lock, so a drop after this gives nothing back.
+        self.turn.given.swap(false, Ordering::Relaxed)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        if self.keep() {
+            self.budget.give_back(self.turn.bytes);
+        } else {
+            // It may have kept those behind it waiting: they may fit now.
+            self.budget.serve_turns();
+        }
     }
 }
 
@@ -256,7 +373,6 @@ fn mib(bytes: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
     const MIB: usize = 1 << 20;
 
@@ -291,6 +407,119 @@ mod tests {
         assert!(!budget.take_or_wait(4 * MIB, Duration::ZERO).await);
         assert_eq!(budget.used(), 8 * MIB);
         assert!(!budget.is_wanted());
+    }
+
+    #[tokio::test]
+    async fn new_instances_are_let_in_in_the_order_they_came() {
+        let budget = Arc::new(MemoryBudget::new(10 * MIB, Duration::from_secs(5)));
+        assert!(budget.take(8 * MIB));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let wait = |name: &'static str, bytes: usize| {
+            let (budget, order) = (budget.clone(), order.clone());
+            tokio::spawn(async move {
+                let granted = budget.take_in_turn(bytes, deadline).await;
+                order.lock().unwrap().push(name);
+                granted
+            })
+        };
+        let first = wait("first", 4 * MIB);
+        tokio::task::yield_now().await;
+        let second = wait("second", 4 * MIB);
+        tokio::task::yield_now().await;
+        // 2 MiB are free, all this one needs: it still waits its turn.
+        let third = wait("third", 2 * MIB);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(order.lock().unwrap().is_empty());
+        assert_eq!(budget.used(), 8 * MIB);
+        // 6 MiB free: the first comes in; the second does not fit, and the
+        // third stays behind it.
+        budget.give_back(4 * MIB);
+        assert!(first.await.unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(*order.lock().unwrap(), ["first"]);
+        assert_eq!(budget.used(), 8 * MIB);
+        budget.give_back(4 * MIB);
+        assert!(second.await.unwrap());
+        assert!(third.await.unwrap());
+        assert_eq!(*order.lock().unwrap(), ["first", "second", "third"]);
+        assert_eq!(budget.used(), 10 * MIB);
+        assert!(budget.turns.lock().unwrap().queue.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_turn_given_up_leaves_the_queue_and_its_memory() {
+        let budget = Arc::new(MemoryBudget::new(10 * MIB, Duration::from_secs(5)));
+        assert!(budget.take(8 * MIB));
+        let soon = Instant::now() + Duration::from_millis(20);
+        assert!(!budget.take_in_turn(4 * MIB, soon).await);
+        // Dropped while it waits (its request went away).
+        let dropped = {
+            let budget = budget.clone();
+            tokio::spawn(async move {
+                budget
+                    .take_in_turn(4 * MIB, Instant::now() + Duration::from_secs(5))
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        dropped.abort();
+        let _ = dropped.await;
+        assert!(budget.turns.lock().unwrap().queue.is_empty());
+        assert!(!budget.is_wanted());
+        budget.give_back(8 * MIB);
+        assert_eq!(budget.used(), 0);
+        // With no one waiting, a new instance takes what is free at once.
+        assert!(budget.take_in_turn(10 * MIB, Instant::now()).await);
+    }
+
+    #[tokio::test]
+    async fn those_behind_a_turn_given_up_are_let_in() {
+        let budget = Arc::new(MemoryBudget::new(10 * MIB, Duration::from_secs(5)));
+        assert!(budget.take(8 * MIB));
+        let first = {
+            let budget = budget.clone();
+            tokio::spawn(async move {
+                let soon = Instant::now() + Duration::from_millis(30);
+                budget.take_in_turn(4 * MIB, soon).await
+            })
+        };
+        tokio::task::yield_now().await;
+        // Fits in what is free, but waits behind the first...
+        let second = {
+            let budget = budget.clone();
+            tokio::spawn(async move {
+                let later = Instant::now() + Duration::from_secs(5);
+                budget.take_in_turn(2 * MIB, later).await
+            })
+        };
+        // ...until the first gives up: no memory came back meanwhile.
+        assert!(!first.await.unwrap());
+        assert!(second.await.unwrap());
+        assert_eq!(budget.used(), 10 * MIB);
+    }
+
+    #[tokio::test]
+    async fn memory_granted_to_a_turn_dropped_goes_back() {
+        let budget = Arc::new(MemoryBudget::new(10 * MIB, Duration::from_secs(5)));
+        assert!(budget.take(8 * MIB));
+        let waiter = {
+            let budget = budget.clone();
+            tokio::spawn(async move {
+                let later = Instant::now() + Duration::from_secs(5);
+                budget.take_in_turn(4 * MIB, later).await
+            })
+        };
+        while budget.turns.lock().unwrap().queue.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        // Granted at once, and dropped before the waiter runs again.
+        budget.give_back(4 * MIB);
+        assert_eq!(budget.used(), 8 * MIB);
+        waiter.abort();
+        let _ = waiter.await;
+        assert_eq!(budget.used(), 4 * MIB);
+        assert!(budget.turns.lock().unwrap().queue.is_empty());
     }
 
     /// A pool holding one idle instance's memory.

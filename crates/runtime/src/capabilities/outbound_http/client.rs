@@ -4,7 +4,9 @@
 //!
 //! TLS uses rustls and trusts both the webpki roots and the platform's
 //! (including `SSL_CERT_FILE` / `SSL_CERT_DIR`), so a corporate or test CA
-//! installed on the machine works as it does for other tools.
+//! installed on the machine works as it does for other tools; a runtime
+//! config `[[client_tls]]` entry changes that for its components and hosts
+//! (`tls.rs`).
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -14,6 +16,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use spin_outbound_networking::BlockedNetworks;
+use spin_runtime_config::ClientTls;
 use std::error::Error as StdError;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -22,6 +25,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use wasmtime_wasi_http::{Error, WasiBody};
+
+use super::tls::TlsConfigs;
 
 /// How long an idle upstream connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,34 +38,28 @@ pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 type Https<R> = HttpsConnector<HttpConnector<R>>;
 
 /// The application's outbound HTTP client, created on first use.
-#[derive(Default)]
 pub struct HttpClient {
-    pooled: OnceLock<Client<Https<Guarded>, WasiBody>>,
+    /// One pooled client per TLS configuration (by [`TlsConfigs`] index):
+    /// a connection made with one entry's client certificate is never
+    /// reused for a request that another configuration covers.
+    pooled: Vec<OnceLock<Client<Https<Guarded>, WasiBody>>>,
+    tls: TlsConfigs,
     blocked: Arc<BlockedNetworks>,
 }
 
-/// The TLS settings every outbound HTTPS connection uses, built once.
-fn tls_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-                .with_safe_default_protocol_versions()
-                .expect("ring supports the default TLS versions")
-                .with_root_certificates(crate::tls::trusted_roots())
-                .with_no_client_auth();
-            Arc::new(config)
-        })
-        .clone()
+impl Default for HttpClient {
+    fn default() -> Self {
+        Self::with_tls(BlockedNetworks::default(), TlsConfigs::default())
+    }
 }
 
-fn connector<R>(resolver: R) -> Https<R> {
+fn connector<R>(resolver: R, tls: &rustls::ClientConfig) -> Https<R> {
     let mut http = HttpConnector::new_with_resolver(resolver);
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(CONNECT_TIMEOUT));
     HttpsConnectorBuilder::new()
-        .with_tls_config((*tls_config()).clone())
+        .with_tls_config(tls.clone())
         .https_or_http()
         .enable_http1()
         .wrap_connector(http)
@@ -117,10 +116,16 @@ impl tower_service::Service<Name> for Guarded {
 }
 
 impl HttpClient {
-    /// A client that never connects to an address in `blocked`.
-    pub fn new(blocked: BlockedNetworks) -> Self {
+    /// A client that never connects to an address in `blocked`, with the
+    /// TLS settings of `client_tls` for the components and hosts it covers.
+    pub fn new(blocked: BlockedNetworks, client_tls: &[ClientTls]) -> anyhow::Result<Self> {
+        Ok(Self::with_tls(blocked, TlsConfigs::new(client_tls)?))
+    }
+
+    fn with_tls(blocked: BlockedNetworks, tls: TlsConfigs) -> Self {
         Self {
-            pooled: OnceLock::new(),
+            pooled: (0..tls.len()).map(|_| OnceLock::new()).collect(),
+            tls,
             blocked: Arc::new(blocked),
         }
     }
@@ -142,12 +147,21 @@ impl HttpClient {
         between_bytes_timeout: Duration,
     ) -> Result<http::Response<WasiBody>, Error> {
         let target = super::for_log(request.uri());
-        let client = self.pooled.get_or_init(|| {
+        let tls = match request.uri().scheme() {
+            Some(scheme) if *scheme == http::uri::Scheme::HTTPS => self
+                .tls
+                .index(component, request.uri().host().unwrap_or("")),
+            _ => 0,
+        };
+        let client = self.pooled[tls].get_or_init(|| {
             Client::builder(TokioExecutor::new())
                 .pool_timer(TokioTimer::new())
                 .pool_idle_timeout(IDLE_TIMEOUT)
                 .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
-                .build(connector(Guarded(self.blocked.clone())))
+                .build(connector(
+                    Guarded(self.blocked.clone()),
+                    &self.tls.config(tls),
+                ))
         });
         let sent = tokio::time::timeout(first_byte_timeout, client.request(request)).await;
         // The slot is freed once the response's headers are in, not when
@@ -165,12 +179,11 @@ impl HttpClient {
             })?
             .map_err(|e| {
                 let (code, chain) = classify(&e);
-                let hint = match code {
-                    Error::TlsCertificateError => "\n\nhint: if the server's certificate comes from a private CA, point SSL_CERT_FILE at that CA's PEM file",
-                    Error::DestinationIpProhibited => "\n\nhint: the runtime config file's `[outbound_networking] block_networks` forbids this address; allow a host outside those networks, or change the rule",
-                    _ => "",
-                };
-                tracing::warn!("component `{component}`: request to `{target}` failed: {chain}{hint}");
+                let hint = self.hint(&code, tls);
+                let hint = hint.map(|h| format!("\n\nhint: {h}")).unwrap_or_default();
+                tracing::warn!(
+                    "component `{component}`: request to `{target}` failed: {chain}{hint}"
+                );
                 code
             })?;
         Ok(response.map(|body| {
@@ -181,6 +194,38 @@ impl HttpClient {
             }
             .boxed_unsync()
         }))
+    }
+}
+
+impl HttpClient {
+    /// What to do about a request that failed with `code` under the TLS
+    /// configuration `tls`.
+    fn hint(&self, code: &Error, tls: usize) -> Option<String> {
+        let entry = self.tls.entry(tls);
+        Some(match (code, entry) {
+            (Error::TlsCertificateError, None) => "if the server's certificate comes from a private CA, trust it for this component and host with a `[[client_tls]]` entry's `ca_roots_file` in the runtime config file, or point SSL_CERT_FILE at that CA's PEM file".into(),
+            (Error::TlsCertificateError, Some(entry)) => format!(
+                "the `[[client_tls]]` entry at {} covers this request: check that its roots include the CA that issued the server's certificate",
+                entry.origin
+            ),
+            (Error::TlsAlertReceived { alert_message: Some(alert), .. }, entry)
+                if alert.contains("CertificateRequired") || alert.contains("HandshakeFailure") || alert.contains("BadCertificate") || alert.contains("UnknownCA") =>
+            {
+                match entry {
+                    Some(entry) if entry.client_cert.is_some() => format!(
+                        "the server refused the client certificate of the `[[client_tls]]` entry at {}: check that the server trusts its issuer",
+                        entry.origin
+                    ),
+                    Some(entry) => format!(
+                        "if the server asks for a client certificate, add `client_cert_file` and `client_private_key_file` to the `[[client_tls]]` entry at {}, which covers this request",
+                        entry.origin
+                    ),
+                    None => "if the server asks for a client certificate, give this component one for this host with `client_cert_file` and `client_private_key_file` in a `[[client_tls]]` entry of the runtime config file".into(),
+                }
+            }
+            (Error::DestinationIpProhibited, _) => "the runtime config file's `[outbound_networking] block_networks` forbids this address; allow a host outside those networks, or change the rule".into(),
+            _ => return None,
+        })
     }
 }
 

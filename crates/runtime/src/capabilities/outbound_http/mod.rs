@@ -20,6 +20,7 @@
 
 mod client;
 mod sent_body;
+mod tls;
 
 /// This capability's runtime-config table, `[outbound_networking]` (the
 /// networks no request may reach; the database and broker capabilities
