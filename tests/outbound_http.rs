@@ -238,3 +238,54 @@ fn client_tls_entries_give_components_their_roots_and_client_certificates() {
         "{stderr}"
     );
 }
+
+/// `[outbound_http]` in the runtime config, as in Spin: `max_connections`
+/// caps the upstream connections the application holds (a burst of two
+/// requests goes through one), `connection_pooling = false` closes each
+/// connection after its response, and `max_connections = 0` refuses every
+/// request at once with `connection-limit-reached`.
+#[test]
+fn outbound_http_settings_cap_and_pool_upstream_connections() {
+    let component = build_sdk_app(&test_app("sdk-net"));
+    let start = |settings: &str| {
+        let upstream = Upstream::start(None);
+        let port = upstream.port;
+        let manifest =
+            format!("{MANIFEST}allowed_outbound_hosts = [\"http://127.0.0.1:{port}\"]\n");
+        let (dir, path) = app_dir(&manifest, &component);
+        let rc = dir.path().join("rc.toml");
+        std::fs::write(&rc, format!("[outbound_http]\n{settings}\n")).unwrap();
+        let up = SpinUp::start(&path, &["--runtime-config-file", rc.to_str().unwrap()]);
+        (dir, upstream, up)
+    };
+    let count = |up: &SpinUp, port: u16| {
+        up.get(&format!("/http?url=http://127.0.0.1:{port}/count"))
+            .text()
+    };
+
+    let (_dir, upstream, up) = start("max_connections = 1");
+    let slow = format!("http://127.0.0.1:{}/slow", upstream.port);
+    assert_eq!(up.get(&format!("/burst?n=2&url={slow}")).text(), "200 200");
+    assert_eq!(count(&up, upstream.port), "200 1");
+    let log = up.wait_for_stderr("`[outbound_http] max_connections` (1,");
+    assert!(log.contains("hint: raise `max_connections`"), "{log}");
+    drop(up);
+
+    let (_dir, upstream, up) = start("connection_pooling = false");
+    let hi = format!("/http?url=http://127.0.0.1:{}/", upstream.port);
+    for _ in 0..3 {
+        assert_eq!(up.get(&hi).text(), "200 upstream says hi");
+    }
+    // Three connections, and a fourth for this request.
+    assert_eq!(count(&up, upstream.port), "200 4");
+    drop(up);
+
+    let (_dir, upstream, up) = start("max_connections = 0");
+    let refused = up.get(&format!("/http?url=http://127.0.0.1:{}/", upstream.port));
+    assert!(
+        refused.text().contains("ConnectionLimitReached"),
+        "{}",
+        refused.text()
+    );
+    up.wait_for_stderr("hint: raise the runtime config's `[outbound_http] max_connections`");
+}

@@ -243,3 +243,105 @@ fn temp_stages_files_in_the_given_directory() {
     assert!(temp.path().join("flags/data/note.txt").is_file());
     assert!(!dir.path().join(".spin/files/flags").exists());
 }
+
+/// Spin 4's other `spin up` flags: `--find-free-port`, `--format json`,
+/// durations with units (`500ms`), `--http1-max-buf-size`, `--debug-info`,
+/// `--experimental-wasi-otel` and `--from-file`; Spin's ranges (`1..8`),
+/// which this host does not sample, are refused by name.
+#[test]
+fn spin_4_up_flags_do_what_they_do_in_spin() {
+    use support::python::build_sdk_app;
+    let component = build_sdk_app(&test_app("sdk-http"));
+    let manifest = "spin_manifest_version = 2\n[application]\nname = \"flags4\"\n\
+         [[trigger.http]]\nroute = \"/...\"\ncomponent = \"web\"\n\
+         [component.web]\nsource = \"{source}\"\ndescription = \"says hi\"\n";
+    let (dir, manifest) = support::spin::app_dir(manifest, &component);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let mut up = SpinUp::start_without_http(
+        &manifest,
+        &[
+            "--listen",
+            &listen,
+            "--find-free-port",
+            "--format",
+            "json",
+            "--request-timeout",
+            "500ms",
+            "--http1-max-buf-size",
+            "131072",
+            "--debug-info",
+            "--experimental-wasi-otel",
+        ],
+        "\n}",
+    );
+    let stdout = up.stdout();
+    let json = &stdout[stdout.find('{').unwrap()..];
+    let listing: serde_json::Value = serde_json::from_str(json).unwrap();
+    let base_url = listing["base_url"].as_str().unwrap();
+    assert_ne!(base_url, format!("http://{listen}"), "{stdout}");
+    assert_eq!(
+        listing["routes"],
+        serde_json::json!([
+            {"id": "web", "route": "/", "wildcard": true, "description": "says hi"}
+        ])
+    );
+    up.addr = base_url.trim_start_matches("http://").parse().unwrap();
+
+    // 500 milliseconds, not 500 seconds.
+    let stopped = up.get("/spin-forever");
+    assert_eq!(stopped.status, 500);
+    up.wait_for_stderr("longer than the 500ms limit");
+    // A 100 KiB header fits the 128 KiB buffer (the default is 64 KiB).
+    let big = "a".repeat(100 << 10);
+    let fits = support::http::request(
+        up.addr,
+        "GET",
+        "/.well-known/spin/health",
+        &[("x-big", &big)],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(fits.status, 200);
+    assert!(
+        up.stderr().contains("`--experimental-wasi-otel`"),
+        "{}",
+        up.stderr()
+    );
+    drop(up);
+    drop(taken);
+
+    // `--from-file` is Spin's name for `-f`.
+    let out = spin(dir.path())
+        .args(["up", "--from-file", "spin.toml"])
+        .args(["--max-instance-reuse-count", "1..8"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("`1..8` is a range"), "{err}");
+    let err = fails_to_start(dir.path(), &manifest, &["--idle-instance-timeout", "1..8s"]);
+    assert!(err.contains("is a range"), "{err}");
+}
+
+/// `spin up -f app.wasm` runs the file alone, as Spin does: one component,
+/// named after the file, serving every path, granted nothing.
+#[test]
+fn a_wasm_file_runs_as_an_app_of_one_component() {
+    use support::python::build_sdk_app;
+    let component = build_sdk_app(&test_app("sdk-http"));
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("Echo_Service.wasm");
+    std::fs::copy(&component, &wasm).unwrap();
+    let up = SpinUp::start(&wasm, &[]);
+    let routes = up.wait_for_stdout("echo-service:");
+    assert!(routes.contains("echo-service: http://"), "{routes}");
+    assert!(routes.contains("(wildcard)"), "{routes}");
+    let echoed = support::http::request(up.addr, "POST", "/echo/x", &[], b"hi").unwrap();
+    assert_eq!(echoed.status, 200);
+    assert_eq!(echoed.text(), "hi");
+    drop(up);
+
+    let err = fails_to_start(dir.path(), &wasm, &["--build"]);
+    assert!(err.contains("is a Wasm file"), "{err}");
+}

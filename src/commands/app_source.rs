@@ -11,7 +11,7 @@ pub struct AppSource {
     #[arg(
         short = 'f',
         long = "from",
-        alias = "file",
+        aliases = ["file", "from-file"],
         default_value = "spin.toml"
     )]
     pub from: PathBuf,

@@ -13,7 +13,7 @@ use spin_runtime::app::LoadOptions;
 use spin_runtime::capabilities::variables::VariableSources;
 use spin_runtime::runtime_config::RuntimeConfig;
 use spin_runtime::{EngineOptions, LoadedApp, RuntimeEngine};
-use spin_trigger_http::{HttpServer, ServerOptions};
+use spin_trigger_http::{HttpServer, RouteListing, ServerOptions};
 use spin_trigger_redis::{BacklogLimits, RedisTrigger, RedisTriggerOptions};
 
 /// Start the application.
@@ -151,7 +151,15 @@ pub struct UpCommand {
 
     /// The largest request head (request line and headers), in bytes
     /// (suffixes k, M allowed; at least 8k); a larger one is answered 431.
-    #[arg(long, default_value = "64k", value_name = "SIZE", value_parser = parse_header_size)]
+    /// Spin's `--http1-max-buf-size` (`SPIN_HTTP1_MAX_BUF_SIZE`) sets it too.
+    #[arg(
+        long,
+        alias = "http1-max-buf-size",
+        env = "SPIN_HTTP1_MAX_BUF_SIZE",
+        default_value = "64k",
+        value_name = "SIZE",
+        value_parser = parse_header_size
+    )]
     pub http_max_header_size: usize,
 
     /// How many Redis messages may wait for a handler, per Redis server;
@@ -170,12 +178,12 @@ pub struct UpCommand {
     /// else 1 — a fresh instance per request — for `wasi:http@0.2`
     /// components and 128 for `wasi:http@0.3` ones, as in Spin). Python
     /// globals persist across the requests an instance serves.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
     pub max_instance_reuse_count: Option<u32>,
 
     /// How many requests one instance of a `wasi:http@0.3` component
     /// (spin-sdk 4.x/5.x) may serve at once, as in Spin.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = parse_count)]
     pub max_instance_concurrent_reuse_count: u32,
 
     /// How long an idle instance is kept for the next request: one of a
@@ -269,6 +277,37 @@ pub struct UpCommand {
     /// Run `spin build` before starting.
     #[arg(long, env = "SPIN_ALWAYS_BUILD")]
     pub build: bool,
+
+    /// If the `--listen` port is taken, try the next ones (up to ten more),
+    /// as Spin does.
+    #[arg(long)]
+    pub find_free_port: bool,
+
+    /// How the address and routes are printed at startup: `plain`, or
+    /// `json` for tools (`{"base_url", "routes": [{"id", "route",
+    /// "wildcard", "description"}]}`, as Spin prints it).
+    #[arg(long, value_enum, default_value_t = RouteFormat::Plain)]
+    pub format: RouteFormat,
+
+    /// Compile components with DWARF debug information, so that a native
+    /// debugger (gdb, lldb) can step through the guest's code.
+    #[arg(long)]
+    pub debug_info: bool,
+
+    /// Accepted for Spin compatibility: `wasi:otel` calls are always
+    /// accepted and dropped here, as no OpenTelemetry exporter is
+    /// configured; the flag says so at startup.
+    #[arg(long)]
+    pub experimental_wasi_otel: bool,
+}
+
+/// The form of the startup route listing (`--format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RouteFormat {
+    /// `Serving <url>` and one line per route.
+    Plain,
+    /// One JSON document.
+    Json,
 }
 
 /// The most idle instances kept per component when instances are reused.
@@ -328,10 +367,28 @@ impl UpCommand {
             Some(path) => RuntimeConfig::load(path)?,
             None => RuntimeConfig::default(),
         };
+        // `spin up -f app.wasm`: the file alone, as an application of one
+        // component (as in Spin).
+        let bare_wasm = !from_registry && is_wasm_file_name(&manifest_path);
         if self.build {
+            if bare_wasm {
+                return Err(spin_hint::Hinted::new(
+                    format!(
+                        "`--build` builds an application from its manifest, and `{}` is a Wasm file",
+                        manifest_path.display()
+                    ),
+                    "drop `--build`, or point `-f` at the application's `spin.toml`",
+                )
+                .into());
+            }
             super::build::build_manifest(&manifest_path, &[])?;
         }
-        let mut app = spin_manifest::load_file(&manifest_path)?;
+        let mut app = if bare_wasm {
+            let dir = std::env::current_dir().context("reading the current directory")?;
+            spin_manifest::for_wasm_file(&manifest_path, &dir)?
+        } else {
+            spin_manifest::load_file(&manifest_path)?
+        };
         select_components(&mut app, &self.component_ids, &self.follow)?;
         let python_dev = match &self.python_dev {
             Some(path) => DevSpec::read(path)?,
@@ -382,7 +439,13 @@ impl UpCommand {
                 + IDLE_INSTANCES_PER_COMPONENT as u32 * app.components.len() as u32,
             pooling: !self.disable_pooling,
             cache_dir,
+            debug_info: self.debug_info,
         })?;
+        if self.experimental_wasi_otel {
+            tracing::info!(
+                "`--experimental-wasi-otel`: components' `wasi:otel` traces, metrics and logs are accepted and dropped; this host exports none"
+            );
+        }
         let variables = self
             .variables
             .iter()
@@ -401,6 +464,7 @@ impl UpCommand {
             stores: runtime_config.stores(state_dir.as_deref()),
             blocked_networks: runtime_config.blocked_networks.clone(),
             client_tls: runtime_config.client_tls.clone(),
+            outbound_http: runtime_config.outbound_http,
             max_outbound_http_per_instance: Some(self.max_outbound_http_per_instance as usize),
             max_chain_depth: Some(self.max_chain_depth),
             follow: (!self.follow.is_empty()).then(|| self.follow.clone()),
@@ -476,10 +540,11 @@ impl UpCommand {
         check_python_dev_imports(&server, &python_dev).await?;
         let listener = match inherited {
             Some(listener) => listener,
+            None if self.find_free_port => HttpServer::bind_free_port(self.listen).await?,
             None => HttpServer::bind(self.listen).await?,
         };
         let addr = listener.local_addr()?;
-        print_routes(scheme, addr, &server.routes());
+        print_routes(self.format, scheme, addr, &server.routes())?;
         server.serve(listener, shutdown_signal()).await?;
         eprintln!("Shutting down");
         Ok(())
@@ -548,7 +613,7 @@ fn select_components(
 /// name) never starts and `spin watch` keeps the last good one serving.
 async fn check_python_dev_imports(server: &HttpServer, python_dev: &DevSpec) -> Result<()> {
     for id in python_dev.components.keys() {
-        if !server.routes().iter().any(|(_, target)| target == id) {
+        if !server.routes().iter().any(|listing| &listing.target == id) {
             continue;
         }
         let status = server
@@ -619,6 +684,15 @@ fn inherited_listener() -> Result<Option<tokio::net::TcpListener>> {
     Ok(Some(tokio::net::TcpListener::from_std(listener)?))
 }
 
+/// Whether `-f` names a Wasm file (`.wasm`, or Wasm text `.wat`) rather
+/// than a manifest, as Spin tells them apart.
+fn is_wasm_file_name(path: &Path) -> bool {
+    path.is_file()
+        && path
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("wasm") || ext.eq_ignore_ascii_case("wat"))
+}
+
 /// A manifest path from `-f`: a file, or a directory holding `spin.toml`.
 pub fn resolve_manifest_path(from: &Path) -> Result<PathBuf> {
     let path = if from.is_dir() {
@@ -636,16 +710,51 @@ pub fn resolve_manifest_path(from: &Path) -> Result<PathBuf> {
     Ok(path.canonicalize().unwrap_or(path))
 }
 
-fn print_routes(scheme: &str, addr: SocketAddr, routes: &[(String, String)]) {
-    println!("Serving {scheme}://{addr}");
-    println!("Available Routes:");
-    for (route, target) in routes {
-        let (path, wildcard) = match route.strip_suffix("/...") {
-            Some(prefix) => (prefix, " (wildcard)"),
-            None => (route.as_str(), ""),
-        };
-        println!("  {target}: {scheme}://{addr}{path}{wildcard}");
+fn print_routes(
+    format: RouteFormat,
+    scheme: &str,
+    addr: SocketAddr,
+    routes: &[RouteListing],
+) -> Result<()> {
+    let base_url = format!("{scheme}://{addr}");
+    let split = |route: &str| match route.strip_suffix("/...") {
+        Some(prefix) => (prefix.to_string(), true),
+        None => (route.to_string(), false),
+    };
+    match format {
+        RouteFormat::Plain => {
+            println!("Serving {base_url}");
+            println!("Available Routes:");
+            for listing in routes {
+                let (path, wildcard) = split(&listing.route);
+                let wildcard = if wildcard { " (wildcard)" } else { "" };
+                println!("  {}: {base_url}{path}{wildcard}", listing.target);
+                if let Some(description) = &listing.description {
+                    println!("    {description}");
+                }
+            }
+        }
+        RouteFormat::Json => {
+            let routes: Vec<serde_json::Value> = routes
+                .iter()
+                .map(|listing| {
+                    let (path, wildcard) = split(&listing.route);
+                    let mut entry = serde_json::json!({
+                        "id": listing.target,
+                        "route": if path.is_empty() { "/".to_string() } else { path },
+                        "wildcard": wildcard,
+                    });
+                    if let Some(description) = &listing.description {
+                        entry["description"] = description.clone().into();
+                    }
+                    entry
+                })
+                .collect();
+            let output = serde_json::json!({ "base_url": base_url, "routes": routes });
+            println!("{}", serde_json::to_string_pretty(&output)?);
+        }
     }
+    Ok(())
 }
 
 /// Resolves at the first Ctrl-C or SIGTERM, which stops the server
@@ -733,13 +842,50 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("expected a size like 512M, got `{s}`"))
 }
 
-/// A positive number of seconds (fractions allowed).
+/// A count of at least 1; Spin's ranges (`1..8`) are refused by name.
+fn parse_count(s: &str) -> Result<u32, String> {
+    if let Some((low, high)) = s.split_once("..") {
+        return Err(format!(
+            "`{s}` is a range, which Spin samples for each new instance; this host takes one value (e.g. `{}` or `{}`)",
+            low.trim(),
+            high.trim()
+        ));
+    }
+    match s.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("expected a whole number of at least 1, got `{s}`")),
+    }
+}
+
+/// A positive duration: a number of seconds (fractions allowed), or, as in
+/// Spin, a number with the unit `s`, `ms`, `us` (or `μs`) or `ns`.
 fn parse_seconds(s: &str) -> Result<Duration, String> {
-    match s.trim().parse::<f64>() {
-        Ok(secs) if secs > 0.0 && secs.is_finite() => {
-            Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` seconds is too long"))
-        }
-        _ => Err(format!("expected a positive number of seconds, got `{s}`")),
+    let text = s.trim();
+    if let Some((low, high)) = text.split_once("..") {
+        return Err(format!(
+            "`{s}` is a range, which Spin samples for each new instance; this host takes one value (e.g. `{}` or `{}`)",
+            low.trim(),
+            high.trim()
+        ));
+    }
+    let (number, unit) = [
+        ("ms", 1e-3),
+        ("us", 1e-6),
+        ("μs", 1e-6),
+        ("ns", 1e-9),
+        ("s", 1.0),
+    ]
+    .iter()
+    .find_map(|&(suffix, unit)| Some((text.strip_suffix(suffix)?, unit)))
+    .unwrap_or((text, 1.0));
+    match number.trim().parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() => Duration::try_from_secs_f64(n * unit)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| format!("`{s}` is not a duration this host can keep")),
+        _ => Err(format!(
+            "expected a positive number of seconds, or one with a unit (`500ms`, `2s`), got `{s}`"
+        )),
     }
 }
 
@@ -753,4 +899,38 @@ fn parse_header_size(s: &str) -> Result<usize, String> {
         ));
     }
     Ok(size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_seconds_or_spin_s_units() {
+        let ok = |s: &str| parse_seconds(s).unwrap();
+        assert_eq!(ok("30"), Duration::from_secs(30));
+        assert_eq!(ok("1.5"), Duration::from_millis(1500));
+        assert_eq!(ok("2s"), Duration::from_secs(2));
+        assert_eq!(ok("500ms"), Duration::from_millis(500));
+        assert_eq!(ok("250us"), Duration::from_micros(250));
+        assert_eq!(ok("250μs"), Duration::from_micros(250));
+        assert_eq!(ok("100ns"), Duration::from_nanos(100));
+        for bad in ["0", "0ms", "-1", "NaN", "inf", "5m", "", "s", "1e400"] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
+        }
+        let range = parse_seconds("1..8s").unwrap_err();
+        assert!(range.contains("is a range"), "{range}");
+    }
+
+    #[test]
+    fn counts_are_whole_and_ranges_are_named() {
+        assert_eq!(parse_count("128"), Ok(128));
+        assert!(parse_count("0").is_err());
+        assert!(parse_count("1.5").is_err());
+        assert!(
+            parse_count("1..8")
+                .unwrap_err()
+                .contains("`1..8` is a range")
+        );
+    }
 }

@@ -59,8 +59,63 @@ pub fn load_file(path: &Path) -> Result<App, Error> {
     parse(&text, path)
 }
 
+/// The application `spin up -f app.wasm` runs, as Spin makes it: named
+/// after the file, with one component (its id from the file's name) that
+/// serves every path (`/...`) and is granted nothing. `dir` is the
+/// application's directory: the current one, as in Spin.
+pub fn for_wasm_file(wasm: &Path, dir: &Path) -> Result<App, Error> {
+    let stem = wasm
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("wasm-file");
+    let id = ids::repair(stem, '-')
+        .or_else(|| ids::check_kebab(stem).ok().map(|()| stem.to_owned()))
+        .filter(|id| ids::check_kebab(id).is_ok())
+        .unwrap_or_else(|| "wasm-file".to_owned());
+    let quoted = |text: &str| toml::Value::String(text.to_owned()).to_string();
+    let text = format!(
+        "spin_manifest_version = 2\n[application]\nname = {}\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"{id}\"\n[component.{id}]\nsource = {}\n",
+        quoted(stem),
+        quoted(&wasm.to_string_lossy()),
+    );
+    let name = wasm.file_name().unwrap_or(wasm.as_os_str());
+    parse(&text, &dir.join(name))
+}
+
 /// Parses and validates manifest text; `path` names the file in errors and
 /// gives [`App::dir`].
 pub fn parse(text: &str, path: &Path) -> Result<App, Error> {
     convert::load(path, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wasm_file_becomes_a_one_component_app() {
+        let dir = Path::new("/work/app");
+        let app = for_wasm_file(Path::new("/builds/My_Service.wasm"), dir).unwrap();
+        assert_eq!(app.name, "My_Service");
+        assert_eq!(app.dir, dir);
+        let [component] = &app.components[..] else {
+            panic!("{:?}", app.components)
+        };
+        assert_eq!(component.id, "my-service");
+        assert!(component.allowed_outbound_hosts.is_empty());
+        let [trigger] = &app.http_triggers[..] else {
+            panic!("one trigger")
+        };
+        assert_eq!(trigger.component.as_deref(), Some("my-service"));
+        // Quotes and backslashes in the path stay in the path.
+        let odd = for_wasm_file(Path::new("/tmp/a \"b\\\\c.wasm"), dir).unwrap();
+        assert_eq!(odd.components[0].id, "a-b-c");
+        assert_eq!(
+            for_wasm_file(Path::new("/tmp/9.wasm"), dir)
+                .unwrap()
+                .components[0]
+                .id,
+            "wasm-file"
+        );
+    }
 }

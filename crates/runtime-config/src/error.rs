@@ -111,6 +111,16 @@ pub enum ErrorKind {
         /// An example line.
         example: &'static str,
     },
+    /// Two keys for one setting, the old name and the new.
+    #[error("`{dropped}` and `{kept}` are both set in `[{table}]`")]
+    ConflictingKeys {
+        /// The table.
+        table: String,
+        /// The key to keep.
+        kept: &'static str,
+        /// The old key.
+        dropped: &'static str,
+    },
     /// A `[[client_tls]]` host that is not a bare host name or address.
     #[error("`{host}` is not a host for `[[client_tls]]`: {reason}")]
     InvalidTlsHost {
@@ -183,6 +193,9 @@ impl ErrorKind {
             Self::BothProviderLists => {
                 "`config_provider` is the old name of `variables_provider`: rename every `[[config_provider]]` to `[[variables_provider]]`".into()
             }
+            Self::ConflictingKeys { kept, dropped, .. } => format!(
+                "`{dropped}` is the old name of the setting (it allowed one more): use `{kept}` only"
+            ),
             Self::EmptyList { key, example, .. } => {
                 format!("name at least one, as in `{example}`, or remove the table (`{key}` cannot be empty)")
             }

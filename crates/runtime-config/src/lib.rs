@@ -25,6 +25,7 @@
 pub mod client_tls;
 mod error;
 pub mod key_value;
+pub mod outbound_http;
 pub mod outbound_networking;
 mod parse;
 pub mod sqlite;
@@ -37,6 +38,7 @@ use std::path::{Path, PathBuf};
 pub use client_tls::ClientTls;
 pub use error::{ErrorKind, RuntimeConfigError};
 pub use key_value::KeyValueBackend;
+pub use outbound_http::OutboundHttpConfig;
 pub use spin_outbound_networking::BlockedNetworks;
 pub use sqlite::DatabaseLocation;
 pub use variables::VariablesProviderConfig;
@@ -74,6 +76,8 @@ pub struct RuntimeConfig {
     /// `[[client_tls]]` entries, in file order (the first to cover a
     /// component and host applies).
     pub client_tls: Vec<ClientTls>,
+    /// `[outbound_http]`: connection reuse and the cap on connections.
+    pub outbound_http: OutboundHttpConfig,
 }
 
 /// A directory setting: a path, or `""`, which Spin reads as "none".

@@ -7,7 +7,9 @@ use toml::de::DeTable;
 
 use crate::error::{ErrorKind, RuntimeConfigError};
 use crate::table::{File, Table};
-use crate::{RuntimeConfig, client_tls, key_value, outbound_networking, sqlite, variables};
+use crate::{
+    RuntimeConfig, client_tls, key_value, outbound_http, outbound_networking, sqlite, variables,
+};
 
 /// The top-level keys this host reads.
 pub(super) const TOP_LEVEL_KEYS: &[&str] = &[
@@ -20,13 +22,13 @@ pub(super) const TOP_LEVEL_KEYS: &[&str] = &[
     "config_provider",
     "outbound_networking",
     "client_tls",
+    "outbound_http",
 ];
 
 /// Spin runtime configuration that this host does not implement, reported
 /// as unsupported rather than unknown.
 const SPIN_ONLY_KEYS: &[&str] = &[
     "llm_compute",
-    "outbound_http",
     "outbound_redis",
     "outbound_pg",
     "outbound_mysql",
@@ -80,6 +82,10 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<RuntimeConfig, RuntimeCon
                         .client_tls
                         .push(client_tls::parse_entry(&entry, base)?);
                 }
+            }
+            "outbound_http" => {
+                let table = top.nested(key, value, "a table")?;
+                config.outbound_http = outbound_http::parse_table(&table)?;
             }
             "outbound_networking" => {
                 let table = top.nested(key, value, "a table")?;

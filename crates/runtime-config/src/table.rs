@@ -192,12 +192,26 @@ impl<'a> Table<'a> {
     }
 
     pub(crate) fn size(&self, key: &Key, value: &Value) -> Result<usize, RuntimeConfigError> {
+        self.whole(key, value, "a number of bytes")
+    }
+
+    /// A whole number of at least zero.
+    pub(crate) fn count(&self, key: &Key, value: &Value) -> Result<usize, RuntimeConfigError> {
+        self.whole(key, value, "a whole number of at least 0")
+    }
+
+    fn whole(
+        &self,
+        key: &Key,
+        value: &Value,
+        expected: &'static str,
+    ) -> Result<usize, RuntimeConfigError> {
         value
             .get_ref()
             .as_integer()
             .and_then(|i| u64::from_str_radix(i.as_str(), i.radix()).ok())
             .and_then(|n| usize::try_from(n).ok())
-            .ok_or_else(|| self.wrong_type(key, value, "a number of bytes"))
+            .ok_or_else(|| self.wrong_type(key, value, expected))
     }
 
     /// The value of `key` as a table.

@@ -56,6 +56,8 @@ pub struct LoadOptions {
     /// `[[client_tls]]`: the TLS settings of HTTPS requests from given
     /// components to given hosts.
     pub client_tls: Vec<crate::runtime_config::ClientTls>,
+    /// `[outbound_http]`: upstream connection reuse and the cap on them.
+    pub outbound_http: crate::runtime_config::OutboundHttpConfig,
     /// Outbound HTTP requests one instance may have in flight (`None`: the
     /// default, 32).
     pub max_outbound_http_per_instance: Option<usize>,
@@ -164,6 +166,7 @@ impl LoadedApp {
                 .with_outbound_limits(
                     options.blocked_networks.clone(),
                     &options.client_tls,
+                    options.outbound_http,
                     options.max_outbound_http_per_instance,
                     options.max_chain_depth,
                 )?,

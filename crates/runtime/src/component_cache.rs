@@ -182,6 +182,7 @@ fn load_cached(engine: &Engine, artifact: &Path) -> Option<Component> {
 
 /// The name of a cached artifact: the component's BLAKE3 hash and the
 /// engine's compatibility hash, both hex, so it is always a plain file name.
+#[derive(Debug, PartialEq)]
 struct ArtifactKey(String);
 
 impl ArtifactKey {
@@ -303,6 +304,23 @@ mod tests {
         ] {
             assert!(ArtifactKey::parse(&bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn debug_info_builds_are_cached_apart() {
+        let engine = |debug_info| {
+            let options = crate::engine::EngineOptions {
+                debug_info,
+                ..Default::default()
+            };
+            Engine::new(&crate::engine::RuntimeEngine::config(&options, false, None).unwrap())
+                .unwrap()
+        };
+        let (plain, debug) = (engine(false), engine(true));
+        let key = ArtifactKey::new(&plain, b"component");
+        assert!(key.is_for(&plain));
+        assert!(!key.is_for(&debug));
+        assert_ne!(key, ArtifactKey::new(&debug, b"component"));
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct EngineOptions {
     /// Where compiled components and compiled functions are cached; `None`
     /// disables the cache.
     pub cache_dir: Option<PathBuf>,
+    /// Compile with DWARF debug information for native debuggers (part of
+    /// the engine's settings, so cached separately).
+    pub debug_info: bool,
 }
 
 impl Default for EngineOptions {
@@ -78,6 +81,7 @@ impl Default for EngineOptions {
             max_concurrent_instances: 128,
             pooling: true,
             cache_dir: default_cache_dir(),
+            debug_info: false,
         }
     }
 }
@@ -162,7 +166,7 @@ impl RuntimeEngine {
         })
     }
 
-    fn config(
+    pub(crate) fn config(
         options: &EngineOptions,
         pooling: bool,
         function_cache: Option<Arc<FunctionCache>>,
@@ -171,6 +175,7 @@ impl RuntimeEngine {
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         config.memory_init_cow(true);
+        config.debug_info(options.debug_info);
         if let Some(cache) = function_cache {
             config.enable_incremental_compilation(cache)?;
         }

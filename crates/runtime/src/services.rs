@@ -25,7 +25,9 @@ use crate::capabilities::outbound_http::{
 };
 use crate::capabilities::postgres::PgPool;
 use crate::capabilities::redis::RedisPool;
-use crate::runtime_config::{ClientTls, DatabaseLocation, KeyValueBackend, Stores};
+use crate::runtime_config::{
+    ClientTls, DatabaseLocation, KeyValueBackend, OutboundHttpConfig, Stores,
+};
 use spin_outbound_networking::BlockedNetworks;
 
 /// One application's shared services.
@@ -109,7 +111,8 @@ impl AppServices {
     }
 
     /// Applies the outbound networking settings: `blocked` networks for
-    /// every connection, the TLS settings of `client_tls` for HTTPS, at most
+    /// every connection, the TLS settings of `client_tls` for HTTPS, the
+    /// HTTP client's connection reuse and cap (`outbound_http`), at most
     /// `max_http_per_instance` outbound HTTP requests in flight per
     /// instance (at least 1), and chains of in-process requests at most
     /// `max_chain_depth` hops deep (at least 1). Fails when a `client_tls`
@@ -118,11 +121,12 @@ impl AppServices {
         mut self,
         blocked: BlockedNetworks,
         client_tls: &[ClientTls],
+        outbound_http: OutboundHttpConfig,
         max_http_per_instance: Option<usize>,
         max_chain_depth: Option<u32>,
     ) -> Result<Self> {
         self.max_chain_depth = max_chain_depth.unwrap_or(DEFAULT_MAX_CHAIN_DEPTH).max(1);
-        self.http = HttpClient::new(blocked.clone(), client_tls)?;
+        self.http = HttpClient::new(blocked.clone(), client_tls, outbound_http)?;
         self.blocked_networks = blocked;
         self.max_outbound_http_per_instance = max_http_per_instance
             .unwrap_or(DEFAULT_MAX_REQUESTS_PER_INSTANCE)

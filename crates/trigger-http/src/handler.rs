@@ -21,6 +21,7 @@ use crate::overload::Burst;
 use crate::read_ahead::ReadAhead;
 use crate::request_body::{self, BodyBroken, WatchedBody};
 use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, Idle, InstancePool};
+use crate::server::RouteListing;
 use crate::server::{ServerOptions, close_after, default_max_instances_per_component};
 use crate::wasi03::{self, ReusePolicy, Wasi03Handler};
 use spin_manifest::StaticResponse;
@@ -118,15 +119,25 @@ impl Handler {
         &self.options
     }
 
-    pub(crate) fn routes(&self) -> Vec<(String, String)> {
+    pub(crate) fn routes(&self) -> Vec<RouteListing> {
         self.router
             .routes()
             .map(|(route, target)| {
-                let what = match target {
-                    RouteTarget::Component(id) => id.clone(),
-                    RouteTarget::Static(r) => format!("static response {}", r.status_code),
+                let (target, description) = match target {
+                    RouteTarget::Component(id) => (
+                        id.clone(),
+                        self.app
+                            .app
+                            .component(id)
+                            .and_then(|c| c.description.clone()),
+                    ),
+                    RouteTarget::Static(r) => (format!("static response {}", r.status_code), None),
                 };
-                (route.to_string(), what)
+                RouteListing {
+                    route: route.to_string(),
+                    target,
+                    description,
+                }
             })
             .collect()
     }

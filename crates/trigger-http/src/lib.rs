@@ -16,4 +16,4 @@ pub mod tls;
 mod wasi03;
 
 pub use overload::raise_open_file_limit;
-pub use server::{HttpServer, MIN_HEADER_SIZE, ServerOptions};
+pub use server::{FREE_PORT_TRIES, HttpServer, MIN_HEADER_SIZE, RouteListing, ServerOptions};

@@ -123,6 +123,21 @@ impl Default for ServerOptions {
     }
 }
 
+/// How many ports after `--listen`'s `--find-free-port` tries (Spin's
+/// number).
+pub const FREE_PORT_TRIES: u16 = 10;
+
+/// One line of the startup route listing.
+#[derive(Clone, Debug)]
+pub struct RouteListing {
+    /// The route as written in the manifest (`/api/...`).
+    pub route: String,
+    /// The component it goes to, or `static response <status>`.
+    pub target: String,
+    /// The component's `description`, if it has one.
+    pub description: Option<String>,
+}
+
 /// An application's HTTP server.
 pub struct HttpServer {
     handler: Arc<Handler>,
@@ -190,7 +205,7 @@ impl HttpServer {
     }
 
     /// The routes served, in the order they are printed at startup.
-    pub fn routes(&self) -> Vec<(String, String)> {
+    pub fn routes(&self) -> Vec<RouteListing> {
         self.handler.routes()
     }
 
@@ -199,11 +214,35 @@ impl HttpServer {
         TcpListener::bind(addr).await.map_err(|err| {
             let message = format!("cannot listen on {addr}: {err}");
             if err.kind() == std::io::ErrorKind::AddrInUse {
-                spin_hint::Hinted::new(message, format!("another program is listening on {addr}; stop it, or pick another address with `--listen 127.0.0.1:<port>`")).into()
+                spin_hint::Hinted::new(message, format!("another program is listening on {addr}; stop it, pick another address with `--listen 127.0.0.1:<port>`, or let `spin up --find-free-port` take the next free port")).into()
             } else {
                 anyhow::Error::msg(message)
             }
         })
+    }
+
+    /// Binds `addr`, or, while its port is taken, one of the
+    /// [`FREE_PORT_TRIES`] ports after it (`--find-free-port`, as in Spin).
+    pub async fn bind_free_port(addr: SocketAddr) -> Result<TcpListener> {
+        let mut candidate = addr;
+        for _ in 0..=FREE_PORT_TRIES {
+            match TcpListener::bind(candidate).await {
+                Ok(listener) => return Ok(listener),
+                Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {}
+                Err(_) => return Self::bind(candidate).await,
+            }
+            match candidate.port().checked_add(1) {
+                Some(port) => candidate.set_port(port),
+                None => break,
+            }
+        }
+        Err(spin_hint::Hinted::new(
+            format!(
+                "cannot listen on {addr}: it and the {FREE_PORT_TRIES} ports after it are taken"
+            ),
+            "stop what listens there, or start the search elsewhere with `--listen 127.0.0.1:<port>`",
+        )
+        .into())
     }
 
     /// Serves connections from `listener` until `shutdown` completes, then

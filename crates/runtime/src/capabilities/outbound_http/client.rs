@@ -26,7 +26,9 @@ use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use wasmtime_wasi_http::{Error, WasiBody};
 
+use super::limit::{ConnectionLimit, ConnectionLimitReached, Limited};
 use super::tls::TlsConfigs;
+use spin_runtime_config::OutboundHttpConfig;
 
 /// How long an idle upstream connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -35,7 +37,7 @@ const MAX_IDLE_PER_HOST: usize = 32;
 /// How long to wait for an upstream to accept a connection.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
-type Https<R> = HttpsConnector<HttpConnector<R>>;
+type Https<R> = HttpsConnector<Limited<HttpConnector<R>>>;
 
 /// The application's outbound HTTP client, created on first use.
 pub struct HttpClient {
@@ -45,15 +47,27 @@ pub struct HttpClient {
     pooled: Vec<OnceLock<Client<Https<Guarded>, WasiBody>>>,
     tls: TlsConfigs,
     blocked: Arc<BlockedNetworks>,
+    /// `[outbound_http]`.
+    settings: OutboundHttpConfig,
+    /// `max_connections`, shared by every pool.
+    limit: Option<Arc<ConnectionLimit>>,
 }
 
 impl Default for HttpClient {
     fn default() -> Self {
-        Self::with_tls(BlockedNetworks::default(), TlsConfigs::default())
+        Self::with_tls(
+            BlockedNetworks::default(),
+            TlsConfigs::default(),
+            OutboundHttpConfig::default(),
+        )
     }
 }
 
-fn connector<R>(resolver: R, tls: &rustls::ClientConfig) -> Https<R> {
+fn connector<R: Clone>(
+    resolver: R,
+    tls: &rustls::ClientConfig,
+    limit: Option<Arc<ConnectionLimit>>,
+) -> Https<R> {
     let mut http = HttpConnector::new_with_resolver(resolver);
     http.enforce_http(false);
     http.set_nodelay(true);
@@ -62,7 +76,7 @@ fn connector<R>(resolver: R, tls: &rustls::ClientConfig) -> Https<R> {
         .with_tls_config(tls.clone())
         .https_or_http()
         .enable_http1()
-        .wrap_connector(http)
+        .wrap_connector(Limited { inner: http, limit })
 }
 
 /// A name that resolved only into blocked networks.
@@ -118,15 +132,27 @@ impl tower_service::Service<Name> for Guarded {
 impl HttpClient {
     /// A client that never connects to an address in `blocked`, with the
     /// TLS settings of `client_tls` for the components and hosts it covers.
-    pub fn new(blocked: BlockedNetworks, client_tls: &[ClientTls]) -> anyhow::Result<Self> {
-        Ok(Self::with_tls(blocked, TlsConfigs::new(client_tls)?))
+    pub fn new(
+        blocked: BlockedNetworks,
+        client_tls: &[ClientTls],
+        settings: OutboundHttpConfig,
+    ) -> anyhow::Result<Self> {
+        Ok(Self::with_tls(
+            blocked,
+            TlsConfigs::new(client_tls)?,
+            settings,
+        ))
     }
 
-    fn with_tls(blocked: BlockedNetworks, tls: TlsConfigs) -> Self {
+    fn with_tls(blocked: BlockedNetworks, tls: TlsConfigs, settings: OutboundHttpConfig) -> Self {
         Self {
             pooled: (0..tls.len()).map(|_| OnceLock::new()).collect(),
             tls,
             blocked: Arc::new(blocked),
+            settings,
+            limit: settings
+                .max_connections
+                .map(|max| ConnectionLimit::new(max, CONNECT_TIMEOUT)),
         }
     }
 
@@ -154,13 +180,19 @@ impl HttpClient {
             _ => 0,
         };
         let client = self.pooled[tls].get_or_init(|| {
+            let idle = if self.settings.connection_pooling {
+                MAX_IDLE_PER_HOST
+            } else {
+                0
+            };
             Client::builder(TokioExecutor::new())
                 .pool_timer(TokioTimer::new())
                 .pool_idle_timeout(IDLE_TIMEOUT)
-                .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
+                .pool_max_idle_per_host(idle)
                 .build(connector(
                     Guarded(self.blocked.clone()),
                     &self.tls.config(tls),
+                    self.limit.clone(),
                 ))
         });
         let sent = tokio::time::timeout(first_byte_timeout, client.request(request)).await;
@@ -223,6 +255,7 @@ impl HttpClient {
                     None => "if the server asks for a client certificate, give this component one for this host with `client_cert_file` and `client_private_key_file` in a `[[client_tls]]` entry of the runtime config file".into(),
                 }
             }
+            (Error::ConnectionLimitReached, _) => "raise the runtime config's `[outbound_http] max_connections`; idle pooled connections count too, and `connection_pooling = false` closes them at once".into(),
             (Error::DestinationIpProhibited, _) => "the runtime config file's `[outbound_networking] block_networks` forbids this address; allow a host outside those networks, or change the rule".into(),
             _ => return None,
         })
@@ -267,6 +300,9 @@ fn code_of(e: &(dyn StdError + 'static)) -> Option<Error> {
     }
     if e.is::<Prohibited>() {
         return Some(Error::DestinationIpProhibited);
+    }
+    if e.is::<ConnectionLimitReached>() {
+        return Some(Error::ConnectionLimitReached);
     }
     if let Some(tls) = e.downcast_ref::<rustls::Error>() {
         return Some(match tls {

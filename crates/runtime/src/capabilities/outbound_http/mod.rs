@@ -19,6 +19,7 @@
 //! `loop-detected`.
 
 mod client;
+mod limit;
 mod sent_body;
 mod tls;
 
