@@ -367,9 +367,16 @@ impl UpCommand {
             Some(path) => RuntimeConfig::load(path)?,
             None => RuntimeConfig::default(),
         };
+        if let Some(at) = &runtime_config.outbound_http.deprecated_key {
+            tracing::warn!(
+                "`max_concurrent_requests` in `[outbound_http]` ({at}) is deprecated; it allows one connection more than it says\n\nhint: use `max_connections` instead, one higher"
+            );
+        }
         // `spin up -f app.wasm`: the file alone, as an application of one
         // component (as in Spin).
-        let bare_wasm = !from_registry && is_wasm_file_name(&manifest_path);
+        // (Told by the name as given: a link named `app.wasm` is a Wasm
+        // file, named after the link.)
+        let bare_wasm = !from_registry && is_wasm_file_name(&self.app.from);
         if self.build {
             if bare_wasm {
                 return Err(spin_hint::Hinted::new(
@@ -385,7 +392,7 @@ impl UpCommand {
         }
         let mut app = if bare_wasm {
             let dir = std::env::current_dir().context("reading the current directory")?;
-            spin_manifest::for_wasm_file(&manifest_path, &dir)?
+            spin_manifest::for_wasm_file(&dir.join(&self.app.from), &dir)?
         } else {
             spin_manifest::load_file(&manifest_path)?
         };
@@ -464,7 +471,7 @@ impl UpCommand {
             stores: runtime_config.stores(state_dir.as_deref()),
             blocked_networks: runtime_config.blocked_networks.clone(),
             client_tls: runtime_config.client_tls.clone(),
-            outbound_http: runtime_config.outbound_http,
+            outbound_http: runtime_config.outbound_http.clone(),
             max_outbound_http_per_instance: Some(self.max_outbound_http_per_instance as usize),
             max_chain_depth: Some(self.max_chain_depth),
             follow: (!self.follow.is_empty()).then(|| self.follow.clone()),
@@ -502,9 +509,14 @@ impl UpCommand {
             },
         )?;
         if !redis.is_empty() {
-            println!("Subscribed to Redis channels:");
+            // With `--format json`, stdout holds the JSON document alone.
+            let mut listing = String::from("Subscribed to Redis channels:\n");
             for (address, channel, component) in redis.subscriptions() {
-                println!("  {component}: `{channel}` at {address}");
+                listing.push_str(&format!("  {component}: `{channel}` at {address}\n"));
+            }
+            match self.format {
+                RouteFormat::Plain => print!("{listing}"),
+                RouteFormat::Json => eprint!("{listing}"),
             }
             tokio::spawn(redis.run());
         }

@@ -72,14 +72,25 @@ pub fn for_wasm_file(wasm: &Path, dir: &Path) -> Result<App, Error> {
         .or_else(|| ids::check_kebab(stem).ok().map(|()| stem.to_owned()))
         .filter(|id| ids::check_kebab(id).is_ok())
         .unwrap_or_else(|| "wasm-file".to_owned());
+    let name = wasm.file_name().unwrap_or(wasm.as_os_str());
+    let path = dir.join(name);
+    let Some(source) = wasm.to_str() else {
+        return Err(
+            source::SourceFile::new(&path, "").error_unlocated(ErrorKind::Read {
+                error: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the Wasm file's path is not valid UTF-8",
+                ),
+            }),
+        );
+    };
     let quoted = |text: &str| toml::Value::String(text.to_owned()).to_string();
     let text = format!(
         "spin_manifest_version = 2\n[application]\nname = {}\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"{id}\"\n[component.{id}]\nsource = {}\n",
         quoted(stem),
-        quoted(&wasm.to_string_lossy()),
+        quoted(source),
     );
-    let name = wasm.file_name().unwrap_or(wasm.as_os_str());
-    parse(&text, &dir.join(name))
+    parse(&text, &path)
 }
 
 /// Parses and validates manifest text; `path` names the file in errors and
@@ -108,8 +119,13 @@ mod tests {
         };
         assert_eq!(trigger.component.as_deref(), Some("my-service"));
         // Quotes and backslashes in the path stay in the path.
-        let odd = for_wasm_file(Path::new("/tmp/a \"b\\\\c.wasm"), dir).unwrap();
+        let odd_path = Path::new("/tmp/a \"b\\\\c\n.wasm");
+        let odd = for_wasm_file(odd_path, dir).unwrap();
         assert_eq!(odd.components[0].id, "a-b-c");
+        match &odd.components[0].source.value {
+            ComponentSource::Local(path) => assert_eq!(path, odd_path),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(
             for_wasm_file(Path::new("/tmp/9.wasm"), dir)
                 .unwrap()

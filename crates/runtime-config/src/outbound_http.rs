@@ -7,7 +7,7 @@ use crate::error::{ErrorKind, RuntimeConfigError};
 use crate::table::Table;
 
 /// What `[outbound_http]` says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboundHttpConfig {
     /// Keep idle upstream connections for the next request
     /// (`connection_pooling`, default `true`).
@@ -16,6 +16,9 @@ pub struct OutboundHttpConfig {
     /// included (`max_connections`; `None`: no limit). `0` refuses every
     /// connection.
     pub max_connections: Option<usize>,
+    /// Where the deprecated `max_concurrent_requests` was used, if it was
+    /// (`spin up` warns, as Spin does).
+    pub deprecated_key: Option<String>,
 }
 
 impl Default for OutboundHttpConfig {
@@ -23,6 +26,7 @@ impl Default for OutboundHttpConfig {
         Self {
             connection_pooling: true,
             max_connections: None,
+            deprecated_key: None,
         }
     }
 }
@@ -56,7 +60,9 @@ pub(crate) fn parse_table(table: &Table) -> Result<OutboundHttpConfig, RuntimeCo
         config.max_connections = Some(table.count(key, value)?);
     }
     if let Some((key, value)) = deprecated {
-        config.max_connections = Some(table.count(key, value)?.saturating_add(1));
+        let n = table.count(key, value)?;
+        config.max_connections = Some(n.saturating_add(1));
+        config.deprecated_key = Some(table.file.origin(&key.span()));
     }
     Ok(config)
 }
@@ -68,13 +74,7 @@ mod tests {
 
     #[test]
     fn spin_s_keys_and_defaults() {
-        assert_eq!(
-            parse_ok("").outbound_http,
-            OutboundHttpConfig {
-                connection_pooling: true,
-                max_connections: None
-            }
-        );
+        assert_eq!(parse_ok("").outbound_http, OutboundHttpConfig::default());
         // Pooling stays on unless turned off (Spin's documented default).
         let config = parse_ok("[outbound_http]\nmax_connections = 10\n").outbound_http;
         assert_eq!(config.max_connections, Some(10));
@@ -88,12 +88,9 @@ mod tests {
             Some(0)
         );
         // The old key allowed one more than it said.
-        assert_eq!(
-            parse_ok("[outbound_http]\nmax_concurrent_requests = 0\n")
-                .outbound_http
-                .max_connections,
-            Some(1)
-        );
+        let old = parse_ok("[outbound_http]\nmax_concurrent_requests = 0\n").outbound_http;
+        assert_eq!(old.max_connections, Some(1));
+        assert_eq!(old.deprecated_key.as_deref(), Some("conf/rc.toml:2"));
     }
 
     #[test]

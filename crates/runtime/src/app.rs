@@ -166,7 +166,7 @@ impl LoadedApp {
                 .with_outbound_limits(
                     options.blocked_networks.clone(),
                     &options.client_tls,
-                    options.outbound_http,
+                    options.outbound_http.clone(),
                     options.max_outbound_http_per_instance,
                     options.max_chain_depth,
                 )?,

@@ -123,7 +123,7 @@ impl Default for ServerOptions {
     }
 }
 
-/// How many ports after `--listen`'s `--find-free-port` tries (Spin's
+/// How many ports `--find-free-port` tries, `--listen`'s included (Spin's
 /// number).
 pub const FREE_PORT_TRIES: u16 = 10;
 
@@ -221,24 +221,26 @@ impl HttpServer {
         })
     }
 
-    /// Binds `addr`, or, while its port is taken, one of the
-    /// [`FREE_PORT_TRIES`] ports after it (`--find-free-port`, as in Spin).
+    /// Binds `addr`, or, while its port is taken, the next port, trying
+    /// [`FREE_PORT_TRIES`] ports in all (`--find-free-port`, as in Spin).
     pub async fn bind_free_port(addr: SocketAddr) -> Result<TcpListener> {
         let mut candidate = addr;
-        for _ in 0..=FREE_PORT_TRIES {
+        for offset in 0..FREE_PORT_TRIES {
+            let Some(port) = addr.port().checked_add(offset) else {
+                break;
+            };
+            candidate.set_port(port);
             match TcpListener::bind(candidate).await {
                 Ok(listener) => return Ok(listener),
                 Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {}
                 Err(_) => return Self::bind(candidate).await,
             }
-            match candidate.port().checked_add(1) {
-                Some(port) => candidate.set_port(port),
-                None => break,
-            }
         }
         Err(spin_hint::Hinted::new(
             format!(
-                "cannot listen on {addr}: it and the {FREE_PORT_TRIES} ports after it are taken"
+                "cannot listen on {addr}: ports {} to {} are all taken",
+                addr.port(),
+                candidate.port()
             ),
             "stop what listens there, or start the search elsewhere with `--listen 127.0.0.1:<port>`",
         )

@@ -32,6 +32,9 @@ use spin_runtime_config::OutboundHttpConfig;
 
 /// How long an idle upstream connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an idle upstream connection is kept under `[outbound_http]
+/// max_connections`.
+const CAPPED_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle connections kept per upstream.
 const MAX_IDLE_PER_HOST: usize = 32;
 /// How long to wait for an upstream to accept a connection.
@@ -149,10 +152,10 @@ impl HttpClient {
             pooled: (0..tls.len()).map(|_| OnceLock::new()).collect(),
             tls,
             blocked: Arc::new(blocked),
-            settings,
             limit: settings
                 .max_connections
                 .map(|max| ConnectionLimit::new(max, CONNECT_TIMEOUT)),
+            settings,
         }
     }
 
@@ -180,14 +183,25 @@ impl HttpClient {
             _ => 0,
         };
         let client = self.pooled[tls].get_or_init(|| {
-            let idle = if self.settings.connection_pooling {
-                MAX_IDLE_PER_HOST
-            } else {
-                0
+            let idle = match (
+                self.settings.connection_pooling,
+                self.settings.max_connections,
+            ) {
+                (false, _) => 0,
+                (true, None) => MAX_IDLE_PER_HOST,
+                (true, Some(max)) => MAX_IDLE_PER_HOST.min(max),
+            };
+            // Under a cap, an idle connection holds a permit: it goes well
+            // within the time a new connection waits for one (hyper checks
+            // for expired ones once per idle timeout, so one may live twice
+            // as long).
+            let idle_timeout = match self.settings.max_connections {
+                Some(_) => CAPPED_IDLE_TIMEOUT,
+                None => IDLE_TIMEOUT,
             };
             Client::builder(TokioExecutor::new())
                 .pool_timer(TokioTimer::new())
-                .pool_idle_timeout(IDLE_TIMEOUT)
+                .pool_idle_timeout(idle_timeout)
                 .pool_max_idle_per_host(idle)
                 .build(connector(
                     Guarded(self.blocked.clone()),

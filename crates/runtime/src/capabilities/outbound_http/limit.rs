@@ -19,13 +19,27 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// No permit came in time (or the limit is 0).
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "the application already has {max} outbound HTTP connections open, the runtime config's `[outbound_http] max_connections`"
-)]
+#[derive(Debug)]
 pub(crate) struct ConnectionLimitReached {
     pub(crate) max: usize,
 }
+
+impl std::fmt::Display for ConnectionLimitReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.max {
+            0 => write!(
+                f,
+                "the runtime config's `[outbound_http] max_connections` is 0: no outbound HTTP connection may be made"
+            ),
+            max => write!(
+                f,
+                "the application already has {max} outbound HTTP connections open, the runtime config's `[outbound_http] max_connections`, and none closed in time"
+            ),
+        }
+    }
+}
+
+impl StdError for ConnectionLimitReached {}
 
 /// The application's connection permits.
 pub(crate) struct ConnectionLimit {
@@ -39,6 +53,8 @@ pub(crate) struct ConnectionLimit {
 impl ConnectionLimit {
     /// At most `max` connections; a new one waits up to `wait` for a permit.
     pub(crate) fn new(max: usize, wait: Duration) -> Arc<Self> {
+        // Beyond what a semaphore holds, no limit is reached anyway.
+        let max = max.min(Semaphore::MAX_PERMITS);
         Arc::new(Self {
             permits: Arc::new(Semaphore::new(max)),
             max,
@@ -178,6 +194,9 @@ mod tests {
             let limit = limit.clone();
             tokio::spawn(async move { limit.acquire().await.is_ok() })
         };
+        // It waits...
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(!waiting.is_finished());
         drop(first);
         assert!(waiting.await.unwrap());
         // None at all: refused at once.
