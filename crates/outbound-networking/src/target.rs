@@ -26,7 +26,7 @@ impl Host {
     /// Parses a host with the WHATWG rules for `http` URLs, which also decode
     /// IPv4 written in decimal, octal or hex (`2130706433`, `0x7f.1`). A bare
     /// IPv6 address (as `IpAddr` prints it) is accepted too.
-    pub(crate) fn parse(text: &str) -> Result<Self, url::ParseError> {
+    pub fn parse(text: &str) -> Result<Self, url::ParseError> {
         if let Ok(ip) = text.parse::<IpAddr>() {
             return Ok(Self::Ip(ip.to_canonical()));
         }

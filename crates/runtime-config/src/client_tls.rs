@@ -10,6 +10,7 @@
 
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use spin_outbound_networking::Host;
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
@@ -106,22 +107,18 @@ pub fn position(entries: &[ClientTls], component: &str, host: &str) -> Option<us
 }
 
 /// One spelling per host, so that entries and URLs compare equal whenever
-/// they name the same host: IP addresses in their canonical form (IPv6
-/// without brackets), names lower-cased, in punycode, without a final dot.
+/// they name the same host: the allow list's normalization
+/// ([`spin_outbound_networking::Host`]: IP addresses canonical, names
+/// lower-cased, in punycode, without a final dot), IPv6 without brackets.
 /// `None` for what is not a host.
 pub fn normalize_host(host: &str) -> Option<String> {
     let bare = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
-    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
-        return Some(ip.to_string());
-    }
-    let name = bare.strip_suffix('.').unwrap_or(bare);
-    match url::Host::parse(name).ok()? {
-        url::Host::Domain(domain) => Some(domain),
-        url::Host::Ipv4(ip) => Some(ip.to_string()),
-        url::Host::Ipv6(ip) => Some(ip.to_string()),
+    match Host::parse(bare).ok()? {
+        Host::Domain(domain) => Some(domain),
+        Host::Ip(ip) => Some(ip.to_string()),
     }
 }
 

@@ -199,6 +199,10 @@ mod tests {
         assert!(!waiting.is_finished());
         drop(first);
         assert!(waiting.await.unwrap());
+        // A limit past what a semaphore can hold (a hostile runtime config)
+        // is no limit, not a panic.
+        let huge = ConnectionLimit::new(usize::MAX, Duration::from_secs(1));
+        assert!(huge.acquire().await.is_ok());
         // None at all: refused at once.
         let none = ConnectionLimit::new(0, Duration::from_secs(60));
         let started = tokio::time::Instant::now();
