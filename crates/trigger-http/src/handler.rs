@@ -21,8 +21,9 @@ use crate::overload::Burst;
 use crate::read_ahead::ReadAhead;
 use crate::request_body::{self, BodyBroken, WatchedBody};
 use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, Idle, InstancePool};
-use crate::server::RouteListing;
-use crate::server::{ServerOptions, close_after, default_max_instances_per_component};
+use crate::server::{
+    RouteListing, ServerOptions, close_after, default_max_instances_per_component,
+};
 use crate::wasi03::{self, ReusePolicy, Wasi03Handler};
 use spin_manifest::StaticResponse;
 use spin_routes::{RouteMatch, Router, spin_headers};
