@@ -268,7 +268,10 @@ fn outbound_http_settings_cap_and_pool_upstream_connections() {
     assert_eq!(up.get(&format!("/burst?n=2&url={slow}")).text(), "200 200");
     assert_eq!(count(&up, upstream.port), "200 1");
     let log = up.wait_for_stderr("`[outbound_http] max_connections` (1,");
-    assert!(log.contains("hint: raise `max_connections`"), "{log}");
+    assert!(
+        log.contains("hint: raise `[outbound_http] max_connections`"),
+        "{log}"
+    );
     drop(up);
 
     let (_dir, upstream, up) = start("connection_pooling = false");
@@ -287,5 +290,9 @@ fn outbound_http_settings_cap_and_pool_upstream_connections() {
         "{}",
         refused.text()
     );
-    up.wait_for_stderr("hint: raise the runtime config's `[outbound_http] max_connections`");
+    let log = up.wait_for_stderr("hint: raise `[outbound_http] max_connections`");
+    assert!(
+        log.contains("the runtime config's `[outbound_http] max_connections` (at "),
+        "{log}"
+    );
 }

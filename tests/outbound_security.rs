@@ -2,8 +2,8 @@
 //! (`tests/apps/sdk-net`) and real services: IP allow-list entries do not
 //! admit names, `[outbound_networking] block_networks` is enforced on
 //! resolved addresses, one instance's outbound HTTP requests are capped,
-//! Redis sessions never cross requests, and passwords in URLs never reach a
-//! log.
+//! the runtime config's caps on connections hold across kinds, Redis
+//! sessions never cross requests, and passwords in URLs never reach a log.
 
 mod support;
 
@@ -416,4 +416,94 @@ fn passwords_in_urls_never_reach_the_logs() {
     // The guest printed its errors, so the check above read something.
     assert!(read > 0);
     assert_eq!(upstream.served.load(Ordering::SeqCst), 0);
+}
+
+/// Spin's connection caps: `[outbound_redis] max_connections` caps Redis
+/// connections alone, `[outbound_networking] max_total_connections` every
+/// kind together. A connection holds its permits until the guest closes it
+/// or its request ends; one past a cap waits `--outbound-connection-wait`,
+/// then fails with the error its interface has for it, and the log says
+/// which setting to raise. A cap above the total is pointed out at startup.
+/// `[outbound_mqtt] max_payload_size_bytes` bounds what may be published.
+#[test]
+fn connection_caps_hold_per_kind_and_in_total() {
+    let redis = "redis://127.0.0.1:6379";
+    let pg = "postgres://postgres:postgres@127.0.0.1:5432/postgres";
+    let mysql = "mysql://root@127.0.0.1:3306/test";
+    let mqtt = "mqtt://127.0.0.1:1883";
+    let allowed = [
+        "redis://127.0.0.1:6379",
+        "postgres://127.0.0.1:5432",
+        "mysql://127.0.0.1:3306",
+        "mqtt://127.0.0.1:1883",
+    ];
+    let (dir, path) = app_dir(&manifest(&allowed), &component());
+    let rc = runtime_config(
+        &path,
+        "[outbound_redis]\nmax_connections = 1\n[outbound_mqtt]\nmax_connections = 5\nmax_payload_size_bytes = 0\n[outbound_networking]\nmax_total_connections = 3\n",
+    );
+    let up = SpinUp::start(
+        &path,
+        &[
+            "--runtime-config-file",
+            rc.to_str().unwrap(),
+            "--outbound-connection-wait",
+            "200ms",
+        ],
+    );
+    let hold = |order: &str| {
+        let resp = up.get(&format!(
+            "/hold?order={order}&redis={}&pg={}&mysql={}&mqtt={}",
+            encode(redis),
+            encode(pg),
+            encode(mysql),
+            encode(mqtt)
+        ));
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        resp.text()
+    };
+    let steps = |text: &str| text.split(" | ").map(str::to_owned).collect::<Vec<_>>();
+
+    let log = up.wait_for_stderr("is higher than");
+    assert!(
+        log.contains("`[outbound_mqtt] max_connections` (5, at ")
+            && log.contains(
+                "rc.toml:4) is higher than `[outbound_networking] max_total_connections` (3, at "
+            ),
+        "{log}"
+    );
+
+    // Redis alone is capped at one; closing gives the permit back; the
+    // total caps the fourth connection of any kind.
+    let outcome = steps(&hold("redis,redis,close,redis,pg,mysql,mqtt"));
+    assert_eq!(outcome[0], "redis ok");
+    assert!(outcome[1].contains("TooManyConnections"), "{outcome:?}");
+    assert_eq!(outcome[2..6], ["closed", "redis ok", "pg ok", "mysql ok"]);
+    assert!(outcome[6].contains("TooManyConnections"), "{outcome:?}");
+    let log = up.wait_for_stderr("hint: raise `[outbound_networking] max_total_connections`");
+    assert!(
+        log.contains("component `net`: too many connections: the application already has 1 Redis connections open, the runtime config's `[outbound_redis] max_connections` (at "),
+        "{log}"
+    );
+
+    // The request's end gave every permit back. A PostgreSQL connection
+    // past the total says why in its error.
+    let outcome = steps(&hold("pg,mysql,redis,pg"));
+    assert_eq!(outcome[..3], ["pg ok", "mysql ok", "redis ok"]);
+    assert!(
+        outcome[3].contains("too many connections: the application already has 3 outbound connections open, the runtime config's `[outbound_networking] max_total_connections` (at "),
+        "{outcome:?}"
+    );
+
+    // `[outbound_mqtt] max_payload_size_bytes`, as in Spin.
+    let resp = up.get(&format!("/mqtt?address={}", encode(mqtt)));
+    assert_eq!(resp.status, 502, "{}", resp.text());
+    assert!(
+        resp.text()
+            .contains("payload size 1 exceeds the maximum allowed size of 0 bytes (the runtime config's `[outbound_mqtt] max_payload_size_bytes`)"),
+        "{}",
+        resp.text()
+    );
+    drop(up);
+    drop(dir);
 }

@@ -215,6 +215,13 @@ pub struct UpCommand {
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_chain_depth: u32,
 
+    /// How long a new outbound connection past one of the runtime config's
+    /// caps (`max_connections` of an `[outbound_*]` table,
+    /// `[outbound_networking] max_total_connections`) waits for one to
+    /// close, in seconds, before it fails with "too many connections".
+    #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub outbound_connection_wait: Duration,
+
     /// Serve HTTPS with this PEM certificate chain (leaf first); needs `--tls-key`.
     #[arg(long, env = "SPIN_TLS_CERT", value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -372,6 +379,9 @@ impl UpCommand {
                 "`max_concurrent_requests` in `[outbound_http]` ({at}) is deprecated; it allows one connection more than it says\n\nhint: use `max_connections` instead, one higher"
             );
         }
+        for shadowed in runtime_config.connection_limits.shadowed() {
+            tracing::warn!("{shadowed}\n\nhint: lower it, or raise `max_total_connections`");
+        }
         // `spin up -f app.wasm`: the file alone, as an application of one
         // component (as in Spin).
         // (Told by the name as given: a link named `app.wasm` is a Wasm
@@ -472,6 +482,9 @@ impl UpCommand {
             blocked_networks: runtime_config.blocked_networks.clone(),
             client_tls: runtime_config.client_tls.clone(),
             outbound_http: runtime_config.outbound_http.clone(),
+            outbound_mqtt: runtime_config.outbound_mqtt.clone(),
+            connection_limits: runtime_config.connection_limits.clone(),
+            outbound_connection_wait: Some(self.outbound_connection_wait),
             max_outbound_http_per_instance: Some(self.max_outbound_http_per_instance as usize),
             max_chain_depth: Some(self.max_chain_depth),
             follow: (!self.follow.is_empty()).then(|| self.follow.clone()),

@@ -107,15 +107,30 @@ impl BlockedNetworks {
     /// carries an IPv4 one (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible
     /// `::a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`) is blocked when either form
     /// is, so that spelling an address in IPv6 does not get around an IPv4
-    /// rule.
+    /// rule; the unspecified address (`0.0.0.0`, `::`), which a connect
+    /// reaches as loopback, is blocked when loopback is.
     pub fn blocking(&self, addr: IpAddr) -> Option<&BlockRule> {
-        let forms = [Some(addr.to_canonical()), embedded_ipv4(addr)];
+        let forms = [
+            Some(addr.to_canonical()),
+            embedded_ipv4(addr),
+            connected_as(addr.to_canonical()),
+        ];
         self.rules.iter().find(|rule| {
             forms.iter().flatten().any(|ip| match &rule.range {
                 BlockedRange::Network(net) => net.contains(ip),
                 BlockedRange::Private => is_private(*ip),
             })
         })
+    }
+}
+
+/// The address a connect to `addr` reaches instead, if another: Linux (and
+/// others) take the unspecified address for loopback.
+fn connected_as(addr: IpAddr) -> Option<IpAddr> {
+    match addr {
+        IpAddr::V4(v4) if v4.is_unspecified() => Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        IpAddr::V6(v6) if v6.is_unspecified() => Some(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        _ => None,
     }
 }
 
@@ -139,7 +154,9 @@ fn embedded_ipv4(addr: IpAddr) -> Option<IpAddr> {
 /// IPv4 ranges that are not globally routable (IANA's special-purpose
 /// registry, as Spin's `private` uses it): "this network", RFC 1918,
 /// shared address space (CGNAT), loopback, link-local, IETF protocol
-/// assignments, documentation, benchmarking, reserved and broadcast.
+/// assignments, documentation, benchmarking, reserved and broadcast; and
+/// multicast, which is routed on the local network (mDNS, SSDP) rather
+/// than to a host on the Internet.
 const PRIVATE_V4: &[([u8; 4], u8)] = &[
     ([0, 0, 0, 0], 8),
     ([10, 0, 0, 0], 8),
@@ -153,13 +170,15 @@ const PRIVATE_V4: &[([u8; 4], u8)] = &[
     ([198, 18, 0, 0], 15),
     ([198, 51, 100, 0], 24),
     ([203, 0, 113, 0], 24),
+    ([224, 0, 0, 0], 4),
     ([240, 0, 0, 0], 4),
 ];
 
 /// IPv6 ranges that are not globally routable: unspecified, loopback,
 /// local-use NAT64, discard-only, IETF protocol assignments (Teredo
 /// included), documentation, unique local, link-local and the deprecated
-/// site-local range. IPv4-mapped addresses are checked as IPv4.
+/// site-local range, and multicast. IPv4-mapped addresses are checked as
+/// IPv4.
 const PRIVATE_V6: &[([u16; 8], u8)] = &[
     ([0, 0, 0, 0, 0, 0, 0, 0], 128),
     ([0, 0, 0, 0, 0, 0, 0, 1], 128),
@@ -170,6 +189,7 @@ const PRIVATE_V6: &[([u16; 8], u8)] = &[
     ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7),
     ([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
     ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10),
+    ([0xff00, 0, 0, 0, 0, 0, 0, 0], 8),
 ];
 
 /// Whether `addr` is outside the globally routable Internet: what the word

@@ -140,6 +140,31 @@ impl Entry {
         ]
     }
 
+    /// Whether the entry may allow a destination of `scheme` given as an
+    /// address (a socket's): its scheme allows `scheme`, and its host is
+    /// `*`, an IP address or a CIDR block.
+    pub(crate) fn may_match_address(&self, scheme: &str) -> bool {
+        self.scheme.allows(scheme)
+            && matches!(
+                self.host,
+                HostPattern::Any | HostPattern::Network(_) | HostPattern::Exact(Host::Ip(_))
+            )
+    }
+
+    /// For an entry of `scheme` (exactly, not `*`) that names hosts by
+    /// domain, the domain pattern as written; such an entry never matches a
+    /// destination given as an address.
+    pub(crate) fn names_domains_for(&self, scheme: &str) -> Option<String> {
+        if self.scheme != SchemePattern::Is(scheme.to_owned()) {
+            return None;
+        }
+        match &self.host {
+            HostPattern::Exact(host @ Host::Domain(_)) => Some(host.to_string()),
+            HostPattern::Subdomains(suffix) => Some(format!("*{suffix}")),
+            _ => None,
+        }
+    }
+
     /// Scheme, host and port all allow the target.
     pub(crate) fn allows(&self, target: &OutboundTarget) -> bool {
         self.scheme.allows(&target.scheme)

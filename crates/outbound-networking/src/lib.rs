@@ -152,6 +152,43 @@ impl AllowedHosts {
     pub fn exact_targets(&self) -> impl Iterator<Item = OutboundTarget> + '_ {
         self.entries.iter().filter_map(Entry::exact_target)
     }
+
+    /// Whether some entry may allow a destination of `scheme` given as an
+    /// address (`tcp` for a WASI TCP socket, say): one whose scheme is
+    /// `scheme` or `*` and whose host is `*`, an IP address or a CIDR block.
+    /// An entry naming a domain cannot match an address.
+    ///
+    /// ```
+    /// use spin_outbound_networking::AllowedHosts;
+    ///
+    /// let allowed = AllowedHosts::parse(&["tcp://10.0.0.0/8:5432", "https://example.com"]).unwrap();
+    /// assert!(allowed.grants_addresses("tcp"));
+    /// assert!(!allowed.grants_addresses("udp"));
+    /// assert!(AllowedHosts::parse(&["*://*:*"]).unwrap().grants_addresses("udp"));
+    /// // Domains, `self` and subdomain patterns never match an address.
+    /// let named = AllowedHosts::parse(&["*://api.example.com:443", "*://*.example.com:*", "*://self:*"]).unwrap();
+    /// assert!(!named.grants_addresses("tcp"));
+    /// ```
+    pub fn grants_addresses(&self, scheme: &str) -> bool {
+        self.entries.iter().any(|e| e.may_match_address(scheme))
+    }
+
+    /// The hosts that entries of `scheme` name by domain (`localhost`,
+    /// `*.example.com`). Socket destinations are addresses, so such entries
+    /// never match one (as in Spin); `spin up` warns about them.
+    ///
+    /// ```
+    /// use spin_outbound_networking::AllowedHosts;
+    ///
+    /// let allowed = AllowedHosts::parse(&["tcp://localhost:6379", "tcp://127.0.0.1:5432", "*://db:1"]).unwrap();
+    /// assert_eq!(allowed.domains_for("tcp"), ["localhost"]);
+    /// ```
+    pub fn domains_for(&self, scheme: &str) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter_map(|e| e.names_domains_for(scheme))
+            .collect()
+    }
 }
 
 /// The manifest line that would allow `target`, for "not allowed" messages:

@@ -35,9 +35,15 @@ fn cidr_rules_block_their_range_in_every_spelling() {
         "::127.0.0.1",
         "64:ff9b::7f00:1",
         "2001:db8::5",
+        // A connect to the unspecified address reaches loopback.
+        "0.0.0.0",
+        "::ffff:0.0.0.0",
     ] {
         assert!(rules.blocking(ip(addr)).is_some(), "{addr}");
     }
+    // `::` reaches `::1`, which an IPv6 rule covers.
+    assert!(blocked(&["::1/128"]).blocking(ip("::")).is_some());
+    assert!(rules.blocking(ip("::")).is_none());
     for addr in [
         "128.0.0.1",
         "10.0.0.1",
@@ -84,6 +90,10 @@ fn private_covers_what_spin_blocks() {
         "fc00::f00d",
         "fd12:3456::1",
         "fe80::1",
+        // Multicast reaches the local network (mDNS, SSDP).
+        "224.0.0.251",
+        "239.255.255.250",
+        "ff02::fb",
     ] {
         assert!(is_private(ip(addr)), "{addr}");
         assert!(blocked(&["private"]).blocking(ip(addr)).is_some(), "{addr}");

@@ -18,6 +18,10 @@ const TRACEBACK_HEADER: &str = "Traceback (most recent call last):";
 const GLUE_FILES: &[&str] = &[
     "spin_py2wasm_entry.py",
     "spin_py2wasm/handler.py",
+    // A socket refused while the app is imported at build time is the
+    // app's line, not the SDK's or the standard library's.
+    "spin_py2wasm/host_names.py",
+    "/python/socket.py",
     "/python/importlib/",
 ];
 

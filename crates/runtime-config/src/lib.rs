@@ -23,9 +23,11 @@
 #![deny(missing_docs)]
 
 pub mod client_tls;
+pub mod connection_limits;
 mod error;
 pub mod key_value;
 pub mod outbound_http;
+pub mod outbound_mqtt;
 pub mod outbound_networking;
 mod parse;
 pub mod sqlite;
@@ -36,9 +38,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub use client_tls::ClientTls;
+pub use connection_limits::{ConnectionLimits, Outbound};
 pub use error::{ErrorKind, RuntimeConfigError};
 pub use key_value::KeyValueBackend;
 pub use outbound_http::OutboundHttpConfig;
+pub use outbound_mqtt::OutboundMqttConfig;
 pub use spin_outbound_networking::BlockedNetworks;
 pub use sqlite::DatabaseLocation;
 pub use variables::VariablesProviderConfig;
@@ -76,8 +80,14 @@ pub struct RuntimeConfig {
     /// `[[client_tls]]` entries, in file order (the first to cover a
     /// component and host applies).
     pub client_tls: Vec<ClientTls>,
-    /// `[outbound_http]`: connection reuse and the cap on connections.
+    /// `[outbound_http]`: connection reuse.
     pub outbound_http: OutboundHttpConfig,
+    /// `[outbound_mqtt]`: the largest message a component may publish.
+    pub outbound_mqtt: OutboundMqttConfig,
+    /// The caps on outbound connections: `max_connections` of each
+    /// `[outbound_*]` table, and `[outbound_networking]`'s
+    /// `max_total_connections` and `max_socket_connections`.
+    pub connection_limits: ConnectionLimits,
 }
 
 /// A directory setting: a path, or `""`, which Spin reads as "none".

@@ -1,8 +1,10 @@
 //! `[outbound_http]`: the outbound HTTP client's connections (Spin's keys):
 //! whether idle ones are kept for reuse, and how many may be open at once
-//! for the whole application. The outbound HTTP capability
+//! for the whole application (recorded with the other caps, in
+//! [`crate::connection_limits`]). The outbound HTTP capability
 //! (`spin-runtime`'s `capabilities/outbound_http`) applies them.
 
+use crate::connection_limits::{ConnectionLimits, Limit, Outbound};
 use crate::error::{ErrorKind, RuntimeConfigError};
 use crate::table::Table;
 
@@ -12,10 +14,6 @@ pub struct OutboundHttpConfig {
     /// Keep idle upstream connections for the next request
     /// (`connection_pooling`, default `true`).
     pub connection_pooling: bool,
-    /// The most upstream connections open at once, idle pooled ones
-    /// included (`max_connections`; `None`: no limit). `0` refuses every
-    /// connection.
-    pub max_connections: Option<usize>,
     /// Where the deprecated `max_concurrent_requests` was used, if it was
     /// (`spin up` warns, as Spin does).
     pub deprecated_key: Option<String>,
@@ -25,15 +23,18 @@ impl Default for OutboundHttpConfig {
     fn default() -> Self {
         Self {
             connection_pooling: true,
-            max_connections: None,
             deprecated_key: None,
         }
     }
 }
 
-/// `[outbound_http]`. Spin's deprecated `max_concurrent_requests = n`
-/// allows `n + 1` connections, as it does in Spin.
-pub(crate) fn parse_table(table: &Table) -> Result<OutboundHttpConfig, RuntimeConfigError> {
+/// `[outbound_http]`; `max_connections` is recorded in `limits`. Spin's
+/// deprecated `max_concurrent_requests = n` allows `n + 1` connections, as
+/// it does in Spin.
+pub(crate) fn parse_table(
+    table: &Table,
+    limits: &mut ConnectionLimits,
+) -> Result<OutboundHttpConfig, RuntimeConfigError> {
     const KEYS: &[&str] = &[
         "connection_pooling",
         "max_connections",
@@ -56,13 +57,18 @@ pub(crate) fn parse_table(table: &Table) -> Result<OutboundHttpConfig, RuntimeCo
             },
         ));
     }
-    if let Some((key, value)) = current {
-        config.max_connections = Some(table.count(key, value)?);
-    }
+    limits.read(table, "max_connections", Some(Outbound::Http))?;
     if let Some((key, value)) = deprecated {
-        let n = table.count(key, value)?;
-        config.max_connections = Some(n.saturating_add(1));
-        config.deprecated_key = Some(table.file.origin(&key.span()));
+        let origin = table.file.origin(&key.span());
+        let max = table.count(key, value)?.saturating_add(1);
+        limits.set(
+            Some(Outbound::Http),
+            Limit {
+                max,
+                origin: origin.clone(),
+            },
+        );
+        config.deprecated_key = Some(origin);
     }
     Ok(config)
 }
@@ -75,21 +81,25 @@ mod tests {
     #[test]
     fn spin_s_keys_and_defaults() {
         assert_eq!(parse_ok("").outbound_http, OutboundHttpConfig::default());
+        let max = |text| {
+            parse_ok(text)
+                .connection_limits
+                .of(Outbound::Http)
+                .map(|l| l.max)
+        };
         // Pooling stays on unless turned off (Spin's documented default).
-        let config = parse_ok("[outbound_http]\nmax_connections = 10\n").outbound_http;
-        assert_eq!(config.max_connections, Some(10));
-        assert!(config.connection_pooling);
+        let config = parse_ok("[outbound_http]\nmax_connections = 10\n");
+        assert_eq!(max("[outbound_http]\nmax_connections = 10\n"), Some(10));
+        assert!(config.outbound_http.connection_pooling);
         let config = parse_ok("[outbound_http]\nconnection_pooling = false\n").outbound_http;
         assert!(!config.connection_pooling);
-        assert_eq!(
-            parse_ok("[outbound_http]\nmax_connections = 0\n")
-                .outbound_http
-                .max_connections,
-            Some(0)
-        );
+        assert_eq!(max("[outbound_http]\nmax_connections = 0\n"), Some(0));
         // The old key allowed one more than it said.
+        assert_eq!(
+            max("[outbound_http]\nmax_concurrent_requests = 0\n"),
+            Some(1)
+        );
         let old = parse_ok("[outbound_http]\nmax_concurrent_requests = 0\n").outbound_http;
-        assert_eq!(old.max_connections, Some(1));
         assert_eq!(old.deprecated_key.as_deref(), Some("conf/rc.toml:2"));
     }
 

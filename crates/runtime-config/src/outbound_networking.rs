@@ -1,30 +1,35 @@
 //! `[outbound_networking]`: the networks no outbound connection may reach
 //! (checked by `spin-runtime`'s `capabilities/allow_list.rs` and by the
-//! outbound HTTP client).
+//! outbound HTTP client), and the cap on connections of every kind together
+//! (see [`crate::connection_limits`]). Spin's `max_socket_connections` is
+//! refused by name: this host does not count socket connections.
 
+use crate::connection_limits::ConnectionLimits;
 use crate::error::{ErrorKind, RuntimeConfigError};
 use crate::table::Table;
 use spin_outbound_networking::{BlockRule, BlockedNetworks, BlockedRange};
 
-/// `[outbound_networking]`: `block_networks` is read; Spin's connection
-/// limits are refused by name, since this host does not enforce them.
-pub(crate) fn parse_table(table: &Table) -> Result<BlockedNetworks, RuntimeConfigError> {
+/// `[outbound_networking]`: `block_networks`, returned, and
+/// `max_total_connections`, recorded in `limits`.
+pub(crate) fn parse_table(
+    table: &Table,
+    limits: &mut ConnectionLimits,
+) -> Result<BlockedNetworks, RuntimeConfigError> {
     const KEYS: &[&str] = &[
         "block_networks",
         "max_socket_connections",
         "max_total_connections",
     ];
     table.check_keys(KEYS)?;
-    for (key, _) in &table.entries {
-        if key.get_ref().starts_with("max_") {
-            return Err(table.file.error(
-                key.span(),
-                ErrorKind::UnsupportedKey {
-                    key: table.child_name(key.get_ref()),
-                },
-            ));
-        }
+    if let Some((key, _)) = table.get("max_socket_connections") {
+        return Err(table.file.error(
+            key.span(),
+            ErrorKind::UnsupportedKey {
+                key: table.child_name(key.get_ref()),
+            },
+        ));
     }
+    limits.read(table, "max_total_connections", None)?;
     let Some((key, value)) = table.get("block_networks") else {
         return Ok(BlockedNetworks::default());
     };
@@ -95,9 +100,15 @@ mod tests {
         assert!(
             matches!(err.kind(), ErrorKind::UnknownKey { key, .. } if key == "blocked_networks")
         );
-        let err = parse_err("[outbound_networking]\nmax_total_connections = 10\n");
+        let err = parse_err("[outbound_networking]\nmax_socket_connections = 10\n");
+        assert_eq!(err.line(), Some(2));
         assert!(
-            matches!(err.kind(), ErrorKind::UnsupportedKey { key } if key == "outbound_networking.max_total_connections"),
+            matches!(err.kind(), ErrorKind::UnsupportedKey { key } if key == "outbound_networking.max_socket_connections"),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("does not count socket connections"),
             "{err}"
         );
     }

@@ -8,7 +8,8 @@ use toml::de::DeTable;
 use crate::error::{ErrorKind, RuntimeConfigError};
 use crate::table::{File, Table};
 use crate::{
-    RuntimeConfig, client_tls, key_value, outbound_http, outbound_networking, sqlite, variables,
+    RuntimeConfig, client_tls, connection_limits, key_value, outbound_http, outbound_mqtt,
+    outbound_networking, sqlite, variables,
 };
 
 /// The top-level keys this host reads.
@@ -23,17 +24,15 @@ pub(super) const TOP_LEVEL_KEYS: &[&str] = &[
     "outbound_networking",
     "client_tls",
     "outbound_http",
-];
-
-/// Spin runtime configuration that this host does not implement, reported
-/// as unsupported rather than unknown.
-const SPIN_ONLY_KEYS: &[&str] = &[
-    "llm_compute",
     "outbound_redis",
     "outbound_pg",
     "outbound_mysql",
     "outbound_mqtt",
 ];
+
+/// Spin runtime configuration that this host does not implement, reported
+/// as unsupported rather than unknown.
+const SPIN_ONLY_KEYS: &[&str] = &["llm_compute"];
 
 pub(super) fn parse(text: &str, path: &Path) -> Result<RuntimeConfig, RuntimeConfigError> {
     let file = File { path, text };
@@ -85,11 +84,23 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<RuntimeConfig, RuntimeCon
             }
             "outbound_http" => {
                 let table = top.nested(key, value, "a table")?;
-                config.outbound_http = outbound_http::parse_table(&table)?;
+                config.outbound_http =
+                    outbound_http::parse_table(&table, &mut config.connection_limits)?;
             }
             "outbound_networking" => {
                 let table = top.nested(key, value, "a table")?;
-                config.blocked_networks = outbound_networking::parse_table(&table)?;
+                config.blocked_networks =
+                    outbound_networking::parse_table(&table, &mut config.connection_limits)?;
+            }
+            "outbound_mqtt" => {
+                let table = top.nested(key, value, "a table")?;
+                config.outbound_mqtt =
+                    outbound_mqtt::parse_table(&table, &mut config.connection_limits)?;
+            }
+            name if connection_limits::Outbound::of_table(name).is_some() => {
+                let kind = connection_limits::Outbound::of_table(name).expect("matched");
+                let table = top.nested(key, value, "a table")?;
+                connection_limits::parse_table(&table, kind, &mut config.connection_limits)?;
             }
             other if SPIN_ONLY_KEYS.contains(&other) => {
                 return Err(file.error(key.span(), ErrorKind::UnsupportedKey { key: other.into() }));

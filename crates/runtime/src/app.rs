@@ -56,8 +56,15 @@ pub struct LoadOptions {
     /// `[[client_tls]]`: the TLS settings of HTTPS requests from given
     /// components to given hosts.
     pub client_tls: Vec<crate::runtime_config::ClientTls>,
-    /// `[outbound_http]`: upstream connection reuse and the cap on them.
+    /// `[outbound_http]`: upstream connection reuse.
     pub outbound_http: crate::runtime_config::OutboundHttpConfig,
+    /// `[outbound_mqtt]`: the largest message a component may publish.
+    pub outbound_mqtt: crate::runtime_config::OutboundMqttConfig,
+    /// The caps on outbound connections (each `[outbound_*]` table's
+    /// `max_connections`, `[outbound_networking] max_total_connections`).
+    pub connection_limits: crate::runtime_config::ConnectionLimits,
+    /// How long a connection past a cap waits for a permit (`None`: 30 s).
+    pub outbound_connection_wait: Option<std::time::Duration>,
     /// Outbound HTTP requests one instance may have in flight (`None`: the
     /// default, 32).
     pub max_outbound_http_per_instance: Option<usize>,
@@ -98,6 +105,9 @@ pub struct ComponentConfig {
     pub variables: Arc<HashMap<String, String>>,
     /// Where it may send network traffic.
     pub allowed_hosts: AllowedHosts,
+    /// Which WASI socket kinds `allowed_hosts` grants (see
+    /// [`crate::capabilities::sockets`]).
+    pub socket_grants: crate::capabilities::sockets::SocketGrants,
     /// Key-value store labels it may open.
     pub key_value_stores: Vec<String>,
     /// SQLite database labels it may open.
@@ -163,13 +173,7 @@ impl LoadedApp {
         crate::capabilities::add_to_linker(&mut linker)?;
         let services = Arc::new(
             AppServices::new(options.stores.clone(), engine.options.max_instance_memory)
-                .with_outbound_limits(
-                    options.blocked_networks.clone(),
-                    &options.client_tls,
-                    options.outbound_http.clone(),
-                    options.max_outbound_http_per_instance,
-                    options.max_chain_depth,
-                )?,
+                .with_outbound_limits(&options)?,
         );
         warn_of_unknown_tls_components(&app, &options.client_tls);
 
@@ -317,6 +321,10 @@ impl LoadedApp {
             manifest_v1: matches!(app.format, ManifestFormat::V1),
             environment,
             variables: Arc::new(variables.expand_all(&component.variables)?),
+            socket_grants: crate::capabilities::sockets::SocketGrants::of(
+                &component.id,
+                &allowed_hosts,
+            ),
             allowed_hosts,
             key_value_stores: component.key_value_stores.clone(),
             sqlite_databases: component.sqlite_databases.clone(),
@@ -411,6 +419,7 @@ impl LoadedApp {
                 tracing::warn!(component = %config.id, "cannot mount `{}` at `{guest}`: {err:#}", host.display());
             }
         }
+        crate::capabilities::sockets::apply(&mut wasi, config);
         let state = HostState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),

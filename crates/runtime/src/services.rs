@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
+use crate::app::LoadOptions;
+use crate::capabilities::connection_quota::{ConnectionQuotas, DEFAULT_CONNECTION_WAIT};
 use crate::capabilities::mysql::MysqlPools;
 use crate::capabilities::outbound_http::HttpClient;
 use crate::capabilities::outbound_http::{
@@ -25,9 +27,7 @@ use crate::capabilities::outbound_http::{
 };
 use crate::capabilities::postgres::PgPool;
 use crate::capabilities::redis::RedisPool;
-use crate::runtime_config::{
-    ClientTls, DatabaseLocation, KeyValueBackend, OutboundHttpConfig, Stores,
-};
+use crate::runtime_config::{DatabaseLocation, KeyValueBackend, Stores};
 use spin_outbound_networking::BlockedNetworks;
 
 /// One application's shared services.
@@ -40,6 +40,10 @@ pub struct AppServices {
     pub postgres: PgPool,
     /// MySQL connection pools by address.
     pub mysql: MysqlPools,
+    /// The runtime config's caps on outbound connections.
+    pub connection_quotas: Arc<ConnectionQuotas>,
+    /// `[outbound_mqtt] max_payload_size_bytes`.
+    pub mqtt_max_payload: Option<usize>,
     /// Addresses no outbound connection may reach (runtime config).
     blocked_networks: BlockedNetworks,
     max_outbound_http_per_instance: usize,
@@ -99,6 +103,8 @@ impl AppServices {
             http: HttpClient::default(),
             postgres: PgPool::default(),
             mysql: MysqlPools::default(),
+            connection_quotas: Arc::default(),
+            mqtt_max_payload: None,
             blocked_networks: BlockedNetworks::default(),
             max_outbound_http_per_instance: DEFAULT_MAX_REQUESTS_PER_INSTANCE,
             max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
@@ -110,25 +116,36 @@ impl AppServices {
         }
     }
 
-    /// Applies the outbound networking settings: `blocked` networks for
-    /// every connection, the TLS settings of `client_tls` for HTTPS, the
-    /// HTTP client's connection reuse and cap (`outbound_http`), at most
-    /// `max_http_per_instance` outbound HTTP requests in flight per
-    /// instance (at least 1), and chains of in-process requests at most
-    /// `max_chain_depth` hops deep (at least 1). Fails when a `client_tls`
-    /// entry's certificates cannot be used.
-    pub fn with_outbound_limits(
-        mut self,
-        blocked: BlockedNetworks,
-        client_tls: &[ClientTls],
-        outbound_http: OutboundHttpConfig,
-        max_http_per_instance: Option<usize>,
-        max_chain_depth: Option<u32>,
-    ) -> Result<Self> {
-        self.max_chain_depth = max_chain_depth.unwrap_or(DEFAULT_MAX_CHAIN_DEPTH).max(1);
-        self.http = HttpClient::new(blocked.clone(), client_tls, outbound_http)?;
-        self.blocked_networks = blocked;
-        self.max_outbound_http_per_instance = max_http_per_instance
+    /// Applies the outbound networking settings of `options`: blocked
+    /// networks for every connection, the TLS settings of `client_tls` for
+    /// HTTPS, the HTTP client's connection reuse (`outbound_http`), the caps
+    /// on connections (`connection_limits`, waited for up to
+    /// `outbound_connection_wait`), at most `max_outbound_http_per_instance`
+    /// outbound HTTP requests in flight per instance (at least 1), and
+    /// chains of in-process requests at most `max_chain_depth` hops deep (at
+    /// least 1). Fails when a `client_tls` entry's certificates cannot be
+    /// used.
+    pub fn with_outbound_limits(mut self, options: &LoadOptions) -> Result<Self> {
+        self.max_chain_depth = options
+            .max_chain_depth
+            .unwrap_or(DEFAULT_MAX_CHAIN_DEPTH)
+            .max(1);
+        self.connection_quotas = Arc::new(ConnectionQuotas::new(
+            &options.connection_limits,
+            options
+                .outbound_connection_wait
+                .unwrap_or(DEFAULT_CONNECTION_WAIT),
+        ));
+        self.http = HttpClient::new(
+            options.blocked_networks.clone(),
+            &options.client_tls,
+            options.outbound_http.clone(),
+            self.connection_quotas.clone(),
+        )?;
+        self.blocked_networks = options.blocked_networks.clone();
+        self.mqtt_max_payload = options.outbound_mqtt.max_payload_size_bytes;
+        self.max_outbound_http_per_instance = options
+            .max_outbound_http_per_instance
             .unwrap_or(DEFAULT_MAX_REQUESTS_PER_INSTANCE)
             .max(1);
         Ok(self)

@@ -1,9 +1,13 @@
 """Outbound HTTP with the libraries Python code already uses: urllib.request,
 http.client and requests (from requirements.txt), inside a `spin py2wasm`
 component. `/<library>?url=...[&timeout=seconds]` fetches the URL and
-answers `<status> <body>`, or 502 with the error's type and text."""
+answers `<status> <body>`, or 502 with the error's type and text.
+`/socket?host=...&port=...&send=...` sends `send` over a TCP socket
+(`socket.create_connection`; the host looks no names up) and answers what
+came back first."""
 
 import http.client
+import socket
 import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
@@ -49,8 +53,19 @@ ROUTES = {
 }
 
 
+def over_socket(query):
+    with socket.create_connection((query["host"][0], int(query["port"][0])), timeout=5) as conn:
+        conn.sendall(query["send"][0].encode())
+        return conn.recv(1024)
+
+
 def handle_request(request):
     parts = urlsplit(request.uri)
+    if parts.path == "/socket":
+        try:
+            return Response(200, {}, over_socket(parse_qs(parts.query)))
+        except Exception as error:  # noqa: BLE001 - the test reads the error
+            return Response(502, {}, f"{type(error).__name__}: {error}".encode())
     fetch = ROUTES.get(parts.path)
     if fetch is None:
         return Response(404, {}, b"no such route")

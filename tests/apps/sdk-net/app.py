@@ -3,6 +3,7 @@
 # the result or the error (the error is also printed to stderr, so that the
 # component's log file holds what a careless guest would log).
 import asyncio
+import socket
 import sys
 from urllib.parse import parse_qs
 
@@ -66,4 +67,47 @@ class IncomingHandler(http.IncomingHandler):
             with mqtt.open(args["address"], "", "", 30) as conn:
                 conn.publish("spin-net-test", b"x", mqtt.Qos.AT_MOST_ONCE)
                 return "published"
+        if path == "/tcp":
+            # The official SDK's Python cannot look names up (no `idna`
+            # codec), so the socket connects to an address directly.
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as conn:
+                conn.settimeout(5)
+                conn.connect((args["host"], int(args["port"])))
+                conn.sendall(args["send"].encode())
+                return repr(conn.recv(1024))
+        if path == "/udp":
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as conn:
+                conn.settimeout(5)
+                conn.sendto(args["send"].encode(), (args["host"], int(args["port"])))
+                return repr(conn.recvfrom(1024)[0])
+        if path == "/listen":
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as conn:
+                conn.listen()
+                return "listening"
+        if path == "/bind":
+            # An explicit bind, of a UDP socket to a port of its choosing.
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as conn:
+                conn.bind(("0.0.0.0", int(args["port"])))
+                return "bound"
+        if path == "/hold":
+            # `order`: kinds to open one after another, keeping each open
+            # (`close` closes the newest); each step's outcome is reported.
+            opened, outcomes = [], []
+            openers = {
+                "redis": lambda: redis.open(args["redis"]),
+                "pg": lambda: postgres.open(args["pg"]),
+                "mysql": lambda: mysql.open(args["mysql"]),
+                "mqtt": lambda: mqtt.open(args["mqtt"], "", "", 30),
+            }
+            for step in args["order"].split(","):
+                if step == "close":
+                    opened.pop().__exit__(None, None, None)
+                    outcomes.append("closed")
+                    continue
+                try:
+                    opened.append(openers[step]())
+                    outcomes.append(f"{step} ok")
+                except Exception as e:
+                    outcomes.append(f"{step} {e!r}")
+            return " | ".join(outcomes)
         raise ValueError(f"no such test route {path}")

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from spin_py2wasm import http_clients, request_scope, tracebacks
+from spin_py2wasm import host_names, http_clients, request_scope, tracebacks
 from spin_py2wasm.wasi_http import (
     body_bytes,
     fields_to_dict,
@@ -27,8 +27,10 @@ from spin_http import Request, Response
 RequestHandler = Callable[[Request], Response]
 
 # Before the app is imported: `urllib.request` and `requests` then run over
-# the host's outgoing HTTP.
+# the host's outgoing HTTP, and `socket` connects to IP addresses and
+# `localhost` as usual.
 http_clients.install()
+host_names.install()
 
 
 def incoming_handler_for(module_name: str, mounts: dict[str, str]) -> type:
@@ -38,7 +40,8 @@ def incoming_handler_for(module_name: str, mounts: dict[str, str]) -> type:
 
     `mounts` maps guest python-path prefixes to the names tracebacks show for
     them (see `tracebacks.register_sources`)."""
-    module = importlib.import_module(module_name)
+    with host_names.while_building():
+        module = importlib.import_module(module_name)
     handle_request: RequestHandler | None = getattr(module, "handle_request", None)
     if handle_request is None or not callable(handle_request):
         raise AttributeError(

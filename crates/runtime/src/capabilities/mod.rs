@@ -6,6 +6,7 @@
 pub mod access;
 pub mod allow_list;
 pub mod bindings;
+pub mod connection_quota;
 pub mod connections;
 pub mod key_value;
 pub mod mqtt;
@@ -13,6 +14,7 @@ pub mod mysql;
 pub mod outbound_http;
 pub mod postgres;
 pub mod redis;
+pub mod sockets;
 pub mod sqlite;
 pub mod unsupported;
 pub mod variables;

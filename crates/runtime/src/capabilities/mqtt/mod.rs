@@ -19,7 +19,9 @@ use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::allow_list::AddressRefused;
 use crate::capabilities::allow_list::OutboundDenied;
 use crate::capabilities::bindings::mqtt::{Error, Qos};
+use crate::capabilities::connection_quota::ConnectionPermit;
 use crate::capabilities::connections::{ConnectionState, Connections};
+use crate::runtime_config::Outbound;
 use std::sync::Arc;
 use wasmtime::component::Linker;
 
@@ -37,6 +39,8 @@ pub struct MqttConnection {
     /// Driven by whichever call waits on the broker; shared so that no
     /// call holds the instance's state while it waits.
     events: Arc<tokio::sync::Mutex<EventLoop>>,
+    /// Its place under the runtime config's connection caps.
+    _permit: ConnectionPermit,
 }
 
 /// A client id unique to this process, as brokers drop a second client that
@@ -98,6 +102,10 @@ async fn open(
         }
         Err(AddressRefused::Blocked(reason)) => return Ok(Err(Error::ConnectionFailed(reason))),
     };
+    let quotas = &component.services.connection_quotas;
+    let Ok(permit) = quotas.acquire_for(&component.id, Outbound::Mqtt).await else {
+        return Ok(Err(Error::TooManyConnections));
+    };
     // As in Spin, `?client_id=` chooses the id the broker sees.
     let id = checked
         .url
@@ -135,6 +143,7 @@ async fn open(
     let conn = MqttConnection {
         client,
         events: Arc::new(tokio::sync::Mutex::new(events)),
+        _permit: permit,
     };
     Ok(Ok(state.push(conn)?))
 }
@@ -147,10 +156,20 @@ async fn publish(
     payload: Vec<u8>,
     qos: Qos,
 ) -> wasmtime::Result<Result<(), Error>> {
-    let (client, events) = state.with_state(|state| -> wasmtime::Result<_> {
+    let (client, events, max_payload) = state.with_state(|state| -> wasmtime::Result<_> {
+        let max_payload = state.component.services.mqtt_max_payload;
         let conn = state.connections.get(conn)?;
-        Ok((conn.client.clone(), conn.events.clone()))
+        Ok((conn.client.clone(), conn.events.clone(), max_payload))
     })?;
+    if let Some(max) = max_payload
+        && payload.len() > max
+    {
+        // Spin's words, with the setting to change.
+        return Ok(Err(Error::Other(format!(
+            "payload size {} exceeds the maximum allowed size of {max} bytes (the runtime config's `[outbound_mqtt] max_payload_size_bytes`)",
+            payload.len()
+        ))));
+    }
     let qos = match qos {
         Qos::AtMostOnce => QoS::AtMostOnce,
         Qos::AtLeastOnce => QoS::AtLeastOnce,
@@ -183,7 +202,7 @@ async fn publish(
 
 /// Disconnects politely, in the background.
 fn close(state: &mut ConnectionState, conn: Resource<MqttConnection>) -> wasmtime::Result<()> {
-    let MqttConnection { client, events } = state.connections.delete(conn)?;
+    let MqttConnection { client, events, .. } = state.connections.delete(conn)?;
     // Say goodbye so the broker does not treat this as a lost client.
     if client.try_disconnect().is_ok() {
         tokio::spawn(async move {

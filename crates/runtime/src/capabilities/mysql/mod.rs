@@ -24,7 +24,9 @@ use crate::capabilities::allow_list::CheckedAddress;
 use crate::capabilities::bindings::rdbms_types::{
     Column, DbDataType, DbValue, Error, ParameterValue, RowSet,
 };
+use crate::capabilities::connection_quota::ConnectionPermit;
 use crate::capabilities::connections::{ConnectionState, Connections};
+use crate::runtime_config::Outbound;
 use tls::SslMode;
 
 /// How long to wait for a connection, new or pooled.
@@ -43,6 +45,8 @@ pub struct MysqlConnection {
     /// Locked by the call using it; shared so that `spin:mysql@3.0.0`'s
     /// async calls need not hold the instance's state while they wait.
     conn: Arc<tokio::sync::Mutex<Conn>>,
+    /// Its place under the runtime config's connection caps.
+    _permit: ConnectionPermit,
 }
 
 /// One pool per server, database, user, options and TLS mode, shared by
@@ -345,6 +349,11 @@ async fn open(
             return Ok(Err(Error::ConnectionFailed(reason)));
         }
     };
+    let quotas = &component.services.connection_quotas;
+    let permit = match quotas.acquire_for(&component.id, Outbound::Mysql).await {
+        Ok(permit) => permit,
+        Err(reached) => return Ok(Err(Error::ConnectionFailed(reached.to_string()))),
+    };
     let conn = match ssl_mode(&checked) {
         Ok(mode) => connect(&component.services.mysql, &checked, mode).await,
         Err(e) => Err(e),
@@ -355,6 +364,7 @@ async fn open(
     };
     let conn = MysqlConnection {
         conn: Arc::new(tokio::sync::Mutex::new(conn)),
+        _permit: permit,
     };
     Ok(Ok(state.push(conn)?))
 }

@@ -26,14 +26,17 @@ use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use wasmtime_wasi_http::{Error, WasiBody};
 
-use super::limit::{ConnectionLimit, ConnectionLimitReached, Limited};
+use super::limit::Limited;
 use super::tls::TlsConfigs;
-use spin_runtime_config::OutboundHttpConfig;
+use crate::capabilities::connection_quota::{ConnectionQuotas, QuotaReached};
+use spin_runtime_config::{Outbound, OutboundHttpConfig};
 
 /// How long an idle upstream connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long an idle upstream connection is kept under `[outbound_http]
-/// max_connections`.
+/// How long an idle upstream connection is kept under a cap on connections
+/// (`[outbound_http] max_connections`, `[outbound_networking]
+/// max_total_connections`), at most; less when `--outbound-connection-wait`
+/// is short.
 const CAPPED_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle connections kept per upstream.
 const MAX_IDLE_PER_HOST: usize = 32;
@@ -52,8 +55,11 @@ pub struct HttpClient {
     blocked: Arc<BlockedNetworks>,
     /// `[outbound_http]`.
     settings: OutboundHttpConfig,
-    /// `max_connections`, shared by every pool.
-    limit: Option<Arc<ConnectionLimit>>,
+    /// The application's connection caps, when one applies to outbound
+    /// HTTP; shared by every pool.
+    quotas: Option<Arc<ConnectionQuotas>>,
+    /// The lowest of those caps.
+    cap: Option<usize>,
 }
 
 impl Default for HttpClient {
@@ -62,6 +68,7 @@ impl Default for HttpClient {
             BlockedNetworks::default(),
             TlsConfigs::default(),
             OutboundHttpConfig::default(),
+            Arc::default(),
         )
     }
 }
@@ -69,7 +76,7 @@ impl Default for HttpClient {
 fn connector<R: Clone>(
     resolver: R,
     tls: &rustls::ClientConfig,
-    limit: Option<Arc<ConnectionLimit>>,
+    quotas: Option<Arc<ConnectionQuotas>>,
 ) -> Https<R> {
     let mut http = HttpConnector::new_with_resolver(resolver);
     http.enforce_http(false);
@@ -79,7 +86,10 @@ fn connector<R: Clone>(
         .with_tls_config(tls.clone())
         .https_or_http()
         .enable_http1()
-        .wrap_connector(Limited { inner: http, limit })
+        .wrap_connector(Limited {
+            inner: http,
+            quotas,
+        })
 }
 
 /// A name that resolved only into blocked networks.
@@ -134,27 +144,35 @@ impl tower_service::Service<Name> for Guarded {
 
 impl HttpClient {
     /// A client that never connects to an address in `blocked`, with the
-    /// TLS settings of `client_tls` for the components and hosts it covers.
+    /// TLS settings of `client_tls` for the components and hosts it covers,
+    /// whose connections take permits of `quotas`.
     pub fn new(
         blocked: BlockedNetworks,
         client_tls: &[ClientTls],
         settings: OutboundHttpConfig,
+        quotas: Arc<ConnectionQuotas>,
     ) -> anyhow::Result<Self> {
         Ok(Self::with_tls(
             blocked,
             TlsConfigs::new(client_tls)?,
             settings,
+            quotas,
         ))
     }
 
-    fn with_tls(blocked: BlockedNetworks, tls: TlsConfigs, settings: OutboundHttpConfig) -> Self {
+    fn with_tls(
+        blocked: BlockedNetworks,
+        tls: TlsConfigs,
+        settings: OutboundHttpConfig,
+        quotas: Arc<ConnectionQuotas>,
+    ) -> Self {
+        let cap = quotas.cap(Outbound::Http);
         Self {
             pooled: (0..tls.len()).map(|_| OnceLock::new()).collect(),
             tls,
             blocked: Arc::new(blocked),
-            limit: settings
-                .max_connections
-                .map(|max| ConnectionLimit::new(max, CONNECT_TIMEOUT)),
+            quotas: cap.map(|_| quotas),
+            cap,
             settings,
         }
     }
@@ -183,10 +201,7 @@ impl HttpClient {
             _ => 0,
         };
         let client = self.pooled[tls].get_or_init(|| {
-            let idle = match (
-                self.settings.connection_pooling,
-                self.settings.max_connections,
-            ) {
+            let idle = match (self.settings.connection_pooling, self.cap) {
                 (false, _) => 0,
                 (true, None) => MAX_IDLE_PER_HOST,
                 (true, Some(max)) => MAX_IDLE_PER_HOST.min(max),
@@ -194,9 +209,11 @@ impl HttpClient {
             // Under a cap, an idle connection holds a permit: it goes well
             // within the time a new connection waits for one (hyper checks
             // for expired ones once per idle timeout, so one may live twice
-            // as long).
-            let idle_timeout = match self.settings.max_connections {
-                Some(_) => CAPPED_IDLE_TIMEOUT,
+            // as long: a quarter of the wait keeps it within half).
+            let idle_timeout = match &self.quotas {
+                Some(quotas) => CAPPED_IDLE_TIMEOUT
+                    .min(quotas.wait() / 4)
+                    .max(Duration::from_millis(10)),
                 None => IDLE_TIMEOUT,
             };
             Client::builder(TokioExecutor::new())
@@ -206,7 +223,7 @@ impl HttpClient {
                 .build(connector(
                     Guarded(self.blocked.clone()),
                     &self.tls.config(tls),
-                    self.limit.clone(),
+                    self.quotas.clone(),
                 ))
         });
         let sent = tokio::time::timeout(first_byte_timeout, client.request(request)).await;
@@ -225,7 +242,10 @@ impl HttpClient {
             })?
             .map_err(|e| {
                 let (code, chain) = classify(&e);
-                let hint = self.hint(&code, tls);
+                let hint = match find_cause::<QuotaReached>(&e) {
+                    Some(reached) => Some(reached.hint().to_owned()),
+                    None => self.hint(&code, tls),
+                };
                 let hint = hint.map(|h| format!("\n\nhint: {h}")).unwrap_or_default();
                 tracing::warn!(
                     "component `{component}`: request to `{target}` failed: {chain}{hint}"
@@ -269,7 +289,6 @@ impl HttpClient {
                     None => "if the server asks for a client certificate, give this component one for this host with `client_cert_file` and `client_private_key_file` in a `[[client_tls]]` entry of the runtime config file".into(),
                 }
             }
-            (Error::ConnectionLimitReached, _) => "raise the runtime config's `[outbound_http] max_connections`; idle pooled connections count too, and `connection_pooling = false` closes them at once".into(),
             (Error::DestinationIpProhibited, _) => "the runtime config file's `[outbound_networking] block_networks` forbids this address; allow a host outside those networks, or change the rule".into(),
             _ => return None,
         })
@@ -301,6 +320,26 @@ fn classify(error: &hyper_util::client::legacy::Error) -> (Error, String) {
     (code, chain)
 }
 
+/// The first cause of `error` that is an `E` (looking inside I/O errors,
+/// whose `source` skips what they wrap).
+fn find_cause<'a, E: StdError + 'static>(error: &'a (dyn StdError + 'static)) -> Option<&'a E> {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
+        }
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            && let Some(found) = find_cause::<E>(inner)
+        {
+            return Some(found);
+        }
+        cause = e.source();
+    }
+    None
+}
+
 /// The error code one cause stands for, if it is one we recognize.
 fn code_of(e: &(dyn StdError + 'static)) -> Option<Error> {
     if let Some(io) = e.downcast_ref::<std::io::Error>() {
@@ -315,7 +354,7 @@ fn code_of(e: &(dyn StdError + 'static)) -> Option<Error> {
     if e.is::<Prohibited>() {
         return Some(Error::DestinationIpProhibited);
     }
-    if e.is::<ConnectionLimitReached>() {
+    if e.is::<QuotaReached>() {
         return Some(Error::ConnectionLimitReached);
     }
     if let Some(tls) = e.downcast_ref::<rustls::Error>() {

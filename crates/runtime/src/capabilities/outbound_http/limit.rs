@@ -1,9 +1,9 @@
-//! `[outbound_http] max_connections`: the most upstream connections the
-//! application's outbound HTTP client holds open at once, as in Spin. A
-//! connection takes a permit as it is made and keeps it until it closes, so
-//! an idle pooled connection holds one too (`connection_pooling = false`
-//! gives them back at once). A new connection past the limit waits for a
-//! permit as long as a connect may take, then fails with
+//! `[outbound_http] max_connections` and `[outbound_networking]
+//! max_total_connections` for the outbound HTTP client: a connection takes
+//! its permits (see [`crate::capabilities::connection_quota`]) as it is
+//! made and keeps them until it closes, so an idle pooled connection holds
+//! them too (`connection_pooling = false` gives them back at once). A new
+//! connection past a cap waits for a permit, then fails with
 //! `connection-limit-reached`.
 
 use hyper::Uri;
@@ -13,85 +13,17 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// No permit came in time (or the limit is 0).
-#[derive(Debug)]
-pub(crate) struct ConnectionLimitReached {
-    pub(crate) max: usize,
-}
+use crate::capabilities::connection_quota::{ConnectionPermit, ConnectionQuotas};
+use crate::runtime_config::Outbound;
 
-impl std::fmt::Display for ConnectionLimitReached {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.max {
-            0 => write!(
-                f,
-                "the runtime config's `[outbound_http] max_connections` is 0: no outbound HTTP connection may be made"
-            ),
-            max => write!(
-                f,
-                "the application already has {max} outbound HTTP connections open, the runtime config's `[outbound_http] max_connections`, and none closed in time"
-            ),
-        }
-    }
-}
-
-impl StdError for ConnectionLimitReached {}
-
-/// The application's connection permits.
-pub(crate) struct ConnectionLimit {
-    permits: Arc<Semaphore>,
-    max: usize,
-    wait: Duration,
-    /// Whether a wait was logged since a permit was last free at once.
-    waiting: AtomicBool,
-}
-
-impl ConnectionLimit {
-    /// At most `max` connections; a new one waits up to `wait` for a permit.
-    pub(crate) fn new(max: usize, wait: Duration) -> Arc<Self> {
-        // Beyond what a semaphore holds, no limit is reached anyway.
-        let max = max.min(Semaphore::MAX_PERMITS);
-        Arc::new(Self {
-            permits: Arc::new(Semaphore::new(max)),
-            max,
-            wait,
-            waiting: AtomicBool::new(false),
-        })
-    }
-
-    async fn acquire(&self) -> Result<OwnedSemaphorePermit, ConnectionLimitReached> {
-        let reached = || ConnectionLimitReached { max: self.max };
-        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
-            self.waiting.store(false, Ordering::Relaxed);
-            return Ok(permit);
-        }
-        if self.max == 0 {
-            return Err(reached());
-        }
-        if !self.waiting.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                "outbound HTTP connections are at the runtime config's `[outbound_http] max_connections` ({}, idle pooled ones included); new connections wait up to {:?} for one to close (logged once until one is free at once)\n\nhint: raise `max_connections`, or set `connection_pooling = false` so that idle connections close at once",
-                self.max,
-                self.wait
-            );
-        }
-        tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| reached())?
-            .map_err(|_| reached())
-    }
-}
-
-/// A connector whose connections each hold a permit of `limit` (none
-/// without one).
+/// A connector whose connections each hold their permits of `quotas` (none
+/// when outbound HTTP is not capped).
 #[derive(Clone)]
 pub(crate) struct Limited<C> {
     pub(crate) inner: C,
-    pub(crate) limit: Option<Arc<ConnectionLimit>>,
+    pub(crate) quotas: Option<Arc<ConnectionQuotas>>,
 }
 
 impl<C> tower_service::Service<Uri> for Limited<C>
@@ -112,10 +44,10 @@ where
         // The connector made ready is the one that connects.
         let fresh = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, fresh);
-        let limit = self.limit.clone();
+        let quotas = self.quotas.clone();
         Box::pin(async move {
-            let permit = match limit {
-                Some(limit) => Some(limit.acquire().await?),
+            let permit = match quotas {
+                Some(quotas) => Some(quotas.acquire(Outbound::Http).await?),
                 None => None,
             };
             let io = inner.call(uri).await.map_err(Into::into)?;
@@ -130,7 +62,7 @@ where
 /// A connection with its permit, given back when it closes.
 pub(crate) struct Permitted<T> {
     io: T,
-    _permit: Option<OwnedSemaphorePermit>,
+    _permit: Option<ConnectionPermit>,
 }
 
 impl<T: Connection> Connection for Permitted<T> {
@@ -176,37 +108,5 @@ impl<T: Write + Unpin> Write for Permitted<T> {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn permits_are_waited_for_and_refused_past_the_wait() {
-        let limit = ConnectionLimit::new(1, Duration::from_millis(50));
-        let first = limit.acquire().await.unwrap();
-        let err = limit.acquire().await.unwrap_err();
-        assert_eq!(err.max, 1);
-        // A permit given back lets the next connection in.
-        let waiting = {
-            let limit = limit.clone();
-            tokio::spawn(async move { limit.acquire().await.is_ok() })
-        };
-        // It waits...
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        assert!(!waiting.is_finished());
-        drop(first);
-        assert!(waiting.await.unwrap());
-        // A limit past what a semaphore can hold (a hostile runtime config)
-        // is no limit, not a panic.
-        let huge = ConnectionLimit::new(usize::MAX, Duration::from_secs(1));
-        assert!(huge.acquire().await.is_ok());
-        // None at all: refused at once.
-        let none = ConnectionLimit::new(0, Duration::from_secs(60));
-        let started = tokio::time::Instant::now();
-        assert!(none.acquire().await.is_err());
-        assert!(started.elapsed() < Duration::from_secs(30));
     }
 }

@@ -27,7 +27,9 @@ use crate::capabilities::allow_list::CheckedAddress;
 use crate::capabilities::bindings::{
     postgres as v2, postgres3 as v3, postgres4 as v4, rdbms_types,
 };
+use crate::capabilities::connection_quota::ConnectionPermit;
 use crate::capabilities::connections::{ConnectionState, Connections};
+use crate::runtime_config::Outbound;
 use crate::state::HostState;
 use std::sync::Arc;
 use values::{ColumnType, Param, Value};
@@ -57,6 +59,8 @@ pub struct PgConnection {
     client: Option<Arc<Client>>,
     /// Which idle connections this one can stand in for.
     key: String,
+    /// Its place under the runtime config's connection caps.
+    _permit: ConnectionPermit,
 }
 
 /// A guest's `spin:postgres@4.2.0` connection builder.
@@ -281,6 +285,11 @@ async fn open_trusting(
         // Only a connection verified against the same roots is the same.
         key.push_str(&format!(" ca_root={}", blake3::hash(pem.as_bytes())));
     }
+    let quotas = &component.services.connection_quotas;
+    let permit = match quotas.acquire_for(&component.id, Outbound::Postgres).await {
+        Ok(permit) => permit,
+        Err(reached) => return Ok(Err(PgError::ConnectionFailed(reached.to_string()))),
+    };
     let pool = &component.services.postgres;
     let client = match pool.take(&key) {
         Some(client) => client,
@@ -292,6 +301,7 @@ async fn open_trusting(
     let conn = PgConnection {
         client: Some(Arc::new(client)),
         key,
+        _permit: permit,
     };
     Ok(Ok(state.push(conn)?))
 }
@@ -481,7 +491,7 @@ async fn run_execute(
 /// Returns the connection to the pool once its session is reset (unless a
 /// call on it is still in flight: then it is closed).
 fn close(state: &mut ConnectionState, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
-    let PgConnection { client, key } = state.connections.delete(conn)?;
+    let PgConnection { client, key, .. } = state.connections.delete(conn)?;
     let Some(client) = client
         .and_then(|c| Arc::try_unwrap(c).ok())
         .filter(|c| !c.is_closed())

@@ -27,7 +27,9 @@ use crate::capabilities;
 use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::allow_list::AddressRefused;
 use crate::capabilities::bindings::redis::{Error, RedisParameter, RedisResult};
+use crate::capabilities::connection_quota::ConnectionPermit;
 use crate::capabilities::connections::{ConnectionState, Connections};
+use crate::runtime_config::Outbound;
 use spin_outbound_networking::redact_url;
 
 /// How long to wait for a Redis server to accept a connection.
@@ -65,6 +67,8 @@ pub struct RedisConnection {
     key: String,
     /// False once a command may have left the session unfit for reuse.
     reusable: bool,
+    /// Its place under the runtime config's connection caps.
+    _permit: ConnectionPermit,
 }
 
 /// Redis connections of the application: shared ones for key-value stores,
@@ -177,6 +181,10 @@ async fn open(
     // The address with its credentials: a connection authenticated for
     // one user is never handed to an `open` for another.
     let key = format!("{address}\n{}", checked.host);
+    let quotas = &component.services.connection_quotas;
+    let Ok(permit) = quotas.acquire_for(&component.id, Outbound::Redis).await else {
+        return Ok(Err(Error::TooManyConnections));
+    };
     let pool = &component.services.redis;
     let conn = match pool.take_idle(&key) {
         Some(conn) => conn,
@@ -190,6 +198,7 @@ async fn open(
         info,
         key,
         reusable: true,
+        _permit: permit,
     };
     Ok(Ok(state.push(conn)?))
 }
@@ -256,6 +265,7 @@ fn close(state: &mut ConnectionState, conn: Resource<RedisConnection>) -> wasmti
         info,
         key,
         reusable,
+        ..
     } = state.connections.delete(conn)?;
     if reusable {
         let services = state.component.services.clone();

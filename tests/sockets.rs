@@ -1,0 +1,182 @@
+//! WASI sockets under the allow list, as in Spin, through Python's own
+//! `socket` module in real components: an official spin-sdk 3.x component
+//! (`tests/apps/sdk-net`) and a `spin py2wasm` one
+//! (`tests/apps/py-http-clients`) reach exactly the `tcp://` and `udp://`
+//! destinations their manifest grants, never a blocked network, and never
+//! listen.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::path::PathBuf;
+use support::python::{build_py2wasm_app, build_sdk_app, test_app};
+use support::spin::{SpinUp, app_dir};
+
+/// A manifest for the component `net` with `allowed_outbound_hosts`.
+fn manifest(allowed: &[String]) -> String {
+    let hosts: Vec<String> = allowed.iter().map(|h| format!("\"{h}\"")).collect();
+    format!(
+        "spin_manifest_version = 2\n[application]\nname = \"net\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"net\"\n[component.net]\nsource = \"{{source}}\"\nallowed_outbound_hosts = [{}]\n",
+        hosts.join(", ")
+    )
+}
+
+fn sdk_component() -> PathBuf {
+    build_sdk_app(&test_app("sdk-net"))
+}
+
+/// A TCP server on 127.0.0.1 that answers each connection's first bytes
+/// with `echo:` and those bytes.
+fn tcp_echo() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 256];
+            if let Ok(n) = stream.read(&mut buf) {
+                let _ = stream.write_all(&[b"echo:", &buf[..n]].concat());
+            }
+        }
+    });
+    port
+}
+
+/// A UDP server on 127.0.0.1 that answers each datagram the same way.
+fn udp_echo() -> u16 {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 256];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let _ = socket.send_to(&[b"echo:", &buf[..n]].concat(), from);
+        }
+    });
+    port
+}
+
+#[test]
+fn sockets_reach_exactly_the_granted_destinations_and_never_listen() {
+    let (tcp, other, udp) = (tcp_echo(), tcp_echo(), udp_echo());
+    let allowed = [
+        format!("tcp://127.0.0.1:{tcp}"),
+        format!("udp://127.0.0.0/8:{udp}"),
+    ];
+    let (_dir, path) = app_dir(&manifest(&allowed), &sdk_component());
+    let up = SpinUp::start(&path, &[]);
+
+    let resp = up.get(&format!("/tcp?host=127.0.0.1&port={tcp}&send=hi"));
+    assert_eq!((resp.status, resp.text()), (200, "b'echo:hi'".into()));
+    let resp = up.get(&format!("/udp?host=127.0.0.1&port={udp}&send=yo"));
+    assert_eq!((resp.status, resp.text()), (200, "b'echo:yo'".into()));
+
+    // Another port of the same host is not granted.
+    let resp = up.get(&format!("/tcp?host=127.0.0.1&port={other}&send=hi"));
+    assert_eq!(resp.status, 502, "{}", resp.text());
+    assert!(resp.text().contains("PermissionError"), "{}", resp.text());
+    let log = up.wait_for_stderr(&format!("may not connect to `tcp://127.0.0.1:{other}`"));
+    assert!(
+        log.contains(&format!(
+            "hint: add `tcp://127.0.0.1:{other}` to the component's `allowed_outbound_hosts`"
+        )),
+        "{log}"
+    );
+    // Nor is UDP to the TCP port, nor TCP to the UDP grant.
+    for route in [
+        format!("/udp?host=127.0.0.1&port={tcp}&send=hi"),
+        format!("/tcp?host=127.0.0.1&port={udp}&send=hi"),
+    ] {
+        let resp = up.get(&route);
+        assert_eq!(resp.status, 502, "{route}: {}", resp.text());
+        assert!(resp.text().contains("PermissionError"), "{}", resp.text());
+    }
+
+    // A component never listens, nor binds a port of its own choosing.
+    let resp = up.get("/listen");
+    assert_eq!(resp.status, 502, "{}", resp.text());
+    assert!(resp.text().contains("PermissionError"), "{}", resp.text());
+    up.wait_for_stderr("component `net` may not listen on a TCP socket");
+    let resp = up.get("/bind?port=18089");
+    assert_eq!(resp.status, 502, "{}", resp.text());
+    assert!(resp.text().contains("PermissionError"), "{}", resp.text());
+}
+
+#[test]
+fn without_a_grant_there_are_no_sockets_and_blocked_networks_win() {
+    let tcp = tcp_echo();
+    // Only HTTP granted: no socket can even be created.
+    let (_dir, path) = app_dir(&manifest(&["http://127.0.0.1:1".into()]), &sdk_component());
+    let up = SpinUp::start(&path, &[]);
+    let resp = up.get(&format!("/tcp?host=127.0.0.1&port={tcp}&send=hi"));
+    assert_eq!(resp.status, 502, "{}", resp.text());
+    assert!(resp.text().contains("PermissionError"), "{}", resp.text());
+    drop(up);
+
+    // Granted by the manifest, blocked by the runtime config.
+    let (dir, path) = app_dir(
+        &manifest(&[format!("tcp://127.0.0.1:{tcp}")]),
+        &sdk_component(),
+    );
+    let rc = dir.path().join("rc.toml");
+    std::fs::write(
+        &rc,
+        "[outbound_networking]\nblock_networks = [\"127.0.0.0/8\"]\n",
+    )
+    .unwrap();
+    let up = SpinUp::start(&path, &["--runtime-config-file", rc.to_str().unwrap()]);
+    let resp = up.get(&format!("/tcp?host=127.0.0.1&port={tcp}&send=hi"));
+    assert_eq!(resp.status, 502, "{}", resp.text());
+    let log = up.wait_for_stderr("which is blocked by");
+    assert!(
+        log.contains(&format!(
+            "component `net` may not connect to `tcp://127.0.0.1:{tcp}`: 127.0.0.1, which is blocked by `127.0.0.0/8`"
+        )),
+        "{log}"
+    );
+}
+
+/// Python code that speaks a protocol itself (here Redis's, to the real
+/// server) works in a `spin py2wasm` component: `socket.create_connection`
+/// takes `localhost` (the SDK answers it and IP addresses itself) and
+/// connects to an address the manifest grants. Other names are not looked
+/// up, as in Spin, and say so. An entry naming a host instead of an address
+/// is warned about. The app imports `requests`, whose import binds a socket
+/// (urllib3's IPv6 probe) while the component is built: that must not
+/// leave the component unable to connect.
+#[test]
+fn a_py2wasm_component_speaks_redis_over_a_socket_by_name() {
+    let allowed = [
+        "tcp://127.0.0.1:6379".to_owned(),
+        "tcp://redis.internal:6379".to_owned(),
+    ];
+    let (_dir, path) = app_dir(
+        &manifest(&allowed),
+        &build_py2wasm_app(&test_app("py-http-clients")),
+    );
+    let up = SpinUp::start(&path, &[]);
+    let log = up.wait_for_stderr("names a host");
+    assert!(
+        log.contains("the allowed_outbound_hosts entry for `tcp://redis.internal` names a host"),
+        "{log}"
+    );
+    let resp = up.get("/socket?host=localhost&port=6379&send=PING%0D%0A");
+    assert_eq!((resp.status, resp.text()), (200, "+PONG\r\n".into()));
+    let resp = up.get("/socket?host=127.0.0.1&port=6379&send=PING%0D%0A");
+    assert_eq!((resp.status, resp.text()), (200, "+PONG\r\n".into()));
+    // A port the manifest does not grant.
+    let resp = up.get("/socket?host=localhost&port=6380&send=PING%0D%0A");
+    assert_eq!(resp.status, 502, "{}", resp.text());
+    assert!(resp.text().contains("PermissionError"), "{}", resp.text());
+    // A name.
+    let resp = up.get("/socket?host=redis.internal&port=6379&send=PING%0D%0A");
+    assert_eq!(resp.status, 502, "{}", resp.text());
+    assert!(
+        resp.text().starts_with("gaierror: ")
+            && resp
+                .text()
+                .contains("host names are not looked up inside a component (as in Spin)"),
+        "{}",
+        resp.text()
+    );
+}
