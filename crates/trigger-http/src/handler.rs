@@ -310,7 +310,9 @@ impl Handler {
             // of them).
             Err(err) if err.is::<NoMemoryForInstance>() => unavailable(AT_MEMORY_LIMIT),
             Err(err) => {
-                tracing::error!("component `{id}` failed to handle the request: {err:?}");
+                let failure = format!("{err:?}");
+                let hint = spin_runtime::failure_hints::rendered(&failure);
+                tracing::error!("component `{id}` failed to handle the request: {failure}{hint}");
                 match capture.as_ref().and_then(|c| c.get()) {
                     Some(stderr) => dev_failure(&id, &format!("{err:?}"), stderr),
                     None => text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),

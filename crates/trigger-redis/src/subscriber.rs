@@ -171,9 +171,13 @@ async fn handle(
         tokio::time::timeout(timeout, subscription.handler.handle(&mut store, message)).await;
     match outcome {
         Ok(Ok(())) => {}
-        Ok(Err(err)) => tracing::error!(
-            "component `{id}` failed to handle a message on Redis channel `{channel}`: {err:?}"
-        ),
+        Ok(Err(err)) => {
+            let failure = format!("{err:?}");
+            let hint = spin_runtime::failure_hints::rendered(&failure);
+            tracing::error!(
+                "component `{id}` failed to handle a message on Redis channel `{channel}`: {failure}{hint}"
+            )
+        }
         Err(_) => tracing::error!(
             "component `{id}` took longer than {timeout:?} to handle a message on Redis channel `{channel}` and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
         ),

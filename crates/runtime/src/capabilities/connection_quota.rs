@@ -31,6 +31,8 @@ struct Permits {
     kind: Option<Outbound>,
     /// Whether a wait was logged since a permit was last free at once.
     waiting: AtomicBool,
+    /// Whether a refusal was logged since a permit was last free at once.
+    refused: AtomicBool,
 }
 
 impl Permits {
@@ -42,11 +44,13 @@ impl Permits {
             limit: limit.clone(),
             kind,
             waiting: AtomicBool::new(false),
+            refused: AtomicBool::new(false),
         })
     }
 
     fn reached(&self, wait: Duration) -> QuotaReached {
         QuotaReached {
+            first: !self.refused.swap(true, Ordering::Relaxed),
             kind: self.kind,
             limit: self.limit.clone(),
             wait,
@@ -62,6 +66,7 @@ impl Permits {
     ) -> Result<OwnedSemaphorePermit, QuotaReached> {
         if let Ok(permit) = self.semaphore.clone().try_acquire_owned() {
             self.waiting.store(false, Ordering::Relaxed);
+            self.refused.store(false, Ordering::Relaxed);
             return Ok(permit);
         }
         if self.limit.max == 0 {
@@ -112,6 +117,9 @@ fn hint(kind: Option<Outbound>) -> &'static str {
 /// No permit came in time (or the cap is 0).
 #[derive(Debug)]
 pub struct QuotaReached {
+    /// The first refusal since a permit was last free at once (the one
+    /// worth a log line).
+    first: bool,
     /// The kind capped, or `None` for the total.
     kind: Option<Outbound>,
     limit: Limit,
@@ -208,10 +216,12 @@ impl ConnectionQuotas {
         kind: Outbound,
     ) -> Result<ConnectionPermit, QuotaReached> {
         self.acquire(kind).await.inspect_err(|reached| {
-            tracing::warn!(
-                "component `{component}`: {reached}\n\nhint: {}",
-                reached.hint()
-            );
+            if reached.first {
+                tracing::warn!(
+                    "component `{component}`: {reached} (logged once until a permit is free at once again)\n\nhint: {}",
+                    reached.hint()
+                );
+            }
         })
     }
 

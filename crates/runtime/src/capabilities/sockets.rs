@@ -29,6 +29,27 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 use crate::app::ComponentConfig;
 use spin_outbound_networking::{AllowedHosts, BlockedNetworks, OutboundTarget};
 
+/// The destinations whose refusal was logged, per component: each is
+/// logged once, so that a guest retrying in a loop does not flood the log.
+#[derive(Debug, Default)]
+pub struct RefusalLog(std::sync::Mutex<std::collections::HashSet<String>>);
+
+/// Distinct destinations remembered; past it, refusals go unlogged.
+const MAX_REMEMBERED_REFUSALS: usize = 256;
+
+impl RefusalLog {
+    /// Whether a refusal of `what` should be logged now.
+    fn first(&self, what: &str) -> bool {
+        let Ok(mut seen) = self.0.lock() else {
+            return true;
+        };
+        if seen.contains(what) || seen.len() >= MAX_REMEMBERED_REFUSALS {
+            return false;
+        }
+        seen.insert(what.to_owned())
+    }
+}
+
 /// Which kinds of socket a component's allow list grants.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SocketGrants {
@@ -82,24 +103,30 @@ fn permits(config: &ComponentConfig, addr: SocketAddr, use_: SocketAddrUse) -> b
         // Anyone may send a datagram: dropping it is not worth a log line.
         return decision == Decision::Allow;
     }
+    let first = |what: &str| config.socket_refusals.first(what);
     let refusal = match decision {
         Decision::Allow => return true,
         // The guest asked for an explicit bind; nothing worth a log line.
         Decision::Bind => return false,
         Decision::Listen => {
-            tracing::warn!(
-                "component `{}` may not listen on a TCP socket: a component never accepts connections",
-                config.id
-            );
+            if first("listen") {
+                tracing::warn!(
+                    "component `{}` may not listen on a TCP socket: a component never accepts connections (logged once)",
+                    config.id
+                );
+            }
+            return false;
+        }
+        Decision::NotGranted(target) | Decision::Blocked(target, _) if !first(&target) => {
             return false;
         }
         Decision::NotGranted(target) => format!(
-            "component `{}` may not connect to `{target}`: its allowed_outbound_hosts does not grant it\n\nhint: add `{target}` to the component's `allowed_outbound_hosts` in {}",
+            "component `{}` may not connect to `{target}`: its allowed_outbound_hosts does not grant it (logged once per destination)\n\nhint: add `{target}` to the component's `allowed_outbound_hosts` in {}",
             config.id,
             config.manifest_path.display()
         ),
         Decision::Blocked(target, rule) => format!(
-            "component `{}` may not connect to `{target}`: {}, which is blocked by {rule}\n\nhint: the runtime config file forbids this address; use a server outside the blocked networks, or change the rule",
+            "component `{}` may not connect to `{target}`: {}, which is blocked by {rule} (logged once per destination)\n\nhint: the runtime config file forbids this address; use a server outside the blocked networks, or change the rule",
             config.id,
             addr.ip(),
         ),
