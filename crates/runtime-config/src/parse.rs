@@ -97,15 +97,18 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<RuntimeConfig, RuntimeCon
                 config.outbound_mqtt =
                     outbound_mqtt::parse_table(&table, &mut config.connection_limits)?;
             }
-            name if connection_limits::Outbound::of_table(name).is_some() => {
-                let kind = connection_limits::Outbound::of_table(name).expect("matched");
-                let table = top.nested(key, value, "a table")?;
-                connection_limits::parse_table(&table, kind, &mut config.connection_limits)?;
-            }
-            other if SPIN_ONLY_KEYS.contains(&other) => {
-                return Err(file.error(key.span(), ErrorKind::UnsupportedKey { key: other.into() }));
-            }
-            _ => return Err(top.unknown_key(key, TOP_LEVEL_KEYS)),
+            other => match connection_limits::Outbound::of_table(other) {
+                Some(kind) => {
+                    let table = top.nested(key, value, "a table")?;
+                    connection_limits::parse_table(&table, kind, &mut config.connection_limits)?;
+                }
+                None if SPIN_ONLY_KEYS.contains(&other) => {
+                    return Err(
+                        file.error(key.span(), ErrorKind::UnsupportedKey { key: other.into() })
+                    );
+                }
+                None => return Err(top.unknown_key(key, TOP_LEVEL_KEYS)),
+            },
         }
     }
     Ok(config)

@@ -75,7 +75,7 @@ impl Permits {
         if !self.waiting.swap(true, Ordering::Relaxed) {
             let (setting, noun) = describe(self.kind);
             tracing::warn!(
-                "{noun} connections are at the runtime config's `{setting}` ({}, at {}); new ones wait up to {wait:?} for one to close (logged once until one is free at once)\n\nhint: {}",
+                "the application's {noun} connections are at the runtime config's `{setting}` ({}, at {}); new ones wait up to {wait:?} for one to close (logged once until one is free at once)\n\nhint: {}",
                 self.limit.max,
                 self.limit.origin,
                 hint(self.kind)
@@ -89,13 +89,10 @@ impl Permits {
 }
 
 /// The setting and the noun for a cap of `kind` (`None`: the total).
-fn describe(kind: Option<Outbound>) -> (&'static str, String) {
+fn describe(kind: Option<Outbound>) -> (&'static str, &'static str) {
     match kind {
-        Some(kind) => (kind.setting(), kind.noun().to_owned()),
-        None => (
-            "[outbound_networking] max_total_connections",
-            "Outbound".to_owned(),
-        ),
+        Some(kind) => (kind.setting(), kind.noun()),
+        None => ("[outbound_networking] max_total_connections", "outbound"),
     }
 }
 
@@ -136,10 +133,6 @@ impl QuotaReached {
 impl std::fmt::Display for QuotaReached {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (setting, noun) = describe(self.kind);
-        let noun = match self.kind {
-            Some(_) => noun,
-            None => "outbound".into(),
-        };
         let Limit { max, origin } = &self.limit;
         match max {
             0 => write!(
@@ -228,6 +221,9 @@ impl ConnectionQuotas {
     /// The permits for one new connection of `kind`: its kind's first, then
     /// the total's, both within one wait.
     pub async fn acquire(&self, kind: Outbound) -> Result<ConnectionPermit, QuotaReached> {
+        if self.total.is_none() && !self.per_kind.contains_key(&kind) {
+            return Ok(ConnectionPermit::default());
+        }
         let now = tokio::time::Instant::now();
         // A wait too long for the clock is a wait of a year.
         let deadline = now

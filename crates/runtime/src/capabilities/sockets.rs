@@ -171,14 +171,15 @@ fn decide(
         SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => "udp",
     };
     let target = OutboundTarget::socket(scheme, addr);
-    let shown = format!("{scheme}://{}:{}", target.host, target.port);
+    // Formatted only for a refusal: an allowed connect allocates nothing.
+    let shown = || format!("{scheme}://{}:{}", target.host, target.port);
     // The blocked networks first: for an address that is both, the
     // manifest entry a hint would suggest could not help.
     if let Some(rule) = blocked.blocking(addr.ip()) {
-        return Decision::Blocked(shown, rule.to_string());
+        return Decision::Blocked(shown(), rule.to_string());
     }
     if !allowed.allows(&target) {
-        return Decision::NotGranted(shown);
+        return Decision::NotGranted(shown());
     }
     Decision::Allow
 }
