@@ -428,7 +428,10 @@ fn a_second_stop_signal_exits_without_waiting_for_requests() {
     let (_dir, up) = start_logging_shutdown(&["--request-timeout", "60"]);
     let addr = up.addr;
     let forever = std::thread::spawn(move || request(addr, "GET", "/spin-forever", &[], b""));
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // In the guest (a fixed sleep here once lost the race under load, and
+    // the first signal then found nothing to wait for).
+    let out = up.wait_for_stdout("spinning forever");
+    assert!(out.contains("spinning forever"), "{out}");
     stop_gracefully(&up);
     // The first waits for the request in flight (up to the 10 s grace
     // period); the second does not.

@@ -65,6 +65,8 @@ class IncomingHandler(http.IncomingHandler):
         if path == "/boom":
             raise ValueError("boom from Python")
         if path == "/spin-forever":
+            # Said first, so a test knows the request is in the guest.
+            print("spinning forever", flush=True)
             while True:
                 pass
         if path == "/llm":
