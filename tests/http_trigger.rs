@@ -646,6 +646,33 @@ fn instance_reuse_is_opt_in() {
     assert_eq!(counts, ["1", "2", "1"]);
 }
 
+/// Spin's range: each new instance draws its own count from `2..4`, so
+/// every instance serves two or three requests, never one or four.
+#[test]
+fn a_reuse_count_range_is_drawn_for_each_instance() {
+    let (_dir, manifest) = app_dir(MANIFEST, &component());
+    let up = SpinUp::start_with(&manifest, &["--max-instance-reuse-count", "2..4"], |cmd| {
+        cmd.env("SPIN_VARIABLE_SECRET_WORD", "x");
+    });
+    let counts = counts_in_turn(&up, 24);
+    // The runs of one instance: 1, 2[, 3], then 1 again.
+    let mut served = Vec::new();
+    for count in &counts {
+        match count.as_str() {
+            "1" => served.push(1),
+            _ => *served.last_mut().unwrap() += 1,
+        }
+    }
+    served.pop(); // the last instance may not have served its share yet
+    assert!(
+        served.iter().all(|n| (2..4).contains(n)),
+        "{served:?} from {counts:?}"
+    );
+    // At least seven instances served in turn (that the draws cover the
+    // range is `per_instance.rs`'s unit test).
+    assert!(served.len() >= 7, "{served:?}");
+}
+
 #[test]
 fn an_idle_reused_instance_is_dropped_after_the_idle_timeout() {
     // It holds its memory and connections: kept only as long as a

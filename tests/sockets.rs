@@ -143,6 +143,122 @@ fn without_a_grant_there_are_no_sockets_and_blocked_networks_win() {
     );
 }
 
+/// An instance holds at most `--max-sockets-per-instance` sockets, TCP and
+/// UDP alike; a socket closed gives its place back, and the next request's
+/// instance starts from none.
+#[test]
+fn an_instance_holds_at_most_its_cap_of_sockets() {
+    let tcp = tcp_echo();
+    let (_dir, path) = app_dir(
+        &manifest(&[format!("tcp://127.0.0.1:{tcp}"), "udp://127.0.0.1:9".into()]),
+        &sdk_component(),
+    );
+    let up = SpinUp::start(&path, &["--max-sockets-per-instance", "3"]);
+    let open = |query: &str| {
+        let resp = up.get(&format!("/sockets?host=127.0.0.1&port={tcp}&{query}"));
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        resp.text()
+    };
+
+    let text = open("kind=tcp&n=5");
+    assert!(text.starts_with("opened 3, then OSError"), "{text}");
+    let log = up.wait_for_stderr("--max-sockets-per-instance");
+    assert!(
+        log.contains("component `net`: an instance already holds 3 open sockets"),
+        "{log}"
+    );
+    assert!(log.contains("new-socket-limit"), "{log}");
+    // UDP sockets count the same.
+    let text = open("kind=udp&n=4");
+    assert!(text.starts_with("opened 3, then OSError"), "{text}");
+    // Closed sockets are not counted: ten, one at a time; and at the cap,
+    // closing one makes room for the next.
+    assert_eq!(open("kind=tcp&n=10&keep=0"), "opened 10");
+    assert_eq!(open("kind=udp&n=10&keep=0"), "opened 10");
+    let resp = up.get(&format!(
+        "/hold?order=tcp,tcp,tcp,close,tcp&host=127.0.0.1&port={tcp}"
+    ));
+    assert_eq!(resp.text(), "tcp ok | tcp ok | tcp ok | closed | tcp ok");
+    // The refusal was logged once.
+    let log = up.stderr();
+    assert_eq!(log.matches("an instance already holds").count(), 1, "{log}");
+}
+
+/// `[outbound_networking] max_socket_connections` caps the application's
+/// sockets, and `max_total_connections` counts them with every other kind,
+/// as in Spin: past either, a socket fails at once.
+#[test]
+fn the_runtime_config_caps_sockets_and_counts_them_in_the_total() {
+    let tcp = tcp_echo();
+    let (dir, path) = app_dir(
+        &manifest(&[
+            format!("tcp://127.0.0.1:{tcp}"),
+            "redis://127.0.0.1:6379".into(),
+        ]),
+        &sdk_component(),
+    );
+    let rc = dir.path().join("rc.toml");
+    std::fs::write(
+        &rc,
+        "[outbound_networking]\nmax_socket_connections = 2\nmax_total_connections = 3\n",
+    )
+    .unwrap();
+    let up = SpinUp::start(
+        &path,
+        &[
+            "--runtime-config-file",
+            rc.to_str().unwrap(),
+            "--outbound-connection-wait",
+            "200ms",
+        ],
+    );
+    // Each request closes what it opened before it answers, so that the
+    // next one finds every permit free.
+    let hold = |order: &str| {
+        let resp = up.get(&format!(
+            "/hold?order={order}&end=close&host=127.0.0.1&port={tcp}&redis=redis%3A%2F%2F127.0.0.1%3A6379"
+        ));
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        resp.text()
+            .split(" | ")
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+
+    // Two sockets, then the socket cap; closing one lets the next in.
+    let steps = hold("tcp,tcp,tcp,close,tcp");
+    assert_eq!(steps[..2], ["tcp ok", "tcp ok"], "{steps:?}");
+    assert!(steps[2].starts_with("tcp OSError"), "{steps:?}");
+    assert_eq!(steps[3..], ["closed", "tcp ok"], "{steps:?}");
+    let log = up.wait_for_stderr("max_socket_connections` (at");
+    assert!(
+        log.contains("the application already has 2 socket connections open, the runtime config's `[outbound_networking] max_socket_connections` (at "),
+        "{log}"
+    );
+    assert!(log.contains("rc.toml:2)"), "{log}");
+    // A Redis connection and two sockets fill the total: the next Redis
+    // connection waits, then fails.
+    let steps = hold("redis,tcp,tcp,redis");
+    assert_eq!(steps[..3], ["redis ok", "tcp ok", "tcp ok"], "{steps:?}");
+    assert!(steps[3].contains("TooManyConnections"), "{steps:?}");
+    up.wait_for_stderr("max_total_connections` (at");
+    assert_eq!(hold("tcp,tcp"), ["tcp ok", "tcp ok"]);
+
+    // Sockets left open are given back when their instance ends, which
+    // may come a moment after the response.
+    let left_open = format!("/hold?order=tcp,tcp&host=127.0.0.1&port={tcp}");
+    assert_eq!(up.get(&left_open).text(), "tcp ok | tcp ok");
+    let mut again = String::new();
+    for _ in 0..50 {
+        again = up.get(&left_open).text();
+        if again == "tcp ok | tcp ok" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(again, "tcp ok | tcp ok");
+}
+
 /// Python code that speaks a protocol itself (here Redis's, to the real
 /// server) works in a `spin py2wasm` component: `socket.create_connection`
 /// takes `localhost` (the SDK answers it and IP addresses itself) and

@@ -471,8 +471,8 @@ source = "front.wasm"
         "{reflected}"
     );
 
-    // To the application itself, through the listener: the chain depth
-    // travels in a header the callee never sees.
+    // To the application itself, in-process like a chained request: the
+    // callee sees no chain-depth header.
     let (status, body) = call("/front/outbound", "/back/items/8");
     assert_eq!(status, 200, "{body}");
     let reflected: serde_json::Value =
@@ -558,8 +558,8 @@ allowed_outbound_hosts = ["http://v3.spin.internal", "http://self"]
         "{text}"
     );
 
-    // Through the listener (a relative URL: `http://self`), the depth
-    // travels as a header the guest never sees.
+    // To the application itself (a relative URL: `http://self`), the depth
+    // counts the same.
     let v5 = request(up.addr, "GET", "/v5/chain", &[("x-url", "/v5/chain")], b"").unwrap();
     assert_eq!(
         (v5.status, v5.text().as_str()),

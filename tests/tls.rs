@@ -21,6 +21,24 @@ source = "{source}"
 variables = { greeting = "hi", secret = "s" }
 "#;
 
+/// The body of `https://localhost:<port><path>` (on 127.0.0.1), fetched
+/// by curl trusting the test CA in `dir`; a failure fails the test.
+fn https_get(dir: &std::path::Path, port: u16, path: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--fail", "--cacert"])
+        .arg(dir.join("ca.pem"))
+        .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+        .arg(format!("https://localhost:{port}{path}"))
+        .output()
+        .expect("curl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn https_is_served_with_the_given_certificate() {
     let (dir, manifest) = app_dir(MANIFEST, &build_sdk_app(&test_app("sdk-http")));
@@ -37,22 +55,8 @@ fn https_is_served_with_the_given_certificate() {
     );
 
     let url = format!("https://localhost:{}/exact?x=1", up.addr.port());
-    let out = Command::new("curl")
-        .args(["-sS", "--fail", "--cacert"])
-        .arg(dir.path().join("ca.pem"))
-        .args([
-            "--resolve",
-            &format!("localhost:{}:127.0.0.1", up.addr.port()),
-        ])
-        .arg(&url)
-        .output()
-        .expect("curl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let body = https_get(dir.path(), up.addr.port(), "/exact?x=1");
+    let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["headers"]["spin-full-url"], url, "{body}");
 
     // A client that does not trust the certificate is refused by TLS.
@@ -125,4 +129,31 @@ fn a_stalled_handshake_is_cut_off_by_the_header_read_timeout() {
     let mut buf = [0u8; 16];
     // Closed by the server (0 bytes), not by our 20 s read timeout.
     assert_eq!(stalled.read(&mut buf).unwrap(), 0);
+}
+
+/// A request to the application itself (a relative URL, `http://self`) is
+/// routed in-process, so it works while the listener speaks TLS, and the
+/// callee sees the scheme the application is served with.
+#[test]
+fn self_requests_work_while_serving_https() {
+    let manifest = "spin_manifest_version = 2\n[application]\nname = \"tls-self\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"out\"\n[component.out]\nsource = \"{source}\"\nallowed_outbound_hosts = [\"http://self\"]\n";
+    let (dir, manifest) = app_dir(manifest, &build_sdk_app(&test_app("sdk-outbound")));
+    make_certificates(dir.path());
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    let up = SpinUp::start_with(&manifest, &[], |cmd| {
+        cmd.arg("--tls-cert").arg(&cert).arg("--tls-key").arg(&key);
+    });
+    let get = |path: &str| https_get(dir.path(), up.addr.port(), path);
+    // The outer request asks the app for `/nothing`, a route its own code
+    // refuses: that refusal, relayed, is the proof the inner one arrived.
+    assert_eq!(
+        get("/http?url=/nothing"),
+        "502 error: ValueError('no such test route /nothing')"
+    );
+    assert_eq!(
+        get("/http?url=http://self.alt/nothing"),
+        "502 error: ValueError('no such test route /nothing')"
+    );
+    // The application's well-known endpoints answer too.
+    assert_eq!(get("/http?url=/.well-known/spin/health"), "200 OK");
 }

@@ -13,7 +13,7 @@ use spin_runtime::app::LoadOptions;
 use spin_runtime::capabilities::variables::VariableSources;
 use spin_runtime::runtime_config::RuntimeConfig;
 use spin_runtime::{EngineOptions, LoadedApp, RuntimeEngine};
-use spin_trigger_http::{HttpServer, RouteListing, ServerOptions};
+use spin_trigger_http::{HttpServer, PerInstance, RouteListing, ServerOptions};
 use spin_trigger_redis::{BacklogLimits, RedisTrigger, RedisTriggerOptions};
 
 /// Start the application.
@@ -177,26 +177,30 @@ pub struct UpCommand {
     /// (default: each component's `tool.spin-py.max_instance_reuse_count`,
     /// else 1 — a fresh instance per request — for `wasi:http@0.2`
     /// components and 128 for `wasi:http@0.3` ones, as in Spin). Python
-    /// globals persist across the requests an instance serves.
-    #[arg(long, value_name = "N", value_parser = parse_count)]
-    pub max_instance_reuse_count: Option<u32>,
+    /// globals persist across the requests an instance serves. A range
+    /// `LOW..HIGH` (HIGH excluded), as in Spin, draws a count for each new
+    /// instance.
+    #[arg(long, value_name = "N", value_parser = parse_count_range)]
+    pub max_instance_reuse_count: Option<PerInstance<u32>>,
 
     /// How many requests one instance of a `wasi:http@0.3` component
-    /// (spin-sdk 4.x/5.x) may serve at once, as in Spin.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = parse_count)]
-    pub max_instance_concurrent_reuse_count: u32,
+    /// (spin-sdk 4.x/5.x) may serve at once, as in Spin (or a range
+    /// `LOW..HIGH`, drawn for each new instance).
+    #[arg(long, value_name = "N", default_value = "16", value_parser = parse_count_range)]
+    pub max_instance_concurrent_reuse_count: PerInstance<u32>,
 
     /// How long an idle instance is kept for the next request: one of a
     /// `wasi:http@0.3` component, as in Spin, or one of a `wasi:http@0.2`
-    /// component reused under `--max-instance-reuse-count`.
+    /// component reused under `--max-instance-reuse-count` (or a range
+    /// `LOW..HIGH`, e.g. `1..8s`, drawn for each new instance).
     #[arg(
         long,
         default_value = "1",
         value_name = "SECONDS",
-        value_parser = parse_seconds,
+        value_parser = parse_seconds_range,
         allow_hyphen_values = true
     )]
-    pub idle_instance_timeout: Duration,
+    pub idle_instance_timeout: PerInstance<Duration>,
 
     /// The most instances of one `wasi:http@0.3` component alive at once;
     /// more requests wait for one of them (default: one per CPU core, at least
@@ -208,6 +212,12 @@ pub struct UpCommand {
     /// once (sent, response headers not yet in); more wait for a slot.
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_outbound_http_per_instance: u32,
+
+    /// The most sockets (`wasi:sockets` TCP and UDP) one instance may hold
+    /// open at once; creating another fails (`new-socket-limit`, or `other`
+    /// in wasi:sockets 0.3). 0 refuses every socket.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_sockets_per_instance: u32,
 
     /// The most hops a chain of in-process requests
     /// (`http://<component>.spin.internal`) may take; the request one hop
@@ -486,6 +496,7 @@ impl UpCommand {
             connection_limits: runtime_config.connection_limits.clone(),
             outbound_connection_wait: Some(self.outbound_connection_wait),
             max_outbound_http_per_instance: Some(self.max_outbound_http_per_instance as usize),
+            max_sockets_per_instance: Some(self.max_sockets_per_instance as usize),
             max_chain_depth: Some(self.max_chain_depth),
             follow: (!self.follow.is_empty()).then(|| self.follow.clone()),
             truncate_logs: self.truncate_logs,
@@ -867,15 +878,51 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("expected a size like 512M, got `{s}`"))
 }
 
-/// A count of at least 1; Spin's ranges (`1..8`) are refused by name.
-fn parse_count(s: &str) -> Result<u32, String> {
-    if let Some((low, high)) = s.split_once("..") {
+/// A count of at least 1, or, as in Spin, a range `LOW..HIGH` (HIGH
+/// excluded) drawn from for each new instance.
+fn parse_count_range(s: &str) -> Result<PerInstance<u32>, String> {
+    parse_range(s, parse_count)
+}
+
+/// A duration ([`parse_seconds`]), or, as in Spin, a range `LOW..HIGH`
+/// (HIGH excluded) drawn from for each new instance. A unit after HIGH
+/// applies to LOW too when LOW has none (`1..8s`, `100..250ms`).
+fn parse_seconds_range(s: &str) -> Result<PerInstance<Duration>, String> {
+    let Some((low, high)) = s.split_once("..") else {
+        return parse_seconds(s).map(PerInstance::Value);
+    };
+    let high = high.trim();
+    let unit = &high[high.trim_end_matches(char::is_alphabetic).len()..];
+    let low_has_unit = low.trim().ends_with(char::is_alphabetic);
+    let low = if low_has_unit || high.starts_with('=') {
+        low.to_owned()
+    } else {
+        format!("{}{unit}", low.trim())
+    };
+    parse_range(&format!("{low}..{high}"), parse_seconds)
+}
+
+/// `LOW..HIGH` (HIGH excluded, LOW below it) of values `parse` reads, or one
+/// such value.
+fn parse_range<T: Copy + PartialOrd>(
+    s: &str,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<PerInstance<T>, String> {
+    let Some((low, high)) = s.split_once("..") else {
+        return parse(s).map(PerInstance::Value);
+    };
+    if high.starts_with('=') {
         return Err(format!(
-            "`{s}` is a range, which Spin samples for each new instance; this host takes one value (e.g. `{}` or `{}`)",
-            low.trim(),
-            high.trim()
+            "`{s}`: a range is written `LOW..HIGH`, HIGH excluded, as in Spin (`1..=8` is written `1..9`)"
         ));
     }
+    PerInstance::between(parse(low)?, parse(high)?).ok_or_else(|| {
+        format!("`{s}` holds no value: HIGH is excluded, so it must be above LOW (e.g. `1..8`)")
+    })
+}
+
+/// A count of at least 1.
+fn parse_count(s: &str) -> Result<u32, String> {
     match s.trim().parse::<u32>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!("expected a whole number of at least 1, got `{s}`")),
@@ -888,7 +935,7 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
     let text = s.trim();
     if let Some((low, high)) = text.split_once("..") {
         return Err(format!(
-            "`{s}` is a range, which Spin samples for each new instance; this host takes one value (e.g. `{}` or `{}`)",
+            "`{s}` is a range; Spin draws this setting for each new instance, this host takes one value for all (e.g. `{}` or `{}`)",
             low.trim(),
             high.trim()
         ));
@@ -948,14 +995,36 @@ mod tests {
     }
 
     #[test]
-    fn counts_are_whole_and_ranges_are_named() {
-        assert_eq!(parse_count("128"), Ok(128));
-        assert!(parse_count("0").is_err());
-        assert!(parse_count("1.5").is_err());
+    fn counts_are_whole_and_ranges_are_spin_s() {
+        assert_eq!(parse_count_range("128"), Ok(PerInstance::Value(128)));
+        assert_eq!(parse_count_range("1..8"), Ok(PerInstance::Between(1, 8)));
+        for bad in ["0", "1.5", "0..8", "8..8", "8..1", "1..", "..8", "1..8..9"] {
+            assert!(parse_count_range(bad).is_err(), "{bad}");
+        }
         assert!(
-            parse_count("1..8")
+            parse_count_range("8..2")
                 .unwrap_err()
-                .contains("`1..8` is a range")
+                .contains("HIGH is excluded")
         );
+        assert!(
+            parse_count_range("1..=8")
+                .unwrap_err()
+                .contains("`1..=8` is written `1..9`")
+        );
+    }
+
+    #[test]
+    fn duration_ranges_share_the_unit_of_their_end() {
+        let range = |s: &str| parse_seconds_range(s).unwrap();
+        let ms = Duration::from_millis;
+        assert_eq!(range("1..8s"), PerInstance::Between(ms(1000), ms(8000)));
+        assert_eq!(range("500ms..2s"), PerInstance::Between(ms(500), ms(2000)));
+        assert_eq!(range("100..250ms"), PerInstance::Between(ms(100), ms(250)));
+        assert_eq!(range("0.5..2"), PerInstance::Between(ms(500), ms(2000)));
+        assert_eq!(range("3"), PerInstance::Value(ms(3000)));
+        assert_eq!(range("1.. 8s"), PerInstance::Between(ms(1000), ms(8000)));
+        for bad in ["2s..1s", "1..1s", "0..1s", "1..x"] {
+            assert!(parse_seconds_range(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! Spin's caps on outbound connections: `max_connections` in
 //! `[outbound_http]`, `[outbound_redis]`, `[outbound_pg]`,
 //! `[outbound_mysql]` and `[outbound_mqtt]` (one kind of connection each),
-//! and `[outbound_networking] max_total_connections` (every kind together;
-//! WASI sockets are not counted). `spin-runtime`'s
+//! `[outbound_networking] max_socket_connections` (the guest's own WASI
+//! sockets) and `[outbound_networking] max_total_connections` (every kind
+//! together, sockets included). `spin-runtime`'s
 //! `capabilities/connection_quota.rs` enforces them.
 
 use std::collections::BTreeMap;
@@ -24,6 +25,8 @@ pub enum Outbound {
     Mysql,
     /// Guest MQTT connections.
     Mqtt,
+    /// The guest's own TCP and UDP sockets (`wasi:sockets`).
+    Socket,
 }
 
 impl Outbound {
@@ -36,6 +39,7 @@ impl Outbound {
             Self::Postgres => "[outbound_pg] max_connections",
             Self::Mysql => "[outbound_mysql] max_connections",
             Self::Mqtt => "[outbound_mqtt] max_connections",
+            Self::Socket => "[outbound_networking] max_socket_connections",
         }
     }
 
@@ -47,6 +51,7 @@ impl Outbound {
             Self::Postgres => "PostgreSQL",
             Self::Mysql => "MySQL",
             Self::Mqtt => "MQTT",
+            Self::Socket => "socket",
         }
     }
 

@@ -172,9 +172,6 @@ impl ErrorKind {
             Self::UnknownKey { expected, .. } => {
                 format!("the keys allowed here are {}", list(expected))
             }
-            Self::UnsupportedKey { key } if key.ends_with("max_socket_connections") => {
-                "remove it; this host does not count socket connections (nor does `max_total_connections` count sockets)".into()
-            }
             Self::InvalidBlockedNetwork { .. } => {
                 "write a CIDR block such as \"10.0.0.0/8\" or \"fd00::/8\", a single address, or \"private\" for every address that is not globally routable".into()
             }

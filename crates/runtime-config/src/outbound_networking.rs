@@ -1,8 +1,7 @@
 //! `[outbound_networking]`: the networks no outbound connection may reach
 //! (checked by `spin-runtime`'s `capabilities/allow_list.rs` and by the
-//! outbound HTTP client), and the cap on connections of every kind together
-//! (see [`crate::connection_limits`]). Spin's `max_socket_connections` is
-//! refused by name: this host does not count socket connections.
+//! outbound HTTP client), the cap on the guests' own sockets and the cap on
+//! connections of every kind together (see [`crate::connection_limits`]).
 
 use crate::connection_limits::ConnectionLimits;
 use crate::error::{ErrorKind, RuntimeConfigError};
@@ -10,7 +9,8 @@ use crate::table::Table;
 use spin_outbound_networking::{BlockRule, BlockedNetworks, BlockedRange};
 
 /// `[outbound_networking]`: `block_networks`, returned, and
-/// `max_total_connections`, recorded in `limits`.
+/// `max_socket_connections` and `max_total_connections`, recorded in
+/// `limits`.
 pub(crate) fn parse_table(
     table: &Table,
     limits: &mut ConnectionLimits,
@@ -21,14 +21,11 @@ pub(crate) fn parse_table(
         "max_total_connections",
     ];
     table.check_keys(KEYS)?;
-    if let Some((key, _)) = table.get("max_socket_connections") {
-        return Err(table.file.error(
-            key.span(),
-            ErrorKind::UnsupportedKey {
-                key: table.child_name(key.get_ref()),
-            },
-        ));
-    }
+    limits.read(
+        table,
+        "max_socket_connections",
+        Some(crate::connection_limits::Outbound::Socket),
+    )?;
     limits.read(table, "max_total_connections", None)?;
     let Some((key, value)) = table.get("block_networks") else {
         return Ok(BlockedNetworks::default());
@@ -100,16 +97,26 @@ mod tests {
         assert!(
             matches!(err.kind(), ErrorKind::UnknownKey { key, .. } if key == "blocked_networks")
         );
-        let err = parse_err("[outbound_networking]\nmax_socket_connections = 10\n");
+        let err = parse_err("[outbound_networking]\nmax_socket_connections = -1\n");
         assert_eq!(err.line(), Some(2));
-        assert!(
-            matches!(err.kind(), ErrorKind::UnsupportedKey { key } if key == "outbound_networking.max_socket_connections"),
-            "{err}"
+        assert!(matches!(err.kind(), ErrorKind::WrongType { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_socket_cap_is_read_with_its_origin_and_checked_against_the_total() {
+        use crate::connection_limits::Outbound;
+        let config = parse_ok(
+            "[outbound_networking]\nmax_total_connections = 4\nmax_socket_connections = 6\n",
         );
+        let limits = &config.connection_limits;
+        let socket = limits.of(Outbound::Socket).unwrap();
+        assert_eq!((socket.max, socket.origin.as_str()), (6, "conf/rc.toml:3"));
+        let shadowed = limits.shadowed();
+        assert_eq!(shadowed.len(), 1, "{shadowed:?}");
         assert!(
-            err.to_string()
-                .contains("does not count socket connections"),
-            "{err}"
+            shadowed[0]
+                .contains("`[outbound_networking] max_socket_connections` (6, at conf/rc.toml:3)"),
+            "{shadowed:?}"
         );
     }
 }

@@ -15,6 +15,7 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 use crate::capabilities::PROVIDED_SPIN_INTERFACES;
 use crate::capabilities::connections::ConnectionState;
 use crate::capabilities::outbound_http::OutboundHttp;
+use crate::capabilities::sockets::held::{HeldSockets, SocketCaps};
 use crate::capabilities::unsupported::define_unsupported_imports;
 use crate::capabilities::variables::{ApplicationVariables, VariableSources, VariablesState};
 use crate::component_cache::load_component;
@@ -68,6 +69,8 @@ pub struct LoadOptions {
     /// Outbound HTTP requests one instance may have in flight (`None`: the
     /// default, 32).
     pub max_outbound_http_per_instance: Option<usize>,
+    /// Sockets one instance may hold open (`None`: the default, 64).
+    pub max_sockets_per_instance: Option<usize>,
     /// How many in-process hops a chain of requests may take (`None`: the
     /// default, 10).
     pub max_chain_depth: Option<u32>,
@@ -110,6 +113,8 @@ pub struct ComponentConfig {
     pub socket_grants: crate::capabilities::sockets::SocketGrants,
     /// The socket destinations whose refusal was logged.
     pub socket_refusals: crate::capabilities::sockets::RefusalLog,
+    /// How many sockets its instances may hold.
+    pub socket_caps: Arc<SocketCaps>,
     /// Key-value store labels it may open.
     pub key_value_stores: Vec<String>,
     /// SQLite database labels it may open.
@@ -328,6 +333,11 @@ impl LoadedApp {
                 &allowed_hosts,
             ),
             socket_refusals: Default::default(),
+            socket_caps: Arc::new(SocketCaps::new(
+                &component.id,
+                services.max_sockets_per_instance(),
+                services.connection_quotas.clone(),
+            )),
             allowed_hosts,
             key_value_stores: component.key_value_stores.clone(),
             sqlite_databases: component.sqlite_databases.clone(),
@@ -373,19 +383,14 @@ impl LoadedApp {
         crate::capabilities::sqlite::run_on_default_database(&self.services, statements).await
     }
 
-    /// Tells the application where its HTTP trigger listens, so that
-    /// components can send requests to it (relative URLs, `self.alt`).
-    pub fn serving_at(&self, addr: std::net::SocketAddr) {
-        self.services.set_app_address(addr);
-    }
-
     /// `template` with the application's `{{ variables }}` filled in (a
     /// Redis trigger's `address`, for instance).
     pub fn expand(&self, template: &str) -> Result<String> {
         self.variables.expand(template)
     }
 
-    /// Lets components reach each other in-process (service chaining).
+    /// Lets components reach each other, and the application itself,
+    /// in-process (service chaining, relative URLs and `self.alt`).
     pub fn set_component_requests(&self, components: Arc<dyn crate::services::ComponentRequests>) {
         self.services.set_component_requests(components);
     }
@@ -440,6 +445,7 @@ impl LoadedApp {
             mqtt: ConnectionState::new(config.clone()),
             postgres: ConnectionState::new(config.clone()),
             mysql: ConnectionState::new(config.clone()),
+            sockets: HeldSockets::new(config.socket_caps.clone()),
             stderr_capture,
         };
         let mut store = Store::new(&self.engine.engine, state);

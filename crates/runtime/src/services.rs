@@ -12,7 +12,6 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::limits::Limit;
 use rusqlite::{Connection, ErrorCode};
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -27,6 +26,7 @@ use crate::capabilities::outbound_http::{
 };
 use crate::capabilities::postgres::PgPool;
 use crate::capabilities::redis::RedisPool;
+use crate::capabilities::sockets::held::DEFAULT_MAX_SOCKETS_PER_INSTANCE;
 use crate::runtime_config::{DatabaseLocation, KeyValueBackend, Stores};
 use spin_outbound_networking::BlockedNetworks;
 
@@ -47,13 +47,12 @@ pub struct AppServices {
     /// Addresses no outbound connection may reach (runtime config).
     blocked_networks: BlockedNetworks,
     max_outbound_http_per_instance: usize,
+    max_sockets_per_instance: usize,
     /// The most in-process hops a chain of requests may take.
     max_chain_depth: u32,
     stores: Stores,
     /// The most bytes one SQLite result (or value) may hold.
     max_result_bytes: usize,
-    /// Where the application's HTTP trigger listens, for self requests.
-    app_address: OnceLock<SocketAddr>,
     components: OnceLock<Arc<dyn ComponentRequests>>,
     databases: Mutex<HashMap<DatabaseKey, Arc<Database>>>,
 }
@@ -70,8 +69,9 @@ pub type ChainedResponse = std::pin::Pin<
     >,
 >;
 
-/// Service chaining: the HTTP trigger hands a request to one of the
-/// application's components in-process, without a socket.
+/// Service chaining and requests to the application itself: the HTTP
+/// trigger hands a request to one of the application's components, or to
+/// its router, in-process, without a socket.
 pub trait ComponentRequests: Send + Sync {
     /// Sends `request` to the component `id`.
     fn send(
@@ -79,6 +79,10 @@ pub trait ComponentRequests: Send + Sync {
         id: &str,
         request: http::Request<wasmtime_wasi_http::WasiBody>,
     ) -> ChainedResponse;
+
+    /// Sends `request` (a relative URL, or one to `self.alt`) to the
+    /// application, routed by its path as a client's request would be.
+    fn send_to_app(&self, request: http::Request<wasmtime_wasi_http::WasiBody>) -> ChainedResponse;
 }
 
 /// What makes two opens share one connection: the same file with the same
@@ -107,10 +111,10 @@ impl AppServices {
             mqtt_max_payload: None,
             blocked_networks: BlockedNetworks::default(),
             max_outbound_http_per_instance: DEFAULT_MAX_REQUESTS_PER_INSTANCE,
+            max_sockets_per_instance: DEFAULT_MAX_SOCKETS_PER_INSTANCE,
             max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
             stores,
             max_result_bytes,
-            app_address: OnceLock::new(),
             components: OnceLock::new(),
             databases: Mutex::default(),
         }
@@ -121,7 +125,8 @@ impl AppServices {
     /// HTTPS, the HTTP client's connection reuse (`outbound_http`), the caps
     /// on connections (`connection_limits`, waited for up to
     /// `outbound_connection_wait`), at most `max_outbound_http_per_instance`
-    /// outbound HTTP requests in flight per instance (at least 1), and
+    /// outbound HTTP requests in flight per instance (at least 1), at most
+    /// `max_sockets_per_instance` open sockets per instance, and
     /// chains of in-process requests at most `max_chain_depth` hops deep (at
     /// least 1). Fails when a `client_tls` entry's certificates cannot be
     /// used.
@@ -148,6 +153,9 @@ impl AppServices {
             .max_outbound_http_per_instance
             .unwrap_or(DEFAULT_MAX_REQUESTS_PER_INSTANCE)
             .max(1);
+        self.max_sockets_per_instance = options
+            .max_sockets_per_instance
+            .unwrap_or(DEFAULT_MAX_SOCKETS_PER_INSTANCE);
         Ok(self)
     }
 
@@ -161,32 +169,21 @@ impl AppServices {
         self.max_outbound_http_per_instance
     }
 
+    /// How many sockets one instance may hold open.
+    pub fn max_sockets_per_instance(&self) -> usize {
+        self.max_sockets_per_instance
+    }
+
     /// How many in-process hops (`http://<component>.spin.internal`) a
     /// chain of requests may take.
     pub fn max_chain_depth(&self) -> u32 {
         self.max_chain_depth
     }
 
-    /// Records where the HTTP trigger listens. A wildcard address (all
-    /// interfaces) is reached on loopback.
-    pub fn set_app_address(&self, addr: SocketAddr) {
-        let ip = match addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        let _ = self.app_address.set(SocketAddr::new(ip, addr.port()));
-    }
-
     /// How many bytes of one database result an instance may hold (its
     /// memory limit).
     pub fn max_result_bytes(&self) -> usize {
         self.max_result_bytes
-    }
-
-    /// Where requests to the application itself go, once it listens.
-    pub fn app_address(&self) -> Option<SocketAddr> {
-        self.app_address.get().copied()
     }
 
     /// Tells the application how to reach its components in-process (the

@@ -8,6 +8,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::capabilities::connections::ConnectionState;
 use crate::capabilities::outbound_http::OutboundHttp;
+use crate::capabilities::sockets::held::{HeldSockets, SocketsView};
 use crate::capabilities::variables::VariablesState;
 use crate::logs::{CaptureSince, OutputCapture};
 use crate::memory_budget::InstanceLimits;
@@ -34,6 +35,8 @@ pub struct HostState {
     pub(crate) postgres: ConnectionState,
     /// The MySQL capability's own state.
     pub(crate) mysql: ConnectionState,
+    /// The sockets the guest holds open (wasmtime-wasi implements them).
+    pub(crate) sockets: HeldSockets,
     /// What the guest writes to stderr, under `spin up --dev`.
     pub(crate) stderr_capture: Option<OutputCapture>,
 }
@@ -85,6 +88,19 @@ impl HostState {
     pub fn set_request_timeout(&mut self, timeout: Duration) {
         let reserve = (timeout / 4).min(Duration::from_secs(1));
         self.sqlite.deadline = Instant::now().checked_add(timeout - reserve);
+    }
+}
+
+impl HostState {
+    /// wasmtime-wasi's sockets with the count of those held.
+    pub(crate) fn sockets_view(&mut self) -> SocketsView<'_> {
+        SocketsView {
+            wasi: wasmtime_wasi::sockets::WasiSocketsCtxView {
+                ctx: self.wasi.sockets(),
+                table: &mut self.table,
+            },
+            held: &mut self.sockets,
+        }
     }
 }
 

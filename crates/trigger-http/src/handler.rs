@@ -18,6 +18,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use crate::cut_short::{FailUnlessSettled, GuestFailed, body_left_open, stated_length};
 use crate::host::{self, BadHost};
 use crate::overload::Burst;
+use crate::per_instance::PerInstance;
 use crate::read_ahead::ReadAhead;
 use crate::request_body::{self, BodyBroken, WatchedBody};
 use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, Idle, InstancePool};
@@ -64,11 +65,11 @@ impl Handler {
         router: Router<RouteTarget>,
         options: ServerOptions,
     ) -> Self {
-        let reuse_count = |c: &spin_manifest::Component, default| {
+        let reuse_count = |c: &spin_manifest::Component, default: u32| {
             options
                 .max_instance_reuse_count
-                .or(c.max_instance_reuse_count)
-                .unwrap_or(default)
+                .or(c.max_instance_reuse_count.map(PerInstance::Value))
+                .unwrap_or(PerInstance::Value(default))
         };
         let pool = InstancePool::new(
             app.app
@@ -88,7 +89,7 @@ impl Handler {
             if let Some(HttpHandlerPre::Wasi03(pre)) = &loaded.handler {
                 let max_requests = reuse_count(c, DEFAULT_WASI03_REUSE_COUNT);
                 let max_concurrent = options.max_instance_concurrent_reuse_count;
-                let shared = max_requests > 1 && max_concurrent > 1;
+                let shared = max_requests.most() > 1 && max_concurrent.most() > 1;
                 let max_instances = options.max_instances_per_component.unwrap_or(if shared {
                     default_max_instances_per_component()
                 } else {
@@ -180,19 +181,9 @@ impl Handler {
             }
         }
         let path = req.uri().path().to_string();
-        if let Some(endpoint) = path.strip_prefix(WELL_KNOWN_PREFIX) {
-            return Ok(self.well_known(endpoint));
-        }
-        let Some(matched) = self.router.route(&path) else {
-            return Ok(text(StatusCode::NOT_FOUND, "Not Found"));
-        };
-        let response = match matched.target {
-            RouteTarget::Static(r) => static_response(r),
-            RouteTarget::Component(id) => {
-                let component = self
-                    .app
-                    .component(id)
-                    .expect("every routed component was loaded");
+        let response = match self.route(&path) {
+            Routed::Answered(answer) => answer,
+            Routed::ToComponent(matched, component) => {
                 let (parts, body) = req.into_parts();
                 // Only the HTTP/1.x body's pauses are timed (see
                 // `request_body.rs`).
@@ -212,6 +203,27 @@ impl Handler {
             }
         };
         Ok(response)
+    }
+
+    /// The component that serves `path`, with the match; or the answer when
+    /// no component does (a well-known endpoint, a static response, 404).
+    fn route<'a>(&'a self, path: &'a str) -> Routed<'a> {
+        if let Some(endpoint) = path.strip_prefix(WELL_KNOWN_PREFIX) {
+            return Routed::Answered(self.well_known(endpoint));
+        }
+        let Some(matched) = self.router.route(path) else {
+            return Routed::Answered(text(StatusCode::NOT_FOUND, "Not Found"));
+        };
+        match matched.target {
+            RouteTarget::Static(r) => Routed::Answered(static_response(r)),
+            RouteTarget::Component(id) => {
+                let component = self
+                    .app
+                    .component(id)
+                    .expect("every routed component was loaded");
+                Routed::ToComponent(matched, component)
+            }
+        }
     }
 
     fn well_known(&self, endpoint: &str) -> Response<HyperOutgoingBody> {
@@ -242,15 +254,9 @@ impl Handler {
         client: SocketAddr,
         local: Option<SocketAddr>,
     ) -> Response<HyperOutgoingBody> {
-        // A request to the application itself (`http://self`) carries its
-        // chain depth in a header: trusted from loopback only, and never
-        // shown to the guest.
-        if let Some(depth) = req.headers_mut().remove(CHAIN_DEPTH_HEADER)
-            && client.ip().is_loopback()
-            && let Some(depth) = depth.to_str().ok().and_then(|d| d.parse::<u32>().ok())
-        {
-            req.extensions_mut().insert(ChainDepth(depth));
-        }
+        // The chain depth comes with in-process requests alone, as an
+        // extension; a client's header claiming one is dropped.
+        req.headers_mut().remove(CHAIN_DEPTH_HEADER);
         let host = req
             .headers()
             .get(http::header::HOST)
@@ -389,8 +395,8 @@ impl Handler {
             async move {
                 let _permit = permit;
                 let started = std::time::Instant::now();
-                let (mut store, proxy, uses) = match pool.take(&id) {
-                    Some(idle) => (idle.store, Some(idle.proxy), idle.uses),
+                let (mut store, proxy, lifetime) = match pool.take(&id) {
+                    Some(idle) => (idle.store, Some(idle.proxy), idle.lifetime),
                     None => {
                         let mut store = app.new_store(&component);
                         // What is left of the queue wait, within the
@@ -404,7 +410,7 @@ impl Handler {
                         if let Some(deadline) = deadline {
                             store.data_mut().wait_for_memory_until(deadline);
                         }
-                        (store, None, 0)
+                        (store, None, pool.new_lifetime(&id))
                     }
                 };
                 // Declared after the store, so dropped before it when the
@@ -442,8 +448,15 @@ impl Handler {
                 );
                 match outcome {
                     Ok(Ok(proxy)) => {
-                        let uses = uses + 1;
-                        pool.give_back(&id, Idle { store, proxy, uses });
+                        let lifetime = lifetime.served_one();
+                        pool.give_back(
+                            &id,
+                            Idle {
+                                store,
+                                proxy,
+                                lifetime,
+                            },
+                        );
                         Ok(())
                     }
                     Ok(Err(err)) => Err(match NoMemoryForInstance::in_error(&err) {
@@ -557,6 +570,34 @@ impl Handler {
     }
 }
 
+impl Handler {
+    /// A request to the application itself (a relative URL, or
+    /// `http://self.alt/...`), routed by its path as a client's request is,
+    /// in-process.
+    pub(crate) async fn handle_self(
+        &self,
+        request: Request<wasmtime_wasi_http::WasiBody>,
+    ) -> Result<Response<HyperOutgoingBody>, wasmtime_wasi_http::Error> {
+        let path = request.uri().path().to_owned();
+        let (matched, component) = match self.route(&path) {
+            Routed::ToComponent(matched, component) => (matched, component),
+            Routed::Answered(answer) => return Ok(answer),
+        };
+        let caller = SocketAddr::from(([127, 0, 0, 1], 0));
+        Ok(self
+            .run_component(component, &matched, request, caller, None)
+            .await)
+    }
+}
+
+/// Where a request's path leads.
+enum Routed<'a> {
+    /// To a component, by this route.
+    ToComponent(RouteMatch<'a, RouteTarget>, &'a Arc<LoadedComponent>),
+    /// Nowhere: the trigger answers it itself.
+    Answered(Response<HyperOutgoingBody>),
+}
+
 /// The HTTP trigger as the runtime's way to reach components in-process.
 pub(crate) struct ChainedRequests(pub(crate) std::sync::Weak<Handler>);
 
@@ -573,6 +614,19 @@ impl spin_runtime::services::ComponentRequests for ChainedRequests {
                 .upgrade()
                 .ok_or(wasmtime_wasi_http::Error::DestinationNotFound)?;
             handler.handle_chained(&id, request).await
+        })
+    }
+
+    fn send_to_app(
+        &self,
+        request: Request<wasmtime_wasi_http::WasiBody>,
+    ) -> spin_runtime::services::ChainedResponse {
+        let handler = self.0.clone();
+        Box::pin(async move {
+            let handler = handler
+                .upgrade()
+                .ok_or(wasmtime_wasi_http::Error::DestinationNotFound)?;
+            handler.handle_self(request).await
         })
     }
 }

@@ -16,6 +16,7 @@ use crate::connection::{BusyBody, ClockedIo, ConnectionClock};
 use crate::handler::{ChainedRequests, Handler, RouteTarget};
 use crate::no_content::without_content;
 use crate::overload::{self, Backoff, Burst};
+use crate::per_instance::PerInstance;
 use spin_manifest::HttpRoute;
 use spin_routes::Router;
 use spin_runtime::LoadedApp;
@@ -37,14 +38,14 @@ pub struct ServerOptions {
     /// How many requests one instance may serve, for every component;
     /// `None` leaves it to each component's manifest setting (whose absence
     /// means a fresh instance per request).
-    pub max_instance_reuse_count: Option<u32>,
+    pub max_instance_reuse_count: Option<PerInstance<u32>>,
     /// The most idle instances kept per component for reuse.
     pub max_idle_instances: usize,
     /// How many requests one instance of a `wasi:http@0.3` component serves
     /// at once.
-    pub max_instance_concurrent_reuse_count: u32,
-    /// How long an idle instance of a `wasi:http@0.3` component is kept.
-    pub idle_instance_timeout: Duration,
+    pub max_instance_concurrent_reuse_count: PerInstance<u32>,
+    /// How long an idle instance is kept.
+    pub idle_instance_timeout: PerInstance<Duration>,
     /// The most instances of one `wasi:http@0.3` component alive at once;
     /// further requests wait for one of them. `None`: see
     /// [`default_max_instances_per_component`].
@@ -107,8 +108,8 @@ impl Default for ServerOptions {
             max_concurrent_instances: 128,
             max_queue_wait: Duration::from_secs(10),
             max_instance_reuse_count: None,
-            max_instance_concurrent_reuse_count: 16,
-            idle_instance_timeout: Duration::from_secs(1),
+            max_instance_concurrent_reuse_count: PerInstance::Value(16),
+            idle_instance_timeout: PerInstance::Value(Duration::from_secs(1)),
             max_instances_per_component: None,
             max_idle_instances: 16,
             header_read_timeout: Duration::from_secs(10),
@@ -141,8 +142,6 @@ pub struct RouteListing {
 /// An application's HTTP server.
 pub struct HttpServer {
     handler: Arc<Handler>,
-    /// Told where the server listens, for the components' self requests.
-    app: Arc<LoadedApp>,
 }
 
 impl HttpServer {
@@ -172,11 +171,11 @@ impl HttpServer {
         Ok(Self {
             handler: {
                 let handler = Arc::new(Handler::new(app.clone(), router, options));
-                // Service chaining reaches components through the handler.
+                // Service chaining and self requests reach components
+                // through the handler.
                 app.set_component_requests(Arc::new(ChainedRequests(Arc::downgrade(&handler))));
                 handler
             },
-            app,
         })
     }
 
@@ -255,9 +254,6 @@ impl HttpServer {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<()> {
-        if let Ok(addr) = listener.local_addr() {
-            self.app.serving_at(addr);
-        }
         let options = self.handler.options();
         let max_connections = options
             .max_connections

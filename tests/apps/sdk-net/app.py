@@ -24,6 +24,20 @@ def show(value):
     return repr(getattr(value, "value", value))
 
 
+def open_socket(kind, args):
+    """A TCP socket connected to `host`:`port`, or a new UDP socket."""
+    if kind == "udp":
+        return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(5)
+    try:
+        sock.connect((args["host"], int(args["port"])))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class IncomingHandler(http.IncomingHandler):
     def handle_request(self, request: Request) -> Response:
         path, _, query = request.uri.partition("?")
@@ -89,15 +103,37 @@ class IncomingHandler(http.IncomingHandler):
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as conn:
                 conn.bind(("0.0.0.0", int(args["port"])))
                 return "bound"
+        if path == "/sockets":
+            # Opens `n` sockets of `kind` (tcp: connected to host:port; udp:
+            # created), keeping them all open unless `keep=0`; reports how
+            # many opened, and the error that stopped it.
+            held, opened = [], 0
+            try:
+                for _ in range(int(args["n"])):
+                    sock = open_socket(args["kind"], args)
+                    opened += 1
+                    if args.get("keep") == "0":
+                        sock.close()
+                    else:
+                        held.append(sock)
+                return f"opened {opened}"
+            except OSError as e:
+                return f"opened {opened}, then {e!r}"
+            finally:
+                for sock in held:
+                    sock.close()
         if path == "/hold":
             # `order`: kinds to open one after another, keeping each open
             # (`close` closes the newest); each step's outcome is reported.
+            # With `end=close`, whatever is still open is closed before the
+            # answer; otherwise it stays open until the instance ends.
             opened, outcomes = [], []
             openers = {
                 "redis": lambda: redis.open(args["redis"]),
                 "pg": lambda: postgres.open(args["pg"]),
                 "mysql": lambda: mysql.open(args["mysql"]),
                 "mqtt": lambda: mqtt.open(args["mqtt"], "", "", 30),
+                "tcp": lambda: open_socket("tcp", args),
             }
             for step in args["order"].split(","):
                 if step == "close":
@@ -109,5 +145,8 @@ class IncomingHandler(http.IncomingHandler):
                     outcomes.append(f"{step} ok")
                 except Exception as e:
                     outcomes.append(f"{step} {e!r}")
+            if args.get("end") == "close":
+                while opened:
+                    opened.pop().__exit__(None, None, None)
             return " | ".join(outcomes)
         raise ValueError(f"no such test route {path}")

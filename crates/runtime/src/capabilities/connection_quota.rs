@@ -11,6 +11,10 @@
 //! `connection-limit-reached`, or a connection failure that says so). The
 //! kind's permit is taken first, so no total permit is held while waiting
 //! behind connections of the same kind.
+//!
+//! A guest's own socket (`[outbound_networking] max_socket_connections`)
+//! never waits: past a cap it fails at once, as in Spin, because a guest
+//! that holds sockets while it waits for another could wait for itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -54,6 +58,17 @@ impl Permits {
             kind: self.kind,
             limit: self.limit.clone(),
             wait,
+        }
+    }
+
+    /// A permit if one is free now.
+    fn try_acquire(&self) -> Result<OwnedSemaphorePermit, QuotaReached> {
+        match self.semaphore.clone().try_acquire_owned() {
+            Ok(permit) => {
+                self.refused.store(false, Ordering::Relaxed);
+                Ok(permit)
+            }
+            Err(_) => Err(self.reached(Duration::ZERO)),
         }
     }
 
@@ -102,12 +117,26 @@ fn hint(kind: Option<Outbound>) -> &'static str {
         Some(Outbound::Http) => {
             "raise `[outbound_http] max_connections`; idle pooled connections count too, and `connection_pooling = false` closes them at once"
         }
+        Some(Outbound::Socket) => {
+            "raise `[outbound_networking] max_socket_connections`, or have the component close sockets sooner (each open socket holds a permit until it is closed or its instance ends)"
+        }
         Some(_) => {
             "raise the cap, or have the component close connections sooner (each open connection holds a permit until it is closed or its request ends)"
         }
         None => {
             "raise `[outbound_networking] max_total_connections`; it counts every kind together, idle pooled outbound HTTP connections included"
         }
+    }
+}
+
+/// Logs `reached` for `component` if it is the first refusal since a
+/// permit was last free at once.
+fn log_refusal(component: &str, reached: &QuotaReached) {
+    if reached.first {
+        tracing::warn!(
+            "component `{component}`: {reached} (logged once until a permit is free at once again)\n\nhint: {}",
+            reached.hint()
+        );
     }
 }
 
@@ -138,6 +167,10 @@ impl std::fmt::Display for QuotaReached {
             0 => write!(
                 f,
                 "too many connections: the runtime config's `{setting}` (at {origin}) is 0, so no {noun} connection may be made"
+            ),
+            max if self.wait.is_zero() => write!(
+                f,
+                "too many connections: the application already has {max} {noun} connections open, the runtime config's `{setting}` (at {origin})"
             ),
             max => write!(
                 f,
@@ -208,14 +241,32 @@ impl ConnectionQuotas {
         component: &str,
         kind: Outbound,
     ) -> Result<ConnectionPermit, QuotaReached> {
-        self.acquire(kind).await.inspect_err(|reached| {
-            if reached.first {
-                tracing::warn!(
-                    "component `{component}`: {reached} (logged once until a permit is free at once again)\n\nhint: {}",
-                    reached.hint()
-                );
-            }
-        })
+        self.acquire(kind)
+            .await
+            .inspect_err(|r| log_refusal(component, r))
+    }
+
+    /// The permits for one new connection of `kind` if they are free now,
+    /// without waiting (a guest's own socket); a refusal is logged as by
+    /// [`Self::acquire_for`].
+    pub fn try_acquire_for(
+        &self,
+        component: &str,
+        kind: Outbound,
+    ) -> Result<ConnectionPermit, QuotaReached> {
+        let own = self
+            .per_kind
+            .get(&kind)
+            .map(|permits| permits.try_acquire())
+            .transpose();
+        let total = || self.total.as_ref().map(|p| p.try_acquire()).transpose();
+        let permit = own.and_then(|own| {
+            Ok(ConnectionPermit {
+                _own: own,
+                _total: total()?,
+            })
+        });
+        permit.inspect_err(|r| log_refusal(component, r))
     }
 
     /// The permits for one new connection of `kind`: its kind's first, then
@@ -330,8 +381,44 @@ mod tests {
         assert!(quotas.acquire(Outbound::Http).await.is_ok());
         // Without caps, nothing is held.
         let free = ConnectionQuotas::default();
+        let socket = free.try_acquire_for("c", Outbound::Socket).unwrap();
+        assert!(socket._own.is_none() && socket._total.is_none());
         assert_eq!(free.cap(Outbound::Redis), None);
         let permit = free.acquire(Outbound::Redis).await.unwrap();
         assert!(permit._own.is_none() && permit._total.is_none());
+    }
+
+    #[test]
+    fn sockets_take_their_own_permit_and_the_total_s_without_waiting() {
+        let quotas = ConnectionQuotas::new(
+            &limits(&[(Outbound::Socket, 2)], Some(3)),
+            Duration::from_secs(3600),
+        );
+        let first = quotas.try_acquire_for("c", Outbound::Socket).unwrap();
+        let _second = quotas.try_acquire_for("c", Outbound::Socket).unwrap();
+        // The socket cap refuses at once, whatever the wait.
+        let err = quotas.try_acquire_for("c", Outbound::Socket).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.ends_with("already has 2 socket connections open, the runtime config's `[outbound_networking] max_socket_connections` (at rc.toml:2)"),
+            "{text}"
+        );
+        assert!(err.hint().contains("max_socket_connections"));
+        // A socket given back lets the next one in.
+        drop(first);
+        let _third = quotas.try_acquire_for("c", Outbound::Socket).unwrap();
+
+        // The total counts sockets with the other kinds; refused by it, a
+        // socket keeps no permit of its own kind.
+        let quotas = ConnectionQuotas::new(
+            &limits(&[(Outbound::Socket, 2)], Some(2)),
+            Duration::from_secs(3600),
+        );
+        let _redis = quotas.try_acquire_for("c", Outbound::Redis).unwrap();
+        let _socket = quotas.try_acquire_for("c", Outbound::Socket).unwrap();
+        let err = quotas.try_acquire_for("c", Outbound::Socket).unwrap_err();
+        assert!(err.to_string().contains("max_total_connections"), "{err}");
+        let own = &quotas.per_kind[&Outbound::Socket].semaphore;
+        assert_eq!(own.available_permits(), 1);
     }
 }

@@ -62,6 +62,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     mqtt::add_to_linker(linker, |s: &mut HostState| &mut s.mqtt)?;
     postgres::add_to_linker(linker, |s: &mut HostState| &mut s.postgres)?;
     mysql::add_to_linker(linker, |s: &mut HostState| &mut s.mysql)?;
+    sockets::held::add_to_linker(linker, HostState::sockets_view)?;
     // The row and value types the 2.0 PostgreSQL and MySQL interfaces share.
     bindings::rdbms_types::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())

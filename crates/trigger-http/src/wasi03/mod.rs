@@ -3,7 +3,8 @@
 //! the body (and trailers) may still stream, and one instance can serve
 //! several requests at once. As in Spin, an instance serves up to
 //! `max_requests` requests in all and `max_concurrent` at a time, and is
-//! dropped after `idle_timeout` without work; wasmtime-wasi-http's
+//! dropped after `idle_timeout` without work (each drawn for the instance
+//! when given as a range); wasmtime-wasi-http's
 //! `ProxyHandler` runs the instances ("workers") and hands each request to
 //! one that accepts it. This module says when a worker accepts, when it
 //! expires, and how it is made.
@@ -48,6 +49,7 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::cut_short::{GuestFailed, stated_length};
 use crate::handler::GuestBody;
+use crate::per_instance::PerInstance;
 use crate::request_body::BodyBroken;
 use capacity::{AtCapacity, Capacity, LiveInstance, NoFreeInstance};
 use client::{ClientWatch, InstanceActivity, LiveRequest, LiveSlot};
@@ -74,15 +76,36 @@ pub(crate) struct RequestData {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ReusePolicy {
     /// The most requests one instance serves in all.
-    pub max_requests: u32,
+    pub max_requests: PerInstance<u32>,
     /// The most requests one instance serves at once.
-    pub max_concurrent: u32,
+    pub max_concurrent: PerInstance<u32>,
     /// How long an instance without work is kept.
-    pub idle_timeout: Duration,
+    pub idle_timeout: PerInstance<Duration>,
     /// How long one request may run (its body included).
     pub request_timeout: Duration,
     /// The most instances alive at once.
     pub max_instances: u32,
+}
+
+impl ReusePolicy {
+    /// The limits of a new instance, drawn now.
+    fn draw(&self) -> InstancePolicy {
+        InstancePolicy {
+            max_requests: self.max_requests.draw(),
+            max_concurrent: self.max_concurrent.draw(),
+            idle_timeout: self.idle_timeout.draw(),
+            request_timeout: self.request_timeout,
+        }
+    }
+}
+
+/// One instance's limits.
+#[derive(Clone, Copy, Debug)]
+struct InstancePolicy {
+    max_requests: u32,
+    max_concurrent: u32,
+    idle_timeout: Duration,
+    request_timeout: Duration,
 }
 
 /// The instances of one component, and how to make another.
@@ -126,13 +149,12 @@ impl HandlerState for ComponentWorkers {
         let Some(live) = self.capacity.admit(&self.app.engine.clock, &activity) else {
             return Err(wasmtime::Error::new(AtCapacity));
         };
+        let policy = self.policy.draw();
         let mut store = self.app.new_store(&self.component);
         if let Some(wait) = &live.wait {
             wait.watch(&mut store);
         }
-        store
-            .data_mut()
-            .set_request_timeout(self.policy.request_timeout);
+        store.data_mut().set_request_timeout(policy.request_timeout);
         let service = self.pre.instantiate_async(&mut store).await?;
         store.data_mut().instantiated();
         Ok(Instance {
@@ -140,13 +162,13 @@ impl HandlerState for ComponentWorkers {
             proxy: Proxy::P3(service),
             view: |state: &mut HostState| state.http(),
             expiration: Expiration {
-                policy: self.policy,
+                policy,
                 timer: None,
                 activity: activity.clone(),
                 memory_wanted: MemoryWanted::new(self.app.engine.memory.clone()),
             },
             state: Worker {
-                policy: self.policy,
+                policy,
                 component: self.component.config.id.clone(),
                 live,
                 activity,
@@ -157,7 +179,7 @@ impl HandlerState for ComponentWorkers {
 
 /// One instance's acceptance rules.
 pub(crate) struct Worker {
-    policy: ReusePolicy,
+    policy: InstancePolicy,
     component: String,
     /// This instance's place under `max_instances`, given back when the
     /// worker ends.
@@ -268,7 +290,7 @@ const WORKER_DROPPED: &str = "worker panicked";
 /// instance; or, idle, as soon as another instance waits for memory under
 /// `--max-total-memory`.
 pub(crate) struct Expiration {
-    policy: ReusePolicy,
+    policy: InstancePolicy,
     timer: Option<(Instant, Pin<Box<tokio::time::Sleep>>)>,
     activity: Arc<InstanceActivity>,
     memory_wanted: MemoryWanted,

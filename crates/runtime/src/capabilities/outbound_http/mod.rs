@@ -63,10 +63,10 @@ pub const DEFAULT_MAX_CHAIN_DEPTH: u32 = 10;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChainDepth(pub u32);
 
-/// The header that carries [`ChainDepth`] on a request to the application
-/// itself (`http://self`, a relative URL), which goes through the listener:
-/// the HTTP trigger reads it from loopback clients only, and removes it
-/// before the guest sees the request.
+/// A header that once carried [`ChainDepth`] through the listener; every
+/// request reaches the application in-process now, and the HTTP trigger
+/// removes this header from clients' requests so that none can pass it off
+/// as the host's.
 pub const CHAIN_DEPTH_HEADER: &str = "spin-chain-depth";
 
 /// The chain depths of the requests an instance serves, which its own
@@ -123,7 +123,8 @@ fn for_log(uri: &http::Uri) -> String {
 enum Route {
     /// To the URI's host: its addresses outside blocked networks.
     Upstream,
-    /// To the application's own HTTP listener.
+    /// To the application itself, routed by path as its HTTP trigger
+    /// routes a client's request, in-process.
     App,
     /// To one of the application's components, in-process
     /// (`http://<component>.spin.internal`).
@@ -305,38 +306,23 @@ impl WasiHttpHooks for OutboundHttp {
                     .headers_mut()
                     .insert(http::header::HOST, http::HeaderValue::from_static(SELF_ALT));
             }
-            match Self::check(&component, request.uri())? {
-                Route::Component(id) => {
-                    let Some(components) = component.services.component_requests() else {
-                        return Err(Error::DestinationNotFound);
-                    };
-                    check_depth(&component, depth, request.uri())?;
-                    request.extensions_mut().insert(ChainDepth(depth));
-                    let response = components.send(&id, request).await?;
-                    return Ok((
-                        response,
-                        Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
-                    ));
-                }
-                Route::Upstream => {}
-                Route::App => {
-                    // The listener is reached by a socket: the depth goes as
-                    // a header, which the trigger trusts from loopback only.
-                    check_depth(&component, depth, request.uri())?;
-                    request
-                        .headers_mut()
-                        .insert(CHAIN_DEPTH_HEADER, http::HeaderValue::from(depth));
-                    let addr = component
-                        .services
-                        .app_address()
-                        .ok_or(Error::DestinationNotFound)?;
-                    // The listener speaks plain HTTP whatever the scheme; the
-                    // Host header still says `self.alt`.
-                    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-                    *request.uri_mut() = format!("http://{addr}{path}")
-                        .parse()
-                        .map_err(|_| Error::HttpRequestUriInvalid)?;
-                }
+            let route = Self::check(&component, request.uri())?;
+            if let Route::Component(_) | Route::App = route {
+                // In-process: no socket, no TLS (the listener's certificate
+                // need not be trusted), whatever the scheme.
+                let Some(components) = component.services.component_requests() else {
+                    return Err(Error::DestinationNotFound);
+                };
+                check_depth(&component, depth, request.uri())?;
+                request.extensions_mut().insert(ChainDepth(depth));
+                let response = match route {
+                    Route::Component(id) => components.send(&id, request).await?,
+                    _ => components.send_to_app(request).await?,
+                };
+                return Ok((
+                    response,
+                    Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
+                ));
             }
             let permit = match in_flight.clone().try_acquire_owned() {
                 Ok(permit) => permit,

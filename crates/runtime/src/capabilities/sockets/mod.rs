@@ -19,7 +19,10 @@
 //!   `getaddrinfo` for IP literals and `localhost` itself.)
 //!
 //! A refusal fails the call with `access-denied` and is logged with the
-//! entry that would allow it.
+//! entry that would allow it. How many sockets a guest may hold open is
+//! [`held`]'s business.
+
+pub mod held;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -78,7 +81,7 @@ impl SocketGrants {
 }
 
 /// Opens the socket kinds `config` grants on `wasi`, each use checked by
-/// [`permits`]. Without grants nothing changes: wasmtime-wasi denies
+/// `permits`. Without grants nothing changes: wasmtime-wasi denies
 /// sockets by default (and name lookups always).
 pub(crate) fn apply(wasi: &mut WasiCtxBuilder, config: &Arc<ComponentConfig>) {
     let grants = config.socket_grants;
