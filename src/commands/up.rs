@@ -885,21 +885,11 @@ fn parse_count_range(s: &str) -> Result<PerInstance<u32>, String> {
 }
 
 /// A duration ([`parse_seconds`]), or, as in Spin, a range `LOW..HIGH`
-/// (HIGH excluded) drawn from for each new instance. A unit after HIGH
-/// applies to LOW too when LOW has none (`1..8s`, `100..250ms`).
+/// (HIGH excluded) drawn from for each new instance. As in Spin, each end
+/// is read on its own, a bare number being seconds: `1..8s` is one to eight
+/// seconds, `1..2000ms` one to two.
 fn parse_seconds_range(s: &str) -> Result<PerInstance<Duration>, String> {
-    let Some((low, high)) = s.split_once("..") else {
-        return parse_seconds(s).map(PerInstance::Value);
-    };
-    let high = high.trim();
-    let unit = &high[high.trim_end_matches(char::is_alphabetic).len()..];
-    let low_has_unit = low.trim().ends_with(char::is_alphabetic);
-    let low = if low_has_unit || high.starts_with('=') {
-        low.to_owned()
-    } else {
-        format!("{}{unit}", low.trim())
-    };
-    parse_range(&format!("{low}..{high}"), parse_seconds)
+    parse_range(s, parse_seconds)
 }
 
 /// `LOW..HIGH` (HIGH excluded, LOW below it) of values `parse` reads, or one
@@ -911,13 +901,15 @@ fn parse_range<T: Copy + PartialOrd>(
     let Some((low, high)) = s.split_once("..") else {
         return parse(s).map(PerInstance::Value);
     };
-    if high.starts_with('=') {
+    if high.starts_with('=') || high.contains("..") {
         return Err(format!(
             "`{s}`: a range is written `LOW..HIGH`, HIGH excluded, as in Spin (`1..=8` is written `1..9`)"
         ));
     }
     PerInstance::between(parse(low)?, parse(high)?).ok_or_else(|| {
-        format!("`{s}` holds no value: HIGH is excluded, so it must be above LOW (e.g. `1..8`)")
+        format!(
+            "`{s}` holds no value: HIGH is excluded, so it must be above LOW (e.g. `1..8`; a bare number is seconds, as in Spin: `100ms..250ms`, not `100..250ms`)"
+        )
     })
 }
 
@@ -935,7 +927,7 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
     let text = s.trim();
     if let Some((low, high)) = text.split_once("..") {
         return Err(format!(
-            "`{s}` is a range; Spin draws this setting for each new instance, this host takes one value for all (e.g. `{}` or `{}`)",
+            "`{s}` is a range, and this setting takes one value (e.g. `{}` or `{}`); ranges are for the instance settings (`--max-instance-reuse-count`, `--max-instance-concurrent-reuse-count`, `--idle-instance-timeout`)",
             low.trim(),
             high.trim()
         ));
@@ -1014,17 +1006,25 @@ mod tests {
     }
 
     #[test]
-    fn duration_ranges_share_the_unit_of_their_end() {
+    fn duration_ranges_read_each_end_as_spin_does() {
         let range = |s: &str| parse_seconds_range(s).unwrap();
         let ms = Duration::from_millis;
         assert_eq!(range("1..8s"), PerInstance::Between(ms(1000), ms(8000)));
         assert_eq!(range("500ms..2s"), PerInstance::Between(ms(500), ms(2000)));
-        assert_eq!(range("100..250ms"), PerInstance::Between(ms(100), ms(250)));
+        // Each end on its own, as in Spin: a bare number is seconds.
+        assert_eq!(range("1..2000ms"), PerInstance::Between(ms(1000), ms(2000)));
         assert_eq!(range("0.5..2"), PerInstance::Between(ms(500), ms(2000)));
         assert_eq!(range("3"), PerInstance::Value(ms(3000)));
         assert_eq!(range("1.. 8s"), PerInstance::Between(ms(1000), ms(8000)));
-        for bad in ["2s..1s", "1..1s", "0..1s", "1..x"] {
+        for bad in ["2s..1s", "1..1s", "0..1s", "1..x", "1..2..3"] {
             assert!(parse_seconds_range(bad).is_err(), "{bad}");
         }
+        let empty = parse_seconds_range("100..250ms").unwrap_err();
+        assert!(
+            empty.contains("`100ms..250ms`, not `100..250ms`"),
+            "{empty}"
+        );
+        let twice = parse_seconds_range("1..2..3").unwrap_err();
+        assert!(twice.contains("written `LOW..HIGH`"), "{twice}");
     }
 }
