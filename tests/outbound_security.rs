@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 use support::python::{build_sdk_app, test_app};
-use support::spin::{SpinUp, app_dir, spin};
+use support::spin::{SpinUp, app_dir, runtime_config, spin};
 
 fn component() -> PathBuf {
     build_sdk_app(&test_app("sdk-net"))
@@ -110,13 +110,6 @@ impl Upstream {
             most_at_once,
         }
     }
-}
-
-/// Writes a runtime config file beside the manifest.
-fn runtime_config(manifest: &Path, text: &str) -> PathBuf {
-    let path = manifest.with_file_name("rc.toml");
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 /// Serves the component with `allowed` hosts and a runtime config whose

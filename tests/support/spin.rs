@@ -218,6 +218,14 @@ fn capture(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
     buf
 }
 
+/// Writes `text` as `rc.toml` beside `manifest`, returning its path (for
+/// `--runtime-config-file`).
+pub fn runtime_config(manifest: &Path, text: &str) -> PathBuf {
+    let path = manifest.with_file_name("rc.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// Writes `manifest` (with `{source}` replaced by `source`) into a new temp
 /// dir, returning the dir and the manifest path.
 pub fn app_dir(manifest: &str, source: &Path) -> (tempfile::TempDir, PathBuf) {
