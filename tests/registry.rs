@@ -242,6 +242,23 @@ fn an_official_sdk_app_runs_from_the_registry() {
     assert_eq!(up.get("/file/static/message.txt").text(), message());
     // Files of up to 128 bytes travel inline in the locked app.
     assert_eq!(up.get("/file/static/tiny.txt").text(), "tiny");
+    drop(up);
+
+    // A build profile is applied at push: the app pulled runs with it, and
+    // takes no `--profile` of its own.
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("[component.web.profile.debug]\nenvironment = { MODE = \"debug\" }\n");
+    std::fs::write(&manifest, text).unwrap();
+    let debug = format!("{}/tests/sdk-http:debug", registry.host);
+    ok(&run(spin_in(app.path(), home.path())
+        .args(["registry", "push", "-k", "--profile", "debug", "-f"])
+        .arg(&manifest)
+        .arg(&debug)));
+    // As in Spin, `--profile` does nothing here (said in the log).
+    let up = up_from_registry(&debug, home.path(), &["--profile", "debug"]);
+    assert_eq!(up.get("/env/MODE").text(), "debug");
+    let said = up.wait_for_stderr("has no effect");
+    assert!(said.contains("pushed with its profile applied"), "{said}");
 }
 
 #[test]

@@ -139,6 +139,21 @@ fn prlimit(pid: u32, nofile: &str) {
     assert!(status.success(), "prlimit --nofile={nofile} failed");
 }
 
+#[test]
+fn a_request_timeout_range_is_drawn_for_each_request() {
+    // As in Spin, `LOW..HIGH` draws a timeout; a `wasi:http@0.2` request
+    // (an instance of its own) draws one for itself.
+    let (_dir, up) = start(&["--request-timeout", "1..3s"]);
+    for _ in 0..2 {
+        assert_eq!(up.get("/spin-forever").status, 500);
+    }
+    let drawn = up.timeouts_logged(2);
+    assert_eq!(drawn.len(), 2, "{}", up.stderr());
+    assert!(drawn.iter().all(|t| (1.0..3.0).contains(t)), "{drawn:?}");
+    assert_ne!(drawn[0], drawn[1], "one timeout for both requests");
+    assert_eq!(up.get(HEALTH).status, 200);
+}
+
 /// A server with one instance slot and a one-second queue, whose slot is
 /// occupied by a request that loops forever (cut off only after 60 s).
 /// Returns once another request is turned away with a 503, proving the slot

@@ -1040,6 +1040,34 @@ fn a_request_past_its_timeout_stops_the_guest_working_on_it() {
 }
 
 #[test]
+fn a_request_timeout_range_is_drawn_for_each_instance() {
+    // As in Spin, each instance draws its timeout from `LOW..HIGH`: two
+    // requests it serves at once share it. A request past it abandons the
+    // instance, so the next request has a new instance, and a new draw.
+    let (_dir, up) = start_logging_abandoned_instances("1..3s");
+    let addr = up.addr;
+    std::thread::scope(|s| {
+        let both = ["/ticks?a,600", "/ticks?b,600"]
+            .map(|path| s.spawn(move || request(addr, "GET", path, &[], b"").unwrap()));
+        for answer in both {
+            assert_eq!(answer.join().unwrap().status, 500);
+        }
+    });
+    assert_eq!(up.get("/ticks?c,600").status, 500);
+    let drawn = up.timeouts_logged(3);
+    assert_eq!(drawn.len(), 3, "{}", up.stderr());
+    assert!(drawn.iter().all(|t| (1.0..3.0).contains(t)), "{drawn:?}");
+    assert_eq!(
+        drawn[0], drawn[1],
+        "two requests of one instance: {drawn:?}"
+    );
+    assert_ne!(
+        drawn[1], drawn[2],
+        "one timeout for two instances: {drawn:?}"
+    );
+}
+
+#[test]
 fn a_client_that_goes_away_stops_the_guest_working_on_its_request() {
     const GONE: &str = "a client of component `platform` went away";
     // A request timeout far longer than any wait here: nothing may be

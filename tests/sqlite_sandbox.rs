@@ -228,3 +228,54 @@ fn a_result_larger_than_the_instance_memory_is_refused() {
     let fits = sql(&up, "default", "SELECT zeroblob(1000000)");
     assert_eq!(fits.text(), "1 rows: blob[1000000]");
 }
+
+#[test]
+fn sqlite_memory_stops_at_its_cap_and_the_server_serves_on() {
+    let dir = app_dir();
+    let up = start(dir.path(), &["--max-sqlite-memory", "32M"]);
+    // An in-memory database outlives its request on the shared connection:
+    // a guest filling one would grow the server without end.
+    let attach = sql(&up, "default", "ATTACH ':memory:' AS m");
+    assert_eq!(attach.status, 200, "{}", attach.text());
+    let fill = sql(
+        &up,
+        "default",
+        "CREATE TABLE m.big AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100) SELECT randomblob(1000000) AS b FROM c",
+    );
+    let text = fill.text();
+    assert_eq!(fill.status, 500, "{text}");
+    assert!(text.contains("out of memory"), "{text}");
+    assert!(text.contains("(32 MiB)"), "{text}");
+    assert!(text.contains("--max-sqlite-memory"), "{text}");
+    let log = up.wait_for_stderr("SQLite statement refused: out of memory");
+    assert!(
+        log.contains("SQLite statement refused: out of memory"),
+        "{log}"
+    );
+
+    // The failed statement gave its memory back: the same database, and
+    // the file one, work on.
+    let small = sql(
+        &up,
+        "default",
+        "CREATE TABLE m.small AS SELECT randomblob(1000000) AS b",
+    );
+    assert_eq!(small.status, 200, "{}", small.text());
+    assert_eq!(
+        sql(&up, "default", "SELECT count(*) FROM m.small").text(),
+        "1 rows: 1"
+    );
+    assert_eq!(sql(&up, "open", "SELECT 1").text(), "1 rows: 1");
+}
+
+#[test]
+fn a_sqlite_memory_cap_too_small_to_work_is_refused() {
+    let dir = app_dir();
+    let out = support::spin::spin(dir.path())
+        .args(["up", "--max-sqlite-memory", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("too little for SQLite"), "{err}");
+}

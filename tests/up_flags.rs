@@ -320,10 +320,10 @@ fn spin_4_up_flags_do_what_they_do_in_spin() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("`8..1` holds no value"), "{err}");
-    // Spin samples its request timeout per instance too; this host has one
-    // timeout for every request, and says so.
-    let err = fails_to_start(dir.path(), &manifest, &["--request-timeout", "1..8s"]);
+    // Settings that are not drawn per instance take one value, and say so.
+    let err = fails_to_start(dir.path(), &manifest, &["--max-queue-wait", "1..8s"]);
     assert!(err.contains("is a range"), "{err}");
+    assert!(err.contains("`--request-timeout`"), "{err}");
 }
 
 /// `spin up -f app.wasm` runs the file alone, as Spin does: one component,

@@ -21,7 +21,10 @@ pub struct BuildCommand {
     /// ID of a component to build. Repeatable; default: all components.
     #[arg(short = 'c', long = "component-id")]
     component_ids: Vec<String>,
-    /// Run the application (`spin up`) after building it.
+    #[command(flatten)]
+    profile: super::app_source::BuildProfile,
+    /// Run the application (`spin up`) after building it (with the same
+    /// `--profile`).
     #[arg(short = 'u', long = "up")]
     up: bool,
     /// Arguments for `spin up`, after `--up`.
@@ -36,20 +39,34 @@ impl BuildCommand {
             .app_source
             .unwrap_or_else(|| PathBuf::from(DEFAULT_MANIFEST));
         let manifest = super::up::resolve_manifest_path(&from)?;
-        build_manifest(&manifest, &self.component_ids)?;
+        // Unlike Spin (whose `--up` runs the default profile), what was
+        // built is what runs.
+        let (profile, add_to_up) = match self.up {
+            true => self.profile.shared_with_up(&self.up_args)?,
+            false => (self.profile.profile.clone(), false),
+        };
+        build_manifest(&manifest, &self.component_ids, profile.as_deref())?;
         if !self.up {
             return Ok(ExitCode::SUCCESS);
         }
         let mut up_args = vec!["-f".to_owned(), manifest.display().to_string()];
+        if let (Some(profile), true) = (profile, add_to_up) {
+            up_args.extend(["--profile".to_owned(), profile]);
+        }
         up_args.extend(self.up_args);
         super::up::run_up(up_args)
     }
 }
 
-/// Loads the manifest and builds the given components (all if empty),
-/// printing progress. `spin up --build` uses this too.
-pub(crate) fn build_manifest(manifest: &Path, component_ids: &[String]) -> anyhow::Result<()> {
-    let app = spin_manifest::load_file(manifest)
+/// Loads the manifest for the build profile `profile` and builds the given
+/// components (all if empty), printing progress. `spin up --build` uses
+/// this too.
+pub(crate) fn build_manifest(
+    manifest: &Path,
+    component_ids: &[String],
+    profile: Option<&str>,
+) -> anyhow::Result<()> {
+    let app = spin_manifest::load_file_for_profile(manifest, profile)
         .with_context(|| format!("Failed to load manifest {}", manifest.display()))?;
     spin_build::build(&app, component_ids, &mut print_progress)?;
     Ok(())

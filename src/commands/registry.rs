@@ -43,6 +43,9 @@ pub struct PushCommand {
     #[command(flatten)]
     pub app: super::app_source::AppSource,
 
+    #[command(flatten)]
+    pub profile: super::app_source::BuildProfile,
+
     /// Build the application before pushing.
     #[arg(long)]
     pub build: bool,
@@ -64,9 +67,9 @@ impl PushCommand {
     async fn run(self) -> Result<ExitCode> {
         let manifest_path = super::up::resolve_manifest_path(&self.app.from)?;
         if self.build {
-            super::build::build_manifest(&manifest_path, &[])?;
+            super::build::build_manifest(&manifest_path, &[], self.profile.name())?;
         }
-        let app = spin_manifest::load_file(&manifest_path)?;
+        let app = spin_manifest::load_file_for_profile(&manifest_path, self.profile.name())?;
         app.check_sources()?;
         let options = PushOptions {
             insecure: self.insecure,

@@ -88,15 +88,19 @@ pub struct UpCommand {
     #[arg(long)]
     pub disable_pooling: bool,
 
-    /// The longest a request may run, in seconds, before it is stopped with a 500.
+    /// The longest a request may run, in seconds, before it is stopped with
+    /// a 500 (or a Redis message's handler). A range `LOW..HIGH` (e.g.
+    /// `10..60s`), as in Spin, draws a timeout for each new instance: a
+    /// `wasi:http@0.3` instance's requests share it; a `wasi:http@0.2`
+    /// request or a Redis message draws its own.
     #[arg(
         long,
         default_value = "30",
         value_name = "SECONDS",
-        value_parser = parse_seconds,
+        value_parser = parse_seconds_range,
         allow_hyphen_values = true
     )]
-    pub request_timeout: Duration,
+    pub request_timeout: PerInstance<Duration>,
 
     /// The most linear memory one instance may use, in bytes (suffixes k, M,
     /// G allowed). Default: the runtime config's `max_instance_memory`, else 512M.
@@ -219,6 +223,15 @@ pub struct UpCommand {
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_sockets_per_instance: u32,
 
+    /// The most memory SQLite may hold in this server, in bytes (suffixes k,
+    /// M, G allowed; at least 1M): every database and key-value store of the
+    /// application together (page caches, sorts, in-memory databases). Past
+    /// it a statement fails with "out of memory" and the server serves on.
+    /// Default: an eighth of the machine's memory (its cgroup's limit when
+    /// lower), at least 32M, at most 1G.
+    #[arg(long, value_name = "SIZE", value_parser = parse_sqlite_memory)]
+    pub max_sqlite_memory: Option<usize>,
+
     /// The most hops a chain of in-process requests
     /// (`http://<component>.spin.internal`) may take; the request one hop
     /// deeper fails with `loop-detected`.
@@ -290,6 +303,9 @@ pub struct UpCommand {
     /// as this file (written by `spin watch`) describes.
     #[arg(long, hide = true, value_name = "FILE")]
     pub python_dev: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub profile: super::app_source::BuildProfile,
 
     /// Run `spin build` before starting.
     #[arg(long, env = "SPIN_ALWAYS_BUILD")]
@@ -397,6 +413,24 @@ impl UpCommand {
         // (Told by the name as given: a link named `app.wasm` is a Wasm
         // file, named after the link.)
         let bare_wasm = !from_registry && is_wasm_file_name(&self.app.from);
+        // As in Spin, ignored where there are no profiles (said, though).
+        let profile = match (self.profile.name(), bare_wasm || from_registry) {
+            (Some(profile), true) => {
+                let what = if bare_wasm {
+                    format!(
+                        "`{}` is a Wasm file, which has none",
+                        manifest_path.display()
+                    )
+                } else {
+                    "an application from a registry was pushed with its profile applied".to_owned()
+                };
+                tracing::warn!(
+                    "`--profile {profile}` has no effect: it chooses a build profile of a manifest's components, and {what}\n\nhint: drop `--profile`"
+                );
+                None
+            }
+            (profile, _) => profile,
+        };
         if self.build {
             if bare_wasm {
                 return Err(spin_hint::Hinted::new(
@@ -408,13 +442,13 @@ impl UpCommand {
                 )
                 .into());
             }
-            super::build::build_manifest(&manifest_path, &[])?;
+            super::build::build_manifest(&manifest_path, &[], profile)?;
         }
         let mut app = if bare_wasm {
             let dir = std::env::current_dir().context("reading the current directory")?;
             spin_manifest::for_wasm_file(&dir.join(&self.app.from), &dir)?
         } else {
-            spin_manifest::load_file(&manifest_path)?
+            spin_manifest::load_file_for_profile(&manifest_path, profile)?
         };
         select_components(&mut app, &self.component_ids, &self.follow)?;
         let python_dev = match &self.python_dev {
@@ -514,6 +548,11 @@ impl UpCommand {
                 None => app.dir.join(".spin"),
             },
         };
+        // Before any database opens: the cap is the process's.
+        spin_runtime::services::cap_sqlite_memory(
+            self.max_sqlite_memory
+                .unwrap_or_else(spin_runtime::memory_budget::default_sqlite_limit),
+        );
         let spinner = progress("Preparing components");
         let loaded = LoadedApp::load(app, engine, options).await;
         spinner.finish_and_clear();
@@ -878,6 +917,17 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("expected a size like 512M, got `{s}`"))
 }
 
+/// A cap on SQLite's memory: a size of at least 1 MiB (SQLite reads 0 as
+/// no cap at all, and needs some memory to open a database).
+fn parse_sqlite_memory(s: &str) -> Result<usize, String> {
+    match parse_size(s)? {
+        size if size < 1 << 20 => Err(format!(
+            "`{s}` is too little for SQLite: give at least 1M (e.g. 64M)"
+        )),
+        size => Ok(size),
+    }
+}
+
 /// A count of at least 1, or, as in Spin, a range `LOW..HIGH` (HIGH
 /// excluded) drawn from for each new instance.
 fn parse_count_range(s: &str) -> Result<PerInstance<u32>, String> {
@@ -927,7 +977,7 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
     let text = s.trim();
     if let Some((low, high)) = text.split_once("..") {
         return Err(format!(
-            "`{s}` is a range, and this setting takes one value (e.g. `{}` or `{}`); ranges are for the instance settings (`--max-instance-reuse-count`, `--max-instance-concurrent-reuse-count`, `--idle-instance-timeout`)",
+            "`{s}` is a range, and this setting takes one value (e.g. `{}` or `{}`); ranges are for the instance settings (`--max-instance-reuse-count`, `--max-instance-concurrent-reuse-count`, `--idle-instance-timeout`, `--request-timeout`)",
             low.trim(),
             high.trim()
         ));

@@ -48,12 +48,33 @@ impl SpinUp {
 
     /// Like `start`, with a hook to adjust the command (environment etc.).
     pub fn start_with(manifest: &Path, args: &[&str], adjust: impl FnOnce(&mut Command)) -> SpinUp {
+        Self::start_after(&["up"], manifest, &[], args, adjust)
+    }
+
+    /// Starts `spin build <build_args> -f <manifest> --up --listen …
+    /// <up_args>` and waits until it serves.
+    pub fn start_built(manifest: &Path, build_args: &[&str], up_args: &[&str]) -> SpinUp {
+        let mut before = vec!["build"];
+        before.extend_from_slice(build_args);
+        Self::start_after(&before, manifest, &["--up"], up_args, |_| {})
+    }
+
+    /// Runs `spin <before> -f <manifest> <between> --listen <free port>
+    /// <args>` and waits until it serves.
+    fn start_after(
+        before: &[&str],
+        manifest: &Path,
+        between: &[&str],
+        args: &[&str],
+        adjust: impl FnOnce(&mut Command),
+    ) -> SpinUp {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let dir = manifest.parent().unwrap();
         let mut cmd = spin(dir);
-        cmd.arg("up")
+        cmd.args(before)
             .arg("-f")
             .arg(manifest)
+            .args(between)
             .arg("--listen")
             .arg(addr.to_string())
             .args(args)
@@ -176,6 +197,25 @@ impl SpinUp {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The request timeouts the log names, in order, from its lines "the
+    /// request ran longer than the <timeout> limit" (waiting for `count`
+    /// of them), in seconds (a timeout under a second, shown in `ms`, is
+    /// refused).
+    pub fn timeouts_logged(&self, count: usize) -> Vec<f64> {
+        const BEFORE: &str = "ran longer than the ";
+        let log = self.wait_for_stderr_count(" limit and was stopped", count);
+        log.split(BEFORE)
+            .skip(1)
+            .map(|rest| {
+                let shown = rest.split(' ').next().unwrap_or_default();
+                let seconds = shown.strip_suffix('s').unwrap_or(shown);
+                seconds
+                    .parse::<f64>()
+                    .unwrap_or_else(|_| panic!("a timeout in seconds, not `{shown}`, in:\n{log}"))
+            })
+            .collect()
     }
 
     /// Sends SIGTERM and waits for exit, returning the exit code.

@@ -53,10 +53,18 @@ pub use model::{
 
 /// Reads, parses and validates the manifest at `path`.
 pub fn load_file(path: &Path) -> Result<App, Error> {
+    load_file_for_profile(path, None)
+}
+
+/// Reads, parses and validates the manifest at `path`, with the components'
+/// build profile `profile` applied (`spin build/up/watch --profile`; `None`:
+/// the default profile). A component without that profile keeps its own
+/// settings; a profile no component defines is an error, as in Spin.
+pub fn load_file_for_profile(path: &Path, profile: Option<&str>) -> Result<App, Error> {
     let text = std::fs::read_to_string(path).map_err(|error| {
         source::SourceFile::new(path, "").error_unlocated(ErrorKind::Read { error })
     })?;
-    parse(&text, path)
+    convert::load(path, &text, profile)
 }
 
 /// The application `spin up -f app.wasm` runs, as Spin makes it: named
@@ -96,7 +104,13 @@ pub fn for_wasm_file(wasm: &Path, dir: &Path) -> Result<App, Error> {
 /// Parses and validates manifest text; `path` names the file in errors and
 /// gives [`App::dir`].
 pub fn parse(text: &str, path: &Path) -> Result<App, Error> {
-    convert::load(path, text)
+    convert::load(path, text, None)
+}
+
+/// [`parse`], with the components' build profile `profile` applied (see
+/// [`load_file_for_profile`]).
+pub fn parse_for_profile(text: &str, path: &Path, profile: Option<&str>) -> Result<App, Error> {
+    convert::load(path, text, profile)
 }
 
 #[cfg(test)]

@@ -42,6 +42,9 @@ pub struct Located<T> {
 pub struct App {
     /// The manifest file, as given to [`crate::load_file`] or [`crate::parse`].
     pub path: PathBuf,
+    /// The build profile the application was loaded for (`None`: the
+    /// default one).
+    pub profile: Option<String>,
     /// The directory containing the manifest; relative paths in the
     /// manifest (component sources, files, build workdirs) are relative to it.
     pub dir: PathBuf,
@@ -184,6 +187,9 @@ pub struct Component {
     /// How many requests one instance may serve in turn, from
     /// `[component.<id>.tool.spin-py]` (v2); `None` leaves it to `spin up`.
     pub max_instance_reuse_count: Option<u32>,
+    /// The build profiles the component defines (`[component.<id>.profile.<name>]`,
+    /// v2), in file order; the fields above are already the chosen one's.
+    pub profiles: Vec<String>,
     /// Where the component is defined.
     pub location: Location,
 }
@@ -259,6 +265,7 @@ impl App {
                     component: component.id.clone(),
                     path: full,
                     build_command: component.build.as_ref().map(|b| b.command.clone()),
+                    profile: self.profile.clone(),
                 };
                 return Err(self.source_file().error_at_location(
                     component.source.location,

@@ -418,3 +418,99 @@ fn v1_base_prefixes_routes() {
         "make && make install"
     );
 }
+
+fn load_for(name: &str, profile: Option<&str>) -> Result<App, spin_manifest::Error> {
+    spin_manifest::load_file_for_profile(&valid_dir().join(name), profile)
+}
+
+fn local(app: &App, component: &str) -> PathBuf {
+    match &app.component(component).unwrap().source.value {
+        ComponentSource::Local(path) => path.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_build_profile_overrides_source_environment_and_build_command() {
+    let default = load("v2_profiles.toml");
+    assert_eq!(default.profile, None);
+    assert_eq!(local(&default, "api"), Path::new("target/api.wasm"));
+    let api = default.component("api").unwrap();
+    assert_eq!(api.profiles, ["debug", "fast"]);
+    assert_eq!(api.environment["LOG"], "info");
+    assert_eq!(api.build.as_ref().unwrap().command, "make release");
+
+    let debug = load_for("v2_profiles.toml", Some("debug")).unwrap();
+    assert_eq!(debug.profile.as_deref(), Some("debug"));
+    assert_eq!(local(&debug, "api"), Path::new("target/api-debug.wasm"));
+    let api = debug.component("api").unwrap();
+    // Added name by name; the rest stays.
+    assert_eq!(
+        api.environment,
+        BTreeMap::from([
+            ("LOG".into(), "debug".into()),
+            ("REGION".into(), "eu".into())
+        ])
+    );
+    // Only the command changes: the workdir and watch globs stay.
+    assert_eq!(
+        api.build,
+        Some(BuildConfig {
+            command: "make debug && make check".into(),
+            workdir: Some("api".into()),
+            watch: vec!["src/**/*.py".into()],
+        })
+    );
+    // An inline component's profile too.
+    let inline = &debug
+        .components
+        .iter()
+        .find(|c| c.profiles == ["debug"])
+        .unwrap()
+        .id;
+    assert_eq!(local(&debug, inline), Path::new("static-debug.wasm"));
+    // A component without the profile keeps its own settings.
+    assert_eq!(local(&debug, "plain"), Path::new("plain.wasm"));
+    assert_eq!(debug.component("plain").unwrap().build, None);
+
+    // A profile may give a build command to a component without one, and
+    // leave the source alone.
+    let fast = load_for("v2_profiles.toml", Some("fast")).unwrap();
+    assert_eq!(local(&fast, "api"), Path::new("target/api.wasm"));
+    assert_eq!(fast.component("api").unwrap().environment["FAST"], "1");
+    assert_eq!(
+        fast.component("plain").unwrap().build,
+        Some(BuildConfig {
+            command: "make fast".into(),
+            workdir: None,
+            watch: Vec::new(),
+        })
+    );
+}
+
+#[test]
+fn a_profile_no_component_defines_is_refused_with_the_ones_that_exist() {
+    let err = load_for("v2_profiles.toml", Some("relase"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no component defines the build profile `relase`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the profiles defined are `debug`, `fast`"),
+        "{err}"
+    );
+    let err = load_for("v2_hello_world.toml", Some("debug"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("this application defines no profiles"),
+        "{err}"
+    );
+    // v1 has no profiles.
+    let err = load_for("v1_base.toml", Some("debug"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("defines no profiles"), "{err}");
+}

@@ -21,6 +21,7 @@ pub mod host_allocator;
 pub mod host_wait;
 pub mod logs;
 pub mod memory_budget;
+pub mod per_instance;
 pub mod private_files;
 pub mod secrets;
 /// The runtime config file, parsed by its own pure crate.

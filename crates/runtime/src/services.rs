@@ -266,6 +266,29 @@ fn open(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Caps the memory SQLite may hold in this process at `bytes` (`spin up
+/// --max-sqlite-memory`): every database and key-value store together,
+/// their page caches, sorts and in-memory databases. Past it an allocation
+/// fails and the statement with it ([`DatabaseError::OutOfMemory`]), where
+/// the process would otherwise grow until the kernel stops it. SQLite has
+/// no cap per connection, so the cap is the process's.
+pub fn cap_sqlite_memory(bytes: usize) {
+    let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+    // SAFETY: each sets one integer, under SQLite's own lock. Near the cap
+    // (past the soft limit) SQLite first gives back cached pages.
+    unsafe {
+        rusqlite::ffi::sqlite3_hard_heap_limit64(bytes);
+        rusqlite::ffi::sqlite3_soft_heap_limit64(bytes / 8 * 7);
+    }
+}
+
+/// The cap [`cap_sqlite_memory`] set, if any.
+fn sqlite_memory_cap() -> Option<usize> {
+    // SAFETY: a negative argument only reads the cap.
+    let cap = unsafe { rusqlite::ffi::sqlite3_hard_heap_limit64(-1) };
+    usize::try_from(cap).ok().filter(|&cap| cap > 0)
+}
+
 /// How often (in SQLite virtual machine instructions, a few microseconds)
 /// a running statement checks whether it must stop.
 const PROGRESS_OPS: i32 = 1000;
@@ -305,6 +328,15 @@ pub enum DatabaseError {
     /// The statement was stopped.
     #[error("interrupted: {0}")]
     Interrupted(&'static str),
+    /// SQLite reached the process's cap on its memory.
+    #[error(
+        "out of memory: SQLite holds all the memory this server lets it have{}, for every database and key-value store of the application together\n\nhint: make the statement need less (sort or group fewer rows, `DETACH` in-memory databases you are done with, a smaller `PRAGMA cache_size`), or raise `spin up --max-sqlite-memory`",
+        cap.map(|cap| format!(" ({} MiB)", cap.div_ceil(1 << 20))).unwrap_or_default()
+    )]
+    OutOfMemory {
+        /// The cap, when one is set.
+        cap: Option<usize>,
+    },
     /// The result, or one value in it, is larger than the limit.
     #[error(
         "the result is larger than the limit of {limit} bytes per query (the instance memory limit)\n\nhint: select fewer rows or smaller values (e.g. with `LIMIT`, `substr`), or raise `spin up --max-instance-memory`"
@@ -436,14 +468,24 @@ impl Database {
                     (None, Some(ErrorCode::TooBig)) => DatabaseError::TooLarge {
                         limit: budget.limit,
                     },
+                    (None, Some(ErrorCode::OutOfMemory)) => DatabaseError::OutOfMemory {
+                        cap: sqlite_memory_cap(),
+                    },
                     _ => DatabaseError::Sqlite(e),
                 },
                 other => other,
             })
         });
-        // A join error means the runtime is shutting down (or `f` panicked).
-        work.await
-            .unwrap_or(Err(DatabaseError::Interrupted(REQUEST_ENDED)))
+        match work.await {
+            Ok(result) => result,
+            // rusqlite asserts that a text value SQLite returns is there;
+            // it is not when SQLite had no memory left to convert it.
+            Err(e) if e.is_panic() => Err(DatabaseError::OutOfMemory {
+                cap: sqlite_memory_cap(),
+            }),
+            // The runtime is shutting down.
+            Err(_) => Err(DatabaseError::Interrupted(REQUEST_ENDED)),
+        }
     }
 }
 

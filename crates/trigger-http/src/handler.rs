@@ -18,7 +18,6 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use crate::cut_short::{FailUnlessSettled, GuestFailed, body_left_open, stated_length};
 use crate::host::{self, BadHost};
 use crate::overload::Burst;
-use crate::per_instance::PerInstance;
 use crate::read_ahead::ReadAhead;
 use crate::request_body::{self, BodyBroken, WatchedBody};
 use crate::reuse::{DEFAULT_WASI03_REUSE_COUNT, Idle, InstancePool};
@@ -32,6 +31,7 @@ use spin_runtime::app::HttpHandlerPre;
 use spin_runtime::capabilities::outbound_http::{CHAIN_DEPTH_HEADER, ChainDepth};
 use spin_runtime::logs::CaptureSince;
 use spin_runtime::memory_budget::NoMemoryForInstance;
+use spin_runtime::per_instance::PerInstance;
 use spin_runtime::{LoadedApp, LoadedComponent};
 
 /// The path prefix Spin reserves for its own endpoints.
@@ -380,7 +380,8 @@ impl Handler {
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let app = self.app.clone();
         let component = component.clone();
-        let timeout = self.options.request_timeout;
+        // A range is drawn for each request (each has an instance to itself).
+        let timeout = self.options.request_timeout.draw();
         let tls = self.options.tls.is_some();
         let pool = self.pool.clone();
         // Set, before the store goes, when the guest fails with a body

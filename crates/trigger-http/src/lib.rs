@@ -8,7 +8,6 @@ mod handler;
 mod host;
 mod no_content;
 mod overload;
-pub mod per_instance;
 mod read_ahead;
 mod request_body;
 mod reuse;
@@ -17,5 +16,5 @@ pub mod tls;
 mod wasi03;
 
 pub use overload::raise_open_file_limit;
-pub use per_instance::PerInstance;
 pub use server::{FREE_PORT_TRIES, HttpServer, MIN_HEADER_SIZE, RouteListing, ServerOptions};
+pub use spin_runtime::per_instance::PerInstance;

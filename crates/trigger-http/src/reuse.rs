@@ -19,9 +19,9 @@ use tokio::time::Instant;
 use wasmtime::Store;
 use wasmtime_wasi_http::p2::bindings::Proxy;
 
-use crate::per_instance::PerInstance;
 use spin_runtime::HostState;
 use spin_runtime::memory_budget::{IdleInstances, MemoryBudget};
+use spin_runtime::per_instance::PerInstance;
 
 /// How many requests one instance of a `wasi:http@0.3` component serves in
 /// all unless told otherwise: Spin's default.

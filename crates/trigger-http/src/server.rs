@@ -16,16 +16,18 @@ use crate::connection::{BusyBody, ClockedIo, ConnectionClock};
 use crate::handler::{ChainedRequests, Handler, RouteTarget};
 use crate::no_content::without_content;
 use crate::overload::{self, Backoff, Burst};
-use crate::per_instance::PerInstance;
 use spin_manifest::HttpRoute;
 use spin_routes::Router;
 use spin_runtime::LoadedApp;
+use spin_runtime::per_instance::PerInstance;
 
 /// Trigger settings from the command line.
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
-    /// The longest a request may run before it is cut off with a 500.
-    pub request_timeout: Duration,
+    /// The longest a request may run before it is cut off with a 500: one
+    /// value, or a range from which each `wasi:http@0.3` instance draws its
+    /// own (a `wasi:http@0.2` request draws one for itself).
+    pub request_timeout: PerInstance<Duration>,
     /// How long Ctrl-C waits for in-flight requests before exiting anyway.
     pub shutdown_grace: Duration,
     /// The most component instances alive at once; further requests wait
@@ -103,7 +105,7 @@ pub const MIN_HEADER_SIZE: usize = 8 << 10;
 impl Default for ServerOptions {
     fn default() -> Self {
         Self {
-            request_timeout: Duration::from_secs(30),
+            request_timeout: PerInstance::Value(Duration::from_secs(30)),
             shutdown_grace: Duration::from_secs(10),
             max_concurrent_instances: 128,
             max_queue_wait: Duration::from_secs(10),

@@ -25,13 +25,15 @@ use tokio::sync::Semaphore;
 
 pub use backlog::BacklogLimits;
 use bindings::RedisHandlerPre;
+use spin_runtime::per_instance::PerInstance;
 use spin_runtime::{LoadedApp, LoadedComponent};
 
 /// Limits of the Redis trigger.
 #[derive(Clone, Debug)]
 pub struct RedisTriggerOptions {
-    /// How long one message may take to handle.
-    pub message_timeout: Duration,
+    /// How long one message may take to handle (a range is drawn for each
+    /// message, which has an instance of its own).
+    pub message_timeout: PerInstance<Duration>,
     /// How many messages may be handled at once, across all channels.
     pub max_concurrent_messages: usize,
     /// How many messages may wait for a handler, per Redis server.

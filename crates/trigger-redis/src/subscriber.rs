@@ -114,7 +114,7 @@ impl Session<'_> {
                         self.app.clone(),
                         subscription,
                         payload.to_vec(),
-                        self.options.message_timeout,
+                        self.options.message_timeout.draw(),
                         permit,
                     ));
                     self.report_drops(&mut backlog);

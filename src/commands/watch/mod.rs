@@ -37,6 +37,9 @@ pub struct WatchCommand {
     #[command(flatten)]
     pub app: super::app_source::AppSource,
 
+    #[command(flatten)]
+    pub profile: super::app_source::BuildProfile,
+
     /// Clear the screen before each rebuild.
     #[arg(short = 'c', long)]
     pub clear: bool,
@@ -71,6 +74,15 @@ pub const LISTEN_FD_ENV: &str = "SPIN_LISTEN_FD";
 impl WatchCommand {
     pub fn run(self) -> Result<ExitCode> {
         let manifest = super::up::resolve_manifest_path(&self.app.from)?;
+        // The builds and the `spin up`s run one profile, named here or after `--`.
+        let (profile, profile_to_up) = self.profile.shared_with_up(&self.up_args)?;
+        // A mistyped `--profile` is no edit away from working: say so now,
+        // rather than watching an app that never builds.
+        if let Err(err) = spin_manifest::load_file_for_profile(&manifest, profile.as_deref())
+            && matches!(err.kind(), spin_manifest::ErrorKind::UnknownProfile { .. })
+        {
+            return Err(err.into());
+        }
         let listen = listen_address(&self.up_args)?;
         let listener = TcpListener::bind(listen).map_err(|err| {
             spin_hint::Hinted::new(
@@ -81,6 +93,8 @@ impl WatchCommand {
         let app_dir = manifest.parent().unwrap_or(Path::new(".")).to_owned();
         let mut watcher = Watcher {
             manifest,
+            profile,
+            profile_to_up,
             listener,
             options: self,
             serving: None,
@@ -92,6 +106,11 @@ impl WatchCommand {
 
 struct Watcher {
     manifest: PathBuf,
+    /// The build profile of the builds and the `spin up`s.
+    profile: Option<String>,
+    /// Whether `profile` must be passed to `spin up` (it was not named
+    /// after `--`).
+    profile_to_up: bool,
     listener: TcpListener,
     options: WatchCommand,
     serving: Option<Child>,
@@ -99,6 +118,11 @@ struct Watcher {
 }
 
 impl Watcher {
+    /// `--profile`, for the builds and the `spin up`s.
+    fn profile(&self) -> Option<&str> {
+        self.profile.as_deref()
+    }
+
     fn run(&mut self) -> Result<ExitCode> {
         let interrupted = interrupted();
         let mut stamps = self.stamps();
@@ -160,7 +184,7 @@ impl Watcher {
     fn rebuild(&mut self, changed: &[String], files: &[(String, PathBuf)]) -> Result<()> {
         let everything = changed.is_empty() || changed.iter().any(|c| c == MANIFEST_KEY);
         if !self.options.skip_build {
-            let app = spin_manifest::load_file(&self.manifest)?;
+            let app = spin_manifest::load_file_for_profile(&self.manifest, self.profile())?;
             let python = if self.options.full_build {
                 Vec::new()
             } else {
@@ -184,7 +208,7 @@ impl Watcher {
                 .map(|c| c.id.clone())
                 .collect();
             if !others.is_empty() {
-                super::build::build_manifest(&self.manifest, &others)
+                super::build::build_manifest(&self.manifest, &others, self.profile())
                     .context("the build failed")?;
             }
         }
@@ -214,6 +238,12 @@ impl Watcher {
             .arg("up")
             .arg("-f")
             .arg(&self.manifest)
+            .args(
+                self.profile()
+                    .filter(|_| self.profile_to_up)
+                    .into_iter()
+                    .flat_map(|profile| ["--profile", profile]),
+            )
             .args(&self.options.up_args)
             .env(LISTEN_FD_ENV, fd.to_string())
             .stdout(Stdio::piped());
@@ -268,7 +298,7 @@ impl Watcher {
             (MANIFEST_KEY.to_owned(), self.manifest.clone()),
             stamp(&self.manifest),
         );
-        let Ok(app) = spin_manifest::load_file(&self.manifest) else {
+        let Ok(app) = spin_manifest::load_file_for_profile(&self.manifest, self.profile()) else {
             return stamps;
         };
         for component in &app.components {

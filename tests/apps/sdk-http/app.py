@@ -46,6 +46,9 @@ class IncomingHandler(http.IncomingHandler):
         if path.startswith("/echo"):
             headers = {"content-type": "application/octet-stream", "x-method": request.method, "x-uri": request.uri}
             return Response(200, headers, request.body)
+        if path.startswith("/env/"):
+            value = os.environ.get(path[len("/env/"):], "<unset>")
+            return Response(200, {"content-type": "text/plain"}, bytes(value, "utf-8"))
         if path.startswith("/variable/"):
             name = path[len("/variable/"):]
             return Response(200, {"content-type": "text/plain"}, bytes(variables.get(name), "utf-8"))

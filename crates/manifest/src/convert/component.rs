@@ -41,6 +41,8 @@ pub(crate) struct ComponentParts {
     pub(crate) build: Option<BuildDef>,
     /// `tool.spin-py.max_instance_reuse_count` (v2 only).
     pub(crate) max_instance_reuse_count: Option<Spanned<i64>>,
+    /// The build profiles the component defines (v2 only).
+    pub(crate) profiles: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -97,6 +99,7 @@ impl Ctx<'_> {
                 watch: b.watch,
             }),
             location: self.file.location(parts.span.start),
+            profiles: parts.profiles,
             id: parts.id,
         })
     }
@@ -121,7 +124,10 @@ impl Ctx<'_> {
             })
     }
 
-    fn source(&self, source: Spanned<SourceDef>) -> Result<Located<ComponentSource>, Error> {
+    pub(crate) fn source(
+        &self,
+        source: Spanned<SourceDef>,
+    ) -> Result<Located<ComponentSource>, Error> {
         let span = source.span();
         let value = match source.into_inner() {
             StrOr::Str(path) => ComponentSource::Local(PathBuf::from(path)),

@@ -23,17 +23,36 @@ use crate::schema::common::{SpannedMap, VariableDef, in_file_order};
 use crate::source::SourceFile;
 use crate::template;
 
-/// Parses and validates manifest text.
-pub(crate) fn load(path: &Path, text: &str) -> Result<App, Error> {
+/// Parses and validates manifest text, for the build profile `profile`
+/// (`None`: the default one).
+pub(crate) fn load(path: &Path, text: &str, profile: Option<&str>) -> Result<App, Error> {
     let file = SourceFile::new(path, text);
     let document = Document::parse(file)?;
     let format = document.format()?;
     document.check_trigger_types(format)?;
     let draft = match format {
         ManifestFormat::V1 => v1::convert(file, document.deserialize(format)?)?,
-        ManifestFormat::V2 => v2::convert(file, document.deserialize(format)?)?,
+        ManifestFormat::V2 => v2::convert(file, document.deserialize(format)?, profile)?,
     };
+    // As in Spin: a component without the profile builds and runs as
+    // usual, but a profile no component has is a typo.
+    if let Some(profile) = profile {
+        let mut defined: Vec<String> = draft
+            .components
+            .iter()
+            .flat_map(|c| c.profiles.iter().cloned())
+            .collect();
+        defined.sort();
+        defined.dedup();
+        if !defined.iter().any(|p| p == profile) {
+            return Err(file.error_unlocated(ErrorKind::UnknownProfile {
+                profile: profile.to_owned(),
+                defined,
+            }));
+        }
+    }
     Ok(App {
+        profile: profile.map(str::to_owned),
         path: path.to_owned(),
         dir: manifest_dir(path),
         format,
@@ -75,12 +94,14 @@ fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
 }
 
-/// What the converters share: the file (for errors) and the declared
-/// application variables (for checking templates).
+/// What the converters share: the file (for errors), the declared
+/// application variables (for checking templates) and the build profile
+/// chosen.
 #[derive(Clone, Copy)]
 pub(crate) struct Ctx<'a> {
     file: SourceFile<'a>,
     variables: &'a BTreeMap<String, Variable>,
+    profile: Option<&'a str>,
 }
 
 impl<'a> Ctx<'a> {

@@ -20,9 +20,11 @@ enum AppTrigger {
 
 pub(crate) fn convert(file: SourceFile<'_>, manifest: ManifestV1) -> Result<Draft, Error> {
     let variables = app_variables(file, manifest.variables)?;
+    // v1 has no build profiles.
     let ctx = Ctx {
         file,
         variables: &variables,
+        profile: None,
     };
     let trigger_span = manifest.trigger.span();
     let AppTriggerV1 {
@@ -161,6 +163,7 @@ fn split(id: String, span: Span, c: ComponentV1) -> (ComponentParts, Spanned<Com
         ai_models: c.ai_models,
         build: c.build,
         max_instance_reuse_count: None,
+        profiles: Vec::new(),
     };
     (parts, c.trigger)
 }

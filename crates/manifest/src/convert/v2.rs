@@ -13,18 +13,25 @@ use crate::error::{Error, ErrorKind};
 use crate::ids;
 use crate::model::{Component, HttpRoute, HttpTrigger, RedisTrigger};
 use crate::schema::StrOr;
+use crate::schema::common::BuildDef;
 use crate::schema::common::in_file_order;
 use crate::schema::v2::{
-    ComponentSpec, ComponentV2, HttpTriggerV2, ManifestV2, RedisTriggerV2, TriggersV2,
+    ComponentSpec, ComponentV2, HttpTriggerV2, ManifestV2, ProfileBuildV2, RedisTriggerV2,
+    TriggersV2,
 };
 use crate::source::{SourceFile, Span};
 
-pub(crate) fn convert(file: SourceFile<'_>, manifest: ManifestV2) -> Result<Draft, Error> {
+pub(crate) fn convert(
+    file: SourceFile<'_>,
+    manifest: ManifestV2,
+    profile: Option<&str>,
+) -> Result<Draft, Error> {
     let application = manifest.application.into_inner();
     let variables = app_variables(file, manifest.variables)?;
     let ctx = Ctx {
         file,
         variables: &variables,
+        profile,
     };
     let base = ctx.base(application.trigger.http.and_then(|h| h.base))?;
     let redis_address = application.trigger.redis.and_then(|r| r.address);
@@ -297,14 +304,57 @@ fn reject_trigger_extras(
 /// features this implementation does not run.
 fn parts(ctx: &Ctx<'_>, id: String, span: Span, c: ComponentV2) -> Result<ComponentParts, Error> {
     reject(ctx.file, c.dependencies, "component `dependencies`")?;
-    reject(ctx.file, c.profile, "component profiles")?;
+    let mut profiles = Vec::new();
+    let mut chosen = None;
+    for (name, profile) in in_file_order(c.profile) {
+        let mut profile = profile.into_inner();
+        reject(
+            ctx.file,
+            profile.dependencies.take(),
+            "profile `dependencies`",
+        )?;
+        if ctx.profile == Some(name.get_ref().as_str()) {
+            chosen = Some(profile);
+        } else if let Some(source) = profile.source {
+            // Checked even when not chosen, so that a mistake shows at once.
+            ctx.source(source)?;
+        }
+        profiles.push(name.into_inner());
+    }
+    let (source, environment, build) = match chosen {
+        None => (c.source, c.environment, c.build),
+        Some(profile) => {
+            let mut environment = c.environment;
+            environment.extend(profile.environment);
+            let build = match (c.build, profile.build) {
+                (build, None) => build,
+                (Some(build), Some(ProfileBuildV2 { command })) => {
+                    Some(BuildDef { command, ..build })
+                }
+                (None, Some(ProfileBuildV2 { command })) => Some(BuildDef {
+                    command,
+                    workdir: None,
+                    watch: Vec::new(),
+                }),
+            };
+            let source = match profile.source {
+                Some(source) => {
+                    // The component's own is checked all the same.
+                    ctx.source(c.source)?;
+                    source
+                }
+                None => c.source,
+            };
+            (source, environment, build)
+        }
+    };
     Ok(ComponentParts {
         id,
         span,
-        source: c.source,
+        source,
         description: c.description,
         variables: c.variables,
-        environment: c.environment,
+        environment,
         files: c.files,
         exclude_files: c.exclude_files,
         allowed_http_hosts: c.allowed_http_hosts,
@@ -312,7 +362,8 @@ fn parts(ctx: &Ctx<'_>, id: String, span: Span, c: ComponentV2) -> Result<Compon
         key_value_stores: c.key_value_stores,
         sqlite_databases: c.sqlite_databases,
         ai_models: c.ai_models,
-        build: c.build,
+        build,
         max_instance_reuse_count: c.tool.spin_py.and_then(|t| t.max_instance_reuse_count),
+        profiles,
     })
 }

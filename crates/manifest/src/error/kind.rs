@@ -236,6 +236,14 @@ pub enum ErrorKind {
         /// The feature, e.g. "component `dependencies`".
         feature: String,
     },
+    /// `--profile` names a build profile no component defines.
+    #[error("no component defines the build profile `{profile}`")]
+    UnknownProfile {
+        /// The profile asked for.
+        profile: String,
+        /// The profiles the components define.
+        defined: Vec<String>,
+    },
     /// A local component source file does not exist.
     #[error("the source of component `{component}` does not exist: `{}`", path.display())]
     SourceNotFound {
@@ -245,6 +253,8 @@ pub enum ErrorKind {
         path: PathBuf,
         /// The component's build command, if it has one.
         build_command: Option<String>,
+        /// The build profile the app was loaded for, if any.
+        profile: Option<String>,
     },
     /// A value a later layer rejected (see `App::error_at`).
     #[error("`{field}`: {message}")]
@@ -365,6 +375,24 @@ impl ErrorKind {
                 "labels are ids such as `default` or `my-store`: ASCII letters and digits in words joined by `-` or `_`".into()
             }
             Unsupported { .. } => "remove this field; this implementation does not run it".into(),
+            UnknownProfile { defined, .. } if defined.is_empty() => {
+                "this application defines no profiles (`[component.<id>.profile.<name>]`); drop `--profile` to use the default one".into()
+            }
+            UnknownProfile { defined, .. } => format!(
+                "the profiles defined are {}; check the spelling, or drop `--profile` to use the default one",
+                defined
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            SourceNotFound {
+                build_command: Some(command),
+                profile: Some(profile),
+                ..
+            } => format!(
+                "run `spin build --profile {profile}` to build it (the component's build command in that profile is `{command}`)"
+            ),
             SourceNotFound { build_command: Some(command), .. } => {
                 format!("run `spin build` to build it (the component's build command is `{command}`)")
             }

@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::common::{
     BuildDef, ExecutorDef, FileDef, RouteDef, SourceDef, SpannedMap, StaticResponseDef, VariableDef,
 };
-use super::{Expecting, StrOr};
+use super::{Commands, Expecting, StrOr};
 
 /// The whole v2 manifest.
 #[derive(Debug, Deserialize)]
@@ -186,6 +186,32 @@ pub(crate) struct ComponentV2 {
     pub(crate) _dependencies_inherit_configuration: IgnoredAny,
     #[serde(default)]
     pub(crate) dependencies: Option<Spanned<IgnoredAny>>,
+    /// Named build profiles (`spin build/up/watch --profile <name>`).
     #[serde(default)]
-    pub(crate) profile: Option<Spanned<IgnoredAny>>,
+    pub(crate) profile: SpannedMap<ProfileV2>,
+}
+
+/// `[component.<id>.profile.<name>]`: what the build profile `<name>`
+/// changes in the component, as in Spin 4. Unset fields keep the
+/// component's own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProfileV2 {
+    #[serde(default)]
+    pub(crate) source: Option<Spanned<SourceDef>>,
+    /// Added to the component's `environment`, overriding it name by name.
+    #[serde(default)]
+    pub(crate) environment: BTreeMap<String, String>,
+    #[serde(default)]
+    pub(crate) build: Option<ProfileBuildV2>,
+    #[serde(default)]
+    pub(crate) dependencies: Option<Spanned<IgnoredAny>>,
+}
+
+/// `[component.<id>.profile.<name>.build]`: only the command changes (the
+/// component's `workdir` and `watch` stay).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProfileBuildV2 {
+    pub(crate) command: Commands,
 }

@@ -350,6 +350,20 @@ pub fn default_limit() -> usize {
     memory - server_reserve(memory)
 }
 
+/// The default cap on SQLite's memory (`spin up --max-sqlite-memory`): an
+/// eighth of the memory the machine has for this process (its cgroup's
+/// limit when lower), at least 32 MiB, at most 1 GiB: part of what the
+/// server keeps for itself beside the instances' budget.
+pub fn default_sqlite_limit() -> usize {
+    let machine = physical_memory().unwrap_or(16 << 30);
+    let memory = cgroup::memory_limit().map_or(machine, |cgroup| cgroup.min(machine));
+    sqlite_share(memory)
+}
+
+fn sqlite_share(memory: usize) -> usize {
+    (memory / 8).clamp(32 << 20, 1 << 30)
+}
+
 /// What the server keeps for itself out of `memory`.
 fn server_reserve(memory: usize) -> usize {
     (memory / 4).max(128 << 20).min(memory / 4 * 3)
@@ -578,6 +592,13 @@ mod tests {
         assert_eq!(server_reserve(256 * MIB), 128 * MIB);
         // Never all of it.
         assert_eq!(server_reserve(128 * MIB), 96 * MIB);
+    }
+
+    #[test]
+    fn sqlite_gets_an_eighth_between_32_mib_and_1_gib() {
+        assert_eq!(sqlite_share(24 << 30), 1 << 30);
+        assert_eq!(sqlite_share(1 << 30), 128 * MIB);
+        assert_eq!(sqlite_share(128 * MIB), 32 * MIB);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use futures::task::AtomicWaker;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 /// Held by the future that answers the client: dropped before
 /// [`ClientWatch::answered`], it abandons the request's instance.
@@ -75,6 +76,8 @@ pub(super) enum Abandoned {
 pub(super) struct InstanceActivity {
     /// The component, for the log.
     component: String,
+    /// The instance's request timeout (drawn for it when a range is given).
+    request_timeout: Duration,
     /// A request's client went away, or a request timed out, while the
     /// instance worked on it.
     abandoned: AtomicBool,
@@ -90,10 +93,12 @@ pub(super) struct InstanceActivity {
 }
 
 impl InstanceActivity {
-    /// A new instance of `component`, nothing abandoned.
-    pub(super) fn new(component: &str) -> Self {
+    /// A new instance of `component` whose requests may run for
+    /// `request_timeout`, nothing abandoned.
+    pub(super) fn new(component: &str, request_timeout: Duration) -> Self {
         Self {
             component: component.to_owned(),
+            request_timeout,
             abandoned: AtomicBool::new(false),
             timed_out: AtomicBool::new(false),
             failed: Arc::default(),
@@ -180,6 +185,11 @@ impl LiveRequest {
     pub(super) fn instance_timed_out(&self) -> bool {
         self.0.has_timed_out()
     }
+
+    /// How long the request may run: its instance's request timeout.
+    pub(super) fn request_timeout(&self) -> Duration {
+        self.0.request_timeout
+    }
 }
 
 impl Drop for LiveRequest {
@@ -215,7 +225,7 @@ mod tests {
 
     #[test]
     fn an_instance_stops_once_abandoned_and_nothing_else_is_live() {
-        let activity = Arc::new(InstanceActivity::new("c"));
+        let activity = Arc::new(InstanceActivity::new("c", Duration::from_secs(30)));
         let other = activity.start();
         let abandoned = activity.start();
         assert!(!stop(&activity), "nothing abandoned yet");
@@ -228,20 +238,20 @@ mod tests {
 
     #[test]
     fn an_instance_without_abandoned_requests_never_stops_for_it() {
-        let activity = Arc::new(InstanceActivity::new("c"));
+        let activity = Arc::new(InstanceActivity::new("c", Duration::from_secs(30)));
         drop(activity.start());
         assert!(!stop(&activity));
     }
 
     #[test]
     fn a_failed_instance_cuts_short_only_the_body_of_its_one_live_request() {
-        let activity = Arc::new(InstanceActivity::new("c"));
+        let activity = Arc::new(InstanceActivity::new("c", Duration::from_secs(30)));
         let alone = activity.start();
         activity.fail();
         assert!(alone.instance_failed().load(Ordering::Acquire));
 
         // With two, neither body can be told to depend on the instance.
-        let activity = Arc::new(InstanceActivity::new("c"));
+        let activity = Arc::new(InstanceActivity::new("c", Duration::from_secs(30)));
         let (one, _other) = (activity.start(), activity.start());
         activity.fail();
         assert!(!one.instance_failed().load(Ordering::Acquire));
@@ -249,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_client_that_leaves_abandons_the_instance_that_took_its_request() {
-        let activity = Arc::new(InstanceActivity::new("c"));
+        let activity = Arc::new(InstanceActivity::new("c", Duration::from_secs(30)));
         drop(watch_taken_by(&activity));
         assert!(activity.was_abandoned());
         assert!(stop(&activity), "its live guard went with it");
@@ -257,7 +267,7 @@ mod tests {
 
     #[test]
     fn a_request_past_its_timeout_abandons_the_instance_that_took_it() {
-        let activity = Arc::new(InstanceActivity::new("c"));
+        let activity = Arc::new(InstanceActivity::new("c", Duration::from_secs(30)));
         watch_taken_by(&activity).timed_out();
         assert!(activity.was_abandoned());
         assert!(stop(&activity), "its live guard went with it");
@@ -265,7 +275,7 @@ mod tests {
 
     #[test]
     fn an_answered_or_queued_request_abandons_nothing() {
-        let activity = Arc::new(InstanceActivity::new("c"));
+        let activity = Arc::new(InstanceActivity::new("c", Duration::from_secs(30)));
         watch_taken_by(&activity).answered();
         assert!(!activity.was_abandoned());
 

@@ -49,12 +49,12 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::cut_short::{GuestFailed, stated_length};
 use crate::handler::GuestBody;
-use crate::per_instance::PerInstance;
 use crate::request_body::BodyBroken;
 use capacity::{AtCapacity, Capacity, LiveInstance, NoFreeInstance};
 use client::{ClientWatch, InstanceActivity, LiveRequest, LiveSlot};
 use spin_runtime::logs::CaptureSince;
 use spin_runtime::memory_budget::{MemoryWanted, NoMemoryForInstance};
+use spin_runtime::per_instance::PerInstance;
 use spin_runtime::{HostState, LoadedApp, LoadedComponent};
 
 /// Where `spin up --dev` wants a request's share of its instance's stderr
@@ -82,7 +82,7 @@ pub(crate) struct ReusePolicy {
     /// How long an instance without work is kept.
     pub idle_timeout: PerInstance<Duration>,
     /// How long one request may run (its body included).
-    pub request_timeout: Duration,
+    pub request_timeout: PerInstance<Duration>,
     /// The most instances alive at once.
     pub max_instances: u32,
 }
@@ -94,7 +94,7 @@ impl ReusePolicy {
             max_requests: self.max_requests.draw(),
             max_concurrent: self.max_concurrent.draw(),
             idle_timeout: self.idle_timeout.draw(),
-            request_timeout: self.request_timeout,
+            request_timeout: self.request_timeout.draw(),
         }
     }
 }
@@ -145,11 +145,14 @@ impl HandlerState for ComponentWorkers {
     type WorkerState = Worker;
 
     async fn instantiate(&self) -> wasmtime::Result<Instance<HostState, Expiration, Worker>> {
-        let activity = Arc::new(InstanceActivity::new(&self.component.config.id));
+        let policy = self.policy.draw();
+        let activity = Arc::new(InstanceActivity::new(
+            &self.component.config.id,
+            policy.request_timeout,
+        ));
         let Some(live) = self.capacity.admit(&self.app.engine.clock, &activity) else {
             return Err(wasmtime::Error::new(AtCapacity));
         };
-        let policy = self.policy.draw();
         let mut store = self.app.new_store(&self.component);
         if let Some(wait) = &live.wait {
             wait.watch(&mut store);
@@ -354,7 +357,7 @@ pub(crate) async fn handle<B: GuestBody>(
     handler: &Wasi03Handler,
     req: Request<B>,
     tls: bool,
-    timeout: Duration,
+    timeout: PerInstance<Duration>,
     permit: OwnedSemaphorePermit,
     capture: CaptureSlot,
     component: &Arc<LoadedComponent>,
@@ -374,7 +377,9 @@ pub(crate) async fn handle<B: GuestBody>(
     // A client's body that breaks first is answered here; dropping the
     // request stops the guest waiting for the rest of it, as for a client
     // that went away (`request_body.rs`).
-    let outcome = handle_within_capacity(handler, req, timeout, data);
+    // Until an instance takes it, the request waits as long as the longest
+    // timeout an instance may draw; then it has its instance's.
+    let outcome = handle_within_capacity(handler, req, timeout.most(), data);
     let outcome = match BodyBroken::unless_broken(broken.as_deref(), outcome).await {
         Ok(outcome) => outcome,
         Err(answer) => return Ok(answer),
@@ -385,6 +390,20 @@ pub(crate) async fn handle<B: GuestBody>(
             .as_ref()
             .is_some_and(LiveRequest::instance_timed_out)
     };
+    // Said of a request no instance took: it waited the longest timeout.
+    let waited = match timeout {
+        PerInstance::Value(value) => format!("{value:?} request timeout"),
+        PerInstance::Between(_, high) => {
+            format!("{high:?} request timeout (the top of `{timeout}`)")
+        }
+    };
+    // The timeout of the instance that took the request (one drawn from a
+    // range is known only then).
+    let timeout = live
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map_or(timeout.most(), LiveRequest::request_timeout);
     match &outcome {
         Err(err) if err.is::<ExpirationError>() => watch.timed_out(),
         _ => watch.answered(),
@@ -417,7 +436,7 @@ pub(crate) async fn handle<B: GuestBody>(
             "the instance serving the request failed (the log line `an instance of component … stopped` says why); every request it was serving at the time failed with it\n\nhint: an instance serves up to `--max-instance-concurrent-reuse-count` requests at once; set it to 1 to keep one request's crash from failing others"
         )),
         Err(err) if err.is::<NoFreeInstance>() => Err(anyhow::anyhow!(
-            "no instance of the component was free within the {timeout:?} request timeout: every instance it may have (`--max-instances-per-component`) was busy\n\nhint: raise `spin up --max-instances-per-component`, or look for requests that keep an instance busy (a blocking call such as `time.sleep`)"
+            "no instance of the component was free within the {waited}: every instance it may have (`--max-instances-per-component`) was busy\n\nhint: raise `spin up --max-instances-per-component`, or look for requests that keep an instance busy (a blocking call such as `time.sleep`)"
         )),
         Err(err) => match err.downcast_ref::<InstantiationError<RequestData>>() {
             Some(failed) => Err(

@@ -276,7 +276,13 @@ impl SqliteStore {
                 f(conn, &label, budget).map_err(Into::into)
             })
             .await
-            .map_err(|e| Error::Other(e.to_string()))
+            .map_err(|e| {
+                // What the operator must act on (the guest is told too).
+                if matches!(e, DatabaseError::OutOfMemory { .. }) {
+                    tracing::warn!(store = %self.label, "key-value operation failed: {e}");
+                }
+                Error::Other(e.to_string())
+            })
     }
 }
 

@@ -118,7 +118,12 @@ async fn execute(
             Ok((result, conn.last_insert_rowid(), conn.changes()))
         })
         .await;
-    if let Err(e @ (DatabaseError::Refused(_) | DatabaseError::TooLarge { .. })) = &result {
+    if let Err(
+        e @ (DatabaseError::Refused(_)
+        | DatabaseError::TooLarge { .. }
+        | DatabaseError::OutOfMemory { .. }),
+    ) = &result
+    {
         tracing::warn!(component = %component, "SQLite statement refused: {e}");
     }
     match result {

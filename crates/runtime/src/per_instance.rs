@@ -1,9 +1,11 @@
 //! Spin's per-instance settings (`--max-instance-reuse-count`,
-//! `--max-instance-concurrent-reuse-count`, `--idle-instance-timeout`): one
-//! value, or a range `low..high` (`high` excluded, as in Spin) from which
-//! each new instance draws its own. With a range, the instances of a
-//! component started together under a burst do not all retire together
-//! (and start again together) when they reach their count.
+//! `--max-instance-concurrent-reuse-count`, `--idle-instance-timeout`,
+//! `--request-timeout`): one value, or a range `low..high` (`high` excluded,
+//! as in Spin) from which each new instance draws its own. With a range, the
+//! instances of a component started together under a burst do not all
+//! retire together (and start again together) when they reach their count.
+//! The Redis trigger, whose every message has an instance of its own, draws
+//! its message timeout per message.
 
 use std::time::Duration;
 
@@ -60,6 +62,14 @@ impl PerInstance<Duration> {
             Self::Value(value) | Self::Between(value, _) => value,
         }
     }
+
+    /// The longest value an instance may draw (just under HIGH).
+    pub fn most(&self) -> Duration {
+        match *self {
+            Self::Value(value) => value,
+            Self::Between(low, high) => high.saturating_sub(Duration::from_nanos(1)).max(low),
+        }
+    }
 }
 
 impl<T> From<T> for PerInstance<T> {
@@ -97,6 +107,7 @@ mod tests {
             assert!(low <= drawn && drawn < high, "{drawn:?}");
         }
         assert_eq!(times.least(), low);
+        assert_eq!(times.most(), high - Duration::from_nanos(1));
         // An empty range is no range.
         assert_eq!(PerInstance::between(5u32, 5), None);
         assert_eq!(PerInstance::between(high, low), None);
