@@ -147,3 +147,23 @@ fn up_arguments_go_to_spin_up_after_the_build() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("not-an-address"), "{stderr}");
 }
+
+#[test]
+fn spin_s_build_flags_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    write_app(dir.path(), "touch first.built");
+    // Spin checks deployment targets and generates WITs for dependencies;
+    // this build does neither, so its flags to skip them change nothing.
+    let output = spin(
+        dir.path(),
+        &[
+            "build",
+            "--skip-target-checks",
+            "--skip-generate-wits",
+            "-c",
+            "first",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(dir.path().join("first.built").exists());
+}

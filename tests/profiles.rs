@@ -65,6 +65,7 @@ fn a_build_profile_builds_and_runs_its_own_source_and_environment() {
     let up = SpinUp::start(&manifest, &["--profile", "debug"]);
     assert_eq!(up.get("/env/MODE").text(), "debug");
     assert_eq!(up.get("/env/SHARED").text(), "kept");
+    assert!(!up.stderr().contains("last built"), "{}", up.stderr());
     drop(up);
 
     // Without it, the default source is missing, and the error says so.
@@ -89,6 +90,12 @@ fn a_build_profile_builds_and_runs_its_own_source_and_environment() {
     drop(up);
     let up = SpinUp::start(&manifest, &["--build"]);
     assert_eq!(up.get("/env/MODE").text(), "release");
+    drop(up);
+    // Running another profile than the one built last, without a build,
+    // is warned about, as in Spin (`.spin/last-build.txt`).
+    let up = SpinUp::start(&manifest, &["--profile", "debug"]);
+    let warned = up.wait_for_stderr("was last built for the default profile");
+    assert!(warned.contains("and this runs profile `debug`"), "{warned}");
     drop(up);
 
     // `spin build --up` runs what it built, the profile named before

@@ -23,6 +23,14 @@ pub struct BuildCommand {
     component_ids: Vec<String>,
     #[command(flatten)]
     profile: super::app_source::BuildProfile,
+    /// Accepted from Spin's command lines: this build checks no deployment
+    /// targets (`[application] targets` is only read by deploy tooling).
+    #[arg(long = "skip-target-checks", alias = "skip-target-check")]
+    _skip_target_checks: bool,
+    /// Accepted from Spin's command lines: this build generates no WIT
+    /// files (component `dependencies` are refused).
+    #[arg(long = "skip-generate-wits", alias = "skip-generate-wit")]
+    _skip_generate_wits: bool,
     /// Run the application (`spin up`) after building it (with the same
     /// `--profile`).
     #[arg(short = 'u', long = "up")]
@@ -70,6 +78,29 @@ pub(crate) fn build_manifest(
         .with_context(|| format!("Failed to load manifest {}", manifest.display()))?;
     spin_build::build(&app, component_ids, &mut print_progress)?;
     Ok(())
+}
+
+/// Warns, as Spin does, when the application was last built for another
+/// build profile than `app`'s, which is about to run or be pushed
+/// (`doing`) without a build: its files may be older than their sources.
+pub(crate) fn warn_if_built_for_another_profile(app: &spin_manifest::App, doing: &str) {
+    let profile = app.profile.as_deref();
+    if !spin_build::last_build::is_another_profile(&app.dir, profile) {
+        return;
+    }
+    let name = |p: Option<&str>| {
+        p.map_or("the default profile".to_owned(), |p| {
+            format!("profile `{p}`")
+        })
+    };
+    let flag = profile
+        .map(|p| format!(" --profile {p}"))
+        .unwrap_or_default();
+    tracing::warn!(
+        "the application was last built for {}, and {doing} {}: its components' files may be older than their sources\n\nhint: build first (`spin build{flag}`), or pass `--build`",
+        name(spin_build::last_build::read(&app.dir).as_deref()),
+        name(profile),
+    );
 }
 
 fn print_progress(event: BuildEvent) {

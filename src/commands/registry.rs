@@ -71,6 +71,9 @@ impl PushCommand {
         }
         let app = spin_manifest::load_file_for_profile(&manifest_path, self.profile.name())?;
         app.check_sources()?;
+        if !self.build {
+            super::build::warn_if_built_for_another_profile(&app, "this pushes");
+        }
         let options = PushOptions {
             insecure: self.insecure,
             annotations: self.annotations.into_iter().collect::<BTreeMap<_, _>>(),

@@ -457,6 +457,11 @@ impl UpCommand {
         };
         python_dev.apply(&mut app)?;
         app.check_sources()?;
+        // (Under `spin watch`, which builds what it runs, no warning.)
+        let watched = std::env::var_os(super::watch::LISTEN_FD_ENV).is_some();
+        if !self.build && !bare_wasm && !from_registry && !watched {
+            super::build::warn_if_built_for_another_profile(&app, "this runs");
+        }
         let sqlite_statements = self
             .sqlite_statements
             .iter()

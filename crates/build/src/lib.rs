@@ -15,6 +15,8 @@
 
 #![deny(missing_docs)]
 
+pub mod last_build;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
@@ -149,6 +151,9 @@ pub fn build(
             }),
         }
     }
+    // Only a build that succeeded counts; best effort, as in Spin (without
+    // the file, only a warning is lost).
+    let _ = last_build::record(&app.dir, app.profile.as_deref());
     on_event(BuildEvent::Finished);
     Ok(())
 }
