@@ -347,3 +347,41 @@ fn a_wasm_file_runs_as_an_app_of_one_component() {
     let err = fails_to_start(dir.path(), &wasm, &["--build"]);
     assert!(err.contains("is a Wasm file"), "{err}");
 }
+
+/// `spin up --cache <FILE>`, Spin's wasmtime cache configuration: its
+/// `directory` holds the compiled components; what this host does not use
+/// is named.
+#[test]
+fn a_wasmtime_cache_file_moves_the_compile_cache() {
+    let (dir, manifest) = app(DATA_DIR);
+    std::fs::write(
+        dir.path().join("cache.toml"),
+        "[cache]\nenabled = true\ndirectory = \"compiled\"\ncleanup-interval = \"30m\"\n",
+    )
+    .unwrap();
+    let up = SpinUp::start(&manifest, &["--cache", "cache.toml"]);
+    assert_eq!(up.get("/.well-known/spin/health").status, 200);
+    let cached = std::fs::read_dir(dir.path().join("compiled"))
+        .unwrap()
+        .count();
+    assert!(cached > 0, "nothing compiled into the configured directory");
+    assert!(
+        up.stderr().contains("cleanup-interval left aside"),
+        "{}",
+        up.stderr()
+    );
+    drop(up);
+
+    let err = fails_to_start(
+        dir.path(),
+        &manifest,
+        &["--cache", "cache.toml", "--disable-cache"],
+    );
+    assert!(err.contains("cannot be used with"), "{err}");
+    std::fs::write(dir.path().join("cache.toml"), "directory = \"x\"\n").unwrap();
+    let err = fails_to_start(dir.path(), &manifest, &["--cache", "cache.toml"]);
+    assert!(
+        err.contains("is not a wasmtime cache configuration"),
+        "{err}"
+    );
+}

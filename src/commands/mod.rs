@@ -2,6 +2,7 @@
 
 pub mod app_source;
 pub mod build;
+pub mod cache_config;
 pub mod doctor;
 pub mod external;
 pub mod kube;

@@ -81,8 +81,14 @@ pub struct UpCommand {
     pub max_log_line_length: Option<usize>,
 
     /// Don't read or write the compiled-component cache.
-    #[arg(long, env = "DISABLE_WASMTIME_CACHE")]
+    #[arg(long, env = "DISABLE_WASMTIME_CACHE", conflicts_with = "cache")]
     pub disable_cache: bool,
+
+    /// A wasmtime cache configuration file, as in Spin: its `[cache]`
+    /// `directory` is where compiled components are kept, and `enabled =
+    /// false` turns the cache off (its other settings are left aside).
+    #[arg(long, env = "WASMTIME_CACHE_FILE", value_name = "FILE")]
+    pub cache: Option<PathBuf>,
 
     /// Allocate instances on demand instead of from a pre-reserved pool.
     #[arg(long)]
@@ -484,10 +490,25 @@ impl UpCommand {
             .tempdir()
             .context("creating a staging directory")?;
         let log_dir = runtime_config.log_dir(self.log_dir.as_deref(), state_dir.as_deref());
-        let cache_dir = if self.disable_cache {
-            None
-        } else {
-            spin_runtime::engine::default_cache_dir()
+        let cache_dir = match (&self.cache, self.disable_cache) {
+            (_, true) => None,
+            (Some(file), false) => {
+                let config = super::cache_config::CacheConfig::read(file)?;
+                if !config.ignored.is_empty() {
+                    tracing::warn!(
+                        "`--cache {}`: {} left aside; this host keeps compiled components in its own cache, keyed by content, and takes only `enabled` and `directory`",
+                        file.display(),
+                        config.ignored.join(", ")
+                    );
+                }
+                match config.enabled {
+                    true => config
+                        .directory
+                        .or_else(spin_runtime::engine::default_cache_dir),
+                    false => None,
+                }
+            }
+            (None, false) => spin_runtime::engine::default_cache_dir(),
         };
         let max_instance_memory = self
             .max_instance_memory
