@@ -173,6 +173,42 @@ fn an_edit_is_served_without_refusing_a_connection_and_a_failed_build_keeps_the_
 }
 
 #[test]
+fn a_build_profile_is_built_and_run_by_the_watch() {
+    // Profile `bee` builds from `b.wasm` whatever `choice.txt` says, and
+    // counts its builds in `builds.log`.
+    let dir = app_with_versions();
+    let manifest = dir.path().join("spin.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str(
+        "[component.web.profile.bee]\nbuild.command = \"cp b.wasm app.wasm && echo built >> builds.log\"\n",
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let watch = Watch::start(dir.path(), &["--profile", "bee"]);
+    watch.wait_for("B");
+    // A watched file still rebuilds with the profile's command (the
+    // default one would fail: there is no `c.wasm`).
+    std::fs::write(dir.path().join("choice.txt"), "c").unwrap();
+    let builds = || {
+        std::fs::read_to_string(dir.path().join("builds.log")).map_or(0, |log| log.lines().count())
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while builds() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no rebuild; stderr:\n{}",
+            watch.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !watch.stderr().contains("the build failed"),
+        "{}",
+        watch.stderr()
+    );
+    watch.wait_for("B");
+}
+
+#[test]
 fn a_python_edit_is_rebuilt_and_served() {
     let dir = tempfile::tempdir().unwrap();
     let source = std::fs::read_to_string(test_app("py-registry").join("app.py")).unwrap();
