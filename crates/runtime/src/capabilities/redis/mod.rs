@@ -40,6 +40,10 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 const RESET_TIMEOUT: Duration = Duration::from_secs(2);
 /// Closed connections kept per address and credentials.
 const MAX_IDLE_PER_ADDRESS: usize = 16;
+/// Closed connections kept in all: each holds a socket open, and a guest
+/// allowed many addresses (or databases: the index is part of the key)
+/// could otherwise leave sixteen behind at each.
+const MAX_IDLE: usize = 64;
 
 /// Commands after which a connection is closed rather than reset and
 /// reused: they change how replies flow (or may, e.g. `CLIENT REPLY OFF`,
@@ -113,16 +117,33 @@ impl RedisPool {
     }
 
     fn take_idle(&self, key: &str) -> Option<MultiplexedConnection> {
-        self.idle.lock().ok()?.get_mut(key)?.pop()
+        let mut idle = self.idle.lock().ok()?;
+        let list = idle.get_mut(key)?;
+        let conn = list.pop();
+        if list.is_empty() {
+            idle.remove(key);
+        }
+        conn
     }
 
+    /// Keeps `conn` for the next `open` of `key`, unless as many are kept
+    /// already (then it closes as it drops).
     fn put_idle(&self, key: String, conn: MultiplexedConnection) {
         if let Ok(mut idle) = self.idle.lock() {
+            let kept: usize = idle.values().map(Vec::len).sum();
             let list = idle.entry(key).or_default();
-            if list.len() < MAX_IDLE_PER_ADDRESS {
+            if list.len() < MAX_IDLE_PER_ADDRESS && kept < MAX_IDLE {
                 list.push(conn);
             }
         }
+    }
+
+    /// How many closed connections are kept.
+    #[cfg(test)]
+    fn idle_count(&self) -> usize {
+        self.idle
+            .lock()
+            .map_or(0, |idle| idle.values().map(Vec::len).sum())
     }
 }
 
@@ -323,5 +344,35 @@ fn flatten(value: redis::Value, out: &mut Vec<RedisResult>) {
         Value::Attribute { data, .. } => flatten(*data, out),
         Value::Push { data, .. } => data.into_iter().for_each(|v| flatten(v, out)),
         Value::ServerError(e) => out.push(RedisResult::Status(format!("{e:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Against the machine's Redis (the tests' real one).
+    #[tokio::test]
+    async fn closed_connections_are_kept_sixteen_an_address_and_sixty_four_in_all() {
+        let pool = RedisPool::default();
+        let connect = || async {
+            let info = "redis://127.0.0.1:6379".into_connection_info().unwrap();
+            open_connection(info, "127.0.0.1:6379").await.unwrap()
+        };
+        for _ in 0..20 {
+            pool.put_idle("one".into(), connect().await);
+        }
+        assert_eq!(pool.idle_count(), MAX_IDLE_PER_ADDRESS);
+        // Databases 0..9 of the same server: keys of their own, one cap.
+        for db in 0..10 {
+            for _ in 0..8 {
+                pool.put_idle(format!("db{db}"), connect().await);
+            }
+        }
+        assert_eq!(pool.idle_count(), MAX_IDLE);
+        // Taken back, a key's list goes when empty.
+        while pool.take_idle("one").is_some() {}
+        assert_eq!(pool.idle_count(), MAX_IDLE - MAX_IDLE_PER_ADDRESS);
+        assert!(!pool.idle.lock().unwrap().contains_key("one"));
     }
 }
