@@ -116,11 +116,11 @@ impl Upstream {
 /// `[outbound_networking]` blocks `networks` (a TOML array, on line 2).
 fn serve_blocking(allowed: &[&str], networks: &str) -> (tempfile::TempDir, SpinUp) {
     let (dir, path) = app_dir(&manifest(allowed), &component());
-    let rc = runtime_config(
+    let up = SpinUp::start_with_runtime_config(
         &path,
         &format!("[outbound_networking]\nblock_networks = {networks}\n"),
+        &[],
     );
-    let up = SpinUp::start(&path, &["--runtime-config-file", rc.to_str().unwrap()]);
     (dir, up)
 }
 
@@ -431,18 +431,10 @@ fn connection_caps_hold_per_kind_and_in_total() {
         "mqtt://127.0.0.1:1883",
     ];
     let (dir, path) = app_dir(&manifest(&allowed), &component());
-    let rc = runtime_config(
+    let up = SpinUp::start_with_runtime_config(
         &path,
         "[outbound_redis]\nmax_connections = 1\n[outbound_mqtt]\nmax_connections = 5\nmax_payload_size_bytes = 0\n[outbound_networking]\nmax_total_connections = 3\n",
-    );
-    let up = SpinUp::start(
-        &path,
-        &[
-            "--runtime-config-file",
-            rc.to_str().unwrap(),
-            "--outbound-connection-wait",
-            "200ms",
-        ],
+        &["--outbound-connection-wait", "200ms"],
     );
     let hold = |order: &str| {
         let resp = up.get(&format!(

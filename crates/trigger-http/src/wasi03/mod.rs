@@ -390,20 +390,23 @@ pub(crate) async fn handle<B: GuestBody>(
             .as_ref()
             .is_some_and(LiveRequest::instance_timed_out)
     };
+    // The timeout of the instance that took the request (one drawn from a
+    // range is known only then), for an error's message: read before the
+    // watch below lets the request go.
+    let drawn = outcome.is_err().then(|| {
+        live.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map_or(timeout.most(), LiveRequest::request_timeout)
+    });
+    let instance_timeout = || drawn.unwrap_or(timeout.most());
     // Said of a request no instance took: it waited the longest timeout.
-    let waited = match timeout {
+    let waited = || match timeout {
         PerInstance::Value(value) => format!("{value:?} request timeout"),
         PerInstance::Between(_, high) => {
             format!("{high:?} request timeout (the top of `{timeout}`)")
         }
     };
-    // The timeout of the instance that took the request (one drawn from a
-    // range is known only then).
-    let timeout = live
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_ref()
-        .map_or(timeout.most(), LiveRequest::request_timeout);
     match &outcome {
         Err(err) if err.is::<ExpirationError>() => watch.timed_out(),
         _ => watch.answered(),
@@ -423,12 +426,14 @@ pub(crate) async fn handle<B: GuestBody>(
             }))
         }
         Err(err) if err.is::<ExpirationError>() => Err(anyhow::anyhow!(
-            "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
+            "the request ran longer than the {:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`",
+            instance_timeout()
         )),
         // Its instance's own deadline ended it first (a guest that does
         // not yield keeps the request's timer from running).
         Err(_) if instance_timed_out() => Err(anyhow::anyhow!(
-            "the request's instance was stopped at the {timeout:?} request timeout: a request on it ran that long without yielding (a busy loop, or a blocking call such as `time.sleep`)\n\nhint: raise the limit with `spin up --request-timeout <seconds>`, or find the request that keeps its instance busy"
+            "the request's instance was stopped at the {:?} request timeout: a request on it ran that long without yielding (a busy loop, or a blocking call such as `time.sleep`)\n\nhint: raise the limit with `spin up --request-timeout <seconds>`, or find the request that keeps its instance busy",
+            instance_timeout()
         )),
         // The instance failed: wasmtime says no more, and the instance's
         // own log line says why.
@@ -436,7 +441,8 @@ pub(crate) async fn handle<B: GuestBody>(
             "the instance serving the request failed (the log line `an instance of component … stopped` says why); every request it was serving at the time failed with it\n\nhint: an instance serves up to `--max-instance-concurrent-reuse-count` requests at once; set it to 1 to keep one request's crash from failing others"
         )),
         Err(err) if err.is::<NoFreeInstance>() => Err(anyhow::anyhow!(
-            "no instance of the component was free within the {waited}: every instance it may have (`--max-instances-per-component`) was busy\n\nhint: raise `spin up --max-instances-per-component`, or look for requests that keep an instance busy (a blocking call such as `time.sleep`)"
+            "no instance of the component was free within the {}: every instance it may have (`--max-instances-per-component`) was busy\n\nhint: raise `spin up --max-instances-per-component`, or look for requests that keep an instance busy (a blocking call such as `time.sleep`)",
+            waited()
         )),
         Err(err) => match err.downcast_ref::<InstantiationError<RequestData>>() {
             Some(failed) => Err(
