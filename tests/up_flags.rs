@@ -385,3 +385,70 @@ fn a_wasmtime_cache_file_moves_the_compile_cache() {
         "{err}"
     );
 }
+
+/// `source = { url, digest }`, as in Spin: the component is downloaded
+/// once into the registry cache, kept only when it matches its digest, and
+/// run from there; a second `spin up` does not download it again. A wrong
+/// digest or a missing file stops `spin up`, naming the manifest's line.
+#[test]
+fn a_component_from_a_url_is_downloaded_once_checked_and_run() {
+    use sha2::Digest;
+    use std::sync::atomic::Ordering;
+    use support::python::build_sdk_app;
+    let wasm = std::fs::read(build_sdk_app(&test_app("sdk-http"))).unwrap();
+    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&wasm)));
+    let (base, served) = support::http::serve_file(wasm);
+    // The manifest in `app/`, `spin up` run from above it with a relative
+    // `--cache-dir`: the cached file is found from the manifest's
+    // directory too.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("app")).unwrap();
+    let cache = "cache";
+    let manifest = |url: &str, digest: &str| {
+        let path = dir.path().join("app/spin.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "spin_manifest_version = 2\n[application]\nname = \"remote\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"echo\"\n[component.echo]\nsource = {{ url = \"{url}\", digest = \"{digest}\" }}\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let err = fails_to_start(
+        dir.path(),
+        &manifest(&format!("{base}/app.wasm"), &wrong),
+        &["--cache-dir", cache],
+    );
+    assert!(err.contains("spin.toml:8"), "{err}");
+    assert!(err.contains(&format!("is {digest}, not {wrong}")), "{err}");
+    assert!(
+        err.contains("hint: if the file changed on purpose"),
+        "{err}"
+    );
+    let err = fails_to_start(
+        dir.path(),
+        &manifest(&format!("{base}/missing.wasm"), &digest),
+        &["--cache-dir", cache],
+    );
+    assert!(err.contains("cannot download its source"), "{err}");
+    assert!(err.contains("404"), "{err}");
+    assert!(err.contains("hint: check the URL"), "{err}");
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+
+    let path = manifest(&format!("{base}/app.wasm"), &digest);
+    for run in 0..2 {
+        let up = SpinUp::start_with(&path, &["--cache-dir", cache], |cmd| {
+            cmd.current_dir(dir.path());
+        });
+        let echoed = support::http::request(up.addr, "POST", "/echo/x", &[], b"hi").unwrap();
+        assert_eq!(
+            (echoed.status, echoed.text().as_str()),
+            (200, "hi"),
+            "run {run}"
+        );
+    }
+    assert_eq!(served.load(Ordering::SeqCst), 3, "downloaded once");
+    assert!(dir.path().join("cache/blobs/sha256").is_dir());
+}

@@ -55,6 +55,11 @@ pub struct PushCommand {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
+    /// The registry cache, where components downloaded from a URL `source` are kept
+    /// (default: `~/.cache/spin/oci`).
+    #[arg(long, env = "SPIN_REGISTRY_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
     /// An annotation for the image manifest (`KEY=VALUE`; repeatable).
     #[arg(long = "annotation", value_parser = parse_annotation)]
     pub annotations: Vec<(String, String)>,
@@ -69,7 +74,8 @@ impl PushCommand {
         if self.build {
             super::build::build_manifest(&manifest_path, &[], self.profile.name())?;
         }
-        let app = spin_manifest::load_file_for_profile(&manifest_path, self.profile.name())?;
+        let mut app = spin_manifest::load_file_for_profile(&manifest_path, self.profile.name())?;
+        spin_oci::remote_source::resolve(&mut app, self.cache_dir.as_deref()).await?;
         app.check_sources()?;
         if !self.build {
             super::build::warn_if_built_for_another_profile(&app, "this pushes");

@@ -38,7 +38,8 @@ pub struct UpCommand {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
-    /// The cache of pulled registry blobs (default: `~/.cache/spin/oci`).
+    /// The cache of pulled registry blobs and of components downloaded from a URL `source`
+    /// (default: `~/.cache/spin/oci`).
     #[arg(long, env = "SPIN_REGISTRY_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
@@ -122,7 +123,10 @@ pub struct UpCommand {
     #[arg(long, env = "SPIN_MAX_TOTAL_MEMORY", value_parser = parse_size)]
     pub max_total_memory: Option<usize>,
 
-    /// The most requests handled at once; more wait for a free slot (up to `--max-queue-wait`).
+    /// The most requests from clients handled at once; more wait for a free slot (up to
+    /// `--max-queue-wait`). In-process requests (service chaining, requests to the application
+    /// itself) have as many slots again; one a hop deeper than the first never waits for a slot:
+    /// past them it is answered 503 at once.
     #[arg(long, default_value_t = 128)]
     pub max_concurrent_requests: u32,
 
@@ -462,6 +466,7 @@ impl UpCommand {
             None => DevSpec::default(),
         };
         python_dev.apply(&mut app)?;
+        spin_oci::remote_source::resolve(&mut app, self.cache_dir.as_deref()).await?;
         app.check_sources()?;
         // (Under `spin watch`, which builds what it runs, no warning.)
         let watched = std::env::var_os(super::watch::LISTEN_FD_ENV).is_some();
@@ -521,9 +526,17 @@ impl UpCommand {
                 .unwrap_or_else(spin_runtime::memory_budget::default_limit),
             // Waiting for memory is waiting in the queue.
             new_instance_memory_wait: self.max_queue_wait,
-            // Idle instances kept for reuse hold pool slots too.
-            max_concurrent_instances: self.max_concurrent_requests
-                + IDLE_INSTANCES_PER_COMPONENT as u32 * app.components.len() as u32,
+            // Clients' requests, in-process ones and (with a Redis trigger)
+            // messages have as many slots each, and idle instances kept for
+            // reuse hold pool slots too.
+            max_concurrent_instances: self
+                .max_concurrent_requests
+                .saturating_mul(if app.redis_triggers.is_empty() { 2 } else { 3 })
+                .saturating_add(
+                    (IDLE_INSTANCES_PER_COMPONENT * app.components.len())
+                        .try_into()
+                        .unwrap_or(u32::MAX),
+                ),
             pooling: !self.disable_pooling,
             cache_dir,
             debug_info: self.debug_info,

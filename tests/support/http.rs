@@ -177,3 +177,34 @@ fn read_response(mut reader: impl BufRead) -> std::io::Result<Response> {
         body,
     })
 }
+
+/// A loopback HTTP server answering `GET /app.wasm` with `body` (anything
+/// else 404): its base URL, and how many requests it has had.
+pub fn serve_file(body: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Read;
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut head = [0u8; 4096];
+            let n = stream.read(&mut head).unwrap_or(0);
+            let found = String::from_utf8_lossy(&head[..n]).starts_with("GET /app.wasm ");
+            let (status, body) = match found {
+                true => ("200 OK", &body[..]),
+                false => ("404 Not Found", &b"no such file"[..]),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(body);
+        }
+    });
+    (base, served)
+}

@@ -20,9 +20,14 @@ pub struct RegistryCache {
 }
 
 impl RegistryCache {
-    /// The cache at `root` (created on first write).
+    /// The cache at `root` (created on first write). A relative `root` is
+    /// taken from the current directory now, since the paths the cache
+    /// hands out end up in manifests read from other directories.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        let root = root.into();
+        Self {
+            root: std::path::absolute(&root).unwrap_or(root),
+        }
     }
 
     /// The user's cache: `--cache-dir` when given, else

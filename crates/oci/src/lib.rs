@@ -25,6 +25,7 @@ pub mod cache;
 mod errors;
 pub mod pull;
 pub mod push;
+pub mod remote_source;
 pub mod run;
 
 pub use cache::RegistryCache;

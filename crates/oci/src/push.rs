@@ -158,10 +158,10 @@ fn assemble(app: &App) -> Result<(Vec<ImageLayer>, spin_locked_app::LockedApp)> 
             ComponentSource::Remote { url, .. } => {
                 return Err(spin_hint::Hinted::new(
                     format!(
-                        "component `{}` has a URL source (`{url}`), which `spin registry push` cannot package yet",
+                        "component `{}` has a URL source (`{url}`), which is to be downloaded before the app is packaged",
                         component.id
                     ),
-                    "download the file beside the manifest and make `source` its path",
+                    "push with `spin registry push`, which downloads it first (`remote_source::resolve`)",
                 )
                 .into());
             }

@@ -254,9 +254,9 @@ impl LoadedApp {
             ComponentSource::Remote { url, .. } => {
                 return Err(spin_hint::Hinted::new(
                     format!(
-                        "the component's source is the URL `{url}`, and this host runs local files only"
+                        "the component's source is the URL `{url}`, which is to be downloaded before the app loads"
                     ),
-                    "download it and set `source` to its path",
+                    "run the app with `spin up`, which downloads it into the registry cache",
                 )
                 .into());
             }

@@ -185,9 +185,9 @@ impl RuntimeEngine {
             // A componentize-py component links ~14 core modules sharing one
             // memory, with a handful of tables each.
             pool.total_component_instances(instances)
-                .total_core_instances(instances * 32)
-                .total_memories(instances * 2)
-                .total_tables(instances * 32)
+                .total_core_instances(instances.saturating_mul(32))
+                .total_memories(instances.saturating_mul(2))
+                .total_tables(instances.saturating_mul(32))
                 .total_stacks(instances)
                 .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT as u32)
                 .max_memories_per_component(MAX_MEMORIES_PER_COMPONENT as u32)

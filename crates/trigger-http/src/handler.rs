@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::AbortHandle;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -50,9 +50,17 @@ pub(crate) struct Handler {
     app: Arc<LoadedApp>,
     router: Router<RouteTarget>,
     options: ServerOptions,
+    /// Slots for requests from clients.
     instances: Arc<Semaphore>,
     /// Requests answered 503 for want of an instance slot, logged once per run.
     turned_away: Burst,
+    /// Slots for in-process requests (service chaining, requests to the
+    /// application itself), as many again: one never waits for a slot its
+    /// own caller holds.
+    chained: Arc<Semaphore>,
+    /// In-process requests answered 503 for want of a slot, logged once per
+    /// run.
+    chained_turned_away: Burst,
     /// Idle instances of `wasi:http@0.2` components, when reused.
     pool: Arc<InstancePool>,
     /// The instances of each `wasi:http@0.3` component.
@@ -111,6 +119,8 @@ impl Handler {
             router,
             instances: Arc::new(Semaphore::new(options.max_concurrent_instances)),
             turned_away: Burst::default(),
+            chained: Arc::new(Semaphore::new(options.max_concurrent_instances)),
+            chained_turned_away: Burst::default(),
             pool,
             wasi03,
             options,
@@ -336,13 +346,25 @@ impl Handler {
         req: Request<B>,
         capture: Option<Arc<OnceLock<CaptureSince>>>,
     ) -> anyhow::Result<Response<HyperOutgoingBody>> {
-        // Held until the guest finishes (body streaming included). A request
-        // that cannot get one in time is turned away: an unbounded queue
-        // would hold every waiting client's connection and memory.
         let wait = self.options.max_queue_wait;
         // The whole wait, for a slot and then for memory, ends here (never,
         // for a wait too long to count).
         let queue_deadline = std::time::Instant::now().checked_add(wait);
+        let depth = chain_depth(&req);
+        if depth > 0 {
+            let Some(permit) = self.chained_slot(depth).await else {
+                return Ok(unavailable(AT_CHAINED_LIMIT));
+            };
+            let slot = Slot {
+                permit,
+                queue_deadline,
+                depth,
+            };
+            return self.invoke_with(component, req, capture, slot).await;
+        }
+        // Held until the guest finishes (body streaming included). A request
+        // that cannot get one in time is turned away: an unbounded queue
+        // would hold every waiting client's connection and memory.
         // A free slot is taken at once; only a request that must queue arms
         // the wait's timer (a timer per request costs on every request).
         let acquired = match self.instances.clone().try_acquire_owned() {
@@ -364,6 +386,65 @@ impl Handler {
                 return Ok(unavailable(AT_REQUEST_LIMIT));
             }
         };
+        let slot = Slot {
+            permit,
+            queue_deadline,
+            depth,
+        };
+        self.invoke_with(component, req, capture, slot).await
+    }
+
+    /// A slot for an in-process request `depth` hops from its client's.
+    ///
+    /// In-process requests have slots of their own: a caller holds its slot
+    /// while it waits for the answer, so in-process requests waiting for
+    /// the slots only their callers could free would stop the server
+    /// (every slot held by a caller whose chained request waits). A first
+    /// hop waits for one up to `--max-queue-wait` (those holding the slots
+    /// never wait for one in turn); a deeper hop takes one at once or none,
+    /// since what it would wait for may be its own caller.
+    async fn chained_slot(&self, depth: u32) -> Option<OwnedSemaphorePermit> {
+        let acquired = match self.chained.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) if depth == 1 => {
+                let wait = self.options.max_queue_wait;
+                match tokio::time::timeout(wait, self.chained.clone().acquire_owned()).await {
+                    Ok(Ok(permit)) => Some(permit),
+                    _ => None,
+                }
+            }
+            Err(_) => None,
+        };
+        match acquired {
+            Some(permit) => {
+                self.chained_turned_away.end();
+                Some(permit)
+            }
+            None => {
+                if self.chained_turned_away.hit() {
+                    tracing::warn!(
+                        "in-process requests (service chaining, requests to the application itself) hold all {} of their slots: one more is answered 503 (at once a hop deeper than the first, which could be waiting for its own caller; logged once until one gets a slot)\n\nhint: raise `spin up --max-concurrent-requests`, which sizes the slots of in-process requests as well as those of clients",
+                        self.options.max_concurrent_instances
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// [`Self::invoke`] once the request holds its slot.
+    async fn invoke_with<B: GuestBody>(
+        &self,
+        component: &Arc<LoadedComponent>,
+        req: Request<B>,
+        capture: Option<Arc<OnceLock<CaptureSince>>>,
+        slot: Slot,
+    ) -> anyhow::Result<Response<HyperOutgoingBody>> {
+        let Slot {
+            permit,
+            queue_deadline,
+            depth,
+        } = slot;
         let id = component.config.id.clone();
         let broken = req.extensions().get::<Arc<BodyBroken>>().cloned();
         if let Some(handler) = self.wasi03.get(&id) {
@@ -376,7 +457,6 @@ impl Handler {
         };
         let pre = pre.clone();
         let owner = Arc::clone(component);
-        let depth = chain_depth(&req);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let app = self.app.clone();
         let component = component.clone();
@@ -525,6 +605,16 @@ impl Handler {
             },
         }
     }
+}
+
+/// A request's place among those in flight.
+struct Slot {
+    /// Held until the guest finishes.
+    permit: OwnedSemaphorePermit,
+    /// When its wait for memory for a new instance must end.
+    queue_deadline: Option<std::time::Instant>,
+    /// How many in-process hops led to it.
+    depth: u32,
 }
 
 /// How many in-process hops led to `req` (0: it came from a client).
@@ -746,6 +836,9 @@ fn bad_request(version: http::Version, why: BadHost) -> Response<HyperOutgoingBo
 /// Why a request is turned away with `503`: no instance slot in time.
 const AT_REQUEST_LIMIT: &str =
     "Service Unavailable: the server is at its limit of concurrent requests; retry later";
+/// Why an in-process request is turned away with `503`: every slot of
+/// in-process requests is taken.
+const AT_CHAINED_LIMIT: &str = "Service Unavailable: the server is at its limit of concurrent in-process requests (service chaining); retry later";
 /// Why a request is turned away with `503`: no memory for an instance in
 /// time (`--max-total-memory`).
 const AT_MEMORY_LIMIT: &str = "Service Unavailable: the server is at its memory limit; retry later";

@@ -30,9 +30,10 @@ pub struct ServerOptions {
     pub request_timeout: PerInstance<Duration>,
     /// How long Ctrl-C waits for in-flight requests before exiting anyway.
     pub shutdown_grace: Duration,
-    /// The most component instances alive at once; further requests wait
-    /// for a slot, up to `max_queue_wait` (this must not exceed the
-    /// engine's pool).
+    /// The most requests from clients in flight at once; further requests
+    /// wait for a slot, up to `max_queue_wait`. In-process requests have as
+    /// many slots again, so the engine's pool must hold twice this (and the
+    /// idle instances kept for reuse).
     pub max_concurrent_instances: usize,
     /// How long a request may wait for an instance slot before it is
     /// answered `503 Service Unavailable` with `Retry-After`.

@@ -22,11 +22,24 @@ pub fn check(app: &App, component: &Component) -> Finding {
     let subject = format!("component `{}`", component.id);
     let path = match &component.source.value {
         ComponentSource::Local(path) => path,
-        ComponentSource::Remote { url, .. } => {
-            return Finding::skipped(
-                subject,
-                format!("source is downloaded from `{url}`; not checked"),
-            );
+        ComponentSource::Remote { url, digest } => {
+            // Where `spin up` keeps it (its `--cache-dir` aside).
+            let dir = std::env::var_os("SPIN_REGISTRY_CACHE_DIR").map(PathBuf::from);
+            let blob = spin_oci::RegistryCache::user(dir.as_deref())
+                .and_then(|cache| cache.blob_path(digest));
+            return match blob {
+                Err(e) => Finding::problem(subject, format!("source from `{url}`: {e:#}")).hint(
+                    "a digest is `sha256:` and the 64 lowercase hex digits of the file's SHA-256",
+                ),
+                Ok(blob) if blob.is_file() => Finding::ok(
+                    subject,
+                    format!("source from `{url}` is in the registry cache"),
+                ),
+                Ok(_) => Finding::skipped(
+                    subject,
+                    format!("source from `{url}` is not downloaded yet; `spin up` downloads it"),
+                ),
+            };
         }
     };
     let full = app.dir.join(path);

@@ -18,10 +18,14 @@ from spin_sdk.mqtt import Qos
 from spin_sdk.sqlite import Connection, Value_Integer, Value_Text
 from spin_sdk.util import collect
 
+from spin_sdk import wit
+
 try:
     from spin_sdk.wit.imports.wasi_clocks_monotonic_clock_0_3_0 import wait_for
+    from spin_sdk.wit.imports import wasi_sockets_types_0_3_0 as sockets
 except ImportError:  # spin-sdk 4.0: WASI 0.3.0-rc-2026-03-15 only
     from spin_sdk.wit.imports.wasi_clocks_monotonic_clock_0_3_0_rc_2026_03_15 import wait_for
+    from spin_sdk.wit.imports import wasi_sockets_types_0_3_0_rc_2026_03_15 as sockets
 
 # Counts the requests this instance served: more than 1 when the host
 # reuses instances (the default for wasi:http 0.3 components).
@@ -260,4 +264,47 @@ class HttpHandler(http.Handler):
             os.abort()
         if path == "/fail":
             raise ValueError("failing on purpose")
+        if path == "/socket-streams":
+            return text(200, await socket_streams(query))
         return text(404, "no such route")
+
+
+async def socket_streams(query: str) -> str:
+    """Connects `n` wasi:sockets 0.3 TCP sockets to 127.0.0.1:`port`, takes
+    each one's `receive` (or `send`) stream and drops the socket, keeping
+    the stream, which keeps the connection open, and its `done` future
+    (or drops it at once). Then drops the streams, waits for their ends
+    (or 50 ms), and opens one more socket. Query:
+    `port,n,receive|send,keep|drop`."""
+    port, n, which, done_kept = query.split(",")
+    address = sockets.IpSocketAddress_Ipv4(sockets.Ipv4SocketAddress(int(port), (127, 0, 0, 1)))
+    kept = []
+    said = f"opened {n}"
+    for i in range(int(n)):
+        try:
+            socket = sockets.TcpSocket.create(sockets.IpAddressFamily.IPV4)
+        except Err as e:
+            said = f"opened {i}, then {error_name(e)}"
+            break
+        await socket.connect(address)
+        if which == "send":
+            writer, reader = wit.byte_stream()
+            stream, done = writer, socket.send(reader)
+        else:
+            stream, done = socket.receive()
+        if done_kept == "drop":
+            done.__exit__(None, None, None)
+            done = None
+        kept.append((stream, done))
+        socket.__exit__(None, None, None)
+    for stream, done in kept:
+        stream.__exit__(None, None, None)
+        if done is not None:
+            said += f"; {type(await done.read()).__name__}"
+    if done_kept == "drop":
+        await wait_for(50_000_000)
+    try:
+        sockets.TcpSocket.create(sockets.IpAddressFamily.IPV4).__exit__(None, None, None)
+        return said + "; then one more"
+    except Err as e:
+        return said + f"; then {error_name(e)}"

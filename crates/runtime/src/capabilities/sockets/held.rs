@@ -12,19 +12,26 @@
 //! creation fails at once with `new-socket-limit` (`wasi:sockets` 0.2) or
 //! `other` with the reason (0.3, which has no such code).
 //!
+//! A 0.3 TCP socket's `send` and `receive` streams keep its connection open
+//! after the socket itself is dropped (0.2 refuses to drop a socket whose
+//! streams are open): such a socket stays counted until its streams are
+//! done too, or else a guest could open, stream and drop sockets in a loop
+//! and hold any number of descriptors while counting none.
+//!
 //! wasmtime-wasi implements the sockets; this module only replaces, in the
-//! linker, the four functions where a socket begins and ends in each
-//! version: `create-tcp-socket`, `create-udp-socket` (0.2) or the
-//! `create` statics (0.3), and the destructors of `tcp-socket` and
-//! `udp-socket`. Each replacement counts, then calls wasmtime-wasi's own.
+//! linker, the functions where a socket begins and ends in each version:
+//! `create-tcp-socket`, `create-udp-socket` (0.2) or the `create` statics
+//! (0.3), the destructors of `tcp-socket` and `udp-socket`, and (0.3) the
+//! TCP socket's `send` and `receive`. Each replacement counts, then calls
+//! wasmtime-wasi's own.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use wasmtime::component::{Linker, Resource, ResourceType};
 use wasmtime::{Result, StoreContextMut};
-use wasmtime_wasi::sockets::WasiSocketsCtxView;
+use wasmtime_wasi::sockets::{WasiSocketsCtxView, WasiSocketsView};
 
 use crate::capabilities::connection_quota::{ConnectionPermit, ConnectionQuotas};
 use crate::runtime_config::connection_limits::Outbound;
@@ -65,12 +72,31 @@ impl SocketCaps {
     }
 }
 
+/// One open socket's hold on the caps: its permits of the application's
+/// caps and its place in its instance's count, both given back when the
+/// last holder drops it. The socket resource holds it, and so do (0.3) its
+/// streams, which may outlive the resource.
+struct SocketLease {
+    _permit: ConnectionPermit,
+    /// The instance's count of open sockets.
+    open: Arc<AtomicUsize>,
+}
+
+impl Drop for SocketLease {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// One instance's open sockets, each holding its permits of the
 /// application's caps.
 pub struct HeldSockets {
     caps: Arc<SocketCaps>,
     /// By the socket resource's handle in the store's table.
-    held: HashMap<u32, ConnectionPermit>,
+    held: HashMap<u32, Arc<SocketLease>>,
+    /// Sockets whose connection is still open: those in `held`, and those
+    /// dropped while their streams go on.
+    open: Arc<AtomicUsize>,
 }
 
 impl HeldSockets {
@@ -79,31 +105,33 @@ impl HeldSockets {
         Self {
             caps,
             held: HashMap::new(),
+            open: Arc::default(),
         }
     }
 
-    /// How many sockets the instance holds.
+    /// How many sockets the instance holds open (dropped ones whose
+    /// streams are still open included).
     pub fn len(&self) -> usize {
-        self.held.len()
+        self.open.load(Ordering::Relaxed)
     }
 
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
-        self.held.is_empty()
+        self.len() == 0
     }
 
     /// The permits for one more socket, or `None` (logged) past a cap.
     fn admit(&mut self) -> Option<ConnectionPermit> {
         let caps = &self.caps;
         let max = caps.per_instance;
-        if self.held.len() >= max {
+        if self.len() >= max {
             if !caps.logged.swap(true, Ordering::Relaxed) {
                 let held = match max {
                     0 => "`spin up --max-sockets-per-instance` is 0, so its instances may open no socket".to_owned(),
                     _ => format!("an instance already holds {max} open sockets, the most `spin up --max-sockets-per-instance` allows"),
                 };
                 tracing::warn!(
-                    "component `{}`: {held}; a new socket fails (`new-socket-limit`, or `other` in wasi:sockets 0.3) (logged once)\n\nhint: close sockets the component no longer needs, or raise `--max-sockets-per-instance`",
+                    "component `{}`: {held}; a new socket fails (`new-socket-limit`, or `other` in wasi:sockets 0.3) (logged once)\n\nhint: close sockets the component no longer needs (in wasi:sockets 0.3, their send and receive streams too), or raise `--max-sockets-per-instance`",
                     caps.component
                 );
             }
@@ -115,11 +143,23 @@ impl HeldSockets {
     }
 
     fn hold(&mut self, rep: u32, permit: ConnectionPermit) {
-        self.held.insert(rep, permit);
+        self.open.fetch_add(1, Ordering::Relaxed);
+        let lease = SocketLease {
+            _permit: permit,
+            open: self.open.clone(),
+        };
+        self.held.insert(rep, Arc::new(lease));
     }
 
+    /// The socket's resource is gone; its lease goes with the last of its
+    /// streams.
     fn release(&mut self, rep: u32) {
         self.held.remove(&rep);
+    }
+
+    /// A share of the lease of the socket `rep`, for a stream of it.
+    fn share(&self, rep: u32) -> Option<Arc<SocketLease>> {
+        self.held.get(&rep).cloned()
     }
 }
 
@@ -134,7 +174,7 @@ pub struct SocketsView<'a> {
 
 /// Replaces, in `linker` (which already holds wasmtime-wasi's sockets), the
 /// functions where a socket begins and ends, so that sockets are counted.
-pub(crate) fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: WasiSocketsView + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> SocketsView<'_>,
 ) -> Result<()> {
@@ -248,11 +288,16 @@ mod p2 {
 /// `wasi:sockets` 0.3.
 mod p3 {
     use super::*;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use tokio::sync::oneshot;
+    use wasmtime::AsContextMut;
+    use wasmtime::component::{Access, FutureConsumer, FutureReader, Source, StreamReader};
     use wasmtime_wasi::p3::bindings::sockets::types::{
-        ErrorCode, Host, HostTcpSocket, HostUdpSocket, IpAddressFamily,
+        ErrorCode, Host, HostTcpSocket, HostTcpSocketWithStore, HostUdpSocket, IpAddressFamily,
     };
     use wasmtime_wasi::p3::sockets::SocketResult;
-    use wasmtime_wasi::sockets::{TcpSocket, UdpSocket};
+    use wasmtime_wasi::sockets::{TcpSocket, UdpSocket, WasiSockets};
 
     type Created<S> = Result<(Result<Resource<S>, ErrorCode>,)>;
 
@@ -273,7 +318,7 @@ mod p3 {
         })
     }
 
-    pub(super) fn add_to_linker<T: Send + 'static>(
+    pub(super) fn add_to_linker<T: WasiSocketsView + 'static>(
         linker: &mut Linker<T>,
         get: fn(&mut T) -> SocketsView<'_>,
     ) -> Result<()> {
@@ -307,7 +352,90 @@ mod p3 {
         })?;
         released_on_drop::<T, UdpSocket>(&mut types, "udp-socket", get, |wasi, socket| {
             HostUdpSocket::drop(wasi, socket)
+        })?;
+        types.func_wrap(
+            "[method]tcp-socket.send",
+            move |mut store: StoreContextMut<'_, T>,
+                  (socket, data): (Resource<TcpSocket>, StreamReader<u8>)| {
+                let lease = get(store.data_mut()).held.share(socket.rep());
+                let wasi = Access::<T, WasiSockets>::new(store.as_context_mut(), T::sockets);
+                let done = <WasiSockets as HostTcpSocketWithStore<T>>::send(wasi, socket, data)?;
+                Ok((leased_until(&mut store, done, lease)?,))
+            },
+        )?;
+        types.func_wrap(
+            "[method]tcp-socket.receive",
+            move |mut store: StoreContextMut<'_, T>, (socket,): (Resource<TcpSocket>,)| {
+                let lease = get(store.data_mut()).held.share(socket.rep());
+                let wasi = Access::<T, WasiSockets>::new(store.as_context_mut(), T::sockets);
+                let (data, done) =
+                    <WasiSockets as HostTcpSocketWithStore<T>>::receive(wasi, socket)?;
+                Ok(((data, leased_until(&mut store, done, lease)?),))
+            },
+        )
+    }
+
+    /// How a stream of a socket ends.
+    type StreamEnd = std::result::Result<(), ErrorCode>;
+
+    /// `done`, the future that resolves when a socket's stream is done with
+    /// its connection, as the guest gets it, with `lease` held until then
+    /// (whether or not the guest keeps the future). The lease goes when the
+    /// store's event loop passes `done` on, a moment after the stream is
+    /// dropped: a guest that drops a stream and at once creates a socket
+    /// at its cap, without waiting on anything in between, is refused.
+    fn leased_until<T: 'static>(
+        store: &mut StoreContextMut<'_, T>,
+        done: FutureReader<StreamEnd>,
+        lease: Option<Arc<SocketLease>>,
+    ) -> Result<FutureReader<StreamEnd>> {
+        let Some(lease) = lease else {
+            return Ok(done);
+        };
+        let (tx, rx) = oneshot::channel();
+        done.pipe(
+            store.as_context_mut(),
+            LeaseHolder {
+                lease: Some(lease),
+                tx: Some(tx),
+            },
+        )?;
+        FutureReader::new(store.as_context_mut(), async move {
+            // Without a value only when the instance ends first.
+            let end = rx.await.unwrap_or_else(|_| {
+                Err(ErrorCode::Other(Some(
+                    "the socket's stream ended with its instance".into(),
+                )))
+            });
+            Ok::<_, wasmtime::Error>(end)
         })
+    }
+
+    /// Reads the end of a socket's stream, then lets go of the socket's
+    /// lease and passes the end on.
+    struct LeaseHolder {
+        lease: Option<Arc<SocketLease>>,
+        tx: Option<oneshot::Sender<StreamEnd>>,
+    }
+
+    impl<D: 'static> FutureConsumer<D> for LeaseHolder {
+        type Item = StreamEnd;
+
+        fn poll_consume(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            mut store: StoreContextMut<'_, D>,
+            mut source: Source<'_, StreamEnd>,
+            _: bool,
+        ) -> Poll<Result<()>> {
+            let mut end = None;
+            source.read(&mut store, &mut end)?;
+            self.lease = None;
+            if let (Some(end), Some(tx)) = (end, self.tx.take()) {
+                let _ = tx.send(end);
+            }
+            Poll::Ready(Ok(()))
+        }
     }
 }
 
