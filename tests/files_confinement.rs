@@ -199,6 +199,31 @@ fn a_linked_staging_directory_is_not_emptied() {
     assert_eq!(std::fs::read_to_string(&canary).unwrap(), "alive");
 }
 
+/// `.spin` beside the manifest is where the application's databases and
+/// logs go: an application directory whose `.spin` is a link elsewhere is
+/// refused before anything is written there.
+#[test]
+fn a_linked_state_directory_is_refused() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (dir, manifest) = app_with_files("[]");
+    let link = dir.path().join(".spin");
+    std::os::unix::fs::symlink(elsewhere.path(), &link).unwrap();
+    let err = Up::start(&manifest).refused();
+    assert!(
+        err.contains(&format!(
+            "`{}` is a symbolic link (to `{}`)",
+            link.display(),
+            elsewhere.path().display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: replace the link with a directory"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+}
+
 #[test]
 fn a_linked_log_file_is_not_written_through() {
     let elsewhere = tempfile::tempdir().unwrap();

@@ -279,3 +279,32 @@ fn a_sqlite_memory_cap_too_small_to_work_is_refused() {
     assert!(!out.status.success());
     assert!(err.contains("too little for SQLite"), "{err}");
 }
+
+/// A database file in the state directory, or a file SQLite keeps beside
+/// it, that is a symbolic link is not opened: an application's directory
+/// cannot point its store at other data, nor its write-ahead log at a file
+/// of the user's. Other databases work on.
+#[test]
+fn a_linked_database_file_is_not_opened() {
+    let dir = app_dir();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let canary = elsewhere.path().join("canary.txt");
+    std::fs::write(&canary, "alive\n").unwrap();
+    std::fs::create_dir(dir.path().join(".spin")).unwrap();
+    let link = dir.path().join(".spin/sqlite_db.db-wal");
+    std::os::unix::fs::symlink(&canary, &link).unwrap();
+    let up = start(dir.path(), &[]);
+    let resp = sql(
+        &up,
+        "default",
+        "CREATE TABLE t (x); INSERT INTO t VALUES (1)",
+    );
+    let text = resp.text();
+    assert_eq!(resp.status, 500, "{text}");
+    assert!(
+        text.contains(&format!("`{}` is a symbolic link", link.display())),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(&canary).unwrap(), "alive\n");
+    assert_eq!(sql(&up, "open", "SELECT 1").status, 200);
+}

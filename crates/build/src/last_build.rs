@@ -13,14 +13,33 @@ const DEFAULT_PROFILE: &str = "<anonymous>";
 
 /// Records a build of `profile` (`None`: the default one) of the app in
 /// `app_dir`. An app never built with a profile gets no file.
+///
+/// Written beside the file and renamed over it, so that a symbolic link in
+/// its place (an application's directory is not to be trusted) is
+/// replaced, not written through; a `.spin` that is itself a link is left
+/// alone.
 pub fn record(app_dir: &Path, profile: Option<&str>) -> io::Result<()> {
     let dir = app_dir.join(".spin");
     let file = dir.join(FILE);
-    if profile.is_none() && !file.exists() {
+    if profile.is_none() && std::fs::symlink_metadata(&file).is_err() {
         return Ok(());
     }
+    if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(io::Error::other(format!(
+            "`{}` is a symbolic link",
+            dir.display()
+        )));
+    }
     std::fs::create_dir_all(&dir)?;
-    std::fs::write(file, profile.unwrap_or(DEFAULT_PROFILE))
+    // `create_new` refuses anything already there, a link included.
+    let written = dir.join(format!(".{FILE}.{}", std::process::id()));
+    let _ = std::fs::remove_file(&written);
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&written)?;
+    io::Write::write_all(&mut out, profile.unwrap_or(DEFAULT_PROFILE).as_bytes())?;
+    std::fs::rename(&written, &file)
 }
 
 /// The profile the app in `app_dir` was last built for, when it was not
@@ -59,5 +78,24 @@ mod tests {
         assert_eq!(text, "<anonymous>");
         assert!(!is_another_profile(dir.path(), None));
         assert!(is_another_profile(dir.path(), Some("debug")));
+    }
+
+    #[test]
+    fn a_link_in_place_of_the_file_is_replaced_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".spin")).unwrap();
+        let elsewhere = dir.path().join("precious.txt");
+        std::fs::write(&elsewhere, "keep me").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join(".spin/last-build.txt")).unwrap();
+        record(dir.path(), Some("debug")).unwrap();
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep me");
+        assert_eq!(read(dir.path()).as_deref(), Some("debug"));
+
+        // A linked `.spin` is not written into at all.
+        let other = tempfile::tempdir().unwrap();
+        let app = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(other.path(), app.path().join(".spin")).unwrap();
+        assert!(record(app.path(), Some("debug")).is_err());
+        assert_eq!(std::fs::read_dir(other.path()).unwrap().count(), 0);
     }
 }

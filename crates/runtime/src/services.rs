@@ -258,12 +258,39 @@ fn open(path: &Path) -> Result<Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
     }
+    refuse_linked_database_files(path)?;
     let conn = Connection::open(path).with_context(|| format!("opening `{}`", path.display()))?;
     // WAL lets readers proceed while a writer commits; the busy timeout makes
     // concurrent `spin up`s on one state dir wait instead of failing.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
+}
+
+/// The files SQLite keeps beside a database, by suffix.
+const DATABASE_COMPANIONS: &[&str] = &["", "-wal", "-shm", "-journal"];
+
+/// Refuses a database at `path` when it, or a file SQLite keeps beside it,
+/// is a symbolic link: SQLite would follow it, so an application's
+/// directory (its `.spin/sqlite_db.db`, say) could point a store at another
+/// application's data, or a write-ahead log at any file of the user's.
+fn refuse_linked_database_files(path: &Path) -> Result<()> {
+    for suffix in DATABASE_COMPANIONS {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = PathBuf::from(file);
+        if std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(spin_hint::Hinted::new(
+                format!(
+                    "the database file `{}` is a symbolic link; spin opens databases only at their own path, so that an application's directory cannot point its stores at other data",
+                    file.display()
+                ),
+                "replace the link with the file itself, or point the runtime config's `path` (or `--state-dir`) where the database is",
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Caps the memory SQLite may hold in this process at `bytes` (`spin up
