@@ -55,6 +55,10 @@ impl Drop for Up {
 
 impl Up {
     fn start(manifest: &Path) -> Up {
+        Up::start_with(manifest, &[])
+    }
+
+    fn start_with(manifest: &Path, args: &[&str]) -> Up {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let stderr_path = manifest.with_file_name("spin-up.stderr");
         let mut child = spin(manifest.parent().unwrap())
@@ -63,6 +67,7 @@ impl Up {
             .arg(manifest)
             .arg("--listen")
             .arg(addr.to_string())
+            .args(args)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr_path).unwrap())
             .spawn()
@@ -222,6 +227,36 @@ fn a_linked_state_directory_is_refused() {
         "{err}"
     );
     assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+
+    // Named by the user, a linked state directory is theirs to choose.
+    let up = Up::start_with(&manifest, &["--state-dir", link.to_str().unwrap()]);
+    assert_eq!(up.get("/.well-known/spin/health").status, 200);
+    drop(up);
+
+    // No state kept (the runtime config's `state_dir = ""`): `.spin`
+    // still stages `files`.
+    let (dir, manifest) = app_with_files(r#"["note.txt"]"#);
+    write(&dir.path().join("note.txt"), "a note");
+    write(&dir.path().join("rc.toml"), "state_dir = \"\"\n");
+    std::os::unix::fs::symlink(elsewhere.path(), dir.path().join(".spin")).unwrap();
+    let before = std::fs::read_dir(elsewhere.path()).unwrap().count();
+    let rc = dir.path().join("rc.toml");
+    let err = Up::start_with(&manifest, &["--runtime-config-file", rc.to_str().unwrap()]).refused();
+    assert!(err.contains("is a symbolic link"), "{err}");
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), before);
+
+    // Nor may its `logs` lead elsewhere.
+    let (dir, manifest) = app_with_files("[]");
+    std::fs::create_dir(dir.path().join(".spin")).unwrap();
+    let logs = dir.path().join(".spin/logs");
+    let other = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(other.path(), &logs).unwrap();
+    let err = Up::start(&manifest).refused();
+    assert!(
+        err.contains(&format!("`{}` is a symbolic link", logs.display())),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(other.path()).unwrap().count(), 0);
 }
 
 #[test]

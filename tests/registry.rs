@@ -494,3 +494,92 @@ fn an_artifact_that_is_not_a_spin_app_is_named_by_its_media_types() {
     );
     assert!(stderr.contains("hint:"), "{stderr}");
 }
+
+/// What the registry holds at `path` (`/v2/...`), asking for an OCI image
+/// manifest where it is one.
+fn registry_get(registry: &Registry, path: &str) -> Vec<u8> {
+    let response = support::http::request(
+        registry.host.parse().unwrap(),
+        "GET",
+        path,
+        &[("accept", "application/vnd.oci.image.manifest.v1+json")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(response.status, 200, "{path}: {}", response.text());
+    response.body
+}
+
+/// An app pushed the way Spin pushes past 500 layers (or with
+/// `SPIN_OCI_ARCHIVE_LAYERS`): its files travel in one gzipped tar layer,
+/// not a layer each, while the locked app still names each file by its
+/// digest. The pull unpacks the archive and the files are served.
+#[test]
+fn files_in_spin_s_archive_layer_are_unpacked_and_served() {
+    let registry = Registry::start(false);
+    let component = build_sdk_app(&test_app("sdk-http"));
+    let (app, manifest) = app_with(&component, "/...");
+    let home = tempfile::tempdir().unwrap();
+    let source = format!("{}/tests/layered:v1", registry.host);
+    ok(&run(spin_in(app.path(), home.path())
+        .args(["registry", "push", "-k", "-f"])
+        .arg(&manifest)
+        .arg(&source)));
+
+    // The same artifact in another repository, its file layers replaced
+    // by one archive of the `static` directory.
+    let pushed: serde_json::Value =
+        serde_json::from_slice(&registry_get(&registry, "/v2/tests/layered/manifests/v1")).unwrap();
+    let copy = |descriptor: &serde_json::Value| {
+        let digest = descriptor["digest"].as_str().unwrap();
+        let bytes = registry_get(&registry, &format!("/v2/tests/layered/blobs/{digest}"));
+        assert_eq!(upload_blob(&registry, "tests/archived", &bytes), digest);
+    };
+    copy(&pushed["config"]);
+    let archive = app.path().join("static.tar.gz");
+    let tar = Command::new("tar")
+        .arg("czf")
+        .arg(&archive)
+        .args(["-C", "static", "."])
+        .current_dir(app.path())
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let archive = std::fs::read(&archive).unwrap();
+    let mut layers = Vec::new();
+    for layer in pushed["layers"].as_array().unwrap() {
+        if layer["mediaType"] == "application/vnd.wasm.content.layer.v1+data" {
+            continue;
+        }
+        copy(layer);
+        layers.push(layer.clone());
+    }
+    layers.insert(
+        1,
+        serde_json::json!({
+            "mediaType": "application/vnd.wasm.content.bundle.v1.tar+gzip",
+            "digest": upload_blob(&registry, "tests/archived", &archive),
+            "size": archive.len()
+        }),
+    );
+    let mut archived = pushed.clone();
+    archived["layers"] = serde_json::Value::Array(layers);
+    let response = support::http::request(
+        registry.host.parse().unwrap(),
+        "PUT",
+        "/v2/tests/archived/manifests/v1",
+        &[("content-type", "application/vnd.oci.image.manifest.v1+json")],
+        archived.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(response.status, 201, "{}", response.text());
+
+    let fresh = tempfile::tempdir().unwrap();
+    let up = up_from_registry(
+        &format!("{}/tests/archived:v1", registry.host),
+        fresh.path(),
+        &[],
+    );
+    assert_eq!(up.get("/file/static/message.txt").text(), message());
+    assert_eq!(up.get("/file/static/tiny.txt").text(), "tiny");
+}

@@ -280,10 +280,10 @@ fn a_sqlite_memory_cap_too_small_to_work_is_refused() {
     assert!(err.contains("too little for SQLite"), "{err}");
 }
 
-/// A database file in the state directory, or a file SQLite keeps beside
-/// it, that is a symbolic link is not opened: an application's directory
-/// cannot point its store at other data, nor its write-ahead log at a file
-/// of the user's. Other databases work on.
+/// A database file, or a file SQLite keeps beside it, that is a symbolic
+/// link is not opened: an application's directory cannot point its store
+/// at other data, nor its write-ahead log at a file of the user's, nor
+/// have a file created where a dangling link points. The server serves on.
 #[test]
 fn a_linked_database_file_is_not_opened() {
     let dir = app_dir();
@@ -291,20 +291,23 @@ fn a_linked_database_file_is_not_opened() {
     let canary = elsewhere.path().join("canary.txt");
     std::fs::write(&canary, "alive\n").unwrap();
     std::fs::create_dir(dir.path().join(".spin")).unwrap();
-    let link = dir.path().join(".spin/sqlite_db.db-wal");
-    std::os::unix::fs::symlink(&canary, &link).unwrap();
+    let wal = dir.path().join(".spin/sqlite_db.db-wal");
+    std::os::unix::fs::symlink(&canary, &wal).unwrap();
+    let dangling = elsewhere.path().join("created.db");
+    let open_db = dir.path().join("open.db");
+    std::os::unix::fs::symlink(&dangling, &open_db).unwrap();
     let up = start(dir.path(), &[]);
-    let resp = sql(
-        &up,
-        "default",
-        "CREATE TABLE t (x); INSERT INTO t VALUES (1)",
-    );
-    let text = resp.text();
-    assert_eq!(resp.status, 500, "{text}");
-    assert!(
-        text.contains(&format!("`{}` is a symbolic link", link.display())),
-        "{text}"
-    );
+    for (db, link) in [("default", &wal), ("open", &open_db)] {
+        let resp = sql(&up, db, "CREATE TABLE t (x); INSERT INTO t VALUES (1)");
+        let text = resp.text();
+        assert_eq!(resp.status, 500, "{db}: {text}");
+        let name = link.file_name().unwrap().to_str().unwrap();
+        assert!(
+            text.contains(&format!("{name}` is a symbolic link")),
+            "{db}: {text}"
+        );
+    }
     assert_eq!(std::fs::read_to_string(&canary).unwrap(), "alive\n");
-    assert_eq!(sql(&up, "open", "SELECT 1").status, 200);
+    assert!(!dangling.exists());
+    assert_eq!(up.get("/.well-known/spin/health").status, 200);
 }

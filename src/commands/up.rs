@@ -487,7 +487,10 @@ impl UpCommand {
             } else {
                 runtime_config.state_dir(self.state_dir.as_deref(), &app.dir)
             };
-        if self.state_dir.is_none() && runtime_config.state_dir.is_none() {
+        // `.spin` beside the manifest holds the state unless a place is
+        // named, and stages `files` when the state is kept nowhere.
+        let named = self.state_dir.is_some() || runtime_config.state_dir.is_some();
+        if !from_registry && (!named || state_dir.is_none()) {
             refuse_linked_default_state_dir(&app.dir)?;
         }
         // Where `files` are staged when there is no state directory: for a
@@ -748,30 +751,33 @@ async fn check_python_dev_imports(server: &HttpServer, python_dev: &DevSpec) -> 
     Ok(())
 }
 
-/// Pulls `reference` and writes the manifest it runs from.
-/// Refuses a `.spin` beside the manifest that is a symbolic link: the
-/// application's directory would choose where its databases and logs go.
-/// (A state directory the user names, by flag or runtime config, may be
-/// a link.)
+/// Refuses a `.spin` beside the manifest, or its `logs`, that is a
+/// symbolic link: the application's directory would choose where its
+/// databases and logs go. (A state directory the user names, by flag or
+/// runtime config, may be a link; `files` staging checks its own.)
 fn refuse_linked_default_state_dir(app_dir: &Path) -> Result<()> {
-    let default = app_dir.join(".spin");
-    let is_link = std::fs::symlink_metadata(&default).is_ok_and(|m| m.file_type().is_symlink());
-    if !is_link {
-        return Ok(());
+    let state = app_dir.join(".spin");
+    for dir in [state.clone(), state.join("logs")] {
+        let is_link = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            continue;
+        }
+        let target = std::fs::read_link(&dir)
+            .map(|t| format!(" (to `{}`)", t.display()))
+            .unwrap_or_default();
+        return Err(spin_hint::Hinted::new(
+            format!(
+                "`{}` is a symbolic link{target}; spin keeps the application's databases and logs there, and an application's directory does not choose where they go",
+                dir.display()
+            ),
+            "replace the link with a directory, or name the place with `--state-dir` (or the runtime config's `state_dir`)",
+        )
+        .into());
     }
-    let target = std::fs::read_link(&default)
-        .map(|t| format!(" (to `{}`)", t.display()))
-        .unwrap_or_default();
-    Err(spin_hint::Hinted::new(
-        format!(
-            "`{}` is a symbolic link{target}; spin keeps the application's databases and logs there, and an application's directory does not choose where they go",
-            default.display()
-        ),
-        "replace the link with a directory, or name the place with `--state-dir` (or the runtime config's `state_dir`)",
-    )
-    .into())
+    Ok(())
 }
 
+/// Pulls `reference` and writes the manifest it runs from.
 async fn pull_for_up(reference: &str, insecure: bool, cache_dir: Option<&Path>) -> Result<PathBuf> {
     let cache = spin_oci::RegistryCache::user(cache_dir)?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());

@@ -38,17 +38,44 @@ pub fn record(app_dir: &Path, profile: Option<&str>) -> io::Result<()> {
         .write(true)
         .create_new(true)
         .open(&written)?;
-    io::Write::write_all(&mut out, profile.unwrap_or(DEFAULT_PROFILE).as_bytes())?;
-    std::fs::rename(&written, &file)
+    let done = io::Write::write_all(&mut out, profile.unwrap_or(DEFAULT_PROFILE).as_bytes())
+        .and_then(|()| std::fs::rename(&written, &file));
+    if done.is_err() {
+        let _ = std::fs::remove_file(&written);
+    }
+    done
 }
 
 /// The profile the app in `app_dir` was last built for, when it was not
 /// the default one (or nothing says).
+///
+/// What is read is printed in a warning, and comes from an application's
+/// directory: a `.spin` or a file that is a link (to a secret, to
+/// `/dev/zero`), or anything but a short profile name, counts as nothing.
 pub fn read(app_dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(app_dir.join(".spin").join(FILE)).ok()?;
+    let dir = app_dir.join(".spin");
+    let file = dir.join(FILE);
+    let is_link = |p: &Path| std::fs::symlink_metadata(p).map(|m| m.file_type().is_symlink());
+    if is_link(&dir).unwrap_or(true) || !std::fs::symlink_metadata(&file).ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    io::Read::read_to_string(
+        &mut io::Read::take(std::fs::File::open(&file).ok()?, MAX_BYTES),
+        &mut text,
+    )
+    .ok()?;
     let profile = text.trim();
-    (profile != DEFAULT_PROFILE && !profile.is_empty()).then(|| profile.to_owned())
+    let is_name = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    (profile != DEFAULT_PROFILE && is_name(profile)).then(|| profile.to_owned())
 }
+
+/// The most of the file read: a profile name is short.
+const MAX_BYTES: u64 = 256;
 
 /// Whether the app in `app_dir` was last built for another profile than
 /// `profile`: running it without building may run older files.
@@ -90,6 +117,20 @@ mod tests {
         record(dir.path(), Some("debug")).unwrap();
         assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep me");
         assert_eq!(read(dir.path()).as_deref(), Some("debug"));
+        let file = dir.path().join(".spin/last-build.txt");
+        assert!(std::fs::symlink_metadata(&file).unwrap().is_file());
+        assert_eq!(
+            std::fs::read_dir(dir.path().join(".spin")).unwrap().count(),
+            1
+        );
+
+        // Read through a link, or anything but a profile name: nothing.
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+        assert_eq!(read(dir.path()), None);
+        std::fs::remove_file(&file).unwrap();
+        std::fs::write(&file, "AWS_SECRET=xyz\nmore").unwrap();
+        assert_eq!(read(dir.path()), None);
 
         // A linked `.spin` is not written into at all.
         let other = tempfile::tempdir().unwrap();

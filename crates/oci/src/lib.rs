@@ -20,6 +20,7 @@
 
 #![deny(missing_docs)]
 
+mod archive;
 pub mod auth;
 pub mod cache;
 mod errors;

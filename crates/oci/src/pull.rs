@@ -4,6 +4,9 @@
 use anyhow::{Context as _, Result};
 use oci_client::manifest::{OciDescriptor, OciImageManifest};
 
+use std::collections::HashSet;
+
+use crate::archive::{ARCHIVE_MEDIA_TYPE, MAX_UNPACKED_BYTES};
 use crate::{
     DATA_MEDIA_TYPE, RegistryCache, SPIN_APPLICATION_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE,
     WASM_LAYER_MEDIA_TYPE_WKG,
@@ -52,10 +55,9 @@ pub async fn pull(
     }
     let locked_layer = locked_app_descriptor(&manifest)?;
 
-    // Layers the app needs: its locked form, Wasm and files. Others (an
-    // archive of the files, say, which Spin also pushes past 500 layers)
-    // are left in the registry; a file they alone carry is reported
-    // missing below, by name.
+    // Layers the app needs: its locked form, Wasm and files. Spin's
+    // archives of files are fetched only when the locked app names a file
+    // no layer holds (below); other layers are left in the registry.
     let wanted: Vec<&OciDescriptor> = std::iter::once(locked_layer)
         .chain(manifest.layers.iter().filter(|l| {
             matches!(
@@ -81,33 +83,7 @@ pub async fn pull(
     let total = missing.iter().map(|l| l.size.max(0) as u64).sum();
     let bar = crate::progress_bar(progress, total, "Pulling");
     for layer in &missing {
-        let declared = usize::try_from(layer.size)
-            .ok()
-            .filter(|size| *size <= MAX_BLOB_BYTES)
-            .ok_or_else(|| {
-                Hinted::new(
-                    format!(
-                        "the layer {} of `{reference}` declares {} bytes; this spin takes blobs of up to {MAX_BLOB_BYTES} bytes",
-                        layer.digest, layer.size
-                    ),
-                    "check the reference: a Spin app's layers are components and files",
-                )
-            })?;
-        let mut sink = BoundedSink::new(declared);
-        let pulled = client.pull_blob(&reference, *layer, &mut sink).await;
-        if sink.overflowed {
-            return Err(Hinted::new(
-                format!(
-                    "the registry sent more than the {declared} bytes the layer {} of `{reference}` declares; nothing from it was kept or run",
-                    layer.digest
-                ),
-                "the registry or something between it and you altered the artifact; check where it is served from",
-            )
-            .into());
-        }
-        pulled.map_err(explain)?;
-        cache.write_blob(&layer.digest, &sink.bytes)?;
-        bar.inc(sink.bytes.len() as u64);
+        download(&client, &reference, layer, cache, &bar).await?;
     }
     bar.finish_and_clear();
 
@@ -120,13 +96,122 @@ pub async fn pull(
             "the artifact was not made by `spin registry push`; push it again with Spin or with this spin",
         )
     })?;
+    let unpacked =
+        unpack_archives(&client, &reference, &manifest, &locked, cache, progress).await?;
     Ok(PulledApp {
         reference: reference.whole(),
         digest,
         locked,
-        downloaded: missing.len(),
+        downloaded: missing.len() + unpacked,
         cached,
     })
+}
+
+/// The files `locked` names by digest that `cache` lacks.
+fn absent_files(locked: &LockedApp, cache: &RegistryCache) -> HashSet<String> {
+    locked
+        .components
+        .iter()
+        .flat_map(|c| &c.files)
+        .filter(|f| f.content.inline.is_none())
+        .filter_map(|f| f.content.digest.clone())
+        .filter(|digest| !cache.has_blob(digest))
+        .collect()
+}
+
+/// When `locked` names files no layer brought, fetches the manifest's
+/// archive layers (Spin's, past 500 layers) and keeps the files they hold;
+/// returns how many archives were fetched. A file still absent is reported
+/// by name when the app is run.
+async fn unpack_archives(
+    client: &oci_client::Client,
+    reference: &oci_client::Reference,
+    manifest: &OciImageManifest,
+    locked: &LockedApp,
+    cache: &RegistryCache,
+    progress: bool,
+) -> Result<usize> {
+    let wanted = absent_files(locked, cache);
+    if wanted.is_empty() {
+        return Ok(0);
+    }
+    let archives: Vec<&OciDescriptor> = manifest
+        .layers
+        .iter()
+        .filter(|l| l.media_type == ARCHIVE_MEDIA_TYPE)
+        .collect();
+    let total = archives.iter().map(|l| l.size.max(0) as u64).sum();
+    let bar = crate::progress_bar(progress, total, "Pulling");
+    let mut fetched = 0;
+    for layer in archives {
+        crate::cache::digest_hex(&layer.digest)
+            .with_context(|| format!("a layer of `{reference}`"))?;
+        if !cache.has_blob(&layer.digest) {
+            download(client, reference, layer, cache, &bar).await?;
+            fetched += 1;
+        }
+        let path = cache.blob_path(&layer.digest)?;
+        let (into, wanted) = (cache.clone(), wanted.clone());
+        tokio::task::spawn_blocking(move || {
+            crate::archive::unpack_wanted(&into, &path, &wanted, MAX_UNPACKED_BYTES)
+        })
+        .await
+        .context("unpacking an archive layer stopped unexpectedly")?
+        .map_err(|e| {
+            Hinted::new(
+                format!(
+                    "the archive layer {} of `{reference}` cannot be unpacked: {e:#}",
+                    layer.digest
+                ),
+                "push the application again; with Spin, `SPIN_OCI_ARCHIVE_LAYERS` unset keeps a layer per file",
+            )
+        })?;
+        if absent_files(locked, cache).is_empty() {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    Ok(fetched)
+}
+
+/// Downloads `layer` of `reference` into `cache`, holding at most what it
+/// declares, kept only if it matches its digest.
+async fn download(
+    client: &oci_client::Client,
+    reference: &oci_client::Reference,
+    layer: &OciDescriptor,
+    cache: &RegistryCache,
+    bar: &indicatif::ProgressBar,
+) -> Result<()> {
+    let explain = |e| crate::errors::explain(e, "pulling", reference);
+    let declared = usize::try_from(layer.size)
+        .ok()
+        .filter(|size| *size <= MAX_BLOB_BYTES)
+        .ok_or_else(|| {
+            Hinted::new(
+                format!(
+                    "the layer {} of `{reference}` declares {} bytes; this spin takes blobs of up to {MAX_BLOB_BYTES} bytes",
+                    layer.digest, layer.size
+                ),
+                "check the reference: a Spin app's layers are components and files",
+            )
+        })?;
+    let mut sink = BoundedSink::new(declared);
+    let pulled = client.pull_blob(reference, layer, &mut sink).await;
+    if sink.overflowed {
+        return Err(Hinted::new(
+            format!(
+                "the registry sent more than the {declared} bytes the layer {} of `{reference}` declares; nothing from it was kept or run",
+                layer.digest
+            ),
+            "the registry or something between it and you altered the artifact; check where it is served from",
+        )
+        .into());
+    }
+    pulled.map_err(explain)?;
+    cache.write_blob(&layer.digest, &sink.bytes)?;
+    bar.inc(sink.bytes.len() as u64);
+    Ok(())
 }
 
 /// The largest blob pulled (a Python component is 25-40 MB).

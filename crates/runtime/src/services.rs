@@ -271,24 +271,34 @@ fn open(path: &Path) -> Result<Connection> {
 const DATABASE_COMPANIONS: &[&str] = &["", "-wal", "-shm", "-journal"];
 
 /// Refuses a database at `path` when it, or a file SQLite keeps beside it,
-/// is a symbolic link: SQLite would follow it, so an application's
-/// directory (its `.spin/sqlite_db.db`, say) could point a store at another
-/// application's data, or a write-ahead log at any file of the user's.
+/// is a symbolic link or anything else but a plain file: SQLite would
+/// follow a link, so an application's directory (its
+/// `.spin/sqlite_db.db`, say) could point a store at another application's
+/// data, or a write-ahead log at any file of the user's; and a FIFO would
+/// hang every store's opening.
 fn refuse_linked_database_files(path: &Path) -> Result<()> {
     for suffix in DATABASE_COMPANIONS {
         let mut file = path.as_os_str().to_owned();
         file.push(suffix);
         let file = PathBuf::from(file);
-        if std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(spin_hint::Hinted::new(
-                format!(
-                    "the database file `{}` is a symbolic link; spin opens databases only at their own path, so that an application's directory cannot point its stores at other data",
-                    file.display()
-                ),
-                "replace the link with the file itself, or point the runtime config's `path` (or `--state-dir`) where the database is",
-            )
-            .into());
-        }
+        let Ok(meta) = std::fs::symlink_metadata(&file) else {
+            continue;
+        };
+        let what = if meta.file_type().is_symlink() {
+            "a symbolic link"
+        } else if !meta.is_file() {
+            "not a plain file"
+        } else {
+            continue;
+        };
+        return Err(spin_hint::Hinted::new(
+            format!(
+                "the database file `{}` is {what}; spin opens databases only at their own path, so that an application's directory cannot point its stores at other data",
+                file.display()
+            ),
+            "replace it with the database file itself, or point the runtime config's `path` (or `--state-dir`) where the database is",
+        )
+        .into());
     }
     Ok(())
 }

@@ -90,7 +90,6 @@ impl WatchCommand {
                 "stop the program using the port, or pass another address: `spin watch -- --listen 127.0.0.1:<port>`",
             )
         })?;
-        let app_dir = manifest.parent().unwrap_or(Path::new(".")).to_owned();
         let mut watcher = Watcher {
             manifest,
             profile,
@@ -98,7 +97,7 @@ impl WatchCommand {
             listener,
             options: self,
             serving: None,
-            python: python::PythonDev::new(&app_dir),
+            python: python::PythonDev::new()?,
         };
         watcher.run()
     }

@@ -86,8 +86,10 @@ fn normalized(path: &Path) -> PathBuf {
 /// The interpreters of an app's Python components and the snapshots of
 /// their sources.
 pub struct PythonDev {
-    /// `<app>/.spin/python-dev`.
-    dir: PathBuf,
+    /// A private directory of this `spin watch`'s own, removed when it
+    /// ends (not under the app's `.spin`: an application's directory could
+    /// link that elsewhere, and snapshots are written and removed there).
+    dir: tempfile::TempDir,
     generation: u64,
     /// The generations of the version serving and of the one before it,
     /// which may still be finishing requests: the snapshots kept.
@@ -96,14 +98,18 @@ pub struct PythonDev {
 }
 
 impl PythonDev {
-    /// Keeps its snapshots under `<app dir>/.spin/python-dev`.
-    pub fn new(app_dir: &Path) -> Self {
-        Self {
-            dir: app_dir.join(".spin").join("python-dev"),
+    /// Keeps its snapshots in a new private temporary directory.
+    pub fn new() -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("spin-python-dev-")
+            .tempdir()
+            .context("creating a directory for the sources' snapshots")?;
+        Ok(Self {
+            dir,
             generation: 0,
             serving: [None, None],
             interpreters: Vec::new(),
-        }
+        })
     }
 
     /// Builds (or finds in the cache) the interpreter of each of
@@ -141,12 +147,7 @@ impl PythonDev {
     /// the spec that points `spin up` at them; returns the spec's path.
     pub fn snapshot(&mut self) -> Result<PathBuf> {
         self.generation += 1;
-        let generation = self.dir.join(self.generation.to_string());
-        // Left by an earlier `spin watch`: a deleted module must not linger.
-        if generation.exists() {
-            std::fs::remove_dir_all(&generation)
-                .with_context(|| format!("removing `{}`", generation.display()))?;
-        }
+        let generation = self.dir.path().join(self.generation.to_string());
         let mut spec = DevSpec::default();
         for (component, interpreter) in &self.interpreters {
             let copies = snapshot_sources(
@@ -173,17 +174,17 @@ impl PythonDev {
                 },
             );
         }
-        let path = self.dir.join(format!("{}.json", self.generation));
+        let path = self.dir.path().join(format!("{}.json", self.generation));
         spec.write(&path)?;
         Ok(path)
     }
 
     /// Records that the last snapshot serves now, and removes every other
     /// snapshot but the one before it (including those of versions that
-    /// failed to start, and of an earlier `spin watch`).
+    /// failed to start).
     pub fn serving_last_snapshot(&mut self) {
         self.serving = [Some(self.generation), self.serving[0]];
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+        let Ok(entries) = std::fs::read_dir(self.dir.path()) else {
             return;
         };
         for entry in entries.flatten() {
