@@ -554,14 +554,19 @@ fn files_in_spin_s_archive_layer_are_unpacked_and_served() {
         copy(layer);
         layers.push(layer.clone());
     }
-    layers.insert(
-        1,
-        serde_json::json!({
-            "mediaType": "application/vnd.wasm.content.bundle.v1.tar+gzip",
-            "digest": upload_blob(&registry, "tests/archived", &archive),
-            "size": archive.len()
-        }),
-    );
+    // After the archive, one that is not one: fetched only if the pull
+    // went on once it had every file (it would fail to unpack).
+    let garbage = b"not a gzipped tar".to_vec();
+    for bytes in [&garbage, &archive] {
+        layers.insert(
+            1,
+            serde_json::json!({
+                "mediaType": "application/vnd.wasm.content.bundle.v1.tar+gzip",
+                "digest": upload_blob(&registry, "tests/archived", bytes),
+                "size": bytes.len()
+            }),
+        );
+    }
     let mut archived = pushed.clone();
     archived["layers"] = serde_json::Value::Array(layers);
     let response = support::http::request(

@@ -487,11 +487,14 @@ impl UpCommand {
             } else {
                 runtime_config.state_dir(self.state_dir.as_deref(), &app.dir)
             };
+        let log_dir = runtime_config.log_dir(self.log_dir.as_deref(), state_dir.as_deref());
         // `.spin` beside the manifest holds the state unless a place is
         // named, and stages `files` when the state is kept nowhere.
         let named = self.state_dir.is_some() || runtime_config.state_dir.is_some();
         if !from_registry && (!named || state_dir.is_none()) {
-            refuse_linked_default_state_dir(&app.dir)?;
+            let default = app.dir.join(".spin");
+            let logs_there = log_dir.as_deref() == Some(default.join("logs").as_path());
+            refuse_linked_default_state_dir(&default, logs_there)?;
         }
         // Where `files` are staged when there is no state directory: for a
         // registry app, a directory of this run's own (the cached app is
@@ -500,7 +503,6 @@ impl UpCommand {
             .prefix("spin-up-")
             .tempdir()
             .context("creating a staging directory")?;
-        let log_dir = runtime_config.log_dir(self.log_dir.as_deref(), state_dir.as_deref());
         let cache_dir = match (&self.cache, self.disable_cache) {
             (_, true) => None,
             (Some(file), false) => {
@@ -751,13 +753,14 @@ async fn check_python_dev_imports(server: &HttpServer, python_dev: &DevSpec) -> 
     Ok(())
 }
 
-/// Refuses a `.spin` beside the manifest, or its `logs`, that is a
-/// symbolic link: the application's directory would choose where its
-/// databases and logs go. (A state directory the user names, by flag or
-/// runtime config, may be a link; `files` staging checks its own.)
-fn refuse_linked_default_state_dir(app_dir: &Path) -> Result<()> {
-    let state = app_dir.join(".spin");
-    for dir in [state.clone(), state.join("logs")] {
+/// Refuses `state`, the `.spin` beside the manifest, or (when the logs go
+/// there) its `logs`, that is a symbolic link: the application's directory
+/// would choose where its databases and logs go. (A state directory the
+/// user names, by flag or runtime config, may be a link; `files` staging
+/// checks its own.)
+fn refuse_linked_default_state_dir(state: &Path, logs_there: bool) -> Result<()> {
+    let logs = logs_there.then(|| state.join("logs"));
+    for dir in std::iter::once(state.to_owned()).chain(logs) {
         let is_link = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink());
         if !is_link {
             continue;

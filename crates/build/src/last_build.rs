@@ -51,27 +51,31 @@ pub fn record(app_dir: &Path, profile: Option<&str>) -> io::Result<()> {
 ///
 /// What is read is printed in a warning, and comes from an application's
 /// directory: a `.spin` or a file that is a link (to a secret, to
-/// `/dev/zero`), or anything but a short profile name, counts as nothing.
+/// `/dev/zero`), anything but a plain file (a FIFO), a long file or one
+/// with control characters counts as nothing.
 pub fn read(app_dir: &Path) -> Option<String> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let dir = app_dir.join(".spin");
-    let file = dir.join(FILE);
-    let is_link = |p: &Path| std::fs::symlink_metadata(p).map(|m| m.file_type().is_symlink());
-    if is_link(&dir).unwrap_or(true) || !std::fs::symlink_metadata(&file).ok()?.is_file() {
+    let is_link = std::fs::symlink_metadata(&dir).map(|m| m.file_type().is_symlink());
+    if is_link.unwrap_or(true) {
+        return None;
+    }
+    // Not through a link, and without waiting on a FIFO; then checked.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(dir.join(FILE))
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
         return None;
     }
     let mut text = String::new();
-    io::Read::read_to_string(
-        &mut io::Read::take(std::fs::File::open(&file).ok()?, MAX_BYTES),
-        &mut text,
-    )
-    .ok()?;
+    io::Read::read_to_string(&mut io::Read::take(file, MAX_BYTES + 1), &mut text).ok()?;
     let profile = text.trim();
-    let is_name = |p: &str| {
-        !p.is_empty()
-            && p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    };
-    (profile != DEFAULT_PROFILE && is_name(profile)).then(|| profile.to_owned())
+    let is_name = !profile.is_empty()
+        && text.len() as u64 <= MAX_BYTES
+        && !profile.chars().any(char::is_control);
+    (profile != DEFAULT_PROFILE && is_name).then(|| profile.to_owned())
 }
 
 /// The most of the file read: a profile name is short.
@@ -131,6 +135,11 @@ mod tests {
         std::fs::remove_file(&file).unwrap();
         std::fs::write(&file, "AWS_SECRET=xyz\nmore").unwrap();
         assert_eq!(read(dir.path()), None);
+        std::fs::write(&file, "x".repeat(300)).unwrap();
+        assert_eq!(read(dir.path()), None);
+        // Any profile name a manifest may hold reads back.
+        std::fs::write(&file, "release+lto").unwrap();
+        assert_eq!(read(dir.path()).as_deref(), Some("release+lto"));
 
         // A linked `.spin` is not written into at all.
         let other = tempfile::tempdir().unwrap();

@@ -6,15 +6,18 @@
 //! the digest of its bytes, as Spin's own pull does.
 //!
 //! The archive comes from a registry: nothing of it is written at the paths
-//! it names (only regular files are read, and only their bytes count), only
-//! files the locked app asks for are kept, and it may unpack to at most
-//! [`MAX_UNPACKED_BYTES`].
+//! it names (only regular files are read, and only their bytes count; the
+//! names are not even parsed), only files the locked app asks for are kept,
+//! it may unpack to at most [`MAX_UNPACKED_BYTES`], and each entry streams
+//! through a hash into a private temporary file beside the blobs, so memory
+//! stays small whatever the archive holds.
 
 use std::collections::HashSet;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Write};
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
+use sha2::{Digest as _, Sha256};
 
 use crate::RegistryCache;
 
@@ -41,20 +44,42 @@ pub(crate) fn unpack_wanted(
         cap: max_unpacked,
     };
     let mut tar = tar::Archive::new(unpacked);
+    // Somewhere in the cache's own directory for the files as they stream.
+    let any = cache.blob_path(&crate::sha256_digest(b""))?;
+    let blobs = any.parent().expect("blob paths have a parent");
+    cache.private_dirs(blobs)?;
     let mut kept = 0;
-    let entries = tar.entries().context("reading an archive layer")?;
+    // Raw: long-name and pax entries are not read whole into memory (names
+    // are not used).
+    let entries = tar.entries().context("reading an archive layer")?.raw(true);
     for entry in entries {
         let mut entry = entry.context("reading an archive layer")?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let mut bytes = Vec::new();
-        entry
-            .read_to_end(&mut bytes)
-            .context("reading an archive layer")?;
-        let digest = crate::sha256_digest(&bytes);
+        let mut file = tempfile::Builder::new()
+            .prefix(".unpack-")
+            .tempfile_in(blobs)
+            .context("writing into the registry cache")?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = entry.read(&mut buf).context("reading an archive layer")?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n])
+                .context("writing into the registry cache")?;
+        }
+        let digest = format!("sha256:{}", hex::encode(hasher.finalize()));
         if wanted.contains(&digest) && !cache.has_blob(&digest) {
-            cache.write_blob(&digest, &bytes)?;
+            file.as_file()
+                .sync_all()
+                .context("writing into the registry cache")?;
+            file.persist(cache.blob_path(&digest)?)
+                .map_err(|e| e.error)
+                .context("writing into the registry cache")?;
             kept += 1;
         }
     }
@@ -122,7 +147,9 @@ mod tests {
         assert_eq!(unpack_wanted(&cache, &path, &wanted, 1 << 20).unwrap(), 1);
         assert!(cache.has_blob(&crate::sha256_digest(b"wanted")));
         assert!(!cache.has_blob(&crate::sha256_digest(b"not wanted")));
-        assert!(!cache.root().join("nested").exists());
+        // Only the wanted file is left in the cache (no temporary files).
+        let blobs = cache.root().join("blobs/sha256");
+        assert_eq!(std::fs::read_dir(blobs).unwrap().count(), 1);
         // Kept once.
         assert_eq!(unpack_wanted(&cache, &path, &wanted, 1 << 20).unwrap(), 0);
     }

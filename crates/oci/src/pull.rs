@@ -163,7 +163,7 @@ async fn unpack_archives(
                     "the archive layer {} of `{reference}` cannot be unpacked: {e:#}",
                     layer.digest
                 ),
-                "push the application again; with Spin, `SPIN_OCI_ARCHIVE_LAYERS` unset keeps a layer per file",
+                "push the application again; the registry or whatever pushed it sent a broken archive",
             )
         })?;
         if absent_files(locked, cache).is_empty() {

@@ -576,6 +576,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_database_beside_a_fifo_is_refused_without_waiting_on_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db.sqlite");
+        let fifo = std::ffi::CString::new(format!("{}-wal", db.display())).unwrap();
+        // SAFETY: a NUL-terminated path of our own.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let err = open(&db)
+            .err()
+            .expect("a FIFO beside the database is refused");
+        assert!(
+            format!("{err:#}").contains("-wal` is not a plain file"),
+            "{err:#}"
+        );
+        assert!(!db.exists());
+    }
+
+    #[test]
     fn files_are_shared_by_path_and_memory_by_owner() {
         let dir = std::env::temp_dir().join(format!("spin-services-{}", std::process::id()));
         let file = DatabaseLocation::File(dir.join("nested/db.sqlite"));

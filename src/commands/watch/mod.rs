@@ -97,6 +97,7 @@ impl WatchCommand {
             listener,
             options: self,
             serving: None,
+            stopping: Vec::new(),
             python: python::PythonDev::new()?,
         };
         watcher.run()
@@ -113,6 +114,10 @@ struct Watcher {
     listener: TcpListener,
     options: WatchCommand,
     serving: Option<Child>,
+    /// The versions told to stop, finishing their requests: waited for
+    /// before the watch ends, since they read the Python snapshots the
+    /// watch removes when it ends.
+    stopping: Vec<std::thread::JoinHandle<()>>,
     python: python::PythonDev,
 }
 
@@ -132,7 +137,10 @@ impl Watcher {
         loop {
             if interrupted.try_recv().is_ok() {
                 if let Some(child) = self.serving.take() {
-                    stop(child);
+                    self.stopping.push(stop(child));
+                }
+                for stopping in self.stopping.drain(..) {
+                    let _ = stopping.join();
                 }
                 return Ok(ExitCode::SUCCESS);
             }
@@ -221,7 +229,8 @@ impl Watcher {
             self.python.serving_last_snapshot();
         }
         if let Some(old) = self.serving.replace(child) {
-            stop(old);
+            self.stopping.retain(|s| !s.is_finished());
+            self.stopping.push(stop(old));
         }
         Ok(())
     }
@@ -390,12 +399,12 @@ fn clear_cloexec(fd: i32) -> Result<()> {
 
 /// Stops a `spin up` gracefully (SIGTERM: it stops accepting and finishes
 /// its in-flight requests), in the background.
-fn stop(mut child: Child) {
+fn stop(mut child: Child) -> std::thread::JoinHandle<()> {
     // SAFETY: signalling a child process we started and still own.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     std::thread::spawn(move || {
         let _ = child.wait();
-    });
+    })
 }
 
 /// A channel that receives once on Ctrl-C or SIGTERM.
