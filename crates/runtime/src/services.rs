@@ -582,9 +582,7 @@ mod tests {
         let fifo = std::ffi::CString::new(format!("{}-wal", db.display())).unwrap();
         // SAFETY: a NUL-terminated path of our own.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
-        let err = open(&db)
-            .err()
-            .expect("a FIFO beside the database is refused");
+        let err = open(&db).expect_err("a FIFO beside the database is refused");
         assert!(
             format!("{err:#}").contains("-wal` is not a plain file"),
             "{err:#}"
