@@ -9,17 +9,17 @@
 //! it names (only regular files are read, and only their bytes count; the
 //! names are not even parsed), only files the locked app asks for are kept,
 //! it may unpack to at most [`MAX_UNPACKED_BYTES`], and each entry streams
-//! through a hash into a private temporary file beside the blobs, so memory
-//! stays small whatever the archive holds.
+//! into the cache (`RegistryCache::stream_in`), so memory stays small
+//! whatever the archive holds.
 
 use std::collections::HashSet;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use sha2::{Digest as _, Sha256};
 
 use crate::RegistryCache;
+use crate::cache::StreamError;
 
 /// The media type of an archive layer.
 pub const ARCHIVE_MEDIA_TYPE: &str = "application/vnd.wasm.content.bundle.v1.tar+gzip";
@@ -44,10 +44,6 @@ pub(crate) fn unpack_wanted(
         cap: max_unpacked,
     };
     let mut tar = tar::Archive::new(unpacked);
-    // Somewhere in the cache's own directory for the files as they stream.
-    let any = cache.blob_path(&crate::sha256_digest(b""))?;
-    let blobs = any.parent().expect("blob paths have a parent");
-    cache.private_dirs(blobs)?;
     let mut kept = 0;
     // Raw: long-name and pax entries are not read whole into memory (names
     // are not used).
@@ -57,29 +53,14 @@ pub(crate) fn unpack_wanted(
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let mut file = tempfile::Builder::new()
-            .prefix(".unpack-")
-            .tempfile_in(blobs)
-            .context("writing into the registry cache")?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = entry.read(&mut buf).context("reading an archive layer")?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            file.write_all(&buf[..n])
-                .context("writing into the registry cache")?;
-        }
-        let digest = format!("sha256:{}", hex::encode(hasher.finalize()));
-        if wanted.contains(&digest) && !cache.has_blob(&digest) {
-            file.as_file()
-                .sync_all()
-                .context("writing into the registry cache")?;
-            file.persist(cache.blob_path(&digest)?)
-                .map_err(|e| e.error)
-                .context("writing into the registry cache")?;
+        // The archive's own cap bounds every entry.
+        let incoming = cache.stream_in(&mut entry, u64::MAX).map_err(|e| match e {
+            StreamError::Read(e) => anyhow::Error::from(e).context("reading an archive layer"),
+            StreamError::TooLarge => anyhow::anyhow!("an archive entry is too large"),
+            StreamError::Write(e) => e.context("writing into the registry cache"),
+        })?;
+        if wanted.contains(&incoming.digest) && !cache.has_blob(&incoming.digest) {
+            incoming.keep(cache)?;
             kept += 1;
         }
     }

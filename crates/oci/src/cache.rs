@@ -9,6 +9,8 @@
 //! app runs from (see [`crate::run`]).
 
 use anyhow::{Context as _, Result, bail};
+use sha2::{Digest as _, Sha256};
+use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 
 use spin_runtime::private_files::{ensure_private_dir, write_private};
@@ -98,9 +100,114 @@ impl RegistryCache {
         Ok(())
     }
 
+    /// Streams `reader` (at most `max_bytes` of it) into a private
+    /// temporary file beside the blobs, hashing it on the way; the caller
+    /// then keeps it under its digest ([`IncomingBlob::keep`]) or drops
+    /// it. Memory stays small whatever the size.
+    pub(crate) fn stream_in(
+        &self,
+        reader: &mut impl Read,
+        max_bytes: u64,
+    ) -> Result<IncomingBlob, StreamError> {
+        let dir = self.root.join("blobs").join("sha256");
+        self.private_dirs(&dir).map_err(StreamError::Write)?;
+        remove_abandoned(&dir);
+        // Created private (0600) beside the blobs, so the rename that
+        // keeps it stays on one file system.
+        let mut file = tempfile::Builder::new()
+            .prefix(INCOMING_PREFIX)
+            .tempfile_in(&dir)
+            .map_err(|e| StreamError::Write(e.into()))?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0u64;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(StreamError::Read(e)),
+            };
+            total += n as u64;
+            if total > max_bytes {
+                return Err(StreamError::TooLarge);
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n])
+                .map_err(|e| StreamError::Write(e.into()))?;
+        }
+        Ok(IncomingBlob {
+            file,
+            digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+        })
+    }
+
     /// The directory an image's runnable form is kept in.
     pub fn app_dir(&self, manifest_digest: &str) -> Result<PathBuf> {
         Ok(self.root.join("apps").join(digest_hex(manifest_digest)?))
+    }
+}
+
+/// A blob streamed into the cache's directory and hashed, not yet kept
+/// under its name (removed when dropped).
+pub(crate) struct IncomingBlob {
+    file: tempfile::NamedTempFile,
+    /// `sha256:<hex>` of its bytes.
+    pub(crate) digest: String,
+}
+
+impl IncomingBlob {
+    /// Keeps it in `cache` under its digest, on disk first: a blob is
+    /// trusted by its name from then on, and a crash must not leave a
+    /// short one behind it.
+    pub(crate) fn keep(self, cache: &RegistryCache) -> Result<PathBuf> {
+        let path = cache.blob_path(&self.digest)?;
+        self.file
+            .as_file()
+            .sync_all()
+            .context("writing into the registry cache")?;
+        self.file
+            .persist(&path)
+            .map_err(|e| e.error)
+            .context("writing into the registry cache")?;
+        Ok(path)
+    }
+}
+
+/// Why [`RegistryCache::stream_in`] stopped.
+#[derive(Debug)]
+pub(crate) enum StreamError {
+    /// Reading the source failed.
+    Read(std::io::Error),
+    /// The source held more than allowed.
+    TooLarge,
+    /// The cache could not take it.
+    Write(anyhow::Error),
+}
+
+/// How a blob being streamed in is named in the blob directory.
+const INCOMING_PREFIX: &str = ".incoming-";
+/// A file being streamed in older than this was left by a `spin` that was
+/// killed (a finished or failed one removes its own).
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// Removes from `dir` the files of runs killed while streaming a blob in.
+fn remove_abandoned(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let abandoned = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(INCOMING_PREFIX)
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > ABANDONED_AFTER));
+        if abandoned {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

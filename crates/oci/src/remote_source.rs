@@ -4,19 +4,19 @@
 //! match the digest, and from then on used like a local file. An app whose
 //! URL sources are all cached starts without the network.
 //!
-//! The download streams to a private temporary file beside the blobs while
-//! it is hashed, so a file too large or not matching leaves nothing behind
-//! (a blob under `blobs/` always holds what its name says).
+//! The download streams into the cache (`RegistryCache::stream_in`: a
+//! private temporary file beside the blobs, hashed on the way), so a file
+//! too large or not matching leaves nothing behind (a blob under `blobs/`
+//! always holds what its name says).
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use sha2::{Digest, Sha256};
 use spin_manifest::{App, ComponentSource};
 
 use crate::RegistryCache;
+use crate::cache::StreamError;
 
 /// The largest component downloaded from a URL: a Python component is tens
 /// of megabytes; a server sending without end must not fill the disk.
@@ -134,9 +134,8 @@ fn download(
             "only http:// and https:// URLs can be downloaded".to_owned(),
         ));
     }
-    let path = cache.blob_path(digest).map_err(Failure::Cache)?;
-    let dir = path.parent().expect("blob paths have a parent");
-    cache.private_dirs(dir).map_err(Failure::Cache)?;
+    // Checked before anything is fetched: it names the file.
+    cache.blob_path(digest).map_err(Failure::Cache)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_global(Some(DOWNLOAD_TIMEOUT))
@@ -146,75 +145,22 @@ fn download(
         .get(url)
         .call()
         .map_err(|e| Failure::Request(e.to_string()))?;
-    let mut body = response.into_body().into_reader().take(max_bytes + 1);
-    remove_abandoned_downloads(dir);
-    // Created private (0600) beside the blob, so the rename stays on one
-    // file system.
-    let mut file = tempfile::Builder::new()
-        .prefix(DOWNLOAD_PREFIX)
-        .tempfile_in(dir)
-        .map_err(|e| Failure::Cache(anyhow::Error::from(e)))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = match body.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Failure::Request(e.to_string())),
-        };
-        total += n as u64;
-        if total > max_bytes {
-            return Err(Failure::TooLarge);
-        }
-        hasher.update(&buf[..n]);
-        file.write_all(&buf[..n])
-            .map_err(|e| Failure::Cache(anyhow::Error::from(e)))?;
+    let mut body = response.into_body().into_reader();
+    let incoming = cache.stream_in(&mut body, max_bytes).map_err(|e| match e {
+        StreamError::Read(e) => Failure::Request(e.to_string()),
+        StreamError::TooLarge => Failure::TooLarge,
+        StreamError::Write(e) => Failure::Cache(e),
+    })?;
+    if incoming.digest != digest {
+        return Err(Failure::Mismatch(incoming.digest));
     }
-    let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
-    if actual != digest {
-        return Err(Failure::Mismatch(actual));
-    }
-    // On disk before it takes the digest's name: a blob is trusted by its
-    // name from then on, and a crash must not leave a short one behind it.
-    file.as_file()
-        .sync_all()
-        .map_err(|e| Failure::Cache(anyhow::Error::from(e)))?;
-    file.persist(&path)
-        .map_err(|e| Failure::Cache(anyhow::Error::from(e.error)))?;
-    Ok(path)
-}
-
-/// How a download in progress is named in the blob directory.
-const DOWNLOAD_PREFIX: &str = ".download-";
-/// A download file older than this was left by a `spin` that was killed.
-const ABANDONED_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// Removes from `dir` the download files of runs killed mid-download (a
-/// finished or failed download removes its own).
-fn remove_abandoned_downloads(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let abandoned = entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(DOWNLOAD_PREFIX)
-            && entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > ABANDONED_AFTER));
-        if abandoned {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
+    incoming.keep(cache).map_err(Failure::Cache)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
     use std::net::TcpListener;
 
     /// A loopback server answering every request `200` with `body`.
