@@ -414,6 +414,35 @@ fn postgres_4_types_round_trip() {
     );
 }
 
+/// The versions of Spin 3.x's worlds no Python SDK imports:
+/// `spin:sqlite@3.0.0` and `spin:postgres@4.1.0` (with its connection
+/// builder) are served by the implementations of their newer minor
+/// versions, as a component built by another SDK would find them.
+#[test]
+fn sqlite_3_0_and_postgres_4_1_are_served() {
+    let component = build_wit_app(&test_app("spin3-compat"), "spin3-compat");
+    let granted = format!("sqlite_databases = [\"default\"]\n{GRANTED}");
+    let (_dir, path) = app_dir(&manifest(&granted), &component);
+    let up = SpinUp::start(&path, &[]);
+    assert_eq!(
+        up.get("/sqlite").text(),
+        "changes=2 rowid=2 ['name', 'age'] [['rex', 3], ['tom', None]]"
+    );
+    assert_eq!(
+        up.get(&format!("/pg?address={POSTGRES}")).text(),
+        "['n', 't'] [42, 'hi']"
+    );
+    let denied = up.get("/sqlite-denied").text();
+    assert!(denied.contains("AccessDenied"), "{denied}");
+    let refused = up
+        .get("/pg?address=postgres://postgres@127.0.0.1:5433/test")
+        .text();
+    assert_eq!(
+        refused,
+        "error: Error_ConnectionFailed(value=\"the destination is not allowed by the component's allowed_outbound_hosts\")"
+    );
+}
+
 /// A v1 manifest without `allowed_outbound_hosts` may reach any Redis,
 /// MySQL or PostgreSQL, as on Spin (the legacy default), but nothing else.
 #[test]

@@ -588,3 +588,140 @@ fn files_in_spin_s_archive_layer_are_unpacked_and_served() {
     assert_eq!(up.get("/file/static/message.txt").text(), message());
     assert_eq!(up.get("/file/static/tiny.txt").text(), "tiny");
 }
+
+/// The media types of the layers of `repository:tag`, in order.
+fn layer_media_types(registry: &Registry, repository: &str, tag: &str) -> Vec<String> {
+    let manifest: serde_json::Value = serde_json::from_slice(&registry_get(
+        registry,
+        &format!("/v2/{repository}/manifests/{tag}"),
+    ))
+    .unwrap();
+    manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["mediaType"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+const WASM: &str = "application/vnd.wasm.content.layer.v1+wasm";
+const ARCHIVE: &str = "application/vnd.wasm.content.bundle.v1.tar+gzip";
+const LOCKED: &str = "application/vnd.fermyon.spin.application.v1+config";
+
+/// As Spin does, a push past 500 layers, or with `SPIN_OCI_ARCHIVE_LAYERS`
+/// set, puts each component's files in one archive layer; the same files
+/// make the same layer (a second push uploads nothing), other tools read
+/// it, and the app pulled from it serves every file.
+#[test]
+fn files_go_in_an_archive_layer_past_500_layers_or_when_asked() {
+    let registry = Registry::start(false);
+    let component = build_sdk_app(&test_app("sdk-http"));
+    let (app, manifest) = app_with(&component, "/...");
+    let home = tempfile::tempdir().unwrap();
+
+    // Asked for, with three layers in all.
+    let asked = format!("{}/tests/asked:v1", registry.host);
+    let out = run(spin_in(app.path(), home.path())
+        .env("SPIN_OCI_ARCHIVE_LAYERS", "1")
+        .args(["registry", "push", "-k", "-f"])
+        .arg(&manifest)
+        .arg(&asked));
+    ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 archive layer(s)") && stderr.contains("SPIN_OCI_ARCHIVE_LAYERS"),
+        "{stderr}"
+    );
+    assert_eq!(
+        layer_media_types(&registry, "tests/asked", "v1"),
+        [WASM, ARCHIVE, LOCKED]
+    );
+    let again = run(spin_in(app.path(), home.path())
+        .env("SPIN_OCI_ARCHIVE_LAYERS", "")
+        .args(["registry", "push", "-k", "-f"])
+        .arg(&manifest)
+        .arg(&asked));
+    ok(&again);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("Uploaded 0 of 4 blobs"), "{stderr}");
+
+    // Readable by tar: each file under its path in the component.
+    let pushed: serde_json::Value =
+        serde_json::from_slice(&registry_get(&registry, "/v2/tests/asked/manifests/v1")).unwrap();
+    let digest = pushed["layers"][1]["digest"].as_str().unwrap();
+    let archive = app.path().join("layer.tar.gz");
+    std::fs::write(
+        &archive,
+        registry_get(&registry, &format!("/v2/tests/asked/blobs/{digest}")),
+    )
+    .unwrap();
+    let listed = Command::new("tar")
+        .arg("tzf")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        "static/message.txt\nstatic/tiny.txt\n"
+    );
+
+    // Past 500: the Wasm, `message.txt` and 498 more files make 500 layers.
+    std::fs::create_dir(app.path().join("static/many")).unwrap();
+    for i in 0..498 {
+        std::fs::write(
+            app.path().join(format!("static/many/{i}.txt")),
+            format!("file {i} {}", "-".repeat(200)),
+        )
+        .unwrap();
+    }
+    let many = format!("{}/tests/many:v1", registry.host);
+    let out = run(spin_in(app.path(), home.path())
+        .args(["registry", "push", "-k", "-f"])
+        .arg(&manifest)
+        .arg(&many));
+    ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("past 500 layers"), "{stderr}");
+    assert_eq!(
+        layer_media_types(&registry, "tests/many", "v1"),
+        [WASM, ARCHIVE, LOCKED]
+    );
+
+    // Each limit of a pull, with its flag.
+    let capped = tempfile::tempdir().unwrap();
+    let err = failed(&run(spin_in(app.path(), capped.path())
+        .args(["registry", "pull", "-k", "--max-unpacked-size", "64K"])
+        .arg(&many)));
+    assert!(err.contains("unpacks to more than 65536 bytes"), "{err}");
+    assert!(err.contains("raise `--max-unpacked-size`"), "{err}");
+    let small = tempfile::tempdir().unwrap();
+    let err = failed(&run(spin_in(app.path(), small.path())
+        .args(["registry", "pull", "-k", "--max-download-size", "1M"])
+        .arg(&many)));
+    assert!(
+        err.contains("more than 1 MiB, the most one download"),
+        "{err}"
+    );
+    assert!(err.contains("raise `--max-download-size`"), "{err}");
+
+    let fresh = tempfile::tempdir().unwrap();
+    let up = up_from_registry(&many, fresh.path(), &[]);
+    assert_eq!(up.get("/file/static/message.txt").text(), message());
+    assert_eq!(up.get("/file/static/tiny.txt").text(), "tiny");
+    assert_eq!(
+        up.get("/file/static/many/497.txt").text(),
+        format!("file 497 {}", "-".repeat(200))
+    );
+    drop(up);
+
+    // One file fewer: a layer per file, as before.
+    std::fs::remove_file(app.path().join("static/many/0.txt")).unwrap();
+    let fewer = format!("{}/tests/fewer:v1", registry.host);
+    ok(&run(spin_in(app.path(), home.path())
+        .args(["registry", "push", "-k", "-f"])
+        .arg(&manifest)
+        .arg(&fewer)));
+    let types = layer_media_types(&registry, "tests/fewer", "v1");
+    assert_eq!(types.len(), 500);
+    assert!(!types.iter().any(|t| t == ARCHIVE), "{types:?}");
+}

@@ -288,6 +288,66 @@ fn connections_beyond_the_cap_wait_until_one_closes() {
     );
 }
 
+/// A connection to `addr` from another loopback address, `from`: another
+/// client.
+fn connect_from(from: &str, addr: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&SocketAddr::new(from.parse().unwrap(), 0).into())
+        .unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(HANG)).unwrap();
+    stream
+}
+
+#[test]
+fn one_client_holds_at_most_its_share_of_the_connections() {
+    let (_dir, up) = start(&["--max-connections-per-client", "2"]);
+    let mut first = connect(up.addr);
+    let mut second = connect(up.addr);
+    assert!(keep_alive_health(&mut first).starts_with("HTTP/1.1 200"));
+    assert!(keep_alive_health(&mut second).starts_with("HTTP/1.1 200"));
+    // A third from the same address is closed at once, request or not.
+    for _ in 0..3 {
+        let mut third = connect(up.addr);
+        let _ = write!(third, "GET {HEALTH} HTTP/1.1\r\nhost: test\r\n\r\n");
+        assert!(closed_by_server(&mut third));
+    }
+    // Another client is served meanwhile, and the held ones still are.
+    let mut other = connect_from("127.0.0.2", up.addr);
+    assert!(keep_alive_health(&mut other).starts_with("HTTP/1.1 200"));
+    assert!(keep_alive_health(&mut first).starts_with("HTTP/1.1 200"));
+    // Once one closes, a new one is admitted (the server notices the
+    // close on its own time).
+    drop(second);
+    let start = Instant::now();
+    while !get(up.addr, HEALTH).is_ok_and(|r| r.status == 200) {
+        assert!(
+            start.elapsed() < HANG,
+            "no connection admitted after one closed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = up.wait_for_stderr("connections were closed at once");
+    assert!(
+        log.contains("127.0.0.1 has 2 connections open, the most one client may"),
+        "{log}"
+    );
+    assert!(
+        log.contains("hint: raise it with `spin up --max-connections-per-client"),
+        "{log}"
+    );
+    assert_eq!(log.matches("the most one client may").count(), 1, "{log}");
+    // Three, or more if a retry above came before the server saw the close.
+    assert!(
+        regex::Regex::new(r"127\.0\.0\.1: ([3-9]|\d\d+) connections were closed at once")
+            .unwrap()
+            .is_match(&log),
+        "{log}"
+    );
+}
+
 #[test]
 fn out_of_file_descriptors_the_server_backs_off_and_recovers() {
     // The header-read timeout is long so only closing the connections
@@ -424,6 +484,7 @@ fn limit_flags_reject_bad_values_clearly() {
         ("--request-timeout", "-1", "expected a positive number"),
         ("--http-max-header-size", "1k", "below the smallest allowed"),
         ("--max-connections", "0", "0"),
+        ("--max-connections-per-client", "0", "0"),
     ] {
         let out = support::spin::spin(dir.path())
             .args(["up", "-f"])

@@ -310,4 +310,19 @@ fn a_linked_database_file_is_not_opened() {
     assert_eq!(std::fs::read_to_string(&canary).unwrap(), "alive\n");
     assert!(!dangling.exists());
     assert_eq!(up.get("/.well-known/spin/health").status, 200);
+    // The host says so too, once a file however often it is tried.
+    sql(&up, "open", "SELECT 1");
+    let log = up.wait_for_stderr_count("a database did not open", 2);
+    for link in [&wal, &open_db] {
+        let name = link.file_name().unwrap().to_str().unwrap();
+        let lines = log
+            .lines()
+            .filter(|l| l.contains("a database did not open") && l.contains(&format!("{name}`")))
+            .count();
+        assert_eq!(lines, 1, "{name}: {log}");
+    }
+    assert!(
+        log.contains("hint: replace it with the database file itself"),
+        "{log}"
+    );
 }

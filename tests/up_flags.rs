@@ -435,7 +435,16 @@ fn a_component_from_a_url_is_downloaded_once_checked_and_run() {
     assert!(err.contains("cannot download its source"), "{err}");
     assert!(err.contains("404"), "{err}");
     assert!(err.contains("hint: check the URL"), "{err}");
-    assert_eq!(served.load(Ordering::SeqCst), 2);
+    // Larger than `--max-download-size` (the component is megabytes).
+    let err = fails_to_start(
+        dir.path(),
+        &manifest(&format!("{base}/app.wasm"), &digest),
+        &["--cache-dir", cache, "--max-download-size", "1M"],
+    );
+    assert!(err.contains("spin.toml:8"), "{err}");
+    assert!(err.contains("larger than 1 MiB"), "{err}");
+    assert!(err.contains("raise `--max-download-size`"), "{err}");
+    assert_eq!(served.load(Ordering::SeqCst), 3);
 
     let path = manifest(&format!("{base}/app.wasm"), &digest);
     for run in 0..2 {
@@ -449,6 +458,26 @@ fn a_component_from_a_url_is_downloaded_once_checked_and_run() {
             "run {run}"
         );
     }
-    assert_eq!(served.load(Ordering::SeqCst), 3, "downloaded once");
+    assert_eq!(served.load(Ordering::SeqCst), 4, "downloaded once");
     assert!(dir.path().join("cache/blobs/sha256").is_dir());
+
+    // `spin doctor` looks where `spin up` keeps it.
+    let doctor = |cache: &str| {
+        let out = support::spin::spin(dir.path())
+            .args(["doctor", "-f", "app/spin.toml", "--cache-dir", cache])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let source = format!("component `echo`: source from `{base}/app.wasm`");
+    let found = doctor(cache);
+    assert!(
+        found.contains(&format!("{source} is in the registry cache")),
+        "{found}"
+    );
+    let absent = doctor("elsewhere");
+    assert!(
+        absent.contains(&format!("{source} is not downloaded yet")),
+        "{absent}"
+    );
 }

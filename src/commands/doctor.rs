@@ -44,6 +44,11 @@ pub struct DoctorCommand {
     /// and its Redis key-value stores to answer.
     #[arg(long, env = "RUNTIME_CONFIG_FILE", value_name = "FILE")]
     pub runtime_config_file: Option<PathBuf>,
+
+    /// The registry cache `spin up` will be given, where components from a
+    /// URL `source` are looked for (default: `~/.cache/spin/oci`).
+    #[arg(long, env = "SPIN_REGISTRY_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl DoctorCommand {
@@ -80,7 +85,7 @@ impl DoctorCommand {
                 (_, config) => Some(config.clone().unwrap_or_default().stores(None)),
             };
             for component in &app.components {
-                report.push(sources::check(app, component));
+                report.push(sources::check(app, component, self.cache_dir.as_deref()));
                 report.extend(stores.as_ref().and_then(|s| check_labels(s, component)));
                 report.extend(services.add_grants(app, component, variables.as_ref()));
             }

@@ -8,7 +8,38 @@ use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use spin_oci::{PushOptions, RegistryCache};
+use spin_oci::{DownloadLimits, PushOptions, RegistryCache};
+
+/// How large one download may be (`spin up`, `spin registry pull/push`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct DownloadSize {
+    /// The most one download may be: a layer pulled from a registry, or a
+    /// component downloaded from a URL `source` (e.g. 512M, 2G).
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = super::up::parse_size)]
+    pub max_download_size: usize,
+}
+
+/// How much one archive layer may unpack to (`spin up`, `spin registry
+/// pull`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct UnpackedSize {
+    /// The most one archive layer (a component's files, as Spin pushes them
+    /// past 500 layers) may unpack to (e.g. 8G).
+    #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = super::up::parse_size)]
+    pub max_unpacked_size: usize,
+}
+
+/// The limits the flags give; an archive cap not given is the default.
+pub fn download_limits(download: &DownloadSize, unpacked: Option<&UnpackedSize>) -> DownloadLimits {
+    let mut limits = DownloadLimits {
+        max_download_bytes: download.max_download_size as u64,
+        ..DownloadLimits::default()
+    };
+    if let Some(unpacked) = unpacked {
+        limits.max_unpacked_bytes = unpacked.max_unpacked_size as u64;
+    }
+    limits
+}
 
 /// Push, pull and log in to OCI registries.
 #[derive(Subcommand, Debug)]
@@ -37,7 +68,15 @@ impl RegistryCommand {
     }
 }
 
+/// Set (to anything) to push each component's files in one archive layer
+/// however few there are, as Spin does.
+const ARCHIVE_LAYERS_ENV: &str = "SPIN_OCI_ARCHIVE_LAYERS";
+
 /// Push the application to a registry.
+///
+/// Each file gets a layer of its own; past 500 layers, or with
+/// `SPIN_OCI_ARCHIVE_LAYERS` set, each component's files go in one archive
+/// layer, as Spin pushes them.
 #[derive(Parser, Debug)]
 pub struct PushCommand {
     #[command(flatten)]
@@ -60,6 +99,9 @@ pub struct PushCommand {
     #[arg(long, env = "SPIN_REGISTRY_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub download_size: DownloadSize,
+
     /// An annotation for the image manifest (`KEY=VALUE`; repeatable).
     #[arg(long = "annotation", value_parser = parse_annotation)]
     pub annotations: Vec<(String, String)>,
@@ -75,7 +117,8 @@ impl PushCommand {
             super::build::build_manifest(&manifest_path, &[], self.profile.name())?;
         }
         let mut app = spin_manifest::load_file_for_profile(&manifest_path, self.profile.name())?;
-        spin_oci::remote_source::resolve(&mut app, self.cache_dir.as_deref()).await?;
+        let limits = download_limits(&self.download_size, None);
+        spin_oci::remote_source::resolve(&mut app, self.cache_dir.as_deref(), limits).await?;
         app.check_sources()?;
         if !self.build {
             super::build::warn_if_built_for_another_profile(&app, "this pushes");
@@ -84,6 +127,8 @@ impl PushCommand {
             insecure: self.insecure,
             annotations: self.annotations.into_iter().collect::<BTreeMap<_, _>>(),
             progress: std::io::stderr().is_terminal(),
+            // Spin's switch, honoured the same way: set to anything.
+            archive_layers: std::env::var_os(ARCHIVE_LAYERS_ENV).is_some(),
         };
         eprintln!("Pushing app to the registry...");
         let outcome = spin_oci::push(&app, &self.reference, &options).await?;
@@ -94,6 +139,17 @@ impl PushCommand {
             human_bytes(outcome.uploaded_bytes),
             outcome.skipped
         );
+        if outcome.archive_layers > 0 {
+            eprintln!(
+                "The files went in {} archive layer(s), one per component, as Spin packs them {}.",
+                outcome.archive_layers,
+                if options.archive_layers {
+                    format!("when {ARCHIVE_LAYERS_ENV} is set")
+                } else {
+                    format!("past {} layers", spin_oci::push::MAX_LAYERS)
+                }
+            );
+        }
         println!("Pushed with digest {}", outcome.digest);
         Ok(ExitCode::SUCCESS)
     }
@@ -110,6 +166,12 @@ pub struct PullCommand {
     #[arg(long, env = "SPIN_REGISTRY_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub download_size: DownloadSize,
+
+    #[command(flatten)]
+    pub unpacked_size: UnpackedSize,
+
     /// What to pull: `registry/repository:tag` or `...@sha256:<digest>`.
     pub reference: String,
 }
@@ -118,7 +180,9 @@ impl PullCommand {
     async fn run(self) -> Result<ExitCode> {
         let cache = RegistryCache::user(self.cache_dir.as_deref())?;
         let progress = std::io::stderr().is_terminal();
-        let pulled = spin_oci::pull(&self.reference, self.insecure, &cache, progress).await?;
+        let limits = download_limits(&self.download_size, Some(&self.unpacked_size));
+        let pulled =
+            spin_oci::pull(&self.reference, self.insecure, &cache, progress, limits).await?;
         eprintln!(
             "Downloaded {} blobs; {} were already in the cache.",
             pulled.downloaded, pulled.cached

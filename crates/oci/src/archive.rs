@@ -8,7 +8,7 @@
 //! The archive comes from a registry: nothing of it is written at the paths
 //! it names (only regular files are read, and only their bytes count; the
 //! names are not even parsed), only files the locked app asks for are kept,
-//! it may unpack to at most [`MAX_UNPACKED_BYTES`], and each entry streams
+//! it may unpack to at most `--max-unpacked-size` (4 GiB by default), and each entry streams
 //! into the cache (`RegistryCache::stream_in`), so memory stays small
 //! whatever the archive holds.
 
@@ -24,9 +24,22 @@ use crate::cache::StreamError;
 /// The media type of an archive layer.
 pub const ARCHIVE_MEDIA_TYPE: &str = "application/vnd.wasm.content.bundle.v1.tar+gzip";
 
-/// The most bytes one archive layer may unpack to: a few megabytes of
-/// gzip can expand to any size.
-pub const MAX_UNPACKED_BYTES: u64 = 4 << 30;
+/// Why an archive layer was not unpacked: it unpacks to more than its cap
+/// (the bytes).
+#[derive(Debug)]
+pub struct UnpackedTooMuch(pub u64);
+
+impl std::fmt::Display for UnpackedTooMuch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "it unpacks to more than {}, the most one archive layer may",
+            crate::human_size(self.0)
+        )
+    }
+}
+
+impl std::error::Error for UnpackedTooMuch {}
 
 /// Keeps in `cache` each regular file of the archive at `archive` whose
 /// digest is in `wanted` (and not cached yet); returns how many it kept.
@@ -41,9 +54,24 @@ pub(crate) fn unpack_wanted(
     let unpacked = Bounded {
         inner: flate2::read::GzDecoder::new(BufReader::new(file)),
         left: max_unpacked,
-        cap: max_unpacked,
+        exceeded: false,
     };
     let mut tar = tar::Archive::new(unpacked);
+    let kept = keep_wanted(&mut tar, cache, wanted);
+    // Whatever error the cap surfaced as (a short entry, a broken header),
+    // it is reported as the cap.
+    if tar.into_inner().exceeded {
+        return Err(UnpackedTooMuch(max_unpacked).into());
+    }
+    kept
+}
+
+/// The loop of [`unpack_wanted`].
+fn keep_wanted<R: Read>(
+    tar: &mut tar::Archive<R>,
+    cache: &RegistryCache,
+    wanted: &HashSet<String>,
+) -> Result<usize> {
     let mut kept = 0;
     // Raw: long-name and pax entries are not read whole into memory (names
     // are not used).
@@ -67,22 +95,44 @@ pub(crate) fn unpack_wanted(
     Ok(kept)
 }
 
-/// A reader that fails once more than `cap` bytes have come through.
+/// A gzipped tar of `files` (each a path relative to the component's root
+/// and its bytes), as a push makes an archive layer of them. Nothing of the
+/// host is recorded (no times, owners or modes of its own), so the same
+/// files make the same layer, and a registry that has it skips the upload.
+pub(crate) fn pack<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<Vec<u8>> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    for (path, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        // Paths longer than a tar header holds go in a GNU long-name entry.
+        tar.append_data(&mut header, path, bytes)
+            .with_context(|| format!("packing `{path}` into an archive layer"))?;
+    }
+    let gz = tar.into_inner().context("finishing an archive layer")?;
+    gz.finish().context("finishing an archive layer")
+}
+
+/// A reader that fails, and says so in `exceeded`, once more than the
+/// bytes it was given (`left`) have come through.
 struct Bounded<R> {
     inner: R,
     left: u64,
-    cap: u64,
+    exceeded: bool,
 }
 
 impl<R: Read> Read for Bounded<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
-            std::io::Error::other(format!(
-                "the archive layer unpacks to more than {} MiB",
-                self.cap >> 20
-            ))
-        })?;
+        match self.left.checked_sub(n as u64) {
+            Some(left) => self.left = left,
+            None => {
+                self.exceeded = true;
+                return Err(std::io::Error::other("the archive layer's cap was reached"));
+            }
+        }
         Ok(n)
     }
 }
@@ -136,6 +186,30 @@ mod tests {
     }
 
     #[test]
+    fn a_packed_archive_unpacks_to_its_files_and_is_the_same_each_time() {
+        let long = format!("{}/deep.txt", "d".repeat(150));
+        let files: Vec<(&str, &[u8])> = vec![("a.txt", b"first"), (&long, b"second")];
+        let packed = pack(files.clone()).unwrap();
+        assert_eq!(packed, pack(files).unwrap(), "deterministic");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layer.tar.gz");
+        std::fs::write(&path, &packed).unwrap();
+        let cache = RegistryCache::new(dir.path().join("oci"));
+        let wanted: HashSet<String> = [b"first".as_slice(), b"second"]
+            .iter()
+            .map(|b| crate::sha256_digest(b))
+            .collect();
+        assert_eq!(unpack_wanted(&cache, &path, &wanted, 1 << 20).unwrap(), 2);
+        // The names too, as another tool would read them.
+        let mut names = Vec::new();
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(&packed[..]));
+        for entry in tar.entries().unwrap() {
+            names.push(entry.unwrap().path().unwrap().display().to_string());
+        }
+        assert_eq!(names, ["a.txt", long.as_str()]);
+    }
+
+    #[test]
     fn an_archive_unpacking_past_its_cap_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let cache = RegistryCache::new(dir.path().join("oci"));
@@ -143,9 +217,9 @@ mod tests {
         let path = archive(dir.path(), &[("zeros", &big)]);
         let wanted: HashSet<String> = [crate::sha256_digest(&big)].into();
         let err = unpack_wanted(&cache, &path, &wanted, 2 << 20).unwrap_err();
-        assert!(format!("{err:#}").contains("more than 2 MiB"), "{err:#}");
+        assert!(err.downcast_ref::<UnpackedTooMuch>().is_some(), "{err:#}");
         assert!(
-            format!("{err:#}").contains("unpacks to more than"),
+            format!("{err:#}").contains("unpacks to more than 2 MiB"),
             "{err:#}"
         );
         assert!(!cache.has_blob(&crate::sha256_digest(&big)));

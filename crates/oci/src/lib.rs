@@ -30,6 +30,29 @@ pub mod remote_source;
 pub mod run;
 
 pub use cache::RegistryCache;
+
+/// How much one download may bring, from a registry or from a URL.
+#[derive(Debug, Clone, Copy)]
+pub struct DownloadLimits {
+    /// The most bytes of one download: a layer pulled from a registry, or a
+    /// component downloaded from a URL `source` (`--max-download-size`).
+    /// A Python component is tens of megabytes; a server sending without
+    /// end must not fill memory or the disk.
+    pub max_download_bytes: u64,
+    /// The most bytes one of Spin's archive layers may unpack to
+    /// (`--max-unpacked-size`): a few megabytes of gzip can expand to any
+    /// size.
+    pub max_unpacked_bytes: u64,
+}
+
+impl Default for DownloadLimits {
+    fn default() -> Self {
+        Self {
+            max_download_bytes: 1 << 30,
+            max_unpacked_bytes: 4 << 30,
+        }
+    }
+}
 pub use pull::{PulledApp, pull};
 pub use push::{PushOptions, PushOutcome, push};
 
@@ -74,6 +97,15 @@ pub fn parse_reference(reference: &str) -> anyhow::Result<oci_client::Reference>
         )
         .into()
     })
+}
+
+/// `bytes` for a message: in MiB when whole MiB, in bytes otherwise.
+pub(crate) fn human_size(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// `sha256:<hex>` of `bytes`.

@@ -6,10 +6,10 @@ use oci_client::manifest::{OciDescriptor, OciImageManifest};
 
 use std::collections::HashSet;
 
-use crate::archive::{ARCHIVE_MEDIA_TYPE, MAX_UNPACKED_BYTES};
+use crate::archive::{ARCHIVE_MEDIA_TYPE, UnpackedTooMuch};
 use crate::{
-    DATA_MEDIA_TYPE, RegistryCache, SPIN_APPLICATION_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE,
-    WASM_LAYER_MEDIA_TYPE_WKG,
+    DATA_MEDIA_TYPE, DownloadLimits, RegistryCache, SPIN_APPLICATION_MEDIA_TYPE,
+    WASM_LAYER_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE_WKG,
 };
 use spin_hint::Hinted;
 use spin_locked_app::LockedApp;
@@ -29,12 +29,13 @@ pub struct PulledApp {
     pub cached: usize,
 }
 
-/// Pulls `reference` into `cache`.
+/// Pulls `reference` into `cache`, within `limits`.
 pub async fn pull(
     reference: &str,
     insecure: bool,
     cache: &RegistryCache,
     progress: bool,
+    limits: DownloadLimits,
 ) -> Result<PulledApp> {
     let reference = crate::parse_reference(reference)?;
     let client = crate::client(insecure);
@@ -83,7 +84,7 @@ pub async fn pull(
     let total = missing.iter().map(|l| l.size.max(0) as u64).sum();
     let bar = crate::progress_bar(progress, total, "Pulling");
     for layer in &missing {
-        download(&client, &reference, layer, cache, &bar).await?;
+        download(&client, &reference, layer, cache, &bar, limits).await?;
     }
     bar.finish_and_clear();
 
@@ -96,8 +97,10 @@ pub async fn pull(
             "the artifact was not made by `spin registry push`; push it again with Spin or with this spin",
         )
     })?;
-    let unpacked =
-        unpack_archives(&client, &reference, &manifest, &locked, cache, progress).await?;
+    let unpacked = unpack_archives(
+        &client, &reference, &manifest, &locked, cache, progress, limits,
+    )
+    .await?;
     Ok(PulledApp {
         reference: reference.whole(),
         digest,
@@ -130,6 +133,7 @@ async fn unpack_archives(
     locked: &LockedApp,
     cache: &RegistryCache,
     progress: bool,
+    limits: DownloadLimits,
 ) -> Result<usize> {
     let wanted = absent_files(locked, cache);
     if wanted.is_empty() {
@@ -147,23 +151,28 @@ async fn unpack_archives(
         crate::cache::digest_hex(&layer.digest)
             .with_context(|| format!("a layer of `{reference}`"))?;
         if !cache.has_blob(&layer.digest) {
-            download(client, reference, layer, cache, &bar).await?;
+            download(client, reference, layer, cache, &bar, limits).await?;
             fetched += 1;
         }
         let path = cache.blob_path(&layer.digest)?;
         let (into, wanted) = (cache.clone(), wanted.clone());
         tokio::task::spawn_blocking(move || {
-            crate::archive::unpack_wanted(&into, &path, &wanted, MAX_UNPACKED_BYTES)
+            crate::archive::unpack_wanted(&into, &path, &wanted, limits.max_unpacked_bytes)
         })
         .await
         .context("unpacking an archive layer stopped unexpectedly")?
         .map_err(|e| {
+            let hint = if e.downcast_ref::<UnpackedTooMuch>().is_some() {
+                "if the application's files are this large, raise `--max-unpacked-size`"
+            } else {
+                "push the application again; the registry or whatever pushed it sent a broken archive"
+            };
             Hinted::new(
                 format!(
                     "the archive layer {} of `{reference}` cannot be unpacked: {e:#}",
                     layer.digest
                 ),
-                "push the application again; the registry or whatever pushed it sent a broken archive",
+                hint,
             )
         })?;
         if absent_files(locked, cache).is_empty() {
@@ -175,25 +184,30 @@ async fn unpack_archives(
 }
 
 /// Downloads `layer` of `reference` into `cache`, holding at most what it
-/// declares, kept only if it matches its digest.
+/// declares (and at most `limits.max_download_bytes`), kept only if it
+/// matches its digest.
 async fn download(
     client: &oci_client::Client,
     reference: &oci_client::Reference,
     layer: &OciDescriptor,
     cache: &RegistryCache,
     bar: &indicatif::ProgressBar,
+    limits: DownloadLimits,
 ) -> Result<()> {
     let explain = |e| crate::errors::explain(e, "pulling", reference);
-    let declared = usize::try_from(layer.size)
+    let declared = u64::try_from(layer.size)
         .ok()
-        .filter(|size| *size <= MAX_BLOB_BYTES)
+        .filter(|size| *size <= limits.max_download_bytes)
+        .and_then(|size| usize::try_from(size).ok())
         .ok_or_else(|| {
             Hinted::new(
                 format!(
-                    "the layer {} of `{reference}` declares {} bytes; this spin takes blobs of up to {MAX_BLOB_BYTES} bytes",
-                    layer.digest, layer.size
+                    "the layer {} of `{reference}` declares {} bytes, more than {}, the most one download may be; it was not fetched",
+                    layer.digest,
+                    layer.size,
+                    crate::human_size(limits.max_download_bytes)
                 ),
-                "check the reference: a Spin app's layers are components and files",
+                "check the reference (a Spin app's layers are components and files); if its layers are this large, raise `--max-download-size`",
             )
         })?;
     let mut sink = BoundedSink::new(declared);
@@ -213,9 +227,6 @@ async fn download(
     bar.inc(sink.bytes.len() as u64);
     Ok(())
 }
-
-/// The largest blob pulled (a Python component is 25-40 MB).
-const MAX_BLOB_BYTES: usize = 1 << 30;
 
 /// Collects a blob in memory, refusing more than its manifest declared: a
 /// registry cannot make a pull hold more memory than the layer's size

@@ -25,7 +25,16 @@ pub struct PushOptions {
     pub annotations: BTreeMap<String, String>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Pack each component's files into one archive layer however few
+    /// layers there are (Spin's `SPIN_OCI_ARCHIVE_LAYERS`); past
+    /// [`MAX_LAYERS`] they always are.
+    pub archive_layers: bool,
 }
+
+/// The most layers a push gives a manifest with a layer per file: past it,
+/// as in Spin, each component's files go in one archive layer instead (500
+/// is the most Amazon ECR takes; the locked app is one of them).
+pub const MAX_LAYERS: usize = 500;
 
 /// What a push did.
 #[derive(Debug, Clone)]
@@ -40,13 +49,16 @@ pub struct PushOutcome {
     pub skipped: usize,
     /// Bytes uploaded.
     pub uploaded_bytes: u64,
+    /// Archive layers the files went in (none when each file has a layer).
+    pub archive_layers: usize,
 }
 
 /// Pushes `app` (already built) to `reference`.
 pub async fn push(app: &App, reference: &str, options: &PushOptions) -> Result<PushOutcome> {
     let reference = crate::parse_reference(reference)?;
-    let (mut layers, locked) = assemble(app)?;
-    let locked_bytes = locked.to_json();
+    let assembled = assemble(app)?;
+    let (mut layers, archive_layers) = assembled.layers(options.archive_layers)?;
+    let locked_bytes = assembled.locked.to_json();
     let locked_layer = ImageLayer::new(locked_bytes, SPIN_APPLICATION_MEDIA_TYPE.to_owned(), None);
     let locked_digest = locked_layer.sha256_digest();
     layers.push(locked_layer);
@@ -105,6 +117,7 @@ pub async fn push(app: &App, reference: &str, options: &PushOptions) -> Result<P
         uploaded: missing.len(),
         skipped,
         uploaded_bytes: total,
+        archive_layers,
     })
 }
 
@@ -147,10 +160,67 @@ async fn upload(
     }
 }
 
-/// The app's layers (Wasm, then files), and its locked form naming them.
-fn assemble(app: &App) -> Result<(Vec<ImageLayer>, spin_locked_app::LockedApp)> {
+/// An app made ready to push: its Wasm, its files, its locked form.
+struct Assembled {
+    /// A layer per component's Wasm.
+    wasm: Vec<ImageLayer>,
+    /// Each component's files (those it has).
+    files: Vec<Vec<StagedFile>>,
+    /// The locked app, naming every file and Wasm by its digest.
+    locked: spin_locked_app::LockedApp,
+}
+
+/// One file of a component, with the layer it would have of its own.
+struct StagedFile {
+    /// Its path under the component's root, `/`-separated.
+    path: String,
+    /// Its bytes, as a data layer.
+    layer: ImageLayer,
+    /// Whether the locked app carries it inline (then it needs no layer).
+    inline: bool,
+}
+
+impl Assembled {
+    /// The Wasm and file layers: a layer per file not inline, or, past
+    /// [`MAX_LAYERS`] or when `archive` asks, an archive layer per
+    /// component with files (all of them, as Spin packs them). Returns how
+    /// many archive layers there are.
+    fn layers(&self, archive: bool) -> Result<(Vec<ImageLayer>, usize)> {
+        let mut layers = self.wasm.clone();
+        layers.extend(
+            self.files
+                .iter()
+                .flatten()
+                .filter(|f| !f.inline)
+                .map(|f| f.layer.clone()),
+        );
+        dedup(&mut layers);
+        // One more for the locked app.
+        if !archive && layers.len() < MAX_LAYERS {
+            return Ok((layers, 0));
+        }
+        let mut layers = self.wasm.clone();
+        let mut archives = 0;
+        for files in self.files.iter().filter(|f| !f.is_empty()) {
+            let packed =
+                crate::archive::pack(files.iter().map(|f| (f.path.as_str(), &f.layer.data[..])))?;
+            layers.push(ImageLayer::new(
+                packed,
+                crate::archive::ARCHIVE_MEDIA_TYPE.to_owned(),
+                None,
+            ));
+            archives += 1;
+        }
+        dedup(&mut layers);
+        Ok((layers, archives))
+    }
+}
+
+/// The app's Wasm and files, and its locked form naming them.
+fn assemble(app: &App) -> Result<Assembled> {
     let staging = tempfile::tempdir().context("creating a staging directory")?;
-    let mut layers = Vec::new();
+    let mut wasm_layers = Vec::new();
+    let mut all_files = Vec::new();
     let mut contents = BTreeMap::new();
     for component in &app.components {
         let wasm_path = match &component.source.value {
@@ -188,7 +258,7 @@ fn assemble(app: &App) -> Result<(Vec<ImageLayer>, spin_locked_app::LockedApp)> 
             digest: Some(layer.sha256_digest()),
             ..Default::default()
         };
-        layers.push(layer);
+        wasm_layers.push(layer);
 
         // The same staging `spin up` does: globs matched, exclusions
         // applied, links checked to stay inside the app.
@@ -199,11 +269,23 @@ fn assemble(app: &App) -> Result<(Vec<ImageLayer>, spin_locked_app::LockedApp)> 
             spin_runtime::files::MountOptions::default(),
         )
         .with_context(|| format!("collecting the files of component `{}`", component.id))?;
-        let mut files = Vec::new();
+        let mut staged = Vec::new();
         for (host_dir, guest_dir) in &mounts.0 {
-            collect_files(host_dir, guest_dir, &mut files, &mut layers)?;
+            collect_files(host_dir, guest_dir, &mut staged)?;
         }
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        staged.sort_by(|a, b| a.path.cmp(&b.path));
+        let files = staged
+            .iter()
+            .map(|f| ContentPath {
+                content: ContentRef {
+                    inline: f.inline.then(|| f.layer.data.to_vec()),
+                    digest: Some(f.layer.sha256_digest()),
+                    source: None,
+                },
+                path: f.path.clone(),
+            })
+            .collect();
+        all_files.push(staged);
         contents.insert(
             component.id.clone(),
             ComponentContent {
@@ -213,15 +295,14 @@ fn assemble(app: &App) -> Result<(Vec<ImageLayer>, spin_locked_app::LockedApp)> 
         );
     }
     let locked = spin_locked_app::lock(app, &contents);
-    Ok((layers, locked))
+    Ok(Assembled {
+        wasm: wasm_layers,
+        files: all_files,
+        locked,
+    })
 }
 
-fn collect_files(
-    host_dir: &Path,
-    guest_dir: &str,
-    files: &mut Vec<ContentPath>,
-    layers: &mut Vec<ImageLayer>,
-) -> Result<()> {
+fn collect_files(host_dir: &Path, guest_dir: &str, files: &mut Vec<StagedFile>) -> Result<()> {
     let guest_dir = guest_dir.trim_matches('/');
     for entry in walkdir::WalkDir::new(host_dir).sort_by_file_name() {
         let entry = entry.with_context(|| format!("reading `{}`", host_dir.display()))?;
@@ -244,15 +325,11 @@ fn collect_files(
             .with_context(|| format!("reading `{}`", entry.path().display()))?;
         let layer = ImageLayer::new(bytes, DATA_MEDIA_TYPE.to_owned(), None);
         let inline = layer.data.len() <= INLINE_MAX_BYTES;
-        let content = ContentRef {
-            inline: inline.then(|| layer.data.to_vec()),
-            digest: Some(layer.sha256_digest()),
-            source: None,
-        };
-        files.push(ContentPath { content, path });
-        if !inline {
-            layers.push(layer);
-        }
+        files.push(StagedFile {
+            path,
+            layer,
+            inline,
+        });
     }
     Ok(())
 }

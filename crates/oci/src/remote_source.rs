@@ -15,12 +15,9 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use spin_manifest::{App, ComponentSource};
 
-use crate::RegistryCache;
 use crate::cache::StreamError;
+use crate::{DownloadLimits, RegistryCache};
 
-/// The largest component downloaded from a URL: a Python component is tens
-/// of megabytes; a server sending without end must not fill the disk.
-pub const MAX_SOURCE_BYTES: u64 = 1 << 30;
 /// How long connecting to the server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long one download may take in all.
@@ -28,8 +25,13 @@ const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Replaces each URL source of `app` by the cached file holding it,
 /// downloading those not cached yet (with a line on stderr for each), in
-/// the registry cache at `cache_dir` (the user's by default).
-pub async fn resolve(app: &mut App, cache_dir: Option<&Path>) -> Result<()> {
+/// the registry cache at `cache_dir` (the user's by default), each of at
+/// most `limits.max_download_bytes`.
+pub async fn resolve(
+    app: &mut App,
+    cache_dir: Option<&Path>,
+    limits: DownloadLimits,
+) -> Result<()> {
     let remote =
         |c: &spin_manifest::Component| matches!(c.source.value, ComponentSource::Remote { .. });
     if !app.components.iter().any(remote) {
@@ -57,13 +59,13 @@ pub async fn resolve(app: &mut App, cache_dir: Option<&Path>) -> Result<()> {
             let fetched = {
                 let (cache, url, digest) = (cache.clone(), url.clone(), digest.clone());
                 tokio::task::spawn_blocking(move || {
-                    download(&url, &digest, &cache, MAX_SOURCE_BYTES)
+                    download(&url, &digest, &cache, limits.max_download_bytes)
                 })
                 .await
                 .context("the download stopped unexpectedly")?
             };
             if let Err(failure) = fetched {
-                let (message, hint) = failure.explained(&url, &digest);
+                let (message, hint) = failure.explained(&url, &digest, limits);
                 let component = &app.components[index].id;
                 return Err(app
                     .error_at(
@@ -87,7 +89,8 @@ enum Failure {
     Request(String),
     /// The bytes were not those of the digest.
     Mismatch(String),
-    /// The server sent more than the most allowed ([`MAX_SOURCE_BYTES`]).
+    /// The server sent more than the most allowed
+    /// ([`DownloadLimits::max_download_bytes`]).
     TooLarge,
     /// The cache could not hold it.
     Cache(anyhow::Error),
@@ -95,8 +98,8 @@ enum Failure {
 
 impl Failure {
     /// The message and the hint for a download of `url` expected to be
-    /// `digest`.
-    fn explained(self, url: &str, digest: &str) -> (String, String) {
+    /// `digest`, under `limits`.
+    fn explained(self, url: &str, digest: &str, limits: DownloadLimits) -> (String, String) {
         match self {
             Failure::Request(e) => (
                 format!("cannot download its source from `{url}`: {e}"),
@@ -108,10 +111,10 @@ impl Failure {
             ),
             Failure::TooLarge => (
                 format!(
-                    "the file at `{url}` is larger than {} MiB, the most a component downloaded from a URL may be",
-                    MAX_SOURCE_BYTES >> 20
+                    "the file at `{url}` is larger than {}, the most one download may be; nothing of it was kept",
+                    crate::human_size(limits.max_download_bytes)
                 ),
-                "check the URL names the component's `.wasm` file".to_owned(),
+                "check the URL names the component's `.wasm` file; if it is this large, raise `--max-download-size`".to_owned(),
             ),
             Failure::Cache(e) => (
                 format!("cannot keep its source from `{url}` in the registry cache: {e:#}"),

@@ -11,7 +11,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::limits::Limit;
 use rusqlite::{Connection, ErrorCode};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -55,6 +55,9 @@ pub struct AppServices {
     max_result_bytes: usize,
     components: OnceLock<Arc<dyn ComponentRequests>>,
     databases: Mutex<HashMap<DatabaseKey, Arc<Database>>>,
+    /// Database files that failed to open, each logged once (the guest's
+    /// call reports it every time).
+    failed_databases: Mutex<HashSet<PathBuf>>,
 }
 
 /// What a chained request (`http://<component>.spin.internal/...`) yields.
@@ -117,6 +120,7 @@ impl AppServices {
             max_result_bytes,
             components: OnceLock::new(),
             databases: Mutex::default(),
+            failed_databases: Mutex::default(),
         }
     }
 
@@ -245,12 +249,36 @@ impl AppServices {
             return Ok(db.clone());
         }
         let conn = match location {
-            DatabaseLocation::File(path) => open(path)?,
+            DatabaseLocation::File(path) => {
+                open(path).inspect_err(|e| self.log_failed_open(path, e))?
+            }
             DatabaseLocation::Memory => Connection::open_in_memory()?,
         };
         let db = Arc::new(Database::new(conn, sandbox, self.max_result_bytes)?);
         dbs.insert(key, db.clone());
         Ok(db)
+    }
+}
+
+impl AppServices {
+    /// Logs, the first time only, that the database at `path` did not open:
+    /// the operator sees it, not only the guest whose call failed.
+    fn log_failed_open(&self, path: &Path, error: &anyhow::Error) {
+        let first = self
+            .failed_databases
+            .lock()
+            .expect("failed database set lock")
+            .insert(path.to_owned());
+        if first {
+            let hint = error
+                .chain()
+                .find_map(|e| e.downcast_ref::<spin_hint::Hinted>())
+                .map(|h| format!(" (hint: {})", h.hint))
+                .unwrap_or_default();
+            tracing::error!(
+                "a database did not open, and every statement on it fails until it does: {error:#}{hint}"
+            );
+        }
     }
 }
 

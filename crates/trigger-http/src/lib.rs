@@ -8,6 +8,7 @@ mod handler;
 mod host;
 mod no_content;
 mod overload;
+mod per_client;
 mod read_ahead;
 mod request_body;
 mod reuse;

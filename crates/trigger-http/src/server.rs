@@ -68,6 +68,10 @@ pub struct ServerOptions {
     /// The most connections open at once; more wait in the listen backlog
     /// until one closes. `None`: half the open-file limit, at most 16384.
     pub max_connections: Option<usize>,
+    /// The most connections one client (an IPv4 address, an IPv6 /64) may
+    /// have open at once; past it, its new ones are closed at once. `None`:
+    /// no cap (behind a reverse proxy every client has the proxy's address).
+    pub max_connections_per_client: Option<usize>,
     /// The largest HTTP/1 request head (request line and headers) and
     /// HTTP/2 header list, in bytes; a larger one is answered `431`. HTTP/1
     /// also buffers at most this much of a connection's input and output.
@@ -120,6 +124,7 @@ impl Default for ServerOptions {
             max_request_body_size: 100 << 20,
             idle_timeout: Duration::from_secs(30),
             max_connections: None,
+            max_connections_per_client: None,
             max_header_size: 64 << 10,
             tls: None,
             dev: false,
@@ -263,6 +268,9 @@ impl HttpServer {
             .unwrap_or_else(overload::default_max_connections);
         tracing::debug!("serving at most {max_connections} connections at once");
         let connections = Arc::new(Semaphore::new(max_connections));
+        let per_client = options
+            .max_connections_per_client
+            .map(crate::per_client::ClientConnections::new);
         let at_capacity = Burst::default();
         let accept_failures = Burst::default();
         let mut backoff = Backoff::default();
@@ -323,6 +331,14 @@ impl HttpServer {
             if let Some(failures) = accept_failures.end() {
                 tracing::info!("accepting connections again after {failures} failed attempts");
             }
+            let client_slot = match &per_client {
+                None => None,
+                Some(per_client) => match per_client.admit(client.ip()) {
+                    Some(slot) => Some(slot),
+                    // Closed at once, its connection slot free again.
+                    None => continue,
+                },
+            };
             let _ = stream.set_nodelay(true);
             let clock = ConnectionClock::new(options.header_read_timeout, options.idle_timeout);
             let handler = self.handler.clone();
@@ -369,6 +385,7 @@ impl HttpServer {
             let alive = alive.clone();
             tokio::spawn(async move {
                 let _slot = slot;
+                let _client_slot = client_slot;
                 let _alive = alive;
                 tokio::select! {
                     ended = conn => {

@@ -17,16 +17,16 @@ const PYTHON_WATCH: &[&str] = &["**/*.py", "requirements.txt", "Pipfile"];
 /// How deep watched files are looked for below the component's directory.
 const MAX_DEPTH: usize = 16;
 
-/// Checks one component's source.
-pub fn check(app: &App, component: &Component) -> Finding {
+/// Checks one component's source; one from a URL is looked for in the
+/// registry cache at `cache_dir` (the user's by default).
+pub fn check(app: &App, component: &Component, cache_dir: Option<&Path>) -> Finding {
     let subject = format!("component `{}`", component.id);
     let path = match &component.source.value {
         ComponentSource::Local(path) => path,
         ComponentSource::Remote { url, digest } => {
-            // Where `spin up` keeps it (its `--cache-dir` aside).
-            let dir = std::env::var_os("SPIN_REGISTRY_CACHE_DIR").map(PathBuf::from);
-            let blob = spin_oci::RegistryCache::user(dir.as_deref())
-                .and_then(|cache| cache.blob_path(digest));
+            // Where `spin up` keeps it.
+            let blob =
+                spin_oci::RegistryCache::user(cache_dir).and_then(|cache| cache.blob_path(digest));
             return match blob {
                 Err(e) => Finding::problem(subject, format!("source from `{url}`: {e:#}")).hint(
                     "a digest is `sha256:` and the 64 lowercase hex digits of the file's SHA-256",

@@ -25,7 +25,11 @@ use wasmtime::component::{HasSelf, Linker};
 use crate::state::HostState;
 
 /// The Spin interfaces this host implements; a component's imports of any
-/// other Spin interface are stubbed (see [`unsupported`]).
+/// other Spin interface are stubbed (see [`unsupported`]). An older minor
+/// version listed here without a linker definition of its own is served by
+/// the newest one of its major (wasmtime's linker matches semver-compatible
+/// names): `spin:sqlite@3.0.0` by 3.1.0, `spin:postgres@4.1.0` by 4.2.0, each
+/// a subset of the other.
 pub const PROVIDED_SPIN_INTERFACES: &[&str] = &[
     "fermyon:spin/variables@2.0.0",
     "fermyon:spin/redis@2.0.0",
@@ -40,9 +44,11 @@ pub const PROVIDED_SPIN_INTERFACES: &[&str] = &[
     "wasi:config/store@0.2.0-draft-2024-09-27",
     "spin:variables/variables@3.0.0",
     "spin:key-value/key-value@3.0.0",
+    "spin:sqlite/sqlite@3.0.0",
     "spin:sqlite/sqlite@3.1.0",
     "spin:redis/redis@3.0.0",
     "spin:mqtt/mqtt@3.0.0",
+    "spin:postgres/postgres@4.1.0",
     "spin:postgres/postgres@4.2.0",
     "spin:mysql/mysql@3.0.0",
     "wasi:keyvalue/store@0.2.0-draft2",
