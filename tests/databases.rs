@@ -414,10 +414,10 @@ fn postgres_4_types_round_trip() {
     );
 }
 
-/// The versions of Spin 3.x's worlds no Python SDK imports:
-/// `spin:sqlite@3.0.0` and `spin:postgres@4.1.0` (with its connection
+/// Published interface versions no Python SDK imports: `spin:sqlite@3.0.0`
+/// (Spin 3.x's worlds) and `spin:postgres@4.1.0` (with its connection
 /// builder) are served by the implementations of their newer minor
-/// versions, as a component built by another SDK would find them.
+/// versions, as a component built against them would find them.
 #[test]
 fn sqlite_3_0_and_postgres_4_1_are_served() {
     let component = build_wit_app(&test_app("spin3-compat"), "spin3-compat");

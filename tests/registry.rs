@@ -676,6 +676,7 @@ fn files_go_in_an_archive_layer_past_500_layers_or_when_asked() {
     }
     let many = format!("{}/tests/many:v1", registry.host);
     let out = run(spin_in(app.path(), home.path())
+        .env_remove("SPIN_OCI_ARCHIVE_LAYERS")
         .args(["registry", "push", "-k", "-f"])
         .arg(&manifest)
         .arg(&many));
@@ -718,6 +719,7 @@ fn files_go_in_an_archive_layer_past_500_layers_or_when_asked() {
     std::fs::remove_file(app.path().join("static/many/0.txt")).unwrap();
     let fewer = format!("{}/tests/fewer:v1", registry.host);
     ok(&run(spin_in(app.path(), home.path())
+        .env_remove("SPIN_OCI_ARCHIVE_LAYERS")
         .args(["registry", "push", "-k", "-f"])
         .arg(&manifest)
         .arg(&fewer)));

@@ -15,8 +15,8 @@ use spin_oci::{DownloadLimits, PushOptions, RegistryCache};
 pub struct DownloadSize {
     /// The most one download may be: a layer pulled from a registry, or a
     /// component downloaded from a URL `source` (e.g. 512M, 2G).
-    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = super::up::parse_size)]
-    pub max_download_size: usize,
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_nonzero_size)]
+    pub max_download_size: u64,
 }
 
 /// How much one archive layer may unpack to (`spin up`, `spin registry
@@ -25,18 +25,26 @@ pub struct DownloadSize {
 pub struct UnpackedSize {
     /// The most one archive layer (a component's files, as Spin pushes them
     /// past 500 layers) may unpack to (e.g. 8G).
-    #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = super::up::parse_size)]
-    pub max_unpacked_size: usize,
+    #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = parse_nonzero_size)]
+    pub max_unpacked_size: u64,
+}
+
+/// A size like `512M` that is not 0 (which would refuse everything).
+fn parse_nonzero_size(s: &str) -> Result<u64, String> {
+    match super::up::parse_size(s)? {
+        0 => Err("0 would refuse every download; give a size like 512M".to_owned()),
+        size => Ok(size as u64),
+    }
 }
 
 /// The limits the flags give; an archive cap not given is the default.
 pub fn download_limits(download: &DownloadSize, unpacked: Option<&UnpackedSize>) -> DownloadLimits {
     let mut limits = DownloadLimits {
-        max_download_bytes: download.max_download_size as u64,
+        max_download_bytes: download.max_download_size,
         ..DownloadLimits::default()
     };
     if let Some(unpacked) = unpacked {
-        limits.max_unpacked_bytes = unpacked.max_unpacked_size as u64;
+        limits.max_unpacked_bytes = unpacked.max_unpacked_size;
     }
     limits
 }

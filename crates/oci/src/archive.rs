@@ -104,6 +104,7 @@ pub(crate) fn pack<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> 
     let mut tar = tar::Builder::new(gz);
     for (path, bytes) in files {
         let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Regular);
         header.set_size(bytes.len() as u64);
         header.set_mode(0o644);
         header.set_mtime(0);

@@ -99,9 +99,12 @@ pub fn parse_reference(reference: &str) -> anyhow::Result<oci_client::Reference>
     })
 }
 
-/// `bytes` for a message: in MiB when whole MiB, in bytes otherwise.
+/// `bytes` for a message: in GiB or MiB when whole ones, in bytes
+/// otherwise.
 pub(crate) fn human_size(bytes: u64) -> String {
-    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+    if bytes >= 1 << 30 && bytes.is_multiple_of(1 << 30) {
+        format!("{} GiB", bytes >> 30)
+    } else if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else {
         format!("{bytes} bytes")

@@ -195,6 +195,16 @@ async fn download(
     limits: DownloadLimits,
 ) -> Result<()> {
     let explain = |e| crate::errors::explain(e, "pulling", reference);
+    if layer.size < 0 {
+        return Err(Hinted::new(
+            format!(
+                "the layer {} of `{reference}` declares a negative size ({}); it was not fetched",
+                layer.digest, layer.size
+            ),
+            "the registry or whatever pushed the artifact wrote a broken manifest; push the application again",
+        )
+        .into());
+    }
     let declared = u64::try_from(layer.size)
         .ok()
         .filter(|size| *size <= limits.max_download_bytes)

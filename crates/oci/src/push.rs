@@ -200,7 +200,6 @@ impl Assembled {
             return Ok((layers, 0));
         }
         let mut layers = self.wasm.clone();
-        let mut archives = 0;
         for files in self.files.iter().filter(|f| !f.is_empty()) {
             let packed =
                 crate::archive::pack(files.iter().map(|f| (f.path.as_str(), &f.layer.data[..])))?;
@@ -209,9 +208,13 @@ impl Assembled {
                 crate::archive::ARCHIVE_MEDIA_TYPE.to_owned(),
                 None,
             ));
-            archives += 1;
         }
+        // Components with the same files share their archive.
         dedup(&mut layers);
+        let archives = layers
+            .iter()
+            .filter(|l| l.media_type == crate::archive::ARCHIVE_MEDIA_TYPE)
+            .count();
         Ok((layers, archives))
     }
 }

@@ -29,6 +29,7 @@ use crate::memory_budget::InstanceLimits;
 use crate::runtime_config::Stores;
 use crate::services::AppServices;
 use crate::state::HostState;
+use crate::wagi::WagiPre;
 use spin_manifest::{App, ComponentSource, ManifestFormat};
 use spin_outbound_networking::AllowedHosts;
 
@@ -138,8 +139,9 @@ pub struct LoadedComponent {
     /// What it is granted.
     pub config: Arc<ComponentConfig>,
     /// The pre-linked instantiation template, for triggers that call other
-    /// exports (the Redis trigger's `inbound-redis`).
-    pub instance_pre: InstancePre<HostState>,
+    /// exports (the Redis trigger's `inbound-redis`); `None` for a Wagi
+    /// module, which is not a component.
+    pub instance_pre: Option<InstancePre<HostState>>,
     /// The same, by the HTTP handler it exports, when an HTTP trigger
     /// routes to it.
     pub handler: Option<HttpHandlerPre>,
@@ -153,6 +155,9 @@ pub enum HttpHandlerPre {
     /// `wasi:http/handler@0.3.0` (or its release candidate
     /// `0.3.0-rc-2026-03-15`, wrapped at load): spin-sdk 4.x and 5.x.
     Wasi03(ServicePre<HostState>),
+    /// A WASI preview 1 command module run CGI-style (`executor = { type =
+    /// "wagi" }`).
+    Wagi(Arc<WagiPre>),
 }
 
 /// An application ready to serve.
@@ -271,9 +276,78 @@ impl LoadedApp {
                 .into());
         }
         check_is_wasm(&path, &component.id)?;
+        let wagi = app
+            .http_triggers
+            .iter()
+            .filter(|t| t.component.as_deref() == Some(component.id.as_str()))
+            .find_map(|t| match &t.executor {
+                spin_manifest::HttpExecutor::Wagi { entrypoint, argv } => {
+                    Some((entrypoint.clone(), argv.clone(), t.location))
+                }
+                spin_manifest::HttpExecutor::Http => None,
+            });
+        let core_module = is_core_module_file(&path);
+        let (instance_pre, handler) = match (wagi, core_module) {
+            (Some((entrypoint, argv, _)), true) => {
+                let (engine, path, id) = (engine.clone(), path.clone(), component.id.clone());
+                let pre = tokio::task::spawn_blocking(move || {
+                    WagiPre::load(&engine, &path, &id, &entrypoint, &argv)
+                })
+                .await??;
+                (None, Some(HttpHandlerPre::Wagi(Arc::new(pre))))
+            }
+            (Some((_, _, location)), false) => {
+                return Err(app
+                    .error_at(
+                        location,
+                        "executor",
+                        format!(
+                            "component `{}` is run by the Wagi executor, and `{}` is a component, not a WASI preview 1 module",
+                            component.id,
+                            path.display()
+                        ),
+                    )
+                    .with_hint("drop `executor` to serve a component that exports `wasi:http`; a Wagi module is a `wasm32-wasi` (preview 1) command")
+                    .into());
+            }
+            (None, true) => {
+                return Err(spin_hint::Hinted::new(
+                    format!(
+                        "`{}`, the source of component `{}`, is a core WebAssembly module, not a component: Spin 1's module ABI is not served here",
+                        path.display(),
+                        component.id
+                    ),
+                    "rebuild it with an SDK for Spin 2 or later; if it is a CGI-style WASI command, run it with `executor = { type = \"wagi\" }` on its HTTP trigger",
+                )
+                .into());
+            }
+            (None, false) => {
+                let (instance_pre, handler) =
+                    Self::link_component(engine, linker, &path, &component.id, serves_http).await?;
+                (Some(instance_pre), handler)
+            }
+        };
+        let config =
+            Self::component_config(app, component, allowed_hosts, variables, services, options)?;
+        Ok(LoadedComponent {
+            config: Arc::new(config),
+            instance_pre,
+            handler,
+        })
+    }
+
+    /// Compiles the component at `path` and links it against the host's
+    /// interfaces; its HTTP handler, when it `serves_http`.
+    async fn link_component(
+        engine: &RuntimeEngine,
+        linker: &Linker<HostState>,
+        path: &std::path::Path,
+        id: &str,
+        serves_http: bool,
+    ) -> Result<(InstancePre<HostState>, Option<HttpHandlerPre>)> {
         let wasm: Component = {
             let engine = engine.clone();
-            let path = path.clone();
+            let path = path.to_owned();
             tokio::task::spawn_blocking(move || load_component(&engine, &path)).await??
         };
 
@@ -285,7 +359,7 @@ impl LoadedApp {
             PROVIDED_SPIN_INTERFACES,
         )?;
         if !stubbed.is_empty() {
-            tracing::debug!(component = %component.id, "imports not provided by this host: {}", stubbed.join(", "));
+            tracing::debug!(component = %id, "imports not provided by this host: {}", stubbed.join(", "));
         }
         let instance_pre = linker
             .instantiate_pre(&wasm)
@@ -304,7 +378,18 @@ impl LoadedApp {
             )?;
             Some(HttpHandlerPre::Wasi03(pre))
         };
+        Ok((instance_pre, handler))
+    }
 
+    /// What `component` is granted and where its output goes.
+    fn component_config(
+        app: &App,
+        component: &spin_manifest::Component,
+        allowed_hosts: AllowedHosts,
+        variables: &ApplicationVariables,
+        services: &Arc<AppServices>,
+        options: &LoadOptions,
+    ) -> Result<ComponentConfig> {
         let mut environment: Vec<(String, String)> = component
             .environment
             .iter()
@@ -368,11 +453,7 @@ impl LoadedApp {
             )?
             .max_line_length(options.max_log_line_length),
         };
-        Ok(LoadedComponent {
-            config: Arc::new(config),
-            instance_pre,
-            handler,
-        })
+        Ok(config)
     }
 
     /// `spin up --key-value` and `--sqlite`: writes `key_values` into the
@@ -412,21 +493,7 @@ impl LoadedApp {
         wasi.envs(&config.environment)
             .stdout(config.stdout.clone())
             .stderr(stderr);
-        let perms = if config.writable_mounts {
-            FsPerms::ReadWrite
-        } else {
-            FsPerms::ReadOnly
-        };
-        let mounts = config.mounts.0.iter().map(|mount| (mount, perms));
-        let read_only = config
-            .read_only_mounts
-            .iter()
-            .map(|mount| (mount, FsPerms::ReadOnly));
-        for ((host, guest), perms) in mounts.chain(read_only) {
-            if let Err(err) = wasi.preopened_dir(host, guest, perms) {
-                tracing::warn!(component = %config.id, "cannot mount `{}` at `{guest}`: {err:#}", host.display());
-            }
-        }
+        config.preopen_mounts(&mut wasi);
         crate::capabilities::sockets::apply(&mut wasi, config);
         let state = HostState {
             wasi: wasi.build(),
@@ -498,6 +565,44 @@ fn warn_of_unknown_tls_components(app: &App, entries: &[crate::runtime_config::C
 /// A component file must be a Wasm binary (or Wasm text named `.wat`):
 /// anything else would reach the compiler and fail with a parse error about
 /// its first byte.
+/// Whether the file at `path` is a core WebAssembly module (not a
+/// component); `false` when it cannot be read (loading reports that).
+fn is_core_module_file(path: &std::path::Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| crate::wagi::is_core_module(&head))
+}
+
+impl ComponentConfig {
+    /// Mounts the component's `files` into `wasi`: read-only unless
+    /// `--allow-transient-write` (staged copies then), the extra mounts
+    /// always read-only.
+    pub(crate) fn preopen_mounts(&self, wasi: &mut WasiCtxBuilder) {
+        let perms = if self.writable_mounts {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
+        let mounts = self.mounts.0.iter().map(|mount| (mount, perms));
+        let read_only = self
+            .read_only_mounts
+            .iter()
+            .map(|mount| (mount, FsPerms::ReadOnly));
+        for ((host, guest), perms) in mounts.chain(read_only) {
+            if let Err(err) = wasi.preopened_dir(host, guest, perms) {
+                tracing::warn!(component = %self.id, "cannot mount `{}` at `{guest}`: {err:#}", host.display());
+            }
+        }
+    }
+
+    /// Where the component's stderr goes.
+    pub(crate) fn stderr_log(&self) -> ComponentLog {
+        self.stderr.clone()
+    }
+}
+
 fn check_is_wasm(path: &std::path::Path, id: &str) -> Result<()> {
     if !crate::component_cache::is_wasm_file(path) {
         return Err(spin_hint::Hinted::new(

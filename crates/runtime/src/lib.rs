@@ -29,6 +29,7 @@ pub use spin_runtime_config as runtime_config;
 pub mod services;
 pub mod state;
 mod tls;
+pub mod wagi;
 
 pub use app::{LoadedApp, LoadedComponent};
 pub use engine::{EngineOptions, RuntimeEngine};

@@ -249,9 +249,16 @@ impl AppServices {
             return Ok(db.clone());
         }
         let conn = match location {
-            DatabaseLocation::File(path) => {
-                open(path).inspect_err(|e| self.log_failed_open(path, e))?
-            }
+            DatabaseLocation::File(path) => match open(path) {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Logged with no lock held: a slow stderr stalls no
+                    // other store's opening.
+                    drop(dbs);
+                    self.log_failed_open(path, &e);
+                    return Err(e);
+                }
+            },
             DatabaseLocation::Memory => Connection::open_in_memory()?,
         };
         let db = Arc::new(Database::new(conn, sandbox, self.max_result_bytes)?);

@@ -452,6 +452,11 @@ impl Handler {
             let timeout = self.options.request_timeout;
             return wasi03::handle(handler, req, tls, timeout, permit, capture, component).await;
         }
+        if let Some(HttpHandlerPre::Wagi(pre)) = component.handler.as_ref() {
+            let _permit = permit;
+            let timeout = self.options.request_timeout.draw();
+            return crate::wagi::handle(&self.app, component, pre, req, timeout).await;
+        }
         let Some(HttpHandlerPre::Wasi02(pre)) = component.handler.as_ref() else {
             unreachable!("a routed component exports an HTTP handler (checked at load)");
         };
@@ -876,7 +881,7 @@ fn static_response(r: &StaticResponse) -> Response<HyperOutgoingBody> {
     resp
 }
 
-fn full(bytes: Bytes) -> HyperOutgoingBody {
+pub(crate) fn full(bytes: Bytes) -> HyperOutgoingBody {
     Full::new(bytes)
         .map_err(|never| match never {})
         .boxed_unsync()

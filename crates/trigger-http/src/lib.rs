@@ -14,6 +14,7 @@ mod request_body;
 mod reuse;
 mod server;
 pub mod tls;
+mod wagi;
 mod wasi03;
 
 pub use overload::raise_open_file_limit;

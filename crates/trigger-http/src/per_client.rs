@@ -60,7 +60,8 @@ impl ClientConnections {
         if !admitted {
             if refused == 1 {
                 tracing::warn!(
-                    "{client} has {} connections open, the most one client may; its new ones are closed at once (logged once until it has one admitted again)\n\nhint: raise it with `spin up --max-connections-per-client <N>`; behind a reverse proxy, every client comes from the proxy's address",
+                    "{} has {} connections open, the most one client may; its new ones are closed at once (logged once until it has one admitted again)\n\nhint: raise it with `spin up --max-connections-per-client <N>`; behind a reverse proxy, every client comes from the proxy's address",
+                    shown(client),
                     self.max
                 );
             }
@@ -78,8 +79,17 @@ impl ClientConnections {
 fn log_refused(client: IpAddr, refused: u64) {
     if refused > 0 {
         tracing::info!(
-            "{client}: {refused} connections were closed at once past `--max-connections-per-client`"
+            "{}: {refused} connections were closed at once past `--max-connections-per-client`",
+            shown(client)
         );
+    }
+}
+
+/// A client as the log shows it: an IPv6 one as its /64.
+fn shown(client: IpAddr) -> String {
+    match client {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("{v6}/64"),
     }
 }
 

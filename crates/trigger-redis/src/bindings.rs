@@ -33,10 +33,17 @@ pub(crate) enum RedisHandlerPre {
 
 impl RedisHandlerPre {
     pub(crate) fn new(component: &LoadedComponent) -> Result<Self> {
-        if let Ok(pre) = v3::InboundRedisPre::new(component.instance_pre.clone()) {
+        let Some(instance_pre) = &component.instance_pre else {
+            return Err(spin_hint::Hinted::new(
+                "it is a Wagi module (its HTTP trigger's `executor`), which cannot handle Redis messages",
+                "give the Redis trigger a component that exports `inbound-redis`",
+            )
+            .into());
+        };
+        if let Ok(pre) = v3::InboundRedisPre::new(instance_pre.clone()) {
             return Ok(Self::V3(pre));
         }
-        let pre = v2::InboundRedisV2Pre::new(component.instance_pre.clone())
+        let pre = v2::InboundRedisV2Pre::new(instance_pre.clone())
             .map_err(anyhow::Error::from)
             .context(spin_hint::Hinted::new(
                 "it exports neither `spin:redis/inbound-redis@3.0.0` nor `fermyon:spin/inbound-redis`, so it cannot handle Redis messages",

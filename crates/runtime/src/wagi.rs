@@ -1,0 +1,170 @@
+//! The Wagi executor (`executor = { type = "wagi" }`), as in Spin: the
+//! component is a WASI preview 1 command module (a `wasm32-wasi` program in
+//! any language), run once per request CGI-style: the request's metadata
+//! in its environment and arguments, its body on stdin, the response (CGI
+//! headers, a blank line, the body) on stdout.
+//!
+//! The module runs under the same limits as any component: its memory
+//! under `--max-instance-memory` and `--max-total-memory`, its time under
+//! `--request-timeout` (yielding to other requests as it runs), its `files`
+//! mounted as they would be, its stderr in the component's log. WASI
+//! preview 1 has no network, and a Wagi module may import nothing else.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use bytes::Bytes;
+use wasmtime::{InstancePre, Linker, Module, Store};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+
+use crate::app::{ComponentConfig, store_limits};
+use crate::engine::{RuntimeEngine, TICKS_PER_SLICE};
+use crate::memory_budget::InstanceLimits;
+
+/// A Wagi module, compiled and linked, and how it is called.
+pub struct WagiPre {
+    pre: InstancePre<WagiState>,
+    /// The function to call (`_start` unless the manifest says otherwise).
+    entrypoint: String,
+    /// The arguments' template (`${SCRIPT_NAME} ${ARGS}` by default).
+    pub argv: String,
+}
+
+/// What one run of a Wagi module holds: its WASI context and its limits,
+/// nothing of any other capability.
+pub struct WagiState {
+    wasi: WasiP1Ctx,
+    limits: InstanceLimits,
+}
+
+/// What a request gives a Wagi module.
+#[derive(Debug, Clone, Default)]
+pub struct WagiRequest {
+    /// Its arguments (`argv[0]` first).
+    pub args: Vec<String>,
+    /// Its environment besides the component's own: the CGI variables.
+    pub env: Vec<(String, String)>,
+    /// Its standard input: the request body.
+    pub stdin: Bytes,
+}
+
+/// Whether `bytes` begin as a core WebAssembly module (not a component).
+pub fn is_core_module(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] == [1, 0, 0, 0]
+}
+
+impl WagiPre {
+    /// Compiles and links the module at `path` for component `id` (blocks:
+    /// run on a blocking thread).
+    pub(crate) fn load(
+        engine: &RuntimeEngine,
+        path: &Path,
+        id: &str,
+        entrypoint: &str,
+        argv: &str,
+    ) -> Result<Self> {
+        let module = Module::from_file(&engine.engine, path)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("compiling `{}`", path.display()))?;
+        let mut linker = Linker::<WagiState>::new(&engine.engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |state| &mut state.wasi)?;
+        let pre = linker.instantiate_pre(&module).map_err(|e| {
+            spin_hint::Hinted::new(
+                format!("the Wagi module of component `{id}` cannot be linked: {e:#}"),
+                "a Wagi module may import WASI preview 1 (`wasi_snapshot_preview1`) and nothing else; a module built for Spin's interfaces is not a Wagi module (drop `executor`)",
+            )
+        })?;
+        let exported = module
+            .get_export(entrypoint)
+            .and_then(|e| e.func().cloned())
+            .is_some_and(|f| f.params().len() == 0 && f.results().len() == 0);
+        if !exported {
+            return Err(spin_hint::Hinted::new(
+                format!(
+                    "the Wagi module of component `{id}` exports no function `{entrypoint}` taking and returning nothing"
+                ),
+                "a WASI command exports `_start`; name another function with the trigger's `executor = { type = \"wagi\", entrypoint = \"...\" }`",
+            )
+            .into());
+        }
+        Ok(Self {
+            pre,
+            entrypoint: entrypoint.to_owned(),
+            argv: argv.to_owned(),
+        })
+    }
+
+    /// Runs the module once for `request`, within `timeout`; returns what
+    /// it wrote to stdout (at most `max_output` bytes: past that its
+    /// writes fail).
+    pub async fn run(
+        &self,
+        engine: &RuntimeEngine,
+        config: &ComponentConfig,
+        request: WagiRequest,
+        timeout: Duration,
+        max_output: usize,
+    ) -> Result<Bytes> {
+        let stdout = MemoryOutputPipe::new(max_output);
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.args(&request.args)
+            .envs(&config.environment)
+            .envs(&request.env)
+            .stdin(MemoryInputPipe::new(request.stdin))
+            .stdout(stdout.clone())
+            .stderr(config.stderr_log());
+        config.preopen_mounts(&mut wasi);
+        let state = WagiState {
+            wasi: wasi.build_p1(),
+            limits: InstanceLimits::new(
+                store_limits(engine.options.max_instance_memory),
+                engine.memory.clone(),
+                None,
+            ),
+        };
+        let mut store = Store::new(&engine.engine, state);
+        store.limiter_async(|state| &mut state.limits);
+        store.set_epoch_deadline(TICKS_PER_SLICE);
+        store.epoch_deadline_async_yield_and_update(TICKS_PER_SLICE);
+        let run = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            store.data_mut().limits.instantiated();
+            let entry = instance.get_typed_func::<(), ()>(&mut store, &self.entrypoint)?;
+            match entry.call_async(&mut store, ()).await {
+                Ok(()) => Ok(()),
+                Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                    Some(wasmtime_wasi::I32Exit(0)) => Ok(()),
+                    Some(wasmtime_wasi::I32Exit(code)) => {
+                        Err(anyhow::anyhow!("the Wagi module exited with status {code}"))
+                    }
+                    None => Err(anyhow::Error::from(e)),
+                },
+            }
+        };
+        match tokio::time::timeout(timeout, run).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                return Err(anyhow::anyhow!(
+                    "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
+                ));
+            }
+        }
+        drop(store);
+        let output = stdout.contents();
+        if output.len() >= max_output {
+            return Err(spin_hint::Hinted::new(
+                format!(
+                    "the Wagi module of component `{}` wrote {max_output} bytes or more to stdout, the most one response may be",
+                    config.id
+                ),
+                "a Wagi response is held whole before it is sent: keep it under `--max-instance-memory`",
+            )
+            .into());
+        }
+        Ok(output)
+    }
+}

@@ -1,0 +1,168 @@
+//! The Wagi executor (`executor = { type = "wagi" }`): WASI preview 1
+//! command modules (written here in WAT, `tests/apps/wagi/`) run CGI-style
+//! per request through the real `spin up`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::spin::{SpinUp, spin};
+
+/// The module `name` of `tests/apps/wagi/`, compiled into `dir`.
+fn module(dir: &Path, name: &str) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/apps/wagi/{name}.wat"));
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, wat::parse_file(&source).unwrap()).unwrap();
+    path
+}
+
+/// An app directory whose `spin.toml` is `manifest`, with the test
+/// modules beside it.
+fn app(manifest: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    module(dir.path(), "echo");
+    module(dir.path(), "misbehave");
+    let path = dir.path().join("spin.toml");
+    std::fs::write(&path, manifest).unwrap();
+    (dir, path)
+}
+
+const MANIFEST: &str = r#"spin_manifest_version = 2
+[application]
+name = "wagi"
+[[trigger.http]]
+route = "/echo/..."
+component = "echo"
+executor = { type = "wagi" }
+[[trigger.http]]
+route = "/odd"
+component = "odd"
+executor = { type = "wagi", entrypoint = "main", argv = "${SCRIPT_NAME} ${ARGS}" }
+[component.echo]
+source = "echo.wasm"
+environment = { GREETING = "hi" }
+[component.odd]
+source = "misbehave.wasm"
+"#;
+
+#[test]
+fn a_wagi_module_answers_cgi_style_and_its_failures_fail_one_request() {
+    let (_dir, manifest) = app(MANIFEST);
+    let up = SpinUp::start(&manifest, &["--request-timeout", "2"]);
+
+    let echoed = support::http::request(
+        up.addr,
+        "POST",
+        "/echo/a%20b?x=1&y=2",
+        &[("x-custom", "yes"), ("authorization", "secret")],
+        b"payload",
+    )
+    .unwrap();
+    assert_eq!(echoed.status, 200);
+    assert_eq!(echoed.header("content-type"), Some("text/plain"));
+    let text = echoed.text();
+    let port = up.addr.port();
+    for line in [
+        "ARG /echo/a%20b\nARG x=1\nARG y=2\n".to_owned(),
+        "ENV GREETING=hi\n".to_owned(),
+        "ENV REQUEST_METHOD=POST\n".to_owned(),
+        "ENV QUERY_STRING=x=1&y=2\n".to_owned(),
+        "ENV SCRIPT_NAME=/echo\n".to_owned(),
+        "ENV PATH_INFO=/a b\n".to_owned(),
+        "ENV X_RAW_PATH_INFO=/a%20b\n".to_owned(),
+        "ENV CONTENT_LENGTH=7\n".to_owned(),
+        "ENV HTTP_X_CUSTOM=yes\n".to_owned(),
+        "ENV REMOTE_ADDR=127.0.0.1\n".to_owned(),
+        "ENV SERVER_PORT={port}\n".replace("{port}", &port.to_string()),
+        format!("ENV X_FULL_URL=http://127.0.0.1:{port}/echo/a%20b?x=1&y=2\n"),
+        "ENV X_MATCHED_ROUTE=/echo/...\n".to_owned(),
+        "ENV GATEWAY_INTERFACE=CGI/1.1\n".to_owned(),
+    ] {
+        assert!(text.contains(&line), "no {line:?} in:\n{text}");
+    }
+    assert!(text.ends_with("STDIN payload"), "{text}");
+    assert!(!text.contains("secret"), "{text}");
+
+    // A redirect, a custom entry point.
+    let redirect = up.get("/odd");
+    assert_eq!(redirect.status, 302);
+    assert_eq!(redirect.header("location"), Some("/elsewhere"));
+
+    // Each failure fails its request, logged with the component.
+    for (query, logged) in [
+        ("exit", "the Wagi module exited with status 3"),
+        ("nohead", "wrote no valid CGI response"),
+        ("spin", "ran longer than the 2s limit"),
+    ] {
+        let failed = up.get(&format!("/odd?{query}"));
+        assert_eq!(failed.status, 500, "{query}: {}", failed.text());
+        let log = up.wait_for_stderr(logged);
+        assert!(log.contains("component `odd`"), "{query}: {log}");
+    }
+    assert!(up.get("/echo/again").text().contains("ARG /echo/again\n"));
+}
+
+/// Spawns `spin up` on `manifest` in its directory, expecting it to stop;
+/// its stderr.
+fn fails_to_start(manifest: &Path) -> String {
+    let out = spin(manifest.parent().unwrap())
+        .args(["up", "--listen", "127.0.0.1:0", "-f"])
+        .arg(manifest)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "spin up started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn what_the_wagi_executor_cannot_run_stops_spin_up_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    module(dir.path(), "echo");
+    let write = |name: &str, wat: &str| {
+        std::fs::write(dir.path().join(name), wat::parse_str(wat).unwrap()).unwrap();
+    };
+    write("component.wasm", "(component)");
+    write(
+        "spin1.wasm",
+        r#"(module (import "fermyon:spin/http" "send-request" (func)) (func (export "_start")))"#,
+    );
+    write("nostart.wasm", "(module (func (export \"other\")))");
+    let manifest = |source: &str, executor: &str| {
+        let path = dir.path().join("spin.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "spin_manifest_version = 2\n[application]\nname = \"w\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"w\"\n{executor}\n[component.w]\nsource = \"{source}\"\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let wagi = "executor = { type = \"wagi\" }";
+
+    let err = fails_to_start(&manifest("echo.wasm", ""));
+    assert!(
+        err.contains("is a core WebAssembly module, not a component"),
+        "{err}"
+    );
+    assert!(err.contains("executor = { type = \"wagi\" }"), "{err}");
+
+    let err = fails_to_start(&manifest("component.wasm", wagi));
+    assert!(err.contains("spin.toml:4"), "{err}");
+    assert!(
+        err.contains("is a component, not a WASI preview 1 module"),
+        "{err}"
+    );
+    assert!(err.contains("hint: drop `executor`"), "{err}");
+
+    let err = fails_to_start(&manifest("spin1.wasm", wagi));
+    assert!(err.contains("cannot be linked"), "{err}");
+    assert!(err.contains("fermyon:spin/http"), "{err}");
+    assert!(
+        err.contains("hint: a Wagi module may import WASI preview 1"),
+        "{err}"
+    );
+
+    let err = fails_to_start(&manifest("nostart.wasm", wagi));
+    assert!(err.contains("exports no function `_start`"), "{err}");
+}
