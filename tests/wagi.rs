@@ -68,7 +68,8 @@ fn a_wagi_module_answers_cgi_style_and_its_failures_fail_one_request() {
         "ENV REQUEST_METHOD=POST\n".to_owned(),
         "ENV QUERY_STRING=x=1&y=2\n".to_owned(),
         "ENV SCRIPT_NAME=/echo\n".to_owned(),
-        "ENV PATH_INFO=/a b\n".to_owned(),
+        "ENV PATH_INFO=/a%20b\n".to_owned(),
+        "ENV PATH_TRANSLATED=/a b\n".to_owned(),
         "ENV X_RAW_PATH_INFO=/a%20b\n".to_owned(),
         "ENV CONTENT_LENGTH=7\n".to_owned(),
         "ENV HTTP_X_CUSTOM=yes\n".to_owned(),
@@ -99,7 +100,85 @@ fn a_wagi_module_answers_cgi_style_and_its_failures_fail_one_request() {
         let log = up.wait_for_stderr(logged);
         assert!(log.contains("component `odd`"), "{query}: {log}");
     }
+    assert!(
+        up.stderr().contains("hint: a Wagi module writes headers"),
+        "{}",
+        up.stderr()
+    );
     assert!(up.get("/echo/again").text().contains("ARG /echo/again\n"));
+}
+
+/// A raw HTTP/1.1 exchange: `request` written, the status line read.
+fn status_line(addr: std::net::SocketAddr, request: &[u8]) -> String {
+    use std::io::{BufRead, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(stream)
+        .read_line(&mut line)
+        .unwrap();
+    line
+}
+
+#[test]
+fn a_wagi_module_is_held_to_the_body_and_output_limits() {
+    let (_dir, manifest) = app(MANIFEST);
+    let up = SpinUp::start(
+        &manifest,
+        &[
+            "--max-request-body-size",
+            "1K",
+            "--max-wagi-output-size",
+            "4K",
+        ],
+    );
+    // A chunked body past the limit: 413, before the module runs.
+    let chunk = "x".repeat(2048);
+    let request = format!(
+        "POST /echo/big HTTP/1.1\r\nhost: test\r\ntransfer-encoding: chunked\r\n\r\n800\r\n{chunk}\r\n0\r\n\r\n"
+    );
+    let status = status_line(up.addr, request.as_bytes());
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    // Output past `--max-wagi-output-size` (the environment and a 1K body
+    // echoed 4 times over would be more; here one body and the headers).
+    let small = support::http::request(up.addr, "POST", "/echo/ok", &[], &[b'y'; 1000]).unwrap();
+    assert_eq!(small.status, 200);
+    let big_header = "z".repeat(3500);
+    let over = support::http::request(
+        up.addr,
+        "POST",
+        "/echo/over",
+        &[("x-big", big_header.as_str())],
+        &[b'y'; 1000],
+    )
+    .unwrap();
+    assert_eq!(over.status, 500);
+    let log = up.wait_for_stderr("the most one response may be");
+    assert!(log.contains("wrote 4096 bytes or more to stdout"), "{log}");
+    assert!(log.contains("--max-wagi-output-size"), "{log}");
+    assert_eq!(up.get("/odd").status, 302, "still serving");
+}
+
+#[test]
+fn a_component_s_triggers_run_it_the_same_way() {
+    let manifest = MANIFEST.replace(
+        "[component.echo]",
+        "[[trigger.http]]\nroute = \"/plain\"\ncomponent = \"echo\"\n[component.echo]",
+    );
+    let (_dir, path) = app(&manifest);
+    let err = fails_to_start(&path);
+    assert!(err.contains("spin.toml:12"), "{err}");
+    assert!(
+        err.contains("run with another `executor` by the HTTP trigger at line 4"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: give every HTTP trigger of a component the same `executor`"),
+        "{err}"
+    );
 }
 
 /// Spawns `spin up` on `manifest` in its directory, expecting it to stop;

@@ -32,7 +32,7 @@ pub struct UnpackedSize {
 /// A size like `512M` that is not 0 (which would refuse everything).
 fn parse_nonzero_size(s: &str) -> Result<u64, String> {
     match super::up::parse_size(s)? {
-        0 => Err("0 would refuse every download; give a size like 512M".to_owned()),
+        0 => Err("0 would refuse everything it bounds; give a size like 512M".to_owned()),
         size => Ok(size as u64),
     }
 }

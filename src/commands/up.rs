@@ -166,6 +166,12 @@ pub struct UpCommand {
     #[arg(long, default_value = "100M", value_name = "SIZE", value_parser = parse_size)]
     pub max_request_body_size: usize,
 
+    /// The most a Wagi module (`executor = { type = "wagi" }`) may write to
+    /// stdout for one response, which is held whole before it is sent
+    /// (suffixes k, M, G allowed); past it the request fails with a 500.
+    #[arg(long, default_value = "16M", value_name = "SIZE", value_parser = parse_size)]
+    pub max_wagi_output_size: usize,
+
     /// How long a request body may pause, in seconds, before the component
     /// has answered; then the request is answered 408.
     #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_seconds)]
@@ -673,6 +679,7 @@ impl UpCommand {
                 idle_timeout: self.http_idle_timeout,
                 body_read_timeout: self.http_body_read_timeout,
                 max_request_body_size: self.max_request_body_size as u64,
+                max_wagi_output_size: self.max_wagi_output_size,
                 max_header_size: self.http_max_header_size,
                 max_instance_reuse_count: self.max_instance_reuse_count,
                 max_idle_instances: IDLE_INSTANCES_PER_COMPONENT,

@@ -276,16 +276,7 @@ impl LoadedApp {
                 .into());
         }
         check_is_wasm(&path, &component.id)?;
-        let wagi = app
-            .http_triggers
-            .iter()
-            .filter(|t| t.component.as_deref() == Some(component.id.as_str()))
-            .find_map(|t| match &t.executor {
-                spin_manifest::HttpExecutor::Wagi { entrypoint, argv } => {
-                    Some((entrypoint.clone(), argv.clone(), t.location))
-                }
-                spin_manifest::HttpExecutor::Http => None,
-            });
+        let wagi = wagi_executor(app, component)?;
         let core_module = is_core_module_file(&path);
         let (instance_pre, handler) = match (wagi, core_module) {
             (Some((entrypoint, argv, _)), true) => {
@@ -562,9 +553,43 @@ fn warn_of_unknown_tls_components(app: &App, entries: &[crate::runtime_config::C
     }
 }
 
-/// A component file must be a Wasm binary (or Wasm text named `.wat`):
-/// anything else would reach the compiler and fail with a parse error about
-/// its first byte.
+/// How `component`'s HTTP triggers run it as a Wagi module (entry point,
+/// argv template, the trigger's place), if they do. Every trigger of a
+/// component runs it the same way: it is compiled once, as a component or
+/// as a module.
+fn wagi_executor(
+    app: &App,
+    component: &spin_manifest::Component,
+) -> Result<Option<(String, String, spin_manifest::Location)>> {
+    let triggers: Vec<&spin_manifest::HttpTrigger> = app
+        .http_triggers
+        .iter()
+        .filter(|t| t.component.as_deref() == Some(component.id.as_str()))
+        .collect();
+    let Some(first) = triggers.first() else {
+        return Ok(None);
+    };
+    if let Some(other) = triggers.iter().find(|t| t.executor != first.executor) {
+        return Err(app
+            .error_at(
+                other.location,
+                "executor",
+                format!(
+                    "component `{}` is run with another `executor` by the HTTP trigger at line {}",
+                    component.id, first.location.line
+                ),
+            )
+            .with_hint("give every HTTP trigger of a component the same `executor` (and Wagi `entrypoint` and `argv`), or route to two components")
+            .into());
+    }
+    Ok(match &first.executor {
+        spin_manifest::HttpExecutor::Wagi { entrypoint, argv } => {
+            Some((entrypoint.clone(), argv.clone(), first.location))
+        }
+        spin_manifest::HttpExecutor::Http => None,
+    })
+}
+
 /// Whether the file at `path` is a core WebAssembly module (not a
 /// component); `false` when it cannot be read (loading reports that).
 fn is_core_module_file(path: &std::path::Path) -> bool {
@@ -603,6 +628,9 @@ impl ComponentConfig {
     }
 }
 
+/// A component file must be a Wasm binary (or Wasm text named `.wat`):
+/// anything else would reach the compiler and fail with a parse error about
+/// its first byte.
 fn check_is_wasm(path: &std::path::Path, id: &str) -> Result<()> {
     if !crate::component_cache::is_wasm_file(path) {
         return Err(spin_hint::Hinted::new(

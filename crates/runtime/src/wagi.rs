@@ -11,7 +11,8 @@
 //! preview 1 has no network, and a Wagi module may import nothing else.
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use bytes::Bytes;
@@ -22,7 +23,7 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
 use crate::app::{ComponentConfig, store_limits};
 use crate::engine::{RuntimeEngine, TICKS_PER_SLICE};
-use crate::memory_budget::InstanceLimits;
+use crate::memory_budget::{InstanceLimits, NoMemoryForInstance};
 
 /// A Wagi module, compiled and linked, and how it is called.
 pub struct WagiPre {
@@ -49,6 +50,21 @@ pub struct WagiRequest {
     pub env: Vec<(String, String)>,
     /// Its standard input: the request body.
     pub stdin: Bytes,
+}
+
+/// The bounds of one run.
+#[derive(Debug, Clone, Copy)]
+pub struct WagiBounds {
+    /// When the request's time (`--request-timeout`, counted from when it
+    /// began) is up.
+    pub deadline: Instant,
+    /// That time, for the message.
+    pub timeout: Duration,
+    /// Until when a new instance may wait for memory under
+    /// `--max-total-memory` (then it fails with [`NoMemoryForInstance`]).
+    pub memory_deadline: Option<Instant>,
+    /// The most the module may write to stdout (past it, its writes fail).
+    pub max_output: usize,
 }
 
 /// Whether `bytes` begin as a core WebAssembly module (not a component).
@@ -97,17 +113,21 @@ impl WagiPre {
         })
     }
 
-    /// Runs the module once for `request`, within `timeout`; returns what
-    /// it wrote to stdout (at most `max_output` bytes: past that its
-    /// writes fail).
+    /// Runs the module once for `request`, within `bounds`; returns what
+    /// it wrote to stdout.
     pub async fn run(
         &self,
         engine: &RuntimeEngine,
-        config: &ComponentConfig,
+        config: &Arc<ComponentConfig>,
         request: WagiRequest,
-        timeout: Duration,
-        max_output: usize,
+        bounds: WagiBounds,
     ) -> Result<Bytes> {
+        let WagiBounds {
+            deadline,
+            timeout,
+            memory_deadline,
+            max_output,
+        } = bounds;
         let stdout = MemoryOutputPipe::new(max_output);
         let mut wasi = WasiCtxBuilder::new();
         wasi.args(&request.args)
@@ -122,15 +142,29 @@ impl WagiPre {
             limits: InstanceLimits::new(
                 store_limits(engine.options.max_instance_memory),
                 engine.memory.clone(),
-                None,
+                Some(config.clone()),
             ),
         };
         let mut store = Store::new(&engine.engine, state);
         store.limiter_async(|state| &mut state.limits);
+        store
+            .data_mut()
+            .limits
+            .wait_for_memory_until(tokio::time::Instant::from_std(
+                memory_deadline.map_or(deadline, |m| m.min(deadline)),
+            ));
         store.set_epoch_deadline(TICKS_PER_SLICE);
         store.epoch_deadline_async_yield_and_update(TICKS_PER_SLICE);
         let run = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let instance = match self.pre.instantiate_async(&mut store).await {
+                Ok(instance) => instance,
+                Err(e) => {
+                    return Err(match NoMemoryForInstance::in_error(&e) {
+                        Some(refused) => anyhow::Error::new(refused.clone()),
+                        None => anyhow::Error::from(e),
+                    });
+                }
+            };
             store.data_mut().limits.instantiated();
             let entry = instance.get_typed_func::<(), ()>(&mut store, &self.entrypoint)?;
             match entry.call_async(&mut store, ()).await {
@@ -144,7 +178,8 @@ impl WagiPre {
                 },
             }
         };
-        match tokio::time::timeout(timeout, run).await {
+        let ran = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), run).await;
+        match ran {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(e),
             Err(_) => {
@@ -154,16 +189,16 @@ impl WagiPre {
             }
         }
         drop(store);
-        let output = stdout.contents();
+        let output = stdout
+            .try_into_inner()
+            .map(|b| b.freeze())
+            .unwrap_or_default();
         if output.len() >= max_output {
-            return Err(spin_hint::Hinted::new(
-                format!(
-                    "the Wagi module of component `{}` wrote {max_output} bytes or more to stdout, the most one response may be",
-                    config.id
-                ),
-                "a Wagi response is held whole before it is sent: keep it under `--max-instance-memory`",
-            )
-            .into());
+            // A request's failure is logged as one message: the hint in it.
+            return Err(anyhow::anyhow!(
+                "the Wagi module of component `{}` wrote {max_output} bytes or more to stdout, the most one response may be\n\nhint: a Wagi response is held whole before it is sent: raise `spin up --max-wagi-output-size` if it is this large on purpose",
+                config.id
+            ));
         }
         Ok(output)
     }

@@ -293,13 +293,17 @@ impl Handler {
             "http"
         };
         let full_url = format!("{scheme}://{host}{path_and_query}");
-        for (name, value) in spin_headers(matched, "/", &full_url, client) {
+        let routed = spin_headers(matched, "/", &full_url, client);
+        for (name, value) in &routed {
             if let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(&value),
+                HeaderValue::from_str(value),
             ) {
                 req.headers_mut().insert(name, value);
             }
+        }
+        if let Some(HttpHandlerPre::Wagi(_)) = &component.handler {
+            req.extensions_mut().insert(crate::wagi::RoutedVars(routed));
         }
         req.headers_mut().remove(http::header::CONNECTION);
 
@@ -453,9 +457,14 @@ impl Handler {
             return wasi03::handle(handler, req, tls, timeout, permit, capture, component).await;
         }
         if let Some(HttpHandlerPre::Wagi(pre)) = component.handler.as_ref() {
+            // Held until the module has run and its response is made.
             let _permit = permit;
-            let timeout = self.options.request_timeout.draw();
-            return crate::wagi::handle(&self.app, component, pre, req, timeout).await;
+            let limits = crate::wagi::WagiLimits {
+                timeout: self.options.request_timeout.draw(),
+                queue_deadline,
+                max_output: self.options.max_wagi_output_size,
+            };
+            return crate::wagi::handle(&self.app, component, pre, req, limits).await;
         }
         let Some(HttpHandlerPre::Wasi02(pre)) = component.handler.as_ref() else {
             unreachable!("a routed component exports an HTTP handler (checked at load)");

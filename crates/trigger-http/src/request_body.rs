@@ -100,12 +100,6 @@ impl BodyBroken {
         }
     }
 
-    /// The answer for the client if the body has broken (a reader whose
-    /// read failed asks which way).
-    pub(crate) fn answer_if_broken(&self) -> Option<Response<HyperOutgoingBody>> {
-        self.why.get().map(answer)
-    }
-
     /// Resolves once the body has broken, with the answer for the client.
     async fn answer(&self) -> Response<HyperOutgoingBody> {
         loop {

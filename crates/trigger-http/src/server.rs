@@ -65,6 +65,9 @@ pub struct ServerOptions {
     /// The largest request body a component is given; a larger one is
     /// answered `413`.
     pub max_request_body_size: u64,
+    /// The most a Wagi module may write to stdout for one response (held
+    /// whole before it is sent).
+    pub max_wagi_output_size: usize,
     /// The most connections open at once; more wait in the listen backlog
     /// until one closes. `None`: half the open-file limit, at most 16384.
     pub max_connections: Option<usize>,
@@ -122,6 +125,7 @@ impl Default for ServerOptions {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
             max_request_body_size: 100 << 20,
+            max_wagi_output_size: 16 << 20,
             idle_timeout: Duration::from_secs(30),
             max_connections: None,
             max_connections_per_client: None,

@@ -6,13 +6,15 @@
 //! `spin_runtime::wagi`'s.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt as _;
-use spin_runtime::app::LoadedComponent;
-use spin_runtime::wagi::{WagiPre, WagiRequest};
+use spin_runtime::app::{LoadedApp, LoadedComponent};
+use spin_runtime::memory_budget::NoMemoryForInstance;
+use spin_runtime::wagi::{WagiBounds, WagiPre, WagiRequest};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::handler::GuestBody;
@@ -23,54 +25,106 @@ const GATEWAY_INTERFACE: &str = "CGI/1.1";
 /// The server software Spin's Wagi reports.
 const SERVER_SOFTWARE: &str = "WAGI/1";
 
-/// Runs `component`'s Wagi module for `req` (routed: its `spin-*` headers
-/// set), within `timeout`.
+/// The `spin-*` headers the router set on a request to a Wagi module (a
+/// request extension): they become `PATH_INFO` and `X_*`, while a client's
+/// own `spin-*` headers stay `HTTP_SPIN_*`, as in Spin.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RoutedVars(pub(crate) Vec<(String, String)>);
+
+/// How long a request to a Wagi module may take, and what it may hold.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WagiLimits {
+    /// The request's time, from now: reading its body, then running.
+    pub(crate) timeout: Duration,
+    /// Until when a new instance may wait for memory.
+    pub(crate) queue_deadline: Option<Instant>,
+    /// The most the module may write to stdout.
+    pub(crate) max_output: usize,
+}
+
+/// Runs `component`'s Wagi module for `req` (routed: with its
+/// [`RoutedVars`]), within `limits`.
 pub(crate) async fn handle<B: GuestBody>(
-    app: &spin_runtime::app::LoadedApp,
+    app: &LoadedApp,
     component: &Arc<LoadedComponent>,
     pre: &WagiPre,
     req: Request<B>,
-    timeout: std::time::Duration,
+    limits: WagiLimits,
 ) -> Result<Response<HyperOutgoingBody>> {
+    let id = &component.config.id;
+    let timeout = limits.timeout;
+    let deadline = Instant::now()
+        .checked_add(timeout)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
     let broken = req.extensions().get::<Arc<BodyBroken>>().cloned();
+    let routed = req
+        .extensions()
+        .get::<RoutedVars>()
+        .cloned()
+        .unwrap_or_default();
     let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
-            if let Some(answer) = broken.as_deref().and_then(BodyBroken::answer_if_broken) {
-                return Ok(answer);
-            }
+    // A body that breaks (too large, stalled, malformed) is answered as
+    // for any component; reading it counts against the request's time.
+    let reading = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), body.collect());
+    let body = match BodyBroken::unless_broken(broken.as_deref(), reading).await {
+        Err(answer) => return Ok(answer),
+        Ok(Err(_)) => bail!(
+            "the request's body did not arrive within the {timeout:?} limit\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
+        ),
+        Ok(Ok(Err(e))) => {
             let e: wasmtime_wasi_http::Error = e.into();
-            bail!("reading the request body for the Wagi module: {e:?}");
+            bail!("reading the request's body for the Wagi module of component `{id}`: {e:?}");
         }
+        Ok(Ok(Ok(collected))) => collected.to_bytes(),
     };
-    let request = cgi_request(&parts, body, &pre.argv);
-    let max_output = app.engine.options.max_instance_memory;
-    let stdout = pre
-        .run(&app.engine, &component.config, request, timeout, max_output)
+    let request = cgi_request(&parts, &routed.0, body, &pre.argv);
+    let bounds = WagiBounds {
+        deadline,
+        timeout,
+        memory_deadline: limits.queue_deadline,
+        max_output: limits.max_output,
+    };
+    let stdout = match pre
+        .run(&app.engine, &component.config, request, bounds)
         .await
-        .with_context(|| {
-            format!(
-                "running the Wagi module of component `{}`",
-                component.config.id
-            )
-        })?;
-    cgi_response(&stdout).map_err(|e| {
-        anyhow::Error::new(spin_hint::Hinted::new(
-            format!(
-                "the Wagi module of component `{}` wrote no valid CGI response: {e:#}",
-                component.config.id
-            ),
-            "a Wagi module writes headers (`Content-Type: …` or `Location: …`, and `Status: 404` to choose the status), a blank line, then the body, to stdout",
-        ))
-    })
+    {
+        Ok(stdout) => stdout,
+        // Answered 503 by the caller, as for any component.
+        Err(e) if e.is::<NoMemoryForInstance>() => return Err(e),
+        Err(e) => return Err(e.context(format!("running the Wagi module of component `{id}`"))),
+    };
+    // A request's failure is logged as one message: the hint in it.
+    let (response, skipped) = cgi_response(stdout).map_err(|e| {
+        anyhow::anyhow!(
+            "the Wagi module of component `{id}` wrote no valid CGI response: {e:#}\n\nhint: a Wagi module writes headers (`Content-Type: …`, `Location: …` or `Status: 404 Not Found`), a blank line, then the body, to stdout"
+        )
+    })?;
+    if !skipped.is_empty() {
+        tracing::warn!(
+            "component `{id}`: the Wagi response's header lines {} were left out (not headers, or headers the server sets itself)",
+            skipped.join(", ")
+        );
+    }
+    Ok(response)
 }
 
 /// The arguments, environment and stdin a Wagi module gets for a request
-/// (`parts`, with its `spin-*` headers) with `body`; `argv` is the
-/// trigger's template (`${SCRIPT_NAME}`: the path, `${ARGS}`: the query's
-/// `&`-separated parts).
-pub(crate) fn cgi_request(parts: &http::request::Parts, body: Bytes, argv: &str) -> WagiRequest {
+/// (`parts`, with `routed`: the `spin-*` headers the router set) with
+/// `body`; `argv` is the trigger's template (`${SCRIPT_NAME}`: the path,
+/// `${ARGS}`: the query's `&`-separated parts; split at spaces, as Spin
+/// does, an empty query leaving an empty argument).
+pub(crate) fn cgi_request(
+    parts: &http::request::Parts,
+    routed: &[(String, String)],
+    body: Bytes,
+    argv: &str,
+) -> WagiRequest {
+    let routed_var = |name: &str| {
+        routed
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
     let header = |name: &str| {
         parts
             .headers
@@ -84,22 +138,20 @@ pub(crate) fn cgi_request(parts: &http::request::Parts, body: Bytes, argv: &str)
         .replace("${SCRIPT_NAME}", parts.uri.path())
         .replace("${ARGS}", &query.replace('&', " "))
         .split(' ')
-        .filter(|a| !a.is_empty())
         .map(str::to_owned)
         .collect();
 
-    let default_port = if header("spin-full-url").starts_with("https:") {
+    let default_port = if routed_var("spin-full-url").starts_with("https:") {
         "443"
     } else {
         "80"
     };
     let (server_name, server_port) = split_host(&header("host"), default_port);
-    let client = header("spin-client-addr");
-    let client_ip = client
+    let client_ip = routed_var("spin-client-addr")
         .parse::<std::net::SocketAddr>()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    let path_info = header("spin-path-info");
+    let path_info = routed_var("spin-path-info").to_owned();
     let decoded_path_info = percent_encoding::percent_decode_str(&path_info)
         .decode_utf8_lossy()
         .into_owned();
@@ -113,8 +165,7 @@ pub(crate) fn cgi_request(parts: &http::request::Parts, body: Bytes, argv: &str)
         ("REMOTE_HOST", client_ip),
         ("REMOTE_USER", String::new()),
         ("REQUEST_METHOD", parts.method.to_string()),
-        ("SCRIPT_NAME", header("spin-component-route")),
-        ("PATH_INFO", decoded_path_info.clone()),
+        ("SCRIPT_NAME", routed_var("spin-component-route").to_owned()),
         ("PATH_TRANSLATED", decoded_path_info),
         ("X_RAW_PATH_INFO", path_info),
         ("SERVER_NAME", server_name),
@@ -125,19 +176,37 @@ pub(crate) fn cgi_request(parts: &http::request::Parts, body: Bytes, argv: &str)
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    for (name, value) in &parts.headers {
-        let Ok(value) = value.to_str() else { continue };
-        let name = name.as_str();
-        let variable = match name.strip_prefix("spin-") {
-            // Spin's own headers, as Spin gives them to Wagi:
-            // `spin-full-url` is `X_FULL_URL`.
-            Some(spin) => format!("X_{}", cgi_name(spin)),
-            // Per RFC 3875 4.1.18, credentials and hop-by-hop headers are
-            // not passed.
-            None if name == "authorization" || name == "connection" => continue,
-            None => format!("HTTP_{}", cgi_name(name)),
+    // The router's own, as Spin names them for Wagi: `spin-path-info` is
+    // `PATH_INFO` (as sent, not decoded), `spin-full-url` `X_FULL_URL`.
+    for (name, value) in routed {
+        let variable = match name.as_str() {
+            "spin-path-info" => "PATH_INFO".to_owned(),
+            name => format!("X_{}", cgi_name(name.strip_prefix("spin-").unwrap_or(name))),
         };
-        env.push((variable, value.to_owned()));
+        env.push((variable, value.clone()));
+    }
+    // The client's headers, a repeated one's values joined with `, ` (RFC
+    // 3875 4.1.18); credentials and hop-by-hop headers are not passed.
+    let mut seen: Vec<&str> = Vec::new();
+    for name in parts.headers.keys() {
+        let name = name.as_str();
+        if name == "authorization"
+            || name == "connection"
+            || routed.iter().any(|(n, _)| n == name)
+            || seen.contains(&name)
+        {
+            continue;
+        }
+        seen.push(name);
+        let values: Vec<&str> = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if !values.is_empty() {
+            env.push((format!("HTTP_{}", cgi_name(name)), values.join(", ")));
+        }
     }
     WagiRequest {
         args,
@@ -168,24 +237,42 @@ fn cgi_name(header: &str) -> String {
     header.to_ascii_uppercase().replace('-', "_")
 }
 
+/// Response headers a Wagi module does not set: the server frames the
+/// body itself (a `Content-Length` of the module's own could split the
+/// response on a kept-alive connection) and owns the connection.
+const SERVER_HEADERS: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-connection",
+];
+
 /// The response a Wagi module wrote (`stdout`): CGI headers up to the
 /// first blank line, then the body. `Status: 404 Not Found` sets the
-/// status; `Location` alone means a redirect (302); one of `Content-Type`
-/// and `Location` is required.
-pub(crate) fn cgi_response(stdout: &[u8]) -> Result<Response<HyperOutgoingBody>> {
-    let (head, body) = split_head(stdout)
+/// status; `Location` alone means a redirect (302); one of `Content-Type`,
+/// `Location` and `Status` is required (as in Spin). Also returns the
+/// header lines left out: not `name: value`, not a valid header, or one
+/// the server sets itself ([`SERVER_HEADERS`]).
+pub(crate) fn cgi_response(stdout: Bytes) -> Result<(Response<HyperOutgoingBody>, Vec<String>)> {
+    let (head_end, body_start) = split_head(&stdout)
         .context("no blank line ends the headers (the output is a head without a body)")?;
-    let head = std::str::from_utf8(head).context("the headers are not UTF-8")?;
-    let mut response = Response::new(crate::handler::full(Bytes::copy_from_slice(body)));
+    let head = std::str::from_utf8(&stdout[..head_end]).context("the headers are not UTF-8")?;
+    let mut response = Response::new(crate::handler::full(stdout.slice(body_start..)));
     let mut status = None;
     let (mut content_type, mut location) = (false, false);
+    let mut skipped = Vec::new();
     for line in head.lines() {
         let line = line.trim_end_matches('\r');
         if line.is_empty() {
             continue;
         }
         let Some((name, value)) = line.split_once(':') else {
-            bail!("the header line `{line}` has no `:`");
+            skipped.push(format!("`{line}`"));
+            continue;
         };
         let (name, value) = (name.trim(), value.trim());
         if name.eq_ignore_ascii_case("status") {
@@ -198,28 +285,35 @@ pub(crate) fn cgi_response(stdout: &[u8]) -> Result<Response<HyperOutgoingBody>>
             status = Some(code);
             continue;
         }
-        content_type |= name.eq_ignore_ascii_case("content-type");
-        location |= name.eq_ignore_ascii_case("location");
-        let header = HeaderName::from_bytes(name.as_bytes())
-            .with_context(|| format!("`{name}` is not a header name"))?;
-        let value = HeaderValue::from_str(value)
-            .with_context(|| format!("the value of `{name}` is not a header value"))?;
-        response.headers_mut().append(header, value);
+        let (Ok(header), Ok(header_value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) else {
+            skipped.push(format!("`{line}`"));
+            continue;
+        };
+        if SERVER_HEADERS.contains(&header.as_str()) {
+            skipped.push(format!("`{line}`"));
+            continue;
+        }
+        content_type |= header == http::header::CONTENT_TYPE;
+        location |= header == http::header::LOCATION;
+        response.headers_mut().append(header, header_value);
     }
-    if !content_type && !location {
-        bail!("neither `Content-Type` nor `Location` was given");
+    if !content_type && !location && status.is_none() {
+        bail!("none of `Content-Type`, `Location` and `Status` was given");
     }
     *response.status_mut() = match status {
         Some(status) => status,
         None if location && !content_type => StatusCode::FOUND,
         None => StatusCode::OK,
     };
-    Ok(response)
+    Ok((response, skipped))
 }
 
-/// `output` split at its first blank line (`\n\n` or `\r\n\r\n`), the
-/// blank line in neither part.
-fn split_head(output: &[u8]) -> Option<(&[u8], &[u8])> {
+/// Where the head of `output` ends and its body starts: at its first blank
+/// line (`\n\n` or `\r\n\r\n`), which is in neither.
+fn split_head(output: &[u8]) -> Option<(usize, usize)> {
     let mut line_start = 0;
     for (i, &byte) in output.iter().enumerate() {
         if byte != b'\n' {
@@ -227,7 +321,7 @@ fn split_head(output: &[u8]) -> Option<(&[u8], &[u8])> {
         }
         let line = &output[line_start..i];
         if line.is_empty() || line == b"\r" {
-            return Some((&output[..line_start], &output[i + 1..]));
+            return Some((line_start, i + 1));
         }
         line_start = i + 1;
     }
@@ -246,35 +340,47 @@ mod tests {
         builder.body(()).unwrap().into_parts().0
     }
 
+    fn routed(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        vars.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
     fn var<'a>(request: &'a WagiRequest, name: &str) -> Option<&'a str> {
-        request
-            .env
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        let mut found = request.env.iter().filter(|(k, _)| k == name);
+        let first = found.next().map(|(_, v)| v.as_str());
+        assert!(found.next().is_none(), "{name} twice");
+        first
     }
 
     #[test]
     fn the_request_becomes_cgi_variables_and_arguments() {
-        let parts = parts(
-            "/wagi/a%20b?x=1&y=2",
-            &[
-                ("host", "example.com:8080"),
-                ("content-type", "text/plain"),
-                ("x-custom", "yes"),
-                ("authorization", "secret"),
-                (
-                    "spin-full-url",
-                    "http://example.com:8080/wagi/a%20b?x=1&y=2",
-                ),
-                ("spin-path-info", "/a%20b"),
-                ("spin-component-route", "/wagi"),
-                ("spin-client-addr", "10.1.2.3:5555"),
-                ("spin-path-match-id", "7"),
-            ],
-        );
+        let url = "http://example.com:8080/wagi/a%20b?x=1&y=2";
+        let routed = routed(&[
+            ("spin-path-info", "/a%20b"),
+            ("spin-full-url", url),
+            ("spin-matched-route", "/wagi/..."),
+            ("spin-component-route", "/wagi"),
+            ("spin-client-addr", "10.1.2.3:5555"),
+        ]);
+        let mut headers: Vec<(&str, &str)> = routed
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        headers.extend([
+            ("host", "example.com:8080"),
+            ("content-type", "text/plain"),
+            ("x-custom", "yes"),
+            ("x-many", "1"),
+            ("x-many", "2"),
+            ("authorization", "secret"),
+            // A client's own `spin-*` header is not the router's.
+            ("spin-path-match-user", "root"),
+        ]);
+        let parts = parts("/wagi/a%20b?x=1&y=2", &headers);
         let request = cgi_request(
             &parts,
+            &routed,
             Bytes::from_static(b"hello"),
             "${SCRIPT_NAME} ${ARGS}",
         );
@@ -288,74 +394,119 @@ mod tests {
             ("REMOTE_ADDR", "10.1.2.3"),
             ("REQUEST_METHOD", "POST"),
             ("SCRIPT_NAME", "/wagi"),
-            ("PATH_INFO", "/a b"),
+            ("PATH_INFO", "/a%20b"),
+            ("PATH_TRANSLATED", "/a b"),
             ("X_RAW_PATH_INFO", "/a%20b"),
             ("SERVER_NAME", "example.com"),
             ("SERVER_PORT", "8080"),
             ("SERVER_PROTOCOL", "HTTP/1.1"),
             ("HTTP_X_CUSTOM", "yes"),
-            ("X_FULL_URL", "http://example.com:8080/wagi/a%20b?x=1&y=2"),
+            ("HTTP_X_MANY", "1, 2"),
+            ("HTTP_SPIN_PATH_MATCH_USER", "root"),
+            ("X_FULL_URL", url),
+            ("X_MATCHED_ROUTE", "/wagi/..."),
             ("X_CLIENT_ADDR", "10.1.2.3:5555"),
-            ("X_PATH_MATCH_ID", "7"),
         ] {
             assert_eq!(var(&request, name), Some(value), "{name}");
         }
-        assert_eq!(var(&request, "HTTP_AUTHORIZATION"), None);
-        assert_eq!(var(&request, "HTTP_SPIN_FULL_URL"), None);
+        for absent in [
+            "HTTP_AUTHORIZATION",
+            "HTTP_SPIN_FULL_URL",
+            "X_PATH_MATCH_USER",
+            "X_PATH_INFO",
+        ] {
+            assert_eq!(var(&request, absent), None, "{absent}");
+        }
     }
 
     #[test]
-    fn a_host_without_a_port_is_on_port_80() {
-        let parts = parts("/", &[("host", "[::1]")]);
-        let request = cgi_request(&parts, Bytes::new(), "${SCRIPT_NAME}");
-        assert_eq!(var(&request, "SERVER_NAME"), Some("[::1]"));
-        assert_eq!(var(&request, "SERVER_PORT"), Some("80"));
-        let parts = parts_with_host("[::1]:3000");
-        let request = cgi_request(&parts, Bytes::new(), "${SCRIPT_NAME}");
-        assert_eq!(var(&request, "SERVER_NAME"), Some("[::1]"));
-        assert_eq!(var(&request, "SERVER_PORT"), Some("3000"));
+    fn an_empty_query_leaves_an_empty_argument_as_in_spin() {
+        let request = cgi_request(
+            &parts("/x", &[]),
+            &[],
+            Bytes::new(),
+            "${SCRIPT_NAME} ${ARGS}",
+        );
+        assert_eq!(request.args, ["/x", ""]);
     }
 
-    fn parts_with_host(host: &str) -> http::request::Parts {
-        parts("/", &[("host", host)])
+    #[test]
+    fn a_host_without_a_port_is_on_its_scheme_s_port() {
+        for (host, url, name, port) in [
+            ("[::1]", "http://[::1]/", "[::1]", "80"),
+            ("[::1]:3000", "http://[::1]:3000/", "[::1]", "3000"),
+            ("example.com", "https://example.com/", "example.com", "443"),
+        ] {
+            let routed = routed(&[("spin-full-url", url)]);
+            let request = cgi_request(
+                &parts("/", &[("host", host)]),
+                &routed,
+                Bytes::new(),
+                "${SCRIPT_NAME}",
+            );
+            assert_eq!(var(&request, "SERVER_NAME"), Some(name), "{host}");
+            assert_eq!(var(&request, "SERVER_PORT"), Some(port), "{host}");
+        }
     }
 
     async fn body(response: Response<HyperOutgoingBody>) -> Bytes {
         response.into_body().collect().await.unwrap().to_bytes()
     }
 
+    fn respond(output: &'static [u8]) -> (Response<HyperOutgoingBody>, Vec<String>) {
+        cgi_response(Bytes::from_static(output)).unwrap()
+    }
+
     #[tokio::test]
     async fn a_cgi_response_gives_its_status_headers_and_body() {
-        let response = cgi_response(
+        let (response, skipped) = respond(
             b"Content-Type: text/plain\r\nStatus: 404 Not Found\r\nX-One: 1\r\n\r\nno such thing\n",
-        )
-        .unwrap();
+        );
+        assert!(skipped.is_empty());
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(response.headers()["content-type"], "text/plain");
         assert_eq!(response.headers()["x-one"], "1");
         assert_eq!(body(response).await, "no such thing\n");
 
-        let response = cgi_response(b"content-type: text/html\n\n").unwrap();
+        let (response, _) = respond(b"content-type: text/html\n\n");
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(body(response).await, "");
 
-        let response = cgi_response(b"Location: /elsewhere\n\n").unwrap();
+        let (response, _) = respond(b"Location: /elsewhere\n\n");
         assert_eq!(response.status(), StatusCode::FOUND);
         assert_eq!(response.headers()["location"], "/elsewhere");
+
+        let (response, _) = respond(b"Status: 204\n\n");
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+
+    #[tokio::test]
+    async fn framing_and_broken_header_lines_are_left_out() {
+        let (response, skipped) = respond(
+            b"Content-Type: text/plain\nContent-Length: 0\nTransfer-Encoding: chunked\nConnection: close\nnot a header\nBad Name: x\n\nHTTP/1.1 200 OK\r\n\r\nsmuggled",
+        );
+        assert_eq!(response.status(), StatusCode::OK);
+        for framing in ["content-length", "transfer-encoding", "connection"] {
+            assert!(!response.headers().contains_key(framing), "{framing}");
+        }
+        assert_eq!(skipped.len(), 5, "{skipped:?}");
+        assert_eq!(body(response).await, "HTTP/1.1 200 OK\r\n\r\nsmuggled");
     }
 
     #[test]
     fn a_broken_cgi_response_is_refused_saying_why() {
         for (output, why) in [
             (&b"hello world"[..], "no blank line"),
-            (b"X-One: 1\n\nbody", "neither `Content-Type` nor `Location`"),
-            (b"Content-Type text/plain\n\n", "has no `:`"),
+            (
+                b"X-One: 1\n\nbody",
+                "none of `Content-Type`, `Location` and `Status`",
+            ),
             (
                 b"Content-Type: text/plain\nStatus: many\n\n",
                 "is not an HTTP status",
             ),
         ] {
-            let err = cgi_response(output).unwrap_err();
+            let err = cgi_response(Bytes::from_static(output)).unwrap_err();
             assert!(format!("{err:#}").contains(why), "{err:#}");
         }
     }
