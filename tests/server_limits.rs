@@ -546,6 +546,7 @@ fn limit_flags_reject_bad_values_clearly() {
             "0",
             "would refuse everything it bounds",
         ),
+        ("--max-wagi-output-size", "0", "at least 1"),
     ] {
         let out = support::spin::spin(dir.path())
             .args(["up", "-f"])

@@ -169,7 +169,7 @@ pub struct UpCommand {
     /// The most a Wagi module (`executor = { type = "wagi" }`) may write to
     /// stdout for one response, which is held whole before it is sent
     /// (suffixes k, M, G allowed); past it the request fails with a 500.
-    #[arg(long, default_value = "16M", value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, default_value = "16M", value_name = "SIZE", value_parser = parse_wagi_output_size)]
     pub max_wagi_output_size: usize,
 
     /// How long a request body may pause, in seconds, before the component
@@ -1031,6 +1031,15 @@ pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
         .ok()
         .and_then(|n| n.checked_mul(mult))
         .ok_or_else(|| format!("expected a size like 512M, got `{s}`"))
+}
+
+/// `--max-wagi-output-size`: a size of at least 1 byte (0 would fail every
+/// Wagi response).
+fn parse_wagi_output_size(s: &str) -> Result<usize, String> {
+    match parse_size(s)? {
+        0 => Err("give at least 1 (e.g. 16M): 0 would fail every Wagi response".to_owned()),
+        size => Ok(size),
+    }
 }
 
 /// A cap on SQLite's memory: a size of at least 1 MiB (SQLite reads 0 as

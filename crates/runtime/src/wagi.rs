@@ -56,7 +56,7 @@ pub struct WagiRequest {
 #[derive(Debug, Clone, Copy)]
 pub struct WagiBounds {
     /// When the request's time (`--request-timeout`, counted from when it
-    /// began) is up.
+    /// got its slot) is up.
     pub deadline: Instant,
     /// That time, for the message.
     pub timeout: Duration,
@@ -182,6 +182,20 @@ impl WagiPre {
         match ran {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(e),
+            // Its memory's wait and the timeout ended together, and the
+            // timeout was seen first: refused for memory (a 503), as for
+            // any component.
+            Err(_) if store.data().limits.waiting_for_memory() => {
+                let refused = NoMemoryForInstance {
+                    component: config.id.clone(),
+                    needed: 0,
+                    waited: timeout,
+                };
+                tracing::warn!(
+                    "{refused}, the end of its request's time\n\nhint: raise `spin up --max-total-memory`, or serve fewer requests at once (`--max-concurrent-requests`)"
+                );
+                return Err(anyhow::Error::new(refused));
+            }
             Err(_) => {
                 return Err(anyhow::anyhow!(
                     "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
@@ -189,10 +203,11 @@ impl WagiPre {
             }
         }
         drop(store);
+        // The store, and with it the module's end of the pipe, is gone.
         let output = stdout
             .try_into_inner()
-            .map(|b| b.freeze())
-            .unwrap_or_default();
+            .context("the Wagi module's output is still held after its run")?
+            .freeze();
         if output.len() >= max_output {
             // A request's failure is logged as one message: the hint in it.
             return Err(anyhow::anyhow!(

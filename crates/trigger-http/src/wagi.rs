@@ -68,9 +68,16 @@ pub(crate) async fn handle<B: GuestBody>(
     let reading = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), body.collect());
     let body = match BodyBroken::unless_broken(broken.as_deref(), reading).await {
         Err(answer) => return Ok(answer),
-        Ok(Err(_)) => bail!(
-            "the request's body did not arrive within the {timeout:?} limit\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
-        ),
+        // The client's doing, not the component's: answered 408, and the
+        // connection (its framing lost with the body) closed.
+        Ok(Err(_)) => {
+            return Ok(crate::server::close_after(crate::handler::text(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "Request Timeout: the request body did not arrive within the request's {timeout:?}\n\nhint: send it sooner (the limit is `spin up --request-timeout`)\n"
+                ),
+            )));
+        }
         Ok(Ok(Err(e))) => {
             let e: wasmtime_wasi_http::Error = e.into();
             bail!("reading the request's body for the Wagi module of component `{id}`: {e:?}");
@@ -186,12 +193,16 @@ pub(crate) fn cgi_request(
         env.push((variable, value.clone()));
     }
     // The client's headers, a repeated one's values joined with `, ` (RFC
-    // 3875 4.1.18); credentials and hop-by-hop headers are not passed.
+    // 3875 4.1.18); credentials and hop-by-hop headers are not passed, nor
+    // names with `_`, which would pass for another header's variable
+    // (`X_Forwarded_For` for a proxy's `X-Forwarded-For`), as Apache and
+    // nginx leave them out.
     let mut seen: Vec<&str> = Vec::new();
     for name in parts.headers.keys() {
         let name = name.as_str();
         if name == "authorization"
             || name == "connection"
+            || name.contains('_')
             || routed.iter().any(|(n, _)| n == name)
             || seen.contains(&name)
         {
@@ -376,6 +387,8 @@ mod tests {
             ("authorization", "secret"),
             // A client's own `spin-*` header is not the router's.
             ("spin-path-match-user", "root"),
+            // Nor is an underscore a dash.
+            ("x_custom", "forged"),
         ]);
         let parts = parts("/wagi/a%20b?x=1&y=2", &headers);
         let request = cgi_request(
