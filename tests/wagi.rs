@@ -163,6 +163,20 @@ fn a_wagi_module_is_held_to_the_body_and_output_limits() {
 }
 
 #[test]
+fn spin_up_dev_shows_a_failed_wagi_module_s_stderr() {
+    let (_dir, manifest) = app(MANIFEST);
+    let up = SpinUp::start(&manifest, &["--dev"]);
+    let failed = up.get("/odd?exit");
+    assert_eq!(failed.status, 500);
+    let page = failed.text();
+    assert!(page.contains("exiting with status 3"), "{page}");
+    assert!(page.contains("exited with status 3"), "{page}");
+    // Only what this request wrote.
+    let again = up.get("/odd?exit").text();
+    assert_eq!(again.matches("exiting with status 3").count(), 1, "{again}");
+}
+
+#[test]
 fn a_component_s_triggers_run_it_the_same_way() {
     let manifest = MANIFEST.replace(
         "[component.echo]",

@@ -622,9 +622,20 @@ impl ComponentConfig {
         }
     }
 
-    /// Where the component's stderr goes.
-    pub(crate) fn stderr_log(&self) -> ComponentLog {
-        self.stderr.clone()
+    /// Where the component's stderr goes; under `spin up --dev` (when the
+    /// app captures stderr), also handed to `since` from now on.
+    pub(crate) fn stderr_log(
+        &self,
+        since: Option<&std::sync::OnceLock<crate::logs::CaptureSince>>,
+    ) -> ComponentLog {
+        match since {
+            Some(since) if self.capture_stderr => {
+                let capture = OutputCapture::default();
+                let _ = since.set(capture.from_now());
+                self.stderr.capturing(capture)
+            }
+            _ => self.stderr.clone(),
+        }
     }
 }
 

@@ -42,7 +42,7 @@ pub struct WagiState {
 }
 
 /// What a request gives a Wagi module.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct WagiRequest {
     /// Its arguments (`argv[0]` first).
     pub args: Vec<String>,
@@ -50,6 +50,9 @@ pub struct WagiRequest {
     pub env: Vec<(String, String)>,
     /// Its standard input: the request body.
     pub stdin: Bytes,
+    /// Where what it writes to stderr goes besides the log, under `spin up
+    /// --dev` (for the failure page).
+    pub stderr_since: Option<Arc<std::sync::OnceLock<crate::logs::CaptureSince>>>,
 }
 
 /// The bounds of one run.
@@ -135,7 +138,7 @@ impl WagiPre {
             .envs(&request.env)
             .stdin(MemoryInputPipe::new(request.stdin))
             .stdout(stdout.clone())
-            .stderr(config.stderr_log());
+            .stderr(config.stderr_log(request.stderr_since.as_deref()));
         config.preopen_mounts(&mut wasi);
         let state = WagiState {
             wasi: wasi.build_p1(),

@@ -464,7 +464,7 @@ impl Handler {
                 queue_deadline,
                 max_output: self.options.max_wagi_output_size,
             };
-            return crate::wagi::handle(&self.app, component, pre, req, limits).await;
+            return crate::wagi::handle(&self.app, component, pre, req, limits, capture).await;
         }
         let Some(HttpHandlerPre::Wasi02(pre)) = component.handler.as_ref() else {
             unreachable!("a routed component exports an HTTP handler (checked at load)");

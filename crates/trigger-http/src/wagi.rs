@@ -50,6 +50,7 @@ pub(crate) async fn handle<B: GuestBody>(
     pre: &WagiPre,
     req: Request<B>,
     limits: WagiLimits,
+    capture: Option<Arc<std::sync::OnceLock<spin_runtime::logs::CaptureSince>>>,
 ) -> Result<Response<HyperOutgoingBody>> {
     let id = &component.config.id;
     let timeout = limits.timeout;
@@ -84,7 +85,8 @@ pub(crate) async fn handle<B: GuestBody>(
         }
         Ok(Ok(Ok(collected))) => collected.to_bytes(),
     };
-    let request = cgi_request(&parts, &routed.0, body, &pre.argv);
+    let mut request = cgi_request(&parts, &routed.0, body, &pre.argv);
+    request.stderr_since = capture;
     let bounds = WagiBounds {
         deadline,
         timeout,
@@ -223,6 +225,7 @@ pub(crate) fn cgi_request(
         args,
         env,
         stdin: body,
+        stderr_since: None,
     }
 }
 
