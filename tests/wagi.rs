@@ -259,3 +259,42 @@ fn what_the_wagi_executor_cannot_run_stops_spin_up_saying_why() {
     let err = fails_to_start(&manifest("nostart.wasm", wagi));
     assert!(err.contains("exports no function `_start`"), "{err}");
 }
+
+/// A Wagi app keeps its executor through a registry: pushed (the locked
+/// app says `executor = { type = "wagi", … }`, as Spin writes it), pulled
+/// into another cache and run.
+#[test]
+fn a_wagi_app_runs_from_a_registry() {
+    let registry = support::registry::Registry::start(false);
+    let (dir, manifest) = app(MANIFEST);
+    let home = tempfile::tempdir().unwrap();
+    let reference = format!("{}/tests/wagi:v1", registry.host);
+    let pushed = spin(dir.path())
+        .env("DOCKER_CONFIG", home.path().join("docker"))
+        .env("SPIN_REGISTRY_CACHE_DIR", home.path().join("push-cache"))
+        .args(["registry", "push", "-k", "-f"])
+        .arg(&manifest)
+        .arg(&reference)
+        .output()
+        .unwrap();
+    assert!(
+        pushed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    let scratch = home.path().join("run");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let up = SpinUp::start_with(Path::new(&reference), &["-k"], |cmd| {
+        cmd.current_dir(&scratch)
+            .env("DOCKER_CONFIG", home.path().join("docker"))
+            .env("SPIN_REGISTRY_CACHE_DIR", home.path().join("pull-cache"));
+    });
+    let echoed = up.get("/echo/from-registry?q=1").text();
+    assert!(
+        echoed.contains("ARG /echo/from-registry\nARG q=1\n"),
+        "{echoed}"
+    );
+    assert!(echoed.contains("ENV GREETING=hi\n"), "{echoed}");
+    let redirect = up.get("/odd");
+    assert_eq!(redirect.status, 302, "the custom entry point came along");
+}
