@@ -298,3 +298,30 @@ fn a_wagi_app_runs_from_a_registry() {
     let redirect = up.get("/odd");
     assert_eq!(redirect.status, 302, "the custom entry point came along");
 }
+
+/// Wagi modules are compiled once: the artifacts are kept in the cache as
+/// components' are, and a second start loads them.
+#[test]
+fn a_wagi_module_is_compiled_once() {
+    let (_dir, manifest) = app(MANIFEST);
+    let cache = tempfile::tempdir().unwrap();
+    let artifacts = || -> Vec<String> {
+        let dir = cache.path().join("spin/wasmtime/components");
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .filter(|n| n.ends_with(".cwasm"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    for run in 0..2 {
+        let up = SpinUp::start_with(&manifest, &[], |cmd| {
+            cmd.env("XDG_CACHE_HOME", cache.path());
+        });
+        assert_eq!(up.get("/odd").status, 302, "run {run}");
+        assert_eq!(artifacts().len(), 2, "run {run}: {:?}", artifacts());
+    }
+}

@@ -10,8 +10,8 @@ use std::fs::OpenOptions;
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
 use std::path::Path;
-use wasmtime::Engine;
 use wasmtime::component::Component;
+use wasmtime::{Engine, Module};
 
 use crate::engine::RuntimeEngine;
 use crate::private_files::{ensure_private_dir, is_private, write_private};
@@ -29,6 +29,75 @@ pub fn is_wasm_file(path: &Path) -> bool {
         .is_ok_and(|()| &magic == b"\0asm")
 }
 
+/// What the cache compiles and keeps: a component, or a core module (a
+/// Wagi module). Both are found the same way; they differ in how wasmtime
+/// compiles and loads them.
+pub(crate) trait Compiled: Sized {
+    /// The bytes to compile instead of `bytes` (read from `path`), if any.
+    fn prepare(bytes: &[u8], path: &Path) -> Result<Option<Vec<u8>>>;
+    /// Compiles `bytes` for use now (no cache).
+    fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
+    /// Compiles `bytes` into an artifact.
+    fn precompile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Vec<u8>>;
+    /// Loads an artifact.
+    ///
+    /// # Safety
+    /// `bytes` must come from [`Compiled::precompile`] of a compatible
+    /// engine (wasmtime checks the header, not the code).
+    unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
+    /// Loads the artifact at `path`.
+    ///
+    /// # Safety
+    /// As for [`Compiled::deserialize`], and nobody else may write the file.
+    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self>;
+}
+
+impl Compiled for Component {
+    fn prepare(bytes: &[u8], path: &Path) -> Result<Option<Vec<u8>>> {
+        wasip3_bridged(bytes, path)
+    }
+    fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        Component::new(engine, bytes)
+    }
+    fn precompile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        engine.precompile_component(bytes)
+    }
+    unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: the caller's.
+        unsafe { Component::deserialize(engine, bytes) }
+    }
+    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
+        // SAFETY: the caller's.
+        unsafe { Component::deserialize_file(engine, path) }
+    }
+}
+
+impl Compiled for Module {
+    fn prepare(_: &[u8], _: &Path) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+    fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        Module::new(engine, bytes)
+    }
+    fn precompile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        engine.precompile_module(bytes)
+    }
+    unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: the caller's.
+        unsafe { Module::deserialize(engine, bytes) }
+    }
+    unsafe fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
+        // SAFETY: the caller's.
+        unsafe { Module::deserialize_file(engine, path) }
+    }
+}
+
+/// Loads `path` as a core module (a Wagi module), cached as components are
+/// (see [`load_component`]).
+pub fn load_module(runtime: &RuntimeEngine, path: &Path) -> Result<Module> {
+    load_compiled(runtime, path)
+}
+
 /// Loads `path` as a component, compiling it only when no cached artifact for
 /// this exact content and engine configuration exists in the engine's cache
 /// directory.
@@ -42,6 +111,11 @@ pub fn is_wasm_file(path: &Path) -> bool {
 /// set a file's mtime back after changing it; the change time (ctime) is
 /// set by the kernel on every write and cannot be set back.
 pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component> {
+    load_compiled(runtime, path)
+}
+
+/// [`load_component`] and [`load_module`].
+fn load_compiled<C: Compiled>(runtime: &RuntimeEngine, path: &Path) -> Result<C> {
     let engine = &runtime.engine;
     let cache_dir = runtime.options.cache_dir.as_deref();
     let dir = cache_dir.map(|d| d.join("components"));
@@ -52,20 +126,19 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
         && let Ok(stamp) = FileStamp::of(path)
         && let Some(key) = stamp.lookup(&index.join(FileStamp::index_name(path)))
         && key.is_for(engine)
-        && let Some(component) = load_cached(engine, &dir.join(key.file_name()))
+        && let Some(component) = load_cached::<C>(engine, &dir.join(key.file_name()))
     {
         return Ok(component);
     }
     let bytes = std::fs::read(path).with_context(|| format!("reading `{}`", path.display()))?;
     let compile = |bytes: &[u8]| {
-        engine
-            .precompile_component(bytes)
+        C::precompile(engine, bytes)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("compiling `{}`", path.display()))
     };
     let Some(dir) = dir else {
-        let bridged = wasip3_bridged(&bytes, path)?;
-        return Component::new(engine, bridged.as_deref().unwrap_or(&bytes))
+        let bridged = C::prepare(&bytes, path)?;
+        return C::compile(engine, bridged.as_deref().unwrap_or(&bytes))
             .map_err(anyhow::Error::from)
             .with_context(|| format!("compiling `{}`", path.display()));
     };
@@ -74,8 +147,8 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
             "not caching compiled code: {err}\n\nhint: remove `{}` or give it to this user with mode 0700",
             dir.display()
         );
-        let bridged = wasip3_bridged(&bytes, path)?;
-        return Component::new(engine, bridged.as_deref().unwrap_or(&bytes)).map_err(Into::into);
+        let bridged = C::prepare(&bytes, path)?;
+        return C::compile(engine, bridged.as_deref().unwrap_or(&bytes)).map_err(Into::into);
     }
     let key = ArtifactKey::new(engine, &bytes);
     let artifact = dir.join(key.file_name());
@@ -85,7 +158,7 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
     {
         stamp.record(&index.join(FileStamp::index_name(path)), &key);
     }
-    if let Some(component) = load_cached(engine, &artifact) {
+    if let Some(component) = load_cached::<C>(engine, &artifact) {
         return Ok(component);
     }
     // Several `spin up`s (or test processes) may start on the same new
@@ -97,10 +170,10 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
         .mode(0o600)
         .open(artifact.with_extension("lock"))?;
     lock.lock()?;
-    if let Some(component) = load_cached(engine, &artifact) {
+    if let Some(component) = load_cached::<C>(engine, &artifact) {
         return Ok(component);
     }
-    let bridged = wasip3_bridged(&bytes, path)?;
+    let bridged = C::prepare(&bytes, path)?;
     let compiled_bytes = bridged.as_deref().unwrap_or(&bytes);
     let compiled = compile(compiled_bytes)?;
     let cache = runtime.function_cache.as_deref();
@@ -121,7 +194,7 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
             "compiling `{}` once more to warm the function cache",
             path.display()
         );
-        let _ = engine.precompile_component(compiled_bytes);
+        let _ = C::precompile(engine, compiled_bytes);
         cache.take_was_cold();
         cache.finish();
     }
@@ -131,11 +204,11 @@ pub fn load_component(runtime: &RuntimeEngine, path: &Path) -> Result<Component>
             artifact.display()
         );
         // SAFETY: `compiled` was just produced by this engine.
-        return unsafe { Component::deserialize(engine, &compiled) }.map_err(Into::into);
+        return unsafe { C::deserialize(engine, &compiled) }.map_err(Into::into);
     }
     // SAFETY: the file is the artifact just written, in a directory only
     // this user can write to.
-    unsafe { Component::deserialize_file(engine, &artifact) }.map_err(Into::into)
+    unsafe { C::deserialize_file(engine, &artifact) }.map_err(Into::into)
 }
 
 /// `bytes` wrapped to link against WASI 0.3.0 alone, when it uses WASI
@@ -154,7 +227,7 @@ fn wasip3_bridged(bytes: &[u8], path: &Path) -> Result<Option<Vec<u8>>> {
 }
 
 /// The cached artifact at `artifact`, if there is a usable one.
-fn load_cached(engine: &Engine, artifact: &Path) -> Option<Component> {
+fn load_cached<C: Compiled>(engine: &Engine, artifact: &Path) -> Option<C> {
     let meta = std::fs::symlink_metadata(artifact).ok()?;
     if !is_private(&meta) {
         tracing::warn!(
@@ -163,12 +236,13 @@ fn load_cached(engine: &Engine, artifact: &Path) -> Option<Component> {
         );
         return None;
     }
-    // SAFETY: the artifact was written by `precompile_component` of an engine
+    // SAFETY: the artifact was written by `precompile_component` (or
+    // `precompile_module`, as `C` says) of an engine
     // with the same compatibility hash (part of its name) and the same
     // component bytes (the rest of its name), into a directory and a file
     // that only this user can write (checked above and by
     // `ensure_private_dir`). wasmtime also checks its header.
-    match unsafe { Component::deserialize_file(engine, artifact) } {
+    match unsafe { C::deserialize_file(engine, artifact) } {
         Ok(component) => Some(component),
         Err(err) => {
             tracing::warn!(

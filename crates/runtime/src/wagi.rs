@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use bytes::Bytes;
-use wasmtime::{InstancePre, Linker, Module, Store};
+use wasmtime::{InstancePre, Linker, Store};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
@@ -85,9 +85,8 @@ impl WagiPre {
         entrypoint: &str,
         argv: &str,
     ) -> Result<Self> {
-        let module = Module::from_file(&engine.engine, path)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("compiling `{}`", path.display()))?;
+        // Compiled once and cached, as components are.
+        let module = crate::component_cache::load_module(engine, path)?;
         let mut linker = Linker::<WagiState>::new(&engine.engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut linker, |state| &mut state.wasi)?;
         let pre = linker.instantiate_pre(&module).map_err(|e| {
