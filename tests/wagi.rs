@@ -300,28 +300,42 @@ fn a_wagi_app_runs_from_a_registry() {
 }
 
 /// Wagi modules are compiled once: the artifacts are kept in the cache as
-/// components' are, and a second start loads them.
+/// components' are, and a second start loads them (an artifact is written
+/// by a rename, so a recompiled one would be another file).
 #[test]
 fn a_wagi_module_is_compiled_once() {
+    use std::os::unix::fs::MetadataExt as _;
     let (_dir, manifest) = app(MANIFEST);
     let cache = tempfile::tempdir().unwrap();
-    let artifacts = || -> Vec<String> {
+    let artifacts = || -> Vec<(String, u64)> {
         let dir = cache.path().join("spin/wasmtime/components");
-        let mut names: Vec<String> = std::fs::read_dir(dir)
+        let mut found: Vec<(String, u64)> = std::fs::read_dir(dir)
             .map(|d| {
-                d.map(|e| e.unwrap().file_name().into_string().unwrap())
-                    .filter(|n| n.ends_with(".cwasm"))
+                d.map(|e| e.unwrap())
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".cwasm"))
+                    .map(|e| {
+                        let name = e.file_name().into_string().unwrap();
+                        (name, e.metadata().unwrap().ino())
+                    })
                     .collect()
             })
             .unwrap_or_default();
-        names.sort();
-        names
+        found.sort();
+        found
     };
+    let mut first = Vec::new();
     for run in 0..2 {
         let up = SpinUp::start_with(&manifest, &[], |cmd| {
             cmd.env("XDG_CACHE_HOME", cache.path());
         });
         assert_eq!(up.get("/odd").status, 302, "run {run}");
-        assert_eq!(artifacts().len(), 2, "run {run}: {:?}", artifacts());
+        let now = artifacts();
+        assert_eq!(now.len(), 2, "run {run}: {now:?}");
+        assert!(!up.stderr().contains("ignoring"), "{}", up.stderr());
+        if run == 0 {
+            first = now;
+        } else {
+            assert_eq!(now, first, "the second start loaded the same artifacts");
+        }
     }
 }

@@ -236,12 +236,14 @@ fn load_cached<C: Compiled>(engine: &Engine, artifact: &Path) -> Option<C> {
         );
         return None;
     }
-    // SAFETY: the artifact was written by `precompile_component` (or
-    // `precompile_module`, as `C` says) of an engine
-    // with the same compatibility hash (part of its name) and the same
-    // component bytes (the rest of its name), into a directory and a file
-    // that only this user can write (checked above and by
-    // `ensure_private_dir`). wasmtime also checks its header.
+    // SAFETY: the artifact was written by `C::precompile` of an engine
+    // with the same compatibility hash (part of its name) from the same
+    // source bytes (the rest of its name), into a directory and a file that
+    // only this user can write (checked above and by `ensure_private_dir`).
+    // One file's bytes compile as a module or as a component, never both,
+    // so a name holds one kind; should a file change between the check of
+    // its kind and this load, wasmtime refuses an artifact of the other
+    // kind by its header (and its compatibility) before using any of it.
     match unsafe { C::deserialize_file(engine, artifact) } {
         Ok(component) => Some(component),
         Err(err) => {
