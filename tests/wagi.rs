@@ -195,16 +195,9 @@ fn a_component_s_triggers_run_it_the_same_way() {
     );
 }
 
-/// Spawns `spin up` on `manifest` in its directory, expecting it to stop;
-/// its stderr.
+/// `spin up` on `manifest`, in its directory, expected to stop; its stderr.
 fn fails_to_start(manifest: &Path) -> String {
-    let out = spin(manifest.parent().unwrap())
-        .args(["up", "--listen", "127.0.0.1:0", "-f"])
-        .arg(manifest)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "spin up started");
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    support::spin::fails_to_start(manifest.parent().unwrap(), manifest, &[])
 }
 
 #[test]
@@ -282,13 +275,9 @@ fn a_wagi_app_runs_from_a_registry() {
         "{}",
         String::from_utf8_lossy(&pushed.stderr)
     );
-    let scratch = home.path().join("run");
-    std::fs::create_dir_all(&scratch).unwrap();
-    let up = SpinUp::start_with(Path::new(&reference), &["-k"], |cmd| {
-        cmd.current_dir(&scratch)
-            .env("DOCKER_CONFIG", home.path().join("docker"))
-            .env("SPIN_REGISTRY_CACHE_DIR", home.path().join("pull-cache"));
-    });
+    // Pulled into another cache than the push's.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let up = support::registry::up_from_registry(&reference, elsewhere.path(), &[]);
     let echoed = up.get("/echo/from-registry?q=1").text();
     assert!(
         echoed.contains("ARG /echo/from-registry\nARG q=1\n"),

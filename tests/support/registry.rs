@@ -157,3 +157,17 @@ fn which(name: &str) -> Option<PathBuf> {
         .map(|d| Path::new(d).join(name))
         .find(|p| p.is_file())
 }
+
+/// `spin up -f <reference> -k` (`-f` takes a reference when no file has
+/// that name, as in Spin), with the cache and docker config under `home`.
+pub fn up_from_registry(reference: &str, home: &Path, extra: &[&str]) -> super::spin::SpinUp {
+    let scratch = home.join("run");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let mut args = vec!["-k"];
+    args.extend_from_slice(extra);
+    super::spin::SpinUp::start_with(Path::new(reference), &args, |cmd| {
+        cmd.current_dir(&scratch)
+            .env("DOCKER_CONFIG", home.join("docker"))
+            .env("SPIN_REGISTRY_CACHE_DIR", home.join("oci-cache"));
+    })
+}

@@ -287,3 +287,17 @@ pub fn app_dir(manifest: &str, source: &Path) -> (tempfile::TempDir, PathBuf) {
     .unwrap();
     (dir, path)
 }
+
+/// Runs `spin up -f <manifest> <args>` in `dir`, expecting it to stop
+/// before serving; its stderr.
+pub fn fails_to_start(dir: &Path, manifest: &Path, args: &[&str]) -> String {
+    let out = spin(dir)
+        .args(["up", "-f"])
+        .arg(manifest)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "spin up started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

@@ -8,6 +8,14 @@
 /// that handle means nothing in a new instance.
 const STALE_NETWORK_HANDLE: &str = "the component seems to have used a socket while it was being built (its module's top level: `import requests` binds one through urllib3's IPv6 probe), and the C library kept that build's network handle, which means nothing when the component runs; import such libraries, and open connections, inside the handler (`spin py2wasm` components are guarded against this)";
 
+/// The failure of a request its guest did not finish within `timeout`
+/// (`--request-timeout`), with its hint in the message (as logged).
+pub fn timed_out(timeout: std::time::Duration) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
+    )
+}
+
 /// What to do about `failure` (an error formatted with `{:?}`), when it is
 /// a failure this host recognizes.
 pub fn hint(failure: &str) -> Option<&'static str> {

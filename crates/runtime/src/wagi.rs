@@ -188,21 +188,10 @@ impl WagiPre {
             // timeout was seen first: refused for memory (a 503), as for
             // any component.
             Err(_) if store.data().limits.waiting_for_memory() => {
-                let refused = NoMemoryForInstance {
-                    component: config.id.clone(),
-                    needed: 0,
-                    waited: timeout,
-                };
-                tracing::warn!(
-                    "{refused}, the end of its request's time\n\nhint: raise `spin up --max-total-memory`, or serve fewer requests at once (`--max-concurrent-requests`)"
-                );
+                let refused = NoMemoryForInstance::at_request_deadline(&config.id, timeout);
                 return Err(anyhow::Error::new(refused));
             }
-            Err(_) => {
-                return Err(anyhow::anyhow!(
-                    "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
-                ));
-            }
+            Err(_) => return Err(crate::failure_hints::timed_out(timeout)),
         }
         drop(store);
         // The store, and with it the module's end of the pipe, is gone.

@@ -561,19 +561,11 @@ impl Handler {
                     // Its memory's wait and the timeout ended together, and
                     // the timeout was seen first: the limiter did not log it.
                     Err(_) if store.data().waiting_for_memory() => {
-                        let refused = NoMemoryForInstance {
-                            component: id.clone(),
-                            needed: 0,
-                            waited: started.elapsed(),
-                        };
-                        tracing::warn!(
-                            "{refused}, the end of its request's time\n\nhint: raise `spin up --max-total-memory`, or serve fewer requests at once (`--max-concurrent-requests`)"
-                        );
+                        let refused =
+                            NoMemoryForInstance::at_request_deadline(&id, started.elapsed());
                         Err(anyhow::Error::new(refused))
                     }
-                    Err(_) => Err(anyhow::anyhow!(
-                        "the request ran longer than the {timeout:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`"
-                    )),
+                    Err(_) => Err(spin_runtime::failure_hints::timed_out(timeout)),
                 }
             }
         });

@@ -43,6 +43,21 @@ impl std::fmt::Display for NoMemoryForInstance {
 impl std::error::Error for NoMemoryForInstance {}
 
 impl NoMemoryForInstance {
+    /// The refusal of an instance of `component` whose wait for memory and
+    /// whose request's time ended together, the time seen first (so the
+    /// limiter did not log it): logged here, answered 503 like any refusal.
+    pub fn at_request_deadline(component: &str, waited: Duration) -> Self {
+        let refused = Self {
+            component: component.to_owned(),
+            needed: 0,
+            waited,
+        };
+        tracing::warn!(
+            "{refused}, the end of its request's time\n\nhint: raise `spin up --max-total-memory`, or serve fewer requests at once (`--max-concurrent-requests`)"
+        );
+        refused
+    }
+
     /// The refusal in `err`, if that is why it failed.
     pub fn in_error(err: &wasmtime::Error) -> Option<&Self> {
         err.chain().find_map(|cause| cause.downcast_ref::<Self>())

@@ -425,10 +425,9 @@ pub(crate) async fn handle<B: GuestBody>(
                     .boxed_unsync()
             }))
         }
-        Err(err) if err.is::<ExpirationError>() => Err(anyhow::anyhow!(
-            "the request ran longer than the {:?} limit and was stopped\n\nhint: raise the limit with `spin up --request-timeout <seconds>`",
-            instance_timeout()
-        )),
+        Err(err) if err.is::<ExpirationError>() => {
+            Err(spin_runtime::failure_hints::timed_out(instance_timeout()))
+        }
         // Its instance's own deadline ended it first (a guest that does
         // not yield keeps the request's timer from running).
         Err(_) if instance_timed_out() => Err(anyhow::anyhow!(
