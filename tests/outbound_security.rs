@@ -492,3 +492,101 @@ fn connection_caps_hold_per_kind_and_in_total() {
     drop(up);
     drop(dir);
 }
+
+/// What `program args` prints, trimmed.
+fn output_of(program: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(out.status.success(), "{program}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The connections each server has from this test's guest, told apart by
+/// what only it uses: Redis database 11, PostgreSQL's `application_name`,
+/// MySQL with no database over TCP.
+fn server_side_connections() -> [usize; 3] {
+    let redis = output_of("redis-cli", &["client", "list"])
+        .lines()
+        .filter(|l| l.contains(" db=11 "))
+        .count();
+    let pg = output_of(
+        "psql",
+        &[
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-tAc",
+            "select count(*) from pg_stat_activity where application_name = 'idle-under-cap'",
+        ],
+    );
+    let mysql = output_of(
+        "mysql",
+        &[
+            "-uroot",
+            "-N",
+            "-e",
+            "select count(*) from information_schema.processlist where user = 'root' and db is null and host like '%:%'",
+        ],
+    );
+    [redis, pg.parse().unwrap(), mysql.parse().unwrap()]
+}
+
+/// Under a cap that counts them, the Redis, PostgreSQL and MySQL
+/// connections a guest closed are closed, not kept idle in the host's pool
+/// (where they would hold no permit, and the servers would see more than
+/// the cap); without a cap they are kept for the next request.
+#[test]
+fn under_a_cap_closed_database_connections_are_not_kept_idle() {
+    let allowed = [
+        "redis://127.0.0.1:6379",
+        "postgres://127.0.0.1:5432",
+        "mysql://127.0.0.1:3306",
+    ];
+    let hold = |up: &SpinUp| {
+        let resp = up.get(&format!(
+            "/hold?order=redis,close,pg,close,mysql,close&redis={}&pg={}&mysql={}",
+            encode("redis://127.0.0.1:6379/11"),
+            encode("postgres://postgres:postgres@127.0.0.1:5432/postgres?application_name=idle-under-cap"),
+            encode("mysql://root@127.0.0.1:3306/"),
+        ));
+        assert_eq!(
+            resp.text(),
+            "redis ok | closed | pg ok | closed | mysql ok | closed"
+        );
+    };
+    let settle = |want: fn(&[usize; 3]) -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let seen = server_side_connections();
+            if want(&seen) || std::time::Instant::now() > deadline {
+                return seen;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let (dir, path) = app_dir(&manifest(&allowed), &component());
+
+    let up = SpinUp::start(&path, &[]);
+    hold(&up);
+    let kept = settle(|seen| seen.iter().all(|&n| n >= 1));
+    assert!(kept.iter().all(|&n| n >= 1), "kept idle: {kept:?}");
+    drop(up);
+    let gone = settle(|seen| seen == &[0, 0, 0]);
+    assert_eq!(gone, [0, 0, 0], "closed with the server");
+
+    let up = SpinUp::start_with_runtime_config(
+        &path,
+        "[outbound_networking]\nmax_total_connections = 2\n",
+        &[],
+    );
+    hold(&up);
+    let left = settle(|seen| seen == &[0, 0, 0]);
+    assert_eq!(left, [0, 0, 0], "nothing idle under a cap");
+    drop(up);
+    drop(dir);
+}

@@ -604,6 +604,7 @@ impl UpCommand {
             client_tls: runtime_config.client_tls.clone(),
             outbound_http: runtime_config.outbound_http.clone(),
             outbound_mqtt: runtime_config.outbound_mqtt.clone(),
+            llm_compute: runtime_config.llm_compute.clone(),
             connection_limits: runtime_config.connection_limits.clone(),
             outbound_connection_wait: Some(self.outbound_connection_wait),
             max_outbound_http_per_instance: Some(self.max_outbound_http_per_instance as usize),

@@ -41,7 +41,14 @@ impl Upstream {
     }
 
     fn spawn(args: &[&Path]) -> Upstream {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstreams/http_upstream.py");
+        Self::script("http_upstream.py", args)
+    }
+
+    /// Starts `tests/upstreams/<name>` with `args`; it prints its port.
+    pub fn script(name: &str, args: &[impl AsRef<std::ffi::OsStr>]) -> Upstream {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/upstreams")
+            .join(name);
         let mut cmd = Command::new("python3");
         cmd.arg(script).args(args).stdout(Stdio::piped());
         let mut child = cmd.spawn().expect("python3");

@@ -104,6 +104,9 @@ pub struct HttpTrigger {
     pub executor: HttpExecutor,
     /// Where the trigger is defined.
     pub location: Location,
+    /// Where its `executor` is (the trigger's location when it has none),
+    /// for errors about the executor.
+    pub executor_location: Location,
 }
 
 /// Where an HTTP trigger is reachable.

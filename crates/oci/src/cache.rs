@@ -109,18 +109,8 @@ impl RegistryCache {
         reader: &mut impl Read,
         max_bytes: u64,
     ) -> Result<IncomingBlob, StreamError> {
-        let dir = self.root.join("blobs").join("sha256");
-        self.private_dirs(&dir).map_err(StreamError::Write)?;
-        remove_abandoned(&dir);
-        // Created private (0600) beside the blobs, so the rename that
-        // keeps it stays on one file system.
-        let mut file = tempfile::Builder::new()
-            .prefix(INCOMING_PREFIX)
-            .tempfile_in(&dir)
-            .map_err(|e| StreamError::Write(e.into()))?;
-        let mut hasher = Sha256::new();
+        let mut writer = self.blob_writer(max_bytes)?;
         let mut buf = vec![0u8; 64 * 1024];
-        let mut total = 0u64;
         loop {
             let n = match reader.read(&mut buf) {
                 Ok(0) => break,
@@ -128,23 +118,65 @@ impl RegistryCache {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(StreamError::Read(e)),
             };
-            total += n as u64;
-            if total > max_bytes {
-                return Err(StreamError::TooLarge);
-            }
-            hasher.update(&buf[..n]);
-            file.write_all(&buf[..n])
-                .map_err(|e| StreamError::Write(e.into()))?;
+            writer.write(&buf[..n])?;
         }
-        Ok(IncomingBlob {
+        Ok(writer.finish())
+    }
+
+    /// A private temporary file beside the blobs that takes at most
+    /// `max_bytes`, hashing them, for a blob that arrives in pieces.
+    pub(crate) fn blob_writer(&self, max_bytes: u64) -> Result<BlobWriter, StreamError> {
+        let dir = self.root.join("blobs").join("sha256");
+        self.private_dirs(&dir).map_err(StreamError::Write)?;
+        remove_abandoned(&dir);
+        // Created private (0600) beside the blobs, so the rename that
+        // keeps it stays on one file system.
+        let file = tempfile::Builder::new()
+            .prefix(INCOMING_PREFIX)
+            .tempfile_in(&dir)
+            .map_err(|e| StreamError::Write(e.into()))?;
+        Ok(BlobWriter {
             file,
-            digest: format!("sha256:{}", hex::encode(hasher.finalize())),
+            hasher: Sha256::new(),
+            total: 0,
+            max_bytes,
         })
     }
 
     /// The directory an image's runnable form is kept in.
     pub fn app_dir(&self, manifest_digest: &str) -> Result<PathBuf> {
         Ok(self.root.join("apps").join(digest_hex(manifest_digest)?))
+    }
+}
+
+/// A blob being written into the cache's directory, piece by piece
+/// (removed when dropped unfinished).
+pub(crate) struct BlobWriter {
+    file: tempfile::NamedTempFile,
+    hasher: Sha256,
+    total: u64,
+    max_bytes: u64,
+}
+
+impl BlobWriter {
+    /// Appends `piece`; refused past the writer's most.
+    pub(crate) fn write(&mut self, piece: &[u8]) -> Result<(), StreamError> {
+        self.total += piece.len() as u64;
+        if self.total > self.max_bytes {
+            return Err(StreamError::TooLarge);
+        }
+        self.hasher.update(piece);
+        self.file
+            .write_all(piece)
+            .map_err(|e| StreamError::Write(e.into()))
+    }
+
+    /// The blob written, with its digest.
+    pub(crate) fn finish(self) -> IncomingBlob {
+        IncomingBlob {
+            file: self.file,
+            digest: format!("sha256:{}", hex::encode(self.hasher.finalize())),
+        }
     }
 }
 
@@ -240,6 +272,27 @@ mod tests {
         ] {
             assert!(digest_hex(&bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_blob_written_in_pieces_stops_at_its_most_and_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = RegistryCache::new(dir.path().join("oci"));
+        let mut writer = cache.blob_writer(4).unwrap();
+        writer.write(b"ab").unwrap();
+        writer.write(b"cd").unwrap();
+        assert!(matches!(writer.write(b"e"), Err(StreamError::TooLarge)));
+        drop(writer);
+        let blobs = dir.path().join("oci/blobs/sha256");
+        assert_eq!(std::fs::read_dir(&blobs).unwrap().count(), 0);
+
+        let mut writer = cache.blob_writer(5).unwrap();
+        writer.write(b"hel").unwrap();
+        writer.write(b"lo").unwrap();
+        let incoming = writer.finish();
+        assert_eq!(incoming.digest, crate::sha256_digest(b"hello"));
+        let path = incoming.keep(&cache).unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), b"hello");
     }
 
     #[test]

@@ -2,15 +2,18 @@
 //! against its digest, none downloaded twice.
 
 use anyhow::{Context as _, Result};
+use oci_client::errors::{DigestError, OciDistributionError};
 use oci_client::manifest::{OciDescriptor, OciImageManifest};
 
 use std::collections::HashSet;
 
 use crate::archive::{ARCHIVE_MEDIA_TYPE, UnpackedTooMuch};
+use crate::cache::StreamError;
 use crate::{
     DATA_MEDIA_TYPE, DownloadLimits, RegistryCache, SPIN_APPLICATION_MEDIA_TYPE,
     WASM_LAYER_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE_WKG,
 };
+use futures_util::StreamExt as _;
 use spin_hint::Hinted;
 use spin_locked_app::LockedApp;
 
@@ -183,9 +186,9 @@ async fn unpack_archives(
     Ok(fetched)
 }
 
-/// Downloads `layer` of `reference` into `cache`, holding at most what it
-/// declares (and at most `limits.max_download_bytes`), kept only if it
-/// matches its digest.
+/// Downloads `layer` of `reference` into `cache`, streamed to a file as it
+/// arrives: at most what it declares (and at most
+/// `limits.max_download_bytes`), kept only if it matches its digest.
 async fn download(
     client: &oci_client::Client,
     reference: &oci_client::Reference,
@@ -208,7 +211,6 @@ async fn download(
     let declared = u64::try_from(layer.size)
         .ok()
         .filter(|size| *size <= limits.max_download_bytes)
-        .and_then(|size| usize::try_from(size).ok())
         .ok_or_else(|| {
             Hinted::new(
                 format!(
@@ -220,70 +222,66 @@ async fn download(
                 "check the reference (a Spin app's layers are components and files); if its layers are this large, raise `--max-download-size`",
             )
         })?;
-    let mut sink = BoundedSink::new(declared);
-    let pulled = client.pull_blob(reference, layer, &mut sink).await;
-    if sink.overflowed {
+    let mut writer = cache.blob_writer(declared).map_err(|e| match e {
+        StreamError::Write(e) => e,
+        other => anyhow::anyhow!("{other:?}"),
+    })?;
+    let mut blob = client
+        .pull_blob_stream(reference, layer)
+        .await
+        .map_err(explain)?;
+    // Written piece by piece into the cache's directory as it arrives, so
+    // a layer of any size holds one piece of memory at a time. The writes
+    // are the page cache's (a pull runs before anything serves).
+    while let Some(piece) = blob.stream.next().await {
+        let piece = piece.map_err(|e| match stream_digest_error(e) {
+            // The client checks the digest as the last piece arrives.
+            Ok(mismatch) => explain(OciDistributionError::DigestError(mismatch)),
+            Err(e) => Hinted::new(
+                format!(
+                    "downloading the layer {} of `{reference}` failed: {e}",
+                    layer.digest
+                ),
+                "check the connection to the registry and pull again; nothing partial was kept",
+            )
+            .into(),
+        })?;
+        writer.write(&piece).map_err(|e| match e {
+            StreamError::TooLarge => Hinted::new(
+                format!(
+                    "the registry sent more than the {declared} bytes the layer {} of `{reference}` declares; nothing from it was kept or run",
+                    layer.digest
+                ),
+                "the registry or something between it and you altered the artifact; check where it is served from",
+            )
+            .into(),
+            StreamError::Write(e) => e,
+            StreamError::Read(e) => e.into(),
+        })?;
+        bar.inc(piece.len() as u64);
+    }
+    let incoming = writer.finish();
+    if incoming.digest != layer.digest {
         return Err(Hinted::new(
             format!(
-                "the registry sent more than the {declared} bytes the layer {} of `{reference}` declares; nothing from it was kept or run",
-                layer.digest
+                "the layer {} of `{reference}` arrived as {}; it was not kept",
+                layer.digest, incoming.digest
             ),
-            "the registry or something between it and you altered the artifact; check where it is served from",
+            "the registry or something between it and you altered the artifact; push it again and check where it is served from",
         )
         .into());
     }
-    pulled.map_err(explain)?;
-    cache.write_blob(&layer.digest, &sink.bytes)?;
-    bar.inc(sink.bytes.len() as u64);
+    incoming.keep(cache)?;
     Ok(())
 }
 
-/// Collects a blob in memory, refusing more than its manifest declared: a
-/// registry cannot make a pull hold more memory than the layer's size
-/// (the digest, checked at the end, would catch the content, not the size).
-struct BoundedSink {
-    bytes: Vec<u8>,
-    limit: usize,
-    overflowed: bool,
-}
-
-impl BoundedSink {
-    fn new(limit: usize) -> Self {
-        Self {
-            bytes: Vec::with_capacity(limit.min(64 << 20)),
-            limit,
-            overflowed: false,
-        }
+/// The digest mismatch a blob stream reports as its error, or the error.
+fn stream_digest_error(e: std::io::Error) -> Result<DigestError, std::io::Error> {
+    if !e.get_ref().is_some_and(|inner| inner.is::<DigestError>()) {
+        return Err(e);
     }
-}
-
-impl tokio::io::AsyncWrite for BoundedSink {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        if self.bytes.len() + buf.len() > self.limit {
-            self.overflowed = true;
-            return std::task::Poll::Ready(Err(std::io::Error::other("more bytes than declared")));
-        }
-        self.bytes.extend_from_slice(buf);
-        std::task::Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
+    let inner = e.into_inner().expect("checked above");
+    Ok(*inner.downcast::<DigestError>().expect("checked above"))
 }
 
 /// The layer holding the locked app; older Spin apps carry it as the
@@ -313,19 +311,4 @@ fn locked_app_descriptor(manifest: &OciImageManifest) -> Result<&OciDescriptor> 
         "check the reference: `spin up --from-registry` runs artifacts made by `spin registry push`",
     )
     .into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::AsyncWriteExt as _;
-
-    #[tokio::test]
-    async fn a_blob_longer_than_declared_is_refused() {
-        let mut sink = BoundedSink::new(4);
-        sink.write_all(b"abcd").await.unwrap();
-        assert!(sink.write_all(b"e").await.is_err());
-        assert!(sink.overflowed);
-        assert_eq!(sink.bytes, b"abcd");
-    }
 }

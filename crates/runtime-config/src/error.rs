@@ -54,12 +54,6 @@ pub enum ErrorKind {
         /// The keys that table may hold.
         expected: &'static [&'static str],
     },
-    /// Spin runtime configuration that this host does not implement.
-    #[error("`{key}` is Spin runtime configuration that this host does not support")]
-    UnsupportedKey {
-        /// The top-level key or table.
-        key: String,
-    },
     /// A value of the wrong TOML type.
     #[error("`{key}`{} must be {expected}, not {found}", in_table(table))]
     WrongType {
@@ -159,6 +153,14 @@ pub enum ErrorKind {
         /// The Redis client's complaint.
         reason: String,
     },
+    /// `[llm_compute] url` that is not an HTTP(S) address.
+    #[error("`{url}` is not the address of a model service: {reason}")]
+    InvalidLlmUrl {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl ErrorKind {
@@ -175,10 +177,6 @@ impl ErrorKind {
             Self::InvalidBlockedNetwork { .. } => {
                 "write a CIDR block such as \"10.0.0.0/8\" or \"fd00::/8\", a single address, or \"private\" for every address that is not globally routable".into()
             }
-            Self::UnsupportedKey { .. } => format!(
-                "remove it; this host reads {} from a runtime config file",
-                list(super::parse::TOP_LEVEL_KEYS)
-            ),
             Self::WrongType { key, expected, .. } if *expected == "a string" => {
                 format!("write it as a quoted string: `{key} = \"...\"`")
             }
@@ -218,6 +216,9 @@ impl ErrorKind {
             }
             Self::InvalidRedisUrl { .. } => {
                 "write it as `redis://host[:port][/db]`, with a password as `redis://:password@host`".into()
+            }
+            Self::InvalidLlmUrl { .. } => {
+                "write it as `https://host[:port]`: requests go to `/infer` and `/embed` on it, or to `/v1/chat/completions` and `/v1/embeddings` with `api_type = \"open_ai\"`".into()
             }
         }
     }

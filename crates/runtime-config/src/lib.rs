@@ -26,6 +26,7 @@ pub mod client_tls;
 pub mod connection_limits;
 mod error;
 pub mod key_value;
+pub mod llm;
 pub mod outbound_http;
 pub mod outbound_mqtt;
 pub mod outbound_networking;
@@ -41,6 +42,7 @@ pub use client_tls::ClientTls;
 pub use connection_limits::{ConnectionLimits, Outbound};
 pub use error::{ErrorKind, RuntimeConfigError};
 pub use key_value::KeyValueBackend;
+pub use llm::{LlmApi, LlmCompute, RemoteLlm};
 pub use outbound_http::OutboundHttpConfig;
 pub use outbound_mqtt::OutboundMqttConfig;
 pub use spin_outbound_networking::BlockedNetworks;
@@ -84,6 +86,8 @@ pub struct RuntimeConfig {
     pub outbound_http: OutboundHttpConfig,
     /// `[outbound_mqtt]`: the largest message a component may publish.
     pub outbound_mqtt: OutboundMqttConfig,
+    /// `[llm_compute]`: where the LLM interface's calls run.
+    pub llm_compute: LlmCompute,
     /// The caps on outbound connections: `max_connections` of each
     /// `[outbound_*]` table, and `[outbound_networking]`'s
     /// `max_total_connections` and `max_socket_connections`.

@@ -8,7 +8,7 @@ use toml::de::DeTable;
 use crate::error::{ErrorKind, RuntimeConfigError};
 use crate::table::{File, Table};
 use crate::{
-    RuntimeConfig, client_tls, connection_limits, key_value, outbound_http, outbound_mqtt,
+    RuntimeConfig, client_tls, connection_limits, key_value, llm, outbound_http, outbound_mqtt,
     outbound_networking, sqlite, variables,
 };
 
@@ -28,11 +28,8 @@ pub(super) const TOP_LEVEL_KEYS: &[&str] = &[
     "outbound_pg",
     "outbound_mysql",
     "outbound_mqtt",
+    "llm_compute",
 ];
-
-/// Spin runtime configuration that this host does not implement, reported
-/// as unsupported rather than unknown.
-const SPIN_ONLY_KEYS: &[&str] = &["llm_compute"];
 
 pub(super) fn parse(text: &str, path: &Path) -> Result<RuntimeConfig, RuntimeConfigError> {
     let file = File { path, text };
@@ -97,15 +94,14 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<RuntimeConfig, RuntimeCon
                 config.outbound_mqtt =
                     outbound_mqtt::parse_table(&table, &mut config.connection_limits)?;
             }
+            "llm_compute" => {
+                let table = top.nested(key, value, "a table")?;
+                config.llm_compute = llm::parse_table(&table)?;
+            }
             other => match connection_limits::Outbound::of_table(other) {
                 Some(kind) => {
                     let table = top.nested(key, value, "a table")?;
                     connection_limits::parse_table(&table, kind, &mut config.connection_limits)?;
-                }
-                None if SPIN_ONLY_KEYS.contains(&other) => {
-                    return Err(
-                        file.error(key.span(), ErrorKind::UnsupportedKey { key: other.into() })
-                    );
                 }
                 None => return Err(top.unknown_key(key, TOP_LEVEL_KEYS)),
             },
@@ -234,17 +230,6 @@ dotenv_path = "vars.env"
         assert!(
             err.to_string()
                 .contains("`key_value_store`, `sqlite_database`"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn spin_tables_this_host_lacks_are_unsupported_not_unknown() {
-        let err = parse_err("[llm_compute]\ntype = \"spin\"\n");
-        assert!(matches!(err.kind(), ErrorKind::UnsupportedKey { key } if key == "llm_compute"));
-        assert!(
-            err.to_string()
-                .contains("Spin runtime configuration that this host does not support"),
             "{err}"
         );
     }

@@ -62,6 +62,8 @@ pub struct LoadOptions {
     pub outbound_http: crate::runtime_config::OutboundHttpConfig,
     /// `[outbound_mqtt]`: the largest message a component may publish.
     pub outbound_mqtt: crate::runtime_config::OutboundMqttConfig,
+    /// `[llm_compute]`: where the LLM interface's calls go.
+    pub llm_compute: crate::runtime_config::LlmCompute,
     /// The caps on outbound connections (each `[outbound_*]` table's
     /// `max_connections`, `[outbound_networking] max_total_connections`).
     pub connection_limits: crate::runtime_config::ConnectionLimits,
@@ -120,6 +122,8 @@ pub struct ComponentConfig {
     pub key_value_stores: Vec<String>,
     /// SQLite database labels it may open.
     pub sqlite_databases: Vec<String>,
+    /// The language models it may use (`ai_models`).
+    pub ai_models: Vec<String>,
     pub(crate) services: Arc<AppServices>,
     mounts: Mounts,
     /// Mounted read-only whatever `writable_mounts` says (see
@@ -417,6 +421,7 @@ impl LoadedApp {
             allowed_hosts,
             key_value_stores: component.key_value_stores.clone(),
             sqlite_databases: component.sqlite_databases.clone(),
+            ai_models: component.ai_models.clone(),
             services: services.clone(),
             mounts: crate::files::prepare(&app.dir, &staging, component, options.mounts)
                 .context("preparing the component's `files`")?,
@@ -503,6 +508,7 @@ impl LoadedApp {
             mqtt: ConnectionState::new(config.clone()),
             postgres: ConnectionState::new(config.clone()),
             mysql: ConnectionState::new(config.clone()),
+            llm: crate::capabilities::llm::LlmState::new(config.clone()),
             sockets: HeldSockets::new(config.socket_caps.clone()),
             stderr_capture,
         };
@@ -572,7 +578,7 @@ fn wagi_executor(
     if let Some(other) = triggers.iter().find(|t| t.executor != first.executor) {
         return Err(app
             .error_at(
-                other.location,
+                other.executor_location,
                 "executor",
                 format!(
                     "component `{}` is run with another `executor` by the HTTP trigger at line {}",
@@ -584,7 +590,7 @@ fn wagi_executor(
     }
     Ok(match &first.executor {
         spin_manifest::HttpExecutor::Wagi { entrypoint, argv } => {
-            Some((entrypoint.clone(), argv.clone(), first.location))
+            Some((entrypoint.clone(), argv.clone(), first.executor_location))
         }
         spin_manifest::HttpExecutor::Http => None,
     })

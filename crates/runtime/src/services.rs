@@ -44,6 +44,8 @@ pub struct AppServices {
     pub connection_quotas: Arc<ConnectionQuotas>,
     /// `[outbound_mqtt] max_payload_size_bytes`.
     pub mqtt_max_payload: Option<usize>,
+    /// Where the LLM interface's calls go (`[llm_compute]`).
+    pub llm: crate::capabilities::llm::LlmEngine,
     /// Addresses no outbound connection may reach (runtime config).
     blocked_networks: BlockedNetworks,
     max_outbound_http_per_instance: usize,
@@ -112,6 +114,7 @@ impl AppServices {
             mysql: MysqlPools::default(),
             connection_quotas: Arc::default(),
             mqtt_max_payload: None,
+            llm: Default::default(),
             blocked_networks: BlockedNetworks::default(),
             max_outbound_http_per_instance: DEFAULT_MAX_REQUESTS_PER_INSTANCE,
             max_sockets_per_instance: DEFAULT_MAX_SOCKETS_PER_INSTANCE,
@@ -153,6 +156,7 @@ impl AppServices {
         )?;
         self.blocked_networks = options.blocked_networks.clone();
         self.mqtt_max_payload = options.outbound_mqtt.max_payload_size_bytes;
+        self.llm = crate::capabilities::llm::LlmEngine::new(&options.llm_compute)?;
         self.max_outbound_http_per_instance = options
             .max_outbound_http_per_instance
             .unwrap_or(DEFAULT_MAX_REQUESTS_PER_INSTANCE)
@@ -161,6 +165,14 @@ impl AppServices {
             .max_sockets_per_instance
             .unwrap_or(DEFAULT_MAX_SOCKETS_PER_INSTANCE);
         Ok(self)
+    }
+
+    /// Whether a connection of `kind` the guest closed may wait idle in
+    /// the host's pool: not under a cap that counts that kind, where an
+    /// idle connection would hold no permit and the server would see more
+    /// connections than the cap (it is closed instead).
+    pub fn keeps_idle(&self, kind: crate::runtime_config::Outbound) -> bool {
+        self.connection_quotas.cap(kind).is_none()
     }
 
     /// The networks no outbound connection may reach.

@@ -7,6 +7,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::capabilities::connections::ConnectionState;
+use crate::capabilities::llm::LlmState;
 use crate::capabilities::outbound_http::OutboundHttp;
 use crate::capabilities::sockets::held::{HeldSockets, SocketsView};
 use crate::capabilities::variables::VariablesState;
@@ -35,6 +36,8 @@ pub struct HostState {
     pub(crate) postgres: ConnectionState,
     /// The MySQL capability's own state.
     pub(crate) mysql: ConnectionState,
+    /// The LLM capability's own state (the models it may use).
+    pub(crate) llm: LlmState,
     /// The sockets the guest holds open (wasmtime-wasi implements them).
     pub(crate) sockets: HeldSockets,
     /// What the guest writes to stderr, under `spin up --dev`.

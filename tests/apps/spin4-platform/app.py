@@ -6,7 +6,7 @@ import json
 import time
 
 from componentize_py_types import Err
-from spin_sdk import http, key_value, mqtt, mysql, postgres, redis, variables
+from spin_sdk import http, key_value, llm, mqtt, mysql, postgres, redis, variables
 from spin_sdk.wit.imports import spin_postgres_postgres_4_2_0 as pg42
 from spin_sdk.wit.imports.spin_postgres_postgres_4_2_0 import ParameterValue_Int32, ParameterValue_Str
 from spin_sdk.wit.imports.spin_redis_redis_3_0_0 import RedisParameter_Binary
@@ -93,6 +93,18 @@ class HttpHandler(http.Handler):
                 "many": [[k, v.decode() if v else None] for k, v in many],
                 "listed": sorted(k for k in listed.keys if k.endswith(query)),
                 "remaining": remaining, "spin_kv_sees_delete": not seen_by_spin_kv,
+            }))
+        if path == "/llm":
+            # fermyon:spin/llm@2.0.0, which Spin 4 still serves.
+            try:
+                inferred = llm.infer_with_options(
+                    query, "hello", llm.InferencingParams(max_tokens=3, temperature=0.5))
+                embedded = llm.generate_embeddings(query, ["ab"])
+            except Exception as e:
+                return text(502, error_name(e))
+            return text(200, json.dumps({
+                "text": inferred.text, "generated": inferred.usage.generated_token_count,
+                "embeddings": embedded.embeddings,
             }))
         if path == "/kv-denied":
             try:

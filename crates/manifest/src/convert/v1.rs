@@ -87,6 +87,9 @@ pub(crate) fn convert(file: SourceFile<'_>, manifest: ManifestV1) -> Result<Draf
                 if let crate::model::HttpRoute::Path(path) = &route.value {
                     checks.route(path, route_span);
                 }
+                let executor_location = executor
+                    .as_ref()
+                    .map_or(location, |e| file.location(e.span().start));
                 http_triggers.push(HttpTrigger {
                     id: None,
                     route,
@@ -94,6 +97,7 @@ pub(crate) fn convert(file: SourceFile<'_>, manifest: ManifestV1) -> Result<Draf
                     static_response: None,
                     executor: ctx.executor(executor)?,
                     location,
+                    executor_location,
                 });
             }
             AppTrigger::Redis => {

@@ -150,13 +150,19 @@ impl Builder<'_> {
         if let HttpRoute::Path(path) = &route.value {
             self.checks.route(path, route_span);
         }
+        let location = self.ctx.file.location(span.start);
+        let executor_location = trigger
+            .executor
+            .as_ref()
+            .map_or(location, |e| self.ctx.file.location(e.span().start));
         Ok(HttpTrigger {
             id: trigger.id.map(Spanned::into_inner),
             route,
             component,
             static_response,
             executor: self.ctx.executor(trigger.executor)?,
-            location: self.ctx.file.location(span.start),
+            location,
+            executor_location,
         })
     }
 

@@ -9,6 +9,7 @@ pub mod bindings;
 pub mod connection_quota;
 pub mod connections;
 pub mod key_value;
+pub mod llm;
 pub mod mqtt;
 pub mod mysql;
 pub mod outbound_http;
@@ -39,6 +40,7 @@ pub const PROVIDED_SPIN_INTERFACES: &[&str] = &[
     "fermyon:spin/postgres@2.0.0",
     "fermyon:spin/mysql@2.0.0",
     "fermyon:spin/mqtt@2.0.0",
+    "fermyon:spin/llm@2.0.0",
     "spin:postgres/postgres@3.0.0",
     "spin:postgres/postgres@4.0.0",
     "wasi:config/store@0.2.0-draft-2024-09-27",
@@ -68,6 +70,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     mqtt::add_to_linker(linker, |s: &mut HostState| &mut s.mqtt)?;
     postgres::add_to_linker(linker, |s: &mut HostState| &mut s.postgres)?;
     mysql::add_to_linker(linker, |s: &mut HostState| &mut s.mysql)?;
+    llm::add_to_linker(linker, |s: &mut HostState| &mut s.llm)?;
     sockets::held::add_to_linker(linker, HostState::sockets_view)?;
     // The row and value types the 2.0 PostgreSQL and MySQL interfaces share.
     bindings::rdbms_types::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;

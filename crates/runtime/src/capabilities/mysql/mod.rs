@@ -112,7 +112,10 @@ impl MysqlPools {
         self.without_tls.lock().unwrap().insert(key, Instant::now());
     }
 
-    fn pool(&self, checked: &CheckedAddress, mode: SslMode) -> Pool {
+    /// The pool of `checked` in `mode`; when it may not `keep_idle` (a cap
+    /// counts MySQL connections, and an idle one would hold no permit), a
+    /// connection the guest is done with is closed, not kept.
+    fn pool(&self, checked: &CheckedAddress, mode: SslMode, keep_idle: bool) -> Pool {
         let key = pool_key(checked, mode);
         let mut pools = self.pools.lock().unwrap();
         if let Some(pool) = pools.get(&key) {
@@ -131,7 +134,9 @@ impl MysqlPools {
                 PoolOpts::default()
                     .with_constraints(POOL_CONSTRAINTS)
                     .with_inactive_connection_ttl(IDLE_TTL)
-                    .with_ttl_check_interval(IDLE_TTL),
+                    .with_ttl_check_interval(IDLE_TTL)
+                    // Expired as soon as it is made: closed when returned.
+                    .with_abs_conn_ttl((!keep_idle).then_some(Duration::ZERO)),
             );
         let pool = Pool::new(opts);
         pools.insert(key, pool.clone());
@@ -146,9 +151,11 @@ async fn connect(
     pools: &MysqlPools,
     checked: &CheckedAddress,
     mode: SslMode,
+    keep_idle: bool,
 ) -> Result<Conn, Error> {
     let attempt = |mode: SslMode| async move {
-        match tokio::time::timeout(CONNECT_TIMEOUT, pools.pool(checked, mode).get_conn()).await {
+        let pool = pools.pool(checked, mode, keep_idle);
+        match tokio::time::timeout(CONNECT_TIMEOUT, pool.get_conn()).await {
             Ok(outcome) => Ok(outcome),
             Err(_) => Err(Error::ConnectionFailed(format!(
                 "timed out connecting to MySQL at {}:{}",
@@ -355,7 +362,10 @@ async fn open(
         Err(reached) => return Ok(Err(Error::ConnectionFailed(reached.to_string()))),
     };
     let conn = match ssl_mode(&checked) {
-        Ok(mode) => connect(&component.services.mysql, &checked, mode).await,
+        Ok(mode) => {
+            let keep_idle = component.services.keeps_idle(Outbound::Mysql);
+            connect(&component.services.mysql, &checked, mode, keep_idle).await
+        }
         Err(e) => Err(e),
     };
     let conn = match conn {

@@ -21,7 +21,7 @@
 mod client;
 mod limit;
 mod sent_body;
-mod tls;
+pub(crate) mod tls;
 
 /// This capability's runtime-config table, `[outbound_networking]` (the
 /// networks no request may reach; the database and broker capabilities

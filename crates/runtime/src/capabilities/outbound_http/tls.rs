@@ -52,7 +52,7 @@ impl TlsConfigs {
 }
 
 /// The TLS settings of requests no entry covers, built once.
-fn default_config() -> Arc<rustls::ClientConfig> {
+pub(crate) fn default_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {

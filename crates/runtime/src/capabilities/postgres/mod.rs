@@ -489,16 +489,17 @@ async fn run_execute(
 }
 
 /// Returns the connection to the pool once its session is reset (unless a
-/// call on it is still in flight: then it is closed).
+/// call on it is still in flight, or a cap counts PostgreSQL connections:
+/// then it is closed).
 fn close(state: &mut ConnectionState, conn: Resource<PgConnection>) -> wasmtime::Result<()> {
     let PgConnection { client, key, .. } = state.connections.delete(conn)?;
+    let services = state.component.services.clone();
     let Some(client) = client
         .and_then(|c| Arc::try_unwrap(c).ok())
-        .filter(|c| !c.is_closed())
+        .filter(|c| !c.is_closed() && services.keeps_idle(Outbound::Postgres))
     else {
         return Ok(());
     };
-    let services = state.component.services.clone();
     tokio::spawn(async move {
         if reset(&client).await {
             services.postgres.put(key, client);

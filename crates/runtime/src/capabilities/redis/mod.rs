@@ -279,7 +279,8 @@ async fn execute(
     }))
 }
 
-/// Returns the guest's connection to the pool once its session is reset.
+/// Returns the guest's connection to the pool once its session is reset
+/// (closes it under a cap that counts Redis connections).
 fn close(state: &mut ConnectionState, conn: Resource<RedisConnection>) -> wasmtime::Result<()> {
     let RedisConnection {
         mut conn,
@@ -288,8 +289,8 @@ fn close(state: &mut ConnectionState, conn: Resource<RedisConnection>) -> wasmti
         reusable,
         ..
     } = state.connections.delete(conn)?;
-    if reusable {
-        let services = state.component.services.clone();
+    let services = state.component.services.clone();
+    if reusable && services.keeps_idle(Outbound::Redis) {
         tokio::spawn(async move {
             if reset(&mut conn, &info).await {
                 services.redis.put_idle(key, conn);
