@@ -414,6 +414,25 @@ fn postgres_4_types_round_trip() {
     );
 }
 
+/// An interface the host lacks does not stop the component; a call to it
+/// fails that request, and the log names the interface and the function.
+#[test]
+fn an_interface_the_host_lacks_fails_only_when_called() {
+    let component = build_wit_app(&test_app("spin3-compat"), "spin3-compat");
+    let granted = format!("sqlite_databases = [\"default\"]\n{GRANTED}");
+    let (_dir, path) = app_dir(&manifest(&granted), &component);
+    let up = SpinUp::start(&path, &[]);
+    assert_eq!(up.get("/not-served").status, 500);
+    let log = up.wait_for_stderr("test:spin3-compat/not-served");
+    assert!(
+        log.contains(
+            "`test:spin3-compat/not-served` is not supported by this host (called `ping`)"
+        ),
+        "{log}"
+    );
+    assert!(up.get("/sqlite").text().starts_with("changes=2"));
+}
+
 /// Published interface versions no Python SDK imports: `spin:sqlite@3.0.0`
 /// (Spin 3.x's worlds) and `spin:postgres@4.1.0` (with its connection
 /// builder) are served by the implementations of their newer minor

@@ -459,13 +459,22 @@ fn stop_gracefully(up: &SpinUp) {
     assert!(log.contains("stopping: no new connections"), "{log}");
 }
 
+/// spin-sdk 3.x's `llm.infer` reaches the LLM capability (not a stub):
+/// a model the manifest does not grant fails that request with Spin's
+/// error, and the log names the `ai_models` entry to add.
 #[test]
-fn interfaces_the_host_lacks_fail_only_when_called() {
+fn an_llm_call_the_manifest_does_not_grant_fails_that_request_only() {
     let (_dir, up) = start();
     assert_eq!(up.get("/llm").status, 500);
-    let log = up.wait_for_stderr("fermyon:spin/llm@2.0.0");
+    let log = up.wait_for_stderr(r#"ai_models = ["llama2-chat"]"#);
     assert!(
-        log.contains("`fermyon:spin/llm@2.0.0` is not supported by this host"),
+        log.contains(
+            "component `reflect` used the model `llama2-chat`, which it is not allowed to use"
+        ),
+        "{log}"
+    );
+    assert!(
+        log.contains("does not have access to use 'llama2-chat'"),
         "{log}"
     );
     assert_eq!(up.get("/exact").status, 200);

@@ -61,6 +61,13 @@ fn spin_llm_calls_a_model_service_in_spin_s_protocol() {
     );
     assert_eq!(up.get("/llm-embed").text(), "[[1.0, 0.0], [3.0, 1.0]] 2");
 
+    // An answer past what a call reads (128 MiB) fails that call only.
+    let huge = up.get("/llm-infer-options?huge").text();
+    assert!(
+        huge.starts_with("LLMError") && huge.contains("bytes, the most a call reads"),
+        "{huge}"
+    );
+
     // A model the manifest does not grant: Spin's error to the guest, the
     // line to add in the log, and no call to the service.
     let denied = up.get("/llm-denied");

@@ -530,7 +530,7 @@ fn server_side_connections() -> [usize; 3] {
             "-uroot",
             "-N",
             "-e",
-            "select count(*) from information_schema.processlist where user = 'root' and db is null and host like '%:%'",
+            "select count(*) from information_schema.processlist where user = 'root' and db is null and host like '%:%' and id <> connection_id()",
         ],
     );
     [redis, pg.parse().unwrap(), mysql.parse().unwrap()]

@@ -5,7 +5,7 @@ protocol (`POST /infer`, `POST /embed`) and OpenAI's (`POST
 Usage: llm_service.py TOKEN. Prints its port, then serves HTTP/1.1. A request
 without `Authorization: bearer TOKEN` gets a 401 in OpenAI's error shape.
 An inference answers with what it was sent (model, prompt and options), so
-the tests see every field arrive; the prompt `huge` gets a 2 MiB answer and
+the tests see every field arrive; the prompt `huge` gets a 130 MiB answer and
 `broken` a 500 in plain text. An embedding is `[len(text), i]` for the i-th
 text.
 """
@@ -30,7 +30,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if prompt == "broken":
                 return self.answer_text(500, "the model fell over")
             if prompt == "huge":
-                return self.answer(200, {"text": "x" * (2 << 20), "usage": {"promptTokenCount": 1, "generatedTokenCount": 1}})
+                return self.answer(200, {"text": "x" * (130 << 20), "usage": {"promptTokenCount": 1, "generatedTokenCount": 1}})
             text = f"spin {request['model']}: {prompt} {json.dumps(request['options'], sort_keys=True)}"
             return self.answer(200, {"text": text, "usage": {"promptTokenCount": len(prompt.split()), "generatedTokenCount": 7}})
         if self.path == "/embed":
@@ -59,7 +59,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("content-type", kind)
         self.send_header("content-length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a client that stopped reading (the host's cap)
 
     def log_message(self, *args):
         pass

@@ -109,6 +109,10 @@ fn check_url(url: &str) -> Result<url::Url, String> {
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err("the URL has no host".into());
     }
+    // The URL is shown in errors and logs; the token is not.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("it holds credentials; give the token as `auth_token`".into());
+    }
     Ok(parsed)
 }
 
@@ -162,6 +166,10 @@ mod tests {
             matches!(err.kind(), ErrorKind::InvalidLlmUrl { .. }),
             "{err}"
         );
+        let err = parse_err(&format!(
+            "{remote}url = \"https://me:pw@llm.example.com\"\nauth_token = \"t\"\n"
+        ));
+        assert!(err.to_string().contains("credentials"), "{err}");
         let err = parse_err(&format!("{remote}url = \"https://x\"\n"));
         assert!(
             matches!(

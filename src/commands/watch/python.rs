@@ -83,6 +83,49 @@ fn normalized(path: &Path) -> PathBuf {
         .collect()
 }
 
+/// How this user's `spin watch` snapshot directories begin; the owning
+/// process's id follows.
+const SNAPSHOTS_PREFIX: &str = "spin-python-dev-";
+
+/// Removes from `temp` the snapshot directories of this user's `spin
+/// watch`es whose process is gone (killed with `SIGKILL`, or by the OOM
+/// killer). A directory whose process still runs, or whose id was reused,
+/// is left alone.
+fn remove_abandoned_snapshots(temp: &Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(entries) = std::fs::read_dir(temp) else {
+        return;
+    };
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(SNAPSHOTS_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<libc::pid_t>().ok())
+            .filter(|pid| *pid > 0)
+        else {
+            continue;
+        };
+        let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        if !meta.is_dir() || meta.uid() != uid || process_exists(pid) {
+            continue;
+        }
+        let _ = std::fs::remove_dir_all(entry.path());
+    }
+}
+
+/// Whether a process with id `pid` exists (one of another user's counts).
+fn process_exists(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks that `pid` could be signalled.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    alive || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
 /// The interpreters of an app's Python components and the snapshots of
 /// their sources.
 pub struct PythonDev {
@@ -98,10 +141,13 @@ pub struct PythonDev {
 }
 
 impl PythonDev {
-    /// Keeps its snapshots in a new private temporary directory.
+    /// Keeps its snapshots in a new private temporary directory, named
+    /// with this process's id; those of `spin watch`es that were killed
+    /// (and so could not remove theirs) are removed first.
     pub fn new() -> Result<Self> {
+        remove_abandoned_snapshots(&std::env::temp_dir());
         let dir = tempfile::Builder::new()
-            .prefix("spin-python-dev-")
+            .prefix(&format!("{SNAPSHOTS_PREFIX}{}-", std::process::id()))
             .tempdir()
             .context("creating a directory for the sources' snapshots")?;
         Ok(Self {
@@ -208,6 +254,28 @@ impl PythonDev {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snapshots_of_a_watch_that_is_gone_are_removed_and_others_kept() {
+        let temp = tempfile::tempdir().unwrap();
+        // A child that has exited and been reaped: its id names no process.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        child.wait().unwrap();
+        let gone = temp
+            .path()
+            .join(format!("{SNAPSHOTS_PREFIX}{}-abc", child.id()));
+        let running = temp
+            .path()
+            .join(format!("{SNAPSHOTS_PREFIX}{}-def", std::process::id()));
+        let other = temp.path().join("spin-python-devtools");
+        for dir in [&gone, &running, &other] {
+            std::fs::create_dir(dir).unwrap();
+            std::fs::write(dir.join("app.py"), "x").unwrap();
+        }
+        remove_abandoned_snapshots(temp.path());
+        assert!(!gone.exists());
+        assert!(running.exists() && other.exists());
+    }
 
     fn app(build: &str, source: &str) -> (tempfile::TempDir, App) {
         let dir = tempfile::tempdir().unwrap();

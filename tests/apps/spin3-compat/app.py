@@ -4,6 +4,7 @@
 from urllib.parse import parse_qs
 
 from spin3_compat import exports
+from spin3_compat.imports import not_served
 from spin3_compat.imports import postgres as pg
 from spin3_compat.imports import sqlite
 from spin3_compat.imports.types import Fields, OutgoingBody, OutgoingResponse, ResponseOutparam
@@ -37,6 +38,8 @@ def run(path, args):
         return run_sqlite()
     if path == "/pg":
         return run_postgres(args)
+    if path == "/not-served":
+        return not_served.ping()
     if path == "/sqlite-denied":
         sqlite.Connection.open("other")
     return "no such route"

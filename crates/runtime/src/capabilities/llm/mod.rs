@@ -80,6 +80,11 @@ impl LlmEngine {
     }
 }
 
+/// The most of one answer a call reads (as Spin: 128 MiB), and never more
+/// than the instance may hold: an answer grows when parsed (an embedding
+/// of a few bytes of JSON is a vector in memory).
+const MAX_ANSWER_BYTES: usize = 128 << 20;
+
 /// Spin's sampling settings when the guest gives none.
 const DEFAULT_PARAMS: InferencingParams = InferencingParams {
     max_tokens: 100,
@@ -132,7 +137,7 @@ impl LlmState {
                 &model,
                 prompt,
                 params.unwrap_or(DEFAULT_PARAMS),
-                services.max_result_bytes(),
+                services.max_result_bytes().min(MAX_ANSWER_BYTES),
             )
             .await
             .inspect_err(|e| self.log_failure("an inference", &model, e))
@@ -144,7 +149,11 @@ impl LlmState {
         let services = &self.component.services;
         let service = services.llm.service(&self.component.id)?;
         service
-            .embed(&model, text, services.max_result_bytes())
+            .embed(
+                &model,
+                text,
+                services.max_result_bytes().min(MAX_ANSWER_BYTES),
+            )
             .await
             .inspect_err(|e| self.log_failure("embeddings", &model, e))
     }
