@@ -157,11 +157,16 @@ fn without_a_model_service_a_call_fails_and_the_log_says_what_to_configure() {
                 failed.text()
             );
         }
+        // Said once, at start, since the manifest lists `ai_models`.
         let log = up.wait_for_stderr("[llm_compute]");
         assert_eq!(
-            log.matches("called a language model").count(),
+            log.matches("[llm_compute]").count(),
             1,
             "logged once: {log}"
+        );
+        assert!(
+            log.contains("component `caps` lists `ai_models`, and no model service is configured"),
+            "{log}"
         );
         assert!(log.contains(r#"type = "remote_http""#), "{log}");
         // The other capabilities are untouched.

@@ -215,6 +215,12 @@ impl LoadedApp {
                 allowed_hosts(&app, component, &variables)?,
             );
         }
+        services.llm.warn_if_unserved(
+            used_components
+                .clone()
+                .filter(|c| !c.ai_models.is_empty())
+                .map(|c| c.id.as_str()),
+        );
         let mut components = HashMap::new();
         for component in used_components {
             let hosts = allowed.remove(&component.id).expect("checked above");

@@ -18,7 +18,6 @@ mod v2;
 pub use spin_runtime_config::llm as runtime_config;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use wasmtime::component::{HasData, Linker};
 
@@ -32,8 +31,6 @@ use runtime_config::LlmCompute;
 /// Where the application's model calls go, shared by its instances.
 pub struct LlmEngine {
     remote: Option<remote::RemoteModels>,
-    /// Whether a call was refused for want of `[llm_compute]` (logged once).
-    refusal_logged: AtomicBool,
 }
 
 impl std::fmt::Debug for LlmEngine {
@@ -58,27 +55,41 @@ impl LlmEngine {
             LlmCompute::Local => None,
             LlmCompute::Remote(config) => Some(remote::RemoteModels::new(config.clone())?),
         };
-        Ok(Self {
-            remote,
-            refusal_logged: AtomicBool::new(false),
-        })
+        Ok(Self { remote })
+    }
+
+    /// At start: warns, once, when `components` (those whose manifest
+    /// lists `ai_models`) will have their calls refused for want of a
+    /// model service.
+    pub(crate) fn warn_if_unserved<'a>(&self, components: impl IntoIterator<Item = &'a str>) {
+        if self.remote.is_some() {
+            return;
+        }
+        let ids: Vec<String> = components.into_iter().map(|c| format!("`{c}`")).collect();
+        if ids.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            "component {} lists `ai_models`, and no model service is configured: every language model call will fail (this host runs no models itself)\n\nhint: {NO_SERVICE_HINT}",
+            ids.join(", ")
+        );
     }
 
     /// The service, or the error a call gets without one.
-    fn service(&self, component: &str) -> Result<&remote::RemoteModels, Error> {
+    fn service(&self) -> Result<&remote::RemoteModels, Error> {
         if let Some(remote) = &self.remote {
             return Ok(remote);
         }
-        if !self.refusal_logged.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                "component `{component}` called a language model, and this host runs none itself\n\nhint: send the calls to a model service: give the runtime config file (`--runtime-config-file`) an `[llm_compute]` table with `type = \"remote_http\"`, `url` and `auth_token` (`api_type = \"open_ai\"` for an OpenAI-compatible service)"
-            );
-        }
+        // Said once at start (`warn_if_unserved`): a call reaches here
+        // only with a model its manifest lists.
         Err(Error::RuntimeError(
             "this host does not run language models itself: its runtime config must send them to a model service (`[llm_compute] type = \"remote_http\"`)".into(),
         ))
     }
 }
+
+/// What to do when no model service is configured.
+const NO_SERVICE_HINT: &str = "send the calls to a model service: give the runtime config file (`--runtime-config-file`) an `[llm_compute]` table with `type = \"remote_http\"`, `url` and `auth_token` (`api_type = \"open_ai\"` for an OpenAI-compatible service)";
 
 /// The most of one answer a call reads (as Spin: 128 MiB), and never more
 /// than the instance may hold: an answer grows when parsed (an embedding
@@ -131,7 +142,7 @@ impl LlmState {
     ) -> Result<InferencingResult, Error> {
         self.check_model(&model)?;
         let services = &self.component.services;
-        let service = services.llm.service(&self.component.id)?;
+        let service = services.llm.service()?;
         service
             .infer(
                 &model,
@@ -147,7 +158,7 @@ impl LlmState {
     async fn embed(&self, model: String, text: Vec<String>) -> Result<EmbeddingsResult, Error> {
         self.check_model(&model)?;
         let services = &self.component.services;
-        let service = services.llm.service(&self.component.id)?;
+        let service = services.llm.service()?;
         service
             .embed(
                 &model,
