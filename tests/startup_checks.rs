@@ -1,6 +1,7 @@
 //! `spin up` checks everything the manifest and runtime config say before
-//! it compiles anything: each test's component is not Wasm at all, so an
-//! error about anything else proves the check ran first.
+//! it compiles anything: most tests' component is not Wasm at all, so an
+//! error about anything else proves the check ran first. A component that
+//! cannot be served is refused by name before it is linked.
 
 mod support;
 
@@ -108,4 +109,31 @@ fn a_listen_fd_that_is_not_a_listening_socket_is_refused() {
             "checked after loading: {stderr}"
         );
     }
+}
+
+/// A component built against a pre-release of WASI 0.2 (Spin 2.0 and 2.1's
+/// SDKs) is refused by name, with what to do, not with a linker error.
+#[test]
+fn a_component_of_a_pre_release_wasi_is_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let component =
+        wat::parse_str(r#"(component (import "wasi:io/streams@0.2.0-rc-2023-10-18" (instance)))"#)
+            .unwrap();
+    std::fs::write(dir.path().join("app.wasm"), component).unwrap();
+    std::fs::write(
+        dir.path().join("spin.toml"),
+        format!("{HEAD}[component.web]\nsource = \"app.wasm\"\n"),
+    )
+    .unwrap();
+    let stderr = support::spin::fails_to_start(dir.path(), &dir.path().join("spin.toml"), &[]);
+    assert!(
+        stderr.contains(
+            "component `web` uses `wasi:io/streams@0.2.0-rc-2023-10-18`, from a pre-release of WASI 0.2"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: rebuild it with a current SDK"),
+        "{stderr}"
+    );
 }

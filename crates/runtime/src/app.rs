@@ -352,6 +352,15 @@ impl LoadedApp {
             tokio::task::spawn_blocking(move || load_component(&engine, &path)).await??
         };
 
+        if let Some(name) = prerelease_wasi(&wasm, &engine.engine) {
+            return Err(spin_hint::Hinted::new(
+                format!(
+                    "component `{id}` uses `{name}`, from a pre-release of WASI 0.2 that Spin 2.0 and 2.1's SDKs built against; this host serves WASI 0.2.0 and later"
+                ),
+                "rebuild it with a current SDK (one for Spin 2.2 or later; for Python, spin-sdk 3.x or later with the componentize-py it names, or `spin py2wasm`)",
+            )
+            .into());
+        }
         let mut linker = linker.clone();
         let stubbed = define_unsupported_imports(
             &mut linker,
@@ -365,7 +374,10 @@ impl LoadedApp {
         let instance_pre = linker
             .instantiate_pre(&wasm)
             .map_err(anyhow::Error::from)
-            .context("linking the component against the host's interfaces")?;
+            .context(spin_hint::Hinted::new(
+                "linking the component against the host's interfaces",
+                "the component needs an interface, or a version of one, that this host does not serve: rebuild it with a current Spin SDK",
+            ))?;
         let handler = if !serves_http {
             None
         } else if let Ok(pre) = ProxyPre::new(instance_pre.clone()) {
@@ -600,6 +612,18 @@ fn wagi_executor(
         }
         spin_manifest::HttpExecutor::Http => None,
     })
+}
+
+/// The first import or export of `component` from a pre-release of WASI
+/// 0.2 (`@0.2.0-rc-…`, which Spin 2.0 and 2.1's SDKs built against).
+fn prerelease_wasi(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
+    let ty = component.component_type();
+    let imports = ty.imports(engine).map(|(name, _)| name);
+    let exports = ty.exports(engine).map(|(name, _)| name);
+    imports
+        .chain(exports)
+        .find(|name| name.starts_with("wasi:") && name.contains("@0.2.0-rc-"))
+        .map(str::to_owned)
 }
 
 /// Whether the file at `path` is a core WebAssembly module (not a
