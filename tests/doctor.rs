@@ -433,3 +433,43 @@ fn a_source_that_is_not_wasm_is_a_problem() {
     out.assert_code(1);
     out.line("✗ component `hello`: source `app.wasm` is not a WebAssembly file");
 }
+
+#[test]
+fn models_without_a_service_are_pointed_out_and_the_service_is_reached() {
+    let dir = write_app(r#"ai_models = ["llama2-chat"]"#, true);
+    let line =
+        "! component `hello`: lists `ai_models` (llama2-chat), and no model service is configured";
+    let out = doctor(dir.path(), &[]);
+    out.line(line);
+    assert!(
+        out.hint_of(line).contains("[llm_compute]"),
+        "{}",
+        out.stdout
+    );
+
+    let closed = free_port();
+    let config = dir.path().join("rc.toml");
+    fs::write(
+        &config,
+        format!(
+            "[llm_compute]\ntype = \"remote_http\"\nurl = \"http://127.0.0.1:{closed}\"\nauth_token = \"t\"\n"
+        ),
+    )
+    .unwrap();
+    let out = doctor(
+        dir.path(),
+        &["--runtime-config-file", config.to_str().unwrap()],
+    );
+    out.assert_code(1);
+    assert!(!out.stdout.contains("no model service"), "{}", out.stdout);
+    let line = format!(
+        "✗ service `http://127.0.0.1:{closed}`: refused the connection (used by the model service of `[llm_compute]` in rc.toml)"
+    );
+    out.line(&line);
+    assert!(
+        out.hint_of(&line)
+            .ends_with("or correct the `url` of `[llm_compute]` in `rc.toml`"),
+        "{}",
+        out.stdout
+    );
+}

@@ -20,7 +20,7 @@ use anyhow::{Context as _, Result};
 use clap::Parser;
 use spin_manifest::App;
 use spin_runtime::capabilities::variables::{ApplicationVariables, VariableSources};
-use spin_runtime::runtime_config::{RuntimeConfig, Stores};
+use spin_runtime::runtime_config::{LlmCompute, RuntimeConfig, Stores};
 
 use report::{Finding, Report};
 use services::Services;
@@ -94,6 +94,13 @@ impl DoctorCommand {
         }
         if let (Some(config), Some(path)) = (&runtime_config, &self.runtime_config_file) {
             report.extend(services.add_key_value_stores(config, path));
+            services.add_model_service(config, path);
+        }
+        if let Some(app) = &app {
+            let served = runtime_config
+                .as_ref()
+                .is_some_and(|c| matches!(c.llm_compute, LlmCompute::Remote(_)));
+            report.extend(unserved_models(app, served));
         }
         report.push(listen::check(self.listen));
         report.extend(services.check().await);
@@ -248,4 +255,27 @@ fn check_labels(stores: &Stores, component: &spin_manifest::Component) -> Option
         error.message = rest.to_owned();
     }
     Some(Finding::problem_from(subject, error))
+}
+
+/// A warning for each component whose manifest lists `ai_models` when no
+/// model service is `served`: `spin up` runs no models itself, so each of
+/// its language model calls would fail.
+fn unserved_models(app: &App, served: bool) -> Vec<Finding> {
+    if served {
+        return Vec::new();
+    }
+    app.components
+        .iter()
+        .filter(|c| !c.ai_models.is_empty())
+        .map(|c| {
+            Finding::warning(
+                format!("component `{}`", c.id),
+                format!(
+                    "lists `ai_models` ({}), and no model service is configured: its language model calls will fail",
+                    c.ai_models.join(", ")
+                ),
+            )
+            .hint("give `--runtime-config-file` a file with `[llm_compute]`: `type = \"remote_http\"`, `url` and `auth_token` (`api_type = \"open_ai\"` for an OpenAI-compatible service)")
+        })
+        .collect()
 }

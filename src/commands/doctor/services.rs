@@ -1,6 +1,7 @@
 //! The services an app is granted (`allowed_outbound_hosts` entries for
 //! Redis, PostgreSQL, MySQL and MQTT), triggered by (Redis triggers) or
-//! configured with (Redis key-value stores) answer a TCP connection. Only
+//! configured with (Redis key-value stores, the model service of
+//! `[llm_compute]`) answer a TCP connection. Only
 //! reachability is checked: no handshake, no credentials.
 
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use spin_manifest::{App, Component, Location};
 use spin_outbound_networking::{AllowedHosts, Host, OutboundTarget};
 use spin_runtime::capabilities::variables::ApplicationVariables;
-use spin_runtime::runtime_config::{KeyValueBackend, RuntimeConfig};
+use spin_runtime::runtime_config::{KeyValueBackend, LlmCompute, RuntimeConfig};
 
 use super::report::Finding;
 use super::sources::file_name;
@@ -150,6 +151,23 @@ impl Services {
             }
         }
         findings
+    }
+
+    /// The runtime config's model service (`[llm_compute] type =
+    /// "remote_http"`).
+    pub fn add_model_service(&mut self, config: &RuntimeConfig, file: &Path) {
+        let LlmCompute::Remote(remote) = &config.llm_compute else {
+            return;
+        };
+        let file = file_name(file);
+        // The URL was checked when the file loaded.
+        if let Ok(target) = OutboundTarget::parse_connection_url(remote.url.as_str()) {
+            self.add(
+                target,
+                format!("the model service of `[llm_compute]` in {file}"),
+                format!("correct the `url` of `[llm_compute]` in `{file}`"),
+            );
+        }
     }
 
     /// Connects to every service at once; each gets [`CONNECT_TIMEOUT`].
