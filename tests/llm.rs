@@ -64,7 +64,8 @@ fn spin_llm_calls_a_model_service_in_spin_s_protocol() {
     // An answer past what a call reads (128 MiB) fails that call only.
     let huge = up.get("/llm-infer-options?huge").text();
     assert!(
-        huge.starts_with("LLMError") && huge.contains("bytes, the most a call reads"),
+        huge.starts_with("LLMError")
+            && huge.contains("larger than 134217728 bytes, the most a call reads"),
         "{huge}"
     );
 

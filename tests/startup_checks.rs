@@ -136,4 +136,17 @@ fn a_component_of_a_pre_release_wasi_is_refused_with_a_hint() {
         stderr.contains("hint: rebuild it with a current SDK"),
         "{stderr}"
     );
+
+    // Another proposal's release candidate is stubbed like any interface
+    // the host lacks: this component gets as far as its missing handler.
+    let component =
+        wat::parse_str(r#"(component (import "wasi:nn/tensor@0.2.0-rc-2024-10-28" (instance)))"#)
+            .unwrap();
+    std::fs::write(dir.path().join("app.wasm"), component).unwrap();
+    let stderr = support::spin::fails_to_start(dir.path(), &dir.path().join("spin.toml"), &[]);
+    assert!(!stderr.contains("pre-release"), "{stderr}");
+    assert!(
+        stderr.contains("exports neither `wasi:http/incoming-handler@0.2.x`"),
+        "{stderr}"
+    );
 }

@@ -96,7 +96,10 @@ impl DoctorCommand {
             report.extend(services.add_key_value_stores(config, path));
             services.add_model_service(config, path);
         }
-        if let Some(app) = &app {
+        // Unknown when the given runtime config does not load (that is
+        // reported already).
+        let loaded = self.runtime_config_file.is_none() || runtime_config.is_some();
+        if let (Some(app), true) = (&app, loaded) {
             let served = runtime_config
                 .as_ref()
                 .is_some_and(|c| matches!(c.llm_compute, LlmCompute::Remote(_)));
@@ -257,16 +260,22 @@ fn check_labels(stores: &Stores, component: &spin_manifest::Component) -> Option
     Some(Finding::problem_from(subject, error))
 }
 
-/// A warning for each component whose manifest lists `ai_models` when no
-/// model service is `served`: `spin up` runs no models itself, so each of
-/// its language model calls would fail.
+/// A warning for each component a trigger runs whose manifest lists
+/// `ai_models` when no model service is `served`: `spin up` runs no models
+/// itself, so each of its language model calls would fail.
 fn unserved_models(app: &App, served: bool) -> Vec<Finding> {
     if served {
         return Vec::new();
     }
+    let triggered = |id: &str| {
+        app.http_triggers
+            .iter()
+            .any(|t| t.component.as_deref() == Some(id))
+            || app.redis_triggers.iter().any(|t| t.component == id)
+    };
     app.components
         .iter()
-        .filter(|c| !c.ai_models.is_empty())
+        .filter(|c| !c.ai_models.is_empty() && triggered(&c.id))
         .map(|c| {
             Finding::warning(
                 format!("component `{}`", c.id),

@@ -30,7 +30,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if prompt == "broken":
                 return self.answer_text(500, "the model fell over")
             if prompt == "huge":
-                return self.answer(200, {"text": "x" * (130 << 20), "usage": {"promptTokenCount": 1, "generatedTokenCount": 1}})
+                return self.answer_huge()
             text = f"spin {request['model']}: {prompt} {json.dumps(request['options'], sort_keys=True)}"
             return self.answer(200, {"text": text, "usage": {"promptTokenCount": len(prompt.split()), "generatedTokenCount": 7}})
         if self.path == "/embed":
@@ -49,6 +49,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
             data = [{"object": "embedding", "index": i, "embedding": [float(len(t)), float(i)]} for i, t in enumerate(request["input"])]
             return self.answer(200, {"object": "list", "data": data, "usage": {"prompt_tokens": 3, "total_tokens": 3}})
         self.answer_text(404, f"no {self.path} here")
+
+    def answer_huge(self):
+        """A 130 MiB inference, written a MiB at a time."""
+        head = b'{"text": "'
+        tail = b'", "usage": {"promptTokenCount": 1, "generatedTokenCount": 1}}'
+        mib = 1 << 20
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(head) + 130 * mib + len(tail)))
+        self.end_headers()
+        try:
+            self.wfile.write(head)
+            chunk = b"x" * mib
+            for _ in range(130):
+                self.wfile.write(chunk)
+            self.wfile.write(tail)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the host stopped reading at its cap
 
     def answer(self, status, value):
         self.answer_text(status, json.dumps(value), "application/json")

@@ -257,11 +257,19 @@ impl RuntimeConfigError {
         let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
         let end = floor_char_boundary(text, span.end.clamp(start, line_end));
+        // A password in a URL on the line is not shown (the caret keeps
+        // spanning the value it underlines).
+        let line = text[line_start..line_end].trim_end_matches('\r');
+        let shown = spin_outbound_networking::redact_url(line);
+        let shorter = line.chars().count() as isize - shown.chars().count() as isize;
+        let underlined = &text[start..end];
+        let width = underlined.chars().count() as isize
+            - if underlined.contains('@') { shorter } else { 0 };
         let snippet = Snippet {
             line: text[..start].matches('\n').count() + 1,
             column: text[line_start..start].chars().count() + 1,
-            text: text[line_start..line_end].trim_end_matches('\r').to_owned(),
-            width: text[start..end].chars().count(),
+            text: shown,
+            width: width.max(1) as usize,
         };
         Self(Box::new(Inner {
             kind,

@@ -44,6 +44,7 @@ pub(crate) fn parse_store(
             let url = table.required_string("url", "url = \"redis://127.0.0.1:6379\"")?;
             if let Err(reason) = check_redis_url(&url) {
                 let span = table.get("url").map(|(_, v)| v.span()).unwrap_or(span);
+                let url = spin_outbound_networking::redact_url(&url);
                 return Err(table
                     .file
                     .error(span, ErrorKind::InvalidRedisUrl { url, reason }));

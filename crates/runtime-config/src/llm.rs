@@ -70,6 +70,8 @@ pub(crate) fn parse_table(table: &Table) -> Result<LlmCompute, RuntimeConfigErro
             let url = table.required_string("url", "url = \"https://llm.example.com\"")?;
             let url = check_url(&url).map_err(|reason| {
                 let span = table.get("url").map(|(_, v)| v.span()).unwrap_or(span);
+                // A password in the URL is refused, and not shown.
+                let url = spin_outbound_networking::redact_url(&url);
                 table
                     .file
                     .error(span, ErrorKind::InvalidLlmUrl { url, reason })
@@ -170,6 +172,15 @@ mod tests {
             "{remote}url = \"https://me:pw@llm.example.com\"\nauth_token = \"t\"\n"
         ));
         assert!(err.to_string().contains("credentials"), "{err}");
+        // Shown nowhere: not in the message, not on the line quoted, whose
+        // caret still spans the value.
+        let shown = err.to_string();
+        assert!(!shown.contains("pw"), "{shown}");
+        assert!(
+            shown.contains(" 3 | url = \"https://me:***@llm.example.com\"\n")
+                && shown.contains(&format!("  | {}{}", " ".repeat(6), "^".repeat(32))),
+            "{shown}"
+        );
         let err = parse_err(&format!("{remote}url = \"https://x\"\n"));
         assert!(
             matches!(

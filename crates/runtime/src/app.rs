@@ -376,7 +376,7 @@ impl LoadedApp {
             .map_err(anyhow::Error::from)
             .context(spin_hint::Hinted::new(
                 "linking the component against the host's interfaces",
-                "the component needs an interface, or a version of one, that this host does not serve: rebuild it with a current Spin SDK",
+                "the component needs an interface, or a version of one, that this host does not serve (the error above names it): rebuild it with a current Spin SDK, or update this host if the component is newer",
             ))?;
         let handler = if !serves_http {
             None
@@ -615,14 +615,19 @@ fn wagi_executor(
 }
 
 /// The first import or export of `component` from a pre-release of WASI
-/// 0.2 (`@0.2.0-rc-…`, which Spin 2.0 and 2.1's SDKs built against).
+/// 0.2 (`@0.2.0-rc-…` of the packages the host serves, which Spin 2.0 and
+/// 2.1's SDKs built against). Other proposals' release candidates (such
+/// as `wasi:nn@0.2.0-rc-…`) are stubbed like any interface the host lacks.
 fn prerelease_wasi(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
+    use crate::capabilities::unsupported::WASI_PACKAGES;
     let ty = component.component_type();
     let imports = ty.imports(engine).map(|(name, _)| name);
     let exports = ty.exports(engine).map(|(name, _)| name);
     imports
         .chain(exports)
-        .find(|name| name.starts_with("wasi:") && name.contains("@0.2.0-rc-"))
+        .find(|name| {
+            WASI_PACKAGES.iter().any(|p| name.starts_with(p)) && name.contains("@0.2.0-rc-")
+        })
         .map(str::to_owned)
 }
 

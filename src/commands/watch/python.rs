@@ -87,10 +87,22 @@ fn normalized(path: &Path) -> PathBuf {
 /// process's id follows.
 const SNAPSHOTS_PREFIX: &str = "spin-python-dev-";
 
+/// The file a running watch holds locked in its snapshot directory.
+const LOCK_FILE: &str = ".lock";
+
+/// Takes `file`'s lock without waiting; whether it was free.
+fn try_lock(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: a valid open descriptor; the lock goes with the descriptor.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
 /// Removes from `temp` the snapshot directories of this user's `spin
 /// watch`es whose process is gone (killed with `SIGKILL`, or by the OOM
-/// killer). A directory whose process still runs, or whose id was reused,
-/// is left alone.
+/// killer). A directory whose process still runs (or whose id was reused),
+/// or whose lock is held (a watch in another PID namespace), is left
+/// alone. (The `spin up` a killed watch started gets `SIGTERM` and may
+/// still finish requests from it for a moment.)
 fn remove_abandoned_snapshots(temp: &Path) {
     use std::os::unix::fs::MetadataExt as _;
     let Ok(entries) = std::fs::read_dir(temp) else {
@@ -115,6 +127,11 @@ fn remove_abandoned_snapshots(temp: &Path) {
         if !meta.is_dir() || meta.uid() != uid || process_exists(pid) {
             continue;
         }
+        let in_use =
+            std::fs::File::open(entry.path().join(LOCK_FILE)).is_ok_and(|lock| !try_lock(&lock));
+        if in_use {
+            continue;
+        }
         let _ = std::fs::remove_dir_all(entry.path());
     }
 }
@@ -133,6 +150,9 @@ pub struct PythonDev {
     /// ends (not under the app's `.spin`: an application's directory could
     /// link that elsewhere, and snapshots are written and removed there).
     dir: tempfile::TempDir,
+    /// Held (locked) while this watch runs: a watch in another PID
+    /// namespace sharing the temporary directory sees it in use.
+    _lock: std::fs::File,
     generation: u64,
     /// The generations of the version serving and of the one before it,
     /// which may still be finishing requests: the snapshots kept.
@@ -150,8 +170,13 @@ impl PythonDev {
             .prefix(&format!("{SNAPSHOTS_PREFIX}{}-", std::process::id()))
             .tempdir()
             .context("creating a directory for the sources' snapshots")?;
+        let lock = std::fs::File::create(dir.path().join(LOCK_FILE))
+            .context("creating the snapshots' lock file")?;
+        // Fresh and private: nobody else can hold it yet.
+        let _ = try_lock(&lock);
         Ok(Self {
             dir,
+            _lock: lock,
             generation: 0,
             serving: [None, None],
             interpreters: Vec::new(),
@@ -268,13 +293,27 @@ mod tests {
             .path()
             .join(format!("{SNAPSHOTS_PREFIX}{}-def", std::process::id()));
         let other = temp.path().join("spin-python-devtools");
-        for dir in [&gone, &running, &other] {
+        let locked = temp
+            .path()
+            .join(format!("{SNAPSHOTS_PREFIX}{}-ghi", child.id()));
+        for dir in [&gone, &running, &other, &locked] {
             std::fs::create_dir(dir).unwrap();
             std::fs::write(dir.join("app.py"), "x").unwrap();
         }
+        // A watch of another PID namespace holds this one's lock.
+        let lock = std::fs::File::create(locked.join(LOCK_FILE)).unwrap();
+        assert!(try_lock(&lock));
+        // A link named like a dead watch's directory is not followed.
+        let target = tempfile::tempdir().unwrap();
+        std::fs::write(target.path().join("keep"), "x").unwrap();
+        let link = temp
+            .path()
+            .join(format!("{SNAPSHOTS_PREFIX}{}-jkl", child.id()));
+        std::os::unix::fs::symlink(target.path(), &link).unwrap();
         remove_abandoned_snapshots(temp.path());
         assert!(!gone.exists());
-        assert!(running.exists() && other.exists());
+        assert!(running.exists() && other.exists() && locked.exists());
+        assert!(target.path().join("keep").exists());
     }
 
     fn app(build: &str, source: &str) -> (tempfile::TempDir, App) {

@@ -16,7 +16,7 @@ use wasmtime::component::{Component, Linker, ResourceType, Val};
 /// WASI packages provided by wasmtime-wasi and wasmtime-wasi-http, at every
 /// 0.2.x version (wasmtime matches semver-compatible versions itself) and at
 /// 0.3.0 (the release candidate is renamed to it when a component loads).
-const WASI_PACKAGES: &[&str] = &[
+pub(crate) const WASI_PACKAGES: &[&str] = &[
     "wasi:cli/",
     "wasi:clocks/",
     "wasi:filesystem/",
