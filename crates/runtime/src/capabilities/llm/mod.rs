@@ -69,8 +69,12 @@ impl LlmEngine {
         if ids.is_empty() {
             return;
         }
+        let (who, lists) = match ids.len() {
+            1 => ("component", "lists"),
+            _ => ("components", "list"),
+        };
         tracing::warn!(
-            "component {} lists `ai_models`, and no model service is configured: every language model call will fail (this host runs no models itself)\n\nhint: {NO_SERVICE_HINT}",
+            "{who} {} {lists} `ai_models`, and no model service is configured: every language model call will fail (this host runs no models itself)\n\nhint: {NO_SERVICE_HINT}",
             ids.join(", ")
         );
     }
