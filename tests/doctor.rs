@@ -447,8 +447,18 @@ fn models_without_a_service_are_pointed_out_and_the_service_is_reached() {
         out.stdout
     );
 
-    let closed = free_port();
+    // A runtime config that does not load says nothing of models (it is
+    // reported itself).
     let config = dir.path().join("rc.toml");
+    fs::write(&config, "[llm_compute]\ntype = \"cloud\"\n").unwrap();
+    let out = doctor(
+        dir.path(),
+        &["--runtime-config-file", config.to_str().unwrap()],
+    );
+    out.line("✗ runtime config: ");
+    assert!(!out.stdout.contains("no model service"), "{}", out.stdout);
+
+    let closed = free_port();
     fs::write(
         &config,
         format!(

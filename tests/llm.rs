@@ -141,6 +141,19 @@ fn spin_sdk_llm_calls_an_open_ai_service() {
             denied.text()
         );
     }
+
+    // OpenAI's error shape, from a service that refuses the token.
+    let sdk = Spin4Sdk::V5;
+    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
+    let (_dir, manifest) = app_dir(MANIFEST, &component);
+    let up =
+        SpinUp::start_with_runtime_config(&manifest, &remote(&service, "open_ai", "wrong"), &[]);
+    let refused = up.get("/llm?llama2-chat");
+    assert_eq!(refused.status, 502);
+    assert_eq!(
+        refused.text(),
+        "Error_RuntimeError(POST /v1/chat/completions: the model service answered: invalid token)"
+    );
 }
 
 #[test]
