@@ -109,7 +109,7 @@ impl RegistryCache {
         reader: &mut impl Read,
         max_bytes: u64,
     ) -> Result<IncomingBlob, StreamError> {
-        let mut writer = self.blob_writer(max_bytes)?;
+        let mut writer = self.blob_writer(max_bytes).map_err(StreamError::Write)?;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = match reader.read(&mut buf) {
@@ -125,16 +125,16 @@ impl RegistryCache {
 
     /// A private temporary file beside the blobs that takes at most
     /// `max_bytes`, hashing them, for a blob that arrives in pieces.
-    pub(crate) fn blob_writer(&self, max_bytes: u64) -> Result<BlobWriter, StreamError> {
+    pub(crate) fn blob_writer(&self, max_bytes: u64) -> Result<BlobWriter> {
         let dir = self.root.join("blobs").join("sha256");
-        self.private_dirs(&dir).map_err(StreamError::Write)?;
+        self.private_dirs(&dir)?;
         remove_abandoned(&dir);
         // Created private (0600) beside the blobs, so the rename that
         // keeps it stays on one file system.
         let file = tempfile::Builder::new()
             .prefix(INCOMING_PREFIX)
             .tempfile_in(&dir)
-            .map_err(|e| StreamError::Write(e.into()))?;
+            .context("writing into the registry cache")?;
         Ok(BlobWriter {
             file,
             hasher: Sha256::new(),

@@ -222,10 +222,7 @@ async fn download(
                 "check the reference (a Spin app's layers are components and files); if its layers are this large, raise `--max-download-size`",
             )
         })?;
-    let mut writer = cache.blob_writer(declared).map_err(|e| match e {
-        StreamError::Write(e) => e,
-        other => anyhow::anyhow!("{other:?}"),
-    })?;
+    let mut writer = cache.blob_writer(declared)?;
     let mut blob = client
         .pull_blob_stream(reference, layer)
         .await

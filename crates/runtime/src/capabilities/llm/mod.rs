@@ -137,6 +137,15 @@ impl LlmState {
         )))
     }
 
+    /// The service a call of `model` goes to and the most of its answer
+    /// it may read, once the manifest grants the model.
+    fn call(&self, model: &str) -> Result<(&remote::RemoteModels, usize), Error> {
+        self.check_model(model)?;
+        let services = &self.component.services;
+        let most = services.max_result_bytes().min(MAX_ANSWER_BYTES);
+        Ok((services.llm.service()?, most))
+    }
+
     /// Completes `prompt` with `model`.
     async fn infer(
         &self,
@@ -144,31 +153,19 @@ impl LlmState {
         prompt: String,
         params: Option<InferencingParams>,
     ) -> Result<InferencingResult, Error> {
-        self.check_model(&model)?;
-        let services = &self.component.services;
-        let service = services.llm.service()?;
+        let (service, most) = self.call(&model)?;
+        let params = params.unwrap_or(DEFAULT_PARAMS);
         service
-            .infer(
-                &model,
-                prompt,
-                params.unwrap_or(DEFAULT_PARAMS),
-                services.max_result_bytes().min(MAX_ANSWER_BYTES),
-            )
+            .infer(&model, prompt, params, most)
             .await
             .inspect_err(|e| self.log_failure("an inference", &model, e))
     }
 
     /// One embedding of each of `text` by `model`.
     async fn embed(&self, model: String, text: Vec<String>) -> Result<EmbeddingsResult, Error> {
-        self.check_model(&model)?;
-        let services = &self.component.services;
-        let service = services.llm.service()?;
+        let (service, most) = self.call(&model)?;
         service
-            .embed(
-                &model,
-                text,
-                services.max_result_bytes().min(MAX_ANSWER_BYTES),
-            )
+            .embed(&model, text, most)
             .await
             .inspect_err(|e| self.log_failure("embeddings", &model, e))
     }
