@@ -228,7 +228,7 @@ fn what_the_wagi_executor_cannot_run_stops_spin_up_saying_why() {
 
     let err = fails_to_start(&manifest("echo.wasm", ""));
     assert!(
-        err.contains("is a core WebAssembly module, not a component"),
+        err.contains("is a core WebAssembly module that exports neither `handle-http-request` nor `handle-redis-message`"),
         "{err}"
     );
     assert!(err.contains("executor = { type = \"wagi\" }"), "{err}");

@@ -34,6 +34,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = str(connections).encode()
         elif self.path == "/whoami":
             body = client_name(self.connection).encode()
+        elif self.path.startswith("/header/"):
+            body = (self.headers.get(self.path[len("/header/"):]) or "").encode()
         else:
             body = b"upstream says hi"
         self.send_response(200)

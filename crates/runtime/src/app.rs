@@ -162,6 +162,9 @@ pub enum HttpHandlerPre {
     /// A WASI preview 1 command module run CGI-style (`executor = { type =
     /// "wagi" }`).
     Wagi(Arc<WagiPre>),
+    /// A module of Spin 1's SDKs (`handle-http-request`), made a component
+    /// when it loaded.
+    Spin1(Arc<crate::spin1::Spin1HttpPre>),
 }
 
 /// An application ready to serve.
@@ -311,18 +314,9 @@ impl LoadedApp {
                     .with_hint("drop `executor` to serve a component that exports `wasi:http`; a Wagi module is a `wasm32-wasi` (preview 1) command")
                     .into());
             }
-            (None, true) => {
-                return Err(spin_hint::Hinted::new(
-                    format!(
-                        "`{}`, the source of component `{}`, is a core WebAssembly module, not a component: Spin 1's module ABI is not served here",
-                        path.display(),
-                        component.id
-                    ),
-                    "rebuild it with an SDK for Spin 2 or later; if it is a CGI-style WASI command, run it with `executor = { type = \"wagi\" }` on its HTTP trigger",
-                )
-                .into());
-            }
-            (None, false) => {
+            // A core module without the Wagi executor: a Spin 1 module,
+            // made a component as it is compiled (`spin-componentize`).
+            (None, _) => {
                 let (instance_pre, handler) =
                     Self::link_component(engine, linker, &path, &component.id, serves_http).await?;
                 (Some(instance_pre), handler)
@@ -382,6 +376,8 @@ impl LoadedApp {
             None
         } else if let Ok(pre) = ProxyPre::new(instance_pre.clone()) {
             Some(HttpHandlerPre::Wasi02(pre))
+        } else if let Ok(pre) = crate::spin1::Spin1HttpPre::new(&instance_pre) {
+            Some(HttpHandlerPre::Spin1(Arc::new(pre)))
         } else {
             let pre = ServicePre::new(instance_pre.clone()).map_err(anyhow::Error::from).context(
                 spin_hint::Hinted::new(
@@ -638,7 +634,7 @@ fn is_core_module_file(path: &std::path::Path) -> bool {
     let mut head = [0u8; 8];
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| crate::wagi::is_core_module(&head))
+        .is_ok_and(|()| spin_componentize::is_core_module(&head))
 }
 
 impl ComponentConfig {

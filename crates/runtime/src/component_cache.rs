@@ -33,6 +33,10 @@ pub fn is_wasm_file(path: &Path) -> bool {
 /// Wagi module). Both are found the same way; they differ in how wasmtime
 /// compiles and loads them.
 pub(crate) trait Compiled: Sized {
+    /// What kind of artifact it is: part of its cache key, since a core
+    /// module's bytes may be compiled as a Wagi module or, turned into a
+    /// component, as a Spin 1 module.
+    const KIND: &'static str;
     /// The bytes to compile instead of `bytes` (read from `path`), if any.
     fn prepare(bytes: &[u8], path: &Path) -> Result<Option<Vec<u8>>>;
     /// Compiles `bytes` for use now (no cache).
@@ -53,7 +57,11 @@ pub(crate) trait Compiled: Sized {
 }
 
 impl Compiled for Component {
+    const KIND: &'static str = "component";
     fn prepare(bytes: &[u8], path: &Path) -> Result<Option<Vec<u8>>> {
+        if spin_componentize::is_core_module(bytes) {
+            return spin1_componentized(bytes, path).map(Some);
+        }
         wasip3_bridged(bytes, path)
     }
     fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
@@ -73,6 +81,7 @@ impl Compiled for Component {
 }
 
 impl Compiled for Module {
+    const KIND: &'static str = "module";
     fn prepare(_: &[u8], _: &Path) -> Result<Option<Vec<u8>>> {
         Ok(None)
     }
@@ -125,7 +134,7 @@ fn load_compiled<C: Compiled>(runtime: &RuntimeEngine, path: &Path) -> Result<C>
         && ensure_private_dir(index).is_ok()
         && let Ok(stamp) = FileStamp::of(path)
         && let Some(key) = stamp.lookup(&index.join(FileStamp::index_name(path)))
-        && key.is_for(engine)
+        && key.is_for::<C>(engine)
         && let Some(component) = load_cached::<C>(engine, &dir.join(key.file_name()))
     {
         return Ok(component);
@@ -150,7 +159,7 @@ fn load_compiled<C: Compiled>(runtime: &RuntimeEngine, path: &Path) -> Result<C>
         let bridged = C::prepare(&bytes, path)?;
         return C::compile(engine, bridged.as_deref().unwrap_or(&bytes)).map_err(Into::into);
     }
-    let key = ArtifactKey::new(engine, &bytes);
+    let key = ArtifactKey::new::<C>(engine, &bytes);
     let artifact = dir.join(key.file_name());
     if let Some(index) = &index
         && ensure_private_dir(index).is_ok()
@@ -209,6 +218,19 @@ fn load_compiled<C: Compiled>(runtime: &RuntimeEngine, path: &Path) -> Result<C>
     // SAFETY: the file is the artifact just written, in a directory only
     // this user can write to.
     unsafe { C::deserialize_file(engine, &artifact) }.map_err(Into::into)
+}
+
+/// The component a Spin 1 module (`bytes`, at `path`) becomes.
+fn spin1_componentized(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
+    spin_componentize::componentize(bytes).map_err(|e| {
+        let hint = match e {
+            spin_componentize::Error::NotSpin => {
+                "a Spin component is a WebAssembly component, or a module built by one of Spin 1's SDKs; a WASI command runs with `executor = { type = \"wagi\" }` on its HTTP trigger"
+            }
+            _ => "rebuild it with a current Spin SDK (for Python, `spin py2wasm` or componentize-py with spin-sdk)",
+        };
+        spin_hint::Hinted::new(format!("`{}` cannot be served: {e}", path.display()), hint).into()
+    })
 }
 
 /// `bytes` wrapped to link against WASI 0.3.0 alone, when it uses WASI
@@ -270,30 +292,33 @@ impl ArtifactKey {
         (hex(hash, 64) && hex(engine, 16)).then(|| Self(text.to_string()))
     }
 
-    fn new(engine: &Engine, bytes: &[u8]) -> Self {
+    fn new<C: Compiled>(engine: &Engine, bytes: &[u8]) -> Self {
         Self(format!(
             "{}-{:016x}",
             blake3::hash(bytes).to_hex(),
-            Self::engine_hash(engine)
+            Self::engine_hash::<C>(engine)
         ))
     }
 
     /// What besides the component's bytes decides an artifact: the
     /// engine's settings and the release-candidate wrapping.
-    fn engine_hash(engine: &Engine) -> u64 {
+    fn engine_hash<C: Compiled>(engine: &Engine) -> u64 {
         let mut hasher = std::hash::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        // An artifact holds the wrapped component (see `wasip3_bridged`).
+        C::KIND.hash(&mut hasher);
+        // An artifact holds the wrapped component (see `wasip3_bridged`),
+        // or the component a Spin 1 module became.
         spin_wasip3_rc::BRIDGE_VERSION.hash(&mut hasher);
+        spin_componentize::COMPONENTIZE_VERSION.hash(&mut hasher);
         hasher.finish()
     }
 
     /// Whether this key (read back from the index) names an artifact of
     /// this engine and wrapping: after an upgrade, the index still names
     /// the old ones.
-    fn is_for(&self, engine: &Engine) -> bool {
+    fn is_for<C: Compiled>(&self, engine: &Engine) -> bool {
         self.0
-            .ends_with(&format!("-{:016x}", Self::engine_hash(engine)))
+            .ends_with(&format!("-{:016x}", Self::engine_hash::<C>(engine)))
     }
 
     fn file_name(&self) -> String {
@@ -393,10 +418,11 @@ mod tests {
                 .unwrap()
         };
         let (plain, debug) = (engine(false), engine(true));
-        let key = ArtifactKey::new(&plain, b"component");
-        assert!(key.is_for(&plain));
-        assert!(!key.is_for(&debug));
-        assert_ne!(key, ArtifactKey::new(&debug, b"component"));
+        let key = ArtifactKey::new::<Component>(&plain, b"component");
+        assert!(key.is_for::<Component>(&plain));
+        assert!(!key.is_for::<Component>(&debug));
+        assert!(!key.is_for::<Module>(&plain));
+        assert_ne!(key, ArtifactKey::new::<Component>(&debug, b"component"));
     }
 
     #[test]

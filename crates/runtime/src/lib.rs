@@ -27,6 +27,7 @@ pub mod secrets;
 /// The runtime config file, parsed by its own pure crate.
 pub use spin_runtime_config as runtime_config;
 pub mod services;
+pub mod spin1;
 pub mod state;
 mod tls;
 pub mod wagi;

@@ -70,11 +70,6 @@ pub struct WagiBounds {
     pub max_output: usize,
 }
 
-/// Whether `bytes` begin as a core WebAssembly module (not a component).
-pub fn is_core_module(bytes: &[u8]) -> bool {
-    bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] == [1, 0, 0, 0]
-}
-
 impl WagiPre {
     /// Compiles and links the module at `path` for component `id` (blocks:
     /// run on a blocking thread).

@@ -466,6 +466,16 @@ impl Handler {
             };
             return crate::wagi::handle(&self.app, component, pre, req, limits, capture).await;
         }
+        if let Some(HttpHandlerPre::Spin1(pre)) = component.handler.as_ref() {
+            // Held until the module has answered.
+            let _permit = permit;
+            let limits = crate::spin1::Spin1Limits {
+                timeout: self.options.request_timeout.draw(),
+                queue_deadline,
+                depth,
+            };
+            return crate::spin1::handle(&self.app, component, pre, req, limits, capture).await;
+        }
         let Some(HttpHandlerPre::Wasi02(pre)) = component.handler.as_ref() else {
             unreachable!("a routed component exports an HTTP handler (checked at load)");
         };

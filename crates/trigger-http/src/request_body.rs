@@ -123,6 +123,37 @@ impl Broke {
     }
 }
 
+/// Reads a request body whole for a guest that takes it whole (a Wagi or
+/// Spin 1 module), within the request's time: the body, or the answer the
+/// client gets instead (a body that broke, as for any component; one that
+/// did not arrive in time, 408 with the connection closed).
+pub(crate) async fn read_whole<B>(
+    body: B,
+    broken: Option<Arc<BodyBroken>>,
+    deadline: std::time::Instant,
+    timeout: Duration,
+) -> Result<Result<Bytes, Response<HyperOutgoingBody>>, Error>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Error>,
+{
+    use http_body_util::BodyExt as _;
+    let reading = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), body.collect());
+    match BodyBroken::unless_broken(broken.as_deref(), reading).await {
+        Err(answer) => Ok(Err(answer)),
+        // The client's doing, not the component's: answered 408, and the
+        // connection (its framing lost with the body) closed.
+        Ok(Err(_)) => Ok(Err(close_after(text_response(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "Request Timeout: the request body did not arrive within the request's {timeout:?}\n\nhint: send it sooner (the limit is `spin up --request-timeout`)\n"
+            ),
+        )))),
+        Ok(Ok(Err(e))) => Err(e.into()),
+        Ok(Ok(Ok(collected))) => Ok(Ok(collected.to_bytes())),
+    }
+}
+
 /// The answer to a request whose body is over `limit` bytes.
 pub(crate) fn too_large(limit: u64) -> Response<HyperOutgoingBody> {
     answer(&Broke::TooLarge(limit))

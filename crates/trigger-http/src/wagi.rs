@@ -11,14 +11,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
-use http_body_util::BodyExt as _;
 use spin_runtime::app::{LoadedApp, LoadedComponent};
 use spin_runtime::memory_budget::NoMemoryForInstance;
 use spin_runtime::wagi::{WagiBounds, WagiPre, WagiRequest};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::handler::GuestBody;
-use crate::request_body::BodyBroken;
 
 /// The CGI version Spin's Wagi reports.
 const GATEWAY_INTERFACE: &str = "CGI/1.1";
@@ -57,33 +55,22 @@ pub(crate) async fn handle<B: GuestBody>(
     let deadline = Instant::now()
         .checked_add(timeout)
         .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
-    let broken = req.extensions().get::<Arc<BodyBroken>>().cloned();
+    let broken = req
+        .extensions()
+        .get::<Arc<crate::request_body::BodyBroken>>()
+        .cloned();
     let routed = req
         .extensions()
         .get::<RoutedVars>()
         .cloned()
         .unwrap_or_default();
     let (parts, body) = req.into_parts();
-    // A body that breaks (too large, stalled, malformed) is answered as
-    // for any component; reading it counts against the request's time.
-    let reading = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), body.collect());
-    let body = match BodyBroken::unless_broken(broken.as_deref(), reading).await {
-        Err(answer) => return Ok(answer),
-        // The client's doing, not the component's: answered 408, and the
-        // connection (its framing lost with the body) closed.
-        Ok(Err(_)) => {
-            return Ok(crate::server::close_after(crate::handler::text(
-                StatusCode::REQUEST_TIMEOUT,
-                format!(
-                    "Request Timeout: the request body did not arrive within the request's {timeout:?}\n\nhint: send it sooner (the limit is `spin up --request-timeout`)\n"
-                ),
-            )));
+    let body = match crate::request_body::read_whole(body, broken, deadline, timeout).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(answer)) => return Ok(answer),
+        Err(e) => {
+            bail!("reading the request's body for the Wagi module of component `{id}`: {e:?}")
         }
-        Ok(Ok(Err(e))) => {
-            let e: wasmtime_wasi_http::Error = e.into();
-            bail!("reading the request's body for the Wagi module of component `{id}`: {e:?}");
-        }
-        Ok(Ok(Ok(collected))) => collected.to_bytes(),
     };
     let mut request = cgi_request(&parts, &routed.0, body, &pre.argv);
     request.stderr_since = capture;
@@ -345,6 +332,7 @@ fn split_head(output: &[u8]) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body_util::BodyExt as _;
 
     fn parts(uri: &str, headers: &[(&str, &str)]) -> http::request::Parts {
         let mut builder = Request::builder().method("POST").uri(uri);

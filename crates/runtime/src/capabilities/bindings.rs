@@ -73,3 +73,25 @@ pub mod v3 {
     pub use generated::spin::variables::variables;
     pub use generated::wasi::keyvalue;
 }
+
+/// Spin 1's interfaces (the unversioned `fermyon:spin` package), generated
+/// from `wit-spin1/`: what the modules of Spin 1's SDKs import and export
+/// once they are components (see the `spin-componentize` crate). A store
+/// or connection is a number there; each is an entry of the same resource
+/// table the 2.0 interfaces use, numbered by its index.
+pub mod v1 {
+    #[expect(missing_docs, reason = "bindgen-generated code")]
+    mod generated {
+        wasmtime::component::bindgen!({
+            path: "../../wit-spin1",
+            world: "fermyon:spin/http-and-redis-module",
+            imports: { default: async | trappable },
+            exports: { default: async },
+        });
+    }
+
+    pub use generated::exports::fermyon::spin::{inbound_http, inbound_redis};
+    pub use generated::fermyon::spin::{
+        config, http, http_types, key_value, llm, redis, redis_types, sqlite,
+    };
+}

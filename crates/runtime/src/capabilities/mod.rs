@@ -56,6 +56,15 @@ pub const PROVIDED_SPIN_INTERFACES: &[&str] = &[
     "wasi:keyvalue/store@0.2.0-draft2",
     "wasi:keyvalue/atomics@0.2.0-draft2",
     "wasi:keyvalue/batch@0.2.0-draft2",
+    // Spin 1's, for the modules of Spin 1's SDKs (see `spin-componentize`).
+    "fermyon:spin/config",
+    "fermyon:spin/http-types",
+    "fermyon:spin/http",
+    "fermyon:spin/redis-types",
+    "fermyon:spin/redis",
+    "fermyon:spin/key-value",
+    "fermyon:spin/sqlite",
+    "fermyon:spin/llm",
 ];
 
 /// Adds every capability's interfaces to `linker`: outbound HTTP (the

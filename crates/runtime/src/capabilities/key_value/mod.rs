@@ -105,12 +105,15 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
     get: fn(&mut T) -> &mut ConnectionState,
 ) -> anyhow::Result<()> {
     capabilities::bindings::key_value::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::v1::key_value::add_to_linker::<T, Connections>(linker, get)?;
     capabilities::bindings::v3::key_value::add_to_linker::<T, Connections>(linker, get)?;
     capabilities::bindings::v3::keyvalue::store::add_to_linker::<T, Connections>(linker, get)?;
     capabilities::bindings::v3::keyvalue::atomics::add_to_linker::<T, Connections>(linker, get)?;
     capabilities::bindings::v3::keyvalue::batch::add_to_linker::<T, Connections>(linker, get)?;
     Ok(())
 }
+
+mod v1;
 
 mod v2;
 

@@ -11,6 +11,7 @@
 //! Spin built without local models.
 
 mod remote;
+mod v1;
 mod v2;
 
 /// This capability's runtime-config table, `[llm_compute]`: parsed by the
@@ -198,5 +199,7 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut LlmState,
 ) -> anyhow::Result<()> {
-    Ok(bindings::llm::add_to_linker::<T, Llm>(linker, get)?)
+    bindings::llm::add_to_linker::<T, Llm>(linker, get)?;
+    bindings::v1::llm::add_to_linker::<T, Llm>(linker, get)?;
+    Ok(())
 }

@@ -22,6 +22,7 @@ mod client;
 mod limit;
 mod sent_body;
 pub(crate) mod tls;
+mod v1;
 
 /// This capability's runtime-config table, `[outbound_networking]` (the
 /// networks no request may reach; the database and broker capabilities
@@ -408,6 +409,15 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     // `wasi:http/types` and `wasi:http/client` at 0.3.0: the same hooks
     // (allow list, limits, timeouts) serve both versions' requests.
     wasmtime_wasi_http::p3::add_to_linker(linker)?;
+    // Spin 1's whole-request interface, over the same hooks.
+    crate::capabilities::bindings::v1::http::add_to_linker::<_, v1::OutboundHttpV1>(
+        linker,
+        |state| &mut state.outbound_http,
+    )?;
+    crate::capabilities::bindings::v1::http_types::add_to_linker::<_, v1::OutboundHttpV1>(
+        linker,
+        |state| &mut state.outbound_http,
+    )?;
     types::add_to_linker::<_, WasiHttp>(linker, &LinkOptions::default().into(), |state| {
         state.http()
     })?;

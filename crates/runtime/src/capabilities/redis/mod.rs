@@ -315,9 +315,13 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
     get: fn(&mut T) -> &mut ConnectionState,
 ) -> anyhow::Result<()> {
     capabilities::bindings::redis::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::v1::redis::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::v1::redis_types::add_to_linker::<T, Connections>(linker, get)?;
     capabilities::bindings::v3::redis::add_to_linker::<T, Connections>(linker, get)?;
     Ok(())
 }
+
+mod v1;
 
 mod v2;
 

@@ -168,9 +168,12 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
     get: fn(&mut T) -> &mut ConnectionState,
 ) -> anyhow::Result<()> {
     crate::capabilities::bindings::sqlite::add_to_linker::<T, Connections>(linker, get)?;
+    crate::capabilities::bindings::v1::sqlite::add_to_linker::<T, Connections>(linker, get)?;
     crate::capabilities::bindings::v3::sqlite::add_to_linker::<T, Connections>(linker, get)?;
     Ok(())
 }
+
+mod v1;
 
 mod v2;
 

@@ -9,6 +9,7 @@
 //! [`Variables`] `HasData` projection that [`add_to_linker`] registers,
 //! instead of the whole `HostState`.
 
+mod v1;
 mod v2;
 mod v3;
 
@@ -87,6 +88,7 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
     bindings::variables::add_to_linker::<T, Variables>(linker, get)?;
     bindings::wasi_config::add_to_linker::<T, Variables>(linker, get)?;
     bindings::v3::variables::add_to_linker::<T, Variables>(linker, get)?;
+    bindings::v1::config::add_to_linker::<T, Variables>(linker, get)?;
     Ok(())
 }
 

@@ -1,0 +1,328 @@
+//! Modules of Spin 1's SDKs: core Wasm modules with Spin 1's import and
+//! export names (what wit-bindgen 0.2 built), written here in WAT
+//! (`tests/apps/spin1/`), turned into components as `spin up` loads them
+//! and served with Spin 1's interfaces against the real Redis, SQLite and
+//! HTTP servers on loopback.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::spin::{SpinUp, fails_to_start};
+use support::upstream::Upstream;
+
+/// The module `name` of `tests/apps/spin1/` (its fields, then those of
+/// `prelude.wat`), compiled into `dir`.
+fn module(dir: &Path, name: &str) -> PathBuf {
+    let apps = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps/spin1");
+    let read = |file: &str| std::fs::read_to_string(apps.join(file)).unwrap();
+    let text = format!(
+        "(module\n{}\n{}\n)",
+        read(&format!("{name}.wat")),
+        read("prelude.wat")
+    );
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, wat::parse_str(&text).unwrap()).unwrap();
+    path
+}
+
+/// An app directory with the modules `names` and `manifest`.
+fn app(names: &[&str], manifest: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for name in names {
+        module(dir.path(), name);
+    }
+    let path = dir.path().join("spin.toml");
+    std::fs::write(&path, manifest).unwrap();
+    (dir, path)
+}
+
+/// A Spin 1 manifest, as the apps of Spin 1's SDKs came.
+const ECHO_MANIFEST: &str = r#"spin_manifest_version = "1"
+name = "spin1"
+trigger = { type = "http", base = "/" }
+version = "1.0.0"
+
+[[component]]
+id = "echo"
+source = "echo.wasm"
+[component.trigger]
+route = "/spin1/echo/..."
+"#;
+
+#[test]
+fn a_spin_1_module_gets_the_request_as_spin_passes_it_and_fails_alone() {
+    let (_dir, manifest) = app(&["echo"], ECHO_MANIFEST);
+    let up = SpinUp::start(&manifest, &[]);
+
+    let posted = support::http::request(
+        up.addr,
+        "POST",
+        "/spin1/echo/a?x=1",
+        &[("x-spin1", "hello")],
+        b"payload",
+    )
+    .unwrap();
+    assert_eq!(posted.status, 200);
+    assert_eq!(posted.header("content-type"), Some("text/plain"));
+    // Method 1 (POST), the path and query, a client's header and the
+    // router's, no route parameters, a body.
+    assert_eq!(
+        posted.text(),
+        "1\n/spin1/echo/a?x=1\nhello\n/a\n0\n1\npayload"
+    );
+
+    // A GET has a body too, empty, as Spin passes it.
+    let got = up.get("/spin1/echo/");
+    assert_eq!(got.text(), "0\n/spin1/echo/\n\n/\n0\n1\n");
+
+    // A method Spin 1 has no name for.
+    let other = support::http::request(up.addr, "PROPFIND", "/spin1/echo/", &[], b"").unwrap();
+    assert_eq!(other.status, 405);
+
+    // The module's own status; one that is not HTTP's fails that request.
+    let teapot = support::http::request(
+        up.addr,
+        "GET",
+        "/spin1/echo/",
+        &[("x-spin1-status", "418")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(teapot.status, 418);
+    let bad = support::http::request(
+        up.addr,
+        "GET",
+        "/spin1/echo/",
+        &[("x-spin1-status", "700")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(bad.status, 500);
+    up.wait_for_stderr("answered with status 700, which is not an HTTP status");
+
+    // A trap fails its request; the server goes on.
+    let trapped = support::http::request(
+        up.addr,
+        "GET",
+        "/spin1/echo/",
+        &[("x-spin1-trap", "1")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(trapped.status, 500);
+    up.wait_for_stderr("unreachable");
+    assert_eq!(up.get("/spin1/echo/again").status, 200);
+}
+
+#[test]
+fn a_module_whose_exports_run_its_constructors_is_given_its_request() {
+    // The constructors call WASI, which a guest may not do while the host
+    // passes it arguments: the realloc the host uses runs without them,
+    // and the handler runs them once.
+    let manifest = r#"spin_manifest_version = 2
+[application]
+name = "spin1"
+[[trigger.http]]
+route = "/..."
+component = "command"
+[component.command]
+source = "command.wasm"
+environment = { FIRST = "1", SECOND = "2" }
+"#;
+    let (_dir, manifest) = app(&["command"], manifest);
+    let up = SpinUp::start(&manifest, &[]);
+    let answer = support::http::request(up.addr, "POST", "/a/b", &[("x-a", "b")], b"body").unwrap();
+    assert_eq!((answer.status, answer.text().as_str()), (200, "2|1"));
+}
+
+#[test]
+fn a_spin_1_module_reads_variables_and_key_value_stores_it_is_granted() {
+    let manifest = r#"spin_manifest_version = 2
+[application]
+name = "spin1"
+[variables]
+greeting = { default = "hello from spin 1" }
+[[trigger.http]]
+route = "/config"
+component = "config"
+[[trigger.http]]
+route = "/kv"
+component = "kv"
+[component.config]
+source = "config.wasm"
+[component.config.variables]
+greeting = "{{ greeting }}"
+[component.kv]
+source = "key_value.wasm"
+key_value_stores = ["default"]
+"#;
+    let (_dir, manifest) = app(&["config", "key_value"], manifest);
+    let up = SpinUp::start(&manifest, &[]);
+
+    let greeting = up.get("/config");
+    assert_eq!(
+        (greeting.status, greeting.text().as_str()),
+        (200, "hello from spin 1")
+    );
+    let missing =
+        support::http::request(up.addr, "GET", "/config", &[("x-key", "missing")], b"").unwrap();
+    // `provider` (case 0), as Spin reports a variable the component lacks.
+    assert_eq!(missing.status, 500);
+    assert!(missing.text().starts_with("0:"), "{}", missing.text());
+    let invalid =
+        support::http::request(up.addr, "GET", "/config", &[("x-key", "Not-A-Name")], b"").unwrap();
+    // `invalid-key` (case 1).
+    assert!(invalid.text().starts_with("1:"), "{}", invalid.text());
+
+    // The value read back, `exists` of a missing key false, `get` of it
+    // `no-such-key` (case 4), one key, gone after `delete`.
+    let kv = support::http::request(up.addr, "POST", "/kv", &[], b"stored").unwrap();
+    assert_eq!((kv.status, kv.text().as_str()), (200, "stored|0|4|1|0"));
+    // A store the component is not granted: `access-denied` (case 2).
+    let denied =
+        support::http::request(up.addr, "POST", "/kv", &[("x-store", "other")], b"x").unwrap();
+    assert_eq!((denied.status, denied.text().as_str()), (500, "open:2"));
+    up.wait_for_stderr("key_value_stores");
+}
+
+#[test]
+fn a_spin_1_module_sends_http_requests_and_redis_commands_its_manifest_allows() {
+    let upstream = Upstream::start(None);
+    let port = upstream.port;
+    let deleted = std::process::Command::new("redis-cli")
+        .args(["-n", "12", "del", "spin1-counter"])
+        .output()
+        .unwrap();
+    assert!(deleted.status.success());
+    let manifest = format!(
+        r#"spin_manifest_version = 2
+[application]
+name = "spin1"
+[[trigger.http]]
+route = "/http"
+component = "http"
+[[trigger.http]]
+route = "/redis"
+component = "redis"
+[[trigger.http]]
+route = "/sqlite"
+component = "sqlite"
+[component.http]
+source = "outbound_http.wasm"
+allowed_outbound_hosts = ["http://127.0.0.1:{port}"]
+[component.redis]
+source = "redis.wasm"
+allowed_outbound_hosts = ["redis://127.0.0.1:6379"]
+[component.sqlite]
+source = "sqlite.wasm"
+sqlite_databases = ["default"]
+"#
+    );
+    let (_dir, manifest) = app(&["outbound_http", "redis", "sqlite"], &manifest);
+    let up = SpinUp::start(&manifest, &[]);
+
+    // The request's header reached the upstream, and its answer came back.
+    let url = format!("http://127.0.0.1:{port}/header/x-from");
+    let sent = support::http::request(up.addr, "GET", "/http", &[("x-url", &url)], b"").unwrap();
+    assert_eq!((sent.status, sent.text().as_str()), (200, "200|spin1"));
+    // Not allowed: `destination-not-allowed` (case 1), and the log says
+    // what to add.
+    let other = format!("http://127.0.0.1:{}/", support::spin::free_port());
+    let denied =
+        support::http::request(up.addr, "GET", "/http", &[("x-url", &other)], b"").unwrap();
+    assert_eq!((denied.status, denied.text().as_str()), (502, "error:1"));
+    up.wait_for_stderr("is not allowed to send a request to");
+    // Not a URL: `invalid-url` (case 2).
+    let invalid =
+        support::http::request(up.addr, "GET", "/http", &[("x-url", "http://[::1")], b"").unwrap();
+    assert_eq!(invalid.text(), "error:2");
+
+    // SET, GET, INCR and DEL on the real Redis.
+    let address = [("x-address", "redis://127.0.0.1:6379/12")];
+    let redis = support::http::request(up.addr, "POST", "/redis", &address, b"kept").unwrap();
+    assert_eq!((redis.status, redis.text().as_str()), (200, "kept|1|1"));
+    let again = support::http::request(up.addr, "POST", "/redis", &address, b"again").unwrap();
+    assert_eq!(again.text(), "again|2|1");
+    // An address the manifest does not allow.
+    let elsewhere = [("x-address", "redis://127.0.0.1:6380/12")];
+    let refused = support::http::request(up.addr, "POST", "/redis", &elsewhere, b"x").unwrap();
+    assert_eq!((refused.status, refused.text().as_str()), (500, "error"));
+
+    // A statement with a parameter on the default database: two columns,
+    // 41 + 1.
+    let sqlite = up.get("/sqlite");
+    assert_eq!((sqlite.status, sqlite.text().as_str()), (200, "2|42"));
+}
+
+#[test]
+fn a_redis_triggered_spin_1_module_handles_each_message() {
+    let redis = |args: &[&str]| {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-n", "12"])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    redis(&["del", "spin1-message"]);
+    let manifest = r#"spin_manifest_version = 2
+[application]
+name = "spin1"
+[application.trigger.redis]
+address = "redis://127.0.0.1:6379"
+[[trigger.redis]]
+channel = "spin1-modules"
+component = "listener"
+[component.listener]
+source = "listener.wasm"
+allowed_outbound_hosts = ["redis://127.0.0.1:6379"]
+"#;
+    let (_dir, manifest) = app(&["listener"], manifest);
+    let up = SpinUp::start_without_http(&manifest, &[], "Subscribed to Redis channels");
+    assert_eq!(redis(&["publish", "spin1-modules", "first"]), "1");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while redis(&["get", "spin1-message"]) != "first" {
+        assert!(std::time::Instant::now() < deadline, "{}", up.stderr());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // A message the module fails is logged with its error; the next one
+    // is handled.
+    assert_eq!(redis(&["publish", "spin1-modules", "fail"]), "1");
+    up.wait_for_stderr("the handler returned Error");
+    assert_eq!(redis(&["publish", "spin1-modules", "second"]), "1");
+    while redis(&["get", "spin1-message"]) != "second" {
+        assert!(std::time::Instant::now() < deadline, "{}", up.stderr());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_module_this_host_cannot_serve_stops_spin_up_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, wat: &str| {
+        std::fs::write(dir.path().join(name), wat::parse_str(wat).unwrap()).unwrap();
+    };
+    write(
+        "pg.wasm",
+        r#"(module (import "outbound-pg" "query" (func (param i32 i32 i32)))
+             (memory (export "memory") 1)
+             (func (export "handle-http-request")
+               (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32) i32.const 0))"#,
+    );
+    let manifest = dir.path().join("spin.toml");
+    std::fs::write(
+        &manifest,
+        "spin_manifest_version = 2\n[application]\nname = \"pg\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"pg\"\n[component.pg]\nsource = \"pg.wasm\"\n",
+    )
+    .unwrap();
+    let err = fails_to_start(dir.path(), &manifest, &[]);
+    assert!(
+        err.contains("imports Spin 1's PostgreSQL interface (`outbound-pg`)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: rebuild it with a current Spin SDK"),
+        "{err}"
+    );
+}
