@@ -256,6 +256,58 @@ sqlite_databases = ["default"]
 }
 
 #[test]
+fn a_spin_1_module_queries_postgresql_and_mysql_its_manifest_allows() {
+    let manifest = r#"spin_manifest_version = 2
+[application]
+name = "spin1"
+[[trigger.http]]
+route = "/rdbms"
+component = "rdbms"
+[component.rdbms]
+source = "rdbms.wasm"
+allowed_outbound_hosts = ["postgres://127.0.0.1:5432", "mysql://127.0.0.1:3306"]
+"#;
+    let (_dir, manifest) = app(&["rdbms"], manifest);
+    let up = SpinUp::start(&manifest, &[]);
+    let run = |db: &str, address: &str, statement: &str| {
+        let headers = [
+            ("x-db", db),
+            ("x-address", address),
+            ("x-statement", statement),
+        ];
+        let answer = support::http::request(up.addr, "GET", "/rdbms", &headers, b"").unwrap();
+        (answer.status, answer.text())
+    };
+    let pg = "postgres://postgres:postgres@127.0.0.1:5432/postgres";
+    let mysql = "mysql://root@127.0.0.1:3306/test";
+
+    // Two columns; the first an int32 (case 3) on PostgreSQL, an int64
+    // (case 4) on MySQL, 41 + 1 either way.
+    let sum = run("pg", pg, "SELECT $1::int4 + 1 AS n, 'two' AS s");
+    assert_eq!(sum, (200, "2|n|3|42".to_owned()));
+    let sum = run("mysql", mysql, "SELECT ? + 1 AS n, 'two' AS s");
+    assert_eq!(sum, (200, "2|n|4|42".to_owned()));
+
+    // A statement the server refuses: `query-failed` (case 3), its text.
+    let (status, text) = run("pg", pg, "SELECT * FROM no_such_table_spin1 WHERE 1 = $1");
+    assert_eq!(status, 500);
+    assert!(
+        text.starts_with("3:") && text.contains("no_such_table_spin1"),
+        "{text}"
+    );
+    // A server the manifest does not allow.
+    let (status, text) = run(
+        "pg",
+        "postgres://postgres:postgres@127.0.0.1:5433/postgres",
+        "SELECT $1::int4",
+    );
+    assert_eq!(status, 500);
+    // `connection-failed` (case 1), as the 2.0 interface reports it.
+    assert!(text.starts_with("1:"), "{text}");
+    up.wait_for_stderr("postgres://127.0.0.1:5433");
+}
+
+#[test]
 fn a_redis_triggered_spin_1_module_handles_each_message() {
     let redis = |args: &[&str]| {
         let out = std::process::Command::new("redis-cli")
@@ -304,8 +356,8 @@ fn a_module_this_host_cannot_serve_stops_spin_up_saying_why() {
         std::fs::write(dir.path().join(name), wat::parse_str(wat).unwrap()).unwrap();
     };
     write(
-        "pg.wasm",
-        r#"(module (import "outbound-pg" "query" (func (param i32 i32 i32)))
+        "other.wasm",
+        r#"(module (import "env" "get-config" (func (param i32 i32 i32)))
              (memory (export "memory") 1)
              (func (export "handle-http-request")
                (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32) i32.const 0))"#,
@@ -313,12 +365,12 @@ fn a_module_this_host_cannot_serve_stops_spin_up_saying_why() {
     let manifest = dir.path().join("spin.toml");
     std::fs::write(
         &manifest,
-        "spin_manifest_version = 2\n[application]\nname = \"pg\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"pg\"\n[component.pg]\nsource = \"pg.wasm\"\n",
+        "spin_manifest_version = 2\n[application]\nname = \"pg\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"pg\"\n[component.pg]\nsource = \"other.wasm\"\n",
     )
     .unwrap();
     let err = fails_to_start(dir.path(), &manifest, &[]);
     assert!(
-        err.contains("imports Spin 1's PostgreSQL interface (`outbound-pg`)"),
+        err.contains("imports `env::get-config`, which is neither WASI preview 1 nor one of Spin 1's interfaces"),
         "{err}"
     );
     assert!(

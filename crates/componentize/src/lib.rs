@@ -47,13 +47,10 @@ const SPIN1_IMPORTS: &[(&str, &str)] = &[
     ("outbound-redis", "fermyon:spin/redis"),
     ("key-value", "fermyon:spin/key-value"),
     ("sqlite", "fermyon:spin/sqlite"),
+    ("outbound-pg", "fermyon:spin/postgres"),
+    ("outbound-mysql", "fermyon:spin/mysql"),
     ("llm", "fermyon:spin/llm"),
 ];
-
-/// Spin 1 interfaces that such a module may import and this host does not
-/// serve for it, with what they are.
-const UNSERVED_IMPORTS: &[(&str, &str)] =
-    &[("outbound-pg", "PostgreSQL"), ("outbound-mysql", "MySQL")];
 
 /// A wit-bindgen 0.2 export and its component name.
 const HTTP_EXPORT: (&str, &str) = (
@@ -77,16 +74,6 @@ pub enum Error {
         "it is a core WebAssembly module that exports neither `handle-http-request` nor `handle-redis-message` and embeds no component type, so it is not a Spin module"
     )]
     NotSpin,
-    /// It imports a Spin 1 interface this host does not serve.
-    #[error(
-        "it imports Spin 1's {what} interface (`{module}`), which this host does not serve for Spin 1 modules"
-    )]
-    Unserved {
-        /// The import's module.
-        module: String,
-        /// The interface, in words.
-        what: &'static str,
-    },
     /// It imports something that is neither WASI nor Spin 1.
     #[error(
         "it imports `{module}::{field}`, which is neither WASI preview 1 nor one of Spin 1's interfaces"
@@ -145,6 +132,10 @@ pub fn module_kind(bytes: &[u8]) -> Result<ModuleKind, Error> {
 /// The component that `module` (a Spin 1 module of either generation)
 /// becomes.
 pub fn componentize(module: &[u8]) -> Result<Vec<u8>, Error> {
+    // Everything below may then trust the module's indices.
+    wasmparser::Validator::new()
+        .validate_all(module)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     match module_kind(module)? {
         ModuleKind::WithWorld => encode(module),
         ModuleKind::Spin1Names => encode(&renamed(module)?),
@@ -201,6 +192,18 @@ struct Layout<'a> {
     exports: Vec<(String, u32)>,
 }
 
+/// A call in a function's body to a function taking and returning nothing:
+/// where it starts and ends in the body's bytes, and what it calls.
+type PlainCall = (usize, usize, u32);
+
+/// The function type `index` of `types`.
+fn type_at(types: &[wasmparser::FuncType], index: u32) -> Result<wasmparser::FuncType, Error> {
+    types
+        .get(index as usize)
+        .cloned()
+        .ok_or_else(|| Error::Invalid(format!("no function type {index}")))
+}
+
 impl<'a> Layout<'a> {
     fn read(module: &'a [u8]) -> Result<Self, Error> {
         let invalid = |e: wasmparser::BinaryReaderError| Error::Invalid(e.to_string());
@@ -223,7 +226,7 @@ impl<'a> Layout<'a> {
                     for import in reader.into_imports() {
                         if let wasmparser::TypeRef::Func(ty) = import.map_err(invalid)?.ty {
                             layout.imported_funcs += 1;
-                            layout.func_types.push(types[ty as usize].clone());
+                            layout.func_types.push(type_at(&types, ty)?);
                         }
                     }
                 }
@@ -231,7 +234,7 @@ impl<'a> Layout<'a> {
                     for ty in reader {
                         let ty = ty.map_err(invalid)?;
                         layout.defined_types.push(ty);
-                        layout.func_types.push(types[ty as usize].clone());
+                        layout.func_types.push(type_at(&types, ty)?);
                     }
                 }
                 Payload::ExportSection(reader) => {
@@ -249,34 +252,29 @@ impl<'a> Layout<'a> {
         Ok(layout)
     }
 
-    /// The realloc of a module whose exports each run its constructors
-    /// first and destructors last (wasm-ld's wrapping of a WASI command's
-    /// exports, as Spin 1's Rust and JavaScript SDKs built them), without
-    /// those calls: its type and body.
-    ///
-    /// The canonical ABI calls the realloc while it passes arguments in,
-    /// and a guest may not call the host then; the constructors do
-    /// (wasi-libc reads the environment). The handler's own export still
-    /// runs them, where calling the host is allowed.
-    fn unwrapped_realloc(&self, realloc: u32) -> Option<(u32, Vec<u8>)> {
-        let defined = realloc.checked_sub(self.imported_funcs)? as usize;
-        let body = self.bodies.get(defined)?;
+    /// The calls a function makes to functions taking and returning
+    /// nothing: where each is in its body (from, to) and what it calls;
+    /// and whether the first instruction is one.
+    fn plain_calls(&self, func: u32) -> Option<(Vec<PlainCall>, bool)> {
+        let body = self
+            .bodies
+            .get(func.checked_sub(self.imported_funcs)? as usize)?;
         let start = body.range().start;
-        let no_params = |f: u32| {
+        let plain = |f: u32| {
             self.func_types
                 .get(f as usize)
                 .is_some_and(|t| t.params().is_empty() && t.results().is_empty())
         };
         let mut calls = Vec::new();
-        let mut first = true;
-        let mut first_call = None;
+        let mut first_is_call = false;
         let mut reader = body.get_operators_reader().ok()?;
+        let mut first = true;
         while !reader.eof() {
             let (op, offset) = reader.read_with_offset().ok()?;
-            if let wasmparser::Operator::Call { function_index } = op {
-                if first {
-                    first_call = Some(function_index);
-                }
+            if let wasmparser::Operator::Call { function_index } = op
+                && plain(function_index)
+            {
+                first_is_call |= first;
                 calls.push((
                     offset - start,
                     reader.original_position() - start,
@@ -285,17 +283,38 @@ impl<'a> Layout<'a> {
             }
             first = false;
         }
-        let ctors = first_call.filter(|f| no_params(*f))?;
-        // The wrapper's last call, when it takes and returns nothing.
-        let dtors = calls
-            .last()
-            .map(|(_, _, f)| *f)
-            .filter(|f| *f != ctors && no_params(*f));
-        let mut bytes = body.as_bytes().to_vec();
-        for (from, to, f) in calls {
-            if f == ctors || Some(f) == dtors {
-                bytes[from..to].fill(0x01); // `nop`, as many as the call took
-            }
+        Some((calls, first_is_call))
+    }
+
+    /// The realloc of a module whose exports each run its constructors
+    /// first and destructors last (wasm-ld's wrapping of a WASI command's
+    /// exports, as Spin 1's Rust and JavaScript SDKs built them), without
+    /// those two calls: its type and body.
+    ///
+    /// The canonical ABI calls the realloc while it passes arguments in,
+    /// and a guest may not call the host then; the constructors do
+    /// (wasi-libc reads the environment). The handler's own export still
+    /// runs them, where calling the host is allowed. A realloc counts as
+    /// wrapped only when it and the handler begin by calling the same
+    /// function, and the destructors only when both make the same last call.
+    fn unwrapped_realloc(&self, realloc: u32, handler: u32) -> Option<(u32, Vec<u8>)> {
+        let (calls, wrapped) = self.plain_calls(realloc)?;
+        let (handler_calls, handler_wrapped) = self.plain_calls(handler)?;
+        if !(wrapped && handler_wrapped && calls[0].2 == handler_calls[0].2) {
+            return None;
+        }
+        let mut removed = vec![calls[0]];
+        if let (Some(last), Some(handler_last)) = (calls.last(), handler_calls.last())
+            && calls.len() > 1
+            && last.2 == handler_last.2
+            && last.2 != calls[0].2
+        {
+            removed.push(*last);
+        }
+        let defined = (realloc - self.imported_funcs) as usize;
+        let mut bytes = self.bodies[defined].as_bytes().to_vec();
+        for (from, to, _) in removed {
+            bytes[from..to].fill(0x01); // `nop`, as many as the call took
         }
         Some((self.defined_types[defined], bytes))
     }
@@ -312,7 +331,14 @@ fn renamed(module: &[u8]) -> Result<Vec<u8>, Error> {
         .iter()
         .find(|(name, _)| name == "canonical_abi_realloc")
         .map(|(_, index)| *index);
-    let unwrapped = realloc.and_then(|r| layout.unwrapped_realloc(r));
+    let handler = layout
+        .exports
+        .iter()
+        .find(|(name, _)| name == HTTP_EXPORT.0 || name == REDIS_EXPORT.0)
+        .map(|(_, index)| *index);
+    let unwrapped = realloc
+        .zip(handler)
+        .and_then(|(realloc, handler)| layout.unwrapped_realloc(realloc, handler));
     // Appended after every other function, so no index moves.
     let unwrapped_index = layout.imported_funcs + layout.bodies.len() as u32;
     let mut out = wasm_encoder::Module::new();
@@ -353,9 +379,12 @@ fn renamed(module: &[u8]) -> Result<Vec<u8>, Error> {
                         n if n == REDIS_EXPORT.0 => REDIS_EXPORT.1,
                         // The realloc the component passes lists and
                         // strings in with (same signature).
+                        // Replaced by its copy without the constructors:
+                        // wit-component would take either name for the
+                        // component's realloc.
                         "canonical_abi_realloc" if unwrapped.is_some() => {
                             exports.export("cabi_realloc", kind, unwrapped_index);
-                            export.name
+                            continue;
                         }
                         "canonical_abi_realloc" => "cabi_realloc",
                         other => other,
@@ -405,12 +434,6 @@ fn renamed(module: &[u8]) -> Result<Vec<u8>, Error> {
 fn import_name(module: &str, field: &str) -> Result<(String, String), Error> {
     if module == WASI_PREVIEW1 {
         return Ok((module.to_owned(), field.to_owned()));
-    }
-    if let Some((_, what)) = UNSERVED_IMPORTS.iter().find(|(m, _)| *m == module) {
-        return Err(Error::Unserved {
-            module: module.to_owned(),
-            what,
-        });
     }
     let Some((_, interface)) = SPIN1_IMPORTS.iter().find(|(m, _)| *m == module) else {
         return Err(Error::UnknownImport {

@@ -89,15 +89,6 @@ fn a_module_that_embeds_its_world_is_adapted_for_wasi_only() {
 
 #[test]
 fn modules_this_host_cannot_serve_are_refused_by_what_they_import() {
-    let pg = SPIN1_NAMES.replace(
-        r#"(import "spin-config" "get-config""#,
-        r#"(import "outbound-pg" "query""#,
-    );
-    let err = componentize(&wat::parse_str(pg).unwrap()).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "it imports Spin 1's PostgreSQL interface (`outbound-pg`), which this host does not serve for Spin 1 modules"
-    );
     let other = SPIN1_NAMES.replace(
         r#"(import "spin-config" "get-config""#,
         r#"(import "env" "get-config""#,

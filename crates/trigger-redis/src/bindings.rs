@@ -14,14 +14,6 @@ mod v2 {
     });
 }
 
-mod v1 {
-    wasmtime::component::bindgen!({
-        path: "../../wit-spin1",
-        world: "fermyon:spin/inbound-redis-v1",
-        exports: { default: async },
-    });
-}
-
 mod v3 {
     wasmtime::component::bindgen!({
         path: "../../wit-spin4",
@@ -33,27 +25,11 @@ mod v3 {
 /// A Redis-triggered component's instantiation template, by the version of
 /// its `inbound-redis` export.
 pub(crate) enum RedisHandlerPre {
-    /// `fermyon:spin/inbound-redis`: spin-sdk 3.x, `spin py2wasm`.
+    /// `fermyon:spin/inbound-redis` (unversioned): spin-sdk 3.x, `spin
+    /// py2wasm`, and the modules of Spin 1's SDKs once they are components.
     V2(v2::InboundRedisV2Pre<HostState>),
     /// `spin:redis/inbound-redis@3.0.0`: spin-sdk 4.x and 5.x.
     V3(v3::InboundRedisPre<HostState>),
-    /// Spin 1's `handle-redis-message`, of a module of Spin 1's SDKs
-    /// (unversioned `fermyon:spin/inbound-redis` once it is a component).
-    V1(v1::InboundRedisV1Pre<HostState>),
-}
-
-/// Instantiates `$pre` in `$store` and hands its `fermyon:spin/inbound-redis`
-/// export `$message` (a synchronous export, of either generation).
-macro_rules! handle_sync {
-    ($pre:expr, $store:expr, $message:expr) => {{
-        let instance = $pre.instantiate_async(&mut *$store).await?;
-        $store.data_mut().instantiated();
-        let outcome = instance
-            .fermyon_spin_inbound_redis()
-            .call_handle_message(&mut *$store, &$message)
-            .await?;
-        outcome.map_err(|e| anyhow::anyhow!("the handler returned {e:?}"))
-    }};
 }
 
 impl RedisHandlerPre {
@@ -67,9 +43,6 @@ impl RedisHandlerPre {
         };
         if let Ok(pre) = v3::InboundRedisPre::new(instance_pre.clone()) {
             return Ok(Self::V3(pre));
-        }
-        if let Ok(pre) = v1::InboundRedisV1Pre::new(instance_pre.clone()) {
-            return Ok(Self::V1(pre));
         }
         let pre = v2::InboundRedisV2Pre::new(instance_pre.clone())
             .map_err(anyhow::Error::from)
@@ -88,10 +61,15 @@ impl RedisHandlerPre {
         message: Vec<u8>,
     ) -> Result<()> {
         match self {
-            // The same calls on two generated types (Spin 2's and Spin 1's
-            // `inbound-redis`).
-            Self::V2(pre) => handle_sync!(pre, store, message),
-            Self::V1(pre) => handle_sync!(pre, store, message),
+            Self::V2(pre) => {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                store.data_mut().instantiated();
+                let outcome = instance
+                    .fermyon_spin_inbound_redis()
+                    .call_handle_message(&mut *store, &message)
+                    .await?;
+                outcome.map_err(|e| anyhow::anyhow!("the handler returned {e:?}"))
+            }
             Self::V3(pre) => {
                 let instance = pre.instantiate_async(&mut *store).await?;
                 store.data_mut().instantiated();

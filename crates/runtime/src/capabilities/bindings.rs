@@ -84,14 +84,15 @@ pub mod v1 {
     mod generated {
         wasmtime::component::bindgen!({
             path: "../../wit-spin1",
-            world: "fermyon:spin/http-and-redis-module",
+            world: "fermyon:spin/http-module",
             imports: { default: async | trappable },
             exports: { default: async },
         });
     }
 
-    pub use generated::exports::fermyon::spin::{inbound_http, inbound_redis};
+    pub use generated::exports::fermyon::spin::inbound_http;
     pub use generated::fermyon::spin::{
-        config, http, http_types, key_value, llm, redis, redis_types, sqlite,
+        config, http, http_types, key_value, llm, mysql, postgres, rdbms_types, redis, redis_types,
+        sqlite,
     };
 }

@@ -14,6 +14,7 @@ pub mod mqtt;
 pub mod mysql;
 pub mod outbound_http;
 pub mod postgres;
+pub mod rdbms_v1;
 pub mod redis;
 pub mod sockets;
 pub mod sqlite;
@@ -64,6 +65,9 @@ pub const PROVIDED_SPIN_INTERFACES: &[&str] = &[
     "fermyon:spin/redis",
     "fermyon:spin/key-value",
     "fermyon:spin/sqlite",
+    "fermyon:spin/rdbms-types",
+    "fermyon:spin/postgres",
+    "fermyon:spin/mysql",
     "fermyon:spin/llm",
 ];
 
@@ -83,5 +87,6 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     sockets::held::add_to_linker(linker, HostState::sockets_view)?;
     // The row and value types the 2.0 PostgreSQL and MySQL interfaces share.
     bindings::rdbms_types::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    bindings::v1::rdbms_types::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())
 }

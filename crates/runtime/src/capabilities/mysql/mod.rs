@@ -472,9 +472,12 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
     get: fn(&mut T) -> &mut ConnectionState,
 ) -> anyhow::Result<()> {
     capabilities::bindings::mysql::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::v1::mysql::add_to_linker::<T, Connections>(linker, get)?;
     capabilities::bindings::v3::mysql::add_to_linker::<T, Connections>(linker, get)?;
     Ok(())
 }
+
+mod v1;
 
 mod v2;
 

@@ -57,8 +57,22 @@ impl Host for OutboundHttp {
             return Ok(Err(HttpError::InvalidUrl));
         };
         let mut request = http::Request::builder().method(method).uri(uri);
+        let mut dropped = Vec::new();
         for (name, value) in &req.headers {
-            request = request.header(name, value);
+            // The headers a `wasi:http` guest may not set (framing,
+            // connection, `host`) are left out here too.
+            match http::HeaderName::from_bytes(name.as_bytes()) {
+                Ok(header) if WasiHttpHooks::is_forbidden_header(self, &header) => {
+                    dropped.push(name.as_str());
+                }
+                _ => request = request.header(name, value),
+            }
+        }
+        if !dropped.is_empty() {
+            tracing::warn!(
+                "component `{id}`: the outbound request's headers {} were left out (the host sets them)",
+                dropped.join(", ")
+            );
         }
         let body = Full::new(Bytes::from(req.body.unwrap_or_default()))
             .map_err(|never| match never {})

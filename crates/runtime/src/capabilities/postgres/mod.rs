@@ -801,11 +801,14 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
     get: fn(&mut T) -> &mut ConnectionState,
 ) -> anyhow::Result<()> {
     capabilities::bindings::postgres::add_to_linker::<T, Connections>(linker, get)?;
+    capabilities::bindings::v1::postgres::add_to_linker::<T, Connections>(linker, get)?;
     capabilities::bindings::postgres3::add_to_linker::<T, Connections>(linker, get)?;
     capabilities::bindings::postgres4::add_to_linker::<T, Connections>(linker, get)?;
     capabilities::bindings::v3::postgres::add_to_linker::<T, Connections>(linker, get)?;
     Ok(())
 }
+
+mod v1;
 
 mod v2_host;
 
