@@ -30,7 +30,7 @@ use wit_parser::Resolve;
 
 /// Bumped whenever the components made here change, so that compiled
 /// artifacts of an older version are not reused.
-pub const COMPONENTIZE_VERSION: u32 = 2;
+pub const COMPONENTIZE_VERSION: u32 = 3;
 
 /// The WIT of Spin 1's interfaces (`fermyon:spin`, unversioned).
 pub const SPIN1_WIT: &str = include_str!("../../../wit-spin1/spin1.wit");

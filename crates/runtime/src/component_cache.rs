@@ -293,15 +293,9 @@ impl ArtifactKey {
     }
 
     fn new<C: Compiled>(engine: &Engine, bytes: &[u8]) -> Self {
-        let mut content = blake3::Hasher::new();
-        content.update(bytes);
-        // A Spin 1 module's artifact holds the component it became.
-        if C::KIND == "component" && spin_componentize::is_core_module(bytes) {
-            content.update(&spin_componentize::COMPONENTIZE_VERSION.to_le_bytes());
-        }
         Self(format!(
             "{}-{:016x}",
-            content.finalize().to_hex(),
+            blake3::hash(bytes).to_hex(),
             Self::engine_hash::<C>(engine)
         ))
     }
@@ -312,8 +306,12 @@ impl ArtifactKey {
         let mut hasher = std::hash::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         C::KIND.hash(&mut hasher);
-        // An artifact holds the wrapped component (see `wasip3_bridged`).
+        // An artifact holds the wrapped component (see `wasip3_bridged`),
+        // or the component a Spin 1 module became. Both versions belong
+        // here, not in the content half of the key: a warm start checks
+        // only this half of a key it reads back from the index.
         spin_wasip3_rc::BRIDGE_VERSION.hash(&mut hasher);
+        spin_componentize::COMPONENTIZE_VERSION.hash(&mut hasher);
         hasher.finish()
     }
 
