@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 use std::time::Instant;
-use wasmtime::component::{Accessor, HasData, ResourceTable};
+use wasmtime::component::{Accessor, HasData, Resource, ResourceTable};
 
 use crate::app::ComponentConfig;
 use crate::capabilities::access::{HasTable, InstanceAccess};
@@ -32,6 +32,26 @@ impl ConnectionState {
             connections: ResourceTable::new(),
             deadline: None,
         }
+    }
+}
+
+impl ConnectionState {
+    /// The entry numbered `n` (Spin 1's interfaces name a store or a
+    /// connection by number), if this instance opened one of type `T` under
+    /// it and has not closed it: a guest's number reaches only this
+    /// capability's own table, and only entries of that type.
+    pub(crate) fn numbered<T: Send + 'static>(&self, n: u32) -> Option<Resource<T>> {
+        let entry = Resource::new_borrow(n);
+        self.connections.get(&entry).is_ok().then_some(entry)
+    }
+
+    /// Closes the entry numbered `n`; closing one that is not open does
+    /// nothing, as in Spin.
+    pub(crate) fn close_numbered<T: Send + 'static>(&mut self, n: u32) -> wasmtime::Result<()> {
+        if self.numbered::<T>(n).is_some() {
+            self.connections.delete(Resource::<T>::new_own(n))?;
+        }
+        Ok(())
     }
 }
 

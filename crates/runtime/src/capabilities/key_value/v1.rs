@@ -16,13 +16,6 @@ fn v1_error(error: Error) -> V1Error {
     }
 }
 
-/// The store numbered `store`, if this instance opened it (and has not
-/// closed it): a guest's number reaches only this capability's own table.
-fn opened(state: &ConnectionState, store: u32) -> Option<Resource<KeyValueStore>> {
-    let store = Resource::new_borrow(store);
-    state.connections.get(&store).is_ok().then_some(store)
-}
-
 impl Host for ConnectionState {
     async fn open(&mut self, name: String) -> wasmtime::Result<Result<u32, V1Error>> {
         Ok(HostStore::open(self, name)
@@ -32,7 +25,7 @@ impl Host for ConnectionState {
     }
 
     async fn get(&mut self, store: u32, key: String) -> wasmtime::Result<Result<Vec<u8>, V1Error>> {
-        let Some(store) = opened(self, store) else {
+        let Some(store) = self.numbered::<KeyValueStore>(store) else {
             return Ok(Err(V1Error::InvalidStore));
         };
         Ok(match HostStore::get(self, store, key).await? {
@@ -48,7 +41,7 @@ impl Host for ConnectionState {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), V1Error>> {
-        let Some(store) = opened(self, store) else {
+        let Some(store) = self.numbered::<KeyValueStore>(store) else {
             return Ok(Err(V1Error::InvalidStore));
         };
         Ok(HostStore::set(self, store, key, value)
@@ -57,32 +50,27 @@ impl Host for ConnectionState {
     }
 
     async fn delete(&mut self, store: u32, key: String) -> wasmtime::Result<Result<(), V1Error>> {
-        let Some(store) = opened(self, store) else {
+        let Some(store) = self.numbered::<KeyValueStore>(store) else {
             return Ok(Err(V1Error::InvalidStore));
         };
         Ok(HostStore::delete(self, store, key).await?.map_err(v1_error))
     }
 
     async fn exists(&mut self, store: u32, key: String) -> wasmtime::Result<Result<bool, V1Error>> {
-        let Some(store) = opened(self, store) else {
+        let Some(store) = self.numbered::<KeyValueStore>(store) else {
             return Ok(Err(V1Error::InvalidStore));
         };
         Ok(HostStore::exists(self, store, key).await?.map_err(v1_error))
     }
 
     async fn get_keys(&mut self, store: u32) -> wasmtime::Result<Result<Vec<String>, V1Error>> {
-        let Some(store) = opened(self, store) else {
+        let Some(store) = self.numbered::<KeyValueStore>(store) else {
             return Ok(Err(V1Error::InvalidStore));
         };
         Ok(HostStore::get_keys(self, store).await?.map_err(v1_error))
     }
 
     async fn close(&mut self, store: u32) -> wasmtime::Result<()> {
-        // Closing a store that is not open does nothing, as in Spin.
-        if let Some(store) = opened(self, store) {
-            self.connections
-                .delete(Resource::<KeyValueStore>::new_own(store.rep()))?;
-        }
-        Ok(())
+        self.close_numbered::<KeyValueStore>(store)
     }
 }

@@ -38,13 +38,6 @@ fn to_v1(value: Value) -> V1Value {
     }
 }
 
-/// The connection numbered `conn`, if this instance opened it (and has not
-/// closed it): a guest's number reaches only this capability's own table.
-fn opened(state: &ConnectionState, conn: u32) -> Option<Resource<SqliteConnection>> {
-    let conn = Resource::new_borrow(conn);
-    state.connections.get(&conn).is_ok().then_some(conn)
-}
-
 impl Host for ConnectionState {
     async fn open(&mut self, database: String) -> wasmtime::Result<Result<u32, V1Error>> {
         Ok(super::open(self, database)?
@@ -58,7 +51,7 @@ impl Host for ConnectionState {
         statement: String,
         parameters: Vec<V1Value>,
     ) -> wasmtime::Result<Result<V1QueryResult, V1Error>> {
-        let Some(conn) = opened(self, conn) else {
+        let Some(conn) = self.numbered::<SqliteConnection>(conn) else {
             return Ok(Err(V1Error::InvalidConnection));
         };
         let parameters = parameters.into_iter().map(to_v2).collect();
@@ -78,11 +71,6 @@ impl Host for ConnectionState {
     }
 
     async fn close(&mut self, conn: u32) -> wasmtime::Result<()> {
-        // Closing a connection that is not open does nothing, as in Spin.
-        if let Some(conn) = opened(self, conn) {
-            self.connections
-                .delete(Resource::<SqliteConnection>::new_own(conn.rep()))?;
-        }
-        Ok(())
+        self.close_numbered::<SqliteConnection>(conn)
     }
 }
