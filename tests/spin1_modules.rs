@@ -226,6 +226,12 @@ sqlite_databases = ["default"]
     let url = format!("http://127.0.0.1:{port}/header/x-from");
     let sent = support::http::request(up.addr, "GET", "/http", &[("x-url", &url)], b"").unwrap();
     assert_eq!((sent.status, sent.text().as_str()), (200, "200|spin1"));
+    // `host` is the host's to set, from the URL: the module's is left out,
+    // with a warning.
+    let url = format!("http://127.0.0.1:{port}/header/host");
+    let host = support::http::request(up.addr, "GET", "/http", &[("x-url", &url)], b"").unwrap();
+    assert_eq!(host.text(), format!("200|127.0.0.1:{port}"));
+    up.wait_for_stderr("the outbound request's headers host were left out");
     // Not allowed: `destination-not-allowed` (case 1), and the log says
     // what to add.
     let other = format!("http://127.0.0.1:{}/", support::spin::free_port());
@@ -350,6 +356,72 @@ allowed_outbound_hosts = ["redis://127.0.0.1:6379"]
 }
 
 #[test]
+fn a_spin_1_module_gets_an_error_for_what_it_may_not_do_and_the_server_goes_on() {
+    let upstream = Upstream::start(None);
+    let port = upstream.port;
+    let manifest = format!(
+        r#"spin_manifest_version = 2
+[application]
+name = "spin1"
+[[trigger.http]]
+route = "/handles"
+component = "handles"
+[[trigger.http]]
+route = "/headers"
+component = "headers"
+[[trigger.http]]
+route = "/http"
+component = "http"
+[component.handles]
+source = "handles.wasm"
+key_value_stores = ["default"]
+[component.headers]
+source = "headers.wasm"
+[component.http]
+source = "outbound_http.wasm"
+allowed_outbound_hosts = ["http://127.0.0.1:{port}"]
+"#
+    );
+    let (_dir, manifest) = app(&["handles", "headers", "outbound_http"], &manifest);
+    let up = SpinUp::start(&manifest, &["--max-instance-memory", "1M"]);
+
+    // Numbers it was never given, a store's number as a SQLite connection,
+    // a store after its close: `invalid-store` (3) or `invalid-connection`
+    // (2), never another instance's handle or a trap; closing twice, or
+    // closing a number never opened, changes nothing.
+    let handles = up.get("/handles");
+    assert_eq!((handles.status, handles.text().as_str()), (200, "3|2|2|3"));
+
+    // Response headers HTTP cannot carry are left out with a warning; the
+    // good ones are sent, a repeated one with each of its values.
+    let headers = up.get("/headers");
+    assert_eq!(headers.status, 200);
+    assert_eq!(headers.header("x-ok"), Some("1"));
+    let twice: Vec<&str> = headers
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("x-twice"))
+        .map(|(_, value)| value.as_str())
+        .collect();
+    assert_eq!(twice, ["1", "2"]);
+    assert_eq!(headers.header("bad name"), None);
+    assert_eq!(headers.header("x-newline"), None);
+    assert!(headers.body.is_empty());
+    up.wait_for_stderr("the response headers bad name, x-newline were left out");
+
+    // A response larger than the instance may hold (1 MiB here) is not
+    // read into it: `request-error` (3), and the log says why. One that
+    // fits arrives whole.
+    let url = format!("http://127.0.0.1:{port}/bytes/2000000");
+    let big = support::http::request(up.addr, "GET", "/http", &[("x-url", &url)], b"").unwrap();
+    assert_eq!((big.status, big.text().as_str()), (502, "error:3"));
+    up.wait_for_stderr("a Spin 1 module reads it whole, up to 1048576 bytes");
+    let url = format!("http://127.0.0.1:{port}/bytes/1000");
+    let fits = support::http::request(up.addr, "GET", "/http", &[("x-url", &url)], b"").unwrap();
+    assert_eq!(fits.text(), format!("200|{}", "x".repeat(1000)));
+}
+
+#[test]
 fn a_module_this_host_cannot_serve_stops_spin_up_saying_why() {
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, wat: &str| {
@@ -375,6 +447,28 @@ fn a_module_this_host_cannot_serve_stops_spin_up_saying_why() {
     );
     assert!(
         err.contains("hint: rebuild it with a current Spin SDK"),
+        "{err}"
+    );
+
+    // Bytes that begin as a module but are not one; a module that is not a
+    // Spin module (no Spin 1 export, no world).
+    std::fs::write(
+        dir.path().join("other.wasm"),
+        b"\0asm\x01\0\0\0\x01\xff\xff",
+    )
+    .unwrap();
+    let err = fails_to_start(dir.path(), &manifest, &[]);
+    assert!(err.contains("loading component `pg`"), "{err}");
+    assert!(
+        err.contains("it is not a valid WebAssembly module"),
+        "{err}"
+    );
+    assert!(err.contains("hint: "), "{err}");
+    write("other.wasm", r#"(module (func (export "run")))"#);
+    let err = fails_to_start(dir.path(), &manifest, &[]);
+    assert!(err.contains("so it is not a Spin module"), "{err}");
+    assert!(
+        err.contains("hint: a Spin component is a WebAssembly component, or a module built by one of Spin 1's SDKs"),
         "{err}"
     );
 }

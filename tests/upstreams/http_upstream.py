@@ -4,7 +4,8 @@ Usage: http_upstream.py [CERT KEY [CLIENT_CA]]. Prints its port, then serves
 HTTP/1.1 with keep-alive (over TLS when given a certificate and key; asking
 every client for a certificate issued by CLIENT_CA when given one). `GET /count`
 answers how many TCP connections it has accepted; `GET /whoami` the common
-name of the client's certificate; any other path answers `upstream says hi`;
+name of the client's certificate; `GET /header/NAME` the request's header
+NAME; `GET /bytes/N` N bytes of `x`; any other path answers `upstream says hi`;
 a POST answers `posted <its body>`; `GET /slow` answers after 3 s.
 """
 
@@ -34,6 +35,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = str(connections).encode()
         elif self.path == "/whoami":
             body = client_name(self.connection).encode()
+        elif self.path.startswith("/bytes/"):
+            body = b"x" * int(self.path[len("/bytes/"):])
         elif self.path.startswith("/header/"):
             body = (self.headers.get(self.path[len("/header/"):]) or "").encode()
         else:

@@ -1,5 +1,6 @@
 ;; A Spin 1 HTTP module that GETs the URL in its `x-url` header with the
-;; header `x-from: spin1`, and answers `<status>|<body>` of the response,
+;; headers `x-from: spin1` and `host: evil.example` (which the host must
+;; leave out: it sets `host` from the URL), and answers `<status>|<body>` of the response,
 ;; or 502 and `error:<http-error case>`.
   (import "wasi-outbound-http" "request"
     (func $request (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)))
@@ -7,8 +8,13 @@
   (data (i32.const 16) "x-from")
   (data (i32.const 32) "spin1")
   (data (i32.const 48) "error:")
-  ;; The outbound request's one header: ("x-from", "spin1").
-  (data (i32.const 64) "\10\00\00\00\06\00\00\00\20\00\00\00\05\00\00\00")
+  (data (i32.const 96) "host")
+  (data (i32.const 112) "evil.example")
+  ;; The outbound request's headers: ("x-from", "spin1"), ("host",
+  ;; "evil.example").
+  (data (i32.const 64)
+    "\10\00\00\00\06\00\00\00\20\00\00\00\05\00\00\00"
+    "\60\00\00\00\04\00\00\00\70\00\00\00\0c\00\00\00")
   (export "canonical_abi_realloc" (func $realloc))
   (func (export "handle-http-request")
     (param $method i32) (param $uri i32) (param $uri_len i32)
@@ -19,7 +25,7 @@
     (drop (call $header (local.get $headers) (local.get $headers_len) (i32.const 0) (i32.const 5)))
     (call $request
       (i32.const 0) (global.get $hv_ptr) (global.get $hv_len)
-      (i32.const 64) (i32.const 1)
+      (i32.const 64) (i32.const 2)
       (i32.const 0) (i32.const 0)
       (i32.const 0) (i32.const 0) (i32.const 0)
       (i32.const 1536))
