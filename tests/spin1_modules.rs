@@ -383,19 +383,56 @@ allowed_outbound_hosts = ["http://127.0.0.1:{port}"]
 "#
     );
     let (_dir, manifest) = app(&["handles", "headers", "outbound_http"], &manifest);
-    let up = SpinUp::start(&manifest, &["--max-instance-memory", "1M"]);
+    let up = SpinUp::start(
+        &manifest,
+        &[
+            "--max-instance-memory",
+            "1M",
+            "--max-handles-per-instance",
+            "3",
+        ],
+    );
 
     // Numbers it was never given, a store's number as a SQLite connection,
     // a store after its close: `invalid-store` (3) or `invalid-connection`
     // (2), never another instance's handle or a trap; closing twice, or
-    // closing a number never opened, changes nothing.
+    // closing a number never opened, changes nothing. Past
+    // `--max-handles-per-instance` stores an open is `store-table-full`
+    // (0), logged once with the flag to raise.
     let handles = up.get("/handles");
-    assert_eq!((handles.status, handles.text().as_str()), (200, "3|2|2|3"));
+    assert_eq!(
+        (handles.status, handles.text().as_str()),
+        (200, "3|2|2|3|3|0")
+    );
+    up.wait_for_stderr("tried to hold more key-value stores open at once than the 3 it may");
+    up.wait_for_stderr("raise `spin up --max-handles-per-instance`");
 
     // Response headers HTTP cannot carry are left out with a warning; the
-    // good ones are sent, a repeated one with each of its values.
+    // good ones are sent, a repeated one with each of its values. The
+    // module's `content-length` and `transfer-encoding` are left out too:
+    // the server frames the body by its real length, so a module cannot
+    // end its response early and have the rest taken as the answer to the
+    // client's next request on the connection.
     let headers = up.get("/headers");
     assert_eq!(headers.status, 200);
+    assert_eq!(headers.text(), "hello world");
+    assert_eq!(headers.header("content-length"), Some("11"));
+    assert_eq!(headers.header("transfer-encoding"), None);
+    up.wait_for_stderr(
+        "the response headers content-length, transfer-encoding were left out (the server frames the response",
+    );
+    let exchange = support::http::raw_exchange(
+        up.addr,
+        "GET /headers HTTP/1.1\r\nhost: x\r\nx-no-body: 1\r\n\r\nGET /headers HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    assert_eq!(exchange.matches("HTTP/1.1 200").count(), 2, "{exchange}");
+    assert_eq!(
+        exchange.matches("content-length: 0\r\n").count(),
+        1,
+        "{exchange}"
+    );
+    assert!(exchange.contains("content-length: 11\r\n"), "{exchange}");
+    assert!(exchange.ends_with("hello world"), "{exchange}");
     assert_eq!(headers.header("x-ok"), Some("1"));
     let twice: Vec<&str> = headers
         .headers
@@ -406,7 +443,6 @@ allowed_outbound_hosts = ["http://127.0.0.1:{port}"]
     assert_eq!(twice, ["1", "2"]);
     assert_eq!(headers.header("bad name"), None);
     assert_eq!(headers.header("x-newline"), None);
-    assert!(headers.body.is_empty());
     up.wait_for_stderr("the response headers bad name, x-newline were left out");
 
     // A response larger than the instance may hold (1 MiB here) is not

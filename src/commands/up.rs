@@ -252,6 +252,13 @@ pub struct UpCommand {
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_sockets_per_instance: u32,
 
+    /// The most stores and connections one instance may hold open in each
+    /// capability (key-value stores; SQLite, Redis, PostgreSQL, MySQL and
+    /// MQTT connections); opening another fails with the interface's own
+    /// error (`store-table-full`, `too-many-connections`, …).
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_handles_per_instance: u32,
+
     /// The most memory SQLite may hold in this server, in bytes (suffixes k,
     /// M, G allowed; at least 1M): every database and key-value store of the
     /// application together (page caches, sorts, in-memory databases). Past
@@ -609,6 +616,7 @@ impl UpCommand {
             outbound_connection_wait: Some(self.outbound_connection_wait),
             max_outbound_http_per_instance: Some(self.max_outbound_http_per_instance as usize),
             max_sockets_per_instance: Some(self.max_sockets_per_instance as usize),
+            max_handles_per_instance: Some(self.max_handles_per_instance as usize),
             max_chain_depth: Some(self.max_chain_depth),
             follow: (!self.follow.is_empty()).then(|| self.follow.clone()),
             truncate_logs: self.truncate_logs,

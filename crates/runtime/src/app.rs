@@ -74,6 +74,9 @@ pub struct LoadOptions {
     pub max_outbound_http_per_instance: Option<usize>,
     /// Sockets one instance may hold open (`None`: the default, 64).
     pub max_sockets_per_instance: Option<usize>,
+    /// Stores or connections one instance may hold open in each capability
+    /// (`None`: the default, 256).
+    pub max_handles_per_instance: Option<usize>,
     /// How many in-process hops a chain of requests may take (`None`: the
     /// default, 10).
     pub max_chain_depth: Option<u32>,

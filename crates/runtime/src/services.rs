@@ -30,6 +30,10 @@ use crate::capabilities::sockets::held::DEFAULT_MAX_SOCKETS_PER_INSTANCE;
 use crate::runtime_config::{DatabaseLocation, KeyValueBackend, Stores};
 use spin_outbound_networking::BlockedNetworks;
 
+/// How many stores or connections one instance may hold open in each
+/// capability, by default: Spin's key-value and SQLite tables hold 256.
+pub const DEFAULT_MAX_HANDLES_PER_INSTANCE: usize = 256;
+
 /// One application's shared services.
 pub struct AppServices {
     /// Redis connections by address.
@@ -50,6 +54,9 @@ pub struct AppServices {
     blocked_networks: BlockedNetworks,
     max_outbound_http_per_instance: usize,
     max_sockets_per_instance: usize,
+    /// The most stores and connections one instance may hold open in each
+    /// capability.
+    max_handles_per_instance: usize,
     /// The most in-process hops a chain of requests may take.
     max_chain_depth: u32,
     stores: Stores,
@@ -118,6 +125,7 @@ impl AppServices {
             blocked_networks: BlockedNetworks::default(),
             max_outbound_http_per_instance: DEFAULT_MAX_REQUESTS_PER_INSTANCE,
             max_sockets_per_instance: DEFAULT_MAX_SOCKETS_PER_INSTANCE,
+            max_handles_per_instance: DEFAULT_MAX_HANDLES_PER_INSTANCE,
             max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
             stores,
             max_result_bytes,
@@ -133,7 +141,9 @@ impl AppServices {
     /// on connections (`connection_limits`, waited for up to
     /// `outbound_connection_wait`), at most `max_outbound_http_per_instance`
     /// outbound HTTP requests in flight per instance (at least 1), at most
-    /// `max_sockets_per_instance` open sockets per instance, and
+    /// `max_sockets_per_instance` open sockets per instance, at most
+    /// `max_handles_per_instance` stores or connections per capability and
+    /// instance (at least 1), and
     /// chains of in-process requests at most `max_chain_depth` hops deep (at
     /// least 1). Fails when a `client_tls` entry's certificates cannot be
     /// used.
@@ -164,6 +174,10 @@ impl AppServices {
         self.max_sockets_per_instance = options
             .max_sockets_per_instance
             .unwrap_or(DEFAULT_MAX_SOCKETS_PER_INSTANCE);
+        self.max_handles_per_instance = options
+            .max_handles_per_instance
+            .unwrap_or(DEFAULT_MAX_HANDLES_PER_INSTANCE)
+            .max(1);
         Ok(self)
     }
 
@@ -188,6 +202,12 @@ impl AppServices {
     /// How many sockets one instance may hold open.
     pub fn max_sockets_per_instance(&self) -> usize {
         self.max_sockets_per_instance
+    }
+
+    /// How many stores or connections one instance may hold open in each
+    /// capability (key-value, SQLite, Redis, PostgreSQL, MySQL, MQTT).
+    pub fn max_handles_per_instance(&self) -> usize {
+        self.max_handles_per_instance
     }
 
     /// How many in-process hops (`http://<component>.spin.internal`) a

@@ -13,6 +13,7 @@ mod read_ahead;
 mod request_body;
 mod reuse;
 mod server;
+mod server_headers;
 mod spin1;
 pub mod tls;
 mod wagi;

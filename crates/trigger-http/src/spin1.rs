@@ -96,7 +96,8 @@ pub(crate) async fn handle<B: GuestBody>(
             })
             .collect(),
         params: Vec::new(),
-        body: Some(body.to_vec()),
+        // The only copy the host keeps while the module runs.
+        body: Some(Vec::from(body)),
     };
 
     let mut store = app.new_store(component);
@@ -152,12 +153,15 @@ fn respond(
         ));
     };
     let mut answer = Response::builder().status(status);
-    let mut skipped = Vec::new();
+    let (mut skipped, mut framing) = (Vec::new(), Vec::new());
     for (name, value) in response.headers.unwrap_or_default() {
         match (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(&value),
         ) {
+            (Ok(name), _) if crate::server_headers::is_server_header(&name) => {
+                framing.push(name.to_string());
+            }
             (Ok(name), Ok(value)) => {
                 answer = answer.header(name, value);
             }
@@ -168,6 +172,12 @@ fn respond(
         tracing::warn!(
             "component `{id}`: the response headers {} were left out (not valid HTTP header names or values)",
             skipped.join(", ")
+        );
+    }
+    if !framing.is_empty() {
+        tracing::warn!(
+            "component `{id}`: the response headers {} were left out (the server frames the response and owns the connection)",
+            framing.join(", ")
         );
     }
     let body = Full::new(Bytes::from(response.body.unwrap_or_default()))

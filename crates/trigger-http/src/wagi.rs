@@ -238,26 +238,12 @@ fn cgi_name(header: &str) -> String {
     header.to_ascii_uppercase().replace('-', "_")
 }
 
-/// Response headers a Wagi module does not set: the server frames the
-/// body itself (a `Content-Length` of the module's own could split the
-/// response on a kept-alive connection) and owns the connection.
-const SERVER_HEADERS: &[&str] = &[
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "keep-alive",
-    "upgrade",
-    "te",
-    "trailer",
-    "proxy-connection",
-];
-
 /// The response a Wagi module wrote (`stdout`): CGI headers up to the
 /// first blank line, then the body. `Status: 404 Not Found` sets the
 /// status; `Location` alone means a redirect (302); one of `Content-Type`,
 /// `Location` and `Status` is required (as in Spin). Also returns the
 /// header lines left out: not `name: value`, not a valid header, or one
-/// the server sets itself ([`SERVER_HEADERS`]).
+/// the server sets itself (`content-length`, `connection`…).
 pub(crate) fn cgi_response(stdout: Bytes) -> Result<(Response<HyperOutgoingBody>, Vec<String>)> {
     let (head_end, body_start) = split_head(&stdout)
         .context("no blank line ends the headers (the output is a head without a body)")?;
@@ -293,7 +279,7 @@ pub(crate) fn cgi_response(stdout: Bytes) -> Result<(Response<HyperOutgoingBody>
             skipped.push(format!("`{line}`"));
             continue;
         };
-        if SERVER_HEADERS.contains(&header.as_str()) {
+        if crate::server_headers::is_server_header(&header) {
             skipped.push(format!("`{line}`"));
             continue;
         }

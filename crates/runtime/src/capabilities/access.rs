@@ -6,28 +6,12 @@
 //! it takes the state for each synchronous step (check the grant, look up a
 //! resource, record a result) and never holds it across an await.
 
-use wasmtime::component::{
-    Accessor, FutureReader, HasData, Lift, Lower, Resource, ResourceTable, StreamReader,
-};
+use wasmtime::component::{Accessor, FutureReader, HasData, Lift, Lower, StreamReader};
 
 /// Short, synchronous access to one capability's per-instance state `S`.
 pub(crate) trait InstanceAccess<S>: Send {
     /// Runs `f` with the state; `f` must not block.
     fn with_state<R>(&mut self, f: impl FnOnce(&mut S) -> R) -> R;
-
-    /// Hands `resource` to the guest: its new handle.
-    fn push<R: Send + 'static>(&mut self, resource: R) -> wasmtime::Result<Resource<R>>
-    where
-        S: HasTable,
-    {
-        Ok(self.with_state(|state| state.table().push(resource))?)
-    }
-}
-
-/// A state that keeps resources handed to the guest.
-pub(crate) trait HasTable {
-    /// The table of those resources.
-    fn table(&mut self) -> &mut ResourceTable;
 }
 
 impl<S, A: InstanceAccess<S>> InstanceAccess<S> for &mut A {

@@ -8,10 +8,15 @@
 
 use std::sync::Arc;
 use std::time::Instant;
-use wasmtime::component::{Accessor, HasData, Resource, ResourceTable};
+use wasmtime::component::{Accessor, HasData, Resource, ResourceTable, ResourceTableError};
 
 use crate::app::ComponentConfig;
-use crate::capabilities::access::{HasTable, InstanceAccess};
+use crate::capabilities::access::InstanceAccess;
+
+/// The error message of a connection refused because the instance holds
+/// as many as it may (for the interfaces whose errors carry text).
+pub(crate) const TOO_MANY_CONNECTIONS: &str =
+    "too many connections open at once (`spin up --max-handles-per-instance`)";
 
 /// One capability's grants and connections, for one instance.
 pub struct ConnectionState {
@@ -22,15 +27,49 @@ pub struct ConnectionState {
     /// When the current request's statements must stop (SQLite reads it;
     /// see `HostState::set_request_timeout`).
     pub(crate) deadline: Option<Instant>,
+    /// Whether this instance was told it holds as many handles as it may
+    /// (logged once: a guest retrying in a loop would fill the log).
+    told_full: bool,
 }
 
 impl ConnectionState {
     /// The state of an instance of `component`, with no connection open.
     pub(crate) fn new(component: Arc<ComponentConfig>) -> Self {
+        // Each entry holds host memory, and many a socket, that no guest
+        // memory limit counts: without a cap, a guest opening in a loop
+        // would take the host's memory or file descriptors.
+        let mut connections = ResourceTable::new();
+        connections.set_max_capacity(component.services.max_handles_per_instance());
         Self {
             component,
-            connections: ResourceTable::new(),
+            connections,
             deadline: None,
+            told_full: false,
+        }
+    }
+
+    /// Hands `entry` (one of `what`: "SQLite connections", say) to the
+    /// guest, or `None` when the instance already holds as many of this
+    /// capability's handles as `--max-handles-per-instance` allows (the
+    /// capability answers with its own error; logged once per instance).
+    pub(crate) fn push_handle<T: Send + 'static>(
+        &mut self,
+        entry: T,
+        what: &str,
+    ) -> wasmtime::Result<Option<Resource<T>>> {
+        match self.connections.push(entry) {
+            Ok(handle) => Ok(Some(handle)),
+            Err(ResourceTableError::Full) => {
+                if !std::mem::replace(&mut self.told_full, true) {
+                    tracing::warn!(
+                        "component `{}`: an instance tried to hold more {what} open at once than the {} it may; that open failed\n\nhint: close what the guest no longer uses, or raise `spin up --max-handles-per-instance`",
+                        self.component.id,
+                        self.connections.max_capacity()
+                    );
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -52,12 +91,6 @@ impl ConnectionState {
             self.connections.delete(Resource::<T>::new_own(n))?;
         }
         Ok(())
-    }
-}
-
-impl HasTable for ConnectionState {
-    fn table(&mut self) -> &mut ResourceTable {
-        &mut self.connections
     }
 }
 

@@ -82,7 +82,8 @@ async fn open(
     match open_store(&services, label).await {
         Ok(backend) => {
             let store = KeyValueStore(Arc::new(backend));
-            Ok(Ok(state.push(store)?))
+            let handle = state.with_state(|state| state.push_handle(store, "key-value stores"))?;
+            Ok(handle.ok_or(Error::StoreTableFull))
         }
         Err(e) => Ok(Err(e)),
     }

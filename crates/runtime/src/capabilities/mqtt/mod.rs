@@ -145,7 +145,8 @@ async fn open(
         events: Arc::new(tokio::sync::Mutex::new(events)),
         _permit: permit,
     };
-    Ok(Ok(state.push(conn)?))
+    let handle = state.with_state(|state| state.push_handle(conn, "MQTT connections"))?;
+    Ok(handle.ok_or(Error::TooManyConnections))
 }
 
 /// Publishes `payload` on `topic` and waits for the delivery `qos` asks for.

@@ -25,7 +25,7 @@ use crate::capabilities::bindings::rdbms_types::{
     Column, DbDataType, DbValue, Error, ParameterValue, RowSet,
 };
 use crate::capabilities::connection_quota::ConnectionPermit;
-use crate::capabilities::connections::{ConnectionState, Connections};
+use crate::capabilities::connections::{ConnectionState, Connections, TOO_MANY_CONNECTIONS};
 use crate::runtime_config::Outbound;
 use tls::SslMode;
 
@@ -376,7 +376,8 @@ async fn open(
         conn: Arc::new(tokio::sync::Mutex::new(conn)),
         _permit: permit,
     };
-    Ok(Ok(state.push(conn)?))
+    let handle = state.with_state(|state| state.push_handle(conn, "MySQL connections"))?;
+    Ok(handle.ok_or_else(|| Error::ConnectionFailed(TOO_MANY_CONNECTIONS.to_owned())))
 }
 
 /// Runs a statement that returns rows, reading them one at a time: a

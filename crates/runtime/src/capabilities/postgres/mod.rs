@@ -28,7 +28,7 @@ use crate::capabilities::bindings::{
     postgres as v2, postgres3 as v3, postgres4 as v4, rdbms_types,
 };
 use crate::capabilities::connection_quota::ConnectionPermit;
-use crate::capabilities::connections::{ConnectionState, Connections};
+use crate::capabilities::connections::{ConnectionState, Connections, TOO_MANY_CONNECTIONS};
 use crate::runtime_config::Outbound;
 use crate::state::HostState;
 use std::sync::Arc;
@@ -303,7 +303,8 @@ async fn open_trusting(
         key,
         _permit: permit,
     };
-    Ok(Ok(state.push(conn)?))
+    let handle = state.with_state(|state| state.push_handle(conn, "PostgreSQL connections"))?;
+    Ok(handle.ok_or_else(|| PgError::ConnectionFailed(TOO_MANY_CONNECTIONS.to_owned())))
 }
 
 /// A libpq connection string (`host=localhost user=postgres dbname=app`,

@@ -221,7 +221,8 @@ async fn open(
         reusable: true,
         _permit: permit,
     };
-    Ok(Ok(state.push(conn)?))
+    let handle = state.with_state(|state| state.push_handle(conn, "Redis connections"))?;
+    Ok(handle.ok_or(Error::TooManyConnections))
 }
 
 /// Runs `cmd` on the guest's connection `conn` within the command timeout,

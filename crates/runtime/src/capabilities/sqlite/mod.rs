@@ -19,7 +19,7 @@ use wasmtime::component::Resource;
 
 use crate::capabilities::access::InstanceAccess;
 use crate::capabilities::bindings::sqlite::{Error, QueryResult, RowResult, Value};
-use crate::capabilities::connections::{ConnectionState, Connections};
+use crate::capabilities::connections::{ConnectionState, Connections, TOO_MANY_CONNECTIONS};
 use crate::services::{AppServices, Database, DatabaseError, ResultBudget};
 
 /// `spin up --sqlite`: runs each of `statements` (one or more SQL
@@ -88,10 +88,15 @@ fn open(
         }
         match state.component.services.sqlite_connection(&database) {
             None => Ok(Err(Error::NoSuchDatabase)),
-            Some(Ok(db)) => Ok(Ok(state.connections.push(SqliteConnection {
-                db,
-                last: Default::default(),
-            })?)),
+            Some(Ok(db)) => {
+                let connection = SqliteConnection {
+                    db,
+                    last: Default::default(),
+                };
+                Ok(state
+                    .push_handle(connection, "SQLite connections")?
+                    .ok_or_else(|| Error::Io(TOO_MANY_CONNECTIONS.to_owned())))
+            }
             Some(Err(e)) => Ok(Err(Error::Io(format!("{e:#}")))),
         }
     })
