@@ -30,7 +30,7 @@ use wit_parser::Resolve;
 
 /// Bumped whenever the components made here change, so that compiled
 /// artifacts of an older version are not reused.
-pub const COMPONENTIZE_VERSION: u32 = 3;
+pub const COMPONENTIZE_VERSION: u32 = 4;
 
 /// The WIT of Spin 1's interfaces (`fermyon:spin`, unversioned).
 pub const SPIN1_WIT: &str = include_str!("../../../wit-spin1/spin1.wit");
@@ -286,6 +286,37 @@ impl<'a> Layout<'a> {
         Some((calls, first_is_call))
     }
 
+    /// Whether the body of `func`, from `from` (an offset in its bytes) on,
+    /// holds nothing but `local.get`s and its final `end`: what follows the
+    /// destructors' call in a wrapper, which returns the wrapped call's
+    /// result (none in Rust's, one `local.get` in JavaScript's).
+    fn only_returns_after(&self, func: u32, from: usize) -> bool {
+        let Some(body) = func
+            .checked_sub(self.imported_funcs)
+            .and_then(|defined| self.bodies.get(defined as usize))
+        else {
+            return false;
+        };
+        let start = body.range().start;
+        let Ok(mut reader) = body.get_operators_reader() else {
+            return false;
+        };
+        while !reader.eof() {
+            let Ok((op, offset)) = reader.read_with_offset() else {
+                return false;
+            };
+            if offset - start >= from
+                && !matches!(
+                    op,
+                    wasmparser::Operator::LocalGet { .. } | wasmparser::Operator::End
+                )
+            {
+                return false;
+            }
+        }
+        true
+    }
+
     /// The realloc of a module whose exports each run its constructors
     /// first and destructors last (wasm-ld's wrapping of a WASI command's
     /// exports, as Spin 1's Rust and JavaScript SDKs built them), without
@@ -296,7 +327,8 @@ impl<'a> Layout<'a> {
     /// (wasi-libc reads the environment). The handler's own export still
     /// runs them, where calling the host is allowed. A realloc counts as
     /// wrapped only when it and the handler begin by calling the same
-    /// function, and the destructors only when both make the same last call.
+    /// function, and the destructors only when both make the same last call
+    /// and the realloc only returns after it.
     fn unwrapped_realloc(&self, realloc: u32, handler: u32) -> Option<(u32, Vec<u8>)> {
         let (calls, wrapped) = self.plain_calls(realloc)?;
         let (handler_calls, handler_wrapped) = self.plain_calls(handler)?;
@@ -308,6 +340,7 @@ impl<'a> Layout<'a> {
             && calls.len() > 1
             && last.2 == handler_last.2
             && last.2 != calls[0].2
+            && self.only_returns_after(realloc, last.1)
         {
             removed.push(*last);
         }

@@ -205,3 +205,83 @@ fn a_module_of_wit_bindgen_0_8_loads_with_the_world_it_embedded() {
     .append_to(&mut module);
     becomes_an_http_component_importing_config(&module);
 }
+
+/// The realloc copy made for a module of `wat` (its realloc is function 3,
+/// its handler function 4), with the byte ranges of its body that were
+/// made `nop`s.
+fn unwrapped(wat: &str) -> Vec<(usize, usize)> {
+    let module = wat::parse_str(wat).unwrap();
+    let layout = Layout::read(&module).unwrap();
+    let (_, body) = layout
+        .unwrapped_realloc(3, 4)
+        .expect("the realloc is wrapped");
+    let original = layout.bodies[3].as_bytes();
+    let mut nopped = Vec::new();
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] != original[i] {
+            let from = i;
+            while i < body.len() && body[i] != original[i] {
+                i += 1;
+            }
+            nopped.push((from, i));
+        } else {
+            i += 1;
+        }
+    }
+    nopped
+}
+
+/// Functions 0–2 (constructors, destructors, `abort`) and the handler;
+/// `$realloc` is spliced in as function 3.
+fn wrapped_module(realloc: &str) -> String {
+    format!(
+        r#"(module
+             (func $ctors)
+             (func $dtors)
+             (func $abort)
+             {realloc}
+             (func (export "handle-http-request")
+               (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+               call $ctors
+               call $abort
+               call $dtors
+               i32.const 0))"#
+    )
+}
+
+#[test]
+fn the_realloc_copy_leaves_out_the_constructor_and_destructor_calls_only() {
+    // wasm-ld's wrapper as Rust modules have it: the destructors' call
+    // last; and as JavaScript ones have it: the result read back after.
+    let rust = wrapped_module(
+        r#"(func (export "canonical_abi_realloc") (param i32 i32 i32 i32) (result i32)
+             call $ctors
+             i32.const 8
+             call $dtors)"#,
+    );
+    assert_eq!(unwrapped(&rust).len(), 2);
+    let javascript = wrapped_module(
+        r#"(func (export "canonical_abi_realloc") (param i32 i32 i32 i32) (result i32)
+             (local i32)
+             call $ctors
+             i32.const 8
+             local.set 4
+             call $dtors
+             local.get 4)"#,
+    );
+    assert_eq!(unwrapped(&javascript).len(), 2);
+    // A last call the realloc does not end with is its own code: kept,
+    // though the handler's last call is the same function.
+    let aborting = wrapped_module(
+        r#"(func (export "canonical_abi_realloc") (param i32 i32 i32 i32) (result i32)
+             call $ctors
+             local.get 0
+             if
+               call $dtors
+               unreachable
+             end
+             i32.const 8)"#,
+    );
+    assert_eq!(unwrapped(&aborting).len(), 1);
+}
