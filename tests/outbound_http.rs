@@ -22,19 +22,21 @@ fn upstream_connections_are_kept_alive() {
     let manifest = format!("{MANIFEST}allowed_outbound_hosts = [\"http://127.0.0.1:{port}\"]\n");
     let (_dir, path) = app_dir(&manifest, &component());
     let up = SpinUp::start(&path, &[]);
-    for _ in 0..5 {
+    for _ in 0..8 {
         assert_eq!(
             up.get(&format!("/http?url=http://127.0.0.1:{port}/"))
                 .text(),
             "200 upstream says hi"
         );
     }
-    // Five requests from five guest instances, one connection.
-    assert_eq!(
-        up.get(&format!("/http?url=http://127.0.0.1:{port}/count"))
-            .text(),
-        "200 1"
-    );
+    // Nine requests from nine guest instances, and far fewer connections
+    // (without keep-alive: nine). Usually one; but a connection returns to
+    // the pool only once the instance that used it is dropped, which runs
+    // beside the next request, so on a busy machine that request may find
+    // it still taken and open another (seen once in CI: two).
+    let count = up.get(&format!("/http?url=http://127.0.0.1:{port}/count"));
+    let connections: usize = count.text().trim_start_matches("200 ").parse().unwrap();
+    assert!((1..=3).contains(&connections), "{}", count.text());
 }
 
 #[test]

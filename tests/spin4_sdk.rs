@@ -721,6 +721,53 @@ fn a_database_result_larger_than_an_instance_may_hold_fails_that_request_only() 
     assert_eq!(up.get("/hello").text(), "hello from spin-sdk");
 }
 
+#[test]
+fn an_instance_holds_at_most_max_handles_per_instance_of_each_capability() {
+    let sdk = Spin4Sdk::V5;
+    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
+    let manifest = MANIFEST.replace("{upstream}", "1");
+    let (_dir, manifest) = app_dir(&manifest, &component);
+    let up = SpinUp::start(&manifest, &["--max-handles-per-instance", "3"]);
+    // Each capability counts its own: three of each open, the fourth
+    // fails with the interface's own error.
+    for (kind, error, what) in [
+        ("kv", "StoreTableFull", "key-value stores"),
+        (
+            "sqlite",
+            "too many connections open at once",
+            "SQLite connections",
+        ),
+        ("redis", "TooManyConnections", "Redis connections"),
+        (
+            "postgres",
+            "too many connections open at once",
+            "PostgreSQL connections",
+        ),
+        (
+            "mysql",
+            "too many connections open at once",
+            "MySQL connections",
+        ),
+        ("mqtt", "TooManyConnections", "MQTT connections"),
+    ] {
+        let held = up.get(&format!("/hold-open?{kind}"));
+        assert_eq!(held.status, 200, "{kind}: {}", held.text());
+        assert!(
+            held.text().starts_with("3 ") && held.text().contains(error),
+            "{kind}: {}",
+            held.text()
+        );
+        expect_log(
+            &up,
+            &format!("tried to hold more {what} open at once than the 3 it may"),
+        );
+    }
+    // Closed, they free their places: the same instance opens again.
+    let again = up.get("/hold-open?sqlite");
+    assert!(again.text().starts_with("3 "), "{}", again.text());
+    assert_eq!(up.get("/sqlite?handles").status, 200);
+}
+
 /// `n` requests at once to the platform app at `addr`, each fetching
 /// `upstream` through `/outbound`: their statuses and bodies.
 fn outbound_at_once(addr: SocketAddr, upstream: SocketAddr, n: usize) -> Vec<(u16, String)> {

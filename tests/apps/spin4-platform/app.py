@@ -143,6 +143,20 @@ class HttpHandler(http.Handler):
             return text(200, json.dumps({
                 "got": got.decode(), "count": count, "echo": echoed[0].value.decode(), "deleted": deleted,
             }))
+        if path == "/hold-open":
+            # Opens one more store or connection of the kind `query` names,
+            # keeping every one, until an open fails: how many opened and
+            # the error. All are closed before the answer.
+            held = []
+            try:
+                while len(held) < 50:
+                    held.append(await open_one(query))
+                return text(200, f"{len(held)} opened")
+            except Exception as e:
+                return text(200, f"{len(held)} {error_name(e)}")
+            finally:
+                for each in held:
+                    each.__exit__(None, None, None)
         if path == "/redis-denied":
             try:
                 await redis.open("redis://127.0.0.1:6380")
@@ -279,6 +293,25 @@ class HttpHandler(http.Handler):
         if path == "/socket-streams":
             return text(200, await socket_streams(query))
         return text(404, "no such route")
+
+
+async def open_one(kind: str):
+    """One store or connection of `kind`, as `/hold-open` opens them."""
+    if kind == "kv":
+        return await key_value.open_default()
+    if kind == "sqlite":
+        return await Connection.open_default()
+    if kind == "redis":
+        return await redis.open("redis://127.0.0.1:6379")
+    if kind == "postgres":
+        return await postgres.Connection.open(
+            "host=127.0.0.1 port=5432 user=postgres dbname=test sslmode=disable")
+    if kind == "mysql":
+        opened = mysql.open("mysql://root:@127.0.0.1:3306/test")
+        return await opened if inspect.isawaitable(opened) else opened
+    if kind == "mqtt":
+        return await mqtt.open("mqtt://127.0.0.1:1883", "", "", 30)
+    raise ValueError(kind)
 
 
 async def socket_streams(query: str) -> str:
