@@ -99,7 +99,20 @@ fn a_spin_1_module_gets_the_request_as_spin_passes_it_and_fails_alone() {
     )
     .unwrap();
     assert_eq!(bad.status, 500);
-    up.wait_for_stderr("answered with status 700, which is not an HTTP status");
+    up.wait_for_stderr(
+        "answered with status 700, which is not the status of a final HTTP response",
+    );
+    // Nor is a 1xx one (101 would switch the connection's protocol).
+    let switching = support::http::request(
+        up.addr,
+        "GET",
+        "/spin1/echo/",
+        &[("x-spin1-status", "101")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(switching.status, 500);
+    up.wait_for_stderr("answered with status 101");
 
     // A trap fails its request; the server goes on.
     let trapped = support::http::request(

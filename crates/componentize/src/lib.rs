@@ -30,7 +30,7 @@ use wit_parser::Resolve;
 
 /// Bumped whenever the components made here change, so that compiled
 /// artifacts of an older version are not reused.
-pub const COMPONENTIZE_VERSION: u32 = 4;
+pub const COMPONENTIZE_VERSION: u32 = 5;
 
 /// The WIT of Spin 1's interfaces (`fermyon:spin`, unversioned).
 pub const SPIN1_WIT: &str = include_str!("../../../wit-spin1/spin1.wit");
@@ -287,7 +287,8 @@ impl<'a> Layout<'a> {
     }
 
     /// Whether the body of `func`, from `from` (an offset in its bytes) on,
-    /// holds nothing but `local.get`s and its final `end`: what follows the
+    /// holds nothing but `local.get`s and the body's final `end` (not one
+    /// of a block the call sits in): what follows the
     /// destructors' call in a wrapper, which returns the wrapped call's
     /// result (none in Rust's, one `local.get` in JavaScript's).
     fn only_returns_after(&self, func: u32, from: usize) -> bool {
@@ -305,13 +306,13 @@ impl<'a> Layout<'a> {
             let Ok((op, offset)) = reader.read_with_offset() else {
                 return false;
             };
-            if offset - start >= from
-                && !matches!(
-                    op,
-                    wasmparser::Operator::LocalGet { .. } | wasmparser::Operator::End
-                )
-            {
-                return false;
+            if offset - start < from {
+                continue;
+            }
+            match op {
+                wasmparser::Operator::LocalGet { .. } => {}
+                wasmparser::Operator::End if reader.eof() => {}
+                _ => return false,
             }
         }
         true

@@ -284,4 +284,15 @@ fn the_realloc_copy_leaves_out_the_constructor_and_destructor_calls_only() {
              i32.const 8)"#,
     );
     assert_eq!(unwrapped(&aborting).len(), 1);
+    // Nor one that ends a block the realloc returns after.
+    let conditional = wrapped_module(
+        r#"(func (export "canonical_abi_realloc") (param i32 i32 i32 i32) (result i32)
+             call $ctors
+             i32.const 8
+             local.get 0
+             if
+               call $dtors
+             end)"#,
+    );
+    assert_eq!(unwrapped(&conditional).len(), 1);
 }

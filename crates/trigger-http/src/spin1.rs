@@ -141,14 +141,16 @@ fn respond(
     id: &str,
     response: spin_runtime::spin1::Response,
 ) -> Result<Response<HyperOutgoingBody>> {
-    let status = (100..=599)
+    // A 1xx status is not a final response (101 would tell a proxy in
+    // front that the connection now carries another protocol).
+    let status = (200..=599)
         .contains(&response.status)
         .then(|| StatusCode::from_u16(response.status).ok())
         .flatten();
     let Some(status) = status else {
         // A request's failure is logged as one message: the hint in it.
         return Err(anyhow!(
-            "the Spin 1 module of component `{id}` answered with status {}, which is not an HTTP status\n\nhint: answer with a status from 200 to 599",
+            "the Spin 1 module of component `{id}` answered with status {}, which is not the status of a final HTTP response\n\nhint: answer with a status from 200 to 599",
             response.status
         ));
     };

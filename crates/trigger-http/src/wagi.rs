@@ -267,6 +267,8 @@ pub(crate) fn cgi_response(stdout: Bytes) -> Result<(Response<HyperOutgoingBody>
             let code = code
                 .parse::<u16>()
                 .ok()
+                // A 1xx status is not a final response.
+                .filter(|c| (200..=599).contains(c))
                 .and_then(|c| StatusCode::from_u16(c).ok())
                 .with_context(|| format!("`Status: {value}` is not an HTTP status"))?;
             status = Some(code);
@@ -493,6 +495,10 @@ mod tests {
             ),
             (
                 b"Content-Type: text/plain\nStatus: many\n\n",
+                "is not an HTTP status",
+            ),
+            (
+                b"Content-Type: text/plain\nStatus: 101 Switching Protocols\n\n",
                 "is not an HTTP status",
             ),
         ] {

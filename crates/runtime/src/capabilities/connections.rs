@@ -60,16 +60,41 @@ impl ConnectionState {
         match self.connections.push(entry) {
             Ok(handle) => Ok(Some(handle)),
             Err(ResourceTableError::Full) => {
-                if !std::mem::replace(&mut self.told_full, true) {
-                    tracing::warn!(
-                        "component `{}`: an instance tried to hold more {what} open at once than the {} it may; that open failed\n\nhint: close what the guest no longer uses, or raise `spin up --max-handles-per-instance`",
-                        self.component.id,
-                        self.connections.max_capacity()
-                    );
-                }
+                self.tell_full(what);
                 Ok(None)
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether the instance may hold one more handle: asked before an open
+    /// does its work (taking a permit, connecting, logging in), so that a
+    /// guest at the cap opening in a loop costs no connection each time.
+    /// [`Self::push_handle`] still decides (an open of the same instance
+    /// running beside this one may take the place first).
+    pub(crate) fn has_room(&mut self, what: &str) -> bool {
+        /// An entry that only tries the table.
+        struct Probe;
+        match self.connections.push(Probe) {
+            Ok(probe) => {
+                let _ = self.connections.delete(probe);
+                true
+            }
+            Err(_) => {
+                self.tell_full(what);
+                false
+            }
+        }
+    }
+
+    /// Logs, once per instance, that it holds as many handles as it may.
+    fn tell_full(&mut self, what: &str) {
+        if !std::mem::replace(&mut self.told_full, true) {
+            tracing::warn!(
+                "component `{}`: an instance tried to hold more {what} open at once than the {} it may; that open failed\n\nhint: close what the guest no longer uses, or raise `spin up --max-handles-per-instance`",
+                self.component.id,
+                self.connections.max_capacity()
+            );
         }
     }
 }

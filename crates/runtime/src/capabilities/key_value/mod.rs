@@ -79,6 +79,9 @@ async fn open(
         Ok(services) => services,
         Err(e) => return Ok(Err(e)),
     };
+    if !state.with_state(|state| state.has_room("key-value stores")) {
+        return Ok(Err(Error::StoreTableFull));
+    }
     match open_store(&services, label).await {
         Ok(backend) => {
             let store = KeyValueStore(Arc::new(backend));

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::capabilities::bindings::v3::keyvalue::{atomics, batch, store};
+use crate::capabilities::connections::TOO_MANY_CONNECTIONS;
 
 fn error(e: Error) -> store::Error {
     match e {
@@ -126,11 +127,14 @@ impl atomics::HostCas for ConnectionState {
             Ok(current) => current,
             Err(e) => return Ok(Err(error(e))),
         };
-        Ok(Ok(self.connections.push(KeyValueCas {
+        let cas = KeyValueCas {
             store,
             key,
             current,
-        })?))
+        };
+        Ok(self
+            .push_handle(cas, "key-value stores and compare-and-swap handles")?
+            .ok_or_else(|| store::Error::Other(TOO_MANY_CONNECTIONS.to_owned())))
     }
 
     async fn current(

@@ -102,6 +102,9 @@ async fn open(
         }
         Err(AddressRefused::Blocked(reason)) => return Ok(Err(Error::ConnectionFailed(reason))),
     };
+    if !state.with_state(|state| state.has_room("MQTT connections")) {
+        return Ok(Err(Error::TooManyConnections));
+    }
     let quotas = &component.services.connection_quotas;
     let Ok(permit) = quotas.acquire_for(&component.id, Outbound::Mqtt).await else {
         return Ok(Err(Error::TooManyConnections));

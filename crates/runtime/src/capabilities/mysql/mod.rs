@@ -356,6 +356,11 @@ async fn open(
             return Ok(Err(Error::ConnectionFailed(reason)));
         }
     };
+    if !state.with_state(|state| state.has_room("MySQL connections")) {
+        return Ok(Err(Error::ConnectionFailed(
+            TOO_MANY_CONNECTIONS.to_owned(),
+        )));
+    }
     let quotas = &component.services.connection_quotas;
     let permit = match quotas.acquire_for(&component.id, Outbound::Mysql).await {
         Ok(permit) => permit,

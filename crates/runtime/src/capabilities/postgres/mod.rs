@@ -285,6 +285,11 @@ async fn open_trusting(
         // Only a connection verified against the same roots is the same.
         key.push_str(&format!(" ca_root={}", blake3::hash(pem.as_bytes())));
     }
+    if !state.with_state(|state| state.has_room("PostgreSQL connections")) {
+        return Ok(Err(PgError::ConnectionFailed(
+            TOO_MANY_CONNECTIONS.to_owned(),
+        )));
+    }
     let quotas = &component.services.connection_quotas;
     let permit = match quotas.acquire_for(&component.id, Outbound::Postgres).await {
         Ok(permit) => permit,

@@ -4,6 +4,7 @@
 use crate::capabilities::bindings::v3::postgres as v4;
 v4_conversions!();
 use crate::capabilities::access::stream_of;
+use crate::capabilities::connections::TOO_MANY_CONNECTIONS;
 use v4::{HostConnectionBuilder, HostConnectionBuilderWithStore, HostConnectionWithStore};
 use wasmtime::component::{Accessor, FutureReader, StreamReader};
 
@@ -63,10 +64,14 @@ impl<T: 'static> HostConnectionWithStore<T> for Connections {
 
 impl HostConnectionBuilder for ConnectionState {
     async fn new(&mut self, address: String) -> wasmtime::Result<Resource<PgConnectionBuilder>> {
-        Ok(self.connections.push(PgConnectionBuilder {
+        let builder = PgConnectionBuilder {
             address,
             ca_root: None,
-        })?)
+        };
+        // A constructor has no error to answer with: past the cap, the
+        // call fails (logged once with the flag to raise).
+        self.push_handle(builder, "PostgreSQL connections and builders")?
+            .ok_or_else(|| wasmtime::format_err!("{TOO_MANY_CONNECTIONS}"))
     }
 
     async fn set_ca_root(

@@ -202,6 +202,9 @@ async fn open(
     // The address with its credentials: a connection authenticated for
     // one user is never handed to an `open` for another.
     let key = format!("{address}\n{}", checked.host);
+    if !state.with_state(|state| state.has_room("Redis connections")) {
+        return Ok(Err(Error::TooManyConnections));
+    }
     let quotas = &component.services.connection_quotas;
     let Ok(permit) = quotas.acquire_for(&component.id, Outbound::Redis).await else {
         return Ok(Err(Error::TooManyConnections));
