@@ -70,6 +70,17 @@ fn start(sdk: Spin4Sdk, upstream: SocketAddr) -> (tempfile::TempDir, SpinUp) {
     (dir, up)
 }
 
+/// `spin up` of the platform test app built with spin-sdk 5.0 (no
+/// upstream), with `args`.
+fn start_v5_with(args: &[&str]) -> (tempfile::TempDir, SpinUp) {
+    let sdk = Spin4Sdk::V5;
+    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
+    let manifest = MANIFEST.replace("{upstream}", "1");
+    let (dir, manifest) = app_dir(&manifest, &component);
+    let up = SpinUp::start(&manifest, args);
+    (dir, up)
+}
+
 /// The server's log, once it holds `needle`.
 fn expect_log(up: &SpinUp, needle: &str) -> String {
     let log = up.wait_for_stderr(needle);
@@ -702,11 +713,7 @@ fn a_postgres_connection_builder_verifies_with_the_ca_root_it_is_given() {
 
 #[test]
 fn a_database_result_larger_than_an_instance_may_hold_fails_that_request_only() {
-    let sdk = Spin4Sdk::V5;
-    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
-    let manifest = MANIFEST.replace("{upstream}", "1");
-    let (_dir, manifest) = app_dir(&manifest, &component);
-    let up = SpinUp::start(&manifest, &["--max-instance-memory", "128M"]);
+    let (_dir, up) = start_v5_with(&["--max-instance-memory", "128M"]);
     // PostgreSQL (spin:postgres@4.2.0), then MySQL (spin:mysql@3.0.0).
     for route in ["/postgres-huge", "/mysql-huge"] {
         let huge = up.get(route);
@@ -723,11 +730,7 @@ fn a_database_result_larger_than_an_instance_may_hold_fails_that_request_only() 
 
 #[test]
 fn an_instance_holds_at_most_max_handles_per_instance_of_each_capability() {
-    let sdk = Spin4Sdk::V5;
-    let component = sdk.build(&test_app("spin4-platform"), sdk.http_world());
-    let manifest = MANIFEST.replace("{upstream}", "1");
-    let (_dir, manifest) = app_dir(&manifest, &component);
-    let up = SpinUp::start(&manifest, &["--max-handles-per-instance", "3"]);
+    let (_dir, up) = start_v5_with(&["--max-handles-per-instance", "3"]);
     // Each capability counts its own: three of each open, the fourth
     // fails with the interface's own error.
     for (kind, error, what) in [
@@ -769,6 +772,21 @@ fn an_instance_holds_at_most_max_handles_per_instance_of_each_capability() {
     let again = up.get("/hold-open?sqlite");
     assert!(again.text().starts_with("3 "), "{}", again.text());
     assert_eq!(up.get("/sqlite?handles").status, 200);
+}
+
+#[test]
+fn an_instance_holds_at_most_max_resources_per_instance_wasi_resources() {
+    let (_dir, up) = start_v5_with(&["--max-resources-per-instance", "200"]);
+    // Each `fields` holds host memory no guest limit counts: past the cap
+    // the constructor fails that request, and the log names the flag.
+    assert_eq!(up.get("/many-fields?50").text(), "50");
+    assert_eq!(up.get("/many-fields?500").status, 500);
+    expect_log(&up, "resource table has no free keys");
+    expect_log(&up, "raise the flag");
+    expect_log(&up, "--max-resources-per-instance");
+    // The server serves on (a new instance: the failed one is dropped).
+    assert_eq!(up.get("/many-fields?50").text(), "50");
+    assert_eq!(up.get("/hello").text(), "hello from spin-sdk");
 }
 
 /// `n` requests at once to the platform app at `addr`, each fetching

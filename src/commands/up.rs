@@ -259,6 +259,12 @@ pub struct UpCommand {
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_handles_per_instance: u32,
 
+    /// The most WASI resources (HTTP fields, requests and responses,
+    /// streams, pollables, files, sockets…) one instance may hold at once;
+    /// past it the call that would make one more fails the request.
+    #[arg(long, value_name = "N", default_value_t = 16_384, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_resources_per_instance: u32,
+
     /// The most memory SQLite may hold in this server, in bytes (suffixes k,
     /// M, G allowed; at least 1M): every database and key-value store of the
     /// application together (page caches, sorts, in-memory databases). Past
@@ -617,6 +623,7 @@ impl UpCommand {
             max_outbound_http_per_instance: Some(self.max_outbound_http_per_instance as usize),
             max_sockets_per_instance: Some(self.max_sockets_per_instance as usize),
             max_handles_per_instance: Some(self.max_handles_per_instance as usize),
+            max_resources_per_instance: Some(self.max_resources_per_instance as usize),
             max_chain_depth: Some(self.max_chain_depth),
             follow: (!self.follow.is_empty()).then(|| self.follow.clone()),
             truncate_logs: self.truncate_logs,

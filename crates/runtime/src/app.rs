@@ -77,6 +77,9 @@ pub struct LoadOptions {
     /// Stores or connections one instance may hold open in each capability
     /// (`None`: the default, 256).
     pub max_handles_per_instance: Option<usize>,
+    /// WASI resources one instance may hold at once (`None`: the default,
+    /// 16,384).
+    pub max_resources_per_instance: Option<usize>,
     /// How many in-process hops a chain of requests may take (`None`: the
     /// default, 10).
     pub max_chain_depth: Option<u32>,
@@ -508,10 +511,12 @@ impl LoadedApp {
             .stderr(stderr);
         config.preopen_mounts(&mut wasi);
         crate::capabilities::sockets::apply(&mut wasi, config);
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(config.services.max_resources_per_instance());
         let state = HostState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
+            table,
             limits: InstanceLimits::new(
                 store_limits(self.engine.options.max_instance_memory),
                 self.engine.memory.clone(),

@@ -8,6 +8,10 @@
 /// that handle means nothing in a new instance.
 const STALE_NETWORK_HANDLE: &str = "the component seems to have used a socket while it was being built (its module's top level: `import requests` binds one through urllib3's IPv6 probe), and the C library kept that build's network handle, which means nothing when the component runs; import such libraries, and open connections, inside the handler (`spin py2wasm` components are guarded against this)";
 
+/// A call trapped because the instance holds as many WASI resources as it
+/// may (wasmtime's message for a full resource table).
+const RESOURCES_FULL: &str = "the instance holds as many WASI resources at once (HTTP fields, requests, streams, files…) as `spin up --max-resources-per-instance` allows: let the guest drop what it no longer uses, or raise the flag";
+
 /// The failure of a request its guest did not finish within `timeout`
 /// (`--request-timeout`), with its hint in the message (as logged).
 pub fn timed_out(timeout: std::time::Duration) -> anyhow::Error {
@@ -22,7 +26,12 @@ pub fn hint(failure: &str) -> Option<&'static str> {
     let sockets = failure.contains("wasi:sockets/");
     let bad_handle =
         failure.contains("unknown handle index") || failure.contains("used with the wrong type");
-    (sockets && bad_handle).then_some(STALE_NETWORK_HANDLE)
+    if sockets && bad_handle {
+        return Some(STALE_NETWORK_HANDLE);
+    }
+    failure
+        .contains("resource table has no free keys")
+        .then_some(RESOURCES_FULL)
 }
 
 /// `\n\nhint: …` for `failure`, or nothing.
@@ -46,5 +55,11 @@ mod tests {
         assert!(hint("wasi:http/types@0.2.0 ... unknown handle index 3").is_none());
         assert!(hint("wasi:sockets/tcp ... connection refused").is_none());
         assert_eq!(rendered("wasm trap: unreachable"), "");
+    }
+
+    #[test]
+    fn a_full_resource_table_names_the_flag() {
+        let trap = "error while executing at wasm backtrace:\n    0: wasi:http/types@0.3.0#[constructor]fields\n\nCaused by:\n    resource table has no free keys";
+        assert!(rendered(trap).contains("--max-resources-per-instance"));
     }
 }

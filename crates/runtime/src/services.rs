@@ -34,6 +34,12 @@ use spin_outbound_networking::BlockedNetworks;
 /// capability, by default: Spin's key-value and SQLite tables hold 256.
 pub const DEFAULT_MAX_HANDLES_PER_INSTANCE: usize = 256;
 
+/// How many WASI resources (HTTP fields, requests and responses, streams,
+/// pollables, files, sockets…) one instance may hold at once, by default.
+/// Each holds host memory no guest limit counts (a `fields` up to 128 KiB):
+/// wasmtime's own cap, 1,000,000, would let one instance take 128 GB.
+pub const DEFAULT_MAX_RESOURCES_PER_INSTANCE: usize = 16_384;
+
 /// One application's shared services.
 pub struct AppServices {
     /// Redis connections by address.
@@ -57,6 +63,8 @@ pub struct AppServices {
     /// The most stores and connections one instance may hold open in each
     /// capability.
     max_handles_per_instance: usize,
+    /// The most WASI resources one instance may hold at once.
+    max_resources_per_instance: usize,
     /// The most in-process hops a chain of requests may take.
     max_chain_depth: u32,
     stores: Stores,
@@ -126,6 +134,7 @@ impl AppServices {
             max_outbound_http_per_instance: DEFAULT_MAX_REQUESTS_PER_INSTANCE,
             max_sockets_per_instance: DEFAULT_MAX_SOCKETS_PER_INSTANCE,
             max_handles_per_instance: DEFAULT_MAX_HANDLES_PER_INSTANCE,
+            max_resources_per_instance: DEFAULT_MAX_RESOURCES_PER_INSTANCE,
             max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
             stores,
             max_result_bytes,
@@ -143,7 +152,8 @@ impl AppServices {
     /// outbound HTTP requests in flight per instance (at least 1), at most
     /// `max_sockets_per_instance` open sockets per instance, at most
     /// `max_handles_per_instance` stores or connections per capability and
-    /// instance (at least 1), and
+    /// instance (at least 1), at most `max_resources_per_instance` WASI
+    /// resources per instance (at least 1), and
     /// chains of in-process requests at most `max_chain_depth` hops deep (at
     /// least 1). Fails when a `client_tls` entry's certificates cannot be
     /// used.
@@ -178,6 +188,10 @@ impl AppServices {
             .max_handles_per_instance
             .unwrap_or(DEFAULT_MAX_HANDLES_PER_INSTANCE)
             .max(1);
+        self.max_resources_per_instance = options
+            .max_resources_per_instance
+            .unwrap_or(DEFAULT_MAX_RESOURCES_PER_INSTANCE)
+            .max(1);
         Ok(self)
     }
 
@@ -208,6 +222,11 @@ impl AppServices {
     /// capability (key-value, SQLite, Redis, PostgreSQL, MySQL, MQTT).
     pub fn max_handles_per_instance(&self) -> usize {
         self.max_handles_per_instance
+    }
+
+    /// How many WASI resources one instance may hold at once.
+    pub fn max_resources_per_instance(&self) -> usize {
+        self.max_resources_per_instance
     }
 
     /// How many in-process hops (`http://<component>.spin.internal`) a

@@ -23,9 +23,11 @@ from spin_sdk import wit
 try:
     from spin_sdk.wit.imports.wasi_clocks_monotonic_clock_0_3_0 import wait_for
     from spin_sdk.wit.imports import wasi_sockets_types_0_3_0 as sockets
+    from spin_sdk.wit.imports.wasi_http_types_0_3_0 import Fields
 except ImportError:  # spin-sdk 4.0: WASI 0.3.0-rc-2026-03-15 only
     from spin_sdk.wit.imports.wasi_clocks_monotonic_clock_0_3_0_rc_2026_03_15 import wait_for
     from spin_sdk.wit.imports import wasi_sockets_types_0_3_0_rc_2026_03_15 as sockets
+    from spin_sdk.wit.imports.wasi_http_types_0_3_0_rc_2026_03_15 import Fields
 
 # Counts the requests this instance served: more than 1 when the host
 # reuses instances (the default for wasi:http 0.3 components).
@@ -143,6 +145,11 @@ class HttpHandler(http.Handler):
             return text(200, json.dumps({
                 "got": got.decode(), "count": count, "echo": echoed[0].value.decode(), "deleted": deleted,
             }))
+        if path == "/many-fields":
+            # Holds `query` HTTP fields at once: WASI resources the host
+            # keeps for the instance.
+            held = [Fields() for _ in range(int(query))]
+            return text(200, str(len(held)))
         if path == "/hold-open":
             # Opens one more store or connection of the kind `query` names,
             # keeping every one, until an open fails: how many opened and

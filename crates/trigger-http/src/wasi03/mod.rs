@@ -264,7 +264,11 @@ impl WorkerState for Worker {
             }
             Some(_) => {
                 if let Err(err) = result {
-                    tracing::error!("an instance of component `{component}` stopped: {err:?}");
+                    let failure = format!("{err:?}");
+                    let hint = spin_runtime::failure_hints::rendered(&failure);
+                    tracing::error!(
+                        "an instance of component `{component}` stopped: {failure}{hint}"
+                    );
                 }
             }
         }
