@@ -259,10 +259,12 @@ pub struct UpCommand {
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_handles_per_instance: u32,
 
-    /// The most WASI resources (HTTP fields, requests and responses,
-    /// streams, pollables, files, sockets…) one instance may hold at once;
-    /// past it the call that would make one more fails the request.
-    #[arg(long, value_name = "N", default_value_t = 16_384, value_parser = clap::value_parser!(u32).range(1..))]
+    /// The most WASI resources (HTTP fields, requests and responses, WASI
+    /// 0.2 streams and pollables, files, sockets…) one instance may hold at
+    /// once; past it the call that would make one more fails the request
+    /// (and, for a `wasi:http@0.3` instance, the others it serves). At
+    /// least 16: a request itself takes a few.
+    #[arg(long, value_name = "N", default_value_t = 16_384, value_parser = clap::value_parser!(u32).range(16..))]
     pub max_resources_per_instance: u32,
 
     /// The most memory SQLite may hold in this server, in bytes (suffixes k,

@@ -34,8 +34,10 @@ use spin_outbound_networking::BlockedNetworks;
 /// capability, by default: Spin's key-value and SQLite tables hold 256.
 pub const DEFAULT_MAX_HANDLES_PER_INSTANCE: usize = 256;
 
-/// How many WASI resources (HTTP fields, requests and responses, streams,
-/// pollables, files, sockets…) one instance may hold at once, by default.
+/// How many WASI resources (HTTP fields, requests and responses, WASI 0.2
+/// streams and pollables, files, sockets…) one instance may hold at once,
+/// by default. (WASI 0.3's streams and futures live in wasmtime's own table
+/// of the instance's tasks, not in this one.)
 /// Each holds host memory no guest limit counts (a `fields` up to 128 KiB):
 /// wasmtime's own cap, 1,000,000, would let one instance take 128 GB.
 pub const DEFAULT_MAX_RESOURCES_PER_INSTANCE: usize = 16_384;
