@@ -252,13 +252,17 @@ impl<'a> Layout<'a> {
         Ok(layout)
     }
 
+    /// The body of function `func`, unless it is imported.
+    fn body(&self, func: u32) -> Option<&wasmparser::FunctionBody<'a>> {
+        self.bodies
+            .get(func.checked_sub(self.imported_funcs)? as usize)
+    }
+
     /// The calls a function makes to functions taking and returning
     /// nothing: where each is in its body (from, to) and what it calls;
     /// and whether the first instruction is one.
     fn plain_calls(&self, func: u32) -> Option<(Vec<PlainCall>, bool)> {
-        let body = self
-            .bodies
-            .get(func.checked_sub(self.imported_funcs)? as usize)?;
+        let body = self.body(func)?;
         let start = body.range().start;
         let plain = |f: u32| {
             self.func_types
@@ -292,10 +296,7 @@ impl<'a> Layout<'a> {
     /// destructors' call in a wrapper, which returns the wrapped call's
     /// result (none in Rust's, one `local.get` in JavaScript's).
     fn only_returns_after(&self, func: u32, from: usize) -> bool {
-        let Some(body) = func
-            .checked_sub(self.imported_funcs)
-            .and_then(|defined| self.bodies.get(defined as usize))
-        else {
+        let Some(body) = self.body(func) else {
             return false;
         };
         let start = body.range().start;
