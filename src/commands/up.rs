@@ -968,29 +968,52 @@ fn print_routes(
 
 /// Resolves at the first Ctrl-C or SIGTERM, which stops the server
 /// gracefully; a second one ends the process at once, as uvicorn's does,
-/// without waiting out the requests in flight.
+/// without waiting out the requests in flight. The same listeners wait for
+/// both: a second signal sent right after the first (before a new listener
+/// was made) was lost, and the server then waited out its grace period.
 async fn shutdown_signal() {
-    signal_received().await;
-    tokio::spawn(async {
-        signal_received().await;
+    let mut signals = StopSignals::new();
+    signals.next().await;
+    tokio::spawn(async move {
+        signals.next().await;
         eprintln!("second stop signal: exiting without waiting for the requests in flight");
         std::process::exit(1);
     });
 }
 
-/// Resolves at the next Ctrl-C or SIGTERM.
-async fn signal_received() {
+/// Listeners for the signals that stop the server, kept for its life: a
+/// signal that arrives while nothing awaits them is kept until asked for.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                terminate: signal(SignalKind::terminate()).expect("installing the SIGTERM handler"),
+                interrupt: signal(SignalKind::interrupt()).expect("installing the SIGINT handler"),
+            }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+
+    /// Resolves at the next Ctrl-C or SIGTERM.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn init_tracing() {
