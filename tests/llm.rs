@@ -61,11 +61,12 @@ fn spin_llm_calls_a_model_service_in_spin_s_protocol() {
     );
     assert_eq!(up.get("/llm-embed").text(), "[[1.0, 0.0], [3.0, 1.0]] 2");
 
-    // An answer past what a call reads (128 MiB) fails that call only.
+    // An answer past what a call reads (64 MiB, `--max-result-size`)
+    // fails that call only.
     let huge = up.get("/llm-infer-options?huge").text();
     assert!(
         huge.starts_with("LLMError")
-            && huge.contains("larger than 134217728 bytes, the most a call reads"),
+            && huge.contains("larger than 67108864 bytes, the most a call reads"),
         "{huge}"
     );
 

@@ -310,20 +310,24 @@ fn one_instance_has_a_bounded_number_of_outbound_requests_in_flight() {
     assert!(log.contains("--max-outbound-http-per-instance"), "{log}");
 }
 
+/// Runs `cmds` (commands separated by `|`) on one Redis connection of the
+/// app's, at the machine's Redis: the status and the replies.
+fn run_redis(up: &SpinUp, cmds: &str) -> (u16, String) {
+    let resp = up.get(&format!(
+        "/redis?address={}&cmds={}",
+        encode("redis://127.0.0.1:6379"),
+        encode(cmds)
+    ));
+    (resp.status, resp.text())
+}
+
 #[test]
 fn redis_sessions_do_not_cross_requests() {
     const REDIS: &str = "redis://127.0.0.1:6379";
     let key = format!("spin-net-session-{}", std::process::id());
     let (_dir, path) = app_dir(&manifest(&[REDIS]), &component());
     let up = SpinUp::start(&path, &["--request-timeout", "5"]);
-    let run = |cmds: &str| {
-        let resp = up.get(&format!(
-            "/redis?address={}&cmds={}",
-            encode(REDIS),
-            encode(cmds)
-        ));
-        (resp.status, resp.text())
-    };
+    let run = |cmds: &str| run_redis(&up, cmds);
 
     // A database chosen by one request is not the next one's.
     assert_eq!(run(&format!("DEL {key}")).0, 200);
@@ -353,6 +357,31 @@ fn redis_sessions_do_not_cross_requests() {
     assert_eq!((status, body), (200, "'OK' ; b'after'".into()));
 
     assert_eq!(run(&format!("DEL {key}|SELECT 5|DEL {key}")).0, 200);
+}
+
+/// A reply larger than `--max-result-size` fails its command (the host
+/// holds no more than the cap of it); the request after is served on a
+/// connection of its own.
+#[test]
+fn a_redis_reply_larger_than_the_result_cap_fails_that_command_only() {
+    const REDIS: &str = "redis://127.0.0.1:6379";
+    let key = format!("spin-net-huge-{}", std::process::id());
+    let (_dir, path) = app_dir(&manifest(&[REDIS]), &component());
+    let up = SpinUp::start(&path, &["--max-result-size", "1M"]);
+    let run = |cmds: &str| run_redis(&up, cmds);
+
+    // One short command makes a 2 MB value.
+    let (status, body) = run(&format!("SETRANGE {key} 2000000 x|STRLEN {key}"));
+    assert_eq!((status, body.as_str()), (200, "2000001 ; 2000001"));
+    let (status, body) = run(&format!("GET {key}"));
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body.contains("a Redis reply is larger than 1048576 bytes")
+            && body.contains("--max-result-size"),
+        "{body}"
+    );
+    let (status, body) = run(&format!("GETRANGE {key} 1999998 2000000|DEL {key}"));
+    assert_eq!((status, body.as_str()), (200, "b'\\x00\\x00x' ; 1"));
 }
 
 #[test]

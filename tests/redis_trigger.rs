@@ -329,3 +329,29 @@ fn messages_past_the_backlog_are_dropped_and_counted_and_later_ones_are_handled(
     let handled = out.matches("spin4 got message: slow-").count();
     assert_eq!(handled + dropped, 10, "{out}\n{report}");
 }
+
+#[test]
+fn a_message_larger_than_the_result_cap_is_dropped_and_later_ones_are_handled() {
+    let port = free_port();
+    let redis = RedisServer::start(port);
+    let (_dir, manifest) = one_channel_app("redis-cap", port, "listener", &spin4_listener());
+    let up = SpinUp::start_without_http(
+        &manifest,
+        &["--max-result-size", "1k"],
+        "Subscribed to Redis channels",
+    );
+    redis.wait_for_subscribers("events", 1);
+    // The client never holds more than the cap: the connection ends with
+    // the message half read, says why, and subscribes again.
+    assert_eq!(redis.publish("events", &"x".repeat(2000)), 1);
+    let warned = up.wait_for_stderr("Redis trigger: dropped a message at");
+    assert!(
+        warned.contains("larger than 1024 bytes") && warned.contains("--max-result-size"),
+        "{warned}"
+    );
+    up.wait_for_stderr("resubscribed to `events`");
+    redis.wait_for_subscribers("events", 1);
+    assert_eq!(redis.publish("events", "small"), 1);
+    let out = up.wait_for_stdout("spin4 got message: small");
+    assert!(!out.contains("xxxxxxxx"), "{out}");
+}

@@ -239,3 +239,86 @@ fn an_unreachable_redis_store_does_not_show_its_password_to_the_guest() {
     let log = up.stderr();
     assert!(!log.contains("opw-s3cret"), "{log}");
 }
+
+/// A Redis key-value store under `--max-result-size`: a value that could
+/// not be read back is refused when set; one written past the cap by
+/// someone else fails its `get` and nothing else (the next call
+/// reconnects); keys are listed while they fit.
+#[test]
+fn a_redis_store_keeps_to_the_result_cap() {
+    // A database of this test's own: the keys of all of it are listed.
+    let redis = |args: &[&str]| {
+        let out = Command::new("redis-cli")
+            .args(["-n", "13"])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    redis(&["flushdb"]);
+    let config = "[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:6379/13\"\n";
+    let manifest = MANIFEST
+        .replace(r#"["default", "files", "cache"]"#, r#"["cache"]"#)
+        .replace("sqlite_databases = [\"notes\"]\n", "");
+    let dir = app_dir(&manifest, &[("rc.toml", config)]);
+    let up = SpinUp::start_with(
+        &dir.path().join("spin.toml"),
+        &[
+            "--runtime-config-file",
+            "rc.toml",
+            "--max-result-size",
+            "1k",
+        ],
+        |cmd| {
+            cmd.env("SPIN_VARIABLE_GREETING", "hi");
+        },
+    );
+    let get = |path: &str| {
+        let resp = up.get(path);
+        (resp.status, resp.text())
+    };
+
+    let (status, body) = get(&format!(
+        "/kv/set?label=cache&key=big&value={}",
+        "x".repeat(2000)
+    ));
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body.contains("the value is 2000 bytes: more than the host reads back for one result"),
+        "{body}"
+    );
+    assert_eq!(redis(&["exists", "big"]), "0");
+
+    redis(&["setrange", "big", "2000", "x"]);
+    let (status, body) = get("/kv/get?label=cache&key=big");
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body.contains("a Redis reply is larger than 1024 bytes"),
+        "{body}"
+    );
+    assert_eq!(
+        get("/kv/set?label=cache&key=small&value=fits"),
+        (200, "ok".to_owned())
+    );
+    assert_eq!(
+        get("/kv/get?label=cache&key=small"),
+        (200, "fits".to_owned())
+    );
+    assert_eq!(get("/kv/keys?label=cache"), (200, "big,small".to_owned()));
+
+    // Forty keys of 40 bytes and more are past 1k together.
+    for n in 0..40 {
+        redis(&["set", &format!("{n:040}"), "v"]);
+    }
+    let (status, body) = get("/kv/keys?label=cache");
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body.contains("the store's keys take more than 1024 bytes"),
+        "{body}"
+    );
+    assert_eq!(
+        get("/kv/get?label=cache&key=small"),
+        (200, "fits".to_owned())
+    );
+    redis(&["flushdb"]);
+}

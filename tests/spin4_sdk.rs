@@ -712,19 +712,28 @@ fn a_postgres_connection_builder_verifies_with_the_ca_root_it_is_given() {
 }
 
 #[test]
-fn a_database_result_larger_than_an_instance_may_hold_fails_that_request_only() {
-    let (_dir, up) = start_v5_with(&["--max-instance-memory", "128M"]);
+fn a_database_result_larger_than_the_result_cap_fails_that_request_only() {
+    let (_dir, up) = start_v5_with(&["--max-result-size", "1M"]);
     // PostgreSQL (spin:postgres@4.2.0), then MySQL (spin:mysql@3.0.0).
     for route in ["/postgres-huge", "/mysql-huge"] {
         let huge = up.get(route);
         assert_eq!(huge.status, 413, "{route}: {}", huge.text());
         assert!(
             huge.text()
-                .contains("larger than the 134217728 bytes one instance may hold"),
+                .contains("larger than 1048576 bytes, the most the host reads for one result (`spin up --max-result-size`"),
             "{route}: {}",
             huge.text()
         );
     }
+    // One MySQL row past the cap is not read at all (the client's
+    // `max_allowed_packet`).
+    let row = up.get("/mysql-huge?row");
+    assert_eq!(row.status, 413, "{}", row.text());
+    assert!(
+        row.text().contains("packet too large: one row, or a statement with its parameters, is larger than the most the host reads"),
+        "{}",
+        row.text()
+    );
     assert_eq!(up.get("/hello").text(), "hello from spin-sdk");
 }
 

@@ -2,7 +2,8 @@
 //! component that runs the statement in the request body: it cannot reach
 //! files beyond its database (unless the runtime config allows it), cannot
 //! outlive its request (no core burnt, SIGTERM still ends the process), and
-//! cannot build a result larger than the instance memory limit.
+//! cannot build a result larger than `--max-result-size` (at most the
+//! instance memory limit).
 
 mod support;
 
@@ -198,9 +199,13 @@ fn sigterm_ends_the_server_while_a_query_runs() {
 }
 
 #[test]
-fn a_result_larger_than_the_instance_memory_is_refused() {
+fn a_result_larger_than_the_result_cap_is_refused() {
     let dir = app_dir();
-    let up = start(dir.path(), &["--max-instance-memory", "128M"]);
+    // The result cap is never more than the instance memory.
+    let up = start(
+        dir.path(),
+        &["--max-instance-memory", "128M", "--max-result-size", "1G"],
+    );
 
     let blob = sql(&up, "default", "SELECT zeroblob(1000000000)");
     assert_eq!(blob.status, 500, "{}", blob.text());
@@ -269,15 +274,24 @@ fn sqlite_memory_stops_at_its_cap_and_the_server_serves_on() {
 }
 
 #[test]
-fn a_sqlite_memory_cap_too_small_to_work_is_refused() {
+fn a_sqlite_memory_or_result_cap_too_small_to_work_is_refused() {
     let dir = app_dir();
-    let out = support::spin::spin(dir.path())
-        .args(["up", "--max-sqlite-memory", "0"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(err.contains("too little for SQLite"), "{err}");
+    for (flag, says) in [
+        ("--max-sqlite-memory", "too little for SQLite"),
+        // A connection's own replies must fit the result cap.
+        (
+            "--max-result-size",
+            "too little for one result: give at least 1k",
+        ),
+    ] {
+        let out = support::spin::spin(dir.path())
+            .args(["up", flag, "100"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains(says), "{flag}: {err}");
+    }
 }
 
 /// A database file, or a file SQLite keeps beside it, that is a symbolic

@@ -267,6 +267,16 @@ pub struct UpCommand {
     #[arg(long, value_name = "N", default_value_t = 16_384, value_parser = clap::value_parser!(u32).range(16..))]
     pub max_resources_per_instance: u32,
 
+    /// The most bytes of one result the host reads for an instance before
+    /// copying it in (suffixes k, M, G allowed): a query's rows (SQLite,
+    /// PostgreSQL, MySQL), a Redis reply or a message for the Redis
+    /// trigger, a key-value value, a model service's answer, a Spin 1
+    /// module's outbound response.
+    /// Past it that call fails (a larger message is dropped) and the server
+    /// serves on. Never more than `--max-instance-memory`.
+    #[arg(long, env = "SPIN_MAX_RESULT_SIZE", value_name = "SIZE", default_value = "64M", value_parser = parse_result_size)]
+    pub max_result_size: usize,
+
     /// The most memory SQLite may hold in this server, in bytes (suffixes k,
     /// M, G allowed; at least 1M): every database and key-value store of the
     /// application together (page caches, sorts, in-memory databases). Past
@@ -626,6 +636,7 @@ impl UpCommand {
             max_sockets_per_instance: Some(self.max_sockets_per_instance as usize),
             max_handles_per_instance: Some(self.max_handles_per_instance as usize),
             max_resources_per_instance: Some(self.max_resources_per_instance as usize),
+            max_result_size: Some(self.max_result_size),
             max_chain_depth: Some(self.max_chain_depth),
             follow: (!self.follow.is_empty()).then(|| self.follow.clone()),
             truncate_logs: self.truncate_logs,
@@ -1079,6 +1090,17 @@ pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
 fn parse_wagi_output_size(s: &str) -> Result<usize, String> {
     match parse_size(s)? {
         0 => Err("give at least 1 (e.g. 16M): 0 would fail every Wagi response".to_owned()),
+        size => Ok(size),
+    }
+}
+
+/// A cap on one result: at least 1 KiB (a connection's own handshake
+/// replies count too).
+fn parse_result_size(s: &str) -> Result<usize, String> {
+    match parse_size(s)? {
+        size if size < 1 << 10 => Err(format!(
+            "`{s}` is too little for one result: give at least 1k (e.g. 64M)"
+        )),
         size => Ok(size),
     }
 }

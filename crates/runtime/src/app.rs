@@ -80,6 +80,10 @@ pub struct LoadOptions {
     /// WASI resources one instance may hold at once (`None`: the default,
     /// 16,384).
     pub max_resources_per_instance: Option<usize>,
+    /// The most bytes of one result the host reads for an instance
+    /// (`None`: the default, 64 MiB); never more than the instance memory
+    /// limit.
+    pub max_result_size: Option<usize>,
     /// How many in-process hops a chain of requests may take (`None`: the
     /// default, 10).
     pub max_chain_depth: Option<u32>,
@@ -197,8 +201,14 @@ impl LoadedApp {
         wasmtime_wasi::p3::add_to_linker(&mut linker)?;
         crate::capabilities::add_to_linker(&mut linker)?;
         let services = Arc::new(
-            AppServices::new(options.stores.clone(), engine.options.max_instance_memory)
-                .with_outbound_limits(&options)?,
+            AppServices::new(
+                options.stores.clone(),
+                options
+                    .max_result_size
+                    .unwrap_or(crate::services::DEFAULT_MAX_RESULT_SIZE)
+                    .min(engine.options.max_instance_memory),
+            )
+            .with_outbound_limits(&options)?,
         );
         warn_of_unknown_tls_components(&app, &options.client_tls);
 
@@ -490,6 +500,12 @@ impl LoadedApp {
     /// in-process (service chaining, relative URLs and `self.alt`).
     pub fn set_component_requests(&self, components: Arc<dyn crate::services::ComponentRequests>) {
         self.services.set_component_requests(components);
+    }
+
+    /// The most bytes of one result (a query's rows, a Redis reply or
+    /// published message) the host reads for an instance.
+    pub fn max_result_bytes(&self) -> usize {
+        self.services.max_result_bytes()
     }
 
     /// The prepared component with this id.

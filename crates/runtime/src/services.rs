@@ -34,6 +34,14 @@ use spin_outbound_networking::BlockedNetworks;
 /// capability, by default: Spin's key-value and SQLite tables hold 256.
 pub const DEFAULT_MAX_HANDLES_PER_INSTANCE: usize = 256;
 
+/// The most bytes of one result the host reads on an instance's behalf
+/// (a query's rows, a Redis reply or published message, a key-value or
+/// SQLite value) before copying it into the instance, by default. The host
+/// holds it outside the instance's memory limit, so without a cap of its
+/// own a guest could have each of its requests take up to that limit
+/// (512 MiB) of the host's memory again.
+pub const DEFAULT_MAX_RESULT_SIZE: usize = 64 << 20;
+
 /// How many WASI resources (HTTP fields, requests and responses, WASI 0.2
 /// streams and pollables, files, sockets…) one instance may hold at once,
 /// by default. (WASI 0.3's streams and futures live in wasmtime's own table
@@ -119,16 +127,17 @@ enum DatabaseKey {
 }
 
 impl AppServices {
-    /// Services for the stores and databases in `stores`. A SQLite result
-    /// may hold at most `max_result_bytes` (the instance memory limit: the
-    /// result is copied into the guest's memory, so a larger one could never
-    /// be delivered).
+    /// Services for the stores and databases in `stores`. One result (a
+    /// query's rows, a Redis reply, a value) may hold at most
+    /// `max_result_bytes` (`--max-result-size`, at most the instance memory
+    /// limit: the result is copied into the guest's memory, so a larger one
+    /// could never be delivered).
     pub fn new(stores: Stores, max_result_bytes: usize) -> Self {
         Self {
-            redis: RedisPool::default(),
+            redis: RedisPool::new(max_result_bytes),
             http: HttpClient::default(),
             postgres: PgPool::default(),
-            mysql: MysqlPools::default(),
+            mysql: MysqlPools::new(max_result_bytes),
             connection_quotas: Arc::default(),
             mqtt_max_payload: None,
             llm: Default::default(),
@@ -237,8 +246,8 @@ impl AppServices {
         self.max_chain_depth
     }
 
-    /// How many bytes of one database result an instance may hold (its
-    /// memory limit).
+    /// How many bytes of one result the host reads for an instance
+    /// (`--max-result-size`, at most the instance memory limit).
     pub fn max_result_bytes(&self) -> usize {
         self.max_result_bytes
     }
@@ -464,7 +473,7 @@ pub enum DatabaseError {
     },
     /// The result, or one value in it, is larger than the limit.
     #[error(
-        "the result is larger than the limit of {limit} bytes per query (the instance memory limit)\n\nhint: select fewer rows or smaller values (e.g. with `LIMIT`, `substr`), or raise `spin up --max-instance-memory`"
+        "the result is larger than the limit of {limit} bytes per query (`spin up --max-result-size`, at most the instance memory)\n\nhint: select fewer rows or smaller values (e.g. with `LIMIT`, `substr`), or raise `spin up --max-result-size` (and `--max-instance-memory` if it is lower)"
     )]
     TooLarge {
         /// The limit, in bytes.

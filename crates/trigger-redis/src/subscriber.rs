@@ -10,6 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::backlog::{Backlog, Pushed};
 use crate::{RedisTriggerOptions, Subscription};
 use spin_runtime::LoadedApp;
+use spin_runtime::capabilities::redis::reply_cap;
 
 /// The first wait before reconnecting; it doubles up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
@@ -69,9 +70,16 @@ struct Session<'a> {
 impl Session<'_> {
     /// Subscribes and dispatches messages until the connection ends.
     async fn listen(&self, backoff: &mut Duration, connected_before: &mut bool) -> Result<()> {
-        let client = redis::Client::open(self.address).context("not a Redis URL")?;
+        let info = redis::IntoConnectionInfo::into_connection_info(self.address)
+            .context("not a Redis URL")?;
+        // A message is read whole before a handler sees it: one larger
+        // than an instance may be handed ends the connection instead.
+        let max = self.app.max_result_bytes();
+        let mut failure = None;
         let subscribe = async {
-            let mut pubsub = client.get_async_pubsub().await?;
+            let socket = reply_cap::connect(&info.addr, max).await?;
+            failure = Some(socket.failure());
+            let mut pubsub = redis::aio::PubSub::new(&info.redis, socket).await?;
             for channel in self.channels {
                 pubsub.subscribe(channel).await?;
             }
@@ -104,7 +112,15 @@ impl Session<'_> {
                 // (it would buffer them without a bound otherwise) and wait
                 // in the bounded backlog for a slot.
                 message = messages.next() => {
-                    let Some(message) = message else { break };
+                    let Some(message) = message else {
+                        if let Some(too_large) = failure.as_ref().and_then(|f| f.get()) {
+                            tracing::warn!(
+                                "Redis trigger: dropped a message at `{}`: {too_large}; reconnecting (messages published meanwhile are lost)\n\nhint: publish smaller messages, or raise `spin up --max-result-size`",
+                                self.shown
+                            );
+                        }
+                        break;
+                    };
                     self.enqueue(&mut backlog, &message);
                 }
                 permit = self.slots.clone().acquire_owned(), if !backlog.is_empty() => {

@@ -27,6 +27,9 @@ class IncomingHandler(http.IncomingHandler):
             with key_value.open(args["label"]) as store:
                 value = store.get(args["key"])
                 return "missing" if value is None else str(value, "utf-8")
+        if path == "/kv/keys":
+            with key_value.open(args["label"]) as store:
+                return ",".join(sorted(store.get_keys()))
         if path == "/sqlite":
             with sqlite.open(args["label"]) as db:
                 db.execute("CREATE TABLE IF NOT EXISTS notes (body TEXT)", [])

@@ -218,10 +218,13 @@ class HttpHandler(http.Handler):
                     return text(413, str(e.value.value.value) if isinstance(e, Err) else repr(e))
             return text(200, "the whole result arrived")
         if path == "/mysql-huge":
-            # About 200 MB of rows: more than an instance may hold.
+            # About 200 MB of rows: more than an instance may hold; or
+            # (`?row`) one row of 2 MB.
+            statement = ("SELECT REPEAT('x', 2000000)" if query == "row"
+                         else "SELECT REPEAT('x', 1000000) FROM seq_1_to_200")
             with await mysql.open("mysql://root:@127.0.0.1:3306/test") as conn:
                 try:
-                    _, rows, done = await conn.query("SELECT REPEAT('x', 1000000) FROM seq_1_to_200", [])
+                    _, rows, done = await conn.query(statement, [])
                     await collect((rows, done))
                 except Exception as e:
                     return text(413, str(e.value.value) if isinstance(e, Err) else repr(e))

@@ -3,8 +3,8 @@
 //! whose keys are used as they are (as in Spin, so two labels on one Redis
 //! database share their keys).
 
+use crate::capabilities::redis::reply_cap::CappedConnection;
 use redis::AsyncCommands;
-use redis::aio::MultiplexedConnection;
 use spin_outbound_networking::redact_url;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +30,7 @@ pub(super) struct SqliteStore {
 
 /// A connection to the Redis database behind a store.
 pub(super) struct RedisStore {
-    conn: MultiplexedConnection,
+    conn: CappedConnection,
     url: String,
     services: Arc<AppServices>,
 }
@@ -89,7 +89,10 @@ impl Backend {
                     .run(move |conn, label, _| write(conn, label, &key, &value))
                     .await
             }
-            Self::Redis(store) => store.run(async |mut c| c.set(key, value).await).await,
+            Self::Redis(store) => {
+                store.check_size(&value)?;
+                store.run(async |mut c| c.set(key, value).await).await
+            }
         }
     }
 
@@ -147,7 +150,49 @@ impl Backend {
                     })
                     .await
             }
-            Self::Redis(store) => store.run(async |mut c| c.keys("*").await).await,
+            Self::Redis(store) => {
+                let max = store.services.max_result_bytes();
+                store.run(async |mut c| scan_keys(&mut c, max).await).await
+            }
+        }
+    }
+}
+
+/// Every key of the Redis database, by `SCAN` (replies of up to about a
+/// thousand keys, where `KEYS *` answers with all of them at once and blocks the
+/// server meanwhile), failing once the keys pass `max` bytes together:
+/// the guest could not take more, and the shared connection stays whole.
+async fn scan_keys(conn: &mut CappedConnection, max: usize) -> redis::RedisResult<Vec<String>> {
+    // `SCAN` may return a key more than once.
+    let mut keys = std::collections::BTreeSet::new();
+    let (mut cursor, mut bytes) = (0u64, 0usize);
+    // A reply stays well under the cap while keys are under ~100 bytes,
+    // so that the budget below, not the reply cap (which closes the shared
+    // connection), is what stops a long listing.
+    let count = (max / 1024).clamp(10, 1000);
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(count)
+            .query_async(conn)
+            .await?;
+        for key in batch {
+            bytes += key.len() + size_of::<String>();
+            if bytes > max {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::ClientError,
+                    "too many keys",
+                    format!(
+                        "the store's keys take more than {max} bytes, the most the host reads for one result (`spin up --max-result-size`)"
+                    ),
+                )));
+            }
+            keys.insert(key);
+        }
+        cursor = next;
+        if cursor == 0 {
+            return Ok(keys.into_iter().collect());
         }
     }
 }
@@ -212,6 +257,7 @@ impl Backend {
                     .await
             }
             Self::Redis(store) => {
+                store.check_size(&value)?;
                 // One script: Redis runs it atomically.
                 let script = redis::Script::new(
                     "local v = redis.call('GET', KEYS[1]) \
@@ -287,11 +333,26 @@ impl SqliteStore {
 }
 
 impl RedisStore {
+    /// Refuses a value whose `GET` reply (`$<len>\r\n<value>\r\n`) would
+    /// pass the cap on one result: it could not be read back, and reading
+    /// it would close the connection the application's stores share.
+    fn check_size(&self, value: &[u8]) -> Result<(), Error> {
+        let max = self.services.max_result_bytes();
+        let reply = value.len() + value.len().to_string().len() + 5;
+        if reply > max {
+            return Err(Error::Other(format!(
+                "the value is {} bytes: more than the host reads back for one result ({max} bytes with Redis's framing, `spin up --max-result-size`)",
+                value.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// Runs one command with a timeout. A broken connection is dropped from
     /// the pool so that the next open reconnects.
     async fn run<T>(
         &self,
-        f: impl AsyncFnOnce(MultiplexedConnection) -> redis::RedisResult<T>,
+        f: impl AsyncFnOnce(CappedConnection) -> redis::RedisResult<T>,
     ) -> Result<T, Error> {
         match tokio::time::timeout(REDIS_TIMEOUT, f(self.conn.clone())).await {
             Ok(Ok(value)) => Ok(value),

@@ -97,8 +97,9 @@ impl LlmEngine {
 const NO_SERVICE_HINT: &str = "send the calls to a model service: give the runtime config file (`--runtime-config-file`) an `[llm_compute]` table with `type = \"remote_http\"`, `url` and `auth_token` (`api_type = \"open_ai\"` for an OpenAI-compatible service)";
 
 /// The most of one answer a call reads (as Spin: 128 MiB), and never more
-/// than the instance may hold: an answer grows when parsed (an embedding
-/// of a few bytes of JSON is a vector in memory).
+/// than the host reads for one result (`--max-result-size`, 64 MiB by
+/// default): an answer grows when parsed (an embedding of a few bytes of
+/// JSON is a vector in memory).
 const MAX_ANSWER_BYTES: usize = 128 << 20;
 
 /// Spin's sampling settings when the guest gives none.

@@ -191,7 +191,7 @@ impl RemoteModels {
             .map_err(|e| {
                 if e.is::<http_body_util::LengthLimitError>() {
                     failed(format!(
-                        "the model service's answer is larger than {max_bytes} bytes, the most a call reads"
+                        "the model service's answer is larger than {max_bytes} bytes, the most a call reads (`spin up --max-result-size`)"
                     ))
                 } else {
                     failed(format!("reading the model service's answer: {e}"))

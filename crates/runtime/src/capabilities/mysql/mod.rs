@@ -51,9 +51,11 @@ pub struct MysqlConnection {
 
 /// One pool per server, database, user, options and TLS mode, shared by
 /// all requests.
-#[derive(Default)]
 pub struct MysqlPools {
     pools: Mutex<HashMap<String, Pool>>,
+    /// The client's `max_allowed_packet`: the most bytes of one packet (a
+    /// row, a statement) its connections read or send.
+    max_packet: usize,
     /// The `PREFERRED` pools whose server offered no TLS, and when that was
     /// found: their connections go plain at once until the finding is
     /// [`IDLE_TTL`] old, instead of first opening one that asks for TLS and
@@ -92,6 +94,18 @@ fn pool_key(checked: &CheckedAddress, mode: SslMode) -> String {
 }
 
 impl MysqlPools {
+    /// Pools whose connections read no packet, so no row, larger than
+    /// `max_packet` bytes (`--max-result-size`): without it, the client
+    /// takes the server's `max_allowed_packet`, up to 1 GiB, and reads a
+    /// row whole before the result's own cap can count it.
+    pub fn new(max_packet: usize) -> Self {
+        Self {
+            pools: Mutex::default(),
+            max_packet,
+            without_tls: Mutex::default(),
+        }
+    }
+
     /// Whether `checked`'s server was found to offer no TLS, recently
     /// enough to go plain without asking again (`PREFERRED`).
     fn offers_no_tls(&self, checked: &CheckedAddress) -> bool {
@@ -130,6 +144,7 @@ impl MysqlPools {
             .db_name(checked.path_name())
             .ssl_opts(mode.ssl_opts(&checked.name))
             .prefer_socket(false)
+            .max_allowed_packet(Some(self.max_packet))
             .pool_opts(
                 PoolOpts::default()
                     .with_constraints(POOL_CONSTRAINTS)
@@ -198,7 +213,14 @@ fn connection(
 }
 
 fn failed(e: mysql_async::Error) -> Error {
-    Error::QueryFailed(e.to_string())
+    let text = e.to_string();
+    if text.contains("packet too large") {
+        // The client's `max_allowed_packet` (`MysqlPools::new`).
+        return Error::QueryFailed(format!(
+            "{text}: one row, or a statement with its parameters, is larger than the most the host reads or sends for one result (`spin up --max-result-size`, at most the instance memory); select fewer or smaller columns"
+        ));
+    }
+    Error::QueryFailed(text)
 }
 
 fn params(values: Vec<ParameterValue>) -> Params {
@@ -386,7 +408,8 @@ async fn open(
 }
 
 /// Runs a statement that returns rows, reading them one at a time: a
-/// result larger than one instance may hold fails once it passes the limit,
+/// result larger than the host reads for one (`--max-result-size`) fails
+/// once it passes the limit,
 /// instead of the host buffering it whole.
 async fn query(
     mut state: impl InstanceAccess<ConnectionState>,
@@ -426,7 +449,7 @@ async fn query(
             // The rest of the result is read and discarded when the
             // connection is next used.
             return Ok(Err(Error::QueryFailed(format!(
-                "the result is larger than the {max_bytes} bytes one instance may hold; select fewer rows or columns (`LIMIT`)"
+                "the result is larger than {max_bytes} bytes, the most the host reads for one result (`spin up --max-result-size`, at most the instance memory); select fewer rows or columns (`LIMIT`)"
             ))));
         };
         left = rest;

@@ -597,8 +597,8 @@ fn param_refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 /// Runs `statement`, reading its rows one at a time: a result larger than
-/// `max_bytes` (the instance memory limit: the guest could not hold it
-/// either) fails once it passes the limit, instead of the host buffering
+/// `max_bytes` (`--max-result-size`, at most the instance memory limit, so
+/// a result the guest could not hold either) fails once it passes the limit, instead of the host buffering
 /// it whole.
 async fn query(
     client: &Client,
@@ -632,7 +632,7 @@ async fn query(
         left = left.checked_sub(size).ok_or_else(|| {
             PgError::QueryFailed(QueryFailure {
                 text: format!(
-                    "the result is larger than the {max_bytes} bytes one instance may hold; select fewer rows or columns (`LIMIT`)"
+                    "the result is larger than {max_bytes} bytes, the most the host reads for one result (`spin up --max-result-size`, at most the instance memory); select fewer rows or columns (`LIMIT`)"
                 ),
                 server: None,
             })

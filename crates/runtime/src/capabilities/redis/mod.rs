@@ -15,9 +15,13 @@
 //! Key-value stores backed by Redis (runtime config) share one multiplexed
 //! connection per URL ([`RedisPool::connect`]): they send only the host's
 //! own commands.
+//!
+//! Every connection's replies are capped ([`reply_cap`]) at the most the
+//! host reads for one result (`spin up --max-result-size`), so no reply
+//! Redis sends can take the host's memory.
 
-use redis::aio::MultiplexedConnection;
 use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
+use reply_cap::CappedConnection;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -64,7 +68,7 @@ const SESSION_BREAKING: &[&str] = &[
 
 /// A guest's handle on its own connection.
 pub struct RedisConnection {
-    conn: MultiplexedConnection,
+    conn: CappedConnection,
     /// How it was opened, to restore the session before reuse.
     info: ConnectionInfo,
     /// Its idle list in the pool.
@@ -77,28 +81,38 @@ pub struct RedisConnection {
 
 /// Redis connections of the application: shared ones for key-value stores,
 /// and idle guest connections, reset, waiting for the next `open`.
-#[derive(Default)]
 pub struct RedisPool {
-    connections: tokio::sync::Mutex<HashMap<String, MultiplexedConnection>>,
-    idle: Mutex<HashMap<String, Vec<MultiplexedConnection>>>,
+    connections: tokio::sync::Mutex<HashMap<String, CappedConnection>>,
+    idle: Mutex<HashMap<String, Vec<CappedConnection>>>,
+    /// The most bytes of one reply any of its connections reads.
+    max_reply: usize,
 }
 
-/// Connects with `info`, within [`CONNECT_TIMEOUT`]; `shown` is the
-/// address as it may be logged.
+/// Connects with `info`, within [`CONNECT_TIMEOUT`], each reply capped at
+/// `max_reply` bytes; `shown` is the address as it may be logged.
 async fn open_connection(
     info: ConnectionInfo,
     shown: &str,
-) -> Result<MultiplexedConnection, Error> {
-    let client = redis::Client::open(info).map_err(|_| Error::InvalidAddress)?;
-    tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection())
+    max_reply: usize,
+) -> Result<CappedConnection, Error> {
+    tokio::time::timeout(CONNECT_TIMEOUT, CappedConnection::open(&info, max_reply))
         .await
         .map_err(|_| Error::Other(format!("timed out connecting to Redis at {shown}")))?
         .map_err(|e| Error::Other(format!("cannot connect to Redis at {shown}: {e}")))
 }
 
 impl RedisPool {
+    /// A pool whose connections read at most `max_reply` bytes of one reply.
+    pub fn new(max_reply: usize) -> Self {
+        Self {
+            connections: Default::default(),
+            idle: Default::default(),
+            max_reply,
+        }
+    }
+
     /// The connection shared by the key-value stores using `address`.
-    pub(crate) async fn connect(&self, address: &str) -> Result<MultiplexedConnection, Error> {
+    pub(crate) async fn connect(&self, address: &str) -> Result<CappedConnection, Error> {
         let mut connections = self.connections.lock().await;
         if let Some(conn) = connections.get(address) {
             return Ok(conn.clone());
@@ -106,7 +120,7 @@ impl RedisPool {
         let info = address
             .into_connection_info()
             .map_err(|_| Error::InvalidAddress)?;
-        let conn = open_connection(info, &redact_url(address)).await?;
+        let conn = open_connection(info, &redact_url(address), self.max_reply).await?;
         connections.insert(address.to_string(), conn.clone());
         Ok(conn)
     }
@@ -116,7 +130,7 @@ impl RedisPool {
         self.connections.lock().await.remove(address);
     }
 
-    fn take_idle(&self, key: &str) -> Option<MultiplexedConnection> {
+    fn take_idle(&self, key: &str) -> Option<CappedConnection> {
         let mut idle = self.idle.lock().ok()?;
         let list = idle.get_mut(key)?;
         let conn = list.pop();
@@ -128,7 +142,7 @@ impl RedisPool {
 
     /// Keeps `conn` for the next `open` of `key`, unless as many are kept
     /// already (then it closes as it drops).
-    fn put_idle(&self, key: String, conn: MultiplexedConnection) {
+    fn put_idle(&self, key: String, conn: CappedConnection) {
         if let Ok(mut idle) = self.idle.lock() {
             let kept: usize = idle.values().map(Vec::len).sum();
             let list = idle.entry(key).or_default();
@@ -150,7 +164,7 @@ impl RedisPool {
 /// Puts a closed connection's session back to what `info` opens: `RESET`
 /// (Redis 6.2+), then the URL's `AUTH` and `SELECT`. False when any step
 /// fails or takes too long; the connection must then be closed.
-async fn reset(conn: &mut MultiplexedConnection, info: &ConnectionInfo) -> bool {
+async fn reset(conn: &mut CappedConnection, info: &ConnectionInfo) -> bool {
     let mut pipe = redis::pipe();
     pipe.cmd("RESET");
     if let Some(password) = &info.redis.password {
@@ -212,7 +226,7 @@ async fn open(
     let pool = &component.services.redis;
     let conn = match pool.take_idle(&key) {
         Some(conn) => conn,
-        None => match open_connection(info.clone(), &redact_url(&address)).await {
+        None => match open_connection(info.clone(), &redact_url(&address), pool.max_reply).await {
             Ok(conn) => conn,
             Err(e) => return Ok(Err(e)),
         },
@@ -325,6 +339,8 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
     Ok(())
 }
 
+pub mod reply_cap;
+
 mod v1;
 
 mod v2;
@@ -363,10 +379,12 @@ mod tests {
     /// Against the machine's Redis (the tests' real one).
     #[tokio::test]
     async fn closed_connections_are_kept_sixteen_an_address_and_sixty_four_in_all() {
-        let pool = RedisPool::default();
+        let pool = RedisPool::new(1 << 20);
         let connect = || async {
             let info = "redis://127.0.0.1:6379".into_connection_info().unwrap();
-            open_connection(info, "127.0.0.1:6379").await.unwrap()
+            open_connection(info, "127.0.0.1:6379", 1 << 20)
+                .await
+                .unwrap()
         };
         for _ in 0..20 {
             pool.put_idle("one".into(), connect().await);

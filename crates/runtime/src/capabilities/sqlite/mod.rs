@@ -6,7 +6,8 @@
 //! Statements run sandboxed (see [`crate::services::Database`]): no file
 //! other than the database is reachable unless the runtime config says
 //! `allow_attach_file = true`, a statement stops shortly before its request's
-//! deadline, and a result may not exceed the instance memory limit.
+//! deadline, and a result may not exceed `--max-result-size` (at most the
+//! instance memory limit).
 
 /// This capability's runtime-config table, `[sqlite_database.<label>]`:
 /// parsed by the pure `spin-runtime-config` crate before anything
