@@ -725,15 +725,23 @@ fn a_database_result_larger_than_the_result_cap_fails_that_request_only() {
             huge.text()
         );
     }
-    // One MySQL row past the cap is not read at all (the client's
-    // `max_allowed_packet`).
-    let row = up.get("/mysql-huge?row");
-    assert_eq!(row.status, 413, "{}", row.text());
-    assert!(
-        row.text().contains("packet too large: one row, or a statement with its parameters, is larger than the most the host reads"),
-        "{}",
-        row.text()
-    );
+    // One row past the cap is not read at all: MySQL's client takes the
+    // cap as its `max_allowed_packet`; PostgreSQL's messages are framed
+    // as they arrive.
+    for (route, says) in [
+        (
+            "/mysql-huge?row",
+            "packet too large: one row, or a statement with its parameters, is larger than the most the host reads",
+        ),
+        (
+            "/postgres-huge?row",
+            "a row (one PostgreSQL message) is larger than 1048576 bytes",
+        ),
+    ] {
+        let row = up.get(route);
+        assert_eq!(row.status, 413, "{route}: {}", row.text());
+        assert!(row.text().contains(says), "{route}: {}", row.text());
+    }
     assert_eq!(up.get("/hello").text(), "hello from spin-sdk");
 }
 

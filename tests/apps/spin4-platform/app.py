@@ -207,12 +207,14 @@ class HttpHandler(http.Handler):
                 found = await collect((rows, done))
             return text(200, json.dumps([[v.value for v in row] for row in found]))
         if path == "/postgres-huge":
-            # About 200 MB of rows: more than an instance may hold.
+            # About 200 MB of rows: more than an instance may hold; or
+            # (`?row`) one row of 2 MB.
             address = "postgres://postgres@127.0.0.1:5432/test"
+            statement = ("SELECT repeat('x', 2000000)" if query == "row"
+                         else "SELECT repeat('x', 1000000) FROM generate_series(1, 200)")
             with await postgres.Connection.open(address) as db:
                 try:
-                    _, rows, done = await db.query(
-                        "SELECT repeat('x', 1000000) FROM generate_series(1, 200)", [])
+                    _, rows, done = await db.query(statement, [])
                     await collect((rows, done))
                 except Exception as e:
                     return text(413, str(e.value.value.value) if isinstance(e, Err) else repr(e))

@@ -16,6 +16,7 @@ pub mod outbound_http;
 pub mod postgres;
 pub mod rdbms_v1;
 pub mod redis;
+pub mod result_cap;
 pub mod sockets;
 pub mod sqlite;
 pub mod unsupported;

@@ -9,15 +9,17 @@
 //! only after its session was reset (see [`RESET`]), so no session state and
 //! no open transaction leaks from one request to the next.
 
+pub mod message_cap;
 mod rich;
 mod tls;
 mod values;
 
+use message_cap::CappedClient as Client;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tls::{SSL_MODES, SslMode};
+use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls};
 use wasmtime::component::Resource;
 
 use crate::capabilities;
@@ -298,7 +300,13 @@ async fn open_trusting(
     let pool = &component.services.postgres;
     let client = match pool.take(&key) {
         Some(client) => client,
-        None => match connect(&checked, ca_root.as_deref()).await {
+        None => match connect(
+            &checked,
+            ca_root.as_deref(),
+            component.services.max_result_bytes(),
+        )
+        .await
+        {
             Ok(client) => client,
             Err(e) => return Ok(Err(e)),
         },
@@ -491,7 +499,7 @@ async fn run_execute(
     Ok(client
         .execute(&statement, &param_refs(&params))
         .await
-        .map_err(|e| PgError::QueryFailed(QueryFailure::from(&e))))
+        .map_err(|e| PgError::QueryFailed(client.failure_of(&e))))
 }
 
 /// Returns the connection to the pool once its session is reset (unless a
@@ -514,7 +522,13 @@ fn close(state: &mut ConnectionState, conn: Resource<PgConnection>) -> wasmtime:
     Ok(())
 }
 
-async fn connect(address: &CheckedAddress, ca_root: Option<&str>) -> Result<Client, PgError> {
+/// Connects to `address` (trusting `ca_root` too, when given), each message
+/// from the server capped at `max` bytes.
+async fn connect(
+    address: &CheckedAddress,
+    ca_root: Option<&str>,
+    max: usize,
+) -> Result<Client, PgError> {
     let failed = |why: String| {
         PgError::ConnectionFailed(format!(
             "cannot connect to PostgreSQL at {}:{}: {why}",
@@ -530,66 +544,93 @@ async fn connect(address: &CheckedAddress, ca_root: Option<&str>) -> Result<Clie
     }
     let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
     let timed_out = |_| failed(format!("no answer in {CONNECT_TIMEOUT:?}"));
-    let outcome = tokio::time::timeout_at(deadline, connect_with(&config, ssl_mode, trusting))
+    let first = connect_with(address, &config, ssl_mode, trusting, max);
+    let outcome = tokio::time::timeout_at(deadline, first)
         .await
         .map_err(timed_out)?;
     let outcome = match outcome {
         // As libpq's `prefer`: a server whose TLS this host cannot speak
         // (an old protocol version, a key rustls refuses) is reached in
         // plain text.
-        Err(e) if ssl_mode == SslMode::Prefer && e.to_string().starts_with(TLS_FAILED) => {
+        Err(e) if ssl_mode == SslMode::Prefer && e.starts_with(TLS_FAILED) => {
             tracing::debug!(
                 "PostgreSQL at {}: TLS failed ({e}); `prefer` goes on without",
                 address.name
             );
             config.ssl_mode(SslMode::Disable.negotiation());
-            tokio::time::timeout_at(deadline, connect_with(&config, SslMode::Disable, None))
+            let plain = connect_with(address, &config, SslMode::Disable, None, max);
+            tokio::time::timeout_at(deadline, plain)
                 .await
                 .map_err(timed_out)?
         }
         other => other,
     };
-    outcome.map_err(|e| {
-        let why = values::error_text(&e);
-        match why.starts_with(TLS_FAILED) {
-            true => failed(format!("{why}\n\nhint: {}", ssl_mode.failure_hint())),
-            false => failed(why),
-        }
+    outcome.map_err(|why| match why.starts_with(TLS_FAILED) {
+        true => failed(format!("{why}\n\nhint: {}", ssl_mode.failure_hint())),
+        false => failed(why),
     })
 }
 
 /// How tokio-postgres's error for a failed TLS handshake begins.
 const TLS_FAILED: &str = "error performing TLS handshake";
 
-/// Connects as `mode` says (through `trusting`, when a CA root was given).
+/// Connects to `address` as `config` and `mode` say (through `trusting`,
+/// when a CA root was given), each message from the server capped at `max`
+/// bytes ([`message_cap`]), and drives the connection in a task of its own
+/// until the client is dropped. Fails with the reason, as text.
 async fn connect_with(
+    address: &CheckedAddress,
     config: &tokio_postgres::Config,
     mode: SslMode,
     trusting: Option<tokio_postgres_rustls::MakeRustlsConnect>,
-) -> Result<Client, tokio_postgres::Error> {
+    max: usize,
+) -> Result<Client, String> {
+    use message_cap::{CappedSocket, CappedTls, PgFraming};
+    let failure = crate::capabilities::result_cap::Failure::default();
+    use tokio_postgres::tls::MakeTlsConnect;
+    let pg = |e: tokio_postgres::Error| values::error_text(&e);
+    // The address that was checked (pinned, with blocked networks).
+    let tcp = tokio::net::TcpStream::connect((address.host.as_str(), address.port))
+        .await
+        .map_err(|e| format!("error connecting to server: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let socket = CappedSocket::with_failure(tcp, PgFraming::socket(max), failure.clone());
     match trusting.or_else(|| (mode != SslMode::Disable).then(|| mode.connector())) {
-        Some(tls) => connect_via(config, tls).await,
-        None => connect_via(config, NoTls).await,
+        Some(mut make) => {
+            // The certificate is checked against the name, not the address.
+            let tls = MakeTlsConnect::<CappedSocket>::make_tls_connect(&mut make, &address.name)
+                .map_err(|e| format!("{TLS_FAILED}: {e}"))?;
+            let (client, connection) = config
+                .connect_raw(
+                    socket,
+                    CappedTls {
+                        inner: tls,
+                        max,
+                        failure: failure.clone(),
+                    },
+                )
+                .await
+                .map_err(pg)?;
+            tokio::spawn(drive(connection));
+            Ok(Client::new(client, failure))
+        }
+        None => {
+            let (client, connection) = config.connect_raw(socket, NoTls).await.map_err(pg)?;
+            tokio::spawn(drive(connection));
+            Ok(Client::new(client, failure))
+        }
     }
 }
 
-/// Connects through `tls`, and drives the connection in a task of its own
-/// until the client is dropped.
-async fn connect_via<T>(
-    config: &tokio_postgres::Config,
-    tls: T,
-) -> Result<Client, tokio_postgres::Error>
+/// Runs a connection until its client is dropped.
+async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
 where
-    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
-    T::Stream: Send + 'static,
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let (client, connection) = config.connect(tls).await?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!("PostgreSQL connection closed: {e}");
-        }
-    });
-    Ok(client)
+    if let Err(e) = connection.await {
+        tracing::debug!("PostgreSQL connection closed: {e}");
+    }
 }
 
 fn param_refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
@@ -607,7 +648,7 @@ async fn query(
     max_bytes: usize,
 ) -> Result<Rows, PgError> {
     use futures::TryStreamExt as _;
-    let failed = |e: tokio_postgres::Error| PgError::QueryFailed(QueryFailure::from(&e));
+    let failed = |e: tokio_postgres::Error| PgError::QueryFailed(client.failure_of(&e));
     // Preparing first gives the columns even when no row comes back.
     let prepared = client.prepare(statement).await.map_err(failed)?;
     let refs = param_refs(params);

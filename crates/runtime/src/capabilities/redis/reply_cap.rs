@@ -1,26 +1,20 @@
-//! A cap on the size of one Redis reply, kept on the bytes as they arrive.
+//! A cap on the size of one Redis reply, kept on the bytes as they arrive
+//! ([`crate::capabilities::result_cap`]).
 //!
-//! The Redis client reads a whole reply into the host's memory before
-//! anyone sees it, and Redis sends one of up to 512 MB
-//! (`proto-max-bulk-len`) for a short command: `GET` of a value a single
-//! `SETRANGE key 500000000 x` made, `KEYS *`, `LRANGE`, a published
-//! message. A guest could have the host hold that much per connection,
-//! outside every memory limit. [`ReplyCap`] sits between the socket and
-//! the client and frames RESP as it passes: once one reply has passed the
-//! cap, reading fails with [`ReplyError::TooLarge`], and the client has
-//! held no more than the cap. The connection is then unusable (its reply
-//! is half read), which is what the client makes of any failed read: the
-//! command fails, and the connection is closed. Replies that arrived
-//! whole before it in the same read still reach their commands.
+//! Redis sends a reply of up to 512 MB (`proto-max-bulk-len`) for a short
+//! command: `GET` of a value a single `SETRANGE key 500000000 x` made,
+//! `KEYS *`, `LRANGE`, a published message. [`RespScanner`] frames RESP2
+//! and RESP3 and counts each reply's bytes, so a guest cannot have the
+//! host hold more than the cap of one.
 
 use std::io;
-use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll, ready};
+use std::sync::Arc;
 
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::{ConnectionAddr, ConnectionInfo};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::capabilities::result_cap::{CappedStream, Framing, Tripped};
 
 /// Why a capped connection stopped reading.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,16 +52,6 @@ enum Position {
     Payload(u64),
 }
 
-/// A reply passed the cap: the bytes of the piece fed that came before
-/// that reply (whole replies, to be delivered) and the error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tripped {
-    /// How many bytes of the piece preceded the reply that passed the cap.
-    pub before: usize,
-    /// Why.
-    pub error: ReplyError,
-}
-
 /// Frames RESP2 and RESP3 replies incrementally, counting each one's bytes.
 #[derive(Debug)]
 pub struct RespScanner {
@@ -94,7 +78,7 @@ impl RespScanner {
     /// the cap, or when the bytes are not RESP, saying where in `piece` the
     /// failing reply began; the scanner must not be fed again after a
     /// failure.
-    pub fn feed(&mut self, piece: &[u8]) -> Result<(), Tripped> {
+    pub fn feed(&mut self, piece: &[u8]) -> Result<(), Tripped<ReplyError>> {
         // Where the current reply began in `piece` (0: in an earlier one).
         let mut reply_start = 0;
         let mut bytes = piece;
@@ -237,102 +221,16 @@ impl RespScanner {
     }
 }
 
-/// What a [`ReplyCap`] failed with, readable by its owner once the client
-/// holding the stream reports a closed connection.
-#[derive(Debug, Clone, Default)]
-pub struct Failure(Arc<OnceLock<ReplyError>>);
+impl Framing for RespScanner {
+    type Error = ReplyError;
 
-impl Failure {
-    /// The failure, if the stream has failed.
-    pub fn get(&self) -> Option<&ReplyError> {
-        self.0.get()
+    fn feed(&mut self, piece: &[u8]) -> Result<(), Tripped<ReplyError>> {
+        RespScanner::feed(self, piece)
     }
 }
 
-/// A socket whose replies are capped (see the module's documentation).
-pub struct ReplyCap<S> {
-    inner: S,
-    scanner: RespScanner,
-    failure: Failure,
-}
-
-impl<S> ReplyCap<S> {
-    /// Caps each reply read from `inner` at `max` bytes.
-    pub fn new(inner: S, max: usize) -> Self {
-        Self {
-            inner,
-            scanner: RespScanner::new(max),
-            failure: Failure::default(),
-        }
-    }
-
-    /// Where the stream's failure can be read once it fails.
-    pub fn failure(&self) -> Failure {
-        self.failure.clone()
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for ReplyCap<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if let Some(failed) = this.failure.get() {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                failed.clone(),
-            )));
-        }
-        let before = buf.filled().len();
-        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-        if let Err(tripped) = this.scanner.feed(&buf.filled()[before..]) {
-            // The reader never sees the failing reply; the whole replies
-            // before it in this read are delivered now, the failure at the
-            // next read.
-            buf.set_filled(before + tripped.before);
-            let _ = this.failure.0.set(tripped.error.clone());
-            if tripped.before == 0 {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    tripped.error,
-                )));
-            }
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for ReplyCap<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
+/// A socket whose replies are capped.
+pub type ReplyCap<S> = CappedStream<S, RespScanner>;
 
 /// A socket to a Redis server: TCP or a Unix socket.
 pub trait Socket: AsyncRead + AsyncWrite + Send + Unpin {}
@@ -360,7 +258,7 @@ pub async fn connect(
             ));
         }
     };
-    Ok(ReplyCap::new(socket, max_reply))
+    Ok(CappedStream::new(socket, RespScanner::new(max_reply)))
 }
 
 /// Stops a spawned task when dropped.
