@@ -735,7 +735,7 @@ fn a_database_result_larger_than_the_result_cap_fails_that_request_only() {
         ),
         (
             "/postgres-huge?row",
-            "a row (one PostgreSQL message) is larger than 1048576 bytes",
+            "a message from PostgreSQL (a row, or the description of a result's columns) is larger than 1048576 bytes",
         ),
     ] {
         let row = up.get(route);

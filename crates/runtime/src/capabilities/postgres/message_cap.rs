@@ -23,7 +23,7 @@ use crate::capabilities::result_cap::{CappedStream, Failure, Framing, Tripped};
 pub enum MessageError {
     /// One message passed the cap.
     #[error(
-        "a row (one PostgreSQL message) is larger than {0} bytes, the most the host reads for one result (`spin up --max-result-size`, at most the instance memory); select fewer rows or smaller columns"
+        "a message from PostgreSQL (a row, or the description of a result's columns) is larger than {0} bytes, the most the host reads for one result (`spin up --max-result-size`, at most the instance memory); select fewer or smaller columns"
     )]
     TooLarge(u64),
     /// The bytes are not PostgreSQL's framing.
@@ -155,10 +155,15 @@ impl Framing for PgFraming {
 
     fn wrote(&mut self, bytes: &[u8]) {
         if self.phase == Phase::Start && !bytes.is_empty() {
+            // tokio-postgres writes the request whole, on its own.
             let asked = &SSL_REQUEST[..bytes.len().min(SSL_REQUEST.len())];
-            if bytes.starts_with(asked) {
-                self.phase = Phase::SslAnswer;
-            }
+            self.phase = match bytes.starts_with(asked) {
+                true => Phase::SslAnswer,
+                false => Phase::Header {
+                    seen: 0,
+                    length: [0; 4],
+                },
+            };
         }
     }
 }

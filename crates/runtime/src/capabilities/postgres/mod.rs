@@ -593,7 +593,11 @@ async fn connect_with(
     let tcp = tokio::net::TcpStream::connect((address.host.as_str(), address.port))
         .await
         .map_err(|e| format!("error connecting to server: {e}"))?;
+    // As tokio-postgres sets its own sockets: no delay, and keepalives so
+    // that a server gone mid-answer frees the connection's task (after 2 h).
     let _ = tcp.set_nodelay(true);
+    let keepalive = socket2::TcpKeepalive::new().with_time(Duration::from_secs(2 * 60 * 60));
+    let _ = socket2::SockRef::from(&tcp).set_tcp_keepalive(&keepalive);
     let socket = CappedSocket::with_failure(tcp, PgFraming::socket(max), failure.clone());
     match trusting.or_else(|| (mode != SslMode::Disable).then(|| mode.connector())) {
         Some(mut make) => {
