@@ -2,13 +2,15 @@
 # Fuzzes the parsers and matchers that take untrusted input (issue 10): the
 # manifest parser, the runtime config parser, the outbound allow list, the
 # HTTP router, and the two rewriters of Wasm files a manifest names (Spin 1
-# modules made components, WASI 0.3 release-candidate components wrapped). Builds the targets in fuzz/ with cargo-fuzz (nightly),
+# modules made components, WASI 0.3 release-candidate components wrapped),
+# and the framers that cap Redis replies and PostgreSQL messages. Builds the targets in fuzz/ with cargo-fuzz (nightly),
 # runs each under `nice -n 19`, at most two at once, and prints a summary:
 # run time, executions, corpus size and crashes per target.
 #
 # Usage: scripts/fuzz.sh [targets|all] [seconds]
-#   targets  manifest, runtime_config, allowed_hosts, router, spin1_module
-#            or wasip3_rc, several separated by commas (default: all)
+#   targets  manifest, runtime_config, allowed_hosts, router, spin1_module,
+#            wasip3_rc or wire_framing, several separated by commas
+#            (default: all)
 #   seconds  how long each target runs (default: 600)
 # Environment:
 #   FUZZ_JOBS         targets run at once (default 2)
@@ -25,7 +27,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 fuzz="$repo/fuzz"
-all_targets=(manifest runtime_config allowed_hosts router spin1_module wasip3_rc)
+all_targets=(manifest runtime_config allowed_hosts router spin1_module wasip3_rc wire_framing)
 which="${1:-all}"
 seconds="${2:-600}"
 max_jobs="${FUZZ_JOBS:-2}"
@@ -37,7 +39,7 @@ else
   IFS=, read -ra targets <<<"$which"
   for target in "${targets[@]}"; do
     case "$target" in
-      manifest | runtime_config | allowed_hosts | router | spin1_module | wasip3_rc) ;;
+      manifest | runtime_config | allowed_hosts | router | spin1_module | wasip3_rc | wire_framing) ;;
       *)
         echo "error: unknown fuzz target \`$target\`" >&2
         echo >&2

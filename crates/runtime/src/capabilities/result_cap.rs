@@ -17,30 +17,7 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// A protocol's framing of the bytes a server sends.
-pub trait Framing {
-    /// Why a stream failed.
-    type Error: std::error::Error + Clone + Send + Sync + 'static;
-
-    /// Takes the next bytes read. Fails once one message has passed the
-    /// cap, or when the bytes cannot be framed; it is not fed again after a
-    /// failure.
-    fn feed(&mut self, piece: &[u8]) -> Result<(), Tripped<Self::Error>>;
-
-    /// Sees the bytes written (for a protocol whose next answer depends on
-    /// what was asked).
-    fn wrote(&mut self, _bytes: &[u8]) {}
-}
-
-/// A message passed the cap (or could not be framed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tripped<E> {
-    /// How many bytes of the piece fed came before the failing message
-    /// (whole messages, still delivered).
-    pub before: usize,
-    /// Why.
-    pub error: E,
-}
+pub use spin_wire_framing::{Framing, Tripped};
 
 /// What a [`CappedStream`] failed with, readable by its owner once the
 /// client holding the stream reports a closed connection.

@@ -2,7 +2,7 @@
 //! back. The request takes the same way as a `wasi:http` one (the allow
 //! list, `self` and relative URLs, `*.spin.internal`, the chain's depth,
 //! the instance's slots, the timeouts); its response body is read whole,
-//! up to what the instance may hold.
+//! up to `--max-result-size` (at most what the instance may hold).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
