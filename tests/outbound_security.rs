@@ -321,12 +321,16 @@ fn run_redis(up: &SpinUp, cmds: &str) -> (u16, String) {
     (resp.status, resp.text())
 }
 
+/// The app, allowed the machine's Redis, served with `args`.
+fn start_redis_app(args: &[&str]) -> (tempfile::TempDir, SpinUp) {
+    let (dir, path) = app_dir(&manifest(&["redis://127.0.0.1:6379"]), &component());
+    (dir, SpinUp::start(&path, args))
+}
+
 #[test]
 fn redis_sessions_do_not_cross_requests() {
-    const REDIS: &str = "redis://127.0.0.1:6379";
     let key = format!("spin-net-session-{}", std::process::id());
-    let (_dir, path) = app_dir(&manifest(&[REDIS]), &component());
-    let up = SpinUp::start(&path, &["--request-timeout", "5"]);
+    let (_dir, up) = start_redis_app(&["--request-timeout", "5"]);
     let run = |cmds: &str| run_redis(&up, cmds);
 
     // A database chosen by one request is not the next one's.
@@ -364,10 +368,8 @@ fn redis_sessions_do_not_cross_requests() {
 /// connection of its own.
 #[test]
 fn a_redis_reply_larger_than_the_result_cap_fails_that_command_only() {
-    const REDIS: &str = "redis://127.0.0.1:6379";
     let key = format!("spin-net-huge-{}", std::process::id());
-    let (_dir, path) = app_dir(&manifest(&[REDIS]), &component());
-    let up = SpinUp::start(&path, &["--max-result-size", "1M"]);
+    let (_dir, up) = start_redis_app(&["--max-result-size", "1M"]);
     let run = |cmds: &str| run_redis(&up, cmds);
 
     // One short command makes a 2 MB value.

@@ -53,6 +53,14 @@ pub struct RespScanner {
     at: Position,
 }
 
+/// How many bytes Redis sends for a bulk string of `len` bytes
+/// (`$<len>\r\n<bytes>\r\n`): what a `GET` of such a value weighs
+/// against the cap.
+pub fn bulk_reply_len(len: usize) -> usize {
+    let digits = len.checked_ilog10().map_or(1, |d| d as usize + 1);
+    1 + digits + 2 + len + 2
+}
+
 impl RespScanner {
     /// A scanner that fails a reply of more than `max` bytes.
     pub fn new(max: usize) -> Self {
@@ -233,6 +241,18 @@ mod tests {
             .map_err(|t| t.error);
         assert_eq!(whole, split, "{:?}", String::from_utf8_lossy(stream));
         whole
+    }
+
+    #[test]
+    fn a_bulk_reply_weighs_its_framing() {
+        for value in [&b""[..], b"x", b"0123456789", &[b'y'; 1000]] {
+            let mut reply = format!("${}\r\n", value.len()).into_bytes();
+            reply.extend_from_slice(value);
+            reply.extend_from_slice(b"\r\n");
+            assert_eq!(bulk_reply_len(value.len()), reply.len());
+            assert_eq!(scan(reply.len(), &reply), Ok(()));
+            assert!(scan(reply.len() - 1, &reply).is_err());
+        }
     }
 
     #[test]

@@ -338,8 +338,7 @@ impl RedisStore {
     /// it would close the connection the application's stores share.
     fn check_size(&self, value: &[u8]) -> Result<(), Error> {
         let max = self.services.max_result_bytes();
-        let reply = value.len() + value.len().to_string().len() + 5;
-        if reply > max {
+        if spin_wire_framing::resp::bulk_reply_len(value.len()) > max {
             return Err(Error::Other(format!(
                 "the value is {} bytes: more than the host reads back for one result ({max} bytes with Redis's framing, `spin up --max-result-size`)",
                 value.len()

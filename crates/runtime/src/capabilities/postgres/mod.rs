@@ -585,10 +585,12 @@ async fn connect_with(
     trusting: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     max: usize,
 ) -> Result<Client, String> {
+    use crate::capabilities::result_cap::Failure;
     use message_cap::{CappedSocket, CappedTls, PgFraming};
-    let failure = crate::capabilities::result_cap::Failure::default();
     use tokio_postgres::tls::MakeTlsConnect;
     let pg = |e: tokio_postgres::Error| values::error_text(&e);
+    // One failure for the socket and the TLS stream above it.
+    let failure = Failure::default();
     // The address that was checked (pinned, with blocked networks).
     let tcp = tokio::net::TcpStream::connect((address.host.as_str(), address.port))
         .await
