@@ -38,6 +38,7 @@ fn encode(text: &str) -> String {
         .replace('&', "%26")
         .replace('|', "%7C")
         .replace(' ', "%20")
+        .replace('#', "%23")
 }
 
 /// An HTTP upstream on 127.0.0.1 that answers `hi`, counts requests, and
@@ -620,4 +621,99 @@ fn under_a_cap_closed_database_connections_are_not_kept_idle() {
     assert_eq!(left, [0, 0, 0], "nothing idle under a cap");
     drop(up);
     drop(dir);
+}
+
+/// A TLS-only `redis-server` with a certificate for `localhost` from a
+/// test CA, and the app granted `rediss://localhost:<port>` served with
+/// `SSL_CERT_FILE` set to the CA (`trusted`) or to nothing.
+struct TlsRedisApp {
+    _certs: tempfile::TempDir,
+    _redis: support::redis::RedisServer,
+    _dir: tempfile::TempDir,
+    up: SpinUp,
+    port: u16,
+    granted: String,
+}
+
+fn start_tls_redis_app(trusted: bool) -> TlsRedisApp {
+    let certs = tempfile::tempdir().unwrap();
+    support::tls::make_certificates(certs.path());
+    let port = support::spin::free_port();
+    let redis = support::redis::RedisServer::start_tls(port, certs.path());
+    let granted = format!("rediss://localhost:{port}");
+    let (dir, path) = app_dir(&manifest(&[&granted]), &component());
+    let roots = match trusted {
+        true => certs.path().join("ca.pem"),
+        false => PathBuf::from("/dev/null"),
+    };
+    let up = SpinUp::start_with(&path, &[], |cmd| {
+        cmd.env("SSL_CERT_FILE", roots);
+    });
+    TlsRedisApp {
+        _certs: certs,
+        _redis: redis,
+        _dir: dir,
+        up,
+        port,
+        granted,
+    }
+}
+
+/// A guest's Redis over TLS (`rediss://`): granted by its own scheme, the
+/// certificate verified against the trusted roots and the name asked for.
+#[test]
+fn redis_over_tls_is_granted_by_its_own_scheme_and_verified() {
+    let TlsRedisApp {
+        up, port, granted, ..
+    } = &start_tls_redis_app(true);
+    let run = |address: &str, cmds: &str| {
+        let resp = up.get(&format!(
+            "/redis?address={}&cmds={}",
+            encode(address),
+            encode(cmds)
+        ));
+        (resp.status, resp.text())
+    };
+    let key = format!("spin-tls-{}", std::process::id());
+    assert_eq!(
+        run(granted, &format!("SET {key} sealed|GET {key}|DEL {key}")),
+        (200, "'OK' ; b'sealed' ; 1".to_owned())
+    );
+    // The same host and port in plain text is another grant.
+    let (status, body) = run(&format!("redis://localhost:{port}"), "PING");
+    assert_eq!(status, 502, "{body}");
+    up.wait_for_stderr(&format!(
+        "is not allowed to connect to Redis at `redis://localhost:{port}"
+    ));
+    // `rediss` has no default port: the address says so, with a hint.
+    let (status, body) = run("rediss://localhost", "PING");
+    assert_eq!(status, 502, "{body}");
+    let log =
+        up.wait_for_stderr("`rediss://localhost` has no port, and `rediss` has no default port");
+    assert!(log.contains("hint: write the port in the address"), "{log}");
+}
+
+/// The certificate of a `rediss://` server must chain to a trusted root,
+/// unless the address ends in `#insecure`.
+#[test]
+fn redis_over_tls_refuses_an_untrusted_certificate_unless_insecure() {
+    let TlsRedisApp {
+        up, port, granted, ..
+    } = &start_tls_redis_app(false);
+    let run = |address: &str| {
+        let resp = up.get(&format!("/redis?address={}&cmds=PING", encode(address)));
+        (resp.status, resp.text())
+    };
+    let (status, body) = run(granted);
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body.contains(&format!(
+            "TLS with the Redis server at localhost:{port} failed"
+        )) && body.contains("UnknownIssuer"),
+        "{body}"
+    );
+    assert_eq!(
+        run(&format!("{granted}/#insecure")),
+        (200, "'PONG'".to_owned())
+    );
 }

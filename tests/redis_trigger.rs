@@ -7,84 +7,9 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 use support::python::{Spin4Sdk, build_sdk_app_for, test_app};
+use support::redis::RedisServer;
 use support::spin::{SpinUp, free_port};
-
-/// A `redis-server` on a loopback port, stopped when dropped.
-struct RedisServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--port", &port.to_string()])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        let server = Self {
-            port,
-            child: Some(child),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while server.cli(&["ping"]).trim() != "PONG" {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli is installed");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Publishes `message`, returning how many subscribers received it.
-    fn publish(&self, channel: &str, message: &str) -> u32 {
-        self.cli(&["publish", channel, message])
-            .trim()
-            .parse()
-            .unwrap_or(0)
-    }
-
-    /// Waits until `subscribers` clients listen on `channel`.
-    fn wait_for_subscribers(&self, channel: &str, subscribers: u32) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let listed = self.cli(&["pubsub", "numsub", channel]);
-            let count = listed.lines().nth(1).and_then(|n| n.trim().parse().ok());
-            if count.is_some_and(|n: u32| n >= subscribers) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nobody subscribed to `{channel}`: {listed}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 /// A temp app dir with `manifest` and the components linked by name.
 fn app(manifest: &str, components: &[(&str, &Path)]) -> (tempfile::TempDir, PathBuf) {
@@ -105,6 +30,17 @@ fn one_channel_app(
     component: &str,
     wasm: &Path,
 ) -> (tempfile::TempDir, PathBuf) {
+    let address = format!("redis://127.0.0.1:{port}");
+    one_channel_app_at(name, &address, component, wasm)
+}
+
+/// [`one_channel_app`] for the server at `address`.
+fn one_channel_app_at(
+    name: &str,
+    address: &str,
+    component: &str,
+    wasm: &Path,
+) -> (tempfile::TempDir, PathBuf) {
     let manifest = format!(
         r#"
 spin_manifest_version = 2
@@ -113,7 +49,7 @@ spin_manifest_version = 2
 name = "{name}"
 
 [application.trigger.redis]
-address = "redis://127.0.0.1:{port}"
+address = "{address}"
 
 [[trigger.redis]]
 channel = "events"
@@ -293,19 +229,7 @@ fn messages_past_the_backlog_are_dropped_and_counted_and_later_ones_are_handled(
     let commands: String = (1..=10)
         .map(|n| format!("PUBLISH events slow-{n}\n"))
         .collect();
-    let mut cli = Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-cli is installed");
-    use std::io::Write as _;
-    cli.stdin
-        .take()
-        .unwrap()
-        .write_all(commands.as_bytes())
-        .unwrap();
-    cli.wait().unwrap();
+    redis.pipe(&commands);
 
     let warned = up.wait_for_stderr("dropping new messages on channel `events`");
     assert!(warned.contains("--redis-max-pending-messages"), "{warned}");
@@ -331,7 +255,7 @@ fn messages_past_the_backlog_are_dropped_and_counted_and_later_ones_are_handled(
 }
 
 #[test]
-fn a_message_larger_than_the_result_cap_is_dropped_and_later_ones_are_handled() {
+fn a_message_larger_than_the_result_cap_is_skipped_and_the_next_one_is_handled() {
     let port = free_port();
     let redis = RedisServer::start(port);
     let (_dir, manifest) = one_channel_app("redis-cap", port, "listener", &spin4_listener());
@@ -341,17 +265,123 @@ fn a_message_larger_than_the_result_cap_is_dropped_and_later_ones_are_handled() 
         "Subscribed to Redis channels",
     );
     redis.wait_for_subscribers("events", 1);
-    // The client never holds more than the cap: the connection ends with
-    // the message half read, says why, and subscribes again.
-    assert_eq!(redis.publish("events", &"x".repeat(2000)), 1);
-    let warned = up.wait_for_stderr("Redis trigger: dropped a message at");
+    // The large message streams by unread; the subscription goes on, so
+    // the small one published right after it arrives.
+    let both = format!(
+        "PUBLISH events {}\nPUBLISH events small\n",
+        "x".repeat(2000)
+    );
+    redis.pipe(&both);
+    let warned = up.wait_for_stderr("Redis trigger: dropped a message of 2000 bytes");
     assert!(
-        warned.contains("larger than 1024 bytes") && warned.contains("--max-result-size"),
+        warned.contains("on channel `events`")
+            && warned.contains("larger than 1024 bytes")
+            && warned.contains("--max-result-size"),
         "{warned}"
     );
-    up.wait_for_stderr("resubscribed to `events`");
-    redis.wait_for_subscribers("events", 1);
-    assert_eq!(redis.publish("events", "small"), 1);
     let out = up.wait_for_stdout("spin4 got message: small");
     assert!(!out.contains("xxxxxxxx"), "{out}");
+    // A message of exactly the cap is handed over; one byte more is not.
+    let at_cap = "y".repeat(1024);
+    let past_cap = "z".repeat(1025);
+    redis.pipe(&format!(
+        "PUBLISH events {at_cap}\nPUBLISH events {past_cap}\nPUBLISH events last\n"
+    ));
+    let out = up.wait_for_stdout("spin4 got message: last");
+    assert!(
+        out.contains(&format!("spin4 got message: {at_cap}\n")),
+        "{out}"
+    );
+    assert!(!out.contains("zzzzzzzz"), "{out}");
+    up.wait_for_stderr("dropped a message of 1025 bytes on channel `events`");
+    let log = up.stderr();
+    assert!(
+        !log.contains("reconnecting") && !log.contains("resubscribed"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_address_credentials_authenticate_the_subscriber() {
+    let port = free_port();
+    let redis = RedisServer::start_with_password(port, Some("s3cret"));
+    let address = format!("redis://:s3cret@127.0.0.1:{port}");
+    let (_dir, manifest) =
+        one_channel_app_at("redis-auth", &address, "listener", &spin4_listener());
+    let up = SpinUp::start_without_http(&manifest, &[], "Subscribed to Redis channels");
+    redis.wait_for_subscribers("events", 1);
+    assert_eq!(redis.publish("events", "let in"), 1);
+    let out = up.wait_for_stdout("spin4 got message: let in");
+    // The password is never shown.
+    assert!(
+        !out.contains("s3cret") && !up.stderr().contains("s3cret"),
+        "{out}{}",
+        up.stderr()
+    );
+
+    // A wrong password: Redis's refusal is logged, the password is not,
+    // and the trigger keeps trying.
+    let address = format!("redis://:wr0ng-pa55@127.0.0.1:{port}");
+    let (_dir, manifest) =
+        one_channel_app_at("redis-auth-wrong", &address, "listener", &spin4_listener());
+    let up = SpinUp::start_without_http(&manifest, &[], "Subscribed to Redis channels");
+    let refused = up.wait_for_stderr("refused the address's credentials");
+    assert!(refused.contains("WRONGPASS"), "{refused}");
+    up.wait_for_stderr("retrying in");
+    let (out, err) = (up.stdout(), up.stderr());
+    assert!(
+        !out.contains("wr0ng-pa55") && !err.contains("wr0ng-pa55"),
+        "{out}{err}"
+    );
+}
+
+#[test]
+fn the_trigger_subscribes_over_tls_verifying_the_certificate() {
+    let certs = tempfile::tempdir().unwrap();
+    support::tls::make_certificates(certs.path());
+    let port = free_port();
+    let redis = RedisServer::start_tls(port, certs.path());
+    let address = format!("rediss://localhost:{port}");
+    let (_dir, manifest) = one_channel_app_at("redis-tls", &address, "listener", &spin4_listener());
+
+    // The test CA trusted through SSL_CERT_FILE, as by other tools.
+    let up =
+        SpinUp::start_without_http_with(&manifest, &[], "Subscribed to Redis channels", |cmd| {
+            cmd.env("SSL_CERT_FILE", certs.path().join("ca.pem"));
+        });
+    redis.wait_for_subscribers("events", 1);
+    assert_eq!(redis.publish("events", "over tls"), 1);
+    up.wait_for_stdout("spin4 got message: over tls");
+    drop(up);
+
+    // Not trusted: refused, said why, and retried.
+    let up =
+        SpinUp::start_without_http_with(&manifest, &[], "Subscribed to Redis channels", |cmd| {
+            cmd.env("SSL_CERT_FILE", "/dev/null");
+        });
+    let refused = up.wait_for_stderr("retrying in");
+    assert!(
+        refused.contains(&format!(
+            "TLS with the Redis server at localhost:{port} failed"
+        )) && refused.contains("UnknownIssuer"),
+        "{refused}"
+    );
+    drop(up);
+
+    // `#insecure` (the redis crate's and Spin's spelling) takes any
+    // certificate: encrypted, not authenticated.
+    let address = format!("rediss://localhost:{port}/#insecure");
+    let (_dir, manifest) = one_channel_app_at(
+        "redis-tls-insecure",
+        &address,
+        "listener",
+        &spin4_listener(),
+    );
+    let up =
+        SpinUp::start_without_http_with(&manifest, &[], "Subscribed to Redis channels", |cmd| {
+            cmd.env("SSL_CERT_FILE", "/dev/null");
+        });
+    redis.wait_for_subscribers("events", 1);
+    assert_eq!(redis.publish("events", "unverified"), 1);
+    up.wait_for_stdout("spin4 got message: unverified");
 }

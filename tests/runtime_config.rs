@@ -242,8 +242,9 @@ fn an_unreachable_redis_store_does_not_show_its_password_to_the_guest() {
 
 /// A Redis key-value store under `--max-result-size`: a value that could
 /// not be read back is refused when set; one written past the cap by
-/// someone else fails its `get` and nothing else (the next call
-/// reconnects); keys are listed while they fit.
+/// someone else fails its `get`, without crossing the socket (the
+/// connection the stores share stays open); keys are listed while they
+/// fit.
 #[test]
 fn a_redis_store_keeps_to_the_result_cap() {
     // A database of this test's own: the keys of all of it are listed.
@@ -289,13 +290,30 @@ fn a_redis_store_keeps_to_the_result_cap() {
     );
     assert_eq!(redis(&["exists", "big"]), "0");
 
+    // The store's connections to database 13 (not this `redis-cli`'s).
+    let store_connections = || {
+        let listed = redis(&["client", "list"]);
+        let mut ids: Vec<String> = listed
+            .lines()
+            .filter(|line| line.contains(" db=13 ") && !line.contains(" cmd=client|list"))
+            .filter_map(|line| line.split(' ').find_map(|f| f.strip_prefix("id=")))
+            .map(str::to_owned)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let before = store_connections();
+    assert!(!before.is_empty(), "{}", redis(&["client", "list"]));
     redis(&["setrange", "big", "2000", "x"]);
     let (status, body) = get("/kv/get?label=cache&key=big");
     assert_eq!(status, 502, "{body}");
     assert!(
-        body.contains("a Redis reply is larger than 1024 bytes"),
+        body.contains(
+            "the value is 2001 bytes: more than the host reads back for one result (1024 bytes"
+        ),
         "{body}"
     );
+    assert_eq!(store_connections(), before);
     assert_eq!(
         get("/kv/set?label=cache&key=small&value=fits"),
         (200, "ok".to_owned())
@@ -321,4 +339,41 @@ fn a_redis_store_keeps_to_the_result_cap() {
         (200, "fits".to_owned())
     );
     redis(&["flushdb"]);
+}
+
+/// A Redis key-value store over TLS (`rediss://`), its certificate
+/// verified against the trusted roots (here the test CA, through
+/// SSL_CERT_FILE).
+#[test]
+fn a_redis_store_over_tls() {
+    let certs = tempfile::tempdir().unwrap();
+    support::tls::make_certificates(certs.path());
+    let port = support::spin::free_port();
+    let _redis = support::redis::RedisServer::start_tls(port, certs.path());
+    let config =
+        format!("[key_value_store.cache]\ntype = \"redis\"\nurl = \"rediss://localhost:{port}\"\n");
+    let manifest = MANIFEST
+        .replace(r#"["default", "files", "cache"]"#, r#"["cache"]"#)
+        .replace("sqlite_databases = [\"notes\"]\n", "");
+    let dir = app_dir(&manifest, &[("rc.toml", &config)]);
+    let up = SpinUp::start_with(
+        &dir.path().join("spin.toml"),
+        &["--runtime-config-file", "rc.toml"],
+        |cmd| {
+            cmd.env("SPIN_VARIABLE_GREETING", "hi");
+            cmd.env("SSL_CERT_FILE", certs.path().join("ca.pem"));
+        },
+    );
+    let get = |path: &str| {
+        let resp = up.get(path);
+        (resp.status, resp.text())
+    };
+    assert_eq!(
+        get("/kv/set?label=cache&key=sealed&value=yes"),
+        (200, "ok".to_owned())
+    );
+    assert_eq!(
+        get("/kv/get?label=cache&key=sealed"),
+        (200, "yes".to_owned())
+    );
 }

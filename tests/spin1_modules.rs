@@ -446,6 +446,17 @@ allowed_outbound_hosts = ["http://127.0.0.1:{port}"]
     );
     assert!(exchange.contains("content-length: 11\r\n"), "{exchange}");
     assert!(exchange.ends_with("hello world"), "{exchange}");
+    // The answer to a HEAD request has no body: the module's length (11,
+    // that of its GET's body) is stated, and nothing follows the head.
+    let head = support::http::raw_exchange(
+        up.addr,
+        "HEAD /headers HTTP/1.1\r\nhost: x\r\nx-no-body: 1\r\n\r\nGET /headers HTTP/1.1\r\nhost: x\r\nx-no-body: 1\r\nconnection: close\r\n\r\n",
+    );
+    let (head_answer, get_answer) = head.split_at(head.rfind("HTTP/1.1 200").unwrap());
+    assert!(head_answer.contains("content-length: 11\r\n"), "{head}");
+    assert!(head_answer.ends_with("\r\n\r\n"), "{head}");
+    // A GET without a body states the length of what it sends.
+    assert!(get_answer.contains("content-length: 0\r\n"), "{head}");
     assert_eq!(headers.header("x-ok"), Some("1"));
     let twice: Vec<&str> = headers
         .headers

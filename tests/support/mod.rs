@@ -9,6 +9,7 @@
 pub mod http;
 pub mod mariadb;
 pub mod python;
+pub mod redis;
 pub mod registry;
 pub mod seed;
 pub mod spin;

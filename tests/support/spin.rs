@@ -123,16 +123,27 @@ impl SpinUp {
     /// Starts `spin up -f <manifest> <args>` for an application without
     /// HTTP triggers, and waits until its stdout holds `ready`.
     pub fn start_without_http(manifest: &Path, args: &[&str], ready: &str) -> SpinUp {
+        Self::start_without_http_with(manifest, args, ready, |_| {})
+    }
+
+    /// [`SpinUp::start_without_http`], with `adjust` applied to the command
+    /// (an environment variable, say).
+    pub fn start_without_http_with(
+        manifest: &Path,
+        args: &[&str],
+        ready: &str,
+        adjust: impl FnOnce(&mut Command),
+    ) -> SpinUp {
         let dir = manifest.parent().unwrap();
-        let mut child = spin(dir)
-            .arg("up")
+        let mut cmd = spin(dir);
+        cmd.arg("up")
             .arg("-f")
             .arg(manifest)
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting spin up");
+            .stderr(Stdio::piped());
+        adjust(&mut cmd);
+        let mut child = cmd.spawn().expect("starting spin up");
         let stdout = capture(child.stdout.take().unwrap());
         let stderr = capture(child.stderr.take().unwrap());
         let mut up = SpinUp {
@@ -165,14 +176,20 @@ impl SpinUp {
         Self::start(manifest, &all)
     }
 
-    /// Waits until stdout contains `needle`, and returns it.
+    /// Waits (up to 30 s) until stdout contains `needle`, and returns it;
+    /// fails the test if it never does.
     pub fn wait_for_stdout(&self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let out = self.stdout();
-            if out.contains(needle) || Instant::now() > deadline {
+            if out.contains(needle) {
                 return out;
             }
+            assert!(
+                Instant::now() < deadline,
+                "stdout never held {needle:?}\nstdout:\n{out}\nstderr:\n{}",
+                self.stderr()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -195,15 +212,20 @@ impl SpinUp {
         self.wait_for_stderr_count(needle, 1)
     }
 
-    /// Waits (up to 10 s) until stderr holds `needle` `count` times; returns
-    /// stderr. A log event may reach the pipe in pieces: wait for its end.
+    /// Waits (up to 30 s) until stderr holds `needle` `count` times, and
+    /// returns stderr; fails the test if it never does. A log event may
+    /// reach the pipe in pieces: wait for its end.
     pub fn wait_for_stderr_count(&self, needle: &str, count: usize) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let err = self.stderr();
-            if err.matches(needle).count() >= count || Instant::now() > deadline {
+            if err.matches(needle).count() >= count {
                 return err;
             }
+            assert!(
+                Instant::now() < deadline,
+                "stderr never held {needle:?} {count} time(s)\nstderr:\n{err}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

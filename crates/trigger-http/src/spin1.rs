@@ -57,6 +57,7 @@ pub(crate) async fn handle<B: GuestBody>(
     capture: Option<Arc<std::sync::OnceLock<spin_runtime::logs::CaptureSince>>>,
 ) -> Result<Response<HyperOutgoingBody>> {
     let id = &component.config.id;
+    let head_request = req.method() == http::Method::HEAD;
     let Some(method) = spin1_method(req.method()) else {
         return Ok(crate::handler::text(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -133,12 +134,14 @@ pub(crate) async fn handle<B: GuestBody>(
         Err(_) => return Err(spin_runtime::failure_hints::timed_out(timeout)),
     };
     drop(store);
-    respond(id, response)
+    respond(id, head_request, response)
 }
 
-/// The HTTP response of a Spin 1 module's `response`.
+/// The HTTP response of a Spin 1 module's `response` (to a HEAD request if
+/// `head_request`).
 fn respond(
     id: &str,
+    head_request: bool,
     response: spin_runtime::spin1::Response,
 ) -> Result<Response<HyperOutgoingBody>> {
     // A 1xx status is not a final response (101 would tell a proxy in
@@ -154,6 +157,11 @@ fn respond(
             response.status
         ));
     };
+    let body = response.body.unwrap_or_default();
+    // The answer to a HEAD has no content: its `content-length` states the
+    // length of the body a GET would have had. The module's own is kept
+    // there, when it sends no body, as there is nothing to frame.
+    let mut length_stated = !(head_request && body.is_empty());
     let mut answer = Response::builder().status(status);
     let (mut skipped, mut framing) = (Vec::new(), Vec::new());
     for (name, value) in response.headers.unwrap_or_default() {
@@ -161,6 +169,14 @@ fn respond(
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(&value),
         ) {
+            (Ok(name), Ok(value))
+                if name == http::header::CONTENT_LENGTH
+                    && !length_stated
+                    && value.to_str().is_ok_and(|v| v.parse::<u64>().is_ok()) =>
+            {
+                answer = answer.header(name, value);
+                length_stated = true;
+            }
             (Ok(name), _) if crate::server_headers::is_server_header(&name) => {
                 framing.push(name.to_string());
             }
@@ -182,7 +198,7 @@ fn respond(
             framing.join(", ")
         );
     }
-    let body = Full::new(Bytes::from(response.body.unwrap_or_default()))
+    let body = Full::new(Bytes::from(body))
         .map_err(|never| match never {})
         .boxed_unsync();
     Ok(answer.body(body)?)

@@ -15,6 +15,7 @@
 
 pub mod backlog;
 mod bindings;
+mod connection;
 mod subscriber;
 
 use anyhow::{Context as _, Result};

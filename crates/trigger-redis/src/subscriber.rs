@@ -2,15 +2,14 @@
 //! message; reconnect with back-off whenever the connection is lost.
 
 use anyhow::{Context as _, Result};
-use futures::StreamExt as _;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::backlog::{Backlog, Pushed};
+use crate::connection::{PubSubConnection, Push};
 use crate::{RedisTriggerOptions, Subscription};
 use spin_runtime::LoadedApp;
-use spin_runtime::capabilities::redis::reply_cap;
 
 /// The first wait before reconnecting; it doubles up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
@@ -44,8 +43,11 @@ pub(crate) async fn run(
             slots: &slots,
         };
         match session.listen(&mut backoff, &mut connected_before).await {
-            Ok(()) => tracing::warn!(
+            Ok(Ended::Closed) => tracing::warn!(
                 "Redis trigger: the connection to `{shown}` closed; reconnecting in {backoff:?}"
+            ),
+            Ok(Ended::Failed(err)) => tracing::warn!(
+                "Redis trigger: the connection to `{shown}` failed: {err:#}; reconnecting in {backoff:?}"
             ),
             Err(err) => tracing::warn!(
                 "Redis trigger: cannot subscribe at `{shown}`: {err:#}; retrying in {backoff:?}"
@@ -54,6 +56,14 @@ pub(crate) async fn run(
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
+}
+
+/// How a subscribed connection ended.
+enum Ended {
+    /// Redis closed it.
+    Closed,
+    /// Reading from it failed.
+    Failed(anyhow::Error),
 }
 
 /// One connection's worth of subscribing and dispatching.
@@ -68,26 +78,20 @@ struct Session<'a> {
 }
 
 impl Session<'_> {
-    /// Subscribes and dispatches messages until the connection ends.
-    async fn listen(&self, backoff: &mut Duration, connected_before: &mut bool) -> Result<()> {
+    /// Subscribes and dispatches messages until the connection ends; fails
+    /// if it cannot subscribe.
+    async fn listen(&self, backoff: &mut Duration, connected_before: &mut bool) -> Result<Ended> {
         let info = redis::IntoConnectionInfo::into_connection_info(self.address)
             .context("not a Redis URL")?;
         // A message is read whole before a handler sees it: one larger
-        // than an instance may be handed ends the connection instead.
+        // than an instance may be handed is skipped as it arrives.
         let max = self.app.max_result_bytes();
-        let mut failure = None;
-        let subscribe = async {
-            let socket = reply_cap::connect(&info.addr, max).await?;
-            failure = Some(socket.failure());
-            let mut pubsub = redis::aio::PubSub::new(&info.redis, socket).await?;
-            for channel in self.channels {
-                pubsub.subscribe(channel).await?;
-            }
-            redis::RedisResult::Ok(pubsub)
-        };
-        let mut pubsub = tokio::time::timeout(CONNECT_TIMEOUT, subscribe)
-            .await
-            .context("no answer in time")??;
+        let mut connection = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            PubSubConnection::open(&info, self.channels, max),
+        )
+        .await
+        .context("no answer in time")??;
         *backoff = MIN_BACKOFF;
         let verb = if *connected_before {
             "resubscribed"
@@ -104,25 +108,22 @@ impl Session<'_> {
                 .join(", "),
             self.shown
         );
-        let mut messages = pubsub.on_message();
         let mut backlog = Backlog::new(self.options.backlog);
         loop {
             tokio::select! {
-                // Messages are taken from the client as soon as they arrive
-                // (it would buffer them without a bound otherwise) and wait
-                // in the bounded backlog for a slot.
-                message = messages.next() => {
-                    let Some(message) = message else {
-                        if let Some(too_large) = failure.as_ref().and_then(|f| f.get()) {
-                            tracing::warn!(
-                                "Redis trigger: dropped a message at `{}`: {too_large}; reconnecting (messages published meanwhile are lost)\n\nhint: publish smaller messages, or raise `spin up --max-result-size`",
-                                self.shown
-                            );
-                        }
-                        break;
-                    };
-                    self.enqueue(&mut backlog, &message);
-                }
+                // Messages are taken from the connection as soon as they
+                // arrive and wait in the bounded backlog for a slot.
+                push = connection.next() => match push {
+                    Err(err) => return Ok(Ended::Failed(err)),
+                    Ok(None) => return Ok(Ended::Closed),
+                    Ok(Some(Push::Message { channel, payload })) => {
+                        self.enqueue(&mut backlog, &channel, payload);
+                    }
+                    Ok(Some(Push::TooLarge { channel, len })) => tracing::warn!(
+                        "Redis trigger: dropped a message of {len} bytes on channel `{channel}` at `{}`: larger than {max} bytes, the most the host hands a component (`spin up --max-result-size`, at most the instance memory); the messages after it are handled\n\nhint: publish smaller messages, or raise `spin up --max-result-size`",
+                        self.shown
+                    ),
+                },
                 permit = self.slots.clone().acquire_owned(), if !backlog.is_empty() => {
                     let permit = permit?;
                     let (subscription, payload) = backlog.pop().expect("the backlog is not empty");
@@ -137,14 +138,12 @@ impl Session<'_> {
                 }
             }
         }
-        Ok(())
     }
 
     /// Queues `message` for each subscription to its channel, or counts it
     /// dropped when the backlog is full (warning at the first drop).
-    fn enqueue(&self, backlog: &mut Backlog<Arc<Subscription>>, message: &redis::Msg) {
-        let channel = message.get_channel_name();
-        let payload: Arc<[u8]> = message.get_payload_bytes().into();
+    fn enqueue(&self, backlog: &mut Backlog<Arc<Subscription>>, channel: &str, payload: Vec<u8>) {
+        let payload: Arc<[u8]> = payload.into();
         for subscription in self.subscriptions.iter().filter(|s| s.channel == channel) {
             if backlog.push(channel, subscription.clone(), payload.clone()) == Pushed::FirstDrop {
                 let (messages, bytes) = backlog.size();

@@ -1,7 +1,9 @@
 //! Incremental framing of what database and broker servers send, so that
 //! a host can cap each message's size on the socket, before a client
 //! library reads the whole message into memory: [`resp`] for Redis
-//! (RESP2 and RESP3), [`postgres`] for PostgreSQL's backend messages.
+//! (RESP2 and RESP3), [`postgres`] for PostgreSQL's backend messages;
+//! and [`resp::values`], which reads whole RESP2 values with a bound,
+//! skipping a bulk string too large to keep (a Redis subscriber's reader).
 //!
 //! Pure: no I/O, no async runtime. The host's socket wrapper feeds each
 //! read to a [`Framing`] and fails the read when it trips.

@@ -6,6 +6,8 @@
 
 use crate::{Framing, Tripped};
 
+pub mod values;
+
 /// Why a capped connection stopped reading.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplyError {
@@ -30,16 +32,49 @@ enum Position {
     /// it does not for the client's parser). `cr`: the last byte was `\r`.
     Line { cr: bool },
     /// In the length or count line of a value of type `kind`.
-    Header {
-        kind: u8,
-        number: u64,
-        digits: u8,
-        negative: bool,
-        /// The line's `\r` has been read: only `\n` may follow.
-        cr: bool,
-    },
+    Header { kind: u8, line: LengthLine },
     /// In a bulk payload: this many bytes, its `\r\n` included, to come.
     Payload(u64),
+}
+
+/// A length or count line being read: `[-]digits\r\n`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct LengthLine {
+    number: u64,
+    digits: u8,
+    negative: bool,
+    /// The line's `\r` has been read: only `\n` may follow.
+    cr: bool,
+}
+
+/// Whether a length line ended with the byte just read.
+enum LineEnd {
+    /// It goes on.
+    Not,
+    /// It ended: the count, or `None` for a null (a negative count).
+    Count(Option<u64>),
+}
+
+impl LengthLine {
+    /// Takes the line's next byte.
+    fn byte(&mut self, byte: u8) -> Result<LineEnd, ReplyError> {
+        const MALFORMED: ReplyError = ReplyError::Protocol("a malformed length");
+        match byte {
+            b'\n' if self.cr => {
+                return Ok(LineEnd::Count((!self.negative).then_some(self.number)));
+            }
+            _ if self.cr => return Err(MALFORMED),
+            b'\r' if self.digits > 0 => self.cr = true,
+            b'-' if self.digits == 0 && !self.negative => self.negative = true,
+            // 19 digits always fit in a u64.
+            b'0'..=b'9' if self.digits < 19 => {
+                self.number = self.number * 10 + u64::from(byte - b'0');
+                self.digits += 1;
+            }
+            _ => return Err(MALFORMED),
+        }
+        Ok(LineEnd::Not)
+    }
 }
 
 /// Frames RESP2 and RESP3 replies incrementally, counting each one's bytes.
@@ -147,10 +182,7 @@ impl RespScanner {
             b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Position::Line { cr: false },
             b'$' | b'!' | b'=' | b'*' | b'%' | b'~' | b'|' | b'>' => Position::Header {
                 kind,
-                number: 0,
-                digits: 0,
-                negative: false,
-                cr: false,
+                line: LengthLine::default(),
             },
             _ => return Err(ReplyError::Protocol("a value of an unknown type")),
         };
@@ -159,40 +191,17 @@ impl RespScanner {
 
     /// One byte of a length or count line.
     fn header_byte(&mut self, byte: u8) -> Result<(), ReplyError> {
-        let Position::Header {
-            kind,
-            mut number,
-            mut digits,
-            mut negative,
-            mut cr,
-        } = self.at
-        else {
+        let Position::Header { kind, line } = &mut self.at else {
             unreachable!("called in a header only");
         };
-        const MALFORMED: ReplyError = ReplyError::Protocol("a malformed length");
-        match byte {
-            b'\n' if cr => {
+        let kind = *kind;
+        match line.byte(byte)? {
+            LineEnd::Not => Ok(()),
+            LineEnd::Count(count) => {
                 self.at = Position::Type;
-                return self.header_done(kind, (!negative).then_some(number));
+                self.header_done(kind, count)
             }
-            _ if cr => return Err(MALFORMED),
-            b'\r' if digits > 0 => cr = true,
-            b'-' if digits == 0 && !negative => negative = true,
-            // 19 digits always fit in a u64.
-            b'0'..=b'9' if digits < 19 => {
-                number = number * 10 + u64::from(byte - b'0');
-                digits += 1;
-            }
-            _ => return Err(MALFORMED),
         }
-        self.at = Position::Header {
-            kind,
-            number,
-            digits,
-            negative,
-            cr,
-        };
-        Ok(())
     }
 
     /// A length or count line ended: `count` is `None` for a null.

@@ -1,7 +1,7 @@
 ;; A Spin 1 HTTP module whose response carries headers HTTP cannot send as
 ;; they are, beside good ones: `x-ok: 1`, `bad name: v` (a space in the
 ;; name), `x-newline: a<LF>b`, `x-twice` twice (`1`, then `2`), and headers
-;; that would frame the response its own way: `content-length: 0` and
+;; that would frame the response its own way: `content-length: 11` and
 ;; `transfer-encoding: chunked`. The body is `hello world`; with the
 ;; `x-no-body` request header there is none.
   (data (i32.const 0) "x-ok")
@@ -14,7 +14,7 @@
   (data (i32.const 96) "2")
   (data (i32.const 112) "x-no-body")
   (data (i32.const 256) "content-length")
-  (data (i32.const 272) "0")
+  (data (i32.const 272) "11")
   (data (i32.const 288) "transfer-encoding")
   (data (i32.const 320) "chunked")
   (data (i32.const 336) "hello world")
@@ -25,7 +25,7 @@
     "\30\00\00\00\09\00\00\00\40\00\00\00\03\00\00\00"
     "\50\00\00\00\07\00\00\00\08\00\00\00\01\00\00\00"
     "\50\00\00\00\07\00\00\00\60\00\00\00\01\00\00\00"
-    "\00\01\00\00\0e\00\00\00\10\01\00\00\01\00\00\00"
+    "\00\01\00\00\0e\00\00\00\10\01\00\00\02\00\00\00"
     "\20\01\00\00\11\00\00\00\40\01\00\00\07\00\00\00")
   (export "canonical_abi_realloc" (func $realloc))
   (func (export "handle-http-request")

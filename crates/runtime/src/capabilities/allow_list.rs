@@ -5,7 +5,7 @@
 //! never the instance.
 
 use crate::app::ComponentConfig;
-use spin_outbound_networking::{Host, OutboundTarget, redact_url, suggestion};
+use spin_outbound_networking::{Host, OutboundTarget, TargetError, redact_url, suggestion};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -99,9 +99,10 @@ pub(crate) const MQTT: Service = Service {
     name: "MQTT",
     schemes: &["mqtt"],
 };
+/// `rediss` is Redis over TLS.
 pub(crate) const REDIS: Service = Service {
     name: "Redis",
-    schemes: &["redis"],
+    schemes: &["redis", "rediss"],
 };
 
 impl ComponentConfig {
@@ -114,8 +115,17 @@ impl ComponentConfig {
         service: &Service,
         address: &str,
     ) -> Result<CheckedAddress, OutboundDenied> {
-        let target = OutboundTarget::parse_connection_url(address)
-            .map_err(|_| OutboundDenied::InvalidAddress)?;
+        let target = OutboundTarget::parse_connection_url(address).map_err(|err| {
+            // The other errors may quote the URL, credentials and all.
+            if let TargetError::MissingPort { .. } = err {
+                tracing::error!(
+                    "component `{}` asked for {}: {err}\n\nhint: write the port in the address (e.g. `rediss://host:6380`), and the same in `allowed_outbound_hosts`",
+                    self.id,
+                    service.name,
+                );
+            }
+            OutboundDenied::InvalidAddress
+        })?;
         let url = url::Url::parse(address).map_err(|_| OutboundDenied::InvalidAddress)?;
         if !service.schemes.contains(&target.scheme.as_str()) {
             tracing::error!(

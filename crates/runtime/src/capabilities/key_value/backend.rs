@@ -78,7 +78,7 @@ impl Backend {
                     .run(move |conn, label, _| read(conn, label, &key))
                     .await
             }
-            Self::Redis(store) => store.run(async |mut c| c.get(key).await).await,
+            Self::Redis(store) => store.get(key).await,
         }
     }
 
@@ -345,6 +345,40 @@ impl RedisStore {
             )));
         }
         Ok(())
+    }
+
+    /// `GET`, unless the value is too large to read back under the cap
+    /// (something else wrote it): then Redis answers with its length
+    /// instead, so the value never crosses the socket and the connection
+    /// the application's stores share stays open.
+    async fn get(&self, key: String) -> Result<Option<Vec<u8>>, Error> {
+        let max = self.services.max_result_bytes();
+        // One script: the length checked and the value read atomically.
+        // The reply `$<n>\r\n<value>\r\n` weighs n + digits(n) + 5 bytes.
+        let script = redis::Script::new(
+            "local n = redis.call('STRLEN', KEYS[1]) \
+             if n + string.len(tostring(n)) + 5 > tonumber(ARGV[1]) then return n end \
+             return redis.call('GET', KEYS[1])",
+        );
+        let answer = self
+            .run(async |mut c| {
+                script
+                    .key(key)
+                    .arg(max)
+                    .invoke_async::<redis::Value>(&mut c)
+                    .await
+            })
+            .await?;
+        match answer {
+            redis::Value::Nil => Ok(None),
+            redis::Value::BulkString(value) => Ok(Some(value)),
+            redis::Value::Int(len) => Err(Error::Other(format!(
+                "the value is {len} bytes: more than the host reads back for one result ({max} bytes with Redis's framing, `spin up --max-result-size`)"
+            ))),
+            other => Err(Error::Other(format!(
+                "Redis answered a GET with {other:?}, not a value"
+            ))),
+        }
     }
 
     /// Runs one command with a timeout. A broken connection is dropped from

@@ -18,12 +18,12 @@
 //! cannot name a root file (`sslrootcert`): that would let it have the host
 //! read a path of its choosing.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
+use crate::tls::{Checks, Lenient, client_config_with};
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use rustls::client::danger::ServerCertVerifier;
+use rustls::pki_types::CertificateDer;
 use tokio_postgres::config::SslMode as Negotiation;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -108,7 +108,7 @@ impl SslMode {
             }),
             _ => full,
         };
-        Ok(MakeRustlsConnect::new(client_config(verifier)))
+        Ok(MakeRustlsConnect::new(client_config_with(verifier)))
     }
 
     /// What to do when the TLS handshake failed in this mode.
@@ -128,104 +128,12 @@ impl SslMode {
 
     /// What makes the TLS connection (unused under `disable`).
     pub(crate) fn connector(self) -> MakeRustlsConnect {
-        static UNVERIFIED: OnceLock<rustls::ClientConfig> = OnceLock::new();
-        static CHAIN: OnceLock<rustls::ClientConfig> = OnceLock::new();
-        static FULL: OnceLock<rustls::ClientConfig> = OnceLock::new();
-        let config = match self {
-            Self::Disable | Self::Prefer | Self::Require => UNVERIFIED.get_or_init(|| {
-                client_config(Arc::new(Lenient {
-                    standard: webpki(),
-                    chain: false,
-                }))
-            }),
-            Self::VerifyCa => CHAIN.get_or_init(|| {
-                client_config(Arc::new(Lenient {
-                    standard: webpki(),
-                    chain: true,
-                }))
-            }),
-            Self::VerifyFull => FULL.get_or_init(|| client_config(webpki())),
+        let checks = match self {
+            Self::Disable | Self::Prefer | Self::Require => Checks::None,
+            Self::VerifyCa => Checks::Chain,
+            Self::VerifyFull => Checks::ChainAndName,
         };
-        MakeRustlsConnect::new(config.clone())
-    }
-}
-
-fn client_config(verifier: Arc<dyn ServerCertVerifier>) -> rustls::ClientConfig {
-    rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth()
-}
-
-/// The standard verifier: the chain to a trusted root, then the name.
-fn webpki() -> Arc<WebPkiServerVerifier> {
-    WebPkiServerVerifier::builder_with_provider(crate::tls::trusted_roots(), crate::tls::provider())
-        .build()
-        .expect("the trusted roots are not empty")
-}
-
-/// `prefer`, `require` and `verify-ca`: the standard verifier with fewer
-/// checks. The handshake's signatures are always checked against the
-/// server's certificate.
-#[derive(Debug)]
-struct Lenient {
-    standard: Arc<WebPkiServerVerifier>,
-    /// Whether the chain must lead to a trusted root (`verify-ca`); the
-    /// name is never checked.
-    chain: bool,
-}
-
-impl ServerCertVerifier for Lenient {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if !self.chain {
-            // Any certificate, as libpq's `prefer` and `require`.
-            return Ok(ServerCertVerified::assertion());
-        }
-        // The name is checked after the chain was verified: a name error
-        // means the chain is good.
-        match self.standard.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.standard.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.standard.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.standard.supported_verify_schemes()
+        MakeRustlsConnect::new((*crate::tls::client_config(checks)).clone())
     }
 }
 

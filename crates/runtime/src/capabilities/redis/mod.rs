@@ -88,14 +88,17 @@ pub struct RedisPool {
     max_reply: usize,
 }
 
-/// Connects with `info`, within [`CONNECT_TIMEOUT`], each reply capped at
-/// `max_reply` bytes; `shown` is the address as it may be logged.
+/// Connects with `info` (over TLS to a certificate for `tls_name`, when
+/// that is not the host in `info`), within [`CONNECT_TIMEOUT`], each reply
+/// capped at `max_reply` bytes; `shown` is the address as it may be logged.
 async fn open_connection(
     info: ConnectionInfo,
+    tls_name: Option<&str>,
     shown: &str,
     max_reply: usize,
 ) -> Result<CappedConnection, Error> {
-    tokio::time::timeout(CONNECT_TIMEOUT, CappedConnection::open(&info, max_reply))
+    let open = CappedConnection::open(&info, tls_name, max_reply);
+    tokio::time::timeout(CONNECT_TIMEOUT, open)
         .await
         .map_err(|_| Error::Other(format!("timed out connecting to Redis at {shown}")))?
         .map_err(|e| Error::Other(format!("cannot connect to Redis at {shown}: {e}")))
@@ -120,7 +123,7 @@ impl RedisPool {
         let info = address
             .into_connection_info()
             .map_err(|_| Error::InvalidAddress)?;
-        let conn = open_connection(info, &redact_url(address), self.max_reply).await?;
+        let conn = open_connection(info, None, &redact_url(address), self.max_reply).await?;
         connections.insert(address.to_string(), conn.clone());
         Ok(conn)
     }
@@ -211,8 +214,21 @@ async fn open(
         return Ok(Err(Error::InvalidAddress));
     };
     // Connect to the host that was checked (and, with blocked networks,
-    // the address that was checked), not a re-parse of the URL.
-    info.addr = ConnectionAddr::Tcp(checked.host.clone(), checked.port);
+    // the address that was checked), not a re-parse of the URL; over TLS,
+    // the certificate must be for the name that was checked.
+    info.addr = match info.addr {
+        ConnectionAddr::TcpTls {
+            insecure,
+            tls_params,
+            ..
+        } => ConnectionAddr::TcpTls {
+            host: checked.host.clone(),
+            port: checked.port,
+            insecure,
+            tls_params,
+        },
+        _ => ConnectionAddr::Tcp(checked.host.clone(), checked.port),
+    };
     // The address with its credentials: a connection authenticated for
     // one user is never handed to an `open` for another.
     let key = format!("{address}\n{}", checked.host);
@@ -226,7 +242,14 @@ async fn open(
     let pool = &component.services.redis;
     let conn = match pool.take_idle(&key) {
         Some(conn) => conn,
-        None => match open_connection(info.clone(), &redact_url(&address), pool.max_reply).await {
+        None => match open_connection(
+            info.clone(),
+            Some(&checked.name),
+            &redact_url(&address),
+            pool.max_reply,
+        )
+        .await
+        {
             Ok(conn) => conn,
             Err(e) => return Ok(Err(e)),
         },
@@ -382,7 +405,7 @@ mod tests {
         let pool = RedisPool::new(1 << 20);
         let connect = || async {
             let info = "redis://127.0.0.1:6379".into_connection_info().unwrap();
-            open_connection(info, "127.0.0.1:6379", 1 << 20)
+            open_connection(info, None, "127.0.0.1:6379", 1 << 20)
                 .await
                 .unwrap()
         };

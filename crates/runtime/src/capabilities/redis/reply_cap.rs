@@ -16,6 +16,8 @@ use redis::{ConnectionAddr, ConnectionInfo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::capabilities::result_cap::CappedStream;
+use crate::tls::Checks;
+use rustls::pki_types::ServerName;
 
 pub use spin_wire_framing::resp::{ReplyError, RespScanner};
 
@@ -27,28 +29,73 @@ pub trait Socket: AsyncRead + AsyncWrite + Send + Unpin {}
 
 impl<S: AsyncRead + AsyncWrite + Send + Unpin> Socket for S {}
 
-/// Opens a socket to the server at `addr`, each of its replies capped at
-/// `max_reply` bytes.
+/// Opens a socket to the server at `addr` (see [`open_socket`] for
+/// `tls_name`), each of its replies capped at `max_reply` bytes.
 pub async fn connect(
     addr: &ConnectionAddr,
+    tls_name: Option<&str>,
     max_reply: usize,
 ) -> io::Result<ReplyCap<Box<dyn Socket>>> {
+    let socket = open_socket(addr, tls_name).await?;
+    Ok(CappedStream::new(socket, RespScanner::new(max_reply)))
+}
+
+/// Opens a socket to the server at `addr`, uncapped: for a reader that
+/// bounds what it keeps itself (the Redis trigger's subscriber). A
+/// `rediss://` address is reached over TLS, its certificate verified
+/// against the trusted roots (webpki's and the machine's) and the host
+/// name, unless the URL ends in `#insecure` (the `redis` crate's and
+/// Spin's way to accept any certificate: encrypted, not authenticated).
+/// `tls_name` is the name the certificate must carry when it is not the
+/// host connected to (an address resolved from the name the allow list
+/// checked).
+pub async fn open_socket(
+    addr: &ConnectionAddr,
+    tls_name: Option<&str>,
+) -> io::Result<Box<dyn Socket>> {
     let socket: Box<dyn Socket> = match addr {
-        ConnectionAddr::Tcp(host, port) => {
-            let tcp = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
-            // Commands are small and each waits for its reply.
-            tcp.set_nodelay(true)?;
-            Box::new(tcp)
-        }
+        ConnectionAddr::Tcp(host, port) => Box::new(tcp(host, *port).await?),
         ConnectionAddr::Unix(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
-        ConnectionAddr::TcpTls { .. } => {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "TLS to Redis (`rediss://`) is not supported by this host",
-            ));
+        ConnectionAddr::TcpTls {
+            host,
+            port,
+            insecure,
+            ..
+        } => {
+            let name = tls_name.unwrap_or(host);
+            let name = ServerName::try_from(name.to_owned()).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("`{name}` is not a name TLS can verify: {e}"),
+                )
+            })?;
+            let checks = if *insecure {
+                Checks::None
+            } else {
+                Checks::ChainAndName
+            };
+            let connector = tokio_rustls::TlsConnector::from(crate::tls::client_config(checks));
+            let tls = connector
+                .connect(name, tcp(host, *port).await?)
+                .await
+                .map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("TLS with the Redis server at {host}:{port} failed: {e}"),
+                    )
+                })?;
+            Box::new(tls)
         }
     };
-    Ok(CappedStream::new(socket, RespScanner::new(max_reply)))
+    Ok(socket)
+}
+
+/// A TCP connection to `host`:`port`, each command sent at once.
+async fn tcp(host: &str, port: u16) -> io::Result<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect((host, port)).await?;
+    // Commands are small and each waits for its reply.
+    tcp.set_nodelay(true)?;
+    Ok(tcp)
 }
 
 /// Stops a spawned task when dropped.
@@ -73,9 +120,14 @@ pub struct CappedConnection {
 
 impl CappedConnection {
     /// Connects to the server `info` names (its credentials and database
-    /// applied), each reply capped at `max_reply` bytes.
-    pub async fn open(info: &ConnectionInfo, max_reply: usize) -> redis::RedisResult<Self> {
-        let socket = connect(&info.addr, max_reply).await?;
+    /// applied; `tls_name` as for [`open_socket`]), each reply capped at
+    /// `max_reply` bytes.
+    pub async fn open(
+        info: &ConnectionInfo,
+        tls_name: Option<&str>,
+        max_reply: usize,
+    ) -> redis::RedisResult<Self> {
+        let socket = connect(&info.addr, tls_name, max_reply).await?;
         let config = redis::AsyncConnectionConfig::new();
         let (conn, driver) =
             MultiplexedConnection::new_with_config(&info.redis, socket, config).await?;
@@ -123,7 +175,7 @@ mod tests {
         let open = |max| {
             let info = info.clone();
             async move {
-                let socket = connect(&info.addr, max).await.unwrap();
+                let socket = connect(&info.addr, None, max).await.unwrap();
                 let failure = socket.failure();
                 let (conn, driver) = redis::aio::MultiplexedConnection::new_with_config(
                     &info.redis,
