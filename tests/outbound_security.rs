@@ -624,7 +624,8 @@ fn under_a_cap_closed_database_connections_are_not_kept_idle() {
 }
 
 /// A TLS-only `redis-server` with a certificate for `localhost` from a
-/// test CA, and the app granted `rediss://localhost:<port>` served with
+/// test CA, and the app granted `rediss://localhost:<port>` (and
+/// `rediss://127.0.0.1:<port>`) served with
 /// `SSL_CERT_FILE` set to the CA (`trusted`) or to nothing.
 struct TlsRedisApp {
     _certs: tempfile::TempDir,
@@ -641,7 +642,8 @@ fn start_tls_redis_app(trusted: bool) -> TlsRedisApp {
     let port = support::spin::free_port();
     let redis = support::redis::RedisServer::start_tls(port, certs.path());
     let granted = format!("rediss://localhost:{port}");
-    let (dir, path) = app_dir(&manifest(&[&granted]), &component());
+    let by_address = format!("rediss://127.0.0.1:{port}");
+    let (dir, path) = app_dir(&manifest(&[&granted, &by_address]), &component());
     let roots = match trusted {
         true => certs.path().join("ca.pem"),
         false => PathBuf::from("/dev/null"),
@@ -690,7 +692,15 @@ fn redis_over_tls_is_granted_by_its_own_scheme_and_verified() {
     assert_eq!(status, 502, "{body}");
     let log =
         up.wait_for_stderr("`rediss://localhost` has no port, and `rediss` has no default port");
-    assert!(log.contains("hint: write the port in the address"), "{log}");
+    assert!(
+        log.contains("hint: write the port in the address (`rediss://localhost:<port>`)"),
+        "{log}"
+    );
+    // The certificate names `localhost`: asked for by another name (here
+    // the address it resolves to, also granted), it is refused.
+    let (status, body) = run(&format!("rediss://127.0.0.1:{port}"), "PING");
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("certificate not valid for name"), "{body}");
 }
 
 /// The certificate of a `rediss://` server must chain to a trusted root,

@@ -53,7 +53,7 @@ impl RedisServer {
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server is installed");
-        let server = Self {
+        let mut server = Self {
             port,
             password: password.map(str::to_owned),
             tls: tls.map(Path::to_owned),
@@ -61,6 +61,12 @@ impl RedisServer {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while server.cli(&["ping"]).trim() != "PONG" {
+            // Exited (the port taken, TLS not built in): say so at once,
+            // rather than wait, or ping another test's server.
+            let child = server.child.as_mut().expect("started");
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("redis-server on port {port} exited with {status}");
+            }
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -116,10 +116,13 @@ impl ComponentConfig {
         address: &str,
     ) -> Result<CheckedAddress, OutboundDenied> {
         let target = OutboundTarget::parse_connection_url(address).map_err(|err| {
-            // The other errors may quote the URL, credentials and all.
-            if let TargetError::MissingPort { .. } = err {
+            // The other errors may quote the URL, credentials and all; a
+            // scheme not the service's is reported as such below.
+            if let TargetError::MissingPort { scheme, host } = &err
+                && service.schemes.contains(&scheme.as_str())
+            {
                 tracing::error!(
-                    "component `{}` asked for {}: {err}\n\nhint: write the port in the address (e.g. `rediss://host:6380`), and the same in `allowed_outbound_hosts`",
+                    "component `{}` asked for {}: {err}\n\nhint: write the port in the address (`{scheme}://{host}:<port>`), and the same in `allowed_outbound_hosts`",
                     self.id,
                     service.name,
                 );

@@ -355,14 +355,16 @@ impl RedisStore {
         let max = self.services.max_result_bytes();
         // One script: the length checked and the value read atomically.
         // The reply `$<n>\r\n<value>\r\n` weighs n + digits(n) + 5 bytes.
-        let script = redis::Script::new(
-            "local n = redis.call('STRLEN', KEYS[1]) \
-             if n + string.len(tostring(n)) + 5 > tonumber(ARGV[1]) then return n end \
-             return redis.call('GET', KEYS[1])",
-        );
+        static SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+            redis::Script::new(
+                "local n = redis.call('STRLEN', KEYS[1]) \
+                 if n + string.len(tostring(n)) + 5 > tonumber(ARGV[1]) then return n end \
+                 return redis.call('GET', KEYS[1])",
+            )
+        });
         let answer = self
             .run(async |mut c| {
-                script
+                SCRIPT
                     .key(key)
                     .arg(max)
                     .invoke_async::<redis::Value>(&mut c)
