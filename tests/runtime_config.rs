@@ -240,6 +240,28 @@ fn an_unreachable_redis_store_does_not_show_its_password_to_the_guest() {
     assert!(!log.contains("opw-s3cret"), "{log}");
 }
 
+/// The app with only the key-value store `cache`, configured by `config`
+/// (a runtime config file), served with `args` and the environment `env`.
+fn start_with_cache_store(
+    config: &str,
+    args: &[&str],
+    env: &[(&str, &Path)],
+) -> (tempfile::TempDir, SpinUp) {
+    let manifest = MANIFEST
+        .replace(r#"["default", "files", "cache"]"#, r#"["cache"]"#)
+        .replace("sqlite_databases = [\"notes\"]\n", "");
+    let dir = app_dir(&manifest, &[("rc.toml", config)]);
+    let mut all = vec!["--runtime-config-file", "rc.toml"];
+    all.extend_from_slice(args);
+    let up = SpinUp::start_with(&dir.path().join("spin.toml"), &all, |cmd| {
+        cmd.env("SPIN_VARIABLE_GREETING", "hi");
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+    });
+    (dir, up)
+}
+
 /// A Redis key-value store under `--max-result-size`: a value that could
 /// not be read back is refused when set; one written past the cap by
 /// someone else fails its `get`, without crossing the socket (the
@@ -258,22 +280,7 @@ fn a_redis_store_keeps_to_the_result_cap() {
     };
     redis(&["flushdb"]);
     let config = "[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:6379/13\"\n";
-    let manifest = MANIFEST
-        .replace(r#"["default", "files", "cache"]"#, r#"["cache"]"#)
-        .replace("sqlite_databases = [\"notes\"]\n", "");
-    let dir = app_dir(&manifest, &[("rc.toml", config)]);
-    let up = SpinUp::start_with(
-        &dir.path().join("spin.toml"),
-        &[
-            "--runtime-config-file",
-            "rc.toml",
-            "--max-result-size",
-            "1k",
-        ],
-        |cmd| {
-            cmd.env("SPIN_VARIABLE_GREETING", "hi");
-        },
-    );
+    let (_dir, up) = start_with_cache_store(config, &["--max-result-size", "1k"], &[]);
     let get = |path: &str| {
         let resp = up.get(path);
         (resp.status, resp.text())
@@ -352,18 +359,8 @@ fn a_redis_store_over_tls() {
     let _redis = support::redis::RedisServer::start_tls(port, certs.path());
     let config =
         format!("[key_value_store.cache]\ntype = \"redis\"\nurl = \"rediss://localhost:{port}\"\n");
-    let manifest = MANIFEST
-        .replace(r#"["default", "files", "cache"]"#, r#"["cache"]"#)
-        .replace("sqlite_databases = [\"notes\"]\n", "");
-    let dir = app_dir(&manifest, &[("rc.toml", &config)]);
-    let up = SpinUp::start_with(
-        &dir.path().join("spin.toml"),
-        &["--runtime-config-file", "rc.toml"],
-        |cmd| {
-            cmd.env("SPIN_VARIABLE_GREETING", "hi");
-            cmd.env("SSL_CERT_FILE", certs.path().join("ca.pem"));
-        },
-    );
+    let ca = certs.path().join("ca.pem");
+    let (_dir, up) = start_with_cache_store(&config, &[], &[("SSL_CERT_FILE", &ca)]);
     let get = |path: &str| {
         let resp = up.get(path);
         (resp.status, resp.text())
@@ -376,4 +373,46 @@ fn a_redis_store_over_tls() {
         get("/kv/get?label=cache&key=sealed"),
         (200, "yes".to_owned())
     );
+}
+
+/// A Redis store's user needs no scripting: `get` reads within the cap
+/// with a transaction (as Spin's plain `GET` needs nothing more).
+#[test]
+fn a_redis_store_reads_without_scripting() {
+    let user = format!("spin-noscript-{}", std::process::id());
+    let redis = |args: &[&str]| {
+        let out = Command::new("redis-cli").args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(
+        redis(&[
+            "acl",
+            "setuser",
+            &user,
+            "on",
+            ">pw",
+            "~*",
+            "&*",
+            "+@all",
+            "-@scripting"
+        ]),
+        "OK"
+    );
+    let config = format!(
+        "[key_value_store.cache]\ntype = \"redis\"\nurl = \"redis://{user}:pw@127.0.0.1:6379/12\"\n"
+    );
+    let (_dir, up) = start_with_cache_store(&config, &[], &[]);
+    let get = |path: &str| {
+        let resp = up.get(path);
+        (resp.status, resp.text())
+    };
+    let key = format!("noscript-{}", std::process::id());
+    let set = get(&format!("/kv/set?label=cache&key={key}&value=plain"));
+    let read = get(&format!("/kv/get?label=cache&key={key}"));
+    let missing = get(&format!("/kv/get?label=cache&key={key}-not-there"));
+    redis(&["-n", "12", "del", &key]);
+    redis(&["acl", "deluser", &user]);
+    assert_eq!(set, (200, "ok".to_owned()));
+    assert_eq!(read, (200, "plain".to_owned()));
+    assert_eq!(missing, (200, "missing".to_owned()));
 }

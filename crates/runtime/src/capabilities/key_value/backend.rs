@@ -332,55 +332,68 @@ impl SqliteStore {
     }
 }
 
+/// A value of `len` bytes that a store may not hold or hand over.
+fn too_large(len: usize, max: usize) -> Error {
+    Error::Other(format!(
+        "the value is {len} bytes: more than the host reads back for one result ({max} bytes with Redis's framing, `spin up --max-result-size`)"
+    ))
+}
+
+/// What `EXEC`'s reply to a [`RedisStore::get`] weighs beside the value's
+/// own bulk string: `*3\r\n`, `:1\r\n` and `:<length>\r\n`.
+const GET_FRAMING: usize = 40;
+
+/// The longest value a Redis store reads back within `max` bytes of reply.
+fn max_value_len(max: usize) -> usize {
+    let budget = max.saturating_sub(GET_FRAMING);
+    let mut len = budget.saturating_sub(5);
+    while len > 0 && spin_wire_framing::resp::bulk_reply_len(len) > budget {
+        len -= 1;
+    }
+    len
+}
+
 impl RedisStore {
-    /// Refuses a value whose `GET` reply (`$<len>\r\n<value>\r\n`) would
-    /// pass the cap on one result: it could not be read back, and reading
-    /// it would close the connection the application's stores share.
+    /// Refuses a value a [`RedisStore::get`] could not read back under the
+    /// cap on one result.
     fn check_size(&self, value: &[u8]) -> Result<(), Error> {
         let max = self.services.max_result_bytes();
-        if spin_wire_framing::resp::bulk_reply_len(value.len()) > max {
-            return Err(Error::Other(format!(
-                "the value is {} bytes: more than the host reads back for one result ({max} bytes with Redis's framing, `spin up --max-result-size`)",
-                value.len()
-            )));
+        if value.len() > max_value_len(max) {
+            return Err(too_large(value.len(), max));
         }
         Ok(())
     }
 
-    /// `GET`, unless the value is too large to read back under the cap
-    /// (something else wrote it): then Redis answers with its length
-    /// instead, so the value never crosses the socket and the connection
-    /// the application's stores share stays open.
+    /// The value of `key`, read with no more than the cap crossing the
+    /// socket, and without scripting (which a Redis user may not be
+    /// allowed): one transaction asks whether the key exists, its length,
+    /// and its first bytes up to the most a value may have. A longer value
+    /// (something else wrote it) fails with its length; its bytes never
+    /// cross the socket, and the connection the application's stores
+    /// share stays open.
     async fn get(&self, key: String) -> Result<Option<Vec<u8>>, Error> {
         let max = self.services.max_result_bytes();
-        // One script: the length checked and the value read atomically.
-        // The reply `$<n>\r\n<value>\r\n` weighs n + digits(n) + 5 bytes.
-        static SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-            redis::Script::new(
-                "local n = redis.call('STRLEN', KEYS[1]) \
-                 if n + string.len(tostring(n)) + 5 > tonumber(ARGV[1]) then return n end \
-                 return redis.call('GET', KEYS[1])",
-            )
-        });
-        let answer = self
+        let limit = max_value_len(max);
+        let (exists, len, value): (bool, usize, Vec<u8>) = self
             .run(async |mut c| {
-                SCRIPT
-                    .key(key)
-                    .arg(max)
-                    .invoke_async::<redis::Value>(&mut c)
+                redis::pipe()
+                    .atomic()
+                    .exists(&key)
+                    .strlen(&key)
+                    // Inclusive: `limit` bytes (1 at least; a longer
+                    // value fails below all the same).
+                    .getrange(&key, 0, limit.max(1) as isize - 1)
+                    .query_async(&mut c)
                     .await
             })
             .await?;
-        match answer {
-            redis::Value::Nil => Ok(None),
-            redis::Value::BulkString(value) => Ok(Some(value)),
-            redis::Value::Int(len) => Err(Error::Other(format!(
-                "the value is {len} bytes: more than the host reads back for one result ({max} bytes with Redis's framing, `spin up --max-result-size`)"
-            ))),
-            other => Err(Error::Other(format!(
-                "Redis answered a GET with {other:?}, not a value"
-            ))),
+        if !exists {
+            return Ok(None);
         }
+        if len > limit {
+            return Err(too_large(len, max));
+        }
+        Ok(Some(value))
     }
 
     /// Runs one command with a timeout. A broken connection is dropped from
@@ -403,6 +416,23 @@ impl RedisStore {
                 "the Redis server at {} did not answer in time",
                 redact_url(&self.url)
             ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_value_read_back_fits_the_cap_with_its_framing() {
+        for max in [1, 45, 1024, 65_536, 64 << 20] {
+            let len = max_value_len(max);
+            if len > 0 {
+                assert!(spin_wire_framing::resp::bulk_reply_len(len) + GET_FRAMING <= max);
+            }
+            // One byte more would not fit.
+            assert!(spin_wire_framing::resp::bulk_reply_len(len + 1) + GET_FRAMING > max);
         }
     }
 }
