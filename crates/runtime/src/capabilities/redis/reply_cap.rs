@@ -10,6 +10,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::{ConnectionAddr, ConnectionInfo};
@@ -90,11 +91,25 @@ pub async fn open_socket(
     Ok(socket)
 }
 
+/// When an idle connection starts probing that its server is still there,
+/// how often it probes, and after how many unanswered probes it fails.
+const KEEPALIVE: (Duration, Duration, u32) = (Duration::from_secs(60), Duration::from_secs(10), 6);
+
 /// A TCP connection to `host`:`port`, each command sent at once.
 async fn tcp(host: &str, port: u16) -> io::Result<tokio::net::TcpStream> {
     let tcp = tokio::net::TcpStream::connect((host, port)).await?;
     // Commands are small and each waits for its reply.
     tcp.set_nodelay(true)?;
+    // A subscriber only reads: if its server's machine goes away without
+    // closing the connection (a power cut, a network partition, a load
+    // balancer dropping idle flows), only probes notice, after about two
+    // minutes, and the trigger then reconnects.
+    let (time, interval, retries) = KEEPALIVE;
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(time)
+        .with_interval(interval)
+        .with_retries(retries);
+    socket2::SockRef::from(&tcp).set_tcp_keepalive(&keepalive)?;
     Ok(tcp)
 }
 
@@ -164,6 +179,17 @@ impl ConnectionLike for CappedConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every TCP connection to Redis probes its server when idle.
+    #[tokio::test]
+    async fn connections_probe_an_idle_server() {
+        let socket = tcp("127.0.0.1", 6379).await.unwrap();
+        let probed = socket2::SockRef::from(&socket);
+        assert!(probed.keepalive().unwrap());
+        assert_eq!(probed.tcp_keepalive_time().unwrap(), KEEPALIVE.0);
+        assert_eq!(probed.tcp_keepalive_interval().unwrap(), KEEPALIVE.1);
+        assert_eq!(probed.tcp_keepalive_retries().unwrap(), KEEPALIVE.2);
+    }
 
     /// Against the machine's Redis: a value larger than the cap fails its
     /// command with the cap's error; the client held no more than the cap.
