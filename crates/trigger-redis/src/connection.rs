@@ -65,17 +65,15 @@ impl PubSubConnection {
             broken: None,
             buffer: vec![0; READ_SIZE].into_boxed_slice(),
         };
+        // The commands packed as the `redis` crate packs them.
         let mut commands = Vec::new();
         let authenticating = info.redis.password.is_some();
         if let Some(password) = &info.redis.password {
-            let mut auth = vec![&b"AUTH"[..]];
-            auth.extend(info.redis.username.as_deref().map(str::as_bytes));
-            auth.push(password.as_bytes());
-            encode(&auth, &mut commands);
+            let mut auth = redis::cmd("AUTH");
+            auth.arg(info.redis.username.as_deref()).arg(password);
+            commands.extend(auth.get_packed_command());
         }
-        let mut subscribe = vec![&b"SUBSCRIBE"[..]];
-        subscribe.extend(channels.iter().map(|c| c.as_bytes()));
-        encode(&subscribe, &mut commands);
+        commands.extend(redis::cmd("SUBSCRIBE").arg(channels).get_packed_command());
         connection.socket.write_all(&commands).await?;
         connection.socket.flush().await?;
 
@@ -180,16 +178,6 @@ fn is_message(value: &Value) -> bool {
         if matches!(items.first(), Some(Value::Bulk(kind)) if kind.eq_ignore_ascii_case(b"message")))
 }
 
-/// Appends one command, as RESP's array of bulk strings, to `out`.
-fn encode(args: &[&[u8]], out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-}
-
 /// Names a value's kind, for an error.
 fn describe(value: &Value) -> &'static str {
     match value {
@@ -199,21 +187,5 @@ fn describe(value: &Value) -> &'static str {
         Value::Bulk(_) | Value::Skipped(_) => "a string",
         Value::Array(_) => "an array",
         Value::Nil => "a nil",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn commands_are_arrays_of_bulk_strings() {
-        let mut out = Vec::new();
-        encode(&[b"AUTH", b"p\r\nw"], &mut out);
-        encode(&[b"SUBSCRIBE", b"a", b""], &mut out);
-        assert_eq!(
-            out,
-            b"*2\r\n$4\r\nAUTH\r\n$4\r\np\r\nw\r\n*3\r\n$9\r\nSUBSCRIBE\r\n$1\r\na\r\n$0\r\n\r\n"
-        );
     }
 }

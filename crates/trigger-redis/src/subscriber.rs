@@ -50,7 +50,7 @@ pub(crate) async fn run(
                 "Redis trigger: the connection to `{shown}` failed: {err:#}; reconnecting in {backoff:?}"
             ),
             Err(err) => tracing::warn!(
-                "Redis trigger: cannot subscribe at `{shown}`: {err:#}; retrying in {backoff:?}"
+                "Redis trigger: cannot subscribe at `{shown}`: {err:#}; retrying in {backoff:?}\n\nhint: check that Redis runs there, and the Redis trigger's `address` in the manifest (host, port, credentials; `rediss://` for TLS)"
             ),
         }
         tokio::time::sleep(backoff).await;

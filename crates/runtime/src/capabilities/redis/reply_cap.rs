@@ -82,7 +82,9 @@ pub async fn open_socket(
                 .map_err(|e| {
                     io::Error::new(
                         e.kind(),
-                        format!("TLS with the Redis server at {host}:{port} failed: {e}"),
+                        format!(
+                            "TLS with the Redis server at {host}:{port} failed: {e} (a certificate from a private CA is trusted through SSL_CERT_FILE or SSL_CERT_DIR; ask for the name the certificate is for; `#insecure` at the end of the address skips the checks)"
+                        ),
                     )
                 })?;
             Box::new(tls)
